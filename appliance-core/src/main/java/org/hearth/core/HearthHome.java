@@ -1,0 +1,48 @@
+package org.hearth.core;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * Where Hearth's own files are: the installation (recipes, manifests, built jars) and the
+ * state folder (engine log, caches, supervisor state). The launcher passes the installation
+ * as the {@code hearth.home} system property; the state folder defaults to {@code .state} inside it.
+ */
+public record HearthHome(Path root, Path state) {
+
+    public static final String HOME_PROPERTY = "hearth.home";
+
+    public HearthHome {
+        root = root.toAbsolutePath().normalize();
+        state = state.toAbsolutePath().normalize();
+    }
+
+    /** The installation named by {@code -Dhearth.home}, else the working directory. */
+    public static HearthHome fromSystemProperty() {
+        Path root = Path.of(System.getProperty(HOME_PROPERTY, "."));
+        return new HearthHome(root, root.resolve(".state"));
+    }
+
+    public HearthHome withState(Path newState) {
+        return new HearthHome(root, newState);
+    }
+
+    public Path imageRecipes() {
+        return root.resolve("image-build").resolve("images");
+    }
+
+    public Path scripts() {
+        return root.resolve("scripts");
+    }
+
+    /** A sub-folder of the state folder, created if missing. */
+    public Path stateDir(String name) {
+        Path dir = state.resolve(name);
+        try {
+            Files.createDirectories(dir);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot create state folder " + dir, e);
+        }
+        return dir;
+    }
+}

@@ -1,0 +1,68 @@
+package org.hearth.core.cli;
+
+import com.github.dockerjava.api.model.Image;
+import org.hearth.core.image.ImageBuilder;
+import org.hearth.core.runtime.Engine;
+import org.hearth.core.runtime.HearthLabels;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.ParentCommand;
+
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+@Command(name = "images", mixinStandardHelpOptions = true,
+        description = "Build and list Hearth's container images (built here, never pulled).",
+        subcommands = {ImagesCommand.Build.class, ImagesCommand.ListImages.class})
+final class ImagesCommand {
+
+    @ParentCommand
+    HearthCommand root;
+
+    @Command(name = "build", mixinStandardHelpOptions = true,
+            description = "Build every image from image-build/images; unchanged inputs are not rebuilt.")
+    static final class Build implements Callable<Integer> {
+        @ParentCommand
+        ImagesCommand images;
+
+        @Override
+        public Integer call() {
+            try (Engine engine = Engine.connect()) {
+                engine.version();
+                buildAll(engine, images.root);
+            }
+            return 0;
+        }
+    }
+
+    static List<ImageBuilder.Result> buildAll(Engine engine, HearthCommand root) {
+        long start = System.nanoTime();
+        List<ImageBuilder.Result> results = new ImageBuilder(engine, root.home(), System.out::println).buildAll();
+        long built = results.stream().filter(r -> !r.cached()).count();
+        System.out.printf("images: %d built, %d cached, %.1f s%n", built, results.size() - built,
+                (System.nanoTime() - start) / 1e9);
+        return results;
+    }
+
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "List the images Hearth built.")
+    static final class ListImages implements Callable<Integer> {
+        @ParentCommand
+        ImagesCommand images;
+
+        @Override
+        public Integer call() {
+            try (Engine engine = Engine.connect()) {
+                List<Image> list = engine.client().listImagesCmd()
+                        .withLabelFilter(Map.of(HearthLabels.MANAGED, "true")).exec();
+                for (Image image : list) {
+                    Map<String, String> labels = image.getLabels() == null ? Map.of() : image.getLabels();
+                    System.out.printf("%-32s %5d MB  inputs %s%n",
+                            image.getRepoTags() == null ? image.getId() : String.join(",", image.getRepoTags()),
+                            image.getSize() >> 20,
+                            labels.getOrDefault(HearthLabels.INPUT_HASH, "?").substring(0, 12));
+                }
+            }
+            return 0;
+        }
+    }
+}

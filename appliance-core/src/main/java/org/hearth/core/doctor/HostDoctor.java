@@ -1,0 +1,175 @@
+package org.hearth.core.doctor;
+
+import org.hearth.core.runtime.Engine;
+import org.hearth.core.runtime.EngineException;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Checks what Hearth needs from the host, each with a fix. It only looks: nothing is installed
+ * or changed (a network namespace is created by {@code unshare} and vanishes with it).
+ */
+public final class HostDoctor {
+
+    static final long MIN_FREE_DISK = 2L << 30;
+    /** A Raspberry Pi 3 has 1 GiB, of which the kernel keeps a little. */
+    static final long MIN_MEMORY = 900L << 20;
+
+    private final String engineHost;
+    private final Path stateDir;
+
+    public HostDoctor(String engineHost, Path stateDir) {
+        this.engineHost = engineHost;
+        this.stateDir = stateDir;
+    }
+
+    public List<HostCheck> run() {
+        List<HostCheck> checks = new ArrayList<>();
+        checks.add(engine());
+        checks.add(iptables());
+        HostCheck luks = deviceMapper();
+        HostCheck fscrypt = ext4Encryption();
+        checks.add(luks);
+        checks.add(fscrypt);
+        checks.add(encryptedStorage(luks, fscrypt));
+        checks.add(tun());
+        checks.add(networkNamespaces());
+        checks.add(imageTools());
+        checks.add(disk());
+        checks.add(memory());
+        return checks;
+    }
+
+    private HostCheck engine() {
+        try (Engine engine = Engine.connect(engineHost)) {
+            var v = engine.version();
+            return HostCheck.ok("engine", true, "Docker " + v.getVersion() + " (API " + v.getApiVersion() + ") at " + engineHost);
+        } catch (EngineException e) {
+            return HostCheck.missing("engine", true, "no engine answers at " + engineHost,
+                    "run scripts/engine-up (installs Debian's docker.io and starts dockerd)");
+        }
+    }
+
+    private static HostCheck iptables() {
+        HostCommand.Result list = HostCommand.run("iptables", "-w", "-S", "FORWARD");
+        if (list.exitCode() == 0) {
+            String version = HostCommand.run("iptables", "--version").output().strip();
+            return HostCheck.ok("iptables", true, version + "; the engine isolates internal networks with it");
+        }
+        return HostCheck.missing("iptables", true, "iptables unusable: " + list.firstLine(),
+                "apt-get install iptables, and run as root (the engine needs it to isolate networks)");
+    }
+
+    private static HostCheck deviceMapper() {
+        boolean present = Files.exists(Path.of("/dev/mapper/control")) || fileContains(Path.of("/proc/misc"), "device-mapper");
+        return present
+                ? HostCheck.ok("device-mapper", false, "kernel device-mapper present: LUKS2 volumes possible")
+                : HostCheck.missing("device-mapper", false, "no device-mapper in this kernel: LUKS2 volumes impossible",
+                "load dm_crypt (modprobe dm_crypt) or use a kernel with CONFIG_DM_CRYPT; fscrypt is used meanwhile");
+    }
+
+    private static HostCheck ext4Encryption() {
+        boolean kernel = Files.exists(Path.of("/sys/fs/ext4/features/encryption"));
+        if (!kernel) {
+            return HostCheck.missing("ext4-encryption", false, "kernel lacks ext4 native encryption",
+                    "use a kernel with CONFIG_FS_ENCRYPTION");
+        }
+        boolean tools = HostCommand.onPath("fscrypt") && HostCommand.onPath("mkfs.ext4");
+        return tools
+                ? HostCheck.ok("ext4-encryption", false, "ext4 native encryption: fscrypt volumes possible")
+                : HostCheck.missing("ext4-encryption", false, "kernel supports ext4 encryption but fscrypt/mkfs.ext4 are absent",
+                "apt-get install fscrypt e2fsprogs");
+    }
+
+    private static HostCheck encryptedStorage(HostCheck luks, HostCheck fscrypt) {
+        if (luks.ok()) {
+            return HostCheck.ok("encrypted-storage", true, "backend luks2");
+        }
+        if (fscrypt.ok()) {
+            return HostCheck.ok("encrypted-storage", true, "backend fscrypt (no device-mapper here)");
+        }
+        return HostCheck.missing("encrypted-storage", true, "neither LUKS2 nor fscrypt can work here",
+                "see the device-mapper and ext4-encryption lines above");
+    }
+
+    private static HostCheck tun() {
+        Path tun = Path.of("/dev/net/tun");
+        return Files.exists(tun) && Files.isReadable(tun) && Files.isWritable(tun)
+                ? HostCheck.ok("tun", false, "/dev/net/tun usable: the WireGuard overlay can run (wireguard-go)")
+                : HostCheck.missing("tun", false, "/dev/net/tun missing or not usable",
+                "modprobe tun (containers: pass --device /dev/net/tun); without it only the loopback overlay works");
+    }
+
+    private static HostCheck networkNamespaces() {
+        HostCommand.Result r = HostCommand.run("unshare", "--net", "true");
+        return r.exitCode() == 0
+                ? HostCheck.ok("netns", false, "network namespaces can be created")
+                : HostCheck.missing("netns", false, "cannot create a network namespace: " + r.firstLine(),
+                "run as root on a kernel with CONFIG_NET_NS (needed by the overlay tests)");
+    }
+
+    private static HostCheck imageTools() {
+        Path jlink = Path.of(System.getProperty("java.home"), "bin", "jlink");
+        List<String> absent = new ArrayList<>();
+        if (!HostCommand.onPath("debootstrap")) {
+            absent.add("debootstrap");
+        }
+        if (!Files.isExecutable(jlink)) {
+            absent.add("jlink");
+        }
+        return absent.isEmpty()
+                ? HostCheck.ok("image-tools", false, "debootstrap and jlink present: images can be built here")
+                : HostCheck.missing("image-tools", false, "cannot build images here: no " + String.join(", ", absent),
+                "apt-get install debootstrap openjdk-17-jdk-headless");
+    }
+
+    private HostCheck disk() {
+        try {
+            Path existing = stateDir;
+            while (existing != null && !Files.exists(existing)) {
+                existing = existing.getParent();
+            }
+            long free = Files.getFileStore(existing == null ? Path.of("/") : existing).getUsableSpace();
+            String detail = String.format("%.1f GiB free for %s", free / (double) (1L << 30), stateDir);
+            return free >= MIN_FREE_DISK
+                    ? HostCheck.ok("disk", true, detail)
+                    : HostCheck.missing("disk", true, detail, "free at least 2 GiB (images and mail need room)");
+        } catch (IOException e) {
+            return HostCheck.missing("disk", true, "cannot read free space: " + e.getMessage(), "check " + stateDir);
+        }
+    }
+
+    private static HostCheck memory() {
+        long total = memTotal();
+        String detail = String.format("%d MiB of memory", total >> 20);
+        return total >= MIN_MEMORY
+                ? HostCheck.ok("memory", true, detail)
+                : HostCheck.missing("memory", true, detail, "Hearth needs about 1 GiB (a Raspberry Pi 3 or larger)");
+    }
+
+    static long memTotal() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
+                if (line.startsWith("MemTotal:")) {
+                    return Long.parseLong(line.replaceAll("\\D", "")) << 10;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            return 0;
+        }
+        return 0;
+    }
+
+    private static boolean fileContains(Path file, String text) {
+        try {
+            return Files.readString(file, StandardCharsets.UTF_8).contains(text);
+        } catch (IOException e) {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,423 @@
+package org.hearth.core.image;
+
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.command.BuildImageResultCallback;
+import com.github.dockerjava.api.command.InspectImageResponse;
+import com.github.dockerjava.api.exception.NotFoundException;
+import com.github.dockerjava.api.model.BuildResponseItem;
+import org.hearth.core.HearthHome;
+import org.hearth.core.runtime.Engine;
+import org.hearth.core.runtime.HearthLabels;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Deque;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import java.util.stream.Stream;
+
+/**
+ * Builds Hearth's images on the local engine from their recipes: no registry, no pull.
+ * Each image carries the hash of its inputs; an image whose hash matches is not rebuilt.
+ */
+public final class ImageBuilder {
+
+    /** Bumped when the builder's own steps change what an image contains. */
+    private static final String BUILDER_REVISION = "hearth-image-builder/1";
+    private static final List<String> JLINK_OPTIONS = List.of(
+            "--strip-debug", "--no-header-files", "--no-man-pages", "--generate-cds-archive");
+
+    private static final Map<String, String> DEBOOTSTRAP_PHASES = Map.of(
+            "Retrieving", "downloading packages", "Extracting", "extracting",
+            "Installing", "installing core packages", "Unpacking", "unpacking",
+            "Configuring", "configuring", "Base", "base system installed");
+
+    private final DockerClient docker;
+    private final HearthHome home;
+    private final Consumer<String> progress;
+    private final Map<String, String> extraLabels;
+
+    public ImageBuilder(Engine engine, HearthHome home, Consumer<String> progress) {
+        this(engine, home, progress, Map.of());
+    }
+
+    /** @param extraLabels added to every image built, e.g. {@link HearthLabels#TEST} for test images */
+    public ImageBuilder(Engine engine, HearthHome home, Consumer<String> progress, Map<String, String> extraLabels) {
+        this.docker = engine.client();
+        this.home = home;
+        this.progress = progress;
+        this.extraLabels = Map.copyOf(extraLabels);
+    }
+
+    /** What happened to one image. */
+    public record Result(String tag, String inputHash, boolean cached, Duration took, long sizeBytes) {
+    }
+
+    /** Builds Hearth's own images, those under {@code image-build/images}. */
+    public List<Result> buildAll() {
+        return build(ImageRecipes.loadAll(home.imageRecipes()));
+    }
+
+    /** Builds {@code recipes} in the given order (bases first; see {@link ImageRecipes#inBuildOrder}). */
+    public List<Result> build(List<ImageRecipe> recipes) {
+        Path lockFile = home.stateDir("images").resolve("build.lock");
+        try (FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+             FileLock ignored = channel.lock()) {
+            List<Result> results = new ArrayList<>();
+            int i = 0;
+            for (ImageRecipe recipe : recipes) {
+                String step = "[" + (++i) + "/" + recipes.size() + "] " + recipe.name();
+                results.add(buildOne(recipe, step));
+            }
+            return results;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot lock " + lockFile, e);
+        }
+    }
+
+    private Result buildOne(ImageRecipe recipe, String step) throws IOException {
+        long start = System.nanoTime();
+        String hash = inputHash(recipe);
+        Optional<InspectImageResponse> existing = inspect(recipe.tag());
+        if (existing.isPresent() && hash.equals(labels(existing.get()).get(HearthLabels.INPUT_HASH))) {
+            progress.accept(step + ": cached (inputs " + hash.substring(0, 12) + ")");
+            return new Result(recipe.tag(), hash, true, Duration.ofNanos(System.nanoTime() - start), size(existing.get()));
+        }
+        Path work = Files.createTempDirectory(home.stateDir("images"), "build-");
+        try {
+            Path context = Files.createDirectories(work.resolve("context"));
+            if (recipe instanceof ImageRecipe.Debootstrap d) {
+                Path rootfs = work.resolve("rootfs");
+                debootstrap(d, rootfs, step);
+                trimDebianRootfs(rootfs);
+                addHearthUser(rootfs);
+                writeDockerfile(context, List.of("CMD [\"/bin/sh\"]"));
+                tar(rootfs, context.resolve("rootfs.tar"), step);
+            } else if (recipe instanceof ImageRecipe.Jlink j) {
+                Path rootfs = work.resolve("rootfs");
+                jlinkRootfs(j, rootfs, step);
+                addHearthUser(rootfs);
+                writeDockerfile(context, List.of(
+                        "ENV JAVA_HOME=/opt/java PATH=/opt/java/bin",
+                        "CMD [\"java\", \"-version\"]"));
+                tar(rootfs, context.resolve("rootfs.tar"), step);
+            } else if (recipe instanceof ImageRecipe.Dockerfile f) {
+                Files.copy(f.dir().resolve("Dockerfile"), context.resolve("Dockerfile"));
+                for (Map.Entry<String, String> file : f.files().entrySet()) {
+                    copyTree(f.dir().resolve(file.getValue()).normalize(), context.resolve(file.getKey()));
+                }
+            }
+            engineBuild(recipe, context, hash, step);
+        } finally {
+            deleteTree(work);
+        }
+        InspectImageResponse built = inspect(recipe.tag())
+                .orElseThrow(() -> new ImageBuildException(step + ": the engine reports no image after the build"));
+        Duration took = Duration.ofNanos(System.nanoTime() - start);
+        progress.accept(String.format("%s: built in %.1f s, %d MB", step, took.toMillis() / 1000.0, size(built) >> 20));
+        return new Result(recipe.tag(), hash, false, took, size(built));
+    }
+
+    /** Everything the image is made from: recipe, tools, host inputs and the bases' own hashes. */
+    String inputHash(ImageRecipe recipe) throws IOException {
+        InputHash hash = new InputHash()
+                .add("builder", BUILDER_REVISION)
+                .addPath("recipe", recipe.dir().resolve(ImageRecipes.RECIPE_FILE));
+        if (recipe instanceof ImageRecipe.Debootstrap d) {
+            AptSource source = AptSource.forSuite(Path.of("/etc/apt"), d.suite());
+            hash.add("mirror", source.uri()).add("arch", hostArchitecture());
+        } else if (recipe instanceof ImageRecipe.Jlink) {
+            Path javaHome = jdkHome();
+            hash.addPath("jdk-release", javaHome.resolve("release"))
+                    .add("jdk-version", System.getProperty("java.vm.version"))
+                    .add("jlink-options", JLINK_OPTIONS);
+            try {
+                for (Path lib : SharedLibraries.neededBy(javaHome.resolve("lib"))) {
+                    hash.addPath("lib:" + lib, lib);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new ImageBuildException("interrupted while hashing " + recipe.name());
+            }
+        } else if (recipe instanceof ImageRecipe.Dockerfile f) {
+            hash.addPath("Dockerfile", f.dir().resolve("Dockerfile"));
+            for (Map.Entry<String, String> file : new TreeMap<>(f.files()).entrySet()) {
+                Path source = f.dir().resolve(file.getValue()).normalize();
+                if (!Files.exists(source)) {
+                    throw new ImageBuildException(f.dir().resolve(ImageRecipes.RECIPE_FILE) + ": files."
+                            + file.getKey() + ": " + source + " does not exist (build the module first)");
+                }
+                hash.addPath("file:" + file.getKey(), source);
+            }
+            for (String base : f.from()) {
+                String baseHash = inspect(base + ":latest").map(i -> labels(i).get(HearthLabels.INPUT_HASH))
+                        .orElseThrow(() -> new ImageBuildException(f.name() + ": base image " + base
+                                + " is not built here (run: hearth images build)"));
+                hash.add("base:" + base, baseHash);
+            }
+        }
+        return hash.hex();
+    }
+
+    private void debootstrap(ImageRecipe.Debootstrap d, Path rootfs, String step) throws IOException {
+        AptSource source = AptSource.forSuite(Path.of("/etc/apt"), d.suite());
+        progress.accept(step + ": debootstrap " + d.suite() + " (" + d.variant() + ") from " + source.uri());
+        List<String> cmd = new ArrayList<>(List.of("debootstrap", "--variant=" + d.variant(),
+                "--cache-dir=" + home.stateDir("cache/debootstrap")));
+        if (!d.include().isEmpty()) {
+            cmd.add("--include=" + String.join(",", d.include()));
+        }
+        source.keyring().ifPresent(k -> cmd.add("--keyring=" + k));
+        cmd.addAll(List.of(d.suite(), rootfs.toString(), source.uri()));
+        // debootstrap prints a line per package and step; show each phase once.
+        run(cmd, step, line -> line.startsWith("I: ")
+                ? Optional.ofNullable(DEBOOTSTRAP_PHASES.get(line.substring(3).split(" ")[0]))
+                : Optional.empty());
+    }
+
+    /** Drops what a service never reads (docs, man pages, apt caches) to keep images small. */
+    private static void trimDebianRootfs(Path rootfs) throws IOException {
+        for (String dir : List.of("usr/share/doc", "usr/share/man", "usr/share/info", "usr/share/locale",
+                "var/cache/apt", "var/lib/apt/lists", "var/cache/debconf")) {
+            Path p = rootfs.resolve(dir);
+            if (Files.isDirectory(p)) {
+                try (Stream<Path> children = Files.list(p)) {
+                    for (Path child : children.toList()) {
+                        deleteTree(child);
+                    }
+                }
+            }
+        }
+    }
+
+    private void jlinkRootfs(ImageRecipe.Jlink j, Path rootfs, String step) throws IOException {
+        Path javaHome = jdkHome();
+        Path runtime = rootfs.resolve("opt/java");
+        Files.createDirectories(runtime.getParent());
+        progress.accept(step + ": jlink " + String.join(",", j.modules()) + " from " + javaHome);
+        List<String> cmd = new ArrayList<>(List.of(javaHome.resolve("bin/jlink").toString(),
+                "--add-modules", String.join(",", j.modules()), "--output", runtime.toString()));
+        cmd.addAll(JLINK_OPTIONS);
+        run(cmd, step, line -> Optional.empty());
+        try {
+            for (Path lib : SharedLibraries.neededBy(runtime)) {
+                Path target = rootfs.resolve(lib.toString().substring(1));
+                Files.createDirectories(target.getParent());
+                Files.copy(lib.toRealPath(), target, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ImageBuildException(step + ": interrupted while resolving libraries");
+        }
+        Path etc = Files.createDirectories(rootfs.resolve("etc"));
+        Files.writeString(etc.resolve("passwd"), "root:x:0:0:root:/root:/nonexistent\n");
+        Files.writeString(etc.resolve("group"), "root:x:0:\n");
+        Files.writeString(etc.resolve("nsswitch.conf"), "passwd: files\ngroup: files\nhosts: files dns\n");
+        Path tmp = Files.createDirectories(rootfs.resolve("tmp"));
+        Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxrwxrwx"));
+    }
+
+    /** The unprivileged user every image runs as. */
+    private static void addHearthUser(Path rootfs) throws IOException {
+        String[] ids = ImageRecipe.USER.split(":");
+        Files.writeString(rootfs.resolve("etc/passwd"),
+                "hearth:x:" + ids[0] + ":" + ids[1] + ":Hearth service:/nonexistent:/usr/sbin/nologin\n",
+                StandardOpenOption.APPEND);
+        Files.writeString(rootfs.resolve("etc/group"), "hearth:x:" + ids[1] + ":\n", StandardOpenOption.APPEND);
+    }
+
+    private static void writeDockerfile(Path context, List<String> extra) throws IOException {
+        List<String> lines = new ArrayList<>(List.of("FROM scratch", "ADD rootfs.tar /"));
+        lines.addAll(extra);
+        lines.add("USER " + ImageRecipe.USER);
+        Files.write(context.resolve("Dockerfile"), lines);
+    }
+
+    /** System tar keeps owners, modes, links and device nodes exactly; the engine unpacks it with ADD. */
+    private void tar(Path rootfs, Path archive, String step) throws IOException {
+        run(List.of("tar", "--numeric-owner", "-C", rootfs.toString(), "-cf", archive.toString(), "."),
+                step, line -> Optional.empty());
+    }
+
+    private void engineBuild(ImageRecipe recipe, Path context, String hash, String step) throws IOException {
+        progress.accept(step + ": engine build");
+        Map<String, String> labels = new LinkedHashMap<>();
+        labels.put(HearthLabels.MANAGED, "true");
+        labels.put(HearthLabels.APP, "hearth");
+        labels.put(HearthLabels.ROLE, "image");
+        labels.put(HearthLabels.IMAGE, recipe.name());
+        labels.put(HearthLabels.INPUT_HASH, hash);
+        labels.putAll(extraLabels);
+        Process tar = new ProcessBuilder("tar", "-C", context.toString(), "-cf", "-", ".")
+                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        List<String> tail = new ArrayList<>();
+        try (InputStream stream = tar.getInputStream()) {
+            docker.buildImageCmd()
+                    .withTarInputStream(stream)
+                    .withTags(Set.of(recipe.tag()))
+                    .withLabels(labels)
+                    .withPull(false)
+                    .withNetworkMode("none")
+                    .exec(new BuildImageResultCallback() {
+                        @Override
+                        public void onNext(BuildResponseItem item) {
+                            if (item.getStream() != null && item.getStream().startsWith("Step ")) {
+                                progress.accept(step + ":   " + item.getStream().strip());
+                            }
+                            if (item.getStream() != null) {
+                                tail.add(item.getStream().strip());
+                            }
+                            super.onNext(item);
+                        }
+                    })
+                    .awaitImageId();
+        } catch (RuntimeException e) {
+            throw new ImageBuildException(step + ": engine build failed: " + e.getMessage()
+                    + lastLines(tail), e);
+        } finally {
+            tar.destroy();
+        }
+    }
+
+    private static String lastLines(List<String> lines) {
+        int from = Math.max(0, lines.size() - 10);
+        return lines.isEmpty() ? "" : "\n  " + String.join("\n  ", lines.subList(from, lines.size()));
+    }
+
+    /** Runs a build tool; its output goes to a log under the state folder and, filtered, to progress. */
+    private void run(List<String> cmd, String step, Function<String, Optional<String>> phase)
+            throws IOException {
+        Path log = home.stateDir("logs").resolve("image-build.log");
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        Deque<String> tail = new ArrayDeque<>();
+        Set<String> shown = new HashSet<>();
+        try (var out = Files.newBufferedWriter(log, StandardCharsets.UTF_8,
+                StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+             var in = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+            out.write("$ " + String.join(" ", cmd) + "\n");
+            for (String line; (line = in.readLine()) != null; ) {
+                out.write(line + "\n");
+                tail.addLast(line);
+                if (tail.size() > 15) {
+                    tail.removeFirst();
+                }
+                phase.apply(line).filter(shown::add).ifPresent(name -> progress.accept(step + ":   " + name + " ..."));
+            }
+        }
+        try {
+            int code = p.waitFor();
+            if (code != 0) {
+                throw new ImageBuildException(step + ": " + cmd.get(0) + " exited with " + code
+                        + " (full log: " + log + ")" + lastLines(List.copyOf(tail)));
+            }
+        } catch (InterruptedException e) {
+            p.destroyForcibly();
+            Thread.currentThread().interrupt();
+            throw new ImageBuildException(step + ": interrupted");
+        }
+    }
+
+    private Optional<InspectImageResponse> inspect(String tag) {
+        try {
+            return Optional.of(docker.inspectImageCmd(tag).exec());
+        } catch (NotFoundException e) {
+            return Optional.empty();
+        }
+    }
+
+    private static Map<String, String> labels(InspectImageResponse image) {
+        Map<String, String> labels = image.getConfig() == null ? null : image.getConfig().getLabels();
+        return labels == null ? Map.of() : labels;
+    }
+
+    private static long size(InspectImageResponse image) {
+        return image.getSize() == null ? 0 : image.getSize();
+    }
+
+    /** The JDK running this builder; its jlink and jmods make the Java base. */
+    private static Path jdkHome() {
+        Path home = Path.of(System.getProperty("java.home"));
+        if (!Files.isRegularFile(home.resolve("bin/jlink")) || !Files.isDirectory(home.resolve("jmods"))) {
+            throw new ImageBuildException("the Java runtime at " + home
+                    + " has no jlink or jmods: run Hearth with a full JDK (Debian: openjdk-17-jdk-headless)");
+        }
+        return home;
+    }
+
+    private static String hostArchitecture() throws IOException {
+        Process p = new ProcessBuilder("dpkg", "--print-architecture").start();
+        String arch = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+        return arch.isEmpty() ? System.getProperty("os.arch") : arch;
+    }
+
+    private static void copyTree(Path source, Path target) throws IOException {
+        if (Files.isDirectory(source)) {
+            try (Stream<Path> walk = Files.walk(source)) {
+                for (Path p : walk.toList()) {
+                    Path t = target.resolve(source.relativize(p).toString());
+                    if (Files.isDirectory(p)) {
+                        Files.createDirectories(t);
+                    } else {
+                        Files.copy(p, t, StandardCopyOption.COPY_ATTRIBUTES);
+                    }
+                }
+            }
+        } else {
+            Files.createDirectories(target.getParent());
+            Files.copy(source, target, StandardCopyOption.COPY_ATTRIBUTES);
+        }
+    }
+
+    private static void deleteTree(Path root) throws IOException {
+        if (!Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        unmountBelow(root);
+        try (Stream<Path> walk = Files.walk(root)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+
+    /** A failed debootstrap can leave /proc or /sys mounted in its target: never walk into those. */
+    private static void unmountBelow(Path root) throws IOException {
+        String prefix = root.toAbsolutePath().normalize() + "/";
+        List<String> mounts = new ArrayList<>();
+        for (String line : Files.readAllLines(Path.of("/proc/mounts"))) {
+            String[] fields = line.split(" ");
+            if (fields.length > 1 && fields[1].startsWith(prefix)) {
+                mounts.add(fields[1]);
+            }
+        }
+        mounts.sort(Comparator.reverseOrder());
+        for (String mount : mounts) {
+            try {
+                new ProcessBuilder("umount", "-l", mount).inheritIO().start().waitFor();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while unmounting " + mount, e);
+            }
+        }
+    }
+}

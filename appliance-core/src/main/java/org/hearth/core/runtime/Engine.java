@@ -1,0 +1,78 @@
+package org.hearth.core.runtime;
+
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.model.Version;
+import com.github.dockerjava.core.DefaultDockerClientConfig;
+import com.github.dockerjava.core.DockerClientConfig;
+import com.github.dockerjava.core.DockerClientImpl;
+import com.github.dockerjava.httpclient5.ApacheDockerHttpClient;
+
+import java.io.IOException;
+import java.time.Duration;
+
+/**
+ * A connection to the Docker engine. The API version is left unpinned so docker-java
+ * negotiates whatever the local engine speaks (1.41 on Debian 12's docker.io).
+ */
+public final class Engine implements AutoCloseable {
+
+    public static final String DEFAULT_HOST = "unix:///var/run/docker.sock";
+
+    private final String host;
+    private final DockerClient client;
+
+    private Engine(String host, DockerClient client) {
+        this.host = host;
+        this.client = client;
+    }
+
+    public static Engine connect() {
+        return connect(DEFAULT_HOST);
+    }
+
+    public static Engine connect(String host) {
+        DockerClientConfig config = DefaultDockerClientConfig.createDefaultConfigBuilder()
+                .withDockerHost(host)
+                .build();
+        ApacheDockerHttpClient http = new ApacheDockerHttpClient.Builder()
+                .dockerHost(config.getDockerHost())
+                .sslConfig(config.getSSLConfig())
+                .connectionTimeout(Duration.ofSeconds(5))
+                // Image builds stream for minutes; a stuck engine is caught by callers' own deadlines.
+                .responseTimeout(Duration.ofMinutes(30))
+                .build();
+        return new Engine(host, DockerClientImpl.getInstance(config, http));
+    }
+
+    public DockerClient client() {
+        return client;
+    }
+
+    /** Engine version, or an {@link EngineException} that says how to start the engine. */
+    public Version version() {
+        try {
+            client.pingCmd().exec();
+            return client.versionCmd().exec();
+        } catch (RuntimeException e) {
+            throw new EngineException("no container engine answers at " + host
+                    + " (start it with scripts/engine-up, or ./hearth demo): " + rootMessage(e), e);
+        }
+    }
+
+    static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+    }
+
+    @Override
+    public void close() {
+        try {
+            client.close();
+        } catch (IOException e) {
+            // Closing a socket pool cannot lose state; nothing to report.
+        }
+    }
+}

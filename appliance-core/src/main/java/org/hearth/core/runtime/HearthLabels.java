@@ -1,0 +1,23 @@
+package org.hearth.core.runtime;
+
+/**
+ * Labels on every engine object Hearth creates. Reconciliation and cleanup find objects by
+ * these, never by guessing names.
+ */
+public final class HearthLabels {
+    /** "true" on everything Hearth made. */
+    public static final String MANAGED = "org.hearth.managed";
+    /** The app an object belongs to ("hearth" for the platform's own images). */
+    public static final String APP = "org.hearth.app";
+    /** The object's role inside its app (a container name from the manifest, "base" for base images). */
+    public static final String ROLE = "org.hearth.role";
+    /** The recipe an image was built from. */
+    public static final String IMAGE = "org.hearth.image";
+    /** SHA-256 of everything an image was built from; equal hash means the build can be skipped. */
+    public static final String INPUT_HASH = "org.hearth.input-hash";
+    /** Present on objects a test created, so scripts/test can remove them even after a crash. */
+    public static final String TEST = "org.hearth.test";
+
+    private HearthLabels() {
+    }
+}

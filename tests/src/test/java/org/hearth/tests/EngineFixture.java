@@ -1,0 +1,60 @@
+package org.hearth.tests;
+
+import org.hearth.core.HearthHome;
+import org.hearth.core.image.ImageBuilder;
+import org.hearth.core.image.ImageRecipe;
+import org.hearth.core.image.ImageRecipes;
+import org.hearth.core.runtime.ContainerSpec;
+import org.hearth.core.runtime.Engine;
+import org.hearth.core.runtime.HearthLabels;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The real engine for tests: Hearth's images (built, or found cached), test images from
+ * {@code tests/images}, and a label on everything tests create so scripts/test can remove it.
+ */
+final class EngineFixture {
+
+    static final String TEST_RUN = "tests";
+
+    private EngineFixture() {
+    }
+
+    static HearthHome home() {
+        return HearthHome.fromSystemProperty();
+    }
+
+    static Engine engine() {
+        Engine engine = Engine.connect();
+        engine.version();
+        return engine;
+    }
+
+    /** Builds Hearth's own images, or finds them cached. */
+    static List<ImageBuilder.Result> buildPlatformImages(Engine engine) {
+        HearthHome home = home();
+        return new ImageBuilder(engine, home, line -> System.out.println("images: " + line))
+                .build(ImageRecipes.loadAll(home.imageRecipes()));
+    }
+
+    /** Builds Hearth's images and the named test images from {@code tests/images}, labelled as test objects. */
+    static List<ImageBuilder.Result> buildTestImages(Engine engine, String... names) {
+        buildPlatformImages(engine);
+        HearthHome home = home();
+        List<ImageRecipe> tests = Arrays.stream(names)
+                .map(name -> ImageRecipes.load(home.root().resolve("tests/images").resolve(name)
+                        .resolve(ImageRecipes.RECIPE_FILE)))
+                .toList();
+        List<ImageRecipe> platform = ImageRecipes.loadAll(home.imageRecipes());
+        return new ImageBuilder(engine, home, line -> System.out.println("test images: " + line),
+                Map.of(HearthLabels.TEST, TEST_RUN)).build(ImageRecipes.inBuildOrder(tests, platform));
+    }
+
+    /** A spec with Hearth's defaults and the test label. */
+    static ContainerSpec spec(String image, String... command) {
+        return ContainerSpec.of(image, command).withLabel(HearthLabels.TEST, TEST_RUN);
+    }
+}

@@ -1,0 +1,112 @@
+package org.hearth.tests;
+
+import org.hearth.core.runtime.ContainerRuntime;
+import org.hearth.core.runtime.DockerRuntime;
+import org.hearth.core.runtime.Engine;
+import org.hearth.core.runtime.EngineException;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** Images built by {@code hearth images build} run hardened on the real engine. */
+@Tag("engine")
+class HardenedContainerTest {
+
+    private static final Duration TIMEOUT = Duration.ofSeconds(60);
+    private static Engine engine;
+    private static ContainerRuntime runtime;
+
+    @BeforeAll
+    static void buildImages() {
+        engine = EngineFixture.engine();
+        EngineFixture.buildTestImages(engine, "probe", "root-user");
+        runtime = new DockerRuntime(engine);
+    }
+
+    @AfterAll
+    static void close() {
+        engine.close();
+    }
+
+    @Test
+    void javaBaseProcessIsNonRootWithNoCapabilitiesAndNoNewPrivileges() {
+        ContainerRuntime.Run run = runtime.run(EngineFixture.spec("hearth-test/probe", "identity"), TIMEOUT);
+
+        assertThat(run.exitCode()).as(run.output().stderr()).isZero();
+        Map<String, String> facts = facts(run.output().stdout());
+        assertThat(facts.get("Uid")).isEqualTo("10001");
+        assertThat(facts.get("Gid")).isEqualTo("10001");
+        assertThat(facts.get("CapEff")).isEqualTo("0000000000000000");
+        assertThat(facts.get("CapPrm")).isEqualTo("0000000000000000");
+        assertThat(facts.get("CapBnd")).isEqualTo("0000000000000000");
+        assertThat(facts.get("NoNewPrivs")).isEqualTo("1");
+    }
+
+    @Test
+    void writingTheRootFilesystemFailsWhileTmpfsScratchWorks() {
+        ContainerRuntime.Run run = runtime.run(
+                EngineFixture.spec("hearth-test/probe", "write", "/probe-file", "/app/probe-file", "/tmp/probe-file"), TIMEOUT);
+
+        assertThat(run.exitCode()).as(run.output().stderr()).isZero();
+        Map<String, String> facts = facts(run.output().stdout());
+        assertThat(facts.get("write /probe-file")).startsWith("denied").contains("Read-only file system");
+        assertThat(facts.get("write /app/probe-file")).startsWith("denied").contains("Read-only file system");
+        assertThat(facts.get("write /tmp/probe-file")).isEqualTo("ok");
+    }
+
+    @Test
+    void debianBaseShellCannotWriteItsRootEvenWhereItsUserOwnsNothing() {
+        ContainerRuntime.Run run = runtime.run(EngineFixture.spec("hearth/debian-base", "sh", "-c",
+                "id -u; touch /etc/probe 2>&1; touch /tmp/probe && echo tmp-ok"), TIMEOUT);
+
+        assertThat(run.output().stdout()).startsWith("10001\n").contains("Read-only file system").contains("tmp-ok");
+    }
+
+    @Test
+    void containerHasNoNetworkUnlessOneIsDeclared() {
+        ContainerRuntime.Run run = runtime.run(EngineFixture.spec("hearth/debian-base", "sh", "-c",
+                "ls /sys/class/net"), TIMEOUT);
+
+        assertThat(run.output().stdout().split("\\s+")).containsExactly("lo");
+    }
+
+    @Test
+    void runtimeRefusesAnImageThatRunsAsRoot() {
+        assertThatThrownBy(() -> runtime.create(EngineFixture.spec("hearth-test/root-user", "id")))
+                .isInstanceOf(EngineException.class)
+                .hasMessageContaining("refusing to run hearth-test/root-user as root");
+    }
+
+    @Test
+    void runtimeRefusesARootUserOverride() {
+        assertThatThrownBy(() -> runtime.create(EngineFixture.spec("hearth/debian-base", "id").withUser("0:0")))
+                .isInstanceOf(EngineException.class)
+                .hasMessageContaining("as root");
+    }
+
+    @Test
+    void unknownImageIsReportedAsNotBuiltHere() {
+        assertThatThrownBy(() -> runtime.create(EngineFixture.spec("hearth/no-such-image", "id")))
+                .isInstanceOf(EngineException.class)
+                .hasMessageContaining("is not built here");
+    }
+
+    private static Map<String, String> facts(String stdout) {
+        Map<String, String> facts = new HashMap<>();
+        for (String line : stdout.split("\n")) {
+            int eq = line.indexOf('=');
+            if (eq > 0) {
+                facts.put(line.substring(0, eq), line.substring(eq + 1));
+            }
+        }
+        return facts;
+    }
+}

@@ -1,0 +1,56 @@
+package org.hearth.tests;
+
+import com.github.dockerjava.api.command.InspectImageResponse;
+import org.hearth.core.image.ImageBuilder;
+import org.hearth.core.image.ImageRecipe;
+import org.hearth.core.runtime.Engine;
+import org.hearth.core.runtime.HearthLabels;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** {@code hearth images build} on the real engine: labelled, non-root images, and a fast cached rebuild. */
+@Tag("engine")
+class ImageBuildTest {
+
+    private static Engine engine;
+
+    @BeforeAll
+    static void connect() {
+        engine = EngineFixture.engine();
+        EngineFixture.buildPlatformImages(engine);
+    }
+
+    @AfterAll
+    static void close() {
+        engine.close();
+    }
+
+    @Test
+    void secondBuildWithUnchangedInputsIsCachedAndQuick() {
+        long start = System.nanoTime();
+        List<ImageBuilder.Result> results = EngineFixture.buildPlatformImages(engine);
+        Duration took = Duration.ofNanos(System.nanoTime() - start);
+
+        assertThat(results).isNotEmpty().allMatch(ImageBuilder.Result::cached);
+        assertThat(took).isLessThan(Duration.ofSeconds(10));
+    }
+
+    @Test
+    void everyPlatformImageIsLabelledAndRunsAsTheHearthUser() {
+        for (String tag : List.of("hearth/debian-base:latest", "hearth/java-base:latest")) {
+            InspectImageResponse image = engine.client().inspectImageCmd(tag).exec();
+            assertThat(image.getConfig().getLabels())
+                    .containsEntry(HearthLabels.MANAGED, "true")
+                    .containsEntry(HearthLabels.APP, "hearth")
+                    .containsKey(HearthLabels.INPUT_HASH);
+            assertThat(image.getConfig().getUser()).as(tag).isEqualTo(ImageRecipe.USER);
+        }
+    }
+}
