@@ -1,0 +1,119 @@
+package org.hearth.core.manifest;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+
+import java.time.Duration;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * One app as its manifest declares it, after validation. Field meanings: docs/manifest.md;
+ * the machine-readable schema is {@code app-manifest.schema.json} beside this class.
+ */
+public record AppManifest(int schema, String app, String version, Optional<String> description,
+                          Map<String, Container> containers, List<DnsRecord> dns) {
+
+    public AppManifest {
+        containers = Collections.unmodifiableMap(new LinkedHashMap<>(containers));
+        dns = dns == null ? List.of() : List.copyOf(dns);
+    }
+
+    public enum Lifecycle {
+        @JsonProperty("service") SERVICE,
+        @JsonProperty("per-connection") PER_CONNECTION,
+        @JsonProperty("per-message") PER_MESSAGE
+    }
+
+    public enum Exposure {
+        /** Listens on the public address (the internet side). */
+        @JsonProperty("public") PUBLIC,
+        /** Listens only on the owner's overlay address. */
+        @JsonProperty("private") PRIVATE,
+        /** Reachable only by containers with a declared edge to it. */
+        @JsonProperty("internal") INTERNAL
+    }
+
+    public record Container(String image, Lifecycle lifecycle, List<String> command, Map<String, String> environment,
+                            List<Port> ports, List<Edge> edges, List<Volume> volumes, Optional<Resources> resources,
+                            Optional<Health> health, List<Egress> egress) {
+        public Container {
+            command = command == null ? List.of() : List.copyOf(command);
+            environment = environment == null ? Map.of() : Map.copyOf(environment);
+            ports = ports == null ? List.of() : List.copyOf(ports);
+            edges = edges == null ? List.of() : List.copyOf(edges);
+            volumes = volumes == null ? List.of() : List.copyOf(volumes);
+            egress = egress == null ? List.of() : List.copyOf(egress);
+        }
+
+        public Optional<Port> port(String name) {
+            return ports.stream().filter(p -> p.name().equals(name)).findFirst();
+        }
+
+        public long memoryBytes() {
+            return resources.flatMap(Resources::memory).map(AppManifest::bytes).orElse(128L << 20);
+        }
+
+        public long pids() {
+            return resources.flatMap(Resources::pids).orElse(64);
+        }
+    }
+
+    /** @param listen the host port of the edge listener (public and private ports only) */
+    public record Port(String name, int port, Exposure exposure, Optional<Integer> listen) {
+    }
+
+    /** The declaring container may connect to {@code to}'s port named {@code port}. */
+    public record Edge(String to, String port) {
+    }
+
+    public record Volume(String name, String path, String size) {
+    }
+
+    public record Resources(Optional<String> memory, Optional<Integer> pids) {
+    }
+
+    public record Health(Optional<String> tcp, List<String> command, Optional<String> log,
+                         Optional<String> interval, Optional<String> timeout, Optional<Integer> retries,
+                         @JsonProperty("start-period") Optional<String> startPeriod) {
+        public Health {
+            command = command == null ? List.of() : List.copyOf(command);
+        }
+
+        public Duration intervalOrDefault() {
+            return interval.map(AppManifest::duration).orElse(Duration.ofSeconds(2));
+        }
+
+        public Duration timeoutOrDefault() {
+            return timeout.map(AppManifest::duration).orElse(Duration.ofSeconds(2));
+        }
+
+        public int retriesOrDefault() {
+            return retries.orElse(3);
+        }
+
+        public Duration startPeriodOrDefault() {
+            return startPeriod.map(AppManifest::duration).orElse(Duration.ofSeconds(60));
+        }
+    }
+
+    public record Egress(String to, List<Integer> ports) {
+    }
+
+    public record DnsRecord(String type, String name, String value, Optional<Integer> ttl) {
+    }
+
+    /** "64MiB" to bytes; the schema has checked the form. */
+    static long bytes(String size) {
+        long n = Long.parseLong(size.replaceAll("\\D", ""));
+        return size.endsWith("GiB") ? n << 30 : size.endsWith("MiB") ? n << 20 : n << 10;
+    }
+
+    /** "500ms", "2s", "1m"; the schema has checked the form. */
+    static Duration duration(String text) {
+        long n = Long.parseLong(text.replaceAll("\\D", ""));
+        return text.endsWith("ms") ? Duration.ofMillis(n) : text.endsWith("m") ? Duration.ofMinutes(n) : Duration.ofSeconds(n);
+    }
+}

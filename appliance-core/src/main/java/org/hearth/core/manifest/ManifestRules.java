@@ -1,0 +1,220 @@
+package org.hearth.core.manifest;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The rules a schema cannot say: what lifecycles may serve, where edges may point, which host
+ * ports clash, and that nothing privileged is ever asked for. Works on the raw tree so it can
+ * report alongside schema problems rather than after them.
+ */
+final class ManifestRules {
+
+    /** Keys that would weaken the hardening; named specially rather than as merely "unknown". */
+    private static final Set<String> PRIVILEGED = Set.of(
+            "privileged", "user", "network", "network-mode", "network_mode", "host-network", "hostnetwork",
+            "pid", "pid-mode", "ipc", "userns", "uts", "devices", "device", "cap-add", "cap_add", "capabilities",
+            "security-opt", "security_opt", "sysctls", "binds", "mounts", "bind", "host-path", "source",
+            "read-only", "tmpfs", "runtime");
+    private static final String PRIVILEGED_WORDS = "never allowed: Hearth runs every container non-root, on a"
+            + " read-only root, with no capabilities, no host paths and only its declared networks";
+    private static final Set<String> SYSTEM_PATHS = Set.of("/", "/proc", "/sys", "/dev", "/etc", "/bin", "/usr", "/lib", "/tmp");
+
+    private ManifestRules() {
+    }
+
+    /** Reports privileged keys in containers and volumes; returns their paths so schema noise about them is dropped. */
+    static Set<List<String>> privilegedKeys(JsonNode tree, ManifestReader.Locator at) {
+        Set<List<String>> found = new HashSet<>();
+        ManifestReader.fields(tree.get("containers")).forEachRemaining(c -> {
+            if (!c.getValue().isObject()) {
+                return;
+            }
+            c.getValue().fieldNames().forEachRemaining(key -> {
+                if (PRIVILEGED.contains(key.toLowerCase())) {
+                    List<String> path = List.of("containers", c.getKey(), key);
+                    found.add(path);
+                    at.report(path, "privileged setting \"" + key + "\" is " + PRIVILEGED_WORDS);
+                }
+            });
+            JsonNode volumes = c.getValue().get("volumes");
+            for (int i = 0; volumes != null && i < volumes.size(); i++) {
+                JsonNode v = volumes.get(i);
+                int index = i;
+                v.fieldNames().forEachRemaining(key -> {
+                    if (PRIVILEGED.contains(key.toLowerCase())) {
+                        List<String> path = List.of("containers", c.getKey(), "volumes", String.valueOf(index), key);
+                        found.add(path);
+                        at.report(path, "bind mounts of host paths are " + PRIVILEGED_WORDS);
+                    }
+                });
+            }
+        });
+        return found;
+    }
+
+    static void check(JsonNode tree, ManifestReader.Locator at) {
+        JsonNode containers = tree.get("containers");
+        if (containers == null || !containers.isObject()) {
+            return;
+        }
+        Map<Integer, String> listeners = new HashMap<>();
+        containers.fields().forEachRemaining(entry -> {
+            String name = entry.getKey();
+            JsonNode c = entry.getValue();
+            if (!c.isObject()) {
+                return;
+            }
+            List<String> base = List.of("containers", name);
+            String lifecycle = c.path("lifecycle").asText("service");
+            ports(base, c, lifecycle, listeners, at);
+            edges(base, name, c, containers, at);
+            volumes(base, c, lifecycle, at);
+            health(base, c, at);
+        });
+    }
+
+    private static void ports(List<String> base, JsonNode c, String lifecycle, Map<Integer, String> listeners,
+                              ManifestReader.Locator at) {
+        JsonNode ports = c.path("ports");
+        Set<String> names = new HashSet<>();
+        Set<Integer> numbers = new HashSet<>();
+        int publicPorts = 0;
+        for (int i = 0; i < ports.size(); i++) {
+            JsonNode p = ports.get(i);
+            List<String> path = append(base, "ports", String.valueOf(i));
+            String name = p.path("name").asText();
+            if (!name.isEmpty() && !names.add(name)) {
+                at.report(append(path, "name"), "\"" + name + "\" is declared twice in this container");
+            }
+            if (p.path("port").isInt() && !numbers.add(p.path("port").asInt())) {
+                at.report(append(path, "port"), p.path("port").asInt() + " is declared twice in this container");
+            }
+            String exposure = p.path("exposure").asText();
+            boolean listens = exposure.equals("public") || exposure.equals("private");
+            publicPorts += exposure.equals("public") ? 1 : 0;
+            if (listens && !p.has("listen")) {
+                at.report(path, exposure + " port \"" + name + "\" needs listen: the host port its edge listener uses");
+            }
+            if (exposure.equals("internal") && p.has("listen")) {
+                at.report(append(path, "listen"), "internal ports have no listener: only declared edges reach them");
+            }
+            if (p.path("listen").isInt()) {
+                int listen = p.path("listen").asInt();
+                String where = ManifestReader.field(path);
+                String earlier = listeners.putIfAbsent(listen, where);
+                if (earlier != null) {
+                    at.report(append(path, "listen"), listen + " clashes on the host with " + earlier);
+                }
+            }
+            if (lifecycle.equals("per-message") && listens) {
+                at.report(append(path, "exposure"), "a per-message container serves no connections: "
+                        + "its ports can only be internal");
+            }
+            if (lifecycle.equals("per-connection") && exposure.equals("private")) {
+                at.report(append(path, "exposure"), "private services run for the owner as lifecycle service, "
+                        + "not per-connection");
+            }
+        }
+        if (lifecycle.equals("per-connection") && publicPorts != 1) {
+            at.report(append(base, "lifecycle"), "a per-connection container serves exactly one public port (it has "
+                    + publicPorts + ")");
+        }
+    }
+
+    private static void edges(List<String> base, String self, JsonNode c, JsonNode containers,
+                              ManifestReader.Locator at) {
+        JsonNode edges = c.path("edges");
+        Set<String> seen = new HashSet<>();
+        for (int i = 0; i < edges.size(); i++) {
+            JsonNode e = edges.get(i);
+            List<String> path = append(base, "edges", String.valueOf(i));
+            String to = e.path("to").asText();
+            String port = e.path("port").asText();
+            if (to.isEmpty()) {
+                continue;
+            }
+            JsonNode target = containers.get(to);
+            if (to.equals(self)) {
+                at.report(append(path, "to"), "a container needs no edge to itself");
+            } else if (target == null) {
+                List<String> known = new ArrayList<>();
+                containers.fieldNames().forEachRemaining(known::add);
+                at.report(append(path, "to"), "no container named \"" + to + "\" (containers: " + String.join(", ", known) + ")");
+            } else if (!port.isEmpty()) {
+                List<String> declared = new ArrayList<>();
+                target.path("ports").forEach(p -> declared.add(p.path("name").asText()));
+                if (!declared.contains(port)) {
+                    at.report(append(path, "port"), "\"" + to + "\" declares no port named \"" + port + "\" (its ports: "
+                            + (declared.isEmpty() ? "none" : String.join(", ", declared)) + ")");
+                } else if (target.path("lifecycle").asText().equals("per-message")
+                        || target.path("lifecycle").asText().equals("per-connection")) {
+                    // Ephemeral targets are handed connections by the supervisor, never dialled by name.
+                    at.report(append(path, "to"), "\"" + to + "\" is " + target.path("lifecycle").asText()
+                            + ": edges to ephemeral containers arrive with the ephemeral-isolation support");
+                }
+            }
+            if (!seen.add(to + "/" + port)) {
+                at.report(path, "edge to " + to + ":" + port + " is declared twice");
+            }
+        }
+    }
+
+    private static void volumes(List<String> base, JsonNode c, String lifecycle, ManifestReader.Locator at) {
+        JsonNode volumes = c.path("volumes");
+        if (volumes.size() > 0 && !lifecycle.equals("service")) {
+            at.report(append(base, "volumes"), lifecycle + " containers must stay stateless: no volumes");
+        }
+        Set<String> names = new HashSet<>();
+        Set<String> paths = new HashSet<>();
+        for (int i = 0; i < volumes.size(); i++) {
+            JsonNode v = volumes.get(i);
+            List<String> path = append(base, "volumes", String.valueOf(i));
+            String name = v.path("name").asText();
+            String mount = v.path("path").asText();
+            if (!name.isEmpty() && !names.add(name)) {
+                at.report(append(path, "name"), "\"" + name + "\" is declared twice in this container");
+            }
+            if (mount.contains("docker.sock")) {
+                at.report(append(path, "path"), "the engine's socket is never given to a container");
+            } else if (SYSTEM_PATHS.contains(mount.replaceAll("/+$", "").isEmpty() ? "/" : mount.replaceAll("/+$", ""))) {
+                at.report(append(path, "path"), "\"" + mount + "\" is a system folder; mount volumes at their own path such as /data");
+            } else if (!mount.isEmpty() && !paths.add(mount)) {
+                at.report(append(path, "path"), "\"" + mount + "\" is mounted twice");
+            }
+        }
+    }
+
+    private static void health(List<String> base, JsonNode c, ManifestReader.Locator at) {
+        JsonNode health = c.get("health");
+        if (health == null || !health.isObject()) {
+            return;
+        }
+        int kinds = (health.has("tcp") ? 1 : 0) + (health.has("command") ? 1 : 0) + (health.has("log") ? 1 : 0);
+        if (kinds != 1) {
+            at.report(append(base, "health"), "name exactly one check: tcp, command or log (found " + kinds + ")");
+        }
+        String tcp = health.path("tcp").asText();
+        if (!tcp.isEmpty()) {
+            boolean declared = false;
+            for (JsonNode p : c.path("ports")) {
+                declared |= tcp.equals(p.path("name").asText());
+            }
+            if (!declared) {
+                at.report(append(base, "health", "tcp"), "this container declares no port named \"" + tcp + "\"");
+            }
+        }
+    }
+
+    private static List<String> append(List<String> path, String... more) {
+        List<String> out = new ArrayList<>(path);
+        out.addAll(List.of(more));
+        return out;
+    }
+}
