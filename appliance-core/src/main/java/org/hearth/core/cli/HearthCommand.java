@@ -12,7 +12,8 @@ import java.nio.file.Path;
         mixinStandardHelpOptions = true,
         versionProvider = HearthCommand.Version.class,
         description = "Hearth: a cloud in every home. Runs apps as isolated containers; mail first.",
-        subcommands = {DoctorCommand.class, ImagesCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {DoctorCommand.class, UpCommand.class, DownCommand.class, StatusCommand.class, AppCommand.class,
+                ImagesCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
 public final class HearthCommand {
 
     @Option(names = "--debug", description = "Show stack traces on errors.", scope = CommandLine.ScopeType.INHERIT)

@@ -85,7 +85,7 @@ public final class ManifestReader {
         }
         YamlLines lines = YamlLines.of(text);
         List<ManifestProblem> problems = new ArrayList<>();
-        Locator at = (path, message) -> problems.add(new ManifestProblem(file, lines.lineOf(path), field(path), message));
+        Locator at = (path, message) -> problems.add(ManifestProblem.at(file, lines, path, message));
         Set<List<String>> privileged = ManifestRules.privilegedKeys(tree, at);
         for (ValidationMessage m : SCHEMA.validate(tree)) {
             List<String> path = elements(m.getInstanceLocation());
@@ -193,19 +193,6 @@ public final class ManifestReader {
     private static String pointer(List<String> path) {
         return path.isEmpty() ? "" : "/" + path.stream().map(s -> s.replace("~", "~0").replace("/", "~1"))
                 .collect(Collectors.joining("/"));
-    }
-
-    /** {@code containers.smtp-in.ports[0].exposure} */
-    static String field(List<String> path) {
-        StringBuilder b = new StringBuilder();
-        for (String step : path) {
-            if (step.matches("\\d+")) {
-                b.append('[').append(step).append(']');
-            } else {
-                b.append(b.length() == 0 ? "" : ".").append(step);
-            }
-        }
-        return b.toString();
     }
 
     private static JsonNode loadSchema() {

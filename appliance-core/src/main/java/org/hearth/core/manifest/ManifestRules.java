@@ -107,7 +107,7 @@ final class ManifestRules {
             }
             if (p.path("listen").isInt()) {
                 int listen = p.path("listen").asInt();
-                String where = ManifestReader.field(path);
+                String where = ManifestProblem.field(path);
                 String earlier = listeners.putIfAbsent(listen, where);
                 if (earlier != null) {
                     at.report(append(path, "listen"), listen + " clashes on the host with " + earlier);

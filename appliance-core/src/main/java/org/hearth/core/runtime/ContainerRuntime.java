@@ -1,6 +1,10 @@
 package org.hearth.core.runtime;
 
 import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 
 /** The container engine as Hearth needs it. Every container it creates is hardened. */
 public interface ContainerRuntime {
@@ -10,19 +14,60 @@ public interface ContainerRuntime {
 
     void start(String containerId);
 
+    /** Asks the container to stop, then kills it after {@code grace}. */
+    void stop(String containerId, Duration grace);
+
     /** Waits for the container to exit and returns its exit code. */
     int awaitExit(String containerId, Duration timeout);
 
     /** Standard output and standard error, as separate strings. */
     Output output(String containerId);
 
+    /** Standard output and error together, from {@code since} on (so a restart does not see old lines). */
+    String logsSince(String containerId, Instant since);
+
     /** Removes the container, its anonymous volumes and its tmpfs; absent containers are fine. */
     void remove(String containerId);
+
+    /** Containers (running or not) carrying all of {@code labels}. */
+    List<ContainerInfo> containers(Map<String, String> labels);
+
+    Optional<ContainerInfo> container(String containerId);
+
+    /** Runs a command inside a running container, as its own user. */
+    Run exec(String containerId, List<String> command, Duration timeout);
+
+    /** The engine's id of an image tag, if it is built here. */
+    Optional<String> imageId(String image);
+
+    /** Creates an internal network (no route beyond its members) unless one with that name exists. */
+    String ensureInternalNetwork(String name, Map<String, String> labels);
+
+    List<NetworkInfo> networks(Map<String, String> labels);
+
+    void removeNetwork(String nameOrId);
+
+    /** Creates a named volume unless it exists. */
+    void ensureVolume(String name, Map<String, String> labels);
+
+    List<String> volumes(Map<String, String> labels);
+
+    void removeVolume(String name);
 
     record Output(String stdout, String stderr) {
     }
 
     record Run(String containerId, int exitCode, Output output) {
+    }
+
+    /**
+     * @param addresses the container's IPv4 address on each network it is attached to
+     */
+    record ContainerInfo(String id, String name, String imageId, Map<String, String> labels, boolean running,
+                         Optional<Integer> exitCode, Optional<Instant> startedAt, Map<String, String> addresses) {
+    }
+
+    record NetworkInfo(String id, String name, Map<String, String> labels, boolean internal) {
     }
 
     /** Runs a container to completion and removes it. */

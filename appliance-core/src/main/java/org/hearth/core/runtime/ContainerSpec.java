@@ -10,11 +10,14 @@ import java.util.Optional;
  * no capabilities, no-new-privileges, non-root, no host paths, no engine socket) is applied by
  * the runtime and cannot be switched off from a spec.
  *
- * @param user        overrides the image's user; never root
- * @param network     the one engine network to attach at creation, empty for none at all
- * @param tmpfs       scratch mounts: path to mount options
+ * @param name     the engine's name for the container, if it should have one
+ * @param user     overrides the image's user; never root
+ * @param networks engine networks to attach, each with the aliases peers know it by; none means no network at all
+ * @param volumes  named engine volumes (never host paths): volume name to mount path
+ * @param tmpfs    scratch mounts: path to mount options
  */
 public record ContainerSpec(
+        Optional<String> name,
         String image,
         List<String> command,
         Optional<String> user,
@@ -23,7 +26,8 @@ public record ContainerSpec(
         long memoryBytes,
         long pidsLimit,
         Map<String, String> tmpfs,
-        Optional<String> network) {
+        Map<String, List<String>> networks,
+        Map<String, String> volumes) {
 
     public static final long DEFAULT_MEMORY = 128L << 20;
     public static final long DEFAULT_PIDS = 64;
@@ -33,6 +37,8 @@ public record ContainerSpec(
         env = Map.copyOf(env);
         labels = Map.copyOf(labels);
         tmpfs = Map.copyOf(tmpfs);
+        networks = Map.copyOf(networks);
+        volumes = Map.copyOf(volumes);
         if (memoryBytes <= 0 || pidsLimit <= 0) {
             throw new IllegalArgumentException("memory and pid limits must be positive");
         }
@@ -40,32 +46,52 @@ public record ContainerSpec(
 
     /** A spec with Hearth's defaults: 128 MiB, 64 pids, a 16 MiB non-executable /tmp, no network. */
     public static ContainerSpec of(String image, String... command) {
-        return new ContainerSpec(image, List.of(command), Optional.empty(), Map.of(),
+        return new ContainerSpec(Optional.empty(), image, List.of(command), Optional.empty(), Map.of(),
                 Map.of(HearthLabels.MANAGED, "true"), DEFAULT_MEMORY, DEFAULT_PIDS,
-                Map.of("/tmp", "rw,nosuid,nodev,noexec,size=16m,mode=1777"), Optional.empty());
+                Map.of("/tmp", "rw,nosuid,nodev,noexec,size=16m,mode=1777"), Map.of(), Map.of());
+    }
+
+    public ContainerSpec withName(String newName) {
+        return new ContainerSpec(Optional.of(newName), image, command, user, env, labels, memoryBytes, pidsLimit, tmpfs, networks, volumes);
+    }
+
+    public ContainerSpec withCommand(List<String> newCommand) {
+        return new ContainerSpec(name, image, newCommand, user, env, labels, memoryBytes, pidsLimit, tmpfs, networks, volumes);
     }
 
     public ContainerSpec withLabel(String key, String value) {
+        return withLabels(Map.of(key, value));
+    }
+
+    public ContainerSpec withLabels(Map<String, String> more) {
         Map<String, String> all = new LinkedHashMap<>(labels);
-        all.put(key, value);
-        return new ContainerSpec(image, command, user, env, all, memoryBytes, pidsLimit, tmpfs, network);
+        all.putAll(more);
+        return new ContainerSpec(name, image, command, user, env, all, memoryBytes, pidsLimit, tmpfs, networks, volumes);
     }
 
     public ContainerSpec withUser(String newUser) {
-        return new ContainerSpec(image, command, Optional.of(newUser), env, labels, memoryBytes, pidsLimit, tmpfs, network);
+        return new ContainerSpec(name, image, command, Optional.of(newUser), env, labels, memoryBytes, pidsLimit, tmpfs, networks, volumes);
     }
 
-    public ContainerSpec withEnv(String key, String value) {
+    public ContainerSpec withEnv(Map<String, String> more) {
         Map<String, String> all = new LinkedHashMap<>(env);
-        all.put(key, value);
-        return new ContainerSpec(image, command, user, all, labels, memoryBytes, pidsLimit, tmpfs, network);
+        all.putAll(more);
+        return new ContainerSpec(name, image, command, user, all, labels, memoryBytes, pidsLimit, tmpfs, networks, volumes);
     }
 
     public ContainerSpec withLimits(long newMemoryBytes, long newPidsLimit) {
-        return new ContainerSpec(image, command, user, env, labels, newMemoryBytes, newPidsLimit, tmpfs, network);
+        return new ContainerSpec(name, image, command, user, env, labels, newMemoryBytes, newPidsLimit, tmpfs, networks, volumes);
     }
 
-    public ContainerSpec withNetwork(String newNetwork) {
-        return new ContainerSpec(image, command, user, env, labels, memoryBytes, pidsLimit, tmpfs, Optional.of(newNetwork));
+    public ContainerSpec withNetwork(String network, String... aliases) {
+        Map<String, List<String>> all = new LinkedHashMap<>(networks);
+        all.put(network, List.of(aliases));
+        return new ContainerSpec(name, image, command, user, env, labels, memoryBytes, pidsLimit, tmpfs, all, volumes);
+    }
+
+    public ContainerSpec withVolume(String volume, String path) {
+        Map<String, String> all = new LinkedHashMap<>(volumes);
+        all.put(volume, path);
+        return new ContainerSpec(name, image, command, user, env, labels, memoryBytes, pidsLimit, tmpfs, networks, all);
     }
 }

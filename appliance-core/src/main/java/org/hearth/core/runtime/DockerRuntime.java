@@ -4,7 +4,14 @@ import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.async.ResultCallback;
 import com.github.dockerjava.api.command.InspectImageResponse;
 import com.github.dockerjava.api.command.WaitContainerResultCallback;
+import com.github.dockerjava.api.command.InspectContainerResponse;
 import com.github.dockerjava.api.exception.NotFoundException;
+import com.github.dockerjava.api.exception.NotModifiedException;
+import com.github.dockerjava.api.model.Container;
+import com.github.dockerjava.api.model.ContainerNetwork;
+import com.github.dockerjava.api.model.Mount;
+import com.github.dockerjava.api.model.MountType;
+import com.github.dockerjava.api.model.Network;
 import com.github.dockerjava.api.model.Capability;
 import com.github.dockerjava.api.model.Frame;
 import com.github.dockerjava.api.model.HostConfig;
@@ -12,8 +19,12 @@ import com.github.dockerjava.api.model.StreamType;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
@@ -35,6 +46,10 @@ public final class DockerRuntime implements ContainerRuntime {
             throw new EngineException("refusing to run " + spec.image() + " as root (user \"" + user
                     + "\"): images must set a non-root USER");
         }
+        List<Map.Entry<String, List<String>>> networks = new ArrayList<>(spec.networks().entrySet());
+        List<Mount> mounts = new ArrayList<>();
+        spec.volumes().forEach((volume, path) ->
+                mounts.add(new Mount().withType(MountType.VOLUME).withSource(volume).withTarget(path)));
         HostConfig host = HostConfig.newHostConfig()
                 .withReadonlyRootfs(true)
                 .withCapDrop(Capability.ALL)
@@ -44,8 +59,9 @@ public final class DockerRuntime implements ContainerRuntime {
                 .withMemorySwap(spec.memoryBytes())
                 .withPidsLimit(spec.pidsLimit())
                 .withTmpFs(spec.tmpfs())
-                // "none" unless a network is named: never the default bridge.
-                .withNetworkMode(spec.network().orElse("none"));
+                .withMounts(mounts)
+                // "none" unless networks are named: never the default bridge.
+                .withNetworkMode(networks.isEmpty() ? "none" : networks.get(0).getKey());
         List<String> env = new ArrayList<>();
         spec.env().forEach((k, v) -> env.add(k + "=" + v));
         var cmd = docker.createContainerCmd(spec.image())
@@ -53,14 +69,29 @@ public final class DockerRuntime implements ContainerRuntime {
                 .withEnv(env)
                 .withLabels(spec.labels())
                 .withHostConfig(host);
+        spec.name().ifPresent(cmd::withName);
+        if (!networks.isEmpty() && !networks.get(0).getValue().isEmpty()) {
+            cmd.withAliases(networks.get(0).getValue());
+        }
         if (!spec.command().isEmpty()) {
             cmd.withCmd(spec.command());
         }
+        String id;
         try {
-            return cmd.exec().getId();
+            id = cmd.exec().getId();
         } catch (NotFoundException e) {
             throw new EngineException("image " + spec.image() + " is not built here (run: hearth images build)", e);
         }
+        try {
+            for (Map.Entry<String, List<String>> network : networks.subList(Math.min(1, networks.size()), networks.size())) {
+                docker.connectToNetworkCmd().withContainerId(id).withNetworkId(network.getKey())
+                        .withContainerNetwork(new ContainerNetwork().withAliases(network.getValue())).exec();
+            }
+        } catch (RuntimeException e) {
+            remove(id);
+            throw new EngineException("cannot attach " + spec.name().orElse(id) + " to its networks: " + e.getMessage(), e);
+        }
+        return id;
     }
 
     private String imageUser(String image) {
@@ -108,11 +139,174 @@ public final class DockerRuntime implements ContainerRuntime {
     }
 
     @Override
+    public String logsSince(String containerId, Instant since) {
+        StringBuilder all = new StringBuilder();
+        try {
+            docker.logContainerCmd(containerId).withStdOut(true).withStdErr(true)
+                    .withSince((int) since.getEpochSecond())
+                    .exec(new ResultCallback.Adapter<Frame>() {
+                        @Override
+                        public void onNext(Frame frame) {
+                            all.append(new String(frame.getPayload(), StandardCharsets.UTF_8));
+                        }
+                    })
+                    .awaitCompletion(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new EngineException("interrupted while reading logs of " + containerId, e);
+        } catch (NotFoundException e) {
+            return "";
+        }
+        return all.toString();
+    }
+
+    @Override
     public void remove(String containerId) {
         try {
             docker.removeContainerCmd(containerId).withForce(true).withRemoveVolumes(true).exec();
         } catch (NotFoundException e) {
             // Already gone: removal is idempotent.
+        }
+    }
+
+    @Override
+    public void stop(String containerId, Duration grace) {
+        try {
+            docker.stopContainerCmd(containerId).withTimeout((int) Math.max(1, grace.toSeconds())).exec();
+        } catch (NotFoundException | NotModifiedException e) {
+            // Gone or already stopped: stopping is idempotent.
+        }
+    }
+
+    @Override
+    public List<ContainerInfo> containers(Map<String, String> labels) {
+        List<ContainerInfo> out = new ArrayList<>();
+        for (Container c : docker.listContainersCmd().withShowAll(true).withLabelFilter(labels).exec()) {
+            container(c.getId()).ifPresent(out::add);
+        }
+        return out;
+    }
+
+    @Override
+    public Optional<ContainerInfo> container(String containerId) {
+        InspectContainerResponse c;
+        try {
+            c = docker.inspectContainerCmd(containerId).exec();
+        } catch (NotFoundException e) {
+            return Optional.empty();
+        }
+        var state = c.getState();
+        boolean running = Boolean.TRUE.equals(state.getRunning());
+        Map<String, String> addresses = new LinkedHashMap<>();
+        if (c.getNetworkSettings() != null && c.getNetworkSettings().getNetworks() != null) {
+            c.getNetworkSettings().getNetworks().forEach((name, net) -> {
+                if (net.getIpAddress() != null && !net.getIpAddress().isEmpty()) {
+                    addresses.put(name, net.getIpAddress());
+                }
+            });
+        }
+        Optional<Instant> started = Optional.ofNullable(state.getStartedAt())
+                .filter(t -> !t.startsWith("0001-"))
+                .map(Instant::parse);
+        Map<String, String> labels = c.getConfig().getLabels() == null ? Map.of() : c.getConfig().getLabels();
+        return Optional.of(new ContainerInfo(c.getId(), c.getName().replaceFirst("^/", ""), c.getImageId(), labels,
+                running, running || state.getExitCodeLong() == null ? Optional.empty()
+                : Optional.of(state.getExitCodeLong().intValue()), started, addresses));
+    }
+
+    @Override
+    public Run exec(String containerId, List<String> command, Duration timeout) {
+        String execId = docker.execCreateCmd(containerId).withCmd(command.toArray(String[]::new))
+                .withAttachStdout(true).withAttachStderr(true).exec().getId();
+        StringBuilder out = new StringBuilder();
+        StringBuilder err = new StringBuilder();
+        try {
+            boolean done = docker.execStartCmd(execId).exec(new ResultCallback.Adapter<Frame>() {
+                @Override
+                public void onNext(Frame frame) {
+                    String text = new String(frame.getPayload(), StandardCharsets.UTF_8);
+                    (frame.getStreamType() == StreamType.STDERR ? err : out).append(text);
+                }
+            }).awaitCompletion(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            if (!done) {
+                throw new EngineException("command in " + containerId + " did not finish within " + timeout);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new EngineException("interrupted while running a command in " + containerId, e);
+        }
+        Long code = docker.inspectExecCmd(execId).exec().getExitCodeLong();
+        return new Run(containerId, code == null ? -1 : code.intValue(), new Output(out.toString(), err.toString()));
+    }
+
+    @Override
+    public Optional<String> imageId(String image) {
+        try {
+            return Optional.of(docker.inspectImageCmd(image).exec().getId());
+        } catch (NotFoundException e) {
+            return Optional.empty();
+        }
+    }
+
+    @Override
+    public String ensureInternalNetwork(String name, Map<String, String> labels) {
+        for (Network n : docker.listNetworksCmd().withNameFilter(name).exec()) {
+            if (n.getName().equals(name)) {
+                return n.getId();
+            }
+        }
+        return docker.createNetworkCmd().withName(name).withDriver("bridge").withInternal(true)
+                .withLabels(labels).withCheckDuplicate(true).exec().getId();
+    }
+
+    @Override
+    public List<NetworkInfo> networks(Map<String, String> labels) {
+        List<String> filter = new ArrayList<>();
+        labels.forEach((k, v) -> filter.add(k + "=" + v));
+        List<NetworkInfo> out = new ArrayList<>();
+        for (Network n : docker.listNetworksCmd().withFilter("label", filter).exec()) {
+            out.add(new NetworkInfo(n.getId(), n.getName(), n.getLabels() == null ? Map.of() : n.getLabels(),
+                    Boolean.TRUE.equals(n.getInternal())));
+        }
+        return out;
+    }
+
+    @Override
+    public void removeNetwork(String nameOrId) {
+        try {
+            docker.removeNetworkCmd(nameOrId).exec();
+        } catch (NotFoundException e) {
+            // Already gone.
+        }
+    }
+
+    @Override
+    public void ensureVolume(String name, Map<String, String> labels) {
+        try {
+            docker.inspectVolumeCmd(name).exec();
+        } catch (NotFoundException e) {
+            docker.createVolumeCmd().withName(name).withLabels(labels).exec();
+        }
+    }
+
+    @Override
+    public List<String> volumes(Map<String, String> labels) {
+        List<String> filter = new ArrayList<>();
+        labels.forEach((k, v) -> filter.add(k + "=" + v));
+        var response = docker.listVolumesCmd().withFilter("label", filter).exec();
+        List<String> names = new ArrayList<>();
+        if (response.getVolumes() != null) {
+            response.getVolumes().forEach(v -> names.add(v.getName()));
+        }
+        return names;
+    }
+
+    @Override
+    public void removeVolume(String name) {
+        try {
+            docker.removeVolumeCmd(name).exec();
+        } catch (NotFoundException e) {
+            // Already gone.
         }
     }
 }

@@ -15,6 +15,10 @@ public final class HearthLabels {
     public static final String IMAGE = "org.hearth.image";
     /** SHA-256 of everything an image was built from; equal hash means the build can be skipped. */
     public static final String INPUT_HASH = "org.hearth.input-hash";
+    /** Hash of a container's effective spec; a different hash means the container is recreated. */
+    public static final String SPEC_HASH = "org.hearth.spec-hash";
+    /** A container's lifecycle from its manifest: service, per-connection, per-message. */
+    public static final String LIFECYCLE = "org.hearth.lifecycle";
     /** Present on objects a test created, so scripts/test can remove them even after a crash. */
     public static final String TEST = "org.hearth.test";
 

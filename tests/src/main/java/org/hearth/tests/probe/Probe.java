@@ -1,6 +1,10 @@
 package org.hearth.tests.probe;
 
 import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -16,11 +20,22 @@ public final class Probe {
 
     public static void main(String[] args) throws IOException {
         if (args.length == 0) {
-            System.err.println("usage: probe identity | write PATH...");
+            System.err.println("usage: probe identity | write PATH... | echo-server PORT... | connect HOST PORT | sleep");
             System.exit(2);
         }
         switch (args[0]) {
             case "identity" -> identity();
+            case "echo-server" -> {
+                for (int i = 2; i < args.length; i++) {
+                    int port = Integer.parseInt(args[i]);
+                    Thread t = new Thread(() -> echoServer(port));
+                    t.setDaemon(true);
+                    t.start();
+                }
+                echoServer(Integer.parseInt(args[1]));
+            }
+            case "connect" -> connect(args[1], Integer.parseInt(args[2]));
+            case "sleep" -> sleepForever();
             case "write" -> {
                 for (int i = 1; i < args.length; i++) {
                     write(Path.of(args[i]));
@@ -42,6 +57,53 @@ public final class Probe {
                         System.out.println(kv[0] + "=" + kv[1].trim().split("\\s+")[0]);
                 default -> {
                 }
+            }
+        }
+    }
+
+    /** Echoes every byte back on one port, one thread per connection, until killed. */
+    private static void echoServer(int port) {
+        try (ServerSocket server = new ServerSocket(port)) {
+            System.out.println("echo-server ready on " + port);
+            while (true) {
+                Socket s = server.accept();
+                Thread t = new Thread(() -> {
+                    try (s) {
+                        s.getInputStream().transferTo(s.getOutputStream());
+                    } catch (IOException e) {
+                        // The client went away: nothing to echo.
+                    }
+                });
+                t.setDaemon(true);
+                t.start();
+            }
+        } catch (IOException e) {
+            System.out.println("echo-server failed on " + port + ": " + e.getMessage());
+            System.exit(1);
+        }
+    }
+
+    /** Tries one TCP connection and an echo round trip; reports how it went. */
+    private static void connect(String host, int port) {
+        String key = "connect " + host + ":" + port;
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress(host, port), 3000);
+            s.setSoTimeout(3000);
+            s.getOutputStream().write("ping\n".getBytes(StandardCharsets.US_ASCII));
+            byte[] reply = s.getInputStream().readNBytes(5);
+            System.out.println(key + "=ok " + new String(reply, StandardCharsets.US_ASCII).strip());
+        } catch (IOException e) {
+            System.out.println(key + "=failed " + e.getClass().getSimpleName() + ": " + e.getMessage());
+        }
+    }
+
+    private static void sleepForever() {
+        System.out.println("sleeping");
+        while (true) {
+            try {
+                Thread.sleep(Long.MAX_VALUE);
+            } catch (InterruptedException e) {
+                return;
             }
         }
     }

@@ -1,0 +1,186 @@
+package org.hearth.core.cli;
+
+import org.hearth.core.HearthHome;
+import org.hearth.core.manifest.AppManifest;
+import org.hearth.core.manifest.ManifestException;
+import org.hearth.core.manifest.ManifestProblem;
+import org.hearth.core.manifest.ManifestReader;
+import org.hearth.core.runtime.DockerRuntime;
+import org.hearth.core.runtime.Engine;
+import org.hearth.core.supervisor.AppTeardown;
+import org.hearth.core.supervisor.InstallChecks;
+import org.hearth.core.supervisor.InstalledApps;
+import org.hearth.core.supervisor.SupervisorStatus;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+
+@Command(name = "app", mixinStandardHelpOptions = true, description = "Validate, install, list and remove apps.",
+        subcommands = {AppCommand.Validate.class, AppCommand.Install.class, AppCommand.Remove.class, AppCommand.ListApps.class})
+final class AppCommand {
+
+    @ParentCommand
+    HearthCommand root;
+
+    HearthHome home() {
+        return root.home();
+    }
+
+    InstalledApps installed() {
+        return new InstalledApps(home().stateDir("apps"));
+    }
+
+    @Command(name = "validate", mixinStandardHelpOptions = true,
+            description = "Check manifests without touching the engine; every problem with file, line and field.")
+    static final class Validate implements Callable<Integer> {
+        @ParentCommand
+        AppCommand app;
+
+        @Parameters(paramLabel = "FILE", arity = "1..*")
+        List<Path> files;
+
+        @Override
+        public Integer call() {
+            int bad = 0;
+            for (Path file : files) {
+                try {
+                    AppManifest m = ManifestReader.read(file);
+                    System.out.printf("%s: ok (app %s %s, %d containers)%n", file, m.app(), m.version(), m.containers().size());
+                } catch (ManifestException e) {
+                    bad++;
+                    System.out.println(e.getMessage());
+                }
+            }
+            return bad == 0 ? 0 : 1;
+        }
+    }
+
+    @Command(name = "install", mixinStandardHelpOptions = true,
+            description = "Install an app from manifests/NAME/app.yaml or a manifest file, then wait until it is healthy.")
+    static final class Install implements Callable<Integer> {
+        @ParentCommand
+        AppCommand app;
+
+        @Parameters(paramLabel = "NAME|PATH")
+        String source;
+
+        @Option(names = "--no-wait", description = "Return once the app is recorded, without waiting for it to be healthy.")
+        boolean noWait;
+
+        @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "180",
+                description = "How long to wait for the app to be healthy (default: ${DEFAULT-VALUE}).")
+        int timeoutSeconds;
+
+        @Override
+        public Integer call() throws Exception {
+            HearthHome home = app.home();
+            Path file = Files.isRegularFile(Path.of(source)) ? Path.of(source)
+                    : home.root().resolve("manifests").resolve(source).resolve("app.yaml");
+            if (!Files.isRegularFile(file)) {
+                throw new IllegalArgumentException("no manifest at " + source + " nor " + file);
+            }
+            String text = Files.readString(file);
+            AppManifest manifest = ManifestReader.read(file.toString(), text);
+            long start = System.nanoTime();
+            try (Engine engine = Engine.connect()) {
+                engine.version();
+                List<ManifestProblem> problems = InstallChecks.check(file.toString(), text, manifest,
+                        new DockerRuntime(engine), app.installed().list());
+                if (!problems.isEmpty()) {
+                    throw new ManifestException(problems);
+                }
+            }
+            app.installed().install(manifest.app(), text);
+            Optional<SupervisorStatus> running = StatusCommand.current(home).filter(SupervisorStatus::running);
+            if (running.isEmpty()) {
+                System.out.println("installed " + manifest.app() + " " + manifest.version()
+                        + "; the supervisor is not running: hearth up starts it");
+                return 0;
+            }
+            if (noWait) {
+                System.out.println("installed " + manifest.app() + " " + manifest.version());
+                return 0;
+            }
+            Instant deadline = Instant.now().plus(Duration.ofSeconds(timeoutSeconds));
+            Optional<SupervisorStatus.App> last = Optional.empty();
+            while (Instant.now().isBefore(deadline)) {
+                last = StatusCommand.current(home).flatMap(s -> s.app(manifest.app()));
+                if (last.isPresent() && last.get().state().equals("healthy")) {
+                    System.out.printf("installed %s %s: healthy in %.1f s%n", manifest.app(), manifest.version(),
+                            (System.nanoTime() - start) / 1e9);
+                    last.get().endpoints().forEach(e -> System.out.printf("  %s/%s  %s  %s:%d%n",
+                            e.container(), e.port(), e.exposure(), e.address(), e.listen()));
+                    return 0;
+                }
+                Thread.sleep(100);
+            }
+            System.err.println("hearth: " + manifest.app() + " is installed but not healthy after " + timeoutSeconds
+                    + " s: " + last.map(a -> a.state() + a.problem().map(p -> " (" + p + ")").orElse("")).orElse("not seen")
+                    + " (see hearth status)");
+            return 1;
+        }
+    }
+
+    @Command(name = "remove", mixinStandardHelpOptions = true,
+            description = "Remove an app: its containers, networks and, unless --keep-data, its volumes.")
+    static final class Remove implements Callable<Integer> {
+        @ParentCommand
+        AppCommand app;
+
+        @Parameters(paramLabel = "NAME")
+        String name;
+
+        @Option(names = "--keep-data", description = "Keep the app's volumes for a later install.")
+        boolean keepData;
+
+        @Override
+        public Integer call() throws Exception {
+            HearthHome home = app.home();
+            boolean wasInstalled = app.installed().remove(name);
+            // Let a running supervisor finish the pass it may be in, so it cannot recreate what is removed next.
+            Instant removed = Instant.now();
+            Instant deadline = removed.plus(Duration.ofSeconds(15));
+            while (Instant.now().isBefore(deadline)) {
+                Optional<SupervisorStatus> s = StatusCommand.current(home).filter(SupervisorStatus::running);
+                if (s.isEmpty() || (Instant.parse(s.get().updatedAt()).isAfter(removed) && s.get().app(name).isEmpty())) {
+                    break;
+                }
+                Thread.sleep(100);
+            }
+            try (Engine engine = Engine.connect()) {
+                engine.version();
+                AppTeardown.remove(new DockerRuntime(engine), name, keepData);
+            }
+            System.out.println((wasInstalled ? "removed " : "was not installed; cleaned up ") + name
+                    + (keepData ? " (data kept)" : ""));
+            return 0;
+        }
+    }
+
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "List installed apps and their state.")
+    static final class ListApps implements Callable<Integer> {
+        @ParentCommand
+        AppCommand app;
+
+        @Override
+        public Integer call() {
+            Optional<SupervisorStatus> status = StatusCommand.current(app.home());
+            for (InstalledApps.Installed i : app.installed().list()) {
+                String version = i.manifest().map(AppManifest::version).orElse("?");
+                String state = status.filter(SupervisorStatus::running).flatMap(s -> s.app(i.app()))
+                        .map(SupervisorStatus.App::state).orElse("not running");
+                System.out.printf("%-16s %-10s %s%s%n", i.app(), version, state, i.problem().map(p -> "  " + p).orElse(""));
+            }
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,42 @@
+package org.hearth.core.cli;
+
+import org.hearth.core.runtime.DockerRuntime;
+import org.hearth.core.runtime.Engine;
+import org.hearth.core.supervisor.AppTeardown;
+import org.hearth.core.supervisor.SupervisorProcess;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.ParentCommand;
+
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+
+@Command(name = "down", mixinStandardHelpOptions = true,
+        description = "Stop the supervisor and the apps' containers (data and installed apps are kept).")
+final class DownCommand implements Callable<Integer> {
+
+    @ParentCommand
+    HearthCommand root;
+
+    @Override
+    public Integer call() throws Exception {
+        var supervisor = SupervisorProcess.running(root.home());
+        if (supervisor.isPresent()) {
+            ProcessHandle p = supervisor.get();
+            p.destroy();
+            try {
+                p.onExit().get(60, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.TimeoutException e) {
+                p.destroyForcibly();
+                System.err.println("hearth: the supervisor did not stop within 60 s; killed it");
+            }
+            System.out.println("supervisor stopped (pid " + p.pid() + ")");
+        }
+        // Whether or not a supervisor was running, no app container is left running.
+        try (Engine engine = Engine.connect()) {
+            engine.version();
+            AppTeardown.stopAll(new DockerRuntime(engine));
+        }
+        System.out.println("apps stopped");
+        return 0;
+    }
+}

@@ -1,0 +1,66 @@
+package org.hearth.core.cli;
+
+import org.hearth.core.HearthHome;
+import org.hearth.core.supervisor.Supervisor;
+import org.hearth.core.supervisor.SupervisorProcess;
+import org.hearth.core.supervisor.SupervisorStatus;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+
+import java.util.Optional;
+import java.util.concurrent.Callable;
+
+@Command(name = "status", mixinStandardHelpOptions = true,
+        description = "Show the supervisor, the apps, their containers, health, restarts and endpoints.")
+final class StatusCommand implements Callable<Integer> {
+
+    @ParentCommand
+    HearthCommand root;
+
+    @Option(names = "--json", description = "Print the status as JSON.")
+    boolean json;
+
+    @Override
+    public Integer call() {
+        HearthHome home = root.home();
+        Optional<SupervisorStatus> read = current(home);
+        if (json) {
+            System.out.println(read.map(SupervisorStatus::toJson).orElse("{\"running\": false}"));
+            return 0;
+        }
+        if (read.isEmpty()) {
+            System.out.println("supervisor  not running, never ran here (start it: hearth up)");
+            return 0;
+        }
+        SupervisorStatus s = read.get();
+        System.out.printf("supervisor  %s, overlay %s %s%s, public %s%n",
+                s.running() ? "running (pid " + s.pid() + ")" : "NOT RUNNING (last seen " + s.updatedAt() + ")",
+                s.overlay().provider(), s.overlay().address().orElse("DOWN"),
+                s.overlay().developmentOnly() ? " (development only)" : "", s.publicAddress());
+        if (s.apps().isEmpty()) {
+            System.out.println("no apps installed (hearth app install NAME|PATH)");
+        }
+        for (SupervisorStatus.App app : s.apps()) {
+            System.out.printf("app %s %s  %s%s%n", app.app(), app.version(), app.state(),
+                    app.problem().map(p -> "  " + p).orElse(""));
+            for (SupervisorStatus.Container c : app.containers()) {
+                System.out.printf("  container %-14s %-8s %-13s restarts %-3d %-24s %s%s%n", c.name(),
+                        c.running() ? "running" : "stopped", c.health(), c.restarts(), c.image(),
+                        c.id().isEmpty() ? "-" : c.id().substring(0, 12), c.problem().map(p -> "  " + p).orElse(""));
+            }
+            for (SupervisorStatus.Endpoint e : app.endpoints()) {
+                System.out.printf("  endpoint  %-20s %-8s %s:%d  %s%s%n", e.container() + "/" + e.port(), e.exposure(),
+                        e.address(), e.listen(), e.open() ? "open" : "closed", e.problem().map(p -> "  " + p).orElse(""));
+            }
+        }
+        return 0;
+    }
+
+    /** The last status written, marked with whether its supervisor still runs. */
+    static Optional<SupervisorStatus> current(HearthHome home) {
+        boolean alive = SupervisorProcess.running(home).isPresent();
+        return SupervisorStatus.readFrom(Supervisor.statusFile(home))
+                .map(s -> s.withRunning(alive && SupervisorProcess.running(home).get().pid() == s.pid()));
+    }
+}

@@ -1,0 +1,97 @@
+package org.hearth.core.cli;
+
+import org.hearth.core.HearthHome;
+import org.hearth.core.overlay.LoopbackOverlay;
+import org.hearth.core.overlay.OverlayProvider;
+import org.hearth.core.runtime.DockerRuntime;
+import org.hearth.core.runtime.Engine;
+import org.hearth.core.supervisor.Supervisor;
+import org.hearth.core.supervisor.SupervisorProcess;
+import org.hearth.core.supervisor.SupervisorStatus;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+@Command(name = "up", mixinStandardHelpOptions = true,
+        description = "Start the supervisor: it runs the installed apps and keeps them as declared.")
+final class UpCommand implements Callable<Integer> {
+
+    @ParentCommand
+    HearthCommand root;
+
+    @Option(names = "--foreground", description = "Run in this terminal instead of in the background.")
+    boolean foreground;
+
+    @Option(names = "--public-address", paramLabel = "ADDRESS", defaultValue = "127.0.0.1",
+            description = "Where public ports listen (default: ${DEFAULT-VALUE}).")
+    String publicAddress;
+
+    @Option(names = "--overlay", paramLabel = "PROVIDER", defaultValue = "loopback",
+            description = "The owner's private network: loopback (development only; private ports on "
+                    + LoopbackOverlay.ADDRESS + "). Default: ${DEFAULT-VALUE}.")
+    String overlay;
+
+    @Override
+    public Integer call() throws Exception {
+        HearthHome home = root.home();
+        OverlayProvider provider = overlay(overlay);
+        if (foreground) {
+            try (Engine engine = Engine.connect()) {
+                engine.version();
+                Supervisor supervisor = new Supervisor(home, new DockerRuntime(engine), provider,
+                        InetAddress.getByName(publicAddress));
+                SupervisorProcess.runForeground(home, supervisor);
+            }
+            return 0;
+        }
+        var already = SupervisorProcess.running(home);
+        if (already.isPresent()) {
+            System.out.println("supervisor already running (pid " + already.get().pid() + ")");
+            return 0;
+        }
+        Path log = home.stateDir("logs").resolve("supervisor.log");
+        List<String> cmd = new ArrayList<>(List.of("setsid",
+                ProcessHandle.current().info().command().orElse("java"),
+                "-Dhearth.home=" + home.root(), "-cp", System.getProperty("java.class.path"),
+                HearthCommand.class.getName(), "--state-dir", home.state().toString(),
+                "up", "--foreground", "--public-address", publicAddress, "--overlay", overlay));
+        Process child = new ProcessBuilder(cmd)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                .redirectErrorStream(true)
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                .start();
+        Instant launched = Instant.now();
+        Instant deadline = launched.plus(Duration.ofSeconds(60));
+        Path status = Supervisor.statusFile(home);
+        while (Instant.now().isBefore(deadline)) {
+            if (!child.isAlive()) {
+                throw new IllegalStateException("the supervisor exited at start; see " + log);
+            }
+            var supervisor = SupervisorProcess.running(home);
+            if (supervisor.isPresent() && Files.isRegularFile(status) && SupervisorStatus.readFrom(status)
+                    .filter(s -> s.pid() == supervisor.get().pid() && Instant.parse(s.updatedAt()).isAfter(launched))
+                    .isPresent()) {
+                System.out.println("supervisor running (pid " + supervisor.get().pid() + "), log " + log);
+                return 0;
+            }
+            Thread.sleep(100);
+        }
+        throw new IllegalStateException("the supervisor did not report within 60 s; see " + log);
+    }
+
+    static OverlayProvider overlay(String name) {
+        if (name.equals("loopback")) {
+            return new LoopbackOverlay();
+        }
+        throw new IllegalArgumentException("unknown overlay provider \"" + name + "\" (available: loopback)");
+    }
+}

@@ -1,0 +1,113 @@
+package org.hearth.core.network;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Narrows what the engine's networks allow to exactly the declared edges. The engine lets any
+ * two members of a network talk on any port and lets containers reach the host through their
+ * gateway; Hearth's chains (jumped to from DOCKER-USER and INPUT) allow, per edge network, only
+ * the client to the server's declared ports, and no container to the host. The whole rule set is
+ * replaced in one iptables-restore commit, so there is no moment without it.
+ */
+public final class EdgeFirewall {
+
+    private static final Logger LOG = LoggerFactory.getLogger(EdgeFirewall.class);
+    static final String FORWARD_CHAIN = "HEARTH-FORWARD";
+    static final String INPUT_CHAIN = "HEARTH-INPUT";
+
+    /**
+     * What one Hearth network may carry.
+     *
+     * @param bridge the network's bridge interface ({@code br-} and the first 12 characters of its id)
+     * @param client for edge networks, the client's address (empty until it runs: then nothing passes)
+     * @param server for edge networks, the server's address
+     * @param ports  the server's declared ports on this edge; empty for ingress networks
+     */
+    public record NetworkRule(String bridge, Optional<String> client, Optional<String> server, List<Integer> ports) {
+        public NetworkRule {
+            ports = List.copyOf(ports);
+        }
+
+        public static String bridgeOf(String networkId) {
+            return "br-" + networkId.substring(0, 12);
+        }
+    }
+
+    private List<String> applied = List.of();
+    private boolean jumpsChecked;
+
+    /** Replaces Hearth's rules with {@code rules} if they differ from what was applied last. */
+    public synchronized void apply(List<NetworkRule> rules) {
+        List<String> lines = render(rules);
+        if (lines.equals(applied) && jumpsChecked) {
+            return;
+        }
+        StringBuilder restore = new StringBuilder("*filter\n")
+                .append(':').append(FORWARD_CHAIN).append(" - [0:0]\n")
+                .append(':').append(INPUT_CHAIN).append(" - [0:0]\n");
+        lines.forEach(l -> restore.append(l).append('\n'));
+        restore.append("COMMIT\n");
+        run(List.of("iptables-restore", "-w", "--noflush"), restore.toString());
+        ensureJump("DOCKER-USER", FORWARD_CHAIN);
+        ensureJump("INPUT", INPUT_CHAIN);
+        jumpsChecked = true;
+        applied = lines;
+        LOG.info("event=firewall-applied networks={} rules={}", rules.size(), lines.size());
+    }
+
+    static List<String> render(List<NetworkRule> rules) {
+        List<String> out = new ArrayList<>();
+        for (NetworkRule r : rules) {
+            String br = r.bridge();
+            out.add("-A " + INPUT_CHAIN + " -i " + br + " -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN");
+            out.add("-A " + INPUT_CHAIN + " -i " + br + " -j DROP");
+            out.add("-A " + FORWARD_CHAIN + " -i " + br + " -o " + br + " -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN");
+            if (r.client().isPresent() && r.server().isPresent()) {
+                for (int port : r.ports()) {
+                    out.add("-A " + FORWARD_CHAIN + " -i " + br + " -o " + br + " -s " + r.client().get() + "/32 -d "
+                            + r.server().get() + "/32 -p tcp -m tcp --dport " + port + " -j RETURN");
+                }
+            }
+            out.add("-A " + FORWARD_CHAIN + " -i " + br + " -o " + br + " -j DROP");
+        }
+        return out;
+    }
+
+    /** Puts {@code -j chain} first in {@code from} unless it is already there. */
+    private static void ensureJump(String from, String chain) {
+        if (run(List.of("iptables", "-w", "-C", from, "-j", chain), "") != 0) {
+            if (run(List.of("iptables", "-w", "-N", from), "") == 0) {
+                LOG.info("event=chain-created chain={}", from);
+            }
+            if (run(List.of("iptables", "-w", "-I", from, "1", "-j", chain), "") != 0) {
+                throw new IllegalStateException("cannot insert the jump to " + chain + " into " + from);
+            }
+        }
+    }
+
+    private static int run(List<String> cmd, String input) {
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            p.getOutputStream().write(input.getBytes(StandardCharsets.UTF_8));
+            p.getOutputStream().close();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            int code = p.waitFor();
+            if (code != 0 && cmd.get(0).equals("iptables-restore")) {
+                throw new IllegalStateException("iptables-restore failed (" + code + "): " + out.strip());
+            }
+            return code;
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot run " + cmd.get(0) + ": " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while running " + cmd.get(0), e);
+        }
+    }
+}

@@ -1,0 +1,170 @@
+package org.hearth.core.network;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+
+/**
+ * Accepts on a host address and copies bytes both ways to a container on its internal network.
+ * It parses nothing, so a hostile client meets the container's parser, never the supervisor's.
+ * The target is looked up per connection: a recreated container gets new connections at once.
+ */
+public final class EdgeListener implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(EdgeListener.class);
+    private static final int CONNECT_TIMEOUT_MS = 3000;
+    private static final int MAX_CONNECTIONS = 512;
+
+    private final String name;
+    private final InetSocketAddress bind;
+    private final Supplier<Optional<InetSocketAddress>> target;
+    private final ExecutorService pool;
+    private final Semaphore slots = new Semaphore(MAX_CONNECTIONS);
+    private final Set<Socket> open = ConcurrentHashMap.newKeySet();
+    private final AtomicLong accepted = new AtomicLong();
+    private final AtomicLong refused = new AtomicLong();
+    private ServerSocket server;
+
+    /** @param name for logs, e.g. {@code mail/smtp-in/smtp} */
+    public EdgeListener(String name, InetSocketAddress bind, Supplier<Optional<InetSocketAddress>> target,
+                        ExecutorService pool) {
+        this.name = name;
+        this.bind = bind;
+        this.target = target;
+        this.pool = pool;
+    }
+
+    public synchronized void start() throws IOException {
+        ServerSocket s = new ServerSocket();
+        s.setReuseAddress(true);
+        s.bind(bind, 128);
+        server = s;
+        pool.execute(this::acceptLoop);
+        LOG.info("listener={} event=listening address={}", name, bind);
+    }
+
+    public InetSocketAddress address() {
+        return bind;
+    }
+
+    public long accepted() {
+        return accepted.get();
+    }
+
+    public long refused() {
+        return refused.get();
+    }
+
+    private void acceptLoop() {
+        while (!server.isClosed()) {
+            Socket client;
+            try {
+                client = server.accept();
+            } catch (IOException e) {
+                if (!server.isClosed()) {
+                    LOG.warn("listener={} event=accept-failed error={}", name, e.getMessage());
+                }
+                continue;
+            }
+            accepted.incrementAndGet();
+            if (!slots.tryAcquire()) {
+                refused.incrementAndGet();
+                closeQuietly(client);
+                continue;
+            }
+            pool.execute(() -> {
+                try {
+                    forward(client);
+                } finally {
+                    slots.release();
+                }
+            });
+        }
+    }
+
+    private void forward(Socket client) {
+        Optional<InetSocketAddress> to = target.get();
+        if (to.isEmpty()) {
+            refused.incrementAndGet();
+            closeQuietly(client);
+            return;
+        }
+        Socket upstream = new Socket();
+        open.add(client);
+        open.add(upstream);
+        try {
+            upstream.connect(to.get(), CONNECT_TIMEOUT_MS);
+            client.setTcpNoDelay(true);
+            upstream.setTcpNoDelay(true);
+        } catch (IOException e) {
+            refused.incrementAndGet();
+            LOG.warn("listener={} event=upstream-failed target={} error={}", name, to.get(), e.getMessage());
+            closeQuietly(client);
+            closeQuietly(upstream);
+            return;
+        }
+        AtomicInteger directionsDone = new AtomicInteger();
+        pool.execute(() -> pump(upstream, client, directionsDone));
+        pump(client, upstream, directionsDone);
+    }
+
+    /**
+     * Copies until end of stream, then half-closes the other side so its peer sees EOF too; the
+     * sockets close when both directions are done, or at once on an error.
+     */
+    private void pump(Socket from, Socket to, AtomicInteger directionsDone) {
+        byte[] buffer = new byte[32 * 1024];
+        boolean clean = false;
+        try {
+            InputStream in = from.getInputStream();
+            OutputStream out = to.getOutputStream();
+            for (int n; (n = in.read(buffer)) >= 0; ) {
+                out.write(buffer, 0, n);
+            }
+            to.shutdownOutput();
+            clean = true;
+        } catch (IOException e) {
+            // A reset or close from either side ends the whole connection.
+        }
+        if (!clean || directionsDone.incrementAndGet() == 2) {
+            closeQuietly(from);
+            closeQuietly(to);
+        }
+    }
+
+    private void closeQuietly(Socket s) {
+        open.remove(s);
+        try {
+            s.close();
+        } catch (IOException e) {
+            // Closing cannot lose data that was not already lost.
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        if (server != null) {
+            try {
+                server.close();
+            } catch (IOException e) {
+                // Nothing to do: the socket is gone either way.
+            }
+        }
+        open.forEach(this::closeQuietly);
+        LOG.info("listener={} event=closed address={}", name, bind);
+    }
+}

@@ -1,0 +1,52 @@
+package org.hearth.core.network;
+
+import org.hearth.core.manifest.AppManifest;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Turns declared edges into engine networks: one internal network per (client, server) pair,
+ * holding just those two, and one ingress network per container with a listener. A container
+ * therefore shares a network only with the peers it declared, and none has a route out.
+ */
+public final class EdgeNetworkPlanner {
+
+    private EdgeNetworkPlanner() {
+    }
+
+    public static NetworkPlan plan(AppManifest app) {
+        Map<String, NetworkPlan.Kind> networks = new LinkedHashMap<>();
+        Map<String, List<NetworkPlan.Attachment>> attachments = new LinkedHashMap<>();
+        app.containers().forEach((name, c) -> {
+            boolean listens = c.ports().stream().anyMatch(p -> p.exposure() != AppManifest.Exposure.INTERNAL);
+            if (listens) {
+                String ingress = ingressNetwork(app.app(), name);
+                networks.put(ingress, NetworkPlan.Kind.INGRESS);
+                attach(attachments, name, ingress, List.of());
+            }
+            c.edges().stream().map(AppManifest.Edge::to).distinct().forEach(to -> {
+                String edge = edgeNetwork(app.app(), name, to);
+                networks.put(edge, NetworkPlan.Kind.EDGE);
+                attach(attachments, name, edge, List.of());
+                attach(attachments, to, edge, List.of(to));
+            });
+        });
+        return new NetworkPlan(networks, attachments);
+    }
+
+    public static String edgeNetwork(String app, String from, String to) {
+        return "hearth-" + app + "-" + from + "-to-" + to;
+    }
+
+    public static String ingressNetwork(String app, String container) {
+        return "hearth-" + app + "-" + container + "-ingress";
+    }
+
+    private static void attach(Map<String, List<NetworkPlan.Attachment>> attachments, String container,
+                               String network, List<String> aliases) {
+        attachments.computeIfAbsent(container, k -> new ArrayList<>()).add(new NetworkPlan.Attachment(network, aliases));
+    }
+}

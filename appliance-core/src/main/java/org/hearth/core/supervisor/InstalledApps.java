@@ -1,0 +1,93 @@
+package org.hearth.core.supervisor;
+
+import org.hearth.core.manifest.AppManifest;
+import org.hearth.core.manifest.ManifestException;
+import org.hearth.core.manifest.ManifestReader;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+/**
+ * Desired state: the manifests of installed apps, one folder each under {@code state/apps}.
+ * Survives supervisor restarts and crashes; the supervisor only ever reads it.
+ */
+public final class InstalledApps {
+
+    public static final String MANIFEST_FILE = "manifest.yaml";
+
+    private final Path dir;
+
+    public InstalledApps(Path dir) {
+        this.dir = dir;
+    }
+
+    /** An installed app, or the reason its stored manifest no longer reads. */
+    public record Installed(String app, Path file, Optional<AppManifest> manifest, Optional<String> problem) {
+    }
+
+    public List<Installed> list() {
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
+        List<Installed> apps = new ArrayList<>();
+        try (Stream<Path> folders = Files.list(dir)) {
+            for (Path folder : folders.sorted().toList()) {
+                Path file = folder.resolve(MANIFEST_FILE);
+                if (!Files.isRegularFile(file)) {
+                    continue;
+                }
+                String app = folder.getFileName().toString();
+                try {
+                    apps.add(new Installed(app, file, Optional.of(ManifestReader.read(file)), Optional.empty()));
+                } catch (ManifestException e) {
+                    apps.add(new Installed(app, file, Optional.empty(), Optional.of(e.getMessage())));
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list installed apps in " + dir, e);
+        }
+        return apps;
+    }
+
+    public Optional<Installed> get(String app) {
+        return list().stream().filter(i -> i.app().equals(app)).findFirst();
+    }
+
+    /** Records {@code text} as the app's desired manifest, replacing any earlier one atomically. */
+    public void install(String app, String text) {
+        try {
+            Path folder = Files.createDirectories(dir.resolve(app));
+            Path tmp = Files.createTempFile(folder, ".manifest", ".tmp");
+            Files.writeString(tmp, text);
+            Files.move(tmp, folder.resolve(MANIFEST_FILE), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot record app " + app + " in " + dir, e);
+        }
+    }
+
+    /** Forgets the app; returns false if it was not installed. */
+    public boolean remove(String app) {
+        Path folder = dir.resolve(app);
+        try {
+            boolean existed = Files.deleteIfExists(folder.resolve(MANIFEST_FILE));
+            if (Files.isDirectory(folder)) {
+                try (Stream<Path> rest = Files.list(folder)) {
+                    for (Path p : rest.toList()) {
+                        Files.deleteIfExists(p);
+                    }
+                }
+                Files.deleteIfExists(folder);
+            }
+            return existed;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot remove app " + app + " from " + dir, e);
+        }
+    }
+}

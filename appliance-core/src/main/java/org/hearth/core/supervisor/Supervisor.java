@@ -1,0 +1,451 @@
+package org.hearth.core.supervisor;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.datatype.jdk8.Jdk8Module;
+import org.hearth.core.HearthHome;
+import org.hearth.core.manifest.AppManifest;
+import org.hearth.core.network.EdgeFirewall;
+import org.hearth.core.network.EdgeListener;
+import org.hearth.core.network.EdgeNetworkPlanner;
+import org.hearth.core.network.NetworkPlan;
+import org.hearth.core.overlay.OverlayProvider;
+import org.hearth.core.runtime.ContainerRuntime;
+import org.hearth.core.runtime.ContainerRuntime.ContainerInfo;
+import org.hearth.core.runtime.ContainerSpec;
+import org.hearth.core.runtime.HearthLabels;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+
+/**
+ * The reconcile loop: desired state (installed manifests) against actual state (engine objects
+ * found by labels). Every step is idempotent, so a pass after a crash, a restart or a half-done
+ * pass converges the same way. Running containers whose spec is unchanged are adopted, never
+ * recreated.
+ */
+public final class Supervisor implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Supervisor.class);
+    private static final Duration PASS_INTERVAL = Duration.ofSeconds(1);
+    private static final ObjectMapper SPEC_JSON = new ObjectMapper().registerModule(new Jdk8Module())
+            .enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS);
+
+    private final HearthHome home;
+    private final ContainerRuntime runtime;
+    private final OverlayProvider overlay;
+    private final InetAddress publicAddress;
+    private final InstalledApps apps;
+    private final HealthTracker health;
+    private final RestartBackoff backoff = new RestartBackoff();
+    private final Map<String, EdgeListener> listeners = new HashMap<>();
+    private final EdgeFirewall firewall = new EdgeFirewall();
+    private final Map<String, List<EdgeFirewall.NetworkRule>> firewallRules = new HashMap<>();
+    private final Map<String, InetSocketAddress> targets = new ConcurrentHashMap<>();
+    private final ExecutorService connections = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "edge-connection");
+        t.setDaemon(true);
+        return t;
+    });
+    private volatile boolean running = true;
+    /** Containers found stopped on the first pass were stopped by hearth down: resuming them is no crash restart. */
+    private boolean firstPass = true;
+
+    public Supervisor(HearthHome home, ContainerRuntime runtime, OverlayProvider overlay, InetAddress publicAddress) {
+        this.home = home;
+        this.runtime = runtime;
+        this.overlay = overlay;
+        this.publicAddress = publicAddress;
+        this.apps = new InstalledApps(home.stateDir("apps"));
+        this.health = new HealthTracker(runtime);
+    }
+
+    public static java.nio.file.Path statusFile(HearthHome home) {
+        return home.state().resolve("status.json");
+    }
+
+    /** Reconciles once a second until {@link #stop()}. */
+    public void run() {
+        LOG.info("event=supervisor-started pid={} overlay={} public={}", ProcessHandle.current().pid(),
+                overlay.name(), publicAddress.getHostAddress());
+        while (running) {
+            long start = System.nanoTime();
+            try {
+                reconcileOnce().writeTo(statusFile(home));
+            } catch (RuntimeException e) {
+                LOG.warn("event=reconcile-failed error={}", e.getMessage());
+            }
+            long left = PASS_INTERVAL.toNanos() - (System.nanoTime() - start);
+            if (left > 0 && running) {
+                try {
+                    Thread.sleep(left / 1_000_000, (int) (left % 1_000_000));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
+    }
+
+    public void stop() {
+        running = false;
+    }
+
+    /** One pass over every installed app, orphans and listeners; returns what it saw. */
+    public synchronized SupervisorStatus reconcileOnce() {
+        Instant now = Instant.now();
+        List<InstalledApps.Installed> installed = apps.list();
+        Map<String, DesiredListener> desiredListeners = new LinkedHashMap<>();
+        List<SupervisorStatus.App> appStatus = new ArrayList<>();
+        Set<String> liveContainers = new HashSet<>();
+        for (InstalledApps.Installed app : installed) {
+            if (app.manifest().isEmpty()) {
+                appStatus.add(new SupervisorStatus.App(app.app(), "?", "failing", app.problem(), List.of(), List.of()));
+                continue;
+            }
+            appStatus.add(apply(app.manifest().get(), now, desiredListeners, liveContainers));
+        }
+        removeOrphans(installed);
+        health.retain(liveContainers);
+        firstPass = false;
+        Map<String, Optional<String>> listenerProblems = syncListeners(desiredListeners);
+        List<SupervisorStatus.App> withEndpoints = new ArrayList<>();
+        for (SupervisorStatus.App a : appStatus) {
+            List<SupervisorStatus.Endpoint> endpoints = new ArrayList<>();
+            desiredListeners.values().stream().filter(d -> d.app().equals(a.app())).forEach(d -> {
+                Optional<String> problem = listenerProblems.getOrDefault(d.key(), Optional.empty());
+                endpoints.add(new SupervisorStatus.Endpoint(d.container(), d.port(), d.exposure(),
+                        d.bind().map(InetAddress::getHostAddress).orElse("-"), d.listen(),
+                        listeners.containsKey(d.key()), problem));
+            });
+            withEndpoints.add(new SupervisorStatus.App(a.app(), a.version(), a.state(), a.problem(), a.containers(), endpoints));
+        }
+        return new SupervisorStatus(true, ProcessHandle.current().pid(), now.toString(), publicAddress.getHostAddress(),
+                new SupervisorStatus.Overlay(overlay.name(), overlay.address().map(InetAddress::getHostAddress),
+                        overlay.developmentOnly()), withEndpoints);
+    }
+
+    /** A listener the installed apps ask for; {@code bind} is empty when its address is unavailable. */
+    private record DesiredListener(String key, String app, String container, String port, String exposure,
+                                   Optional<InetAddress> bind, int listen) {
+    }
+
+    private SupervisorStatus.App apply(AppManifest m, Instant now, Map<String, DesiredListener> desiredListeners,
+                                       Set<String> liveContainers) {
+        Map<String, String> appLabels = AppTeardown.labelsOf(m.app());
+        NetworkPlan plan = EdgeNetworkPlanner.plan(m);
+        Map<String, String> networkIds = new HashMap<>();
+        try {
+            plan.networks().forEach((name, kind) -> {
+                Map<String, String> labels = new HashMap<>(appLabels);
+                labels.put(HearthLabels.ROLE, kind.name().toLowerCase());
+                networkIds.put(name, runtime.ensureInternalNetwork(name, labels));
+            });
+            // Before any container starts on a new network, the network allows nothing.
+            applyFirewall(m.app(), firewallRules(m, plan, networkIds, Map.of()));
+            m.containers().forEach((name, c) -> c.volumes().forEach(v -> {
+                Map<String, String> labels = new HashMap<>(appLabels);
+                labels.put(HearthLabels.ROLE, "volume");
+                runtime.ensureVolume(volumeName(m.app(), v.name()), labels);
+            }));
+        } catch (RuntimeException e) {
+            return new SupervisorStatus.App(m.app(), m.version(), "failing",
+                    Optional.of("cannot create networks, volumes or firewall rules: " + e.getMessage()), List.of(), List.of());
+        }
+
+        Map<String, List<ContainerInfo>> byRole = new HashMap<>();
+        for (ContainerInfo info : runtime.containers(appLabels)) {
+            byRole.computeIfAbsent(info.labels().getOrDefault(HearthLabels.ROLE, ""), k -> new ArrayList<>()).add(info);
+        }
+        List<SupervisorStatus.Container> containers = new ArrayList<>();
+        Map<String, ContainerInfo> current = new HashMap<>();
+        m.containers().forEach((name, decl) -> {
+            String key = m.app() + "/" + name;
+            Applied applied = applyContainer(m.app(), name, decl, plan,
+                    byRole.getOrDefault(name, List.of()), now, liveContainers);
+            containers.add(applied.status());
+            applied.info().ifPresent(info -> current.put(name, info));
+            for (AppManifest.Port p : decl.ports()) {
+                if (p.exposure() == AppManifest.Exposure.INTERNAL || p.listen().isEmpty()) {
+                    continue;
+                }
+                String listenerKey = key + "/" + p.name();
+                Optional<InetAddress> bind = p.exposure() == AppManifest.Exposure.PUBLIC
+                        ? Optional.of(publicAddress) : overlay.address();
+                desiredListeners.put(listenerKey, new DesiredListener(listenerKey, m.app(), name, p.name(),
+                        p.exposure().name().toLowerCase(), bind, p.listen().get()));
+            }
+        });
+        byRole.forEach((role, infos) -> {
+            if (!m.containers().containsKey(role)) {
+                infos.forEach(i -> {
+                    LOG.info("app={} container={} event=removed reason=not-in-manifest", m.app(), role);
+                    runtime.remove(i.id());
+                });
+            }
+        });
+        Optional<String> firewallProblem = Optional.empty();
+        try {
+            applyFirewall(m.app(), firewallRules(m, plan, networkIds, current));
+        } catch (RuntimeException e) {
+            firewallProblem = Optional.of("cannot apply firewall rules: " + e.getMessage());
+        }
+        Set<String> planned = plan.networks().keySet();
+        runtime.networks(appLabels).stream().filter(n -> !planned.contains(n.name()))
+                .forEach(n -> runtime.removeNetwork(n.id()));
+        return new SupervisorStatus.App(m.app(), m.version(), firewallProblem.isPresent() ? "failing" : appState(containers),
+                firewallProblem, containers, List.of());
+    }
+
+    /** The firewall rules of one app's networks, given the containers it runs now (by manifest name). */
+    private static List<EdgeFirewall.NetworkRule> firewallRules(AppManifest m, NetworkPlan plan,
+                                                               Map<String, String> networkIds,
+                                                               Map<String, ContainerInfo> running) {
+        List<EdgeFirewall.NetworkRule> rules = new ArrayList<>();
+        plan.networks().forEach((name, kind) -> {
+            String bridge = EdgeFirewall.NetworkRule.bridgeOf(networkIds.get(name));
+            rules.add(new EdgeFirewall.NetworkRule(bridge, Optional.empty(), Optional.empty(), List.of()));
+        });
+        m.containers().forEach((from, decl) -> decl.edges().stream().map(AppManifest.Edge::to).distinct().forEach(to -> {
+            String network = EdgeNetworkPlanner.edgeNetwork(m.app(), from, to);
+            List<Integer> ports = decl.edges().stream().filter(e -> e.to().equals(to))
+                    .map(e -> m.containers().get(to).port(e.port()).orElseThrow().port()).distinct().toList();
+            Optional<String> client = Optional.ofNullable(running.get(from)).map(i -> i.addresses().get(network));
+            Optional<String> server = Optional.ofNullable(running.get(to)).map(i -> i.addresses().get(network));
+            String bridge = EdgeFirewall.NetworkRule.bridgeOf(networkIds.get(network));
+            rules.removeIf(r -> r.bridge().equals(bridge));
+            rules.add(new EdgeFirewall.NetworkRule(bridge, client, server, ports));
+        }));
+        return rules;
+    }
+
+    private void applyFirewall(String app, List<EdgeFirewall.NetworkRule> rules) {
+        firewallRules.put(app, rules);
+        applyAllFirewallRules();
+    }
+
+    private void applyAllFirewallRules() {
+        List<EdgeFirewall.NetworkRule> all = new ArrayList<>();
+        new TreeMap<>(firewallRules).values().forEach(all::addAll);
+        firewall.apply(all);
+    }
+
+    private record Applied(SupervisorStatus.Container status, Optional<ContainerInfo> info) {
+    }
+
+    private Applied applyContainer(String app, String name, AppManifest.Container decl,
+                                                      NetworkPlan plan, List<ContainerInfo> existing, Instant now,
+                                                      Set<String> liveContainers) {
+        String key = app + "/" + name;
+        String lifecycle = decl.lifecycle().name().toLowerCase().replace('_', '-');
+        Optional<String> imageId = runtime.imageId(decl.image());
+        if (imageId.isEmpty()) {
+            return new Applied(new SupervisorStatus.Container(name, "", decl.image(), lifecycle, false, HealthTracker.STOPPED, 0,
+                    Optional.of(decl.image() + " is not built on this machine (run: hearth images build)")), Optional.empty());
+        }
+        ContainerSpec spec = spec(app, name, decl, plan);
+        String hash = specHash(spec, imageId.get());
+        ContainerInfo keep = existing.stream()
+                .filter(i -> hash.equals(i.labels().get(HearthLabels.SPEC_HASH)))
+                .max(Comparator.comparing(ContainerInfo::running))
+                .orElse(null);
+        for (ContainerInfo other : existing) {
+            if (keep == null || !other.id().equals(keep.id())) {
+                LOG.info("app={} container={} event=replaced id={}", app, name, other.id().substring(0, 12));
+                runtime.remove(other.id());
+            }
+        }
+        Optional<String> problem = Optional.empty();
+        try {
+            if (keep == null) {
+                String id = runtime.create(spec.withLabel(HearthLabels.SPEC_HASH, hash));
+                runtime.start(id);
+                LOG.info("app={} container={} event=created id={}", app, name, id.substring(0, 12));
+                keep = runtime.container(id).orElseThrow();
+            } else if (!keep.running() && firstPass) {
+                runtime.start(keep.id());
+                LOG.info("app={} container={} event=resumed id={}", app, name, keep.id().substring(0, 12));
+                keep = runtime.container(keep.id()).orElse(keep);
+            } else if (!keep.running()) {
+                if (backoff.mayRestart(key, now)) {
+                    runtime.start(keep.id());
+                    backoff.restarted(key, now);
+                    LOG.info("app={} container={} event=restarted id={} exit={} restarts={}", app, name,
+                            keep.id().substring(0, 12), keep.exitCode().map(String::valueOf).orElse("?"), backoff.total(key));
+                    keep = runtime.container(keep.id()).orElse(keep);
+                }
+            }
+        } catch (RuntimeException e) {
+            problem = Optional.of(e.getMessage());
+            LOG.warn("app={} container={} event=start-failed error={}", app, name, e.getMessage());
+        }
+        if (keep == null) {
+            return new Applied(new SupervisorStatus.Container(name, "", decl.image(), lifecycle, false, HealthTracker.STOPPED,
+                    backoff.total(key), problem), Optional.empty());
+        }
+        liveContainers.add(keep.id());
+        String verdict = health.check(keep, decl, now);
+        if (backoff.crashLooping(key, now)) {
+            verdict = "crash-looping";
+        }
+        String ingress = keep.addresses().get(EdgeNetworkPlanner.ingressNetwork(app, name));
+        for (AppManifest.Port p : decl.ports()) {
+            String listenerKey = key + "/" + p.name();
+            if (keep.running() && ingress != null) {
+                targets.put(listenerKey, new InetSocketAddress(ingress, p.port()));
+            } else {
+                targets.remove(listenerKey);
+            }
+        }
+        return new Applied(new SupervisorStatus.Container(name, keep.id(), decl.image(), lifecycle, keep.running(), verdict,
+                backoff.total(key), problem), Optional.of(keep));
+    }
+
+    static String volumeName(String app, String volume) {
+        return "hearth-" + app + "-" + volume;
+    }
+
+    private static ContainerSpec spec(String app, String name, AppManifest.Container decl, NetworkPlan plan) {
+        ContainerSpec spec = ContainerSpec.of(decl.image())
+                .withName("hearth-" + app + "-" + name)
+                .withCommand(decl.command())
+                .withEnv(decl.environment())
+                .withLimits(decl.memoryBytes(), decl.pids())
+                .withLabels(Map.of(HearthLabels.APP, app, HearthLabels.ROLE, name,
+                        HearthLabels.LIFECYCLE, decl.lifecycle().name().toLowerCase().replace('_', '-')));
+        for (NetworkPlan.Attachment a : plan.attachmentsOf(name)) {
+            spec = spec.withNetwork(a.network(), a.aliases().toArray(String[]::new));
+        }
+        for (AppManifest.Volume v : decl.volumes()) {
+            spec = spec.withVolume(volumeName(app, v.name()), v.path());
+        }
+        return spec;
+    }
+
+    /** Everything that, if changed, needs a new container: the spec itself and the image it runs. */
+    private static String specHash(ContainerSpec spec, String imageId) {
+        try {
+            byte[] json = SPEC_JSON.writeValueAsBytes(spec);
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            sha.update(json);
+            sha.update(imageId.getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(sha.digest()).substring(0, 16);
+        } catch (IOException | NoSuchAlgorithmException e) {
+            throw new IllegalStateException("cannot hash a container spec", e);
+        }
+    }
+
+    private static String appState(List<SupervisorStatus.Container> containers) {
+        if (containers.stream().anyMatch(c -> c.problem().isPresent() || c.health().equals("crash-looping"))) {
+            return "failing";
+        }
+        if (containers.stream().allMatch(c -> c.health().equals(HealthTracker.HEALTHY))) {
+            return "healthy";
+        }
+        if (containers.stream().anyMatch(c -> c.health().equals(HealthTracker.UNHEALTHY) || !c.running())) {
+            return "degraded";
+        }
+        return "starting";
+    }
+
+    /** Containers and networks of apps no longer installed; their volumes stay (removal decides about data). */
+    private void removeOrphans(List<InstalledApps.Installed> installed) {
+        Set<String> known = new HashSet<>();
+        installed.forEach(i -> known.add(i.app()));
+        Set<String> orphans = new HashSet<>();
+        runtime.containers(Map.of(HearthLabels.MANAGED, "true")).forEach(c -> {
+            String app = c.labels().get(HearthLabels.APP);
+            if (app != null && !known.contains(app) && !c.labels().containsKey(HearthLabels.TEST)) {
+                orphans.add(app);
+            }
+        });
+        runtime.networks(Map.of(HearthLabels.MANAGED, "true")).forEach(n -> {
+            String app = n.labels().get(HearthLabels.APP);
+            if (app != null && !known.contains(app) && !n.labels().containsKey(HearthLabels.TEST)) {
+                orphans.add(app);
+            }
+        });
+        if (firewallRules.keySet().removeIf(app -> !known.contains(app))) {
+            applyAllFirewallRules();
+        }
+        for (String app : orphans) {
+            LOG.info("app={} event=orphan-removed", app);
+            AppTeardown.remove(runtime, app, true);
+        }
+    }
+
+    /** Opens missing listeners and closes unwanted ones; returns a problem per listener that could not open. */
+    private Map<String, Optional<String>> syncListeners(Map<String, DesiredListener> desired) {
+        Map<String, Optional<String>> problems = new HashMap<>();
+        for (var it = listeners.entrySet().iterator(); it.hasNext(); ) {
+            var entry = it.next();
+            DesiredListener want = desired.get(entry.getKey());
+            boolean keep = want != null && want.bind().isPresent()
+                    && entry.getValue().address().equals(new InetSocketAddress(want.bind().get(), want.listen()));
+            if (!keep) {
+                entry.getValue().close();
+                it.remove();
+                targets.remove(entry.getKey());
+            }
+        }
+        for (DesiredListener want : desired.values()) {
+            if (want.bind().isEmpty()) {
+                // Fail closed: no overlay address means no private listener, never a fallback address.
+                problems.put(want.key(), Optional.of("overlay " + overlay.name() + " is down: private port closed"));
+                continue;
+            }
+            if (listeners.containsKey(want.key())) {
+                continue;
+            }
+            EdgeListener listener = new EdgeListener(want.key(), new InetSocketAddress(want.bind().get(), want.listen()),
+                    () -> Optional.ofNullable(targets.get(want.key())), connections);
+            try {
+                listener.start();
+                listeners.put(want.key(), listener);
+            } catch (IOException e) {
+                problems.put(want.key(), Optional.of("cannot listen on " + want.bind().get().getHostAddress() + ":"
+                        + want.listen() + ": " + e.getMessage()));
+            }
+        }
+        return problems;
+    }
+
+    /** Closes every listener; with {@code stopContainers}, also stops the apps' containers (hearth down). */
+    public synchronized void shutdown(boolean stopContainers) {
+        running = false;
+        listeners.values().forEach(EdgeListener::close);
+        listeners.clear();
+        if (stopContainers) {
+            AppTeardown.stopAll(runtime);
+        }
+        connections.shutdownNow();
+        LOG.info("event=supervisor-stopped containers={}", stopContainers ? "stopped" : "left running");
+    }
+
+    @Override
+    public void close() {
+        shutdown(false);
+    }
+}

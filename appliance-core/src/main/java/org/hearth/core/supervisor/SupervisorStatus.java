@@ -1,0 +1,91 @@
+package org.hearth.core.supervisor;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.datatype.jdk8.Jdk8Module;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * What the supervisor last saw, written to {@code state/status.json} after every reconcile pass
+ * and read by {@code hearth status} and {@code hearth app install}.
+ */
+public record SupervisorStatus(boolean running, long pid, String updatedAt, String publicAddress, Overlay overlay, List<App> apps) {
+
+    static final ObjectMapper JSON = new ObjectMapper().registerModule(new Jdk8Module())
+            .enable(SerializationFeature.INDENT_OUTPUT);
+
+    public SupervisorStatus {
+        apps = List.copyOf(apps);
+    }
+
+    /** @param address empty while the overlay is down: private ports are closed then */
+    public record Overlay(String provider, Optional<String> address, boolean developmentOnly) {
+    }
+
+    /**
+     * @param state  {@code healthy} (every container healthy), {@code starting}, {@code degraded}
+     *               (some container unhealthy or restarting) or {@code failing} (cannot be applied, or crash-looping)
+     */
+    public record App(String app, String version, String state, Optional<String> problem,
+                      List<Container> containers, List<Endpoint> endpoints) {
+        public App {
+            containers = List.copyOf(containers);
+            endpoints = List.copyOf(endpoints);
+        }
+    }
+
+    /** @param health {@code healthy}, {@code starting}, {@code unhealthy}, {@code stopped} or {@code crash-looping} */
+    public record Container(String name, String id, String image, String lifecycle, boolean running, String health,
+                            int restarts, Optional<String> problem) {
+    }
+
+    /** @param open whether the listener is accepting now; closed private endpoints mean the overlay is down */
+    public record Endpoint(String container, String port, String exposure, String address, int listen, boolean open,
+                           Optional<String> problem) {
+    }
+
+    /** The same status, as seen by someone who knows whether its writer still runs. */
+    public SupervisorStatus withRunning(boolean alive) {
+        return new SupervisorStatus(alive, pid, updatedAt, publicAddress, overlay, apps);
+    }
+
+    public Optional<App> app(String name) {
+        return apps.stream().filter(a -> a.app().equals(name)).findFirst();
+    }
+
+    public void writeTo(Path file) {
+        try {
+            Path tmp = Files.createTempFile(file.getParent(), ".status", ".tmp");
+            JSON.writeValue(tmp.toFile(), this);
+            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + file, e);
+        }
+    }
+
+    public static Optional<SupervisorStatus> readFrom(Path file) {
+        if (!Files.isRegularFile(file)) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(JSON.readValue(file.toFile(), SupervisorStatus.class));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + file, e);
+        }
+    }
+
+    public String toJson() {
+        try {
+            return JSON.writeValueAsString(this);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
