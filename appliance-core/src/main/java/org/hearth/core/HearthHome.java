@@ -35,6 +35,17 @@ public record HearthHome(Path root, Path state) {
         return root.resolve("scripts");
     }
 
+    /** A short stable id of this state folder, for {@code org.hearth.instance} labels. */
+    public String instanceId() {
+        try {
+            byte[] digest = java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(state.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            return java.util.HexFormat.of().formatHex(digest).substring(0, 12);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every Java runtime has SHA-256", e);
+        }
+    }
+
     /** A sub-folder of the state folder, created if missing. */
     public Path stateDir(String name) {
         Path dir = state.resolve(name);

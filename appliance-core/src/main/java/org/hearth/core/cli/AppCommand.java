@@ -158,7 +158,7 @@ final class AppCommand {
             }
             try (Engine engine = Engine.connect()) {
                 engine.version();
-                AppTeardown.remove(new DockerRuntime(engine), name, keepData);
+                AppTeardown.remove(new DockerRuntime(engine), home.instanceId(), name, keepData);
             }
             System.out.println((wasInstalled ? "removed " : "was not installed; cleaned up ") + name
                     + (keepData ? " (data kept)" : ""));

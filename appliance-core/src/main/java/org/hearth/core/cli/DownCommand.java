@@ -34,7 +34,7 @@ final class DownCommand implements Callable<Integer> {
         // Whether or not a supervisor was running, no app container is left running.
         try (Engine engine = Engine.connect()) {
             engine.version();
-            AppTeardown.stopAll(new DockerRuntime(engine));
+            AppTeardown.stopAll(new DockerRuntime(engine), root.home().instanceId());
         }
         System.out.println("apps stopped");
         return 0;

@@ -239,11 +239,10 @@ public final class ImageBuilder {
 
     /** The unprivileged user every image runs as. */
     private static void addHearthUser(Path rootfs) throws IOException {
-        String[] ids = ImageRecipe.USER.split(":");
         Files.writeString(rootfs.resolve("etc/passwd"),
-                "hearth:x:" + ids[0] + ":" + ids[1] + ":Hearth service:/nonexistent:/usr/sbin/nologin\n",
+                "hearth:x:" + ImageRecipe.UID + ":" + ImageRecipe.GID + ":Hearth service:/nonexistent:/usr/sbin/nologin\n",
                 StandardOpenOption.APPEND);
-        Files.writeString(rootfs.resolve("etc/group"), "hearth:x:" + ids[1] + ":\n", StandardOpenOption.APPEND);
+        Files.writeString(rootfs.resolve("etc/group"), "hearth:x:" + ImageRecipe.GID + ":\n", StandardOpenOption.APPEND);
     }
 
     private static void writeDockerfile(Path context, List<String> extra) throws IOException {

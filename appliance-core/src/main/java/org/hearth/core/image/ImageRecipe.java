@@ -19,8 +19,10 @@ import java.util.Map;
 })
 public sealed interface ImageRecipe {
 
-    /** The uid:gid every Hearth image runs as. */
-    String USER = "10001:10001";
+    /** The unprivileged user and group every Hearth image runs as. */
+    int UID = 10001;
+    int GID = 10001;
+    String USER = UID + ":" + GID;
 
     /** Repository name, e.g. {@code hearth/java-base}; built as {@code NAME:latest}. */
     String name();

@@ -17,7 +17,10 @@ import com.github.dockerjava.api.model.Frame;
 import com.github.dockerjava.api.model.HostConfig;
 import com.github.dockerjava.api.model.StreamType;
 
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -281,11 +284,19 @@ public final class DockerRuntime implements ContainerRuntime {
     }
 
     @Override
-    public void ensureVolume(String name, Map<String, String> labels) {
+    public void ensureVolume(String name, Map<String, String> labels, int uid, int gid) {
         try {
             docker.inspectVolumeCmd(name).exec();
         } catch (NotFoundException e) {
-            docker.createVolumeCmd().withName(name).withLabels(labels).exec();
+            String mountpoint = docker.createVolumeCmd().withName(name).withLabels(labels).exec().getMountpoint();
+            try {
+                // The engine runs on this host, so its volume folder is ours to hand to the service's user.
+                Files.setAttribute(Path.of(mountpoint), "unix:uid", uid);
+                Files.setAttribute(Path.of(mountpoint), "unix:gid", gid);
+            } catch (IOException io) {
+                removeVolume(name);
+                throw new EngineException("cannot give volume " + name + " to " + uid + ":" + gid + ": " + io.getMessage(), io);
+            }
         }
     }
 

@@ -7,6 +7,11 @@ package org.hearth.core.runtime;
 public final class HearthLabels {
     /** "true" on everything Hearth made. */
     public static final String MANAGED = "org.hearth.managed";
+    /**
+     * Which Hearth (state folder) owns an object, so two on one engine (a demo and a test run)
+     * never adopt or clean up each other's containers.
+     */
+    public static final String INSTANCE = "org.hearth.instance";
     /** The app an object belongs to ("hearth" for the platform's own images). */
     public static final String APP = "org.hearth.app";
     /** The object's role inside its app (a container name from the manifest, "base" for base images). */

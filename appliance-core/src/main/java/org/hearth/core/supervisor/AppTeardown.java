@@ -14,13 +14,13 @@ public final class AppTeardown {
     private AppTeardown() {
     }
 
-    static Map<String, String> labelsOf(String app) {
-        return Map.of(HearthLabels.MANAGED, "true", HearthLabels.APP, app);
+    static Map<String, String> labelsOf(String instance, String app) {
+        return Map.of(HearthLabels.MANAGED, "true", HearthLabels.INSTANCE, instance, HearthLabels.APP, app);
     }
 
     /** Containers and networks always; volumes (the app's data) only when {@code keepData} is false. */
-    public static void remove(ContainerRuntime runtime, String app, boolean keepData) {
-        Map<String, String> labels = labelsOf(app);
+    public static void remove(ContainerRuntime runtime, String instance, String app, boolean keepData) {
+        Map<String, String> labels = labelsOf(instance, app);
         runtime.containers(labels).forEach(c -> runtime.remove(c.id()));
         runtime.networks(labels).forEach(n -> runtime.removeNetwork(n.id()));
         if (!keepData) {
@@ -28,9 +28,10 @@ public final class AppTeardown {
         }
     }
 
-    /** Stops every app container Hearth manages, in parallel, each with a short grace period. */
-    public static void stopAll(ContainerRuntime runtime) {
-        List<CompletableFuture<Void>> stops = runtime.containers(Map.of(HearthLabels.MANAGED, "true")).stream()
+    /** Stops every app container of this Hearth instance, in parallel, each with a short grace period. */
+    public static void stopAll(ContainerRuntime runtime, String instance) {
+        List<CompletableFuture<Void>> stops = runtime.containers(Map.of(HearthLabels.MANAGED, "true",
+                        HearthLabels.INSTANCE, instance)).stream()
                 .filter(c -> c.labels().containsKey(HearthLabels.APP) && c.running())
                 .map(c -> CompletableFuture.runAsync(() -> runtime.stop(c.id(), Duration.ofSeconds(5))))
                 .toList();

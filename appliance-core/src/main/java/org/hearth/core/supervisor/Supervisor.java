@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.datatype.jdk8.Jdk8Module;
 import org.hearth.core.HearthHome;
+import org.hearth.core.image.ImageRecipe;
 import org.hearth.core.manifest.AppManifest;
 import org.hearth.core.network.EdgeFirewall;
 import org.hearth.core.network.EdgeListener;
@@ -154,7 +155,7 @@ public final class Supervisor implements AutoCloseable {
 
     private SupervisorStatus.App apply(AppManifest m, Instant now, Map<String, DesiredListener> desiredListeners,
                                        Set<String> liveContainers) {
-        Map<String, String> appLabels = AppTeardown.labelsOf(m.app());
+        Map<String, String> appLabels = AppTeardown.labelsOf(home.instanceId(), m.app());
         NetworkPlan plan = EdgeNetworkPlanner.plan(m);
         Map<String, String> networkIds = new HashMap<>();
         try {
@@ -163,24 +164,33 @@ public final class Supervisor implements AutoCloseable {
                 labels.put(HearthLabels.ROLE, kind.name().toLowerCase());
                 networkIds.put(name, runtime.ensureInternalNetwork(name, labels));
             });
-            // Before any container starts on a new network, the network allows nothing.
-            applyFirewall(m.app(), firewallRules(m, plan, networkIds, Map.of()));
             m.containers().forEach((name, c) -> c.volumes().forEach(v -> {
                 Map<String, String> labels = new HashMap<>(appLabels);
                 labels.put(HearthLabels.ROLE, "volume");
-                runtime.ensureVolume(volumeName(m.app(), v.name()), labels);
+                runtime.ensureVolume(volumeName(m.app(), v.name()), labels, ImageRecipe.UID, ImageRecipe.GID);
             }));
         } catch (RuntimeException e) {
             return new SupervisorStatus.App(m.app(), m.version(), "failing",
-                    Optional.of("cannot create networks, volumes or firewall rules: " + e.getMessage()), List.of(), List.of());
+                    Optional.of("cannot create networks or volumes: " + e.getMessage()), List.of(), List.of());
         }
 
         Map<String, List<ContainerInfo>> byRole = new HashMap<>();
+        Map<String, ContainerInfo> current = new HashMap<>();
         for (ContainerInfo info : runtime.containers(appLabels)) {
-            byRole.computeIfAbsent(info.labels().getOrDefault(HearthLabels.ROLE, ""), k -> new ArrayList<>()).add(info);
+            String role = info.labels().getOrDefault(HearthLabels.ROLE, "");
+            byRole.computeIfAbsent(role, k -> new ArrayList<>()).add(info);
+            if (info.running()) {
+                current.put(role, info);
+            }
+        }
+        try {
+            // Before any container starts on a new network, the network allows nothing.
+            applyFirewall(m.app(), firewallRules(m, plan, networkIds, current));
+        } catch (RuntimeException e) {
+            return new SupervisorStatus.App(m.app(), m.version(), "failing",
+                    Optional.of("cannot apply firewall rules: " + e.getMessage()), List.of(), List.of());
         }
         List<SupervisorStatus.Container> containers = new ArrayList<>();
-        Map<String, ContainerInfo> current = new HashMap<>();
         m.containers().forEach((name, decl) -> {
             String key = m.app() + "/" + name;
             Applied applied = applyContainer(m.app(), name, decl, plan,
@@ -265,7 +275,7 @@ public final class Supervisor implements AutoCloseable {
             return new Applied(new SupervisorStatus.Container(name, "", decl.image(), lifecycle, false, HealthTracker.STOPPED, 0,
                     Optional.of(decl.image() + " is not built on this machine (run: hearth images build)")), Optional.empty());
         }
-        ContainerSpec spec = spec(app, name, decl, plan);
+        ContainerSpec spec = spec(home.instanceId(), app, name, decl, plan);
         String hash = specHash(spec, imageId.get());
         ContainerInfo keep = existing.stream()
                 .filter(i -> hash.equals(i.labels().get(HearthLabels.SPEC_HASH)))
@@ -327,13 +337,14 @@ public final class Supervisor implements AutoCloseable {
         return "hearth-" + app + "-" + volume;
     }
 
-    private static ContainerSpec spec(String app, String name, AppManifest.Container decl, NetworkPlan plan) {
+    private static ContainerSpec spec(String instance, String app, String name, AppManifest.Container decl,
+                                      NetworkPlan plan) {
         ContainerSpec spec = ContainerSpec.of(decl.image())
                 .withName("hearth-" + app + "-" + name)
                 .withCommand(decl.command())
                 .withEnv(decl.environment())
                 .withLimits(decl.memoryBytes(), decl.pids())
-                .withLabels(Map.of(HearthLabels.APP, app, HearthLabels.ROLE, name,
+                .withLabels(Map.of(HearthLabels.INSTANCE, instance, HearthLabels.APP, app, HearthLabels.ROLE, name,
                         HearthLabels.LIFECYCLE, decl.lifecycle().name().toLowerCase().replace('_', '-')));
         for (NetworkPlan.Attachment a : plan.attachmentsOf(name)) {
             spec = spec.withNetwork(a.network(), a.aliases().toArray(String[]::new));
@@ -375,15 +386,16 @@ public final class Supervisor implements AutoCloseable {
         Set<String> known = new HashSet<>();
         installed.forEach(i -> known.add(i.app()));
         Set<String> orphans = new HashSet<>();
-        runtime.containers(Map.of(HearthLabels.MANAGED, "true")).forEach(c -> {
+        Map<String, String> mine = Map.of(HearthLabels.MANAGED, "true", HearthLabels.INSTANCE, home.instanceId());
+        runtime.containers(mine).forEach(c -> {
             String app = c.labels().get(HearthLabels.APP);
-            if (app != null && !known.contains(app) && !c.labels().containsKey(HearthLabels.TEST)) {
+            if (app != null && !known.contains(app)) {
                 orphans.add(app);
             }
         });
-        runtime.networks(Map.of(HearthLabels.MANAGED, "true")).forEach(n -> {
+        runtime.networks(mine).forEach(n -> {
             String app = n.labels().get(HearthLabels.APP);
-            if (app != null && !known.contains(app) && !n.labels().containsKey(HearthLabels.TEST)) {
+            if (app != null && !known.contains(app)) {
                 orphans.add(app);
             }
         });
@@ -392,7 +404,7 @@ public final class Supervisor implements AutoCloseable {
         }
         for (String app : orphans) {
             LOG.info("app={} event=orphan-removed", app);
-            AppTeardown.remove(runtime, app, true);
+            AppTeardown.remove(runtime, home.instanceId(), app, true);
         }
     }
 
@@ -438,7 +450,7 @@ public final class Supervisor implements AutoCloseable {
         listeners.values().forEach(EdgeListener::close);
         listeners.clear();
         if (stopContainers) {
-            AppTeardown.stopAll(runtime);
+            AppTeardown.stopAll(runtime, home.instanceId());
         }
         connections.shutdownNow();
         LOG.info("event=supervisor-stopped containers={}", stopContainers ? "stopped" : "left running");

@@ -83,17 +83,29 @@ public final class Probe {
         }
     }
 
-    /** Tries one TCP connection and an echo round trip; reports how it went. */
+    /**
+     * Tries one TCP connection and an echo round trip. "=failed" means no connection was made;
+     * "=connected" means one was, but no echo came back; "=ok" means both.
+     */
     private static void connect(String host, int port) {
         String key = "connect " + host + ":" + port;
         try (Socket s = new Socket()) {
-            s.connect(new InetSocketAddress(host, port), 3000);
-            s.setSoTimeout(3000);
-            s.getOutputStream().write("ping\n".getBytes(StandardCharsets.US_ASCII));
-            byte[] reply = s.getInputStream().readNBytes(5);
-            System.out.println(key + "=ok " + new String(reply, StandardCharsets.US_ASCII).strip());
+            try {
+                s.connect(new InetSocketAddress(host, port), 3000);
+            } catch (IOException e) {
+                System.out.println(key + "=failed " + e.getClass().getSimpleName() + ": " + e.getMessage());
+                return;
+            }
+            try {
+                s.setSoTimeout(3000);
+                s.getOutputStream().write("ping\n".getBytes(StandardCharsets.US_ASCII));
+                byte[] reply = s.getInputStream().readNBytes(5);
+                System.out.println(key + "=ok " + new String(reply, StandardCharsets.US_ASCII).strip());
+            } catch (IOException e) {
+                System.out.println(key + "=connected " + e.getClass().getSimpleName() + ": " + e.getMessage());
+            }
         } catch (IOException e) {
-            System.out.println(key + "=failed " + e.getClass().getSimpleName() + ": " + e.getMessage());
+            System.out.println(key + "=failed " + e.getMessage());
         }
     }
 

@@ -1,0 +1,290 @@
+package org.hearth.tests;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.hearth.core.runtime.ContainerRuntime;
+import org.hearth.core.runtime.DockerRuntime;
+import org.hearth.core.runtime.Engine;
+import org.hearth.core.runtime.HearthLabels;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.ConnectException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BooleanSupplier;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * The supervisor on the real engine, driven through the real CLI: a three-container test app
+ * (an echo server, a client with a declared edge to it, a loner with none) proves isolation,
+ * listeners, restarts, adoption and clean removal. Tests run in order: later ones build on the
+ * installed app.
+ */
+@Tag("engine")
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class SupervisorTest {
+
+    private static final String APP = "isolation-test";
+    private static final String PROBE = "java -cp /app org.hearth.tests.probe.Probe";
+    private static Engine engine;
+    private static ContainerRuntime runtime;
+    private static Path state;
+    private static HearthCli hearth;
+
+    @BeforeAll
+    static void installTestApp() throws IOException {
+        engine = EngineFixture.engine();
+        EngineFixture.buildTestImages(engine, "probe");
+        runtime = new DockerRuntime(engine);
+        state = Files.createTempDirectory("hearth-supervisor-test");
+        hearth = new HearthCli(state);
+        hearth.ok("up");
+        HearthCli.Result install = hearth.ok("app", "install", EngineFixture.home().root()
+                .resolve("tests/apps/isolation/app.yaml").toString());
+        assertThat(install.stdout()).contains("installed isolation-test 1.0.0: healthy in");
+    }
+
+    @AfterAll
+    static void tearDown() {
+        hearth.run("app", "remove", APP);
+        hearth.run("down");
+        engine.close();
+    }
+
+    @Test
+    @Order(1)
+    void declaredEdgeConnects() {
+        assertThat(probe("client", "connect echo 7000")).isEqualTo("connect echo:7000=ok ping");
+    }
+
+    @Test
+    @Order(2)
+    void undeclaredPortOfADeclaredPeerIsBlocked() {
+        assertThat(probe("client", "connect echo 7001")).startsWith("connect echo:7001=failed");
+    }
+
+    @Test
+    @Order(3)
+    void undeclaredPeerIsUnreachableByNameAndByAddress() {
+        assertThat(probe("loner", "connect echo 7000")).startsWith("connect echo:7000=failed UnknownHostException");
+        for (String address : container("echo").addresses().values()) {
+            assertThat(probe("loner", "connect " + address + " 7000")).contains("=failed");
+        }
+        assertThat(probe("echo", "connect " + container("client").addresses().values().iterator().next() + " 7000"))
+                .contains("=failed");
+    }
+
+    @Test
+    @Order(4)
+    void noContainerHasEgressOrReachesTheHost() throws IOException {
+        // 198.18.0.0/15 is the benchmark range: routed nowhere here, so only a leak could answer.
+        assertThat(probe("client", "connect 198.18.0.1 80")).contains("=failed");
+        assertThat(probe("echo", "connect 198.18.0.1 80")).contains("=failed");
+        // A host service on the echo container's own gateway address: the engine would let the container in.
+        String echoIngress = container("echo").addresses().get("hearth-" + APP + "-echo-ingress");
+        String gateway = echoIngress.substring(0, echoIngress.lastIndexOf('.')) + ".1";
+        try (ServerSocket hostService = new ServerSocket()) {
+            hostService.bind(new InetSocketAddress(gateway, 0));
+            assertThat(probe("echo", "connect " + gateway + " " + hostService.getLocalPort())).contains("=failed");
+        }
+    }
+
+    @Test
+    @Order(5)
+    void rootFilesystemIsReadOnlyAndOnlyTheVolumeAndTmpAreWritable() {
+        assertThat(probe("echo", "write /probe /app/probe /data/probe /tmp/probe")).isEqualTo(String.join("\n",
+                "write /probe=denied FileSystemException: /probe: Read-only file system",
+                "write /app/probe=denied FileSystemException: /app/probe: Read-only file system",
+                "write /data/probe=ok",
+                "write /tmp/probe=ok"));
+    }
+
+    @Test
+    @Order(6)
+    void privatePortAnswersOnTheOverlayAddressAndIsRefusedOnThePublicOne() throws IOException {
+        assertThat(echo("127.0.0.2", 17000)).isEqualTo("hello");
+        assertThatThrownBy(() -> echo("127.0.0.1", 17000)).isInstanceOf(ConnectException.class);
+        assertThat(echo("127.0.0.1", 17001)).isEqualTo("hello");
+        assertThatThrownBy(() -> echo("127.0.0.2", 17001)).isInstanceOf(ConnectException.class);
+    }
+
+    @Test
+    @Order(7)
+    void killedContainerIsRestartedAndCounted() {
+        String id = container("echo").id();
+        engine.client().killContainerCmd(id).exec();
+
+        await(Duration.ofSeconds(30), () -> runtime.container(id).map(ContainerRuntime.ContainerInfo::running).orElse(false)
+                && "healthy".equals(appStatus().path("state").asText()));
+        JsonNode echo = containerStatus("echo");
+        assertThat(echo.path("restarts").asInt()).isEqualTo(1);
+        assertThat(echo.path("id").asText()).isEqualTo(id);
+    }
+
+    @Test
+    @Order(8)
+    void restartedSupervisorAdoptsRunningContainersWithoutRecreatingThem() throws IOException {
+        Map<String, String> before = ids();
+        long pid = Long.parseLong(Files.readString(state.resolve("supervisor.pid")).strip());
+        ProcessHandle.of(pid).orElseThrow().destroyForcibly();
+        await(Duration.ofSeconds(10), () -> ProcessHandle.of(pid).map(p -> !p.isAlive()).orElse(true));
+
+        hearth.ok("up");
+        await(Duration.ofSeconds(30), () -> "healthy".equals(appStatus().path("state").asText()));
+
+        assertThat(ids()).isEqualTo(before);
+        assertThat(echo("127.0.0.2", 17000)).isEqualTo("hello");
+    }
+
+    @Test
+    @Order(9)
+    void downStopsContainersAndUpBringsTheSameOnesBack() {
+        Map<String, String> before = ids();
+        hearth.ok("down");
+        assertThat(runtime.containers(appLabels())).isNotEmpty().noneMatch(ContainerRuntime.ContainerInfo::running);
+        assertThatThrownBy(() -> echo("127.0.0.2", 17000)).isInstanceOf(ConnectException.class);
+
+        hearth.ok("up");
+        await(Duration.ofSeconds(30), () -> "healthy".equals(appStatus().path("state").asText()));
+
+        assertThat(ids()).isEqualTo(before);
+        assertThat(probe("echo", "write /data/again")).isEqualTo("write /data/again=ok");
+    }
+
+    @Test
+    @Order(10)
+    void statusJsonListsContainersAndEveryEndpoint() {
+        JsonNode status = json(hearth.ok("status", "--json").stdout());
+        assertThat(status.path("running").asBoolean()).isTrue();
+        assertThat(status.path("overlay").path("provider").asText()).isEqualTo("loopback");
+        assertThat(status.path("overlay").path("developmentOnly").asBoolean()).isTrue();
+        JsonNode app = appStatus();
+        assertThat(app.path("containers")).hasSize(3);
+        assertThat(app.path("endpoints").toString())
+                .contains("\"address\":\"127.0.0.2\",\"listen\":17000")
+                .contains("\"address\":\"127.0.0.1\",\"listen\":17001");
+    }
+
+    @Test
+    @Order(11)
+    void installingAnAppWhoseImageIsNotBuiltFailsNamingTheLine() {
+        Path manifest = EngineFixture.home().root().resolve("tests/apps/unbuilt/app.yaml");
+        HearthCli.Result r = hearth.run("app", "install", manifest.toString());
+
+        assertThat(r.exitCode()).isEqualTo(1);
+        assertThat(r.stderr()).contains(manifest + ":7: containers.ghost.image: hearth-test/never-built is not built"
+                + " on this machine (run: hearth images build)");
+    }
+
+    @Test
+    @Order(12)
+    void removingTheAppLeavesNothingLabelledBehind() {
+        hearth.ok("app", "remove", APP);
+
+        assertThat(runtime.containers(appLabels())).isEmpty();
+        assertThat(runtime.networks(appLabels())).isEmpty();
+        assertThat(runtime.volumes(appLabels())).isEmpty();
+        assertThatThrownBy(() -> echo("127.0.0.1", 17001)).isInstanceOf(ConnectException.class);
+    }
+
+    // --- helpers ---
+
+    private static Map<String, String> appLabels() {
+        return Map.of(HearthLabels.APP, APP);
+    }
+
+    private static ContainerRuntime.ContainerInfo container(String name) {
+        return runtime.containers(Map.of(HearthLabels.APP, APP, HearthLabels.ROLE, name)).stream()
+                .findFirst().orElseThrow(() -> new AssertionError("no container " + name));
+    }
+
+    private static Map<String, String> ids() {
+        Map<String, String> ids = new HashMap<>();
+        for (String name : List.of("echo", "client", "loner")) {
+            ids.put(name, container(name).id());
+        }
+        return ids;
+    }
+
+    /** Runs the probe inside one of the app's containers and returns what it printed. */
+    private static String probe(String container, String args) {
+        List<String> cmd = new ArrayList<>(List.of(PROBE.split(" ")));
+        cmd.addAll(List.of(args.split(" ")));
+        ContainerRuntime.Run run = runtime.exec(container(container).id(), cmd, Duration.ofSeconds(30));
+        return run.output().stdout().strip();
+    }
+
+    private static String echo(String host, int port) throws IOException {
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress(host, port), 2000);
+            s.setSoTimeout(5000);
+            OutputStream out = s.getOutputStream();
+            out.write("hello\n".getBytes(StandardCharsets.US_ASCII));
+            InputStream in = s.getInputStream();
+            return new String(in.readNBytes(6), StandardCharsets.US_ASCII).strip();
+        }
+    }
+
+    private static JsonNode json(String text) {
+        try {
+            return new ObjectMapper().readTree(text);
+        } catch (IOException e) {
+            throw new AssertionError("not JSON: " + text, e);
+        }
+    }
+
+    private static JsonNode appStatus() {
+        for (JsonNode app : json(hearth.ok("status", "--json").stdout()).path("apps")) {
+            if (app.path("app").asText().equals(APP)) {
+                return app;
+            }
+        }
+        return json("{}");
+    }
+
+    private static JsonNode containerStatus(String name) {
+        for (JsonNode c : appStatus().path("containers")) {
+            if (c.path("name").asText().equals(name)) {
+                return c;
+            }
+        }
+        throw new AssertionError("status has no container " + name);
+    }
+
+    private static void await(Duration timeout, BooleanSupplier condition) {
+        Instant deadline = Instant.now().plus(timeout);
+        while (Instant.now().isBefore(deadline)) {
+            if (condition.getAsBoolean()) {
+                return;
+            }
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError("interrupted");
+            }
+        }
+        throw new AssertionError("condition not met within " + timeout);
+    }
+}
