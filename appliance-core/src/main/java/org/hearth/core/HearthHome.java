@@ -1,7 +1,13 @@
 package org.hearth.core;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
 
 /**
  * Where Hearth's own files are: the installation (recipes, manifests, built jars) and the
@@ -38,10 +44,10 @@ public record HearthHome(Path root, Path state) {
     /** A short stable id of this state folder, for {@code org.hearth.instance} labels. */
     public String instanceId() {
         try {
-            byte[] digest = java.security.MessageDigest.getInstance("SHA-256")
-                    .digest(state.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
-            return java.util.HexFormat.of().formatHex(digest).substring(0, 12);
-        } catch (java.security.NoSuchAlgorithmException e) {
+            byte[] digest = MessageDigest.getInstance("SHA-256")
+                    .digest(state.toString().getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(digest).substring(0, 12);
+        } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("every Java runtime has SHA-256", e);
         }
     }
@@ -51,8 +57,8 @@ public record HearthHome(Path root, Path state) {
         Path dir = state.resolve(name);
         try {
             Files.createDirectories(dir);
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException("cannot create state folder " + dir, e);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create state folder " + dir, e);
         }
         return dir;
     }

@@ -8,6 +8,9 @@ import org.hearth.core.runtime.ContainerSpec;
 import org.hearth.core.runtime.Engine;
 import org.hearth.core.runtime.HearthLabels;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -51,6 +54,16 @@ final class EngineFixture {
         List<ImageRecipe> platform = ImageRecipes.loadAll(home.imageRecipes());
         return new ImageBuilder(engine, home, line -> System.out.println("test images: " + line),
                 Map.of(HearthLabels.TEST, TEST_RUN)).build(ImageRecipes.inBuildOrder(tests, platform));
+    }
+
+    /**
+     * A fresh state folder for a Hearth instance a test starts. It lives under
+     * {@code .state/test-runs}, where scripts/test finds it to stop its supervisor and remove its
+     * engine objects even if the test JVM died.
+     */
+    static Path newStateDir(String name) throws IOException {
+        Path runs = Files.createDirectories(home().state().resolve("test-runs"));
+        return Files.createTempDirectory(runs, name + "-");
     }
 
     /** A spec with Hearth's defaults and the test label. */

@@ -57,7 +57,7 @@ class SupervisorTest {
         engine = EngineFixture.engine();
         EngineFixture.buildTestImages(engine, "probe");
         runtime = new DockerRuntime(engine);
-        state = Files.createTempDirectory("hearth-supervisor-test");
+        state = EngineFixture.newStateDir("supervisor");
         hearth = new HearthCli(state);
         hearth.ok("up");
         HearthCli.Result install = hearth.ok("app", "install", EngineFixture.home().root()

@@ -10,7 +10,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = "Bring Hearth up on this machine: the container engine, the images, and the installed apps.")
+        description = "Bring Hearth up on this machine: the container engine, the images, the supervisor and the installed apps.")
 final class DemoCommand implements Callable<Integer> {
 
     @ParentCommand
@@ -28,15 +28,18 @@ final class DemoCommand implements Callable<Integer> {
         try (Engine engine = Engine.connect()) {
             var version = engine.version();
             List<ImageBuilder.Result> images = ImagesCommand.buildAll(engine, root);
+            long pid = UpCommand.ensureRunning(home, "127.0.0.1", "loopback");
             System.out.println();
             System.out.println("Hearth demo is up.");
-            System.out.printf("  engine   Docker %s (API %s), log %s%n", version.getVersion(), version.getApiVersion(),
+            System.out.printf("  engine      Docker %s (API %s), log %s%n", version.getVersion(), version.getApiVersion(),
                     home.state().resolve("dockerd.log"));
             for (ImageBuilder.Result image : images) {
-                System.out.printf("  image    %-28s %4d MB%n", image.tag(), image.sizeBytes() >> 20);
+                System.out.printf("  image       %-28s %4d MB%n", image.tag(), image.sizeBytes() >> 20);
             }
-            System.out.println("  apps     none installed yet: the mail app is not part of this build");
-            System.out.println("  next     ./hearth doctor    ./hearth images list    ./hearth --help");
+            System.out.printf("  supervisor  pid %d, log %s%n", pid, home.state().resolve("logs/supervisor.log"));
+            System.out.println("  overlay     loopback (development only): private ports on 127.0.0.2, public on 127.0.0.1");
+            System.out.println("  apps        none in the catalog yet: the mail app is not part of this build");
+            System.out.println("  next        ./hearth status    ./hearth app install PATH    ./hearth down");
         }
         return 0;
     }

@@ -2,11 +2,15 @@ package org.hearth.core.cli;
 
 import com.github.dockerjava.api.model.Image;
 import org.hearth.core.image.ImageBuilder;
+import org.hearth.core.image.ImageRecipe;
+import org.hearth.core.image.ImageRecipes;
 import org.hearth.core.runtime.Engine;
 import org.hearth.core.runtime.HearthLabels;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -25,11 +29,20 @@ final class ImagesCommand {
         @ParentCommand
         ImagesCommand images;
 
+        @Option(names = "--recipes", paramLabel = "DIR",
+                description = "Also build the recipes in DIR (e.g. tests/images), on top of Hearth's own images.")
+        Path extra;
+
         @Override
         public Integer call() {
             try (Engine engine = Engine.connect()) {
                 engine.version();
                 buildAll(engine, images.root);
+                if (extra != null) {
+                    List<ImageRecipe> platform = ImageRecipes.loadAll(images.root.home().imageRecipes());
+                    new ImageBuilder(engine, images.root.home(), System.out::println)
+                            .build(ImageRecipes.loadAll(extra, platform));
+                }
             }
             return 0;
         }

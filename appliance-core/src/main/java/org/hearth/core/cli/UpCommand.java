@@ -12,6 +12,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
+import java.io.File;
 import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -43,8 +44,8 @@ final class UpCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         HearthHome home = root.home();
-        OverlayProvider provider = overlay(overlay);
         if (foreground) {
+            OverlayProvider provider = overlay(overlay);
             try (Engine engine = Engine.connect()) {
                 engine.version();
                 Supervisor supervisor = new Supervisor(home, new DockerRuntime(engine), provider,
@@ -53,10 +54,17 @@ final class UpCommand implements Callable<Integer> {
             }
             return 0;
         }
+        long pid = ensureRunning(home, publicAddress, overlay);
+        System.out.println("supervisor running (pid " + pid + "), log " + home.state().resolve("logs/supervisor.log"));
+        return 0;
+    }
+
+    /** Starts the supervisor in the background unless one runs for this state folder; returns its pid. */
+    static long ensureRunning(HearthHome home, String publicAddress, String overlay) throws Exception {
+        overlay(overlay);
         var already = SupervisorProcess.running(home);
         if (already.isPresent()) {
-            System.out.println("supervisor already running (pid " + already.get().pid() + ")");
-            return 0;
+            return already.get().pid();
         }
         Path log = home.stateDir("logs").resolve("supervisor.log");
         List<String> cmd = new ArrayList<>(List.of("setsid",
@@ -67,7 +75,7 @@ final class UpCommand implements Callable<Integer> {
         Process child = new ProcessBuilder(cmd)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
                 .redirectErrorStream(true)
-                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
                 .start();
         Instant launched = Instant.now();
         Instant deadline = launched.plus(Duration.ofSeconds(60));
@@ -80,8 +88,7 @@ final class UpCommand implements Callable<Integer> {
             if (supervisor.isPresent() && Files.isRegularFile(status) && SupervisorStatus.readFrom(status)
                     .filter(s -> s.pid() == supervisor.get().pid() && Instant.parse(s.updatedAt()).isAfter(launched))
                     .isPresent()) {
-                System.out.println("supervisor running (pid " + supervisor.get().pid() + "), log " + log);
-                return 0;
+                return supervisor.get().pid();
             }
             Thread.sleep(100);
         }

@@ -34,6 +34,11 @@ public final class ImageRecipes {
 
     /** Every recipe under {@code root} (one folder each), bases first. */
     public static List<ImageRecipe> loadAll(Path root) {
+        return loadAll(root, List.of());
+    }
+
+    /** Every recipe under {@code root}, bases first; bases may also be among {@code available}. */
+    public static List<ImageRecipe> loadAll(Path root, List<ImageRecipe> available) {
         List<Path> files;
         try (Stream<Path> dirs = Files.list(root)) {
             files = dirs.map(d -> d.resolve(RECIPE_FILE)).filter(Files::isRegularFile).sorted().toList();
@@ -44,7 +49,7 @@ public final class ImageRecipes {
         for (Path file : files) {
             recipes.add(load(file));
         }
-        return inBuildOrder(recipes, List.of());
+        return inBuildOrder(recipes, available);
     }
 
     /** One recipe file, checked. Errors name the file, line and field. */

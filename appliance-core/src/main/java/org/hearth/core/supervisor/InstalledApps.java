@@ -21,6 +21,8 @@ import java.util.stream.Stream;
 public final class InstalledApps {
 
     public static final String MANIFEST_FILE = "manifest.yaml";
+    /** Touched after every change, so a watcher of this one folder sees changes inside app folders too. */
+    static final String CHANGED_FILE = ".changed";
 
     private final Path dir;
 
@@ -67,9 +69,18 @@ public final class InstalledApps {
             Path tmp = Files.createTempFile(folder, ".manifest", ".tmp");
             Files.writeString(tmp, text);
             Files.move(tmp, folder.resolve(MANIFEST_FILE), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            touchChanged();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot record app " + app + " in " + dir, e);
         }
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    private void touchChanged() throws IOException {
+        Files.writeString(dir.resolve(CHANGED_FILE), Long.toString(System.nanoTime()));
     }
 
     /** Forgets the app; returns false if it was not installed. */
@@ -85,6 +96,7 @@ public final class InstalledApps {
                 }
                 Files.deleteIfExists(folder);
             }
+            touchChanged();
             return existed;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot remove app " + app + " from " + dir, e);

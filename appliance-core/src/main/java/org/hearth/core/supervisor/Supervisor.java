@@ -19,9 +19,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystems;
+import java.nio.file.StandardWatchEventKinds;
+import java.nio.file.WatchKey;
+import java.nio.file.WatchService;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
@@ -40,6 +45,7 @@ import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The reconcile loop: desired state (installed manifests) against actual state (engine objects
@@ -87,26 +93,30 @@ public final class Supervisor implements AutoCloseable {
         return home.state().resolve("status.json");
     }
 
-    /** Reconciles once a second until {@link #stop()}. */
+    /** Reconciles once a second, and at once when an app is installed or removed, until {@link #stop()}. */
     public void run() {
         LOG.info("event=supervisor-started pid={} overlay={} public={}", ProcessHandle.current().pid(),
                 overlay.name(), publicAddress.getHostAddress());
-        while (running) {
-            long start = System.nanoTime();
-            try {
-                reconcileOnce().writeTo(statusFile(home));
-            } catch (RuntimeException e) {
-                LOG.warn("event=reconcile-failed error={}", e.getMessage());
-            }
-            long left = PASS_INTERVAL.toNanos() - (System.nanoTime() - start);
-            if (left > 0 && running) {
+        try (WatchService watch = FileSystems.getDefault().newWatchService()) {
+            apps.dir().register(watch, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_MODIFY);
+            while (running) {
+                long start = System.nanoTime();
                 try {
-                    Thread.sleep(left / 1_000_000, (int) (left % 1_000_000));
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return;
+                    reconcileOnce().writeTo(statusFile(home));
+                } catch (RuntimeException e) {
+                    LOG.warn("event=reconcile-failed error={}", e.getMessage());
+                }
+                long left = PASS_INTERVAL.toNanos() - (System.nanoTime() - start);
+                WatchKey key = left > 0 && running ? watch.poll(left, TimeUnit.NANOSECONDS) : null;
+                if (key != null) {
+                    key.pollEvents();
+                    key.reset();
                 }
             }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot watch " + apps.dir(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
