@@ -264,10 +264,8 @@ public final class DockerRuntime implements ContainerRuntime {
 
     @Override
     public List<NetworkInfo> networks(Map<String, String> labels) {
-        List<String> filter = new ArrayList<>();
-        labels.forEach((k, v) -> filter.add(k + "=" + v));
         List<NetworkInfo> out = new ArrayList<>();
-        for (Network n : docker.listNetworksCmd().withFilter("label", filter).exec()) {
+        for (Network n : docker.listNetworksCmd().withFilter("label", labelFilter(labels)).exec()) {
             out.add(new NetworkInfo(n.getId(), n.getName(), n.getLabels() == null ? Map.of() : n.getLabels(),
                     Boolean.TRUE.equals(n.getInternal())));
         }
@@ -302,9 +300,7 @@ public final class DockerRuntime implements ContainerRuntime {
 
     @Override
     public List<String> volumes(Map<String, String> labels) {
-        List<String> filter = new ArrayList<>();
-        labels.forEach((k, v) -> filter.add(k + "=" + v));
-        var response = docker.listVolumesCmd().withFilter("label", filter).exec();
+        var response = docker.listVolumesCmd().withFilter("label", labelFilter(labels)).exec();
         List<String> names = new ArrayList<>();
         if (response.getVolumes() != null) {
             response.getVolumes().forEach(v -> names.add(v.getName()));
@@ -319,5 +315,12 @@ public final class DockerRuntime implements ContainerRuntime {
         } catch (NotFoundException e) {
             // Already gone.
         }
+    }
+
+    /** The engine's label filter: every {@code key=value} must match. */
+    private static List<String> labelFilter(Map<String, String> labels) {
+        List<String> filter = new ArrayList<>();
+        labels.forEach((k, v) -> filter.add(k + "=" + v));
+        return filter;
     }
 }
