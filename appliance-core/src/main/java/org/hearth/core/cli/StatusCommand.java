@@ -50,8 +50,9 @@ final class StatusCommand implements Callable<Integer> {
                         c.id().isEmpty() ? "-" : c.id().substring(0, 12), c.problem().map(p -> "  " + p).orElse(""));
             }
             for (SupervisorStatus.Endpoint e : app.endpoints()) {
-                System.out.printf("  endpoint  %-20s %-8s %s:%d  %s%s%n", e.container() + "/" + e.port(), e.exposure(),
-                        e.address(), e.listen(), e.open() ? "open" : "closed", e.problem().map(p -> "  " + p).orElse(""));
+                System.out.printf("  endpoint  %-20s %-8s %s:%d  %s  connections %d (refused %d)%s%n",
+                        e.container() + "/" + e.port(), e.exposure(), e.address(), e.listen(),
+                        e.open() ? "open" : "closed", e.connections(), e.refused(), e.problem().map(p -> "  " + p).orElse(""));
             }
         }
         return 0;

@@ -22,13 +22,17 @@ final class HostCommand {
 
     static Result run(String... cmd) {
         try {
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!p.waitFor(20, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                return new Result(-1, cmd[0] + " timed out");
+            Path out = Files.createTempFile("hearth-doctor", ".out");
+            try {
+                Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+                if (!p.waitFor(20, TimeUnit.SECONDS)) {
+                    p.destroyForcibly();
+                    return new Result(-1, cmd[0] + " timed out");
+                }
+                return new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8));
+            } finally {
+                Files.deleteIfExists(out);
             }
-            return new Result(p.exitValue(), out);
         } catch (IOException e) {
             return new Result(-1, cmd[0] + ": " + e.getMessage());
         } catch (InterruptedException e) {

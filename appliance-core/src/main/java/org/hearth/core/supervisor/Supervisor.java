@@ -24,6 +24,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystems;
+import java.nio.file.Path;
 import java.nio.file.StandardWatchEventKinds;
 import java.nio.file.WatchKey;
 import java.nio.file.WatchService;
@@ -89,7 +90,7 @@ public final class Supervisor implements AutoCloseable {
         this.health = new HealthTracker(runtime);
     }
 
-    public static java.nio.file.Path statusFile(HearthHome home) {
+    public static Path statusFile(HearthHome home) {
         return home.state().resolve("status.json");
     }
 
@@ -147,9 +148,10 @@ public final class Supervisor implements AutoCloseable {
             List<SupervisorStatus.Endpoint> endpoints = new ArrayList<>();
             desiredListeners.values().stream().filter(d -> d.app().equals(a.app())).forEach(d -> {
                 Optional<String> problem = listenerProblems.getOrDefault(d.key(), Optional.empty());
+                EdgeListener listener = listeners.get(d.key());
                 endpoints.add(new SupervisorStatus.Endpoint(d.container(), d.port(), d.exposure(),
-                        d.bind().map(InetAddress::getHostAddress).orElse("-"), d.listen(),
-                        listeners.containsKey(d.key()), problem));
+                        d.bind().map(InetAddress::getHostAddress).orElse("-"), d.listen(), listener != null,
+                        listener == null ? 0 : listener.accepted(), listener == null ? 0 : listener.refused(), problem));
             });
             withEndpoints.add(new SupervisorStatus.App(a.app(), a.version(), a.state(), a.problem(), a.containers(), endpoints));
         }

@@ -46,9 +46,13 @@ public record SupervisorStatus(boolean running, long pid, String updatedAt, Stri
                             int restarts, Optional<String> problem) {
     }
 
-    /** @param open whether the listener is accepting now; closed private endpoints mean the overlay is down */
+    /**
+     * @param open        whether the listener is accepting now; closed private endpoints mean the overlay is down
+     * @param connections connections accepted since the supervisor started
+     * @param refused     of those, closed at once: no running container to hand them to, or too many at a time
+     */
     public record Endpoint(String container, String port, String exposure, String address, int listen, boolean open,
-                           Optional<String> problem) {
+                           long connections, long refused, Optional<String> problem) {
     }
 
     /** The same status, as seen by someone who knows whether its writer still runs. */
