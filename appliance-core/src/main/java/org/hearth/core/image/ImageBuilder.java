@@ -190,9 +190,20 @@ public final class ImageBuilder {
         source.keyring().ifPresent(k -> cmd.add("--keyring=" + k));
         cmd.addAll(List.of(d.suite(), rootfs.toString(), source.uri()));
         // debootstrap prints a line per package and step; show each phase once.
-        run(cmd, step, line -> line.startsWith("I: ")
-                ? Optional.ofNullable(DEBOOTSTRAP_PHASES.get(line.substring(3).split(" ")[0]))
-                : Optional.empty());
+        try {
+            run(cmd, step, line -> line.startsWith("I: ")
+                    ? Optional.ofNullable(DEBOOTSTRAP_PHASES.get(line.substring(3).split(" ")[0]))
+                    : Optional.empty());
+        } catch (ImageBuildException e) {
+            // The work folder is deleted after a failure; keep debootstrap's detailed log where the user can read it.
+            Path detail = rootfs.resolve("debootstrap/debootstrap.log");
+            if (Files.isRegularFile(detail)) {
+                Path kept = home.stateDir("logs").resolve("debootstrap-" + d.name().replace('/', '-') + ".log");
+                Files.copy(detail, kept, StandardCopyOption.REPLACE_EXISTING);
+                throw new ImageBuildException(e.getMessage() + "\n  debootstrap's own log: " + kept, e);
+            }
+            throw e;
+        }
     }
 
     /** Drops what a service never reads (docs, man pages, apt caches) to keep images small. */
