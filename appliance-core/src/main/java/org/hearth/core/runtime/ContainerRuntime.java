@@ -45,6 +45,9 @@ public interface ContainerRuntime {
 
     List<NetworkInfo> networks(Map<String, String> labels);
 
+    /** The host's own address on a network (its gateway), where the edge listener's connections come from. */
+    Optional<String> gateway(String networkId);
+
     void removeNetwork(String nameOrId);
 
     /**

@@ -15,6 +15,7 @@ import java.util.Optional;
  * @param networks engine networks to attach, each with the aliases peers know it by; none means no network at all
  * @param volumes  named engine volumes (never host paths): volume name to mount path
  * @param tmpfs    scratch mounts: path to mount options
+ * @param hosts    extra /etc/hosts entries, name to address
  */
 public record ContainerSpec(
         Optional<String> name,
@@ -27,7 +28,8 @@ public record ContainerSpec(
         long pidsLimit,
         Map<String, String> tmpfs,
         Map<String, List<String>> networks,
-        Map<String, String> volumes) {
+        Map<String, String> volumes,
+        Map<String, String> hosts) {
 
     public static final long DEFAULT_MEMORY = 128L << 20;
     public static final long DEFAULT_PIDS = 64;
@@ -39,6 +41,7 @@ public record ContainerSpec(
         tmpfs = Map.copyOf(tmpfs);
         networks = Map.copyOf(networks);
         volumes = Map.copyOf(volumes);
+        hosts = Map.copyOf(hosts);
         if (memoryBytes <= 0 || pidsLimit <= 0) {
             throw new IllegalArgumentException("memory and pid limits must be positive");
         }
@@ -48,15 +51,15 @@ public record ContainerSpec(
     public static ContainerSpec of(String image, String... command) {
         return new ContainerSpec(Optional.empty(), image, List.of(command), Optional.empty(), Map.of(),
                 Map.of(HearthLabels.MANAGED, "true"), DEFAULT_MEMORY, DEFAULT_PIDS,
-                Map.of("/tmp", "rw,nosuid,nodev,noexec,size=16m,mode=1777"), Map.of(), Map.of());
+                Map.of("/tmp", "rw,nosuid,nodev,noexec,size=16m,mode=1777"), Map.of(), Map.of(), Map.of());
     }
 
     public ContainerSpec withName(String newName) {
-        return new ContainerSpec(Optional.of(newName), image, command, user, env, labels, memoryBytes, pidsLimit, tmpfs, networks, volumes);
+        return new ContainerSpec(Optional.of(newName), image, command, user, env, labels, memoryBytes, pidsLimit, tmpfs, networks, volumes, hosts);
     }
 
     public ContainerSpec withCommand(List<String> newCommand) {
-        return new ContainerSpec(name, image, newCommand, user, env, labels, memoryBytes, pidsLimit, tmpfs, networks, volumes);
+        return new ContainerSpec(name, image, newCommand, user, env, labels, memoryBytes, pidsLimit, tmpfs, networks, volumes, hosts);
     }
 
     public ContainerSpec withLabel(String key, String value) {
@@ -66,32 +69,38 @@ public record ContainerSpec(
     public ContainerSpec withLabels(Map<String, String> more) {
         Map<String, String> all = new LinkedHashMap<>(labels);
         all.putAll(more);
-        return new ContainerSpec(name, image, command, user, env, all, memoryBytes, pidsLimit, tmpfs, networks, volumes);
+        return new ContainerSpec(name, image, command, user, env, all, memoryBytes, pidsLimit, tmpfs, networks, volumes, hosts);
     }
 
     public ContainerSpec withUser(String newUser) {
-        return new ContainerSpec(name, image, command, Optional.of(newUser), env, labels, memoryBytes, pidsLimit, tmpfs, networks, volumes);
+        return new ContainerSpec(name, image, command, Optional.of(newUser), env, labels, memoryBytes, pidsLimit, tmpfs, networks, volumes, hosts);
     }
 
     public ContainerSpec withEnv(Map<String, String> more) {
         Map<String, String> all = new LinkedHashMap<>(env);
         all.putAll(more);
-        return new ContainerSpec(name, image, command, user, all, labels, memoryBytes, pidsLimit, tmpfs, networks, volumes);
+        return new ContainerSpec(name, image, command, user, all, labels, memoryBytes, pidsLimit, tmpfs, networks, volumes, hosts);
     }
 
     public ContainerSpec withLimits(long newMemoryBytes, long newPidsLimit) {
-        return new ContainerSpec(name, image, command, user, env, labels, newMemoryBytes, newPidsLimit, tmpfs, networks, volumes);
+        return new ContainerSpec(name, image, command, user, env, labels, newMemoryBytes, newPidsLimit, tmpfs, networks, volumes, hosts);
     }
 
     public ContainerSpec withNetwork(String network, String... aliases) {
         Map<String, List<String>> all = new LinkedHashMap<>(networks);
         all.put(network, List.of(aliases));
-        return new ContainerSpec(name, image, command, user, env, labels, memoryBytes, pidsLimit, tmpfs, all, volumes);
+        return new ContainerSpec(name, image, command, user, env, labels, memoryBytes, pidsLimit, tmpfs, all, volumes, hosts);
+    }
+
+    public ContainerSpec withHost(String hostname, String address) {
+        Map<String, String> all = new LinkedHashMap<>(hosts);
+        all.put(hostname, address);
+        return new ContainerSpec(name, image, command, user, env, labels, memoryBytes, pidsLimit, tmpfs, networks, volumes, all);
     }
 
     public ContainerSpec withVolume(String volume, String path) {
         Map<String, String> all = new LinkedHashMap<>(volumes);
         all.put(volume, path);
-        return new ContainerSpec(name, image, command, user, env, labels, memoryBytes, pidsLimit, tmpfs, networks, all);
+        return new ContainerSpec(name, image, command, user, env, labels, memoryBytes, pidsLimit, tmpfs, networks, all, hosts);
     }
 }

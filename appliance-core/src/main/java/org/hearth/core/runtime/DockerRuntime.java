@@ -63,6 +63,11 @@ public final class DockerRuntime implements ContainerRuntime {
                 .withPidsLimit(spec.pidsLimit())
                 .withTmpFs(spec.tmpfs())
                 .withMounts(mounts)
+                .withExtraHosts(spec.hosts().entrySet().stream().map(h -> h.getKey() + ":" + h.getValue())
+                        .toArray(String[]::new))
+                // Containers have no route out, so a lookup the engine forwards upstream can only time out:
+                // fail in a second rather than stall a connection for ten.
+                .withDnsOptions(List.of("timeout:1", "attempts:1"))
                 // "none" unless networks are named: never the default bridge.
                 .withNetworkMode(networks.isEmpty() ? "none" : networks.get(0).getKey());
         List<String> env = new ArrayList<>();
@@ -260,6 +265,17 @@ public final class DockerRuntime implements ContainerRuntime {
         }
         return docker.createNetworkCmd().withName(name).withDriver("bridge").withInternal(true)
                 .withLabels(labels).withCheckDuplicate(true).exec().getId();
+    }
+
+    @Override
+    public Optional<String> gateway(String networkId) {
+        try {
+            var ipam = docker.inspectNetworkCmd().withNetworkId(networkId).exec().getIpam();
+            return ipam == null || ipam.getConfig() == null ? Optional.empty()
+                    : ipam.getConfig().stream().map(c -> c.getGateway()).filter(g -> g != null && !g.isEmpty()).findFirst();
+        } catch (NotFoundException e) {
+            return Optional.empty();
+        }
     }
 
     @Override

@@ -72,6 +72,8 @@ public final class Supervisor implements AutoCloseable {
     private final EdgeFirewall firewall = new EdgeFirewall();
     private final Map<String, List<EdgeFirewall.NetworkRule>> firewallRules = new HashMap<>();
     private final Map<String, InetSocketAddress> targets = new ConcurrentHashMap<>();
+    /** Network id to the host's address on it; a network keeps its gateway for life. */
+    private final Map<String, String> gateways = new HashMap<>();
     private final ExecutorService connections = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "edge-connection");
         t.setDaemon(true);
@@ -205,7 +207,7 @@ public final class Supervisor implements AutoCloseable {
         List<SupervisorStatus.Container> containers = new ArrayList<>();
         m.containers().forEach((name, decl) -> {
             String key = m.app() + "/" + name;
-            Applied applied = applyContainer(m.app(), name, decl, plan,
+            Applied applied = applyContainer(m.app(), name, decl, plan, networkIds,
                     byRole.getOrDefault(name, List.of()), now, liveContainers);
             containers.add(applied.status());
             applied.info().ifPresent(info -> current.put(name, info));
@@ -277,9 +279,9 @@ public final class Supervisor implements AutoCloseable {
     private record Applied(SupervisorStatus.Container status, Optional<ContainerInfo> info) {
     }
 
-    private Applied applyContainer(String app, String name, AppManifest.Container decl,
-                                                      NetworkPlan plan, List<ContainerInfo> existing, Instant now,
-                                                      Set<String> liveContainers) {
+    private Applied applyContainer(String app, String name, AppManifest.Container decl, NetworkPlan plan,
+                                   Map<String, String> networkIds, List<ContainerInfo> existing, Instant now,
+                                   Set<String> liveContainers) {
         String key = app + "/" + name;
         String lifecycle = decl.lifecycle().name().toLowerCase().replace('_', '-');
         Optional<String> imageId = runtime.imageId(decl.image());
@@ -288,6 +290,18 @@ public final class Supervisor implements AutoCloseable {
                     Optional.of(decl.image() + " is not built on this machine (run: hearth images build)")), Optional.empty());
         }
         ContainerSpec spec = spec(home.instanceId(), app, name, decl, plan);
+        // Connections through the edge listener come from the ingress gateway: name it in /etc/hosts, so
+        // a server's reverse lookup of its client is answered at once instead of timing out.
+        String ingressNetwork = EdgeNetworkPlanner.ingressNetwork(app, name);
+        String ingressId = networkIds.get(ingressNetwork);
+        if (ingressId != null) {
+            Optional<String> gateway = Optional.ofNullable(gateways.get(ingressId))
+                    .or(() -> runtime.gateway(ingressId));
+            if (gateway.isPresent()) {
+                gateways.put(ingressId, gateway.get());
+                spec = spec.withHost("edge-listener", gateway.get());
+            }
+        }
         String hash = specHash(spec, imageId.get());
         ContainerInfo keep = existing.stream()
                 .filter(i -> hash.equals(i.labels().get(HearthLabels.SPEC_HASH)))
@@ -302,6 +316,8 @@ public final class Supervisor implements AutoCloseable {
         Optional<String> problem = Optional.empty();
         try {
             if (keep == null) {
+                // A new container starts with a clean record: earlier crashes were another spec's.
+                backoff.forget(key);
                 String id = runtime.create(spec.withLabel(HearthLabels.SPEC_HASH, hash));
                 runtime.start(id);
                 LOG.info("app={} container={} event=created id={}", app, name, id.substring(0, 12));
@@ -329,10 +345,10 @@ public final class Supervisor implements AutoCloseable {
         }
         liveContainers.add(keep.id());
         String verdict = health.check(keep, decl, now);
-        if (backoff.crashLooping(key, now)) {
+        if (backoff.crashLooping(key, now) && !verdict.equals(HealthTracker.HEALTHY)) {
             verdict = "crash-looping";
         }
-        String ingress = keep.addresses().get(EdgeNetworkPlanner.ingressNetwork(app, name));
+        String ingress = keep.addresses().get(ingressNetwork);
         for (AppManifest.Port p : decl.ports()) {
             String listenerKey = key + "/" + p.name();
             if (keep.running() && ingress != null) {

@@ -1,0 +1,181 @@
+package org.hearth.mail.store;
+
+import org.apache.james.core.MailAddress;
+import org.apache.james.core.MaybeSender;
+import org.apache.james.metrics.api.MetricFactory;
+import org.apache.james.protocols.api.OidcSASLConfiguration;
+import org.apache.james.protocols.api.handler.CommandDispatcher;
+import org.apache.james.protocols.api.handler.CommandHandlerResultLogger;
+import org.apache.james.protocols.api.handler.ProtocolHandler;
+import org.apache.james.protocols.lmtp.LMTPConfiguration;
+import org.apache.james.protocols.lmtp.core.DataLineMessageHookHandler;
+import org.apache.james.protocols.lmtp.core.LhloCmdHandler;
+import org.apache.james.protocols.lmtp.core.ReceivedDataLineFilter;
+import org.apache.james.protocols.lmtp.core.WelcomeMessageHandler;
+import org.apache.james.protocols.lmtp.hook.DeliverToRecipientHook;
+import org.apache.james.protocols.netty.NettyServer;
+import org.apache.james.protocols.smtp.MailEnvelope;
+import org.apache.james.protocols.smtp.SMTPProtocol;
+import org.apache.james.protocols.smtp.SMTPProtocolHandlerChain;
+import org.apache.james.protocols.smtp.SMTPRetCode;
+import org.apache.james.protocols.smtp.SMTPSession;
+import org.apache.james.protocols.smtp.core.DataCmdHandler;
+import org.apache.james.protocols.smtp.core.MailCmdHandler;
+import org.apache.james.protocols.smtp.core.NoopCmdHandler;
+import org.apache.james.protocols.smtp.core.QuitCmdHandler;
+import org.apache.james.protocols.smtp.core.RcptCmdHandler;
+import org.apache.james.protocols.smtp.core.RsetCmdHandler;
+import org.apache.james.protocols.smtp.core.UnknownCmdHandler;
+import org.apache.james.protocols.smtp.core.esmtp.MailSizeEsmtpExtension;
+import org.apache.james.protocols.smtp.dsn.DSNStatus;
+import org.apache.james.protocols.smtp.hook.HookResult;
+import org.apache.james.protocols.smtp.hook.HookReturnCode;
+import org.apache.james.protocols.smtp.hook.RcptHook;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.WeakHashMap;
+import java.util.Collections;
+
+/**
+ * The LMTP server the inbound SMTP container delivers through. It checks each recipient against
+ * the accounts (unknown domain: 550 5.7.1, unknown user: 550 5.1.1), has every message scanned
+ * once, adds the verdict as X-Spam-* headers and stores the message in INBOX or Junk before
+ * answering 250 for that recipient. When the scanner cannot answer, the message is tempfailed
+ * (451) unless the app says to deliver unscanned.
+ */
+final class LmtpDelivery {
+
+    private static final Logger LOG = LoggerFactory.getLogger(LmtpDelivery.class);
+
+    /** What to do with a message the scanner could not check. */
+    enum WhenScannerDown { TEMPFAIL, DELIVER_UNSCANNED }
+
+    private final Accounts accounts;
+    private final Mailboxes mailboxes;
+    private final SpamScanner scanner;
+    private final WhenScannerDown whenScannerDown;
+    // One scan per message, shared by its recipients; envelopes are compared by identity.
+    private final Map<MailEnvelope, Optional<SpamScanner.Verdict>> verdicts = Collections.synchronizedMap(new WeakHashMap<>());
+
+    LmtpDelivery(Accounts accounts, Mailboxes mailboxes, SpamScanner scanner, WhenScannerDown whenScannerDown) {
+        this.accounts = accounts;
+        this.mailboxes = mailboxes;
+        this.scanner = scanner;
+        this.whenScannerDown = whenScannerDown;
+    }
+
+    NettyServer server(InetSocketAddress listen, long maxMessageSize, MetricFactory metrics) throws Exception {
+        SMTPProtocolHandlerChain chain = new SMTPProtocolHandlerChain(metrics, false);
+        List<ProtocolHandler> handlers = new ArrayList<>(List.of(
+                new CommandDispatcher<SMTPSession>(), new LhloCmdHandler(metrics), new MailCmdHandler(metrics),
+                new NoopCmdHandler(), new QuitCmdHandler(metrics), new RcptCmdHandler(metrics), new RsetCmdHandler(),
+                new DataCmdHandler(metrics), new MailSizeEsmtpExtension(), new WelcomeMessageHandler(),
+                new ReceivedDataLineFilter(), new DataLineMessageHookHandler(), new UnknownCmdHandler(metrics),
+                new CommandHandlerResultLogger()));
+        // Hooks last: the size check and the core handlers run first.
+        handlers.add(recipientCheck());
+        handlers.add(delivery());
+        chain.addAll(handlers);
+        chain.wireExtensibleHandlers();
+        LMTPConfiguration config = new LMTPConfiguration("LMTP") {
+            @Override
+            public long getMaxMessageSize() {
+                return maxMessageSize;
+            }
+
+            @Override
+            public boolean isPlainAuthEnabled() {
+                return false;
+            }
+
+            @Override
+            public Optional<OidcSASLConfiguration> saslConfiguration() {
+                return Optional.empty();
+            }
+        };
+        NettyServer server = new NettyServer.Factory().protocol(new SMTPProtocol(chain, config)).build();
+        server.setListenAddresses(listen);
+        server.bind();
+        return server;
+    }
+
+    private RcptHook recipientCheck() {
+        return new RcptHook() {
+            @Override
+            public HookResult doRcpt(SMTPSession session, MaybeSender sender, MailAddress rcpt) {
+                Accounts.Resolution r = accounts.resolve(rcpt.asString());
+                if (r instanceof Accounts.Resolution.NotLocal) {
+                    return reply(HookReturnCode.deny(), SMTPRetCode.MAILBOX_PERM_UNAVAILABLE,
+                            DSNStatus.getStatus(DSNStatus.PERMANENT, DSNStatus.SECURITY_AUTH) + " Relaying denied: "
+                                    + rcpt.getDomain().asString() + " is not a domain of this server");
+                }
+                if (r instanceof Accounts.Resolution.Unknown) {
+                    return reply(HookReturnCode.deny(), SMTPRetCode.MAILBOX_PERM_UNAVAILABLE,
+                            DSNStatus.getStatus(DSNStatus.PERMANENT, DSNStatus.ADDRESS_MAILBOX) + " No such user here");
+                }
+                return HookResult.OK;
+            }
+        };
+    }
+
+    private DeliverToRecipientHook delivery() {
+        return (session, rcpt, envelope) -> {
+            if (!(accounts.resolve(rcpt.asString()) instanceof Accounts.Resolution.Mailbox mailbox)) {
+                return reply(HookReturnCode.deny(), SMTPRetCode.MAILBOX_PERM_UNAVAILABLE,
+                        DSNStatus.getStatus(DSNStatus.PERMANENT, DSNStatus.ADDRESS_MAILBOX) + " No such user here");
+            }
+            try {
+                byte[] original = read(envelope);
+                Optional<SpamScanner.Verdict> verdict = verdicts.computeIfAbsent(envelope, e -> scan(original));
+                if (verdict.isEmpty() && whenScannerDown == WhenScannerDown.TEMPFAIL) {
+                    return reply(HookReturnCode.denySoft(), SMTPRetCode.LOCAL_ERROR,
+                            DSNStatus.getStatus(DSNStatus.TRANSIENT, DSNStatus.SYSTEM_OTHER)
+                                    + " Spam scanner unavailable, try again later");
+                }
+                byte[] message = verdict.map(v -> SpamHeaders.apply(original,
+                                "X-Spam-Flag: " + (v.spam() ? "YES" : "NO"),
+                                "X-Spam-Score: " + v.score(),
+                                "X-Spam-Status: " + (v.spam() ? "Yes" : "No") + ", score=" + v.score() + " required="
+                                        + v.required() + " tests=" + String.join(",", v.rules())))
+                        .orElseGet(() -> SpamHeaders.apply(original, "X-Spam-Status: unscanned (scanner unavailable)"));
+                String folder = verdict.filter(SpamScanner.Verdict::spam).isPresent() ? Mailboxes.JUNK : Mailboxes.INBOX;
+                mailboxes.deliver(mailbox.user(), folder, message);
+                LOG.info("event=delivered folder={} bytes={} spam={}", folder, message.length,
+                        verdict.map(v -> String.valueOf(v.score())).orElse("unscanned"));
+                return reply(HookReturnCode.ok(), SMTPRetCode.MAIL_OK,
+                        DSNStatus.getStatus(DSNStatus.SUCCESS, DSNStatus.CONTENT_OTHER) + " Delivered");
+            } catch (Exception e) {
+                LOG.warn("event=delivery-failed error={}", e.toString());
+                return reply(HookReturnCode.denySoft(), SMTPRetCode.LOCAL_ERROR,
+                        DSNStatus.getStatus(DSNStatus.TRANSIENT, DSNStatus.UNDEFINED_STATUS) + " Could not store the message, try again later");
+            }
+        };
+    }
+
+    private Optional<SpamScanner.Verdict> scan(byte[] message) {
+        try {
+            return Optional.of(scanner.scan(message));
+        } catch (IOException e) {
+            LOG.warn("event=scan-failed error={}", e.getMessage());
+            return Optional.empty();
+        }
+    }
+
+    private static byte[] read(MailEnvelope envelope) throws IOException {
+        try (InputStream in = envelope.getMessageInputStream()) {
+            return in.readAllBytes();
+        }
+    }
+
+    static HookResult reply(HookReturnCode code, String smtpCode, String text) {
+        return HookResult.builder().hookReturnCode(code).smtpReturnCode(smtpCode).smtpDescription(text).build();
+    }
+}

@@ -1,0 +1,74 @@
+package org.hearth.mail.store;
+
+import org.apache.james.mailbox.Authenticator;
+import org.apache.james.metrics.api.MetricFactory;
+import org.apache.james.metrics.logger.DefaultMetricFactory;
+import org.hearth.mail.common.TlsIdentity;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import javax.net.ssl.SSLContext;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * The mail app's store container: LMTP delivery in (from inbound SMTP), IMAP out (to the owner),
+ * and the mailboxes on the app's volume. Settings come from the manifest's environment:
+ * <ul>
+ *   <li>{@code MAIL_DATA} (default /data): the volume; holds the Derby database, accounts and TLS identity</li>
+ *   <li>{@code MAIL_HOSTNAME}: the name in greetings and the certificate</li>
+ *   <li>{@code LMTP_PORT} (2424), {@code IMAP_PORT} (1143, STARTTLS), {@code IMAPS_PORT} (1993, implicit TLS)</li>
+ *   <li>{@code SPAM_SCANNER} (spam:7830): spamd's address; {@code SPAM_TIMEOUT_MS} (30000)</li>
+ *   <li>{@code SPAM_UNAVAILABLE}: {@code tempfail} (default: answer 451 so the sender retries) or
+ *       {@code deliver-unscanned}</li>
+ *   <li>{@code MAX_MESSAGE_BYTES} (26214400)</li>
+ * </ul>
+ */
+public final class MailStore {
+
+    private static final Logger LOG = LoggerFactory.getLogger(MailStore.class);
+
+    private MailStore() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        long start = System.nanoTime();
+        Path data = Path.of(env("MAIL_DATA", "/data"));
+        String hostname = env("MAIL_HOSTNAME", "mail.hearth.invalid");
+        // Derby writes its log beside the database, never to the read-only working folder.
+        System.setProperty("derby.stream.error.file", data.resolve("derby.log").toString());
+        Accounts accounts = new Accounts(data.resolve("accounts.json"));
+        MetricFactory metrics = new DefaultMetricFactory();
+        Authenticator authenticator = (user, password) -> accounts.authenticate(user.asString(), password.toString().toCharArray());
+        Mailboxes mailboxes = new Mailboxes(data.resolve("mailboxes"), authenticator, metrics);
+        for (String user : accounts.users()) {
+            mailboxes.provision(user);
+        }
+        SSLContext tls = TlsIdentity.stored(data.resolve("tls/server.p12"), hostname).serverContext();
+        SpamScanner scanner = new SpamScanner(hostPort(env("SPAM_SCANNER", "spam:7830")),
+                Integer.parseInt(env("SPAM_TIMEOUT_MS", "30000")));
+        LmtpDelivery.WhenScannerDown whenDown = switch (env("SPAM_UNAVAILABLE", "tempfail")) {
+            case "tempfail" -> LmtpDelivery.WhenScannerDown.TEMPFAIL;
+            case "deliver-unscanned" -> LmtpDelivery.WhenScannerDown.DELIVER_UNSCANNED;
+            default -> throw new IllegalArgumentException("SPAM_UNAVAILABLE must be tempfail or deliver-unscanned");
+        };
+        long maxSize = Long.parseLong(env("MAX_MESSAGE_BYTES", "26214400"));
+        new LmtpDelivery(accounts, mailboxes, scanner, whenDown)
+                .server(new InetSocketAddress(Integer.parseInt(env("LMTP_PORT", "2424"))), maxSize, metrics);
+        ImapService.start("imap", Integer.parseInt(env("IMAP_PORT", "1143")), false, tls, mailboxes, metrics, hostname);
+        ImapService.start("imaps", Integer.parseInt(env("IMAPS_PORT", "1993")), true, tls, mailboxes, metrics, hostname);
+        Files.createDirectories(data);
+        LOG.info("event=ready service=mail-store ms={}", (System.nanoTime() - start) / 1_000_000);
+    }
+
+    static String env(String name, String fallback) {
+        String value = System.getenv(name);
+        return value == null || value.isBlank() ? fallback : value;
+    }
+
+    static InetSocketAddress hostPort(String text) {
+        int colon = text.lastIndexOf(':');
+        return InetSocketAddress.createUnresolved(text.substring(0, colon), Integer.parseInt(text.substring(colon + 1)));
+    }
+}

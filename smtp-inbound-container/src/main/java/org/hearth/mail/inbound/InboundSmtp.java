@@ -1,0 +1,114 @@
+package org.hearth.mail.inbound;
+
+import org.apache.james.metrics.api.MetricFactory;
+import org.apache.james.metrics.logger.DefaultMetricFactory;
+import org.apache.james.protocols.api.handler.CommandDispatcher;
+import org.apache.james.protocols.api.handler.CommandHandlerResultLogger;
+import org.apache.james.protocols.api.handler.ProtocolHandler;
+import org.apache.james.protocols.netty.AbstractChannelPipelineFactory;
+import org.apache.james.protocols.netty.AllButStartTlsLineChannelHandlerFactory;
+import org.apache.james.protocols.netty.Encryption;
+import org.apache.james.protocols.netty.NettyServer;
+import org.apache.james.protocols.smtp.SMTPConfigurationImpl;
+import org.apache.james.protocols.smtp.SMTPProtocol;
+import org.apache.james.protocols.smtp.SMTPProtocolHandlerChain;
+import org.apache.james.protocols.smtp.SMTPSession;
+import org.apache.james.protocols.smtp.core.DataCmdHandler;
+import org.apache.james.protocols.smtp.core.DataLineMessageHookHandler;
+import org.apache.james.protocols.smtp.core.ReceivedDataLineFilter;
+import org.apache.james.protocols.smtp.core.ExpnCmdHandler;
+import org.apache.james.protocols.smtp.core.HeloCmdHandler;
+import org.apache.james.protocols.smtp.core.MailCmdHandler;
+import org.apache.james.protocols.smtp.core.NoopCmdHandler;
+import org.apache.james.protocols.smtp.core.QuitCmdHandler;
+import org.apache.james.protocols.smtp.core.RcptCmdHandler;
+import org.apache.james.protocols.smtp.core.RsetCmdHandler;
+import org.apache.james.protocols.smtp.core.UnknownCmdHandler;
+import org.apache.james.protocols.smtp.core.VrfyCmdHandler;
+import org.apache.james.protocols.smtp.core.WelcomeMessageHandler;
+import org.apache.james.protocols.smtp.core.esmtp.EhloCmdHandler;
+import org.apache.james.protocols.smtp.core.esmtp.MailSizeEsmtpExtension;
+import org.apache.james.protocols.smtp.core.esmtp.StartTlsCmdHandler;
+import org.hearth.mail.common.TlsIdentity;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The mail app's internet-facing MX: Apache James's SMTP protocol with STARTTLS, SIZE,
+ * PIPELINING, 8BITMIME and ENHANCEDSTATUSCODES, a Received header, and {@link StoreHandOff}
+ * deciding recipients and storage through the mail store. It keeps no queue and no volume.
+ * Settings from the manifest's environment: {@code MAIL_HOSTNAME}, {@code SMTP_PORT} (2525),
+ * {@code MAIL_STORE_LMTP} (imap:2424), {@code MAX_MESSAGE_BYTES} (26214400), {@code STORE_TIMEOUT_MS} (120000).
+ */
+public final class InboundSmtp {
+
+    private static final Logger LOG = LoggerFactory.getLogger(InboundSmtp.class);
+
+    private InboundSmtp() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        long start = System.nanoTime();
+        String hostname = env("MAIL_HOSTNAME", "mail.hearth.invalid");
+        long maxSize = Long.parseLong(env("MAX_MESSAGE_BYTES", "26214400"));
+        String store = env("MAIL_STORE_LMTP", "imap:2424");
+        int colon = store.lastIndexOf(':');
+        StoreHandOff handOff = new StoreHandOff(
+                InetSocketAddress.createUnresolved(store.substring(0, colon), Integer.parseInt(store.substring(colon + 1))),
+                hostname, Integer.parseInt(env("STORE_TIMEOUT_MS", "120000")));
+        NettyServer server = server(hostname, maxSize, handOff, TlsIdentity.ephemeral(hostname), new DefaultMetricFactory());
+        server.setListenAddresses(new InetSocketAddress(Integer.parseInt(env("SMTP_PORT", "2525"))));
+        server.bind();
+        LOG.info("event=ready service=smtp-in ms={}", (System.nanoTime() - start) / 1_000_000);
+    }
+
+    static NettyServer server(String hostname, long maxSize, StoreHandOff handOff, TlsIdentity tls, MetricFactory metrics)
+            throws Exception {
+        SMTPProtocolHandlerChain chain = new SMTPProtocolHandlerChain(metrics, false);
+        // James's default chain accepts postmaster@ and abuse@ of any domain (an open relay for them):
+        // the handlers are listed here instead, and the store decides every recipient.
+        List<ProtocolHandler> handlers = new ArrayList<>(List.of(
+                new CommandDispatcher<SMTPSession>(), new EhloCmdHandler(metrics), new HeloCmdHandler(metrics),
+                new MailCmdHandler(metrics), new NoopCmdHandler(), new QuitCmdHandler(metrics),
+                new RcptCmdHandler(metrics), new RsetCmdHandler(), new DataCmdHandler(metrics),
+                new VrfyCmdHandler(), new ExpnCmdHandler(),
+                new MailSizeEsmtpExtension(), new WelcomeMessageHandler(), new ReceivedDataLineFilter(),
+                new DataLineMessageHookHandler(), new StartTlsCmdHandler(), new UnknownCmdHandler(metrics),
+                new CommandHandlerResultLogger()));
+        // Last, so the size limit is enforced before anything reaches the store.
+        handlers.add(handOff);
+        chain.addAll(handlers);
+        chain.wireExtensibleHandlers();
+        SMTPConfigurationImpl config = new SMTPConfigurationImpl() {
+            @Override
+            public long getMaxMessageSize() {
+                return maxSize;
+            }
+
+            @Override
+            public String getHelloName() {
+                return hostname;
+            }
+
+            @Override
+            public String getSoftwareName() {
+                return "Hearth";
+            }
+        };
+        return new NettyServer.Factory()
+                .protocol(new SMTPProtocol(chain, config))
+                .secure(Encryption.createStartTls(tls.serverContext()))
+                // Lines buffered before STARTTLS are dropped, so nothing injected in plaintext runs inside TLS.
+                .frameHandlerFactory(new AllButStartTlsLineChannelHandlerFactory("starttls", AbstractChannelPipelineFactory.MAX_LINE_LENGTH))
+                .build();
+    }
+
+    static String env(String name, String fallback) {
+        String value = System.getenv(name);
+        return value == null || value.isBlank() ? fallback : value;
+    }
+}
