@@ -88,46 +88,55 @@ final class AppCommand {
             if (!Files.isRegularFile(file)) {
                 throw new IllegalArgumentException("no manifest at " + source + " nor " + file);
             }
-            String text = Files.readString(file);
-            AppManifest manifest = ManifestReader.read(file.toString(), text);
-            long start = System.nanoTime();
-            try (Engine engine = Engine.connect()) {
-                engine.version();
-                List<ManifestProblem> problems = InstallChecks.check(file.toString(), text, manifest,
-                        new DockerRuntime(engine), app.installed().list());
-                if (!problems.isEmpty()) {
-                    throw new ManifestException(problems);
-                }
-            }
-            app.installed().install(manifest.app(), text);
-            Optional<SupervisorStatus> running = StatusCommand.current(home).filter(SupervisorStatus::running);
-            if (running.isEmpty()) {
-                System.out.println("installed " + manifest.app() + " " + manifest.version()
-                        + "; the supervisor is not running: hearth up starts it");
-                return 0;
-            }
-            if (noWait) {
-                System.out.println("installed " + manifest.app() + " " + manifest.version());
-                return 0;
-            }
-            Instant deadline = Instant.now().plus(Duration.ofSeconds(timeoutSeconds));
-            Optional<SupervisorStatus.App> last = Optional.empty();
-            while (Instant.now().isBefore(deadline)) {
-                last = StatusCommand.current(home).flatMap(s -> s.app(manifest.app()));
-                if (last.isPresent() && last.get().state().equals("healthy")) {
-                    System.out.printf("installed %s %s: healthy in %.1f s%n", manifest.app(), manifest.version(),
-                            (System.nanoTime() - start) / 1e9);
-                    last.get().endpoints().forEach(e -> System.out.printf("  %s/%s  %s  %s:%d%n",
-                            e.container(), e.port(), e.exposure(), e.address(), e.listen()));
-                    return 0;
-                }
-                Thread.sleep(100);
-            }
-            System.err.println("hearth: " + manifest.app() + " is installed but not healthy after " + timeoutSeconds
-                    + " s: " + last.map(a -> a.state() + a.problem().map(p -> " (" + p + ")").orElse("")).orElse("not seen")
-                    + " (see hearth status)");
-            return 1;
+            return install(home, file, noWait ? Optional.empty() : Optional.of(Duration.ofSeconds(timeoutSeconds)));
         }
+    }
+
+    /**
+     * Validates {@code file}, checks it against this machine, records it as desired state and, with a
+     * {@code wait}, waits for the running supervisor to report the app healthy. Returns the exit code.
+     */
+    static int install(HearthHome home, Path file, Optional<Duration> wait) throws Exception {
+        String text = Files.readString(file);
+        AppManifest manifest = ManifestReader.read(file.toString(), text);
+        long start = System.nanoTime();
+        InstalledApps installed = new InstalledApps(home.stateDir("apps"));
+        try (Engine engine = Engine.connect()) {
+            engine.version();
+            List<ManifestProblem> problems = InstallChecks.check(file.toString(), text, manifest,
+                    new DockerRuntime(engine), installed.list());
+            if (!problems.isEmpty()) {
+                throw new ManifestException(problems);
+            }
+        }
+        installed.install(manifest.app(), text);
+        Optional<SupervisorStatus> running = StatusCommand.current(home).filter(SupervisorStatus::running);
+        if (running.isEmpty()) {
+            System.out.println("installed " + manifest.app() + " " + manifest.version()
+                    + "; the supervisor is not running: hearth up starts it");
+            return 0;
+        }
+        if (wait.isEmpty()) {
+            System.out.println("installed " + manifest.app() + " " + manifest.version());
+            return 0;
+        }
+        Instant deadline = Instant.now().plus(wait.get());
+        Optional<SupervisorStatus.App> last = Optional.empty();
+        while (Instant.now().isBefore(deadline)) {
+            last = StatusCommand.current(home).flatMap(s -> s.app(manifest.app()));
+            if (last.isPresent() && last.get().state().equals("healthy")) {
+                System.out.printf("installed %s %s: healthy in %.1f s%n", manifest.app(), manifest.version(),
+                        (System.nanoTime() - start) / 1e9);
+                last.get().endpoints().forEach(e -> System.out.printf("  %s/%s  %s  %s:%d%n",
+                        e.container(), e.port(), e.exposure(), e.address(), e.listen()));
+                return 0;
+            }
+            Thread.sleep(100);
+        }
+        System.err.println("hearth: " + manifest.app() + " is installed but not healthy after " + wait.get().toSeconds()
+                + " s: " + last.map(a -> a.state() + a.problem().map(p -> " (" + p + ")").orElse("")).orElse("not seen")
+                + " (see hearth status)");
+        return 1;
     }
 
     @Command(name = "remove", mixinStandardHelpOptions = true,

@@ -3,15 +3,33 @@ package org.hearth.core.cli;
 import org.hearth.core.HearthHome;
 import org.hearth.core.image.ImageBuilder;
 import org.hearth.core.runtime.Engine;
+import org.hearth.core.supervisor.SupervisorStatus;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ParentCommand;
 
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.Base64;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 
+/**
+ * {@code hearth demo}: everything on this machine with the loopback overlay: the engine, the
+ * images, the supervisor, and the mail app for {@value #DOMAIN} with a mailbox {@value #USER}
+ * whose generated password is kept in the state folder. Safe to re-run: what exists is reused.
+ */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = "Bring Hearth up on this machine: the container engine, the images, the supervisor and the installed apps.")
+        description = "Bring Hearth up on this machine: the engine, the images, the supervisor and the mail app "
+                + "for " + DemoCommand.DOMAIN + ", then print the endpoints and the demo credentials.")
 final class DemoCommand implements Callable<Integer> {
+
+    static final String DOMAIN = "demo.hearth.test";
+    static final String USER = "alice@" + DOMAIN;
 
     @ParentCommand
     HearthCommand root;
@@ -25,22 +43,74 @@ final class DemoCommand implements Callable<Integer> {
         if (up.waitFor() != 0) {
             throw new IllegalStateException("scripts/engine-up failed; see " + home.state().resolve("dockerd.log"));
         }
+        List<ImageBuilder.Result> images;
         try (Engine engine = Engine.connect()) {
-            var version = engine.version();
-            List<ImageBuilder.Result> images = ImagesCommand.buildAll(engine, root);
-            long pid = UpCommand.ensureRunning(home, "127.0.0.1", "loopback");
-            System.out.println();
-            System.out.println("Hearth demo is up.");
-            System.out.printf("  engine      Docker %s (API %s), log %s%n", version.getVersion(), version.getApiVersion(),
-                    home.state().resolve("dockerd.log"));
-            for (ImageBuilder.Result image : images) {
-                System.out.printf("  image       %-28s %4d MB%n", image.tag(), image.sizeBytes() >> 20);
-            }
-            System.out.printf("  supervisor  pid %d, log %s%n", pid, home.state().resolve("logs/supervisor.log"));
-            System.out.println("  overlay     loopback (development only): private ports on 127.0.0.2, public on 127.0.0.1");
-            System.out.println("  apps        none in the catalog yet: the mail app is not part of this build");
-            System.out.println("  next        ./hearth status    ./hearth app install PATH    ./hearth down");
+            engine.version();
+            images = ImagesCommand.buildAll(engine, root);
         }
+        long pid = UpCommand.ensureRunning(home, "127.0.0.1", "loopback");
+        System.out.println("demo: supervisor running (pid " + pid + ")");
+        if (AppCommand.install(home, home.root().resolve("manifests/mail/app.yaml"), Optional.of(Duration.ofMinutes(5))) != 0) {
+            throw new IllegalStateException("the mail app did not become healthy; see hearth status and "
+                    + home.state().resolve("logs/supervisor.log"));
+        }
+        MailCommand mail = new MailCommand();
+        mail.root = root;
+        mail.run(List.of("domain", "add", DOMAIN), new byte[0]);
+        String password = demoPassword(home, mail);
+
+        SupervisorStatus status = StatusCommand.current(home).orElseThrow();
+        System.out.println();
+        System.out.println("Hearth demo is up.");
+        for (ImageBuilder.Result image : images) {
+            System.out.printf("  image       %-28s %4d MB%n", image.tag(), image.sizeBytes() >> 20);
+        }
+        System.out.printf("  supervisor  pid %d, log %s%n", pid, home.state().resolve("logs/supervisor.log"));
+        System.out.println("  overlay     loopback (development only): private ports on 127.0.0.2, public on 127.0.0.1");
+        status.app("mail").ifPresent(app -> app.endpoints().forEach(e -> System.out.printf("  %-11s %s:%d  (%s)%n",
+                label(e.port()), e.address(), e.listen(), e.exposure())));
+        System.out.println("  mailbox     " + USER);
+        System.out.println("  password    " + password + "   (kept in " + credentialsFile(home) + ")");
+        System.out.println();
+        System.out.println("Try it:");
+        System.out.println("  swaks --server 127.0.0.1:2525 --to " + USER + " --from bob@example.org --body 'Hello Alice'");
+        System.out.println("  then read it in any IMAP client at 127.0.0.2:1143 (STARTTLS) or 127.0.0.2:1993 (TLS);");
+        System.out.println("  the certificate is self-signed. More: ./hearth status, ./hearth mail user add ADDRESS");
         return 0;
+    }
+
+    private static String label(String port) {
+        return switch (port) {
+            case "smtp" -> "SMTP";
+            case "imap" -> "IMAP";
+            case "imaps" -> "IMAPS";
+            default -> port;
+        };
+    }
+
+    static Path credentialsFile(HearthHome home) {
+        return home.state().resolve("demo-credentials");
+    }
+
+    /**
+     * The demo mailbox's password: made and stored (owner-only) the first time, reused after, and
+     * set again each run so a fresh mail volume gets the user back.
+     */
+    private static String demoPassword(HearthHome home, MailCommand mail) throws Exception {
+        Path file = credentialsFile(home);
+        String password;
+        if (Files.isRegularFile(file)) {
+            String stored = Files.readString(file).strip();
+            password = stored.substring(stored.indexOf(' ') + 1);
+        } else {
+            byte[] random = new byte[12];
+            new SecureRandom().nextBytes(random);
+            password = Base64.getUrlEncoder().withoutPadding().encodeToString(random);
+            Files.writeString(file, USER + " " + password + "\n");
+            Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
+        }
+        boolean exists = mail.run(List.of("user", "list"), new byte[0]).lines().anyMatch(USER::equals);
+        mail.run(List.of("user", exists ? "passwd" : "add", USER), (password + "\n").getBytes(StandardCharsets.UTF_8));
+        return password;
     }
 }

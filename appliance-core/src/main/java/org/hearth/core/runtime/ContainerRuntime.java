@@ -34,8 +34,12 @@ public interface ContainerRuntime {
 
     Optional<ContainerInfo> container(String containerId);
 
-    /** Runs a command inside a running container, as its own user. */
-    Run exec(String containerId, List<String> command, Duration timeout);
+    /** Runs a command inside a running container, as its own user, with {@code stdin} as its input. */
+    Run exec(String containerId, List<String> command, byte[] stdin, Duration timeout);
+
+    default Run exec(String containerId, List<String> command, Duration timeout) {
+        return exec(containerId, command, new byte[0], timeout);
+    }
 
     /** The engine's id of an image tag, if it is built here. */
     Optional<String> imageId(String image);

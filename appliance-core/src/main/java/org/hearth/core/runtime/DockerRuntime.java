@@ -17,6 +17,7 @@ import com.github.dockerjava.api.model.Frame;
 import com.github.dockerjava.api.model.HostConfig;
 import com.github.dockerjava.api.model.StreamType;
 
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -223,13 +224,17 @@ public final class DockerRuntime implements ContainerRuntime {
     }
 
     @Override
-    public Run exec(String containerId, List<String> command, Duration timeout) {
+    public Run exec(String containerId, List<String> command, byte[] stdin, Duration timeout) {
         String execId = docker.execCreateCmd(containerId).withCmd(command.toArray(String[]::new))
-                .withAttachStdout(true).withAttachStderr(true).exec().getId();
+                .withAttachStdin(stdin.length > 0).withAttachStdout(true).withAttachStderr(true).exec().getId();
         StringBuilder out = new StringBuilder();
         StringBuilder err = new StringBuilder();
         try {
-            boolean done = docker.execStartCmd(execId).exec(new ResultCallback.Adapter<Frame>() {
+            var start = docker.execStartCmd(execId);
+            if (stdin.length > 0) {
+                start.withStdIn(new ByteArrayInputStream(stdin));
+            }
+            boolean done = start.exec(new ResultCallback.Adapter<Frame>() {
                 @Override
                 public void onNext(Frame frame) {
                     String text = new String(frame.getPayload(), StandardCharsets.UTF_8);

@@ -171,10 +171,13 @@ public final class MailAdmin {
         }
     }
 
+    /** The first line of standard input; the caller may keep its end open, so read no further. */
     private static char[] password(InputStream stdin) throws IOException {
-        String line = new String(stdin.readAllBytes(), StandardCharsets.UTF_8);
-        int nl = line.indexOf('\n');
-        String password = (nl >= 0 ? line.substring(0, nl) : line).replace("\r", "");
+        java.io.ByteArrayOutputStream line = new java.io.ByteArrayOutputStream();
+        for (int b; (b = stdin.read()) >= 0 && b != '\n'; ) {
+            line.write(b);
+        }
+        String password = line.toString(StandardCharsets.UTF_8).replace("\r", "");
         if (password.length() < MIN_PASSWORD) {
             throw new IllegalArgumentException("the password must have at least " + MIN_PASSWORD + " characters");
         }

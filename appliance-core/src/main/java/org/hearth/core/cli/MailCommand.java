@@ -1,0 +1,139 @@
+package org.hearth.core.cli;
+
+import org.hearth.core.runtime.ContainerRuntime;
+import org.hearth.core.runtime.DockerRuntime;
+import org.hearth.core.runtime.Engine;
+import org.hearth.core.runtime.HearthLabels;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+
+import java.io.BufferedReader;
+import java.io.Console;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code hearth mail}: the mail app's users, aliases and domains. Each change runs the store's
+ * own admin program inside its container (passwords go in on its standard input, never as an
+ * argument), and takes effect without a restart.
+ */
+@Command(name = "mail", mixinStandardHelpOptions = true, description = "Manage the mail app's users, aliases and domains.",
+        subcommands = {MailCommand.User.class, MailCommand.Alias.class, MailCommand.Domain.class})
+final class MailCommand {
+
+    static final String APP = "mail";
+    static final String STORE = "imap";
+    /** The admin program in the store image (see image-build/images/mail-imap/Dockerfile). */
+    private static final List<String> ADMIN = List.of("java", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+            "-cp", "/app/app.jar:/app/lib/*", "org.hearth.mail.store.MailAdmin");
+
+    @ParentCommand
+    HearthCommand root;
+
+    /** Runs MailAdmin with {@code args} in the running store container; prints its answer. */
+    int admin(List<String> args, byte[] stdin) {
+        System.out.print(run(args, stdin));
+        return 0;
+    }
+
+    /** Runs MailAdmin in the running store container and returns what it printed; a refusal is an exception. */
+    String run(List<String> args, byte[] stdin) {
+        try (Engine engine = Engine.connect()) {
+            engine.version();
+            ContainerRuntime runtime = new DockerRuntime(engine);
+            ContainerRuntime.ContainerInfo store = runtime.containers(Map.of(HearthLabels.MANAGED, "true",
+                            HearthLabels.INSTANCE, root.home().instanceId(), HearthLabels.APP, APP, HearthLabels.ROLE, STORE))
+                    .stream().filter(ContainerRuntime.ContainerInfo::running).findFirst()
+                    .orElseThrow(() -> new IllegalStateException("the mail app is not running here (hearth app install mail,"
+                            + " hearth up)"));
+            List<String> cmd = new ArrayList<>(ADMIN);
+            cmd.addAll(args);
+            ContainerRuntime.Run run = runtime.exec(store.id(), cmd, stdin, Duration.ofSeconds(60));
+            if (run.exitCode() != 0) {
+                throw new IllegalArgumentException(run.output().stderr().strip());
+            }
+            return run.output().stdout();
+        } finally {
+            Arrays.fill(stdin, (byte) 0);
+        }
+    }
+
+    /** A new password: typed twice at a terminal, else the first line of standard input. */
+    static byte[] readPassword(String address) throws IOException {
+        Console console = System.console();
+        char[] password;
+        if (console != null) {
+            password = console.readPassword("password for %s: ", address);
+            char[] again = console.readPassword("again: ");
+            if (password == null || !Arrays.equals(password, again)) {
+                throw new IllegalArgumentException("the passwords differ");
+            }
+        } else {
+            String line = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
+            password = line == null ? new char[0] : line.toCharArray();
+        }
+        byte[] bytes = (new String(password) + "\n").getBytes(StandardCharsets.UTF_8);
+        Arrays.fill(password, '\0');
+        return bytes;
+    }
+
+    @Command(name = "user", mixinStandardHelpOptions = true,
+            description = "user add|passwd ADDRESS (password from a prompt or standard input), user remove ADDRESS, user list")
+    static final class User implements Callable<Integer> {
+        @ParentCommand
+        MailCommand mail;
+
+        @Parameters(paramLabel = "ACTION ARGS", arity = "1..2")
+        List<String> args;
+
+        @Override
+        public Integer call() throws IOException {
+            boolean needsPassword = (args.get(0).equals("add") || args.get(0).equals("passwd")) && args.size() == 2;
+            return mail.admin(prefixed("user", args), needsPassword ? readPassword(args.get(1)) : new byte[0]);
+        }
+    }
+
+    @Command(name = "alias", mixinStandardHelpOptions = true,
+            description = "alias add ALIAS TARGET, alias remove ALIAS, alias list")
+    static final class Alias implements Callable<Integer> {
+        @ParentCommand
+        MailCommand mail;
+
+        @Parameters(paramLabel = "ACTION ARGS", arity = "1..3")
+        List<String> args;
+
+        @Override
+        public Integer call() {
+            return mail.admin(prefixed("alias", args), new byte[0]);
+        }
+    }
+
+    @Command(name = "domain", mixinStandardHelpOptions = true, description = "domain add|remove DOMAIN, domain list")
+    static final class Domain implements Callable<Integer> {
+        @ParentCommand
+        MailCommand mail;
+
+        @Parameters(paramLabel = "ACTION ARGS", arity = "1..2")
+        List<String> args;
+
+        @Override
+        public Integer call() {
+            return mail.admin(prefixed("domain", args), new byte[0]);
+        }
+    }
+
+    private static List<String> prefixed(String noun, List<String> args) {
+        List<String> all = new ArrayList<>();
+        all.add(noun);
+        all.addAll(args);
+        return all;
+    }
+}
