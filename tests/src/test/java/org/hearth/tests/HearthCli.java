@@ -1,6 +1,5 @@
 package org.hearth.tests;
 
-import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -22,14 +21,21 @@ final class HearthCli {
     }
 
     Result run(String... args) {
+        return runWithInput("", args);
+    }
+
+    /** Runs with {@code input} on standard input (how passwords reach the CLI). */
+    Result runWithInput(String input, String... args) {
         List<String> cmd = new ArrayList<>(List.of(EngineFixture.home().root().resolve("hearth").toString(),
                 "--state-dir", stateDir.toString()));
         cmd.addAll(List.of(args));
         try {
             Path out = Files.createTempFile("hearth-out", ".txt");
             Path err = Files.createTempFile("hearth-err", ".txt");
+            Path in = Files.createTempFile("hearth-in", ".txt");
+            Files.writeString(in, input);
             Process p = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile())
-                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+                    .redirectInput(in.toFile()).start();
             if (!p.waitFor(5, TimeUnit.MINUTES)) {
                 p.destroyForcibly();
                 throw new AssertionError("hearth " + String.join(" ", args) + " did not finish in 5 minutes");
@@ -38,6 +44,7 @@ final class HearthCli {
                     Files.readString(err, StandardCharsets.UTF_8));
             Files.delete(out);
             Files.delete(err);
+            Files.delete(in);
             return r;
         } catch (IOException e) {
             throw new AssertionError("cannot run hearth: " + e.getMessage(), e);
@@ -49,7 +56,11 @@ final class HearthCli {
 
     /** Runs and insists on success, showing the output if not. */
     Result ok(String... args) {
-        Result r = run(args);
+        return okWithInput("", args);
+    }
+
+    Result okWithInput(String input, String... args) {
+        Result r = runWithInput(input, args);
         if (r.exitCode() != 0) {
             throw new AssertionError("hearth " + String.join(" ", args) + " exited " + r.exitCode()
                     + "\nstdout: " + r.stdout() + "\nstderr: " + r.stderr());

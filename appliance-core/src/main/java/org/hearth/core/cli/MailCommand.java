@@ -5,6 +5,7 @@ import org.hearth.core.runtime.DockerRuntime;
 import org.hearth.core.runtime.Engine;
 import org.hearth.core.runtime.HearthLabels;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
@@ -32,11 +33,17 @@ final class MailCommand {
     static final String APP = "mail";
     static final String STORE = "imap";
     /** The admin program in the store image (see image-build/images/mail-imap/Dockerfile). */
+    // A small heap: it shares the store container's memory limit with the running server.
     private static final List<String> ADMIN = List.of("java", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+            "-Xmx32m", "-XX:-UsePerfData",
             "-cp", "/app/app.jar:/app/lib/*", "org.hearth.mail.store.MailAdmin");
 
     @ParentCommand
     HearthCommand root;
+
+    @Option(names = "--app", defaultValue = APP, paramLabel = "APP",
+            description = "The installed mail app to manage (default: ${DEFAULT-VALUE}).")
+    String app = APP;
 
     /** Runs MailAdmin with {@code args} in the running store container; prints its answer. */
     int admin(List<String> args, byte[] stdin) {
@@ -50,15 +57,16 @@ final class MailCommand {
             engine.version();
             ContainerRuntime runtime = new DockerRuntime(engine);
             ContainerRuntime.ContainerInfo store = runtime.containers(Map.of(HearthLabels.MANAGED, "true",
-                            HearthLabels.INSTANCE, root.home().instanceId(), HearthLabels.APP, APP, HearthLabels.ROLE, STORE))
+                            HearthLabels.INSTANCE, root.home().instanceId(), HearthLabels.APP, app, HearthLabels.ROLE, STORE))
                     .stream().filter(ContainerRuntime.ContainerInfo::running).findFirst()
-                    .orElseThrow(() -> new IllegalStateException("the mail app is not running here (hearth app install mail,"
+                    .orElseThrow(() -> new IllegalStateException("the " + app + " app is not running here (hearth app install mail,"
                             + " hearth up)"));
             List<String> cmd = new ArrayList<>(ADMIN);
             cmd.addAll(args);
             ContainerRuntime.Run run = runtime.exec(store.id(), cmd, stdin, Duration.ofSeconds(60));
             if (run.exitCode() != 0) {
-                throw new IllegalArgumentException(run.output().stderr().strip());
+                String why = run.output().stderr().strip();
+                throw new IllegalArgumentException(why.isEmpty() ? "the mail admin program exited " + run.exitCode() : why);
             }
             return run.output().stdout();
         } finally {

@@ -54,10 +54,11 @@ public final class MailStore {
             default -> throw new IllegalArgumentException("SPAM_UNAVAILABLE must be tempfail or deliver-unscanned");
         };
         long maxSize = Long.parseLong(env("MAX_MESSAGE_BYTES", "26214400"));
-        new LmtpDelivery(accounts, mailboxes, scanner, whenDown)
-                .server(new InetSocketAddress(Integer.parseInt(env("LMTP_PORT", "2424"))), maxSize, metrics);
         ImapService.start("imap", Integer.parseInt(env("IMAP_PORT", "1143")), false, tls, mailboxes, metrics, hostname);
         ImapService.start("imaps", Integer.parseInt(env("IMAPS_PORT", "1993")), true, tls, mailboxes, metrics, hostname);
+        // LMTP last: its port answering (the health check) means the whole store is up.
+        new LmtpDelivery(accounts, mailboxes, scanner, whenDown)
+                .server(new InetSocketAddress(Integer.parseInt(env("LMTP_PORT", "2424"))), maxSize, metrics);
         Files.createDirectories(data);
         LOG.info("event=ready service=mail-store ms={}", (System.nanoTime() - start) / 1_000_000);
     }

@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""Real mail clients for the end-to-end tests: Python's smtplib to send, imaplib (and a raw TLS
+socket for IDLE, which imaplib lacks) to read. Each command prints one JSON document."""
+import base64
+import email.message
+import hashlib
+import imaplib
+import json
+import os
+import smtplib
+import socket
+import ssl
+import sys
+import time
+
+
+def tls():
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE  # the appliance's certificate is self-signed until ACME exists
+    return ctx
+
+
+def body_digest(raw):
+    """SHA-256 of everything after the header block, as the server stores it."""
+    cut = raw.find(b"\r\n\r\n")
+    return hashlib.sha256(raw[cut + 4:] if cut >= 0 else b"").hexdigest()
+
+
+def send_attachments(host, port, sender, rcpt, count, size):
+    sent = []
+    with smtplib.SMTP(host, port, timeout=60) as s:
+        s.starttls(context=tls())
+        for i in range(count):
+            m = email.message.EmailMessage()
+            m["From"], m["To"], m["Subject"] = sender, rcpt, "attachment %d %s" % (i, os.urandom(4).hex())
+            m.set_content("Binary attachment %d follows.\n" % i)
+            m.add_attachment(os.urandom(size + i * 997), maintype="application", subtype="octet-stream",
+                             filename="blob%d.bin" % i)
+            raw = m.as_bytes(policy=m.policy.clone(linesep="\r\n"))
+            s.sendmail(sender, [rcpt], raw)
+            sent.append({"subject": m["Subject"], "body_sha256": body_digest(raw)})
+    return {"sent": sent}
+
+
+def send(host, port, sender, rcpts, subject, body="", starttls=True, message_id=None, body_lines=0):
+    if body_lines:
+        body = ("x" * 76 + "\n") * body_lines
+    m = email.message.EmailMessage()
+    m["From"], m["To"], m["Subject"] = sender, ", ".join(rcpts), subject
+    if message_id:
+        m["Message-ID"] = message_id
+    m.set_content(body)
+    try:
+        with smtplib.SMTP(host, port, timeout=60) as s:
+            if starttls:
+                s.starttls(context=tls())
+            refused = s.sendmail(sender, rcpts, m.as_bytes())
+            return {"ok": True, "refused": {k: [v[0], v[1].decode()] for k, v in refused.items()}}
+    except smtplib.SMTPRecipientsRefused as e:
+        return {"ok": False, "stage": "rcpt", "refused": {k: [v[0], v[1].decode()] for k, v in e.recipients.items()}}
+    except smtplib.SMTPSenderRefused as e:
+        return {"ok": False, "stage": "mail", "code": e.smtp_code, "text": e.smtp_error.decode()}
+    except smtplib.SMTPDataError as e:
+        return {"ok": False, "stage": "data", "code": e.smtp_code, "text": e.smtp_error.decode()}
+
+
+def login(host, port, user, password):
+    m = imaplib.IMAP4(host, port)
+    m.starttls(ssl_context=tls())
+    m.login(user, password)
+    return m
+
+
+def fetch(host, port, user, password, folder):
+    m = login(host, port, user, password)
+    typ, data = m.select(folder, readonly=True)
+    out = []
+    if int(data[0]) > 0:
+        typ, data = m.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS (SUBJECT X-SPAM-FLAG MESSAGE-ID)] BODY.PEEK[])")
+        for item in data:
+            if isinstance(item, tuple) and b"BODY[]" in item[0]:
+                raw = item[1]
+                headers = email.message_from_bytes(raw)
+                out.append({"subject": headers.get("Subject", ""), "spam": headers.get("X-Spam-Flag", ""),
+                            "message_id": headers.get("Message-ID", ""), "body_sha256": body_digest(raw),
+                            "raw_b64": base64.b64encode(raw).decode() if len(raw) < 4096 else ""})
+    specials = {}
+    typ, data = m._simple_command("LIST", '""', "*", "RETURN", "(SPECIAL-USE)")
+    for line in m.untagged_responses.pop("LIST", []):
+        text = line.decode()
+        specials[text.rsplit(" ", 1)[-1].strip('"')] = text.split(")")[0].lstrip("(")
+    m.logout()
+    return {"messages": out, "folders": specials}
+
+
+def search_all(host, port, user, password, marker):
+    m = login(host, port, user, password)
+    found = {}
+    for folder in ["INBOX", "Junk", "Sent", "Drafts", "Trash"]:
+        m.select(folder, readonly=True)
+        typ, data = m.search(None, "TEXT", '"%s"' % marker)
+        found[folder] = len(data[0].split())
+    m.logout()
+    return found
+
+
+def idle(host, port, user, password, seconds):
+    """Logs in over implicit TLS, enters IDLE, prints 'idling' on stderr and waits for an EXISTS."""
+    raw = tls().wrap_socket(socket.create_connection((host, port), timeout=seconds + 10))
+    f = raw.makefile("rwb")
+
+    def cmd(tag, line):
+        f.write(("%s %s\r\n" % (tag, line)).encode())
+        f.flush()
+        while True:
+            reply = f.readline().decode()
+            if reply.startswith(tag + " "):
+                return reply
+
+    f.readline()
+    cmd("a1", "LOGIN %s %s" % (user, password))
+    cmd("a2", "SELECT INBOX")
+    f.write(b"a3 IDLE\r\n")
+    f.flush()
+    assert f.readline().startswith(b"+")
+    sys.stderr.write("idling\n")
+    sys.stderr.flush()
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        line = f.readline().decode()
+        if line.endswith("EXISTS\r\n"):
+            f.write(b"DONE\r\n")
+            f.flush()
+            return {"exists": line.strip()}
+    return {"exists": None}
+
+
+def main():
+    cmd, args = sys.argv[1], json.loads(sys.argv[2])
+    result = {"send": send, "send_attachments": send_attachments, "fetch": fetch, "search": search_all,
+              "idle": idle}[cmd](**args)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

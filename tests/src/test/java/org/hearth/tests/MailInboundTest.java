@@ -1,0 +1,372 @@
+package org.hearth.tests;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.hearth.core.runtime.ContainerRuntime;
+import org.hearth.core.runtime.DockerRuntime;
+import org.hearth.core.runtime.Engine;
+import org.hearth.core.runtime.HearthLabels;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The mail app, inbound, end to end on the real engine with real clients: swaks and Python's
+ * smtplib send to the public SMTP listener; Python's imaplib (STARTTLS) and a raw TLS IDLE client
+ * read from the private IMAP listeners. The app is the shipped manifest with its own app id, host
+ * ports and a 1 MiB size limit, so it runs beside a demo on the same machine.
+ */
+@Tag("engine")
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class MailInboundTest {
+
+    private static final String APP = "mail-test";
+    private static final String SMTP = "127.0.0.1";
+    private static final int SMTP_PORT = 12525;
+    private static final String IMAP = "127.0.0.2";
+    private static final int IMAP_PORT = 11143;
+    private static final int IMAPS_PORT = 11993;
+    private static final String DOMAIN = "test.hearth.test";
+    private static final String ALICE = "alice@" + DOMAIN;
+    private static final String PASSWORD = "correct-horse-battery";
+    private static Engine engine;
+    private static ContainerRuntime runtime;
+    private static HearthCli hearth;
+
+    @BeforeAll
+    static void installMailApp() throws IOException {
+        engine = EngineFixture.engine();
+        EngineFixture.buildPlatformImages(engine);
+        runtime = new DockerRuntime(engine);
+        Path state = EngineFixture.newStateDir("mail");
+        hearth = new HearthCli(state);
+        String manifest = Files.readString(EngineFixture.home().root().resolve("manifests/mail/app.yaml"))
+                .replace("app: mail\n", "app: " + APP + "\n")
+                .replace("listen: 2525", "listen: " + SMTP_PORT)
+                .replace("listen: 1143", "listen: " + IMAP_PORT)
+                .replace("listen: 1993", "listen: " + IMAPS_PORT)
+                .replaceFirst("MAX_MESSAGE_BYTES: \"26214400\"", "MAX_MESSAGE_BYTES: \"1048576\"")
+                .replace("SPAM_UNAVAILABLE: tempfail", "SPAM_UNAVAILABLE: tempfail\n      SPAM_TIMEOUT_MS: \"3000\"");
+        Path file = state.resolve("mail-test.yaml");
+        Files.writeString(file, manifest);
+        hearth.ok("up");
+        hearth.ok("app", "install", file.toString(), "--timeout", "300");
+        hearth.ok("mail", "--app", APP, "domain", "add", DOMAIN);
+        hearth.okWithInput(PASSWORD + "\n", "mail", "--app", APP, "user", "add", ALICE);
+    }
+
+    @AfterAll
+    static void tearDown() {
+        hearth.run("app", "remove", APP);
+        hearth.run("down");
+        engine.close();
+    }
+
+    @Test
+    @Order(1)
+    void swaksSendsAndImapReadsItInTheInbox() {
+        String subject = "hello " + UUID.randomUUID();
+        MailClients.Swaks sent = MailClients.swaks(List.of("--server", SMTP + ":" + SMTP_PORT, "--tls",
+                "--to", ALICE, "--from", "bob@example.org", "--header", "Subject: " + subject, "--body", "Hi Alice"));
+
+        assertThat(sent.exitCode()).as(sent.transcript()).isZero();
+        assertThat(sent.transcript()).contains("250 2.6.0 Stored")
+                .contains("STARTTLS").contains("250-PIPELINING").contains("250-8BITMIME").contains("250-ENHANCEDSTATUSCODES")
+                .contains("SIZE 1048576");
+        JsonNode inbox = fetch("INBOX");
+        JsonNode got = message(inbox, subject);
+        assertThat(got.path("spam").asText()).isEqualTo("NO");
+        String raw = new String(java.util.Base64.getDecoder().decode(got.path("raw_b64").asText()), StandardCharsets.UTF_8);
+        assertThat(raw).contains("Received: from").contains("X-Spam-Status: No, score=");
+    }
+
+    @Test
+    @Order(2)
+    void foldersCarrySpecialUseAttributes() {
+        JsonNode folders = fetch("INBOX").path("folders");
+        assertThat(folders.path("Junk").asText()).contains("\\Junk");
+        assertThat(folders.path("Sent").asText()).contains("\\Sent");
+        assertThat(folders.path("Drafts").asText()).contains("\\Drafts");
+        assertThat(folders.path("Trash").asText()).contains("\\Trash");
+    }
+
+    @Test
+    @Order(3)
+    void twentyMessagesWithBinaryAttachmentsArriveByteIdentical() {
+        JsonNode sent = MailClients.python("send_attachments", Map.of("host", SMTP, "port", SMTP_PORT,
+                "sender", "bob@example.org", "rcpt", ALICE, "count", 20, "size", 40_000));
+        JsonNode inbox = fetch("INBOX");
+        for (JsonNode s : sent.path("sent")) {
+            assertThat(message(inbox, s.path("subject").asText()).path("body_sha256").asText())
+                    .as(s.path("subject").asText()).isEqualTo(s.path("body_sha256").asText());
+        }
+    }
+
+    @Test
+    @Order(4)
+    void unknownRecipientIsRefusedAtRcptWith550_5_1_1() {
+        JsonNode r = send(List.of("nobody@" + DOMAIN), "to nobody", "bob@example.org");
+        assertThat(r.path("stage").asText()).isEqualTo("rcpt");
+        assertThat(r.path("refused").path("nobody@" + DOMAIN).get(0).asInt()).isEqualTo(550);
+        assertThat(r.path("refused").path("nobody@" + DOMAIN).get(1).asText()).startsWith("5.1.1");
+    }
+
+    @Test
+    @Order(5)
+    void relayingToAnotherDomainIsDeniedWith550_5_7_1_EvenFromTheNullSender() {
+        for (String sender : List.of("bob@example.org", "")) {
+            JsonNode r = send(List.of("someone@elsewhere.example"), "relay", sender);
+            assertThat(r.path("refused").path("someone@elsewhere.example").get(0).asInt()).isEqualTo(550);
+            assertThat(r.path("refused").path("someone@elsewhere.example").get(1).asText()).startsWith("5.7.1");
+        }
+        JsonNode postmaster = send(List.of("postmaster@elsewhere.example"), "relay", "bob@example.org");
+        assertThat(postmaster.path("refused").path("postmaster@elsewhere.example").get(0).asInt()).isEqualTo(550);
+    }
+
+    @Test
+    @Order(6)
+    void oversizeMessageGets552() {
+        JsonNode r = MailClients.python("send", Map.of("host", SMTP, "port", SMTP_PORT, "sender", "bob@example.org",
+                "rcpts", List.of(ALICE), "subject", "too big", "body_lines", 20_000));
+        assertThat(r.path("ok").asBoolean()).isFalse();
+        assertThat(r.path("code").asInt()).isEqualTo(552);
+    }
+
+    @Test
+    @Order(7)
+    void gtubeIsFiledInJunk() {
+        String subject = "gtube " + UUID.randomUUID();
+        JsonNode r = send(List.of(ALICE), subject, "spammer@example.org",
+                "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X");
+        assertThat(r.path("ok").asBoolean()).as(r.toString()).isTrue();
+        assertThat(message(fetch("Junk"), subject).path("spam").asText()).isEqualTo("YES");
+        assertThat(fetch("INBOX").path("messages").toString()).doesNotContain(subject);
+    }
+
+    @Test
+    @Order(8)
+    void clientThatDisconnectsMidDataLeavesNothingAndTheServerCarriesOn() throws IOException {
+        String marker = "partial-" + UUID.randomUUID();
+        try (Socket s = new Socket(SMTP, SMTP_PORT)) {
+            Conversation c = new Conversation(s);
+            c.expect("220");
+            c.send("EHLO client.example").expect("250");
+            c.send("MAIL FROM:<bob@example.org>").expect("250");
+            c.send("RCPT TO:<" + ALICE + ">").expect("250");
+            c.send("DATA").expect("354");
+            c.raw("Subject: " + marker + "\r\n\r\nhalf of a message " + marker + "\r\n");
+        }
+        JsonNode after = send(List.of(ALICE), "after the disconnect", "bob@example.org");
+        assertThat(after.path("ok").asBoolean()).isTrue();
+        JsonNode found = MailClients.python("search", Map.of("host", IMAP, "port", IMAP_PORT, "user", ALICE,
+                "password", PASSWORD, "marker", marker));
+        found.fields().forEachRemaining(f -> assertThat(f.getValue().asInt()).as(f.getKey()).isZero());
+    }
+
+    @Test
+    @Order(9)
+    void malformedCommandsGet5xxAndTheSessionStaysUsable() throws IOException {
+        try (Socket s = new Socket(SMTP, SMTP_PORT)) {
+            Conversation c = new Conversation(s);
+            c.expect("220");
+            c.send("EHLO client.example").expect("250");
+            c.send("FROBNICATE now").expect("500");
+            c.send("MAIL FROM:<unterminated").expect("501");
+            c.send("RCPT TO:<" + ALICE + ">").expect("503");
+            c.send("MAIL FROM:<bob@example.org>").expect("250");
+            c.send("RCPT TO:<" + ALICE + ">").expect("250");
+            c.send("DATA").expect("354");
+            c.raw("Subject: odd lines\r\n\r\nbare LF line\nthen a long one " + "y".repeat(1200) + "\r\n.\r\n");
+            String reply = c.read();
+            assertThat(reply).matches("(250|5[0-9][0-9]).*");
+            c.send("NOOP").expect("250");
+            c.send("QUIT").expect("221");
+        }
+    }
+
+    @Test
+    @Order(10)
+    void idleSeesANewDelivery() throws Exception {
+        String subject = "idle " + UUID.randomUUID();
+        Thread sender = new Thread(() -> {
+            try {
+                Thread.sleep(3000);
+            } catch (InterruptedException e) {
+                return;
+            }
+            send(List.of(ALICE), subject, "bob@example.org");
+        });
+        sender.start();
+        JsonNode idle = MailClients.python("idle", Map.of("host", IMAP, "port", IMAPS_PORT, "user", ALICE,
+                "password", PASSWORD, "seconds", 60));
+        sender.join();
+        assertThat(idle.path("exists").asText()).matches("\\* [0-9]+ EXISTS");
+    }
+
+    @Test
+    @Order(11)
+    void scannerThatCannotAnswerTempfailsAndTheRetryArrivesExactlyOnce() {
+        String subject = "retry " + UUID.randomUUID();
+        String messageId = "<" + UUID.randomUUID() + "@example.org>";
+        String spam = container("spam").id();
+        engine.client().pauseContainerCmd(spam).exec();
+        JsonNode first;
+        try {
+            first = MailClients.python("send", Map.of("host", SMTP, "port", SMTP_PORT, "sender", "bob@example.org",
+                    "rcpts", List.of(ALICE), "subject", subject, "body", "retry me", "message_id", messageId));
+        } finally {
+            engine.client().unpauseContainerCmd(spam).exec();
+        }
+        assertThat(first.path("ok").asBoolean()).isFalse();
+        assertThat(first.path("code").asInt()).isEqualTo(451);
+        assertThat(fetch("INBOX").path("messages").toString()).doesNotContain(subject);
+
+        JsonNode retry = MailClients.python("send", Map.of("host", SMTP, "port", SMTP_PORT, "sender", "bob@example.org",
+                "rcpts", List.of(ALICE), "subject", subject, "body", "retry me", "message_id", messageId));
+        assertThat(retry.path("ok").asBoolean()).as(retry.toString()).isTrue();
+        long copies = count(fetch("INBOX"), subject);
+        assertThat(copies).isEqualTo(1);
+    }
+
+    @Test
+    @Order(12)
+    void newUserAndAliasWorkWithoutARestart() {
+        String bob = "bob@" + DOMAIN;
+        hearth.okWithInput("bobs-password-1\n", "mail", "--app", APP, "user", "add", bob);
+        hearth.ok("mail", "--app", APP, "alias", "add", "postmaster@" + DOMAIN, bob);
+        assertThat(hearth.ok("mail", "--app", APP, "user", "list").stdout()).contains(ALICE).contains(bob);
+
+        assertThat(send(List.of(bob), "to bob", "carol@example.org").path("ok").asBoolean()).isTrue();
+        assertThat(send(List.of("postmaster@" + DOMAIN), "to postmaster", "carol@example.org").path("ok").asBoolean()).isTrue();
+        JsonNode bobs = MailClients.python("fetch", Map.of("host", IMAP, "port", IMAP_PORT, "user", bob,
+                "password", "bobs-password-1", "folder", "INBOX"));
+        assertThat(bobs.path("messages")).hasSize(2);
+    }
+
+    @Test
+    @Order(13)
+    void messagesSurviveDownAndUp() {
+        int before = fetch("INBOX").path("messages").size();
+        hearth.ok("down");
+        hearth.ok("up");
+        awaitHealthy();
+        assertThat(fetch("INBOX").path("messages").size()).isEqualTo(before);
+    }
+
+    // --- helpers ---
+
+    private static JsonNode send(List<String> rcpts, String subject, String sender) {
+        return send(rcpts, subject, sender, "Hello from the tests.");
+    }
+
+    private static JsonNode send(List<String> rcpts, String subject, String sender, String body) {
+        return MailClients.python("send", Map.of("host", SMTP, "port", SMTP_PORT, "sender", sender,
+                "rcpts", rcpts, "subject", subject, "body", body));
+    }
+
+    private static JsonNode fetch(String folder) {
+        return MailClients.python("fetch", Map.of("host", IMAP, "port", IMAP_PORT, "user", ALICE,
+                "password", PASSWORD, "folder", folder));
+    }
+
+    private static JsonNode message(JsonNode folder, String subject) {
+        for (JsonNode m : folder.path("messages")) {
+            if (m.path("subject").asText().equals(subject)) {
+                return m;
+            }
+        }
+        throw new AssertionError("no message \"" + subject + "\" in " + folder.path("messages").size() + " messages");
+    }
+
+    private static long count(JsonNode folder, String subject) {
+        long n = 0;
+        for (JsonNode m : folder.path("messages")) {
+            n += m.path("subject").asText().equals(subject) ? 1 : 0;
+        }
+        return n;
+    }
+
+    private static ContainerRuntime.ContainerInfo container(String role) {
+        return runtime.containers(Map.of(HearthLabels.APP, APP, HearthLabels.ROLE, role)).stream()
+                .filter(ContainerRuntime.ContainerInfo::running).findFirst()
+                .orElseThrow(() -> new AssertionError("no running " + role));
+    }
+
+    private static void awaitHealthy() {
+        Instant deadline = Instant.now().plus(Duration.ofMinutes(3));
+        while (Instant.now().isBefore(deadline)) {
+            if (hearth.ok("status").stdout().contains("app " + APP + " 0.1.0  healthy")) {
+                return;
+            }
+            try {
+                Thread.sleep(500);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        throw new AssertionError("the mail app is not healthy again: " + hearth.run("status").stdout());
+    }
+
+    /** A raw SMTP conversation, for what client libraries will not do (hang up mid-DATA, send garbage). */
+    private static final class Conversation {
+        private final BufferedReader in;
+        private final OutputStream out;
+
+        Conversation(Socket s) throws IOException {
+            s.setSoTimeout(60_000);
+            in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.US_ASCII));
+            out = s.getOutputStream();
+        }
+
+        Conversation send(String line) throws IOException {
+            raw(line + "\r\n");
+            return this;
+        }
+
+        void raw(String text) throws IOException {
+            out.write(text.getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+        }
+
+        /** The last line of the next (possibly multi-line) reply. */
+        String read() throws IOException {
+            List<String> lines = new ArrayList<>();
+            String line;
+            do {
+                line = in.readLine();
+                if (line == null) {
+                    throw new IOException("connection closed after " + lines);
+                }
+                lines.add(line);
+            } while (line.length() > 3 && line.charAt(3) == '-');
+            return line;
+        }
+
+        Conversation expect(String code) throws IOException {
+            String reply = read();
+            assertThat(reply).startsWith(code);
+            return this;
+        }
+    }
+}
