@@ -82,6 +82,13 @@ final class Mailboxes implements AutoCloseable {
 
     /** Creates the user's standard folders, subscribed, where missing. */
     void provision(String user) throws MailboxException {
+        if (!provisioned.contains(user)) {
+            provisionOnce(user);
+        }
+    }
+
+    // Serialised: concurrent first deliveries to a new user must not race to create the same folder.
+    private synchronized void provisionOnce(String user) throws MailboxException {
         if (provisioned.contains(user)) {
             return;
         }
