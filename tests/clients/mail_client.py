@@ -90,7 +90,11 @@ def fetch(host, port, user, password, folder):
     for line in m.untagged_responses.pop("LIST", []):
         text = line.decode()
         specials[text.rsplit(" ", 1)[-1].strip('"')] = text.split(")")[0].lstrip("(")
-    m.logout()
+    try:
+        m.logout()
+    except imaplib.IMAP4.abort:
+        # Seen rarely: James 3.8.1 closes before its tagged LOGOUT reply. Everything was read already.
+        pass
     return {"messages": out, "folders": specials}
 
 

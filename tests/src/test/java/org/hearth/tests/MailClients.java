@@ -18,6 +18,14 @@ final class MailClients {
     private MailClients() {
     }
 
+    static JsonNode json(String text) {
+        try {
+            return JSON.readTree(text);
+        } catch (IOException e) {
+            throw new AssertionError("not JSON: " + text, e);
+        }
+    }
+
     static JsonNode python(String command, Map<String, Object> args) {
         try {
             Path script = EngineFixture.home().root().resolve("tests/clients/mail_client.py");

@@ -168,11 +168,7 @@ class MailInboundTest {
     void clientThatDisconnectsMidDataLeavesNothingAndTheServerCarriesOn() throws IOException {
         String marker = "partial-" + UUID.randomUUID();
         try (Socket s = new Socket(SMTP, SMTP_PORT)) {
-            Conversation c = new Conversation(s);
-            c.expect("220");
-            c.send("EHLO client.example").expect("250");
-            c.send("MAIL FROM:<bob@example.org>").expect("250");
-            c.send("RCPT TO:<" + ALICE + ">").expect("250");
+            Conversation c = Conversation.transactionTo(s, ALICE);
             c.send("DATA").expect("354");
             c.raw("Subject: " + marker + "\r\n\r\nhalf of a message " + marker + "\r\n");
         }
@@ -273,6 +269,34 @@ class MailInboundTest {
         assertThat(fetch("INBOX").path("messages").size()).isEqualTo(before);
     }
 
+    @Test
+    @Order(14)
+    void storeKilledMidTransactionGives451AndTheRetryArrivesExactlyOnce() throws IOException {
+        String subject = "store-killed " + UUID.randomUUID();
+        String message = "Subject: " + subject + "\r\nMessage-ID: <" + UUID.randomUUID() + "@example.org>\r\n\r\nagain\r\n";
+        try (Socket s = new Socket(SMTP, SMTP_PORT)) {
+            Conversation c = Conversation.transactionTo(s, ALICE);
+            int restarts = restarts("imap");
+            engine.client().killContainerCmd(container("imap").id()).exec();
+            c.send("DATA").expect("354");
+            c.raw(message + ".\r\n");
+            assertThat(c.read()).startsWith("451");
+            // The supervisor brings the store back; wait until it has and has checked it again.
+            Instant deadline = Instant.now().plus(Duration.ofMinutes(3));
+            while (restarts("imap") == restarts && Instant.now().isBefore(deadline)) {
+                sleep(200);
+            }
+        }
+        awaitHealthy();
+        try (Socket s = new Socket(SMTP, SMTP_PORT)) {
+            Conversation c = Conversation.transactionTo(s, ALICE);
+            c.send("DATA").expect("354");
+            c.raw(message + ".\r\n");
+            assertThat(c.read()).startsWith("250");
+        }
+        assertThat(count(fetch("INBOX"), subject)).isEqualTo(1);
+    }
+
     // --- helpers ---
 
     private static JsonNode send(List<String> rcpts, String subject, String sender) {
@@ -312,18 +336,34 @@ class MailInboundTest {
                 .orElseThrow(() -> new AssertionError("no running " + role));
     }
 
+    private static int restarts(String role) {
+        JsonNode status = MailClients.json(hearth.ok("status", "--json").stdout());
+        for (JsonNode app : status.path("apps")) {
+            for (JsonNode c : app.path("containers")) {
+                if (app.path("app").asText().equals(APP) && c.path("name").asText().equals(role)) {
+                    return c.path("restarts").asInt();
+                }
+            }
+        }
+        throw new AssertionError("no " + role + " in status");
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted");
+        }
+    }
+
     private static void awaitHealthy() {
         Instant deadline = Instant.now().plus(Duration.ofMinutes(3));
         while (Instant.now().isBefore(deadline)) {
             if (hearth.ok("status").stdout().contains("app " + APP + " 0.1.0  healthy")) {
                 return;
             }
-            try {
-                Thread.sleep(500);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
-            }
+            sleep(500);
         }
         throw new AssertionError("the mail app is not healthy again: " + hearth.run("status").stdout());
     }
@@ -332,6 +372,16 @@ class MailInboundTest {
     private static final class Conversation {
         private final BufferedReader in;
         private final OutputStream out;
+
+        /** Greeting, EHLO, MAIL and RCPT done: ready for DATA. */
+        static Conversation transactionTo(Socket s, String rcpt) throws IOException {
+            Conversation c = new Conversation(s);
+            c.expect("220");
+            c.send("EHLO client.example").expect("250");
+            c.send("MAIL FROM:<bob@example.org>").expect("250");
+            c.send("RCPT TO:<" + rcpt + ">").expect("250");
+            return c;
+        }
 
         Conversation(Socket s) throws IOException {
             s.setSoTimeout(60_000);

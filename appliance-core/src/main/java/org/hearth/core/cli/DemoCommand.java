@@ -5,6 +5,7 @@ import org.hearth.core.image.ImageBuilder;
 import org.hearth.core.runtime.Engine;
 import org.hearth.core.supervisor.SupervisorStatus;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
 import java.nio.charset.StandardCharsets;
@@ -34,6 +35,15 @@ final class DemoCommand implements Callable<Integer> {
     @ParentCommand
     HearthCommand root;
 
+    @Option(names = "--smtp-port", defaultValue = "2525", description = "Public SMTP port on 127.0.0.1 (default: ${DEFAULT-VALUE}).")
+    int smtpPort;
+
+    @Option(names = "--imap-port", defaultValue = "1143", description = "Private IMAP (STARTTLS) port on 127.0.0.2 (default: ${DEFAULT-VALUE}).")
+    int imapPort;
+
+    @Option(names = "--imaps-port", defaultValue = "1993", description = "Private IMAPS port on 127.0.0.2 (default: ${DEFAULT-VALUE}).")
+    int imapsPort;
+
     @Override
     public Integer call() throws Exception {
         HearthHome home = root.home();
@@ -50,7 +60,13 @@ final class DemoCommand implements Callable<Integer> {
         }
         long pid = UpCommand.ensureRunning(home, "127.0.0.1", "loopback");
         System.out.println("demo: supervisor running (pid " + pid + ")");
-        if (AppCommand.install(home, home.root().resolve("manifests/mail/app.yaml"), Optional.of(Duration.ofMinutes(5))) != 0) {
+        // The shipped manifest with the chosen host ports; everything else as shipped.
+        Path manifest = home.state().resolve("demo-mail.yaml");
+        Files.writeString(manifest, Files.readString(home.root().resolve("manifests/mail/app.yaml"))
+                .replace("listen: 2525", "listen: " + smtpPort)
+                .replace("listen: 1143", "listen: " + imapPort)
+                .replace("listen: 1993", "listen: " + imapsPort));
+        if (AppCommand.install(home, manifest, Optional.of(Duration.ofMinutes(5))) != 0) {
             throw new IllegalStateException("the mail app did not become healthy; see hearth status and "
                     + home.state().resolve("logs/supervisor.log"));
         }
@@ -73,8 +89,9 @@ final class DemoCommand implements Callable<Integer> {
         System.out.println("  password    " + password + "   (kept in " + credentialsFile(home) + ")");
         System.out.println();
         System.out.println("Try it:");
-        System.out.println("  swaks --server 127.0.0.1:2525 --to " + USER + " --from bob@example.org --body 'Hello Alice'");
-        System.out.println("  then read it in any IMAP client at 127.0.0.2:1143 (STARTTLS) or 127.0.0.2:1993 (TLS);");
+        System.out.println("  swaks --server 127.0.0.1:" + smtpPort + " --to " + USER + " --from bob@example.org --body 'Hello Alice'");
+        System.out.println("  then read it in any IMAP client at 127.0.0.2:" + imapPort + " (STARTTLS) or 127.0.0.2:" + imapsPort
+                + " (TLS);");
         System.out.println("  the certificate is self-signed. More: ./hearth status, ./hearth mail user add ADDRESS");
         return 0;
     }

@@ -42,7 +42,7 @@ final class HealthTracker {
 
     String check(ContainerInfo info, AppManifest.Container decl, Instant now) {
         if (!info.running()) {
-            tracks.remove(info.id());
+            tracks.remove(trackKey(info));
             return STOPPED;
         }
         Optional<AppManifest.Health> declared = decl.health();
@@ -50,7 +50,8 @@ final class HealthTracker {
             return HEALTHY;
         }
         AppManifest.Health health = declared.get();
-        Track track = tracks.computeIfAbsent(info.id(), id -> new Track());
+        // Keyed by start, not just id: a restarted container has proved nothing yet.
+        Track track = tracks.computeIfAbsent(trackKey(info), id -> new Track());
         if (Duration.between(track.lastCheck, now).compareTo(health.intervalOrDefault()) < 0) {
             return track.verdict;
         }
@@ -72,7 +73,11 @@ final class HealthTracker {
 
     /** Forgets containers that no longer exist. */
     void retain(Set<String> containerIds) {
-        tracks.keySet().retainAll(containerIds);
+        tracks.keySet().removeIf(key -> !containerIds.contains(key.substring(0, key.indexOf('@'))));
+    }
+
+    private static String trackKey(ContainerInfo info) {
+        return info.id() + "@" + info.startedAt().map(Instant::toString).orElse("");
     }
 
     private boolean probe(ContainerInfo info, AppManifest.Container decl, AppManifest.Health health) {
