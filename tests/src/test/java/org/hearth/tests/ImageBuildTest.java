@@ -3,15 +3,21 @@ package org.hearth.tests;
 import com.github.dockerjava.api.command.InspectImageResponse;
 import org.hearth.core.image.ImageBuilder;
 import org.hearth.core.image.ImageRecipe;
+import org.hearth.core.image.ImageRecipes;
 import org.hearth.core.runtime.Engine;
 import org.hearth.core.runtime.HearthLabels;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -40,6 +46,28 @@ class ImageBuildTest {
 
         assertThat(results).isNotEmpty().allMatch(ImageBuilder.Result::cached);
         assertThat(took).isLessThan(Duration.ofSeconds(10));
+    }
+
+    @Test
+    void rebuildWithChangedInputsReplacesTheImageAndRemovesTheOldOne(@TempDir Path dir) throws IOException {
+        Path recipe = Files.createDirectories(dir.resolve("rebuilt"));
+        Files.writeString(recipe.resolve("image.yaml"), "name: hearth-test/rebuilt\nkind: dockerfile\n"
+                + "from: [hearth/debian-base]\nfiles:\n  note.txt: note.txt\n");
+        Files.writeString(recipe.resolve("Dockerfile"), "FROM hearth/debian-base:latest\nCOPY note.txt /note.txt\n");
+        Files.writeString(recipe.resolve("note.txt"), "first");
+        ImageBuilder builder = new ImageBuilder(engine, EngineFixture.home(), line -> { },
+                Map.of(HearthLabels.TEST, EngineFixture.TEST_RUN));
+        List<ImageRecipe> platform = ImageRecipes.loadAll(EngineFixture.home().imageRecipes());
+        builder.build(ImageRecipes.loadAll(dir, platform));
+        String first = engine.client().inspectImageCmd("hearth-test/rebuilt:latest").exec().getId();
+
+        Files.writeString(recipe.resolve("note.txt"), "second");
+        List<ImageBuilder.Result> again = builder.build(ImageRecipes.loadAll(dir, platform));
+
+        assertThat(again).singleElement().matches(r -> !r.cached());
+        assertThat(engine.client().inspectImageCmd("hearth-test/rebuilt:latest").exec().getId()).isNotEqualTo(first);
+        assertThat(engine.client().listImagesCmd().withShowAll(true).exec())
+                .noneMatch(image -> image.getId().equals(first));
     }
 
     @Test

@@ -3,6 +3,7 @@ package org.hearth.core.image;
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.command.BuildImageResultCallback;
 import com.github.dockerjava.api.command.InspectImageResponse;
+import com.github.dockerjava.api.exception.ConflictException;
 import com.github.dockerjava.api.exception.NotFoundException;
 import com.github.dockerjava.api.model.BuildResponseItem;
 import org.hearth.core.HearthHome;
@@ -133,6 +134,7 @@ public final class ImageBuilder {
         }
         InspectImageResponse built = inspect(recipe.tag())
                 .orElseThrow(() -> new ImageBuildException(step + ": the engine reports no image after the build"));
+        existing.filter(old -> !old.getId().equals(built.getId())).ifPresent(this::removeIfUnused);
         Duration took = Duration.ofNanos(System.nanoTime() - start);
         progress.accept(String.format("%s: built in %.1f s, %d MB", step, took.toMillis() / 1000.0, size(built) >> 20));
         return new Result(recipe.tag(), hash, false, took, size(built));
@@ -344,6 +346,18 @@ public final class ImageBuilder {
             p.destroyForcibly();
             Thread.currentThread().interrupt();
             throw new ImageBuildException(step + ": interrupted");
+        }
+    }
+
+    /**
+     * The image a rebuild replaced, now untagged: removed unless a container still uses it (that
+     * container keeps it until it is recreated), so rebuilds do not fill a small disk.
+     */
+    private void removeIfUnused(InspectImageResponse old) {
+        try {
+            docker.removeImageCmd(old.getId()).withForce(false).withNoPrune(false).exec();
+        } catch (NotFoundException | ConflictException e) {
+            // Gone already, or still in use by a container: the engine keeps it.
         }
     }
 
