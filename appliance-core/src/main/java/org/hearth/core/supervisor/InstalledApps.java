@@ -58,10 +58,6 @@ public final class InstalledApps {
         return apps;
     }
 
-    public Optional<Installed> get(String app) {
-        return list().stream().filter(i -> i.app().equals(app)).findFirst();
-    }
-
     /** Records {@code text} as the app's desired manifest, replacing any earlier one atomically. */
     public void install(String app, String text) {
         try {

@@ -134,14 +134,18 @@ public final class Supervisor implements AutoCloseable {
         Map<String, DesiredListener> desiredListeners = new LinkedHashMap<>();
         List<SupervisorStatus.App> appStatus = new ArrayList<>();
         Set<String> liveContainers = new HashSet<>();
+        // What this instance has on the engine, listed once per pass and shared by every step below.
+        Map<String, String> mine = Map.of(HearthLabels.MANAGED, "true", HearthLabels.INSTANCE, home.instanceId());
+        List<ContainerInfo> containers = runtime.containers(mine);
+        List<ContainerRuntime.NetworkInfo> networks = runtime.networks(mine);
         for (InstalledApps.Installed app : installed) {
             if (app.manifest().isEmpty()) {
                 appStatus.add(new SupervisorStatus.App(app.app(), "?", "failing", app.problem(), List.of(), List.of()));
                 continue;
             }
-            appStatus.add(apply(app.manifest().get(), now, desiredListeners, liveContainers));
+            appStatus.add(apply(app.manifest().get(), now, desiredListeners, liveContainers, containers, networks));
         }
-        removeOrphans(installed);
+        removeOrphans(installed, containers, networks);
         health.retain(liveContainers);
         firstPass = false;
         Map<String, Optional<String>> listenerProblems = syncListeners(desiredListeners);
@@ -168,7 +172,8 @@ public final class Supervisor implements AutoCloseable {
     }
 
     private SupervisorStatus.App apply(AppManifest m, Instant now, Map<String, DesiredListener> desiredListeners,
-                                       Set<String> liveContainers) {
+                                       Set<String> liveContainers, List<ContainerInfo> instanceContainers,
+                                       List<ContainerRuntime.NetworkInfo> instanceNetworks) {
         Map<String, String> appLabels = AppTeardown.labelsOf(home.instanceId(), m.app());
         NetworkPlan plan = EdgeNetworkPlanner.plan(m);
         Map<String, String> networkIds = new HashMap<>();
@@ -190,7 +195,10 @@ public final class Supervisor implements AutoCloseable {
 
         Map<String, List<ContainerInfo>> byRole = new HashMap<>();
         Map<String, ContainerInfo> current = new HashMap<>();
-        for (ContainerInfo info : runtime.containers(appLabels)) {
+        for (ContainerInfo info : instanceContainers) {
+            if (!m.app().equals(info.labels().get(HearthLabels.APP))) {
+                continue;
+            }
             String role = info.labels().getOrDefault(HearthLabels.ROLE, "");
             byRole.computeIfAbsent(role, k -> new ArrayList<>()).add(info);
             if (info.running()) {
@@ -237,7 +245,8 @@ public final class Supervisor implements AutoCloseable {
             firewallProblem = Optional.of("cannot apply firewall rules: " + e.getMessage());
         }
         Set<String> planned = plan.networks().keySet();
-        runtime.networks(appLabels).stream().filter(n -> !planned.contains(n.name()))
+        instanceNetworks.stream().filter(n -> m.app().equals(n.labels().get(HearthLabels.APP)))
+                .filter(n -> !planned.contains(n.name()))
                 .forEach(n -> runtime.removeNetwork(n.id()));
         return new SupervisorStatus.App(m.app(), m.version(), firewallProblem.isPresent() ? "failing" : appState(containers),
                 firewallProblem, containers, List.of());
@@ -410,18 +419,18 @@ public final class Supervisor implements AutoCloseable {
     }
 
     /** Containers and networks of apps no longer installed; their volumes stay (removal decides about data). */
-    private void removeOrphans(List<InstalledApps.Installed> installed) {
+    private void removeOrphans(List<InstalledApps.Installed> installed, List<ContainerInfo> containers,
+                               List<ContainerRuntime.NetworkInfo> networks) {
         Set<String> known = new HashSet<>();
         installed.forEach(i -> known.add(i.app()));
         Set<String> orphans = new HashSet<>();
-        Map<String, String> mine = Map.of(HearthLabels.MANAGED, "true", HearthLabels.INSTANCE, home.instanceId());
-        runtime.containers(mine).forEach(c -> {
+        containers.forEach(c -> {
             String app = c.labels().get(HearthLabels.APP);
             if (app != null && !known.contains(app)) {
                 orphans.add(app);
             }
         });
-        runtime.networks(mine).forEach(n -> {
+        networks.forEach(n -> {
             String app = n.labels().get(HearthLabels.APP);
             if (app != null && !known.contains(app)) {
                 orphans.add(app);

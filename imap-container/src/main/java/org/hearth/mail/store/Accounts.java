@@ -14,7 +14,6 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
 import java.util.List;
 import java.util.Locale;
-import java.util.Optional;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.function.UnaryOperator;
@@ -122,10 +121,5 @@ final class Accounts {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot update " + file, e);
         }
-    }
-
-    static Optional<String> domainOf(String address) {
-        int at = address.lastIndexOf('@');
-        return at > 0 && at < address.length() - 1 ? Optional.of(address.substring(at + 1)) : Optional.empty();
     }
 }
