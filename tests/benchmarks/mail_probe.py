@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""After a load run: check through IMAP that exactly the expected number of messages arrived,
+"""Usage: mail_probe.py SMTP_HOST:PORT IMAP_HOST:PORT USER PASSWORD EXPECTED PROBES
+After a load run: check through IMAP that exactly the expected number of messages arrived,
 then send PROBES messages one by one and time submit->250 and submit->visible in IMAP."""
 import imaplib
 import smtplib
@@ -22,14 +23,20 @@ def count(m):
     return int(data[0].decode().split("MESSAGES ")[1].rstrip(")"))
 
 
+def endpoint(text):
+    host, port = text.rsplit(":", 1)
+    return host, int(port)
+
+
 def pct(values, p):
     values = sorted(values)
     return values[min(len(values) - 1, int(p / 100 * len(values)))]
 
 
 def main():
-    user, password, expected, probes = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-    m = imaplib.IMAP4("127.0.0.2", 1143)
+    smtp, imap = endpoint(sys.argv[1]), endpoint(sys.argv[2])
+    user, password, expected, probes = sys.argv[3], sys.argv[4], int(sys.argv[5]), int(sys.argv[6])
+    m = imaplib.IMAP4(*imap)
     m.starttls(ssl_context=tls())
     m.login(user, password)
     got = count(m)
@@ -38,7 +45,7 @@ def main():
     for _ in range(probes):
         before = count(m)
         t0 = time.perf_counter()
-        with smtplib.SMTP("127.0.0.1", 2525, timeout=60) as s:
+        with smtplib.SMTP(*smtp, timeout=60) as s:
             s.sendmail("probe@example.org", [user], "Subject: probe %s\r\n\r\nprobe\r\n" % uuid.uuid4())
         t1 = time.perf_counter()
         while count(m) == before:
