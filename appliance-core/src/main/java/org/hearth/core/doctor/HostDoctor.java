@@ -1,5 +1,7 @@
 package org.hearth.core.doctor;
 
+import org.hearth.core.storage.FscryptVolumes;
+import org.hearth.core.storage.LuksVolumes;
 import org.hearth.core.runtime.Engine;
 import org.hearth.core.runtime.EngineException;
 
@@ -66,11 +68,15 @@ public final class HostDoctor {
     }
 
     private static HostCheck deviceMapper() {
-        boolean present = Files.exists(Path.of("/dev/mapper/control")) || fileContains(Path.of("/proc/misc"), "device-mapper");
-        return present
+        // /proc/misc, not /dev/mapper/control: cryptsetup creates that node even where the kernel has no dm.
+        if (!fileContains(Path.of("/proc/misc"), "device-mapper")) {
+            return HostCheck.missing("device-mapper", false, "no device-mapper in this kernel: LUKS2 volumes impossible",
+                    "load dm_crypt (modprobe dm_crypt) or use a kernel with CONFIG_DM_CRYPT; fscrypt is used meanwhile");
+        }
+        return LuksVolumes.available()
                 ? HostCheck.ok("device-mapper", false, "kernel device-mapper present: LUKS2 volumes possible")
-                : HostCheck.missing("device-mapper", false, "no device-mapper in this kernel: LUKS2 volumes impossible",
-                "load dm_crypt (modprobe dm_crypt) or use a kernel with CONFIG_DM_CRYPT; fscrypt is used meanwhile");
+                : HostCheck.missing("device-mapper", false, "device-mapper present but cryptsetup is absent",
+                "apt-get install cryptsetup-bin");
     }
 
     private static HostCheck ext4Encryption() {
@@ -79,11 +85,11 @@ public final class HostDoctor {
             return HostCheck.missing("ext4-encryption", false, "kernel lacks ext4 native encryption",
                     "use a kernel with CONFIG_FS_ENCRYPTION");
         }
-        boolean tools = HostCommand.onPath("fscrypt") && HostCommand.onPath("mkfs.ext4");
-        return tools
+        return FscryptVolumes.available()
                 ? HostCheck.ok("ext4-encryption", false, "ext4 native encryption: fscrypt volumes possible")
-                : HostCheck.missing("ext4-encryption", false, "kernel supports ext4 encryption but fscrypt/mkfs.ext4 are absent",
-                "apt-get install fscrypt e2fsprogs");
+                : HostCheck.missing("ext4-encryption", false,
+                "kernel supports ext4 encryption but loop devices or mkfs.ext4/losetup are absent",
+                "modprobe loop; apt-get install e2fsprogs mount");
     }
 
     private static HostCheck encryptedStorage(HostCheck luks, HostCheck fscrypt) {
