@@ -19,8 +19,17 @@ import java.util.Optional;
 public final class EdgeFirewall {
 
     private static final Logger LOG = LoggerFactory.getLogger(EdgeFirewall.class);
-    static final String FORWARD_CHAIN = "HEARTH-FORWARD";
-    static final String INPUT_CHAIN = "HEARTH-INPUT";
+    private final String forwardChain;
+    private final String inputChain;
+
+    /**
+     * Chains of one Hearth instance (one state folder): each supervisor replaces only its own, so
+     * two instances on one host (the demo beside a test run) never wipe each other's isolation.
+     */
+    public EdgeFirewall(String instanceId) {
+        this.forwardChain = "HEARTH-F-" + instanceId;
+        this.inputChain = "HEARTH-I-" + instanceId;
+    }
 
     /**
      * What one Hearth network may carry.
@@ -50,34 +59,51 @@ public final class EdgeFirewall {
             return;
         }
         StringBuilder restore = new StringBuilder("*filter\n")
-                .append(':').append(FORWARD_CHAIN).append(" - [0:0]\n")
-                .append(':').append(INPUT_CHAIN).append(" - [0:0]\n");
+                .append(':').append(forwardChain).append(" - [0:0]\n")
+                .append(':').append(inputChain).append(" - [0:0]\n");
         lines.forEach(l -> restore.append(l).append('\n'));
         restore.append("COMMIT\n");
         run(List.of("iptables-restore", "-w", "--noflush"), restore.toString());
-        ensureJump("DOCKER-USER", FORWARD_CHAIN);
-        ensureJump("INPUT", INPUT_CHAIN);
+        if (!jumpsChecked) {
+            removeSharedChains();
+        }
+        ensureJump("DOCKER-USER", forwardChain);
+        ensureJump("INPUT", inputChain);
         jumpsChecked = true;
         applied = lines;
         LOG.info("event=firewall-applied networks={} rules={}", rules.size(), lines.size());
     }
 
-    static List<String> render(List<NetworkRule> rules) {
+    List<String> render(List<NetworkRule> rules) {
         List<String> out = new ArrayList<>();
         for (NetworkRule r : rules) {
             String br = r.bridge();
-            out.add("-A " + INPUT_CHAIN + " -i " + br + " -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN");
-            out.add("-A " + INPUT_CHAIN + " -i " + br + " -j DROP");
-            out.add("-A " + FORWARD_CHAIN + " -i " + br + " -o " + br + " -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN");
+            out.add("-A " + inputChain + " -i " + br + " -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN");
+            out.add("-A " + inputChain + " -i " + br + " -j DROP");
+            out.add("-A " + forwardChain + " -i " + br + " -o " + br + " -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN");
             if (r.client().isPresent() && r.server().isPresent()) {
                 for (int port : r.ports()) {
-                    out.add("-A " + FORWARD_CHAIN + " -i " + br + " -o " + br + " -s " + r.client().get() + "/32 -d "
+                    out.add("-A " + forwardChain + " -i " + br + " -o " + br + " -s " + r.client().get() + "/32 -d "
                             + r.server().get() + "/32 -p tcp -m tcp --dport " + port + " -j RETURN");
                 }
             }
-            out.add("-A " + FORWARD_CHAIN + " -i " + br + " -o " + br + " -j DROP");
+            out.add("-A " + forwardChain + " -i " + br + " -o " + br + " -j DROP");
         }
         return out;
+    }
+
+    /**
+     * Removes the chains every instance shared before each had its own: their stale DROP rules
+     * would otherwise still see the traffic an instance's own chain lets through.
+     */
+    private static void removeSharedChains() {
+        for (List<String> jump : List.of(List.of("DOCKER-USER", "HEARTH-FORWARD"), List.of("INPUT", "HEARTH-INPUT"))) {
+            while (run(List.of("iptables", "-w", "-D", jump.get(0), "-j", jump.get(1)), "") == 0) {
+                LOG.info("event=shared-chain-removed chain={}", jump.get(1));
+            }
+            run(List.of("iptables", "-w", "-F", jump.get(1)), "");
+            run(List.of("iptables", "-w", "-X", jump.get(1)), "");
+        }
     }
 
     /** Puts {@code -j chain} first in {@code from} unless it is already there. */

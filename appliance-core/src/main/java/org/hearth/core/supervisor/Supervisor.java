@@ -69,7 +69,7 @@ public final class Supervisor implements AutoCloseable {
     private final HealthTracker health;
     private final RestartBackoff backoff = new RestartBackoff();
     private final Map<String, EdgeListener> listeners = new HashMap<>();
-    private final EdgeFirewall firewall = new EdgeFirewall();
+    private final EdgeFirewall firewall;
     private final Map<String, List<EdgeFirewall.NetworkRule>> firewallRules = new HashMap<>();
     private final Map<String, InetSocketAddress> targets = new ConcurrentHashMap<>();
     /** Network id to the host's address on it; a network keeps its gateway for life. */
@@ -90,6 +90,7 @@ public final class Supervisor implements AutoCloseable {
         this.publicAddress = publicAddress;
         this.apps = new InstalledApps(home.stateDir("apps"));
         this.health = new HealthTracker(runtime);
+        this.firewall = new EdgeFirewall(home.instanceId());
     }
 
     public static Path statusFile(HearthHome home) {
