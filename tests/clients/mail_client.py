@@ -98,6 +98,13 @@ def fetch(host, port, user, password, folder):
     return {"messages": out, "folders": specials}
 
 
+def create(host, port, user, password, mailbox):
+    m = login(host, port, user, password)
+    typ, data = m.create(mailbox)
+    m.logout()
+    return {"ok": typ == "OK", "text": data[0].decode() if data and data[0] else ""}
+
+
 def search_all(host, port, user, password, marker):
     m = login(host, port, user, password)
     found = {}
@@ -142,7 +149,7 @@ def idle(host, port, user, password, seconds):
 
 def main():
     cmd, args = sys.argv[1], json.loads(sys.argv[2])
-    result = {"send": send, "send_attachments": send_attachments, "fetch": fetch, "search": search_all,
+    result = {"send": send, "send_attachments": send_attachments, "fetch": fetch, "search": search_all, "create": create,
               "idle": idle}[cmd](**args)
     print(json.dumps(result))
 

@@ -22,6 +22,8 @@ import java.util.Map;
 final class EngineFixture {
 
     static final String TEST_RUN = "tests";
+    /** The storage passphrase of every test instance (the first unlock sets it). */
+    static final String PASSPHRASE = "test passphrase for encrypted volumes";
 
     private EngineFixture() {
     }

@@ -70,6 +70,7 @@ class MailInboundTest {
         Path file = state.resolve("mail-test.yaml");
         Files.writeString(file, manifest);
         hearth.ok("up");
+        hearth.okWithInput(EngineFixture.PASSPHRASE + "\n", "unlock");
         hearth.ok("app", "install", file.toString(), "--timeout", "300");
         hearth.ok("mail", "--app", APP, "domain", "add", DOMAIN);
         hearth.okWithInput(PASSWORD + "\n", "mail", "--app", APP, "user", "add", ALICE);

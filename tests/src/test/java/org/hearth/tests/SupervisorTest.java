@@ -60,6 +60,7 @@ class SupervisorTest {
         state = EngineFixture.newStateDir("supervisor");
         hearth = new HearthCli(state);
         hearth.ok("up");
+        hearth.okWithInput(EngineFixture.PASSPHRASE + "\n", "unlock");
         HearthCli.Result install = hearth.ok("app", "install", EngineFixture.home().root()
                 .resolve("tests/apps/isolation/app.yaml").toString());
         assertThat(install.stdout()).contains("installed isolation-test 1.0.0: healthy in");
@@ -204,7 +205,7 @@ class SupervisorTest {
 
         assertThat(runtime.containers(appLabels())).isEmpty();
         assertThat(runtime.networks(appLabels())).isEmpty();
-        assertThat(runtime.volumes(appLabels())).isEmpty();
+        assertThat(state.resolve("volumes")).isEmptyDirectory();
         assertThatThrownBy(() -> echo("127.0.0.1", 17001)).isInstanceOf(ConnectException.class);
     }
 

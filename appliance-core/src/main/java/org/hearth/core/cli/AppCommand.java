@@ -131,6 +131,11 @@ final class AppCommand {
                         e.container(), e.port(), e.exposure(), e.address(), e.listen()));
                 return 0;
             }
+            if (last.isPresent() && last.get().state().equals("locked")) {
+                System.out.printf("installed %s %s: storage is locked, it starts after hearth unlock%n",
+                        manifest.app(), manifest.version());
+                return 0;
+            }
             Thread.sleep(100);
         }
         System.err.println("hearth: " + manifest.app() + " is installed but not healthy after " + wait.get().toSeconds()
@@ -154,6 +159,8 @@ final class AppCommand {
         @Override
         public Integer call() throws Exception {
             HearthHome home = app.home();
+            Optional<AppManifest> manifest = app.installed().list().stream().filter(i -> i.app().equals(name))
+                    .findFirst().flatMap(InstalledApps.Installed::manifest);
             boolean wasInstalled = app.installed().remove(name);
             // Let a running supervisor finish the pass it may be in, so it cannot recreate what is removed next.
             Instant removed = Instant.now();
@@ -167,7 +174,10 @@ final class AppCommand {
             }
             try (Engine engine = Engine.connect()) {
                 engine.version();
-                AppTeardown.remove(new DockerRuntime(engine), home.instanceId(), name, keepData);
+                AppTeardown.remove(new DockerRuntime(engine), home.instanceId(), name);
+            }
+            if (manifest.isPresent()) {
+                AppTeardown.releaseVolumes(home, manifest.get(), !keepData);
             }
             System.out.println((wasInstalled ? "removed " : "was not installed; cleaned up ") + name
                     + (keepData ? " (data kept)" : ""));

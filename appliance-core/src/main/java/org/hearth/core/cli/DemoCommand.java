@@ -58,8 +58,10 @@ final class DemoCommand implements Callable<Integer> {
             engine.version();
             images = ImagesCommand.buildAll(engine, root);
         }
-        long pid = UpCommand.ensureRunning(home, "127.0.0.1", "loopback");
+        long pid = UpCommand.ensureRunning(home, "127.0.0.1", "loopback", false);
         System.out.println("demo: supervisor running (pid " + pid + ")");
+        String passphrase = demoPassphrase(home);
+        System.out.println("demo: " + ControlClient.send(home, ControlClient.request("unlock").put("passphrase", passphrase)));
         // The shipped manifest with the chosen host ports; everything else as shipped.
         Path manifest = home.state().resolve("demo-mail.yaml");
         Files.writeString(manifest, Files.readString(home.root().resolve("manifests/mail/app.yaml"))
@@ -85,6 +87,8 @@ final class DemoCommand implements Callable<Integer> {
         System.out.println("  overlay     loopback (development only): private ports on 127.0.0.2, public on 127.0.0.1");
         status.app("mail").ifPresent(app -> app.endpoints().forEach(e -> System.out.printf("  %-11s %s:%d  (%s)%n",
                 label(e.port()), e.address(), e.listen(), e.exposure())));
+        System.out.println("  storage     " + status.storage().backend() + (status.storage().encrypted() ? " (encrypted)" : "")
+                + ", unlocked with the demo passphrase in " + passphraseFile(home) + " (hearth lock / hearth unlock)");
         System.out.println("  mailbox     " + USER);
         System.out.println("  password    " + password + "   (kept in " + credentialsFile(home) + ")");
         System.out.println();
@@ -103,6 +107,28 @@ final class DemoCommand implements Callable<Integer> {
             case "imaps" -> "IMAPS";
             default -> port;
         };
+    }
+
+    static Path passphraseFile(HearthHome home) {
+        return home.state().resolve("demo-passphrase");
+    }
+
+    /**
+     * The demo's storage passphrase: made once and kept owner-only beside the demo password. A
+     * real box never writes its passphrase down; the demo does so that re-running it stays one command.
+     */
+    private static String demoPassphrase(HearthHome home) throws Exception {
+        Path file = passphraseFile(home);
+        if (Files.isRegularFile(file)) {
+            return Files.readString(file).strip();
+        }
+        byte[] random = new byte[18];
+        new SecureRandom().nextBytes(random);
+        String passphrase = Base64.getUrlEncoder().withoutPadding().encodeToString(random);
+        Files.writeString(file, "", StandardCharsets.UTF_8);
+        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
+        Files.writeString(file, passphrase + "\n");
+        return passphrase;
     }
 
     static Path credentialsFile(HearthHome home) {

@@ -13,7 +13,8 @@ import java.nio.file.Path;
         versionProvider = HearthCommand.Version.class,
         description = "Hearth: a cloud in every home. Runs apps as isolated containers; mail first.",
         subcommands = {DoctorCommand.class, UpCommand.class, DownCommand.class, StatusCommand.class, AppCommand.class,
-                MailCommand.class,
+                MailCommand.class, StorageCommands.Unlock.class, StorageCommands.Lock.class,
+                StorageCommands.Passphrase.class, StorageCommands.Volume.class,
                 ImagesCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
 public final class HearthCommand {
 

@@ -38,6 +38,12 @@ final class StatusCommand implements Callable<Integer> {
                 s.running() ? "running (pid " + s.pid() + ")" : "NOT RUNNING (last seen " + s.updatedAt() + ")",
                 s.overlay().provider(), s.overlay().address().orElse("DOWN"),
                 s.overlay().developmentOnly() ? " (development only)" : "", s.publicAddress());
+        SupervisorStatus.Storage st = s.storage();
+        System.out.printf("storage     %s%s%n", switch (st.backend()) {
+            case "plain" -> "PLAIN, UNENCRYPTED (--insecure-plain-storage: development only; mail is readable on disk)";
+            case "none" -> "NONE: no encrypted storage on this machine, apps with volumes cannot run (see hearth doctor)";
+            default -> st.backend() + " (encrypted), " + (st.locked() ? "LOCKED (run: hearth unlock)" : "unlocked");
+        }, st.passphraseSet() || !st.encrypted() ? "" : "; no passphrase yet (the first hearth unlock sets it)");
         if (s.apps().isEmpty()) {
             System.out.println("no apps installed (hearth app install NAME|PATH)");
         }

@@ -1,6 +1,11 @@
 package org.hearth.core.cli;
 
 import org.hearth.core.HearthHome;
+import org.hearth.core.image.ImageRecipe;
+import org.hearth.core.storage.AppVolumes;
+import org.hearth.core.storage.KeyVault;
+import org.hearth.core.supervisor.AppTeardown;
+import org.hearth.core.supervisor.ControlSocket;
 import org.hearth.core.overlay.LoopbackOverlay;
 import org.hearth.core.overlay.OverlayProvider;
 import org.hearth.core.runtime.DockerRuntime;
@@ -20,6 +25,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 
 @Command(name = "up", mixinStandardHelpOptions = true,
@@ -41,26 +47,35 @@ final class UpCommand implements Callable<Integer> {
                     + LoopbackOverlay.ADDRESS + "). Default: ${DEFAULT-VALUE}.")
     String overlay;
 
+    @Option(names = "--insecure-plain-storage",
+            description = "Development only: keep app volumes in plain, unencrypted folders (shown in hearth status).")
+    boolean insecurePlainStorage;
+
     @Override
     public Integer call() throws Exception {
         HearthHome home = root.home();
         if (foreground) {
             OverlayProvider provider = overlay(overlay);
+            Optional<AppVolumes> volumes = AppVolumes.choose(AppTeardown.volumesDir(home), ImageRecipe.UID, ImageRecipe.GID,
+                    insecurePlainStorage).map(b -> new AppVolumes(b, home.state(), KeyVault.Cost.APPLIANCE));
             try (Engine engine = Engine.connect()) {
                 engine.version();
                 Supervisor supervisor = new Supervisor(home, new DockerRuntime(engine), provider,
-                        InetAddress.getByName(publicAddress));
-                SupervisorProcess.runForeground(home, supervisor);
+                        InetAddress.getByName(publicAddress), volumes);
+                try (ControlSocket control = ControlSocket.open(home, supervisor)) {
+                    SupervisorProcess.runForeground(home, supervisor);
+                }
             }
             return 0;
         }
-        long pid = ensureRunning(home, publicAddress, overlay);
+        long pid = ensureRunning(home, publicAddress, overlay, insecurePlainStorage);
         System.out.println("supervisor running (pid " + pid + "), log " + home.state().resolve("logs/supervisor.log"));
         return 0;
     }
 
     /** Starts the supervisor in the background unless one runs for this state folder; returns its pid. */
-    static long ensureRunning(HearthHome home, String publicAddress, String overlay) throws Exception {
+    static long ensureRunning(HearthHome home, String publicAddress, String overlay, boolean insecurePlainStorage)
+            throws Exception {
         overlay(overlay);
         var already = SupervisorProcess.running(home);
         if (already.isPresent()) {
@@ -72,6 +87,9 @@ final class UpCommand implements Callable<Integer> {
                 "-Dhearth.home=" + home.root(), "-cp", System.getProperty("java.class.path"),
                 HearthCommand.class.getName(), "--state-dir", home.state().toString(),
                 "up", "--foreground", "--public-address", publicAddress, "--overlay", overlay));
+        if (insecurePlainStorage) {
+            cmd.add("--insecure-plain-storage");
+        }
         Process child = new ProcessBuilder(cmd)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
                 .redirectErrorStream(true)

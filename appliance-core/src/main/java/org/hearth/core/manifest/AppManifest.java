@@ -70,6 +70,9 @@ public record AppManifest(int schema, String app, String version, Optional<Strin
     }
 
     public record Volume(String name, String path, String size) {
+        public long sizeBytes() {
+            return bytes(size);
+        }
     }
 
     public record Resources(Optional<String> memory, Optional<Integer> pids) {

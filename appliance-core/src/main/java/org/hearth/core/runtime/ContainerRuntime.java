@@ -54,16 +54,6 @@ public interface ContainerRuntime {
 
     void removeNetwork(String nameOrId);
 
-    /**
-     * Creates a named volume unless it exists; a new volume's root is given to {@code uid}:{@code gid}
-     * so the (non-root) service can write it.
-     */
-    void ensureVolume(String name, Map<String, String> labels, int uid, int gid);
-
-    List<String> volumes(Map<String, String> labels);
-
-    void removeVolume(String name);
-
     record Output(String stdout, String stderr) {
     }
 

@@ -8,12 +8,13 @@ import java.util.Optional;
 /**
  * What to run. Only what a manifest may ask for lives here: the hardening (read-only root,
  * no capabilities, no-new-privileges, non-root, no host paths, no engine socket) is applied by
- * the runtime and cannot be switched off from a spec.
+ * the runtime and cannot be switched off from a spec. Host folders appear only as volumes, and
+ * only the supervisor names them: a manifest declares a volume, never a host path.
  *
  * @param name     the engine's name for the container, if it should have one
  * @param user     overrides the image's user; never root
  * @param networks engine networks to attach, each with the aliases peers know it by; none means no network at all
- * @param volumes  named engine volumes (never host paths): volume name to mount path
+ * @param volumes  an open volume's data folder on the host (from the storage backend) to its mount path
  * @param tmpfs    scratch mounts: path to mount options
  * @param hosts    extra /etc/hosts entries, name to address
  */
@@ -98,9 +99,9 @@ public record ContainerSpec(
         return new ContainerSpec(name, image, command, user, env, labels, memoryBytes, pidsLimit, tmpfs, networks, volumes, all);
     }
 
-    public ContainerSpec withVolume(String volume, String path) {
+    public ContainerSpec withVolume(String dataFolder, String path) {
         Map<String, String> all = new LinkedHashMap<>(volumes);
-        all.put(volume, path);
+        all.put(dataFolder, path);
         return new ContainerSpec(name, image, command, user, env, labels, memoryBytes, pidsLimit, tmpfs, networks, all, hosts);
     }
 }

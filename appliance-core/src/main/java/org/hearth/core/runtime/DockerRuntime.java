@@ -52,8 +52,8 @@ public final class DockerRuntime implements ContainerRuntime {
         }
         List<Map.Entry<String, List<String>>> networks = new ArrayList<>(spec.networks().entrySet());
         List<Mount> mounts = new ArrayList<>();
-        spec.volumes().forEach((volume, path) ->
-                mounts.add(new Mount().withType(MountType.VOLUME).withSource(volume).withTarget(path)));
+        spec.volumes().forEach((folder, path) ->
+                mounts.add(new Mount().withType(MountType.BIND).withSource(folder).withTarget(path)));
         HostConfig host = HostConfig.newHostConfig()
                 .withReadonlyRootfs(true)
                 .withCapDrop(Capability.ALL)
@@ -297,42 +297,6 @@ public final class DockerRuntime implements ContainerRuntime {
     public void removeNetwork(String nameOrId) {
         try {
             docker.removeNetworkCmd(nameOrId).exec();
-        } catch (NotFoundException e) {
-            // Already gone.
-        }
-    }
-
-    @Override
-    public void ensureVolume(String name, Map<String, String> labels, int uid, int gid) {
-        try {
-            docker.inspectVolumeCmd(name).exec();
-        } catch (NotFoundException e) {
-            String mountpoint = docker.createVolumeCmd().withName(name).withLabels(labels).exec().getMountpoint();
-            try {
-                // The engine runs on this host, so its volume folder is ours to hand to the service's user.
-                Files.setAttribute(Path.of(mountpoint), "unix:uid", uid);
-                Files.setAttribute(Path.of(mountpoint), "unix:gid", gid);
-            } catch (IOException io) {
-                removeVolume(name);
-                throw new EngineException("cannot give volume " + name + " to " + uid + ":" + gid + ": " + io.getMessage(), io);
-            }
-        }
-    }
-
-    @Override
-    public List<String> volumes(Map<String, String> labels) {
-        var response = docker.listVolumesCmd().withFilter("label", labelFilter(labels)).exec();
-        List<String> names = new ArrayList<>();
-        if (response.getVolumes() != null) {
-            response.getVolumes().forEach(v -> names.add(v.getName()));
-        }
-        return names;
-    }
-
-    @Override
-    public void removeVolume(String name) {
-        try {
-            docker.removeVolumeCmd(name).exec();
         } catch (NotFoundException e) {
             // Already gone.
         }

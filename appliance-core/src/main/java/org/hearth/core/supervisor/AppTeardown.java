@@ -1,8 +1,15 @@
 package org.hearth.core.supervisor;
 
+import org.hearth.core.HearthHome;
+import org.hearth.core.image.ImageRecipe;
+import org.hearth.core.manifest.AppManifest;
+import org.hearth.core.storage.AppVolumes;
+
 import org.hearth.core.runtime.ContainerRuntime;
 import org.hearth.core.runtime.HearthLabels;
 
+import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -18,14 +25,26 @@ public final class AppTeardown {
         return Map.of(HearthLabels.MANAGED, "true", HearthLabels.INSTANCE, instance, HearthLabels.APP, app);
     }
 
-    /** Containers and networks always; volumes (the app's data) only when {@code keepData} is false. */
-    public static void remove(ContainerRuntime runtime, String instance, String app, boolean keepData) {
+    /** The app's containers and networks. */
+    public static void remove(ContainerRuntime runtime, String instance, String app) {
         Map<String, String> labels = labelsOf(instance, app);
         runtime.containers(labels).forEach(c -> runtime.remove(c.id()));
         runtime.networks(labels).forEach(n -> runtime.removeNetwork(n.id()));
-        if (!keepData) {
-            runtime.volumes(labels).forEach(runtime::removeVolume);
+    }
+
+    /** After its containers are gone: closes the app's volumes, or with {@code delete} destroys them and their keys. */
+    public static void releaseVolumes(HearthHome home, AppManifest manifest, boolean delete) throws IOException {
+        for (AppManifest.Container c : manifest.containers().values()) {
+            for (AppManifest.Volume v : c.volumes()) {
+                AppVolumes.release(home.state(), volumesDir(home), Supervisor.volumeName(manifest.app(), v.name()),
+                        ImageRecipe.UID, ImageRecipe.GID, delete);
+            }
         }
+    }
+
+    /** Where this instance keeps its volumes' files and mountpoints. */
+    public static Path volumesDir(HearthHome home) {
+        return home.state().resolve("volumes");
     }
 
     /** Stops every app container of this Hearth instance, in parallel, each with a short grace period. */

@@ -15,6 +15,7 @@ import org.hearth.core.runtime.ContainerRuntime;
 import org.hearth.core.runtime.ContainerRuntime.ContainerInfo;
 import org.hearth.core.runtime.ContainerSpec;
 import org.hearth.core.runtime.HearthLabels;
+import org.hearth.core.storage.AppVolumes;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -58,6 +59,7 @@ public final class Supervisor implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(Supervisor.class);
     private static final Duration PASS_INTERVAL = Duration.ofSeconds(1);
+    private static final String LOCKED = "locked";
     private static final ObjectMapper SPEC_JSON = new ObjectMapper().registerModule(new Jdk8Module())
             .enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS);
 
@@ -65,6 +67,8 @@ public final class Supervisor implements AutoCloseable {
     private final ContainerRuntime runtime;
     private final OverlayProvider overlay;
     private final InetAddress publicAddress;
+    /** Empty when this machine offers no encrypted storage (and plain was not asked for). */
+    private final Optional<AppVolumes> volumes;
     private final InstalledApps apps;
     private final HealthTracker health;
     private final RestartBackoff backoff = new RestartBackoff();
@@ -80,14 +84,18 @@ public final class Supervisor implements AutoCloseable {
         return t;
     });
     private volatile boolean running = true;
+    /** Containers stopped because storage locked: starting them again after unlock is no crash restart. */
+    private final Set<String> stoppedForStorage = ConcurrentHashMap.newKeySet();
     /** Containers found stopped on the first pass were stopped by hearth down: resuming them is no crash restart. */
     private boolean firstPass = true;
 
-    public Supervisor(HearthHome home, ContainerRuntime runtime, OverlayProvider overlay, InetAddress publicAddress) {
+    public Supervisor(HearthHome home, ContainerRuntime runtime, OverlayProvider overlay, InetAddress publicAddress,
+                      Optional<AppVolumes> volumes) {
         this.home = home;
         this.runtime = runtime;
         this.overlay = overlay;
         this.publicAddress = publicAddress;
+        this.volumes = volumes;
         this.apps = new InstalledApps(home.stateDir("apps"));
         this.health = new HealthTracker(runtime);
         this.firewall = new EdgeFirewall(home.instanceId());
@@ -164,7 +172,7 @@ public final class Supervisor implements AutoCloseable {
         }
         return new SupervisorStatus(true, ProcessHandle.current().pid(), now.toString(), publicAddress.getHostAddress(),
                 new SupervisorStatus.Overlay(overlay.name(), overlay.address().map(InetAddress::getHostAddress),
-                        overlay.developmentOnly()), withEndpoints);
+                        overlay.developmentOnly()), storageStatus(), withEndpoints);
     }
 
     /** A listener the installed apps ask for; {@code bind} is empty when its address is unavailable. */
@@ -184,14 +192,9 @@ public final class Supervisor implements AutoCloseable {
                 labels.put(HearthLabels.ROLE, kind.name().toLowerCase());
                 networkIds.put(name, runtime.ensureInternalNetwork(name, labels));
             });
-            m.containers().forEach((name, c) -> c.volumes().forEach(v -> {
-                Map<String, String> labels = new HashMap<>(appLabels);
-                labels.put(HearthLabels.ROLE, "volume");
-                runtime.ensureVolume(volumeName(m.app(), v.name()), labels, ImageRecipe.UID, ImageRecipe.GID);
-            }));
         } catch (RuntimeException e) {
             return new SupervisorStatus.App(m.app(), m.version(), "failing",
-                    Optional.of("cannot create networks or volumes: " + e.getMessage()), List.of(), List.of());
+                    Optional.of("cannot create networks: " + e.getMessage()), List.of(), List.of());
         }
 
         Map<String, List<ContainerInfo>> byRole = new HashMap<>();
@@ -299,7 +302,23 @@ public final class Supervisor implements AutoCloseable {
             return new Applied(new SupervisorStatus.Container(name, "", decl.image(), lifecycle, false, HealthTracker.STOPPED, 0,
                     Optional.of(decl.image() + " is not built on this machine (run: hearth images build)")), Optional.empty());
         }
-        ContainerSpec spec = spec(home.instanceId(), app, name, decl, plan);
+        Map<String, Path> dataFolders = new TreeMap<>();
+        if (!decl.volumes().isEmpty()) {
+            Optional<String> blocked = storageBlocked(app, decl);
+            if (blocked.isPresent()) {
+                return stopForStorage(key, name, decl, lifecycle, existing, blocked.get());
+            }
+            try {
+                for (AppManifest.Volume v : decl.volumes()) {
+                    dataFolders.put(v.path(), volumes.orElseThrow().open(volumeName(app, v.name()), v.sizeBytes()));
+                }
+            } catch (IOException e) {
+                LOG.warn("app={} container={} event=volume-failed error={}", app, name, e.getMessage());
+                return new Applied(new SupervisorStatus.Container(name, "", decl.image(), lifecycle, false,
+                        HealthTracker.STOPPED, 0, Optional.of(e.getMessage())), Optional.empty());
+            }
+        }
+        ContainerSpec spec = spec(home.instanceId(), app, name, decl, plan, dataFolders);
         // Connections through the edge listener come from the ingress gateway: name it in /etc/hosts, so
         // a server's reverse lookup of its client is answered at once instead of timing out.
         String ingressNetwork = EdgeNetworkPlanner.ingressNetwork(app, name);
@@ -332,7 +351,7 @@ public final class Supervisor implements AutoCloseable {
                 runtime.start(id);
                 LOG.info("app={} container={} event=created id={}", app, name, id.substring(0, 12));
                 keep = runtime.container(id).orElseThrow();
-            } else if (!keep.running() && firstPass) {
+            } else if (!keep.running() && (firstPass || stoppedForStorage.remove(key))) {
                 runtime.start(keep.id());
                 LOG.info("app={} container={} event=resumed id={}", app, name, keep.id().substring(0, 12));
                 keep = runtime.container(keep.id()).orElse(keep);
@@ -371,12 +390,127 @@ public final class Supervisor implements AutoCloseable {
                 backoff.total(key), problem), Optional.of(keep));
     }
 
-    static String volumeName(String app, String volume) {
-        return "hearth-" + app + "-" + volume;
+    /** A volume's name on the storage backend (and in the key vault). */
+    public static String volumeName(String app, String volume) {
+        return app + "-" + volume;
+    }
+
+    /**
+     * Why a container with volumes cannot run now, if it cannot: no encrypted storage here, or
+     * storage locked with one of its volumes closed (volumes left open by an earlier supervisor
+     * process stay usable: a supervisor restart is not a reboot).
+     */
+    private Optional<String> storageBlocked(String app, AppManifest.Container decl) {
+        if (volumes.isEmpty()) {
+            return Optional.of("no encrypted storage on this machine (see hearth doctor); for development only:"
+                    + " hearth up --insecure-plain-storage");
+        }
+        boolean allOpen = decl.volumes().stream().allMatch(v -> volumes.get().isOpen(volumeName(app, v.name())));
+        return volumes.get().locked() && !allOpen
+                ? Optional.of("storage is locked (run: hearth unlock)") : Optional.empty();
+    }
+
+    /** The container stays stopped (not removed: after unlock the same one resumes). */
+    private Applied stopForStorage(String key, String name, AppManifest.Container decl, String lifecycle,
+                                   List<ContainerInfo> existing, String reason) {
+        for (ContainerInfo info : existing) {
+            if (info.running()) {
+                LOG.info("container={} event=stopped reason=storage-locked id={}", key, info.id().substring(0, 12));
+                runtime.stop(info.id(), Duration.ofSeconds(10));
+            }
+            stoppedForStorage.add(key);
+        }
+        String id = existing.isEmpty() ? "" : existing.get(0).id();
+        return new Applied(new SupervisorStatus.Container(name, id, decl.image(), lifecycle, false, LOCKED, 0,
+                Optional.of(reason)), Optional.empty());
+    }
+
+    private SupervisorStatus.Storage storageStatus() {
+        return volumes.map(v -> new SupervisorStatus.Storage(v.backend().name(), v.backend().encrypted(), v.locked(),
+                        v.passphraseSet()))
+                .orElse(new SupervisorStatus.Storage("none", false, true, false));
+    }
+
+    public boolean passphraseSet() {
+        return storage().passphraseSet();
+    }
+
+    /** Keeps the master key from the owner's passphrase and runs what waited for it, at once. */
+    public void unlock(char[] passphrase) throws Exception {
+        storage().unlock(passphrase);
+        LOG.info("event=unlocked backend={}", storage().backend().name());
+        reconcileOnce().writeTo(statusFile(home));
+    }
+
+    /** Forgets the master key, stops every container with a volume and closes the volumes. */
+    public synchronized void lock() throws IOException {
+        storage().lock();
+        List<String> failed = new ArrayList<>();
+        for (InstalledApps.Installed installed : apps.list()) {
+            if (installed.manifest().isEmpty()) {
+                continue;
+            }
+            AppManifest m = installed.manifest().get();
+            stopContainersWithVolumes(m);
+            for (AppManifest.Container c : m.containers().values()) {
+                for (AppManifest.Volume v : c.volumes()) {
+                    String volume = volumeName(m.app(), v.name());
+                    try {
+                        storage().close(volume);
+                    } catch (IOException e) {
+                        failed.add(volume + ": " + e.getMessage());
+                    }
+                }
+            }
+        }
+        LOG.info("event=locked");
+        reconcileOnce().writeTo(statusFile(home));
+        if (!failed.isEmpty()) {
+            throw new IOException("locked, but these volumes did not close: " + String.join("; ", failed));
+        }
+    }
+
+    private void stopContainersWithVolumes(AppManifest m) {
+        runtime.containers(AppTeardown.labelsOf(home.instanceId(), m.app())).stream()
+                .filter(c -> m.containers().containsKey(c.labels().getOrDefault(HearthLabels.ROLE, "")))
+                .filter(c -> !m.containers().get(c.labels().get(HearthLabels.ROLE)).volumes().isEmpty())
+                .forEach(c -> {
+                    runtime.stop(c.id(), Duration.ofSeconds(10));
+                    stoppedForStorage.add(m.app() + "/" + c.labels().get(HearthLabels.ROLE));
+                });
+    }
+
+    public void changePassphrase(char[] current, char[] replacement) throws Exception {
+        storage().changePassphrase(current, replacement);
+        LOG.info("event=passphrase-changed");
+    }
+
+    /** Grows a volume: its app's containers with volumes stop, the volume is closed, grown, and they start again. */
+    public synchronized void growVolume(String app, String volume, long sizeBytes) throws IOException {
+        AppManifest m = apps.list().stream().filter(i -> i.app().equals(app)).findFirst()
+                .flatMap(InstalledApps.Installed::manifest)
+                .orElseThrow(() -> new IOException("app " + app + " is not installed"));
+        if (m.containers().values().stream().flatMap(c -> c.volumes().stream()).noneMatch(v -> v.name().equals(volume))) {
+            throw new IOException("app " + app + " declares no volume " + volume);
+        }
+        if (storage().locked()) {
+            throw new IOException("storage is locked (run: hearth unlock)");
+        }
+        stopContainersWithVolumes(m);
+        String name = volumeName(app, volume);
+        storage().close(name);
+        storage().grow(name, sizeBytes);
+        LOG.info("app={} volume={} event=grown bytes={}", app, name, sizeBytes);
+        reconcileOnce().writeTo(statusFile(home));
+    }
+
+    private AppVolumes storage() {
+        return volumes.orElseThrow(() -> new IllegalStateException(
+                "no encrypted storage on this machine (see hearth doctor)"));
     }
 
     private static ContainerSpec spec(String instance, String app, String name, AppManifest.Container decl,
-                                      NetworkPlan plan) {
+                                      NetworkPlan plan, Map<String, Path> dataFolders) {
         ContainerSpec spec = ContainerSpec.of(decl.image())
                 .withName("hearth-" + app + "-" + name)
                 .withCommand(decl.command())
@@ -387,8 +521,8 @@ public final class Supervisor implements AutoCloseable {
         for (NetworkPlan.Attachment a : plan.attachmentsOf(name)) {
             spec = spec.withNetwork(a.network(), a.aliases().toArray(String[]::new));
         }
-        for (AppManifest.Volume v : decl.volumes()) {
-            spec = spec.withVolume(volumeName(app, v.name()), v.path());
+        for (Map.Entry<String, Path> folder : dataFolders.entrySet()) {
+            spec = spec.withVolume(folder.getValue().toString(), folder.getKey());
         }
         return spec;
     }
@@ -407,6 +541,9 @@ public final class Supervisor implements AutoCloseable {
     }
 
     private static String appState(List<SupervisorStatus.Container> containers) {
+        if (containers.stream().anyMatch(c -> c.health().equals(LOCKED))) {
+            return LOCKED;
+        }
         if (containers.stream().anyMatch(c -> c.problem().isPresent() || c.health().equals("crash-looping"))) {
             return "failing";
         }
@@ -442,7 +579,7 @@ public final class Supervisor implements AutoCloseable {
         }
         for (String app : orphans) {
             LOG.info("app={} event=orphan-removed", app);
-            AppTeardown.remove(runtime, home.instanceId(), app, true);
+            AppTeardown.remove(runtime, home.instanceId(), app);
         }
     }
 

@@ -16,7 +16,8 @@ import java.util.Optional;
  * What the supervisor last saw, written to {@code state/status.json} after every reconcile pass
  * and read by {@code hearth status} and {@code hearth app install}.
  */
-public record SupervisorStatus(boolean running, long pid, String updatedAt, String publicAddress, Overlay overlay, List<App> apps) {
+public record SupervisorStatus(boolean running, long pid, String updatedAt, String publicAddress, Overlay overlay,
+                               Storage storage, List<App> apps) {
 
     static final ObjectMapper JSON = new ObjectMapper().registerModule(new Jdk8Module())
             .enable(SerializationFeature.INDENT_OUTPUT);
@@ -30,7 +31,16 @@ public record SupervisorStatus(boolean running, long pid, String updatedAt, Stri
     }
 
     /**
-     * @param state  {@code healthy} (every container healthy), {@code starting}, {@code degraded}
+     * @param backend       {@code luks2}, {@code fscrypt}, {@code plain} (development only, unencrypted) or
+     *                      {@code none} (no encrypted storage here: apps with volumes cannot run)
+     * @param locked        the master key is not in memory: containers with volumes do not run
+     * @param passphraseSet whether the owner has set a passphrase (the first unlock sets it)
+     */
+    public record Storage(String backend, boolean encrypted, boolean locked, boolean passphraseSet) {
+    }
+
+    /**
+     * @param state  {@code locked} (waiting for hearth unlock), {@code healthy} (every container healthy), {@code starting}, {@code degraded}
      *               (some container unhealthy or restarting) or {@code failing} (cannot be applied, or crash-looping)
      */
     public record App(String app, String version, String state, Optional<String> problem,
@@ -41,7 +51,10 @@ public record SupervisorStatus(boolean running, long pid, String updatedAt, Stri
         }
     }
 
-    /** @param health {@code healthy}, {@code starting}, {@code unhealthy}, {@code stopped} or {@code crash-looping} */
+    /**
+     * @param health {@code healthy}, {@code starting}, {@code unhealthy}, {@code stopped}, {@code crash-looping}
+     *               or {@code locked} (it has volumes and storage is locked)
+     */
     public record Container(String name, String id, String image, String lifecycle, boolean running, String health,
                             int restarts, Optional<String> problem) {
     }
@@ -57,7 +70,7 @@ public record SupervisorStatus(boolean running, long pid, String updatedAt, Stri
 
     /** The same status, as seen by someone who knows whether its writer still runs. */
     public SupervisorStatus withRunning(boolean alive) {
-        return new SupervisorStatus(alive, pid, updatedAt, publicAddress, overlay, apps);
+        return new SupervisorStatus(alive, pid, updatedAt, publicAddress, overlay, storage, apps);
     }
 
     public Optional<App> app(String name) {

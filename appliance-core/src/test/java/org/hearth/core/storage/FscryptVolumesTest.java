@@ -132,16 +132,6 @@ class FscryptVolumesTest {
     }
 
     private static boolean contains(byte[] haystack, String needle) {
-        byte[] n = needle.getBytes(StandardCharsets.UTF_8);
-        outer:
-        for (int i = 0; i + n.length <= haystack.length; i++) {
-            for (int j = 0; j < n.length; j++) {
-                if (haystack[i + j] != n[j]) {
-                    continue outer;
-                }
-            }
-            return true;
-        }
-        return false;
+        return ByteSearch.indexOf(haystack, needle.getBytes(StandardCharsets.UTF_8)) >= 0;
     }
 }

@@ -50,8 +50,8 @@ class KeyVaultTest {
                 .doesNotContain(Base64.getEncoder().encodeToString(volumeKey))
                 .doesNotContain("pass\"");
         byte[] raw = Files.readAllBytes(file);
-        assertThat(indexOf(raw, master)).isEqualTo(-1);
-        assertThat(indexOf(raw, volumeKey)).isEqualTo(-1);
+        assertThat(ByteSearch.indexOf(raw, master)).isEqualTo(-1);
+        assertThat(ByteSearch.indexOf(raw, volumeKey)).isEqualTo(-1);
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(file))).isEqualTo("rw-------");
     }
 
@@ -114,18 +114,5 @@ class KeyVaultTest {
                 .hasMessageContaining("field \"kdf\" is missing");
         assertThatThrownBy(() -> KeyVault.at(file).create("x".toCharArray(), CHEAP))
                 .hasMessageContaining("already exists");
-    }
-
-    private static int indexOf(byte[] haystack, byte[] needle) {
-        outer:
-        for (int i = 0; i + needle.length <= haystack.length; i++) {
-            for (int j = 0; j < needle.length; j++) {
-                if (haystack[i + j] != needle[j]) {
-                    continue outer;
-                }
-            }
-            return i;
-        }
-        return -1;
     }
 }

@@ -28,6 +28,8 @@ final class LmtpClient implements Closeable {
         }
     }
 
+    private static final int CONNECT_TIMEOUT_MILLIS = 5000;
+
     private final Socket socket;
     private final InputStream in;
     private final OutputStream out;
@@ -35,7 +37,11 @@ final class LmtpClient implements Closeable {
     LmtpClient(InetSocketAddress store, String lhloName, int timeoutMillis) throws IOException {
         socket = new Socket();
         try {
-            socket.connect(new InetSocketAddress(store.getHostString(), store.getPort()), timeoutMillis);
+            // Resolved per connection: the store's address changes whenever its container is replaced.
+            // A store that is up answers a connect on its internal network at once; one that is not
+            // (stopped while storage is locked, or restarting) must turn into a 451 quickly.
+            socket.connect(new InetSocketAddress(store.getHostString(), store.getPort()),
+                    Math.min(timeoutMillis, CONNECT_TIMEOUT_MILLIS));
             socket.setSoTimeout(timeoutMillis);
             in = socket.getInputStream();
             out = new BufferedOutputStream(socket.getOutputStream(), 64 * 1024);

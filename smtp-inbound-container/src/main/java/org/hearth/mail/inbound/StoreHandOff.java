@@ -62,7 +62,7 @@ final class StoreHandOff implements RcptHook, MessageHook, DisconnectHandler<SMT
         } catch (IOException e) {
             drop(session);
             LOG.warn("event=store-unreachable step=rcpt error={}", e.getMessage());
-            return tempfail(DSNStatus.NETWORK_CONNECTION, "Mail store unavailable, try again later");
+            return tempfail(DSNStatus.SYSTEM_OTHER, "Mail store unavailable, try again later");
         }
     }
 
@@ -95,7 +95,7 @@ final class StoreHandOff implements RcptHook, MessageHook, DisconnectHandler<SMT
         } catch (IOException e) {
             drop(session);
             LOG.warn("event=store-unreachable step=data error={}", e.getMessage());
-            return tempfail(DSNStatus.NETWORK_CONNECTION, "Mail store unavailable, try again later");
+            return tempfail(DSNStatus.SYSTEM_OTHER, "Mail store unavailable, try again later");
         }
     }
 

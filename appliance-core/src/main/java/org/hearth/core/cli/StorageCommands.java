@@ -1,0 +1,136 @@
+package org.hearth.core.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+
+import java.io.BufferedReader;
+import java.io.Console;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.Callable;
+
+/**
+ * The owner's storage commands: all go to the running supervisor, which holds the master key.
+ * Passphrases come from a terminal prompt or standard input (one per line), never arguments.
+ */
+final class StorageCommands {
+
+    private StorageCommands() {
+    }
+
+    private static BufferedReader stdin;
+
+    /** A passphrase: prompted at a terminal (twice when {@code confirm}), else the next line of standard input. */
+    static String readPassphrase(String prompt, boolean confirm) throws IOException {
+        Console console = System.console();
+        if (console != null) {
+            char[] first = console.readPassword("%s: ", prompt);
+            if (confirm) {
+                char[] again = console.readPassword("again: ");
+                if (first == null || !java.util.Arrays.equals(first, again)) {
+                    throw new IllegalArgumentException("the passphrases differ");
+                }
+            }
+            return first == null ? "" : new String(first);
+        }
+        if (stdin == null) {
+            stdin = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        }
+        String line = stdin.readLine();
+        if (line == null || line.isEmpty()) {
+            throw new IllegalArgumentException("no passphrase on standard input (" + prompt + ")");
+        }
+        return line;
+    }
+
+    @Command(name = "unlock", mixinStandardHelpOptions = true,
+            description = "Unlock encrypted storage with the owner's passphrase (prompt or standard input); "
+                    + "the first unlock sets the passphrase. Apps with volumes start.")
+    static final class Unlock implements Callable<Integer> {
+        @ParentCommand
+        HearthCommand root;
+
+        @Override
+        public Integer call() throws Exception {
+            boolean first = !java.nio.file.Files.exists(root.home().state().resolve("keys.json"));
+            ObjectNode request = ControlClient.request("unlock")
+                    .put("passphrase", readPassphrase(first ? "new passphrase (it cannot be recovered)" : "passphrase", first));
+            System.out.println(ControlClient.send(root.home(), request));
+            return 0;
+        }
+    }
+
+    @Command(name = "lock", mixinStandardHelpOptions = true,
+            description = "Lock encrypted storage: apps' containers with volumes stop, volumes close, the key is forgotten.")
+    static final class Lock implements Callable<Integer> {
+        @ParentCommand
+        HearthCommand root;
+
+        @Override
+        public Integer call() throws Exception {
+            System.out.println(ControlClient.send(root.home(), ControlClient.request("lock")));
+            return 0;
+        }
+    }
+
+    @Command(name = "passphrase", mixinStandardHelpOptions = true, description = "passphrase change: re-wraps the master key; no data is touched.",
+            subcommands = Passphrase.Change.class)
+    static final class Passphrase {
+        @ParentCommand
+        HearthCommand root;
+
+        @Command(name = "change", mixinStandardHelpOptions = true,
+                description = "Change the owner's passphrase: current, then new (prompt, or two lines of standard input).")
+        static final class Change implements Callable<Integer> {
+            @ParentCommand
+            Passphrase parent;
+
+            @Override
+            public Integer call() throws Exception {
+                ObjectNode request = ControlClient.request("change-passphrase")
+                        .put("current", readPassphrase("current passphrase", false))
+                        .put("replacement", readPassphrase("new passphrase", true));
+                System.out.println(ControlClient.send(parent.root.home(), request));
+                return 0;
+            }
+        }
+    }
+
+    @Command(name = "volume", mixinStandardHelpOptions = true, description = "volume grow APP VOLUME SIZE",
+            subcommands = Volume.Grow.class)
+    static final class Volume {
+        @ParentCommand
+        HearthCommand root;
+
+        @Command(name = "grow", mixinStandardHelpOptions = true,
+                description = "Grow an app's volume to SIZE (e.g. 2GiB); the app's containers with volumes restart.")
+        static final class Grow implements Callable<Integer> {
+            @ParentCommand
+            Volume parent;
+
+            @Parameters(index = "0", paramLabel = "APP")
+            String app;
+
+            @Parameters(index = "1", paramLabel = "VOLUME")
+            String volume;
+
+            @Parameters(index = "2", paramLabel = "SIZE")
+            String size;
+
+            @Override
+            public Integer call() throws Exception {
+                if (!size.matches("[1-9][0-9]*(MiB|GiB)")) {
+                    throw new IllegalArgumentException("SIZE \"" + size + "\": write it as a number and MiB or GiB, e.g. 2GiB");
+                }
+                long n = Long.parseLong(size.replaceAll("\\D", ""));
+                long bytes = size.endsWith("GiB") ? n << 30 : n << 20;
+                ObjectNode request = ControlClient.request("grow-volume").put("app", app).put("volume", volume).put("bytes", bytes);
+                System.out.println(ControlClient.send(parent.root.home(), request));
+                return 0;
+            }
+        }
+    }
+}

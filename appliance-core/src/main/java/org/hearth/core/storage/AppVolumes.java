@@ -1,0 +1,237 @@
+package org.hearth.core.storage;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.Optional;
+
+/**
+ * The apps' volumes on one backend, and the lock over them. Locked (after every start and after
+ * {@link #lock}): the master key is not in memory and no encrypted volume can be opened or made.
+ * {@link #unlock} takes the owner's passphrase (the first one sets it); wrong passphrases are
+ * throttled, with the count kept on disk so a restart does not reset it.
+ */
+public final class AppVolumes {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Free attempts before waits begin; then the wait starts at FIRST_WAIT and doubles per failure, up to the ceiling. */
+    private static final int FREE_ATTEMPTS = 3;
+    private static final Duration FIRST_WAIT = Duration.ofSeconds(10);
+    private static final Duration MAX_WAIT = Duration.ofMinutes(15);
+
+    /** Too many wrong passphrases in a row: nothing was tried. */
+    public static final class ThrottledException extends Exception {
+        ThrottledException(Duration wait) {
+            super("too many wrong passphrases: try again in " + Math.max(1, wait.toSeconds()) + " s");
+        }
+    }
+
+    private final VolumeBackend backend;
+    private final KeyVault vault;
+    private final KeyVault.Cost cost;
+    private final Path failuresFile;
+    private byte[] master;
+
+    public AppVolumes(VolumeBackend backend, Path stateDir, KeyVault.Cost cost) {
+        this.backend = backend;
+        this.vault = KeyVault.at(stateDir.resolve("keys.json"));
+        this.cost = cost;
+        this.failuresFile = stateDir.resolve("unlock-failures.json");
+    }
+
+    /** The best backend this machine offers (LUKS2, else fscrypt), or plain only when asked for. */
+    public static Optional<VolumeBackend> choose(Path volumesDir, int uid, int gid, boolean insecurePlain) {
+        if (insecurePlain) {
+            return Optional.of(new PlainVolumes(volumesDir, uid, gid));
+        }
+        if (LuksVolumes.available()) {
+            return Optional.of(new LuksVolumes(volumesDir, uid, gid));
+        }
+        if (FscryptVolumes.available()) {
+            return Optional.of(new FscryptVolumes(volumesDir, uid, gid));
+        }
+        return Optional.empty();
+    }
+
+    /** The backend holding an existing volume, told by its file; empty when the volume does not exist. */
+    public static Optional<VolumeBackend> holding(Path volumesDir, String volume, int uid, int gid) {
+        return java.util.stream.Stream.<VolumeBackend>of(new LuksVolumes(volumesDir, uid, gid),
+                        new FscryptVolumes(volumesDir, uid, gid), new PlainVolumes(volumesDir, uid, gid))
+                .filter(b -> b.exists(volume)).findFirst();
+    }
+
+    /**
+     * Closes a volume, or with {@code delete} destroys it and forgets its key, from outside the
+     * supervisor (hearth app remove); a volume that does not exist is fine.
+     */
+    public static void release(Path stateDir, Path volumesDir, String volume, int uid, int gid, boolean delete)
+            throws IOException {
+        Optional<VolumeBackend> backend = holding(volumesDir, volume, uid, gid);
+        if (backend.isPresent() && !delete) {
+            backend.get().close(volume);
+            return;
+        }
+        if (backend.isPresent()) {
+            backend.get().destroy(volume);
+        }
+        KeyVault vault = KeyVault.at(stateDir.resolve("keys.json"));
+        if (delete && vault.hasVolume(volume)) {
+            vault.forgetVolume(volume);
+        }
+    }
+
+    public VolumeBackend backend() {
+        return backend;
+    }
+
+    public synchronized boolean locked() {
+        return backend.encrypted() && master == null;
+    }
+
+    /** Whether the owner has set a passphrase yet. */
+    public boolean passphraseSet() {
+        return vault.exists();
+    }
+
+    /** Opens the vault (creating it with this passphrase if none exists) and keeps the master key until {@link #lock}. */
+    public synchronized void unlock(char[] passphrase) throws IOException, KeyVault.WrongPassphraseException, ThrottledException {
+        if (!vault.exists()) {
+            vault.create(passphrase, cost);
+        }
+        checkThrottle();
+        byte[] key;
+        try {
+            key = vault.unlock(passphrase);
+        } catch (KeyVault.WrongPassphraseException e) {
+            recordFailure();
+            throw e;
+        }
+        Files.deleteIfExists(failuresFile);
+        clearMaster();
+        master = key;
+    }
+
+    /** Forgets the master key; the caller has stopped the volumes' containers and closes the volumes. */
+    public synchronized void lock() {
+        clearMaster();
+    }
+
+    public synchronized void changePassphrase(char[] current, char[] replacement)
+            throws IOException, KeyVault.WrongPassphraseException, ThrottledException {
+        checkThrottle();
+        try {
+            vault.changePassphrase(current, replacement, cost);
+        } catch (KeyVault.WrongPassphraseException e) {
+            recordFailure();
+            throw e;
+        }
+        Files.deleteIfExists(failuresFile);
+    }
+
+    /**
+     * The open data folder of {@code volume}: made (with a new key) when neither it nor its key
+     * exists yet, opened otherwise. A volume whose file or key is gone is an error, never
+     * silently replaced by an empty one.
+     */
+    public synchronized Path open(String volume, long sizeBytes) throws IOException {
+        if (!backend.encrypted()) {
+            return backend.exists(volume) ? backend.open(volume, new byte[0]) : backend.create(volume, sizeBytes, new byte[0]);
+        }
+        if (backend.isOpen(volume)) {
+            return backend.dataFolder(volume);
+        }
+        if (master == null) {
+            throw new IOException("storage is locked (run: hearth unlock)");
+        }
+        boolean hasKey = vault.hasVolume(volume);
+        boolean hasFile = backend.exists(volume);
+        if (!hasKey && !hasFile) {
+            byte[] key = vault.newVolumeKey(master, volume, backend.keyBytes());
+            try {
+                return backend.create(volume, sizeBytes, key);
+            } finally {
+                Arrays.fill(key, (byte) 0);
+            }
+        }
+        if (!hasFile) {
+            throw new IOException("volume " + volume + ": its file " + backend.backingFile(volume)
+                    + " is missing; not making an empty one in its place (restore the file, or remove the app's data)");
+        }
+        if (!hasKey) {
+            throw new IOException("volume " + volume + ": the key vault has no key for " + backend.backingFile(volume)
+                    + " (was the vault replaced?); the volume was left untouched");
+        }
+        byte[] key = vault.volumeKey(master, volume);
+        try {
+            return backend.open(volume, key);
+        } finally {
+            Arrays.fill(key, (byte) 0);
+        }
+    }
+
+    public synchronized boolean isOpen(String volume) {
+        return backend.isOpen(volume);
+    }
+
+    public synchronized void close(String volume) throws IOException {
+        backend.close(volume);
+    }
+
+    /** Grows a closed volume (its containers stopped, the volume closed, by the caller). */
+    public synchronized void grow(String volume, long sizeBytes) throws IOException {
+        if (!backend.encrypted()) {
+            backend.grow(volume, sizeBytes, new byte[0]);
+            return;
+        }
+        if (master == null) {
+            throw new IOException("storage is locked (run: hearth unlock)");
+        }
+        byte[] key = vault.volumeKey(master, volume);
+        try {
+            backend.grow(volume, sizeBytes, key);
+        } finally {
+            Arrays.fill(key, (byte) 0);
+        }
+    }
+
+    private void clearMaster() {
+        if (master != null) {
+            Arrays.fill(master, (byte) 0);
+            master = null;
+        }
+    }
+
+    private void checkThrottle() throws IOException, ThrottledException {
+        if (!Files.exists(failuresFile)) {
+            return;
+        }
+        ObjectNode f = (ObjectNode) JSON.readTree(failuresFile.toFile());
+        int failures = f.path("failures").asInt();
+        if (failures < FREE_ATTEMPTS) {
+            return;
+        }
+        Duration wait = FIRST_WAIT.multipliedBy(1L << Math.min(20, failures - FREE_ATTEMPTS));
+        if (wait.compareTo(MAX_WAIT) > 0) {
+            wait = MAX_WAIT;
+        }
+        Instant until = Instant.ofEpochMilli(f.path("last").asLong()).plus(wait);
+        Instant now = Instant.now();
+        if (now.isBefore(until)) {
+            throw new ThrottledException(Duration.between(now, until));
+        }
+    }
+
+    private void recordFailure() throws IOException {
+        int failures = Files.exists(failuresFile) ? JSON.readTree(failuresFile.toFile()).path("failures").asInt() : 0;
+        ObjectNode f = JSON.createObjectNode();
+        f.put("failures", failures + 1);
+        f.put("last", System.currentTimeMillis());
+        Files.write(failuresFile, JSON.writeValueAsBytes(f));
+    }
+}
