@@ -83,6 +83,7 @@ def fetch(host, port, user, password, folder):
                 raw = item[1]
                 headers = email.message_from_bytes(raw)
                 out.append({"subject": headers.get("Subject", ""), "spam": headers.get("X-Spam-Flag", ""),
+                            "spam_status": headers.get("X-Spam-Status", ""),
                             "message_id": headers.get("Message-ID", ""), "body_sha256": body_digest(raw),
                             "raw_b64": base64.b64encode(raw).decode() if len(raw) < 4096 else ""})
     specials = {}

@@ -66,7 +66,8 @@ class MailInboundTest {
                 .replace("listen: 1143", "listen: " + IMAP_PORT)
                 .replace("listen: 1993", "listen: " + IMAPS_PORT)
                 .replaceFirst("MAX_MESSAGE_BYTES: \"26214400\"", "MAX_MESSAGE_BYTES: \"1048576\"")
-                .replace("SPAM_UNAVAILABLE: tempfail", "SPAM_UNAVAILABLE: tempfail\n      SPAM_TIMEOUT_MS: \"3000\"");
+                .replace("SPAM_UNAVAILABLE: tempfail",
+                        "SPAM_UNAVAILABLE: tempfail\n      SPAM_TIMEOUT_MS: \"3000\"\n      SPAM_MAX_SCAN_BYTES: \"200000\"");
         Path file = state.resolve("mail-test.yaml");
         Files.writeString(file, manifest);
         hearth.ok("up");
@@ -296,6 +297,17 @@ class MailInboundTest {
             assertThat(c.read()).startsWith("250");
         }
         assertThat(count(fetch("INBOX"), subject)).isEqualTo(1);
+    }
+
+    @Test
+    @Order(15)
+    void aMessageOverTheScanLimitIsDeliveredUnscannedAndSaysSo() {
+        String subject = "large " + UUID.randomUUID();
+        JsonNode sent = MailClients.python("send", Map.of("host", SMTP, "port", SMTP_PORT, "sender", "bob@example.org",
+                "rcpts", List.of(ALICE), "subject", subject, "body_lines", 3000));
+        assertThat(sent.path("ok").asBoolean()).as(sent.toString()).isTrue();
+        JsonNode m = message(fetch("INBOX"), subject);
+        assertThat(m.path("spam_status").asText()).isEqualTo("No, not scanned (over 200000 bytes)");
     }
 
     // --- helpers ---

@@ -61,11 +61,15 @@ final class LmtpDelivery {
     private final Accounts accounts;
     private final Mailboxes mailboxes;
     private final SpamScanner scanner;
+    /** Larger messages are not scanned (spamc's rule too): spam is small, and a scan of megabytes outlasts any timeout. */
+    private final int maxScanBytes;
     private final WhenScannerDown whenScannerDown;
     // One scan per message, shared by its recipients; envelopes are compared by identity.
     private final Map<MailEnvelope, Optional<SpamScanner.Verdict>> verdicts = Collections.synchronizedMap(new WeakHashMap<>());
 
-    LmtpDelivery(Accounts accounts, Mailboxes mailboxes, SpamScanner scanner, WhenScannerDown whenScannerDown) {
+    LmtpDelivery(Accounts accounts, Mailboxes mailboxes, SpamScanner scanner, WhenScannerDown whenScannerDown,
+                 int maxScanBytes) {
+        this.maxScanBytes = maxScanBytes;
         this.accounts = accounts;
         this.mailboxes = mailboxes;
         this.scanner = scanner;
@@ -134,6 +138,13 @@ final class LmtpDelivery {
             }
             try {
                 byte[] original = read(envelope);
+                if (original.length > maxScanBytes) {
+                    mailboxes.deliver(mailbox.user(), Mailboxes.INBOX, SpamHeaders.apply(original,
+                            "X-Spam-Status: No, not scanned (over " + maxScanBytes + " bytes)"));
+                    LOG.info("event=delivered folder={} bytes={} spam=not-scanned-too-large", Mailboxes.INBOX, original.length);
+                    return reply(HookReturnCode.ok(), SMTPRetCode.MAIL_OK,
+                            DSNStatus.getStatus(DSNStatus.SUCCESS, DSNStatus.CONTENT_OTHER) + " Delivered");
+                }
                 Optional<SpamScanner.Verdict> verdict = verdicts.computeIfAbsent(envelope, e -> scan(original));
                 if (verdict.isEmpty() && whenScannerDown == WhenScannerDown.TEMPFAIL) {
                     return reply(HookReturnCode.denySoft(), SMTPRetCode.LOCAL_ERROR,

@@ -22,6 +22,7 @@ import java.nio.file.Path;
  *   <li>{@code SPAM_SCANNER} (spam:7830): spamd's address; {@code SPAM_TIMEOUT_MS} (30000)</li>
  *   <li>{@code SPAM_UNAVAILABLE}: {@code tempfail} (default: answer 451 so the sender retries) or
  *       {@code deliver-unscanned}</li>
+ *   <li>{@code SPAM_MAX_SCAN_BYTES} (512000): larger messages are delivered to INBOX unscanned, marked so</li>
  *   <li>{@code MAX_MESSAGE_BYTES} (26214400)</li>
  * </ul>
  */
@@ -57,7 +58,7 @@ public final class MailStore {
         ImapService.start("imap", Integer.parseInt(env("IMAP_PORT", "1143")), false, tls, mailboxes, metrics, hostname);
         ImapService.start("imaps", Integer.parseInt(env("IMAPS_PORT", "1993")), true, tls, mailboxes, metrics, hostname);
         // LMTP last: its port answering (the health check) means the whole store is up.
-        new LmtpDelivery(accounts, mailboxes, scanner, whenDown)
+        new LmtpDelivery(accounts, mailboxes, scanner, whenDown, Integer.parseInt(env("SPAM_MAX_SCAN_BYTES", "512000")))
                 .server(new InetSocketAddress(Integer.parseInt(env("LMTP_PORT", "2424"))), maxSize, metrics);
         Files.createDirectories(data);
         LOG.info("event=ready service=mail-store ms={}", (System.nanoTime() - start) / 1_000_000);
