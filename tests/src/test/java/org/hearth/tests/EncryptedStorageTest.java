@@ -217,6 +217,18 @@ class EncryptedStorageTest {
         assertThat(Files.readString(state.resolve("keys.json"))).doesNotContain(APP + "-mail");
     }
 
+    @Test
+    @Order(11)
+    void aPassphraseChangeRewrapsTheKeyAndTheOldOneStopsWorking() throws IOException {
+        String vault = Files.readString(state.resolve("keys.json"));
+        hearth.okWithInput(EngineFixture.PASSPHRASE + "\nnew passphrase\n", "passphrase", "change");
+        String changed = Files.readString(state.resolve("keys.json"));
+        assertThat(changed).isNotEqualTo(vault).doesNotContain("new passphrase");
+        hearth.ok("lock");
+        assertThat(hearth.runWithInput(EngineFixture.PASSPHRASE + "\n", "unlock").stderr()).contains("wrong passphrase");
+        assertThat(hearth.okWithInput("new passphrase\n", "unlock").stdout()).contains("storage unlocked");
+    }
+
     // --- helpers ---
 
     private static Path volumeFile() {

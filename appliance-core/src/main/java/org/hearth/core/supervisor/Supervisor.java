@@ -437,9 +437,12 @@ public final class Supervisor implements AutoCloseable {
 
     /** Keeps the master key from the owner's passphrase and runs what waited for it, at once. */
     public void unlock(char[] passphrase) throws Exception {
+        long start = System.nanoTime();
         storage().unlock(passphrase);
-        LOG.info("event=unlocked backend={}", storage().backend().name());
+        long unlocked = System.nanoTime();
         reconcileOnce().writeTo(statusFile(home));
+        LOG.info("event=unlocked backend={} key_ms={} open_and_start_ms={}", storage().backend().name(),
+                (unlocked - start) / 1_000_000, (System.nanoTime() - unlocked) / 1_000_000);
     }
 
     /** Forgets the master key, stops every container with a volume and closes the volumes. */
