@@ -2,8 +2,8 @@ package org.hearth.core.cli;
 
 import org.hearth.core.HearthHome;
 import org.hearth.core.image.ImageRecipe;
-import org.hearth.core.storage.AppVolumes;
-import org.hearth.core.storage.KeyVault;
+import org.hearth.core.volume.AppVolumes;
+import org.hearth.core.volume.KeyVault;
 import org.hearth.core.supervisor.AppTeardown;
 import org.hearth.core.supervisor.ControlSocket;
 import org.hearth.core.overlay.LoopbackOverlay;

@@ -1,7 +1,7 @@
 package org.hearth.core.doctor;
 
-import org.hearth.core.storage.FscryptVolumes;
-import org.hearth.core.storage.LuksVolumes;
+import org.hearth.core.volume.FscryptVolumes;
+import org.hearth.core.volume.LuksVolumes;
 import org.hearth.core.runtime.Engine;
 import org.hearth.core.runtime.EngineException;
 

@@ -3,7 +3,7 @@ package org.hearth.core.supervisor;
 import org.hearth.core.HearthHome;
 import org.hearth.core.image.ImageRecipe;
 import org.hearth.core.manifest.AppManifest;
-import org.hearth.core.storage.AppVolumes;
+import org.hearth.core.volume.AppVolumes;
 
 import org.hearth.core.runtime.ContainerRuntime;
 import org.hearth.core.runtime.HearthLabels;

@@ -4,8 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.hearth.core.HearthHome;
-import org.hearth.core.storage.AppVolumes;
-import org.hearth.core.storage.KeyVault;
+import org.hearth.core.volume.AppVolumes;
+import org.hearth.core.volume.KeyVault;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

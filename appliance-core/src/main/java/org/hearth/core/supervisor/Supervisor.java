@@ -15,7 +15,7 @@ import org.hearth.core.runtime.ContainerRuntime;
 import org.hearth.core.runtime.ContainerRuntime.ContainerInfo;
 import org.hearth.core.runtime.ContainerSpec;
 import org.hearth.core.runtime.HearthLabels;
-import org.hearth.core.storage.AppVolumes;
+import org.hearth.core.volume.AppVolumes;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

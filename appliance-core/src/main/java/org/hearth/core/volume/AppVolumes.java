@@ -1,4 +1,4 @@
-package org.hearth.core.storage;
+package org.hearth.core.volume;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;

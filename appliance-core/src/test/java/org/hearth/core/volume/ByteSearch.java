@@ -1,4 +1,4 @@
-package org.hearth.core.storage;
+package org.hearth.core.volume;
 
 /** Finds bytes in bytes: what a thief scanning a disk image would do. */
 final class ByteSearch {

@@ -1,4 +1,4 @@
-package org.hearth.core.storage;
+package org.hearth.core.volume;
 
 import java.io.IOException;
 import java.io.OutputStream;

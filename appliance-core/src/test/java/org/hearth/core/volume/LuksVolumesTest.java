@@ -1,4 +1,4 @@
-package org.hearth.core.storage;
+package org.hearth.core.volume;
 
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;

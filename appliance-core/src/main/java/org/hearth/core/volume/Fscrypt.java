@@ -1,4 +1,4 @@
-package org.hearth.core.storage;
+package org.hearth.core.volume;
 
 import com.sun.jna.LastErrorException;
 import com.sun.jna.Library;
