@@ -9,10 +9,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
-import java.io.BufferedReader;
-import java.io.Console;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -76,18 +73,7 @@ final class MailCommand {
 
     /** A new password: typed twice at a terminal, else the first line of standard input. */
     static byte[] readPassword(String address) throws IOException {
-        Console console = System.console();
-        char[] password;
-        if (console != null) {
-            password = console.readPassword("password for %s: ", address);
-            char[] again = console.readPassword("again: ");
-            if (password == null || !Arrays.equals(password, again)) {
-                throw new IllegalArgumentException("the passwords differ");
-            }
-        } else {
-            String line = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
-            password = line == null ? new char[0] : line.toCharArray();
-        }
+        char[] password = Secrets.read("password for " + address, true, "password");
         byte[] bytes = (new String(password) + "\n").getBytes(StandardCharsets.UTF_8);
         Arrays.fill(password, '\0');
         return bytes;

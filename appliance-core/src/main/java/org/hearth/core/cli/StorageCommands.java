@@ -5,11 +5,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
-import java.io.BufferedReader;
-import java.io.Console;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.util.concurrent.Callable;
 
 /**
@@ -21,29 +17,13 @@ final class StorageCommands {
     private StorageCommands() {
     }
 
-    private static BufferedReader stdin;
-
-    /** A passphrase: prompted at a terminal (twice when {@code confirm}), else the next line of standard input. */
+    /** A passphrase from a prompt (twice when {@code confirm}) or the next line of standard input; never empty. */
     static String readPassphrase(String prompt, boolean confirm) throws IOException {
-        Console console = System.console();
-        if (console != null) {
-            char[] first = console.readPassword("%s: ", prompt);
-            if (confirm) {
-                char[] again = console.readPassword("again: ");
-                if (first == null || !java.util.Arrays.equals(first, again)) {
-                    throw new IllegalArgumentException("the passphrases differ");
-                }
-            }
-            return first == null ? "" : new String(first);
+        char[] passphrase = Secrets.read(prompt, confirm, "passphrase");
+        if (passphrase.length == 0) {
+            throw new IllegalArgumentException("no passphrase given (" + prompt + ")");
         }
-        if (stdin == null) {
-            stdin = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-        }
-        String line = stdin.readLine();
-        if (line == null || line.isEmpty()) {
-            throw new IllegalArgumentException("no passphrase on standard input (" + prompt + ")");
-        }
-        return line;
+        return new String(passphrase);
     }
 
     @Command(name = "unlock", mixinStandardHelpOptions = true,

@@ -304,14 +304,16 @@ public final class Supervisor implements AutoCloseable {
         }
         Map<String, Path> dataFolders = new TreeMap<>();
         if (!decl.volumes().isEmpty()) {
-            Optional<String> blocked = storageBlocked(app, decl);
-            if (blocked.isPresent()) {
-                return stopForStorage(key, name, decl, lifecycle, existing, blocked.get());
+            if (volumes.isEmpty()) {
+                return stopForStorage(key, name, decl, lifecycle, existing, "no encrypted storage on this machine"
+                        + " (see hearth doctor); for development only: hearth up --insecure-plain-storage");
             }
             try {
                 for (AppManifest.Volume v : decl.volumes()) {
-                    dataFolders.put(v.path(), volumes.orElseThrow().open(volumeName(app, v.name()), v.sizeBytes()));
+                    dataFolders.put(v.path(), volumes.get().open(volumeName(app, v.name()), v.sizeBytes()));
                 }
+            } catch (AppVolumes.LockedException e) {
+                return stopForStorage(key, name, decl, lifecycle, existing, e.getMessage());
             } catch (IOException e) {
                 LOG.warn("app={} container={} event=volume-failed error={}", app, name, e.getMessage());
                 return new Applied(new SupervisorStatus.Container(name, "", decl.image(), lifecycle, false,
@@ -393,21 +395,6 @@ public final class Supervisor implements AutoCloseable {
     /** A volume's name on the storage backend (and in the key vault). */
     public static String volumeName(String app, String volume) {
         return app + "-" + volume;
-    }
-
-    /**
-     * Why a container with volumes cannot run now, if it cannot: no encrypted storage here, or
-     * storage locked with one of its volumes closed (volumes left open by an earlier supervisor
-     * process stay usable: a supervisor restart is not a reboot).
-     */
-    private Optional<String> storageBlocked(String app, AppManifest.Container decl) {
-        if (volumes.isEmpty()) {
-            return Optional.of("no encrypted storage on this machine (see hearth doctor); for development only:"
-                    + " hearth up --insecure-plain-storage");
-        }
-        boolean allOpen = decl.volumes().stream().allMatch(v -> volumes.get().isOpen(volumeName(app, v.name())));
-        return volumes.get().locked() && !allOpen
-                ? Optional.of("storage is locked (run: hearth unlock)") : Optional.empty();
     }
 
     /** The container stays stopped (not removed: after unlock the same one resumes). */
@@ -497,7 +484,7 @@ public final class Supervisor implements AutoCloseable {
             throw new IOException("app " + app + " declares no volume " + volume);
         }
         if (storage().locked()) {
-            throw new IOException("storage is locked (run: hearth unlock)");
+            throw new AppVolumes.LockedException();
         }
         stopContainersWithVolumes(m);
         String name = volumeName(app, volume);

@@ -25,6 +25,13 @@ public final class AppVolumes {
     private static final Duration FIRST_WAIT = Duration.ofSeconds(10);
     private static final Duration MAX_WAIT = Duration.ofMinutes(15);
 
+    /** Storage is locked and the volume is closed: it cannot be opened until the owner unlocks. */
+    public static final class LockedException extends IOException {
+        public LockedException() {
+            super("storage is locked (run: hearth unlock)");
+        }
+    }
+
     /** Too many wrong passphrases in a row: nothing was tried. */
     public static final class ThrottledException extends Exception {
         ThrottledException(Duration wait) {
@@ -137,7 +144,9 @@ public final class AppVolumes {
     /**
      * The open data folder of {@code volume}: made (with a new key) when neither it nor its key
      * exists yet, opened otherwise. A volume whose file or key is gone is an error, never
-     * silently replaced by an empty one.
+     * silently replaced by an empty one. A volume still open from an earlier supervisor process is
+     * used even while locked (a supervisor restart is not a reboot); a closed one while locked is a
+     * {@link LockedException}.
      */
     public synchronized Path open(String volume, long sizeBytes) throws IOException {
         if (!backend.encrypted()) {
@@ -147,7 +156,7 @@ public final class AppVolumes {
             return backend.dataFolder(volume);
         }
         if (master == null) {
-            throw new IOException("storage is locked (run: hearth unlock)");
+            throw new LockedException();
         }
         boolean hasKey = vault.hasVolume(volume);
         boolean hasFile = backend.exists(volume);
@@ -190,7 +199,7 @@ public final class AppVolumes {
             return;
         }
         if (master == null) {
-            throw new IOException("storage is locked (run: hearth unlock)");
+            throw new LockedException();
         }
         byte[] key = vault.volumeKey(master, volume);
         try {

@@ -138,29 +138,32 @@ final class LmtpDelivery {
             }
             try {
                 byte[] original = read(envelope);
+                byte[] message;
+                String folder = Mailboxes.INBOX;
+                String spam;
                 if (original.length > maxScanBytes) {
-                    mailboxes.deliver(mailbox.user(), Mailboxes.INBOX, SpamHeaders.apply(original,
-                            "X-Spam-Status: No, not scanned (over " + maxScanBytes + " bytes)"));
-                    LOG.info("event=delivered folder={} bytes={} spam=not-scanned-too-large", Mailboxes.INBOX, original.length);
-                    return reply(HookReturnCode.ok(), SMTPRetCode.MAIL_OK,
-                            DSNStatus.getStatus(DSNStatus.SUCCESS, DSNStatus.CONTENT_OTHER) + " Delivered");
+                    message = SpamHeaders.apply(original, "X-Spam-Status: No, not scanned (over " + maxScanBytes + " bytes)");
+                    spam = "not-scanned-too-large";
+                } else {
+                    Optional<SpamScanner.Verdict> verdict = verdicts.computeIfAbsent(envelope, e -> scan(original));
+                    if (verdict.isEmpty() && whenScannerDown == WhenScannerDown.TEMPFAIL) {
+                        return reply(HookReturnCode.denySoft(), SMTPRetCode.LOCAL_ERROR,
+                                DSNStatus.getStatus(DSNStatus.TRANSIENT, DSNStatus.SYSTEM_OTHER)
+                                        + " Spam scanner unavailable, try again later");
+                    }
+                    message = verdict.map(v -> SpamHeaders.apply(original,
+                                    "X-Spam-Flag: " + (v.spam() ? "YES" : "NO"),
+                                    "X-Spam-Score: " + v.score(),
+                                    "X-Spam-Status: " + (v.spam() ? "Yes" : "No") + ", score=" + v.score() + " required="
+                                            + v.required() + " tests=" + String.join(",", v.rules())))
+                            .orElseGet(() -> SpamHeaders.apply(original, "X-Spam-Status: unscanned (scanner unavailable)"));
+                    if (verdict.filter(SpamScanner.Verdict::spam).isPresent()) {
+                        folder = Mailboxes.JUNK;
+                    }
+                    spam = verdict.map(v -> String.valueOf(v.score())).orElse("unscanned");
                 }
-                Optional<SpamScanner.Verdict> verdict = verdicts.computeIfAbsent(envelope, e -> scan(original));
-                if (verdict.isEmpty() && whenScannerDown == WhenScannerDown.TEMPFAIL) {
-                    return reply(HookReturnCode.denySoft(), SMTPRetCode.LOCAL_ERROR,
-                            DSNStatus.getStatus(DSNStatus.TRANSIENT, DSNStatus.SYSTEM_OTHER)
-                                    + " Spam scanner unavailable, try again later");
-                }
-                byte[] message = verdict.map(v -> SpamHeaders.apply(original,
-                                "X-Spam-Flag: " + (v.spam() ? "YES" : "NO"),
-                                "X-Spam-Score: " + v.score(),
-                                "X-Spam-Status: " + (v.spam() ? "Yes" : "No") + ", score=" + v.score() + " required="
-                                        + v.required() + " tests=" + String.join(",", v.rules())))
-                        .orElseGet(() -> SpamHeaders.apply(original, "X-Spam-Status: unscanned (scanner unavailable)"));
-                String folder = verdict.filter(SpamScanner.Verdict::spam).isPresent() ? Mailboxes.JUNK : Mailboxes.INBOX;
                 mailboxes.deliver(mailbox.user(), folder, message);
-                LOG.info("event=delivered folder={} bytes={} spam={}", folder, message.length,
-                        verdict.map(v -> String.valueOf(v.score())).orElse("unscanned"));
+                LOG.info("event=delivered folder={} bytes={} spam={}", folder, message.length, spam);
                 return reply(HookReturnCode.ok(), SMTPRetCode.MAIL_OK,
                         DSNStatus.getStatus(DSNStatus.SUCCESS, DSNStatus.CONTENT_OTHER) + " Delivered");
             } catch (Exception e) {
