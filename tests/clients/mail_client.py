@@ -148,10 +148,61 @@ def idle(host, port, user, password, seconds):
     return {"exists": None}
 
 
+def flood(host, port, sender, rcpt, count, marker, seconds=120):
+    """Opens `count` SMTP connections at once, each sending one message; returns how each ended:
+    the final reply code ("250", "421" at the banner, ...) or "error: ..." for a broken connection."""
+    import threading
+    outcomes, lock = {}, threading.Lock()
+    start = threading.Barrier(count)
+
+    def one(i):
+        result = None
+        try:
+            start.wait()
+            with socket.create_connection((host, port), timeout=seconds) as c:
+                f = c.makefile("rb")
+
+                def reply():
+                    while True:
+                        line = f.readline()
+                        if not line:
+                            raise EOFError("closed")
+                        if line[3:4] != b"-":
+                            return line[:3].decode()
+
+                def cmd(text):
+                    c.sendall(text.encode() + b"\r\n")
+                    return reply()
+
+                result = reply()
+                if result == "220":
+                    for text, want in (("EHLO flood.example.org", "250"), ("MAIL FROM:<%s>" % sender, "250"),
+                                       ("RCPT TO:<%s>" % rcpt, "250"), ("DATA", "354")):
+                        result = cmd(text)
+                        if result != want:
+                            break
+                    else:
+                        c.sendall(("Subject: %s %d\r\n\r\nflood %d\r\n.\r\n" % (marker, i, i)).encode())
+                        result = reply()
+                        cmd("QUIT")
+        except (OSError, EOFError) as e:
+            result = (result + " then " if result else "") + "error: " + type(e).__name__
+        with lock:
+            outcomes[result] = outcomes.get(result, 0) + 1
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(count)]
+    t0 = time.time()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return {"outcomes": outcomes, "seconds": round(time.time() - t0, 1)}
+
+
 def main():
     cmd, args = sys.argv[1], json.loads(sys.argv[2])
     result = {"send": send, "send_attachments": send_attachments, "fetch": fetch, "search": search_all, "create": create,
-              "idle": idle}[cmd](**args)
+              "idle": idle, "flood": flood}[cmd](**args)
     print(json.dumps(result))
 
 

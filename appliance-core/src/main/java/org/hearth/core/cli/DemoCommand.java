@@ -85,8 +85,8 @@ final class DemoCommand implements Callable<Integer> {
         }
         System.out.printf("  supervisor  pid %d, log %s%n", pid, home.state().resolve("logs/supervisor.log"));
         System.out.println("  overlay     loopback (development only): private ports on 127.0.0.2, public on 127.0.0.1");
-        status.app("mail").ifPresent(app -> app.endpoints().forEach(e -> System.out.printf("  %-11s %s:%d  (%s)%n",
-                label(e.port()), e.address(), e.listen(), e.exposure())));
+        status.app("mail").ifPresent(app -> app.endpoints().stream().filter(e -> !e.exposure().equals("internal"))
+                .forEach(e -> System.out.printf("  %-11s %s:%d  (%s)%n", label(e.port()), e.address(), e.listen(), e.exposure())));
         System.out.println("  storage     " + status.storage().backend() + (status.storage().encrypted() ? " (encrypted)" : "")
                 + ", unlocked with the demo passphrase in " + passphraseFile(home) + " (hearth lock / hearth unlock)");
         System.out.println("  mailbox     " + USER);

@@ -53,7 +53,13 @@ final class StatusCommand implements Callable<Integer> {
             for (SupervisorStatus.Container c : app.containers()) {
                 System.out.printf("  container %-14s %-8s %-13s restarts %-3d %-24s %s%s%n", c.name(),
                         c.running() ? "running" : "stopped", c.health(), c.restarts(), c.image(),
-                        c.id().isEmpty() ? "-" : c.id().substring(0, 12), c.problem().map(p -> "  " + p).orElse(""));
+                        c.id().isEmpty() ? c.lifecycle() : c.id().substring(0, 12), c.problem().map(p -> "  " + p).orElse(""));
+                c.pool().ifPresent(p -> System.out.printf("    pool    warm %d/%d, starting %d, in use %d, waiting %d, ceiling %d,"
+                                + " wait %d ms; created %d, destroyed %d, failed %d, turned away %d;"
+                                + " hand-off p50 %.1f ms p95 %.1f ms, start p50 %.0f ms%n",
+                        p.warm(), p.warmTarget(), p.starting(), p.inUse(), p.waiting(), p.ceiling(), p.waitMs(),
+                        p.created(), p.destroyed(), p.failed(), p.turnedAway(), p.handoffP50Ms(), p.handoffP95Ms(),
+                        p.startP50Ms()));
             }
             for (SupervisorStatus.Endpoint e : app.endpoints()) {
                 System.out.printf("  endpoint  %-20s %-8s %s:%d  %s  connections %d (refused %d)%s%n",

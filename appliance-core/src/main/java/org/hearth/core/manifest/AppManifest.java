@@ -38,7 +38,7 @@ public record AppManifest(int schema, String app, String version, Optional<Strin
 
     public record Container(String image, Lifecycle lifecycle, List<String> command, Map<String, String> environment,
                             List<Port> ports, List<Edge> edges, List<Volume> volumes, Optional<Resources> resources,
-                            Optional<Health> health, List<Egress> egress) {
+                            Optional<Health> health, Optional<Pool> pool, List<Egress> egress) {
         public Container {
             command = command == null ? List.of() : List.copyOf(command);
             environment = environment == null ? Map.of() : Map.copyOf(environment);
@@ -59,10 +59,48 @@ public record AppManifest(int schema, String app, String version, Optional<Strin
         public long pids() {
             return resources.flatMap(Resources::pids).orElse(64);
         }
+
+        public boolean ephemeral() {
+            return lifecycle != Lifecycle.SERVICE;
+        }
+
+        /** The pool of an ephemeral container, with defaults for what the manifest leaves out. */
+        public Pool poolOrDefault() {
+            return pool.orElse(new Pool(Optional.empty(), Optional.empty(), Optional.empty()));
+        }
     }
 
-    /** @param listen the host port of the edge listener (public and private ports only) */
-    public record Port(String name, int port, Exposure exposure, Optional<Integer> listen) {
+    /**
+     * @param listen   the host port of the edge listener (public and private ports only)
+     * @param protocol what the listener may say when it turns a connection away; plain TCP just closes
+     */
+    public record Port(String name, int port, Exposure exposure, Optional<Integer> listen, Optional<Protocol> protocol) {
+    }
+
+    public enum Protocol {
+        @JsonProperty("tcp") TCP,
+        @JsonProperty("smtp") SMTP
+    }
+
+    /**
+     * Fresh containers kept ready for an ephemeral role.
+     *
+     * @param warm    started, never-used containers kept waiting (default 2)
+     * @param ceiling most containers of the role alive at once, in use or warm (default 8)
+     * @param maxWait how long a connection waits for a container when none is warm (default 10s)
+     */
+    public record Pool(Optional<Integer> warm, Optional<Integer> ceiling, @JsonProperty("wait") Optional<String> maxWait) {
+        public int warmOrDefault() {
+            return warm.orElse(Math.min(2, ceilingOrDefault()));
+        }
+
+        public int ceilingOrDefault() {
+            return ceiling.orElse(8);
+        }
+
+        public Duration waitOrDefault() {
+            return maxWait.map(AppManifest::duration).orElse(Duration.ofSeconds(10));
+        }
     }
 
     /** The declaring container may connect to {@code to}'s port named {@code port}. */

@@ -76,6 +76,7 @@ final class ManifestRules {
             ports(base, c, lifecycle, listeners, at);
             edges(base, name, c, containers, at);
             volumes(base, c, lifecycle, at);
+            pool(base, c, lifecycle, at);
             health(base, c, at);
         });
     }
@@ -122,6 +123,10 @@ final class ManifestRules {
                         + "not per-connection");
             }
         }
+        if (lifecycle.equals("per-message") && ports.size() != 1) {
+            at.report(append(base, "lifecycle"), "a per-message container serves exactly one internal port (it has "
+                    + ports.size() + ")");
+        }
         if (lifecycle.equals("per-connection") && publicPorts != 1) {
             at.report(append(base, "lifecycle"), "a per-connection container serves exactly one public port (it has "
                     + publicPorts + ")");
@@ -153,16 +158,30 @@ final class ManifestRules {
                 if (!declared.contains(port)) {
                     at.report(append(path, "port"), "\"" + to + "\" declares no port named \"" + port + "\" (its ports: "
                             + (declared.isEmpty() ? "none" : String.join(", ", declared)) + ")");
-                } else if (target.path("lifecycle").asText().equals("per-message")
-                        || target.path("lifecycle").asText().equals("per-connection")) {
-                    // Ephemeral targets are handed connections by the supervisor, never dialled by name.
-                    at.report(append(path, "to"), "\"" + to + "\" is " + target.path("lifecycle").asText()
-                            + ": edges to ephemeral containers arrive with the ephemeral-isolation support");
+                } else if (target.path("lifecycle").asText().equals("per-connection")) {
+                    // Its one connection comes from its public listener; a peer would need a per-message target.
+                    at.report(append(path, "to"), "\"" + to + "\" is per-connection: it is reached only through its "
+                            + "public port; make it per-message to serve peers");
                 }
             }
             if (!seen.add(to + "/" + port)) {
                 at.report(path, "edge to " + to + ":" + port + " is declared twice");
             }
+        }
+    }
+
+    private static void pool(List<String> base, JsonNode c, String lifecycle, ManifestReader.Locator at) {
+        JsonNode pool = c.path("pool");
+        if (pool.isMissingNode()) {
+            return;
+        }
+        if (lifecycle.equals("service")) {
+            at.report(append(base, "pool"), "only per-connection and per-message containers have a warm pool");
+        }
+        if (pool.path("warm").isInt() && pool.path("ceiling").isInt()
+                && pool.path("warm").asInt() > pool.path("ceiling").asInt()) {
+            at.report(append(base, "pool", "warm"), "warm " + pool.path("warm").asInt() + " exceeds the ceiling "
+                    + pool.path("ceiling").asInt());
         }
     }
 

@@ -13,7 +13,8 @@ import java.util.Optional;
  * Narrows what the engine's networks allow to exactly the declared edges. The engine lets any
  * two members of a network talk on any port and lets containers reach the host through their
  * gateway; Hearth's chains (jumped to from DOCKER-USER and INPUT) allow, per edge network, only
- * the client to the server's declared ports, and no container to the host. The whole rule set is
+ * the client to the server's declared ports, and to the host only the connections its hand-off
+ * listeners take (for per-message servers). The whole rule set is
  * replaced in one iptables-restore commit, so there is no moment without it.
  */
 public final class EdgeFirewall {
@@ -32,16 +33,31 @@ public final class EdgeFirewall {
     }
 
     /**
-     * What one Hearth network may carry.
+     * A connection a network may carry.
      *
-     * @param bridge the network's bridge interface ({@code br-} and the first 12 characters of its id)
-     * @param client for edge networks, the client's address (empty until it runs: then nothing passes)
-     * @param server for edge networks, the server's address
-     * @param ports  the server's declared ports on this edge; empty for ingress networks
+     * @param source      the client's address; empty for "any member", used when the clients are a
+     *                    pool of ephemeral containers (each new, none ever the server)
+     * @param destination the server's address, or the host's gateway address for a hand-off listener
      */
-    public record NetworkRule(String bridge, Optional<String> client, Optional<String> server, List<Integer> ports) {
+    public record Flow(Optional<String> source, String destination, int port) {
+    }
+
+    /**
+     * What one Hearth network may carry; anything else is dropped.
+     *
+     * @param bridge  the network's bridge interface ({@code br-} and the first 12 characters of its id)
+     * @param between connections from one member to another (a client to its server)
+     * @param toHost  connections from members to the supervisor's hand-off listener on the gateway
+     */
+    public record NetworkRule(String bridge, List<Flow> between, List<Flow> toHost) {
         public NetworkRule {
-            ports = List.copyOf(ports);
+            between = List.copyOf(between);
+            toHost = List.copyOf(toHost);
+        }
+
+        /** A network that carries no new connection at all (an ingress network, or an edge whose ends do not run). */
+        public static NetworkRule closed(String bridge) {
+            return new NetworkRule(bridge, List.of(), List.of());
         }
 
         public static String bridgeOf(String networkId) {
@@ -79,17 +95,18 @@ public final class EdgeFirewall {
         for (NetworkRule r : rules) {
             String br = r.bridge();
             out.add("-A " + inputChain + " -i " + br + " -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN");
+            r.toHost().forEach(f -> out.add("-A " + inputChain + " -i " + br + match(f) + " -j RETURN"));
             out.add("-A " + inputChain + " -i " + br + " -j DROP");
             out.add("-A " + forwardChain + " -i " + br + " -o " + br + " -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN");
-            if (r.client().isPresent() && r.server().isPresent()) {
-                for (int port : r.ports()) {
-                    out.add("-A " + forwardChain + " -i " + br + " -o " + br + " -s " + r.client().get() + "/32 -d "
-                            + r.server().get() + "/32 -p tcp -m tcp --dport " + port + " -j RETURN");
-                }
-            }
+            r.between().forEach(f -> out.add("-A " + forwardChain + " -i " + br + " -o " + br + match(f) + " -j RETURN"));
             out.add("-A " + forwardChain + " -i " + br + " -o " + br + " -j DROP");
         }
         return out;
+    }
+
+    private static String match(Flow f) {
+        return f.source().map(s -> " -s " + s + "/32").orElse("") + " -d " + f.destination() + "/32 -p tcp -m tcp --dport "
+                + f.port();
     }
 
     /**

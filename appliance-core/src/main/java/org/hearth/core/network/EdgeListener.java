@@ -16,12 +16,14 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Supplier;
 
 /**
  * Accepts on a host address and copies bytes both ways to a container on its internal network.
  * It parses nothing, so a hostile client meets the container's parser, never the supervisor's.
- * The target is looked up per connection: a recreated container gets new connections at once.
+ * The upstream is acquired per connection: a recreated container gets new connections at once, and
+ * an ephemeral role hands each connection a fresh container that is released (destroyed) when the
+ * connection ends. A connection nobody can take is closed, after a one-line refusal if the port's
+ * protocol has one (SMTP's 421), so a sender knows to retry.
  */
 public final class EdgeListener implements AutoCloseable {
 
@@ -31,7 +33,8 @@ public final class EdgeListener implements AutoCloseable {
 
     private final String name;
     private final InetSocketAddress bind;
-    private final Supplier<Optional<InetSocketAddress>> target;
+    private final Upstream.Source upstreams;
+    private final Optional<byte[]> refusal;
     private final ExecutorService pool;
     private final Semaphore slots = new Semaphore(MAX_CONNECTIONS);
     private final Set<Socket> open = ConcurrentHashMap.newKeySet();
@@ -40,11 +43,17 @@ public final class EdgeListener implements AutoCloseable {
     private ServerSocket server;
 
     /** @param name for logs, e.g. {@code mail/smtp-in/smtp} */
-    public EdgeListener(String name, InetSocketAddress bind, Supplier<Optional<InetSocketAddress>> target,
+    public EdgeListener(String name, InetSocketAddress bind, Upstream.Source upstreams, ExecutorService pool) {
+        this(name, bind, upstreams, Optional.empty(), pool);
+    }
+
+    /** @param refusal written to a connection that is turned away, before it is closed */
+    public EdgeListener(String name, InetSocketAddress bind, Upstream.Source upstreams, Optional<byte[]> refusal,
                         ExecutorService pool) {
         this.name = name;
         this.bind = bind;
-        this.target = target;
+        this.upstreams = upstreams;
+        this.refusal = refusal;
         this.pool = pool;
     }
 
@@ -97,34 +106,60 @@ public final class EdgeListener implements AutoCloseable {
     }
 
     private void forward(Socket client) {
-        Optional<InetSocketAddress> to = target.get();
-        if (to.isEmpty()) {
-            refused.incrementAndGet();
-            closeQuietly(client);
+        open.add(client);
+        Optional<Upstream> acquired = upstreams.acquire();
+        if (acquired.isEmpty()) {
+            refuse(client);
             return;
         }
+        Upstream to = acquired.get();
         Socket upstream = new Socket();
-        open.add(client);
         open.add(upstream);
         try {
-            upstream.connect(to.get(), CONNECT_TIMEOUT_MS);
+            upstream.connect(to.address(), CONNECT_TIMEOUT_MS);
             client.setTcpNoDelay(true);
             upstream.setTcpNoDelay(true);
         } catch (IOException e) {
-            refused.incrementAndGet();
-            LOG.warn("listener={} event=upstream-failed target={} error={}", name, to.get(), e.getMessage());
-            closeQuietly(client);
+            LOG.warn("listener={} event=upstream-failed target={} error={}", name, to.address(), e.getMessage());
             closeQuietly(upstream);
+            to.release();
+            refuse(client);
             return;
         }
         AtomicInteger directionsDone = new AtomicInteger();
-        pool.execute(() -> pump(upstream, client, directionsDone));
+        // Released once both copies have returned: the connection is over and its container may go.
+        AtomicInteger copiesReturned = new AtomicInteger();
+        Runnable returned = () -> {
+            if (copiesReturned.incrementAndGet() == 2) {
+                to.release();
+            }
+        };
+        pool.execute(() -> {
+            pump(upstream, client, directionsDone);
+            returned.run();
+        });
         pump(client, upstream, directionsDone);
+        returned.run();
+    }
+
+    private void refuse(Socket client) {
+        refused.incrementAndGet();
+        if (refusal.isPresent()) {
+            try {
+                client.setSoTimeout(1000);
+                client.getOutputStream().write(refusal.get());
+                client.getOutputStream().flush();
+            } catch (IOException e) {
+                // The client left before hearing why: nothing more to tell it.
+            }
+        }
+        closeQuietly(client);
     }
 
     /**
      * Copies until end of stream, then half-closes the other side so its peer sees EOF too; the
-     * sockets close when both directions are done, or at once on an error.
+     * sockets close when both directions are done, or at once on an error (a reset, a killed
+     * container), which also ends the other direction's copy.
      */
     private void pump(Socket from, Socket to, AtomicInteger directionsDone) {
         byte[] buffer = new byte[32 * 1024];

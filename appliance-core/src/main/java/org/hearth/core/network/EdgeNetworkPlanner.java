@@ -31,7 +31,10 @@ public final class EdgeNetworkPlanner {
                 String edge = edgeNetwork(app.app(), name, to);
                 networks.put(edge, NetworkPlan.Kind.EDGE);
                 attach(attachments, name, edge, List.of());
-                attach(attachments, to, edge, List.of(to));
+                // A per-message server is never dialled by name: its clients' name for it points at the
+                // supervisor's hand-off listener, which picks a fresh container per connection.
+                boolean handOff = app.containers().get(to).lifecycle() == AppManifest.Lifecycle.PER_MESSAGE;
+                attach(attachments, to, edge, handOff ? List.of() : List.of(to));
             });
         });
         return new NetworkPlan(networks, attachments);

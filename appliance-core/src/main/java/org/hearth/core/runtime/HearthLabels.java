@@ -24,6 +24,11 @@ public final class HearthLabels {
     public static final String SPEC_HASH = "org.hearth.spec-hash";
     /** A container's lifecycle from its manifest: service, per-connection, per-message. */
     public static final String LIFECYCLE = "org.hearth.lifecycle";
+    /**
+     * On ephemeral containers: the warm pool (one supervisor run) that made them. A container from
+     * another pool may have served a connection nobody tracks any more, so it is destroyed on sight.
+     */
+    public static final String POOL = "org.hearth.pool";
     /** Present on objects a test created, so scripts/test can remove them even after a crash. */
     public static final String TEST = "org.hearth.test";
 

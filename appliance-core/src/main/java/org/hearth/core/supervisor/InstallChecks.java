@@ -28,11 +28,6 @@ public final class InstallChecks {
                 problems.add(ManifestProblem.at(file, lines, List.of("containers", name, "image"),
                         c.image() + " is not built on this machine (run: hearth images build)"));
             }
-            if (c.lifecycle() != AppManifest.Lifecycle.SERVICE) {
-                problems.add(ManifestProblem.at(file, lines, List.of("containers", name, "lifecycle"),
-                        "this supervisor cannot yet enforce lifecycle " + c.lifecycle().name().toLowerCase().replace('_', '-')
-                                + " (one fresh container per use), so it refuses to run it at all"));
-            }
             if (!c.egress().isEmpty()) {
                 problems.add(ManifestProblem.at(file, lines, List.of("containers", name, "egress"),
                         "this supervisor cannot yet enforce egress rules, so it refuses any egress"));

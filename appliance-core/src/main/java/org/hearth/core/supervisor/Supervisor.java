@@ -4,12 +4,15 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.datatype.jdk8.Jdk8Module;
 import org.hearth.core.HearthHome;
+import org.hearth.core.ephemeral.PoolSettings;
+import org.hearth.core.ephemeral.WarmPool;
 import org.hearth.core.image.ImageRecipe;
 import org.hearth.core.manifest.AppManifest;
 import org.hearth.core.network.EdgeFirewall;
 import org.hearth.core.network.EdgeListener;
 import org.hearth.core.network.EdgeNetworkPlanner;
 import org.hearth.core.network.NetworkPlan;
+import org.hearth.core.network.Upstream;
 import org.hearth.core.overlay.OverlayProvider;
 import org.hearth.core.runtime.ContainerRuntime;
 import org.hearth.core.runtime.ContainerRuntime.ContainerInfo;
@@ -73,6 +76,8 @@ public final class Supervisor implements AutoCloseable {
     private final HealthTracker health;
     private final RestartBackoff backoff = new RestartBackoff();
     private final Map<String, EdgeListener> listeners = new HashMap<>();
+    /** Each open listener's {@link DesiredListener#shape()} when it was opened. */
+    private final Map<String, String> listenerShapes = new HashMap<>();
     private final EdgeFirewall firewall;
     private final Map<String, List<EdgeFirewall.NetworkRule>> firewallRules = new HashMap<>();
     private final Map<String, InetSocketAddress> targets = new ConcurrentHashMap<>();
@@ -80,6 +85,13 @@ public final class Supervisor implements AutoCloseable {
     private final Map<String, String> gateways = new HashMap<>();
     private final ExecutorService connections = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "edge-connection");
+        t.setDaemon(true);
+        return t;
+    });
+    /** Warm pools of the ephemeral roles, by "app/container". */
+    private final Map<String, WarmPool> pools = new ConcurrentHashMap<>();
+    private final ExecutorService poolWork = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "warm-pool");
         t.setDaemon(true);
         return t;
     });
@@ -155,6 +167,13 @@ public final class Supervisor implements AutoCloseable {
             appStatus.add(apply(app.manifest().get(), now, desiredListeners, liveContainers, containers, networks));
         }
         removeOrphans(installed, containers, networks);
+        Set<String> wantedPools = new HashSet<>();
+        installed.forEach(i -> i.manifest().ifPresent(m -> m.containers().forEach((name, c) -> {
+            if (c.ephemeral()) {
+                wantedPools.add(m.app() + "/" + name);
+            }
+        })));
+        pools.keySet().stream().filter(k -> !wantedPools.contains(k)).toList().forEach(k -> pools.remove(k).close());
         health.retain(liveContainers);
         firstPass = false;
         Map<String, Optional<String>> listenerProblems = syncListeners(desiredListeners);
@@ -175,9 +194,42 @@ public final class Supervisor implements AutoCloseable {
                         overlay.developmentOnly()), storageStatus(), withEndpoints);
     }
 
-    /** A listener the installed apps ask for; {@code bind} is empty when its address is unavailable. */
+    /**
+     * A listener the installed apps ask for; {@code bind} is empty when its address is unavailable.
+     * {@code source} finds each connection's container; {@code refusal} is said to one turned away.
+     */
     private record DesiredListener(String key, String app, String container, String port, String exposure,
-                                   Optional<InetAddress> bind, int listen) {
+                                   Optional<InetAddress> bind, int listen, boolean pooled, Upstream.Source source,
+                                   Optional<byte[]> refusal) {
+        /** What a listener is bound to and how it finds upstreams: a change needs a new listener. */
+        String shape() {
+            return bind.map(InetAddress::getHostAddress).orElse("-") + ":" + listen + (pooled ? " pooled" : " service")
+                    + refusal.map(r -> " refusal=" + new String(r, StandardCharsets.US_ASCII).strip()).orElse("");
+        }
+    }
+
+    /** Each connection to an ephemeral role gets its own container from the role's pool. */
+    private Upstream.Source poolSource(String poolKey) {
+        return () -> Optional.ofNullable(pools.get(poolKey)).flatMap(WarmPool::claim);
+    }
+
+    private Upstream.Source serviceSource(String listenerKey) {
+        return () -> Optional.ofNullable(targets.get(listenerKey)).map(Upstream::fixed);
+    }
+
+    private static Optional<byte[]> refusalOf(AppManifest.Port p) {
+        return p.protocol().filter(pr -> pr == AppManifest.Protocol.SMTP)
+                .map(pr -> "421 4.3.2 Too busy, try again later\r\n".getBytes(StandardCharsets.US_ASCII));
+    }
+
+    /** The host's own address on a network; a network keeps its gateway for life, so it is asked once. */
+    private Optional<String> gatewayOf(String networkId) {
+        if (networkId == null) {
+            return Optional.empty();
+        }
+        Optional<String> gateway = Optional.ofNullable(gateways.get(networkId)).or(() -> runtime.gateway(networkId));
+        gateway.ifPresent(g -> gateways.put(networkId, g));
+        return gateway;
     }
 
     private SupervisorStatus.App apply(AppManifest m, Instant now, Map<String, DesiredListener> desiredListeners,
@@ -211,7 +263,7 @@ public final class Supervisor implements AutoCloseable {
         }
         try {
             // Before any container starts on a new network, the network allows nothing.
-            applyFirewall(m.app(), firewallRules(m, plan, networkIds, current));
+            applyFirewall(m.app(), firewallRules(m, plan, networkIds, current, gatewaysOf(networkIds)));
         } catch (RuntimeException e) {
             return new SupervisorStatus.App(m.app(), m.version(), "failing",
                     Optional.of("cannot apply firewall rules: " + e.getMessage()), List.of(), List.of());
@@ -219,8 +271,10 @@ public final class Supervisor implements AutoCloseable {
         List<SupervisorStatus.Container> containers = new ArrayList<>();
         m.containers().forEach((name, decl) -> {
             String key = m.app() + "/" + name;
-            Applied applied = applyContainer(m.app(), name, decl, plan, networkIds,
-                    byRole.getOrDefault(name, List.of()), now, liveContainers);
+            Applied applied = decl.ephemeral()
+                    ? applyPool(m, name, decl, plan, networkIds, byRole.getOrDefault(name, List.of()))
+                    : applyContainer(m, name, decl, plan, networkIds, byRole.getOrDefault(name, List.of()), now,
+                    liveContainers);
             containers.add(applied.status());
             applied.info().ifPresent(info -> current.put(name, info));
             for (AppManifest.Port p : decl.ports()) {
@@ -231,9 +285,11 @@ public final class Supervisor implements AutoCloseable {
                 Optional<InetAddress> bind = p.exposure() == AppManifest.Exposure.PUBLIC
                         ? Optional.of(publicAddress) : overlay.address();
                 desiredListeners.put(listenerKey, new DesiredListener(listenerKey, m.app(), name, p.name(),
-                        p.exposure().name().toLowerCase(), bind, p.listen().get()));
+                        p.exposure().name().toLowerCase(), bind, p.listen().get(), decl.ephemeral(),
+                        decl.ephemeral() ? poolSource(key) : serviceSource(listenerKey), refusalOf(p)));
             }
         });
+        handOffListeners(m, networkIds, desiredListeners);
         byRole.forEach((role, infos) -> {
             if (!m.containers().containsKey(role)) {
                 infos.forEach(i -> {
@@ -244,7 +300,7 @@ public final class Supervisor implements AutoCloseable {
         });
         Optional<String> firewallProblem = Optional.empty();
         try {
-            applyFirewall(m.app(), firewallRules(m, plan, networkIds, current));
+            applyFirewall(m.app(), firewallRules(m, plan, networkIds, current, gatewaysOf(networkIds)));
         } catch (RuntimeException e) {
             firewallProblem = Optional.of("cannot apply firewall rules: " + e.getMessage());
         }
@@ -256,26 +312,73 @@ public final class Supervisor implements AutoCloseable {
                 firewallProblem, containers, List.of());
     }
 
-    /** The firewall rules of one app's networks, given the containers it runs now (by manifest name). */
+    private Map<String, String> gatewaysOf(Map<String, String> networkIds) {
+        Map<String, String> out = new HashMap<>();
+        networkIds.forEach((name, id) -> gatewayOf(id).ifPresent(g -> out.put(name, g)));
+        return out;
+    }
+
+    /**
+     * The firewall rules of one app's networks, given the service containers it runs now (by
+     * manifest name) and each network's gateway. A pool of ephemeral clients is "any member" (its
+     * containers come and go faster than rules); an ephemeral server is reached only through the
+     * hand-off listener on the gateway.
+     */
     private static List<EdgeFirewall.NetworkRule> firewallRules(AppManifest m, NetworkPlan plan,
                                                                Map<String, String> networkIds,
-                                                               Map<String, ContainerInfo> running) {
-        List<EdgeFirewall.NetworkRule> rules = new ArrayList<>();
-        plan.networks().forEach((name, kind) -> {
-            String bridge = EdgeFirewall.NetworkRule.bridgeOf(networkIds.get(name));
-            rules.add(new EdgeFirewall.NetworkRule(bridge, Optional.empty(), Optional.empty(), List.of()));
-        });
+                                                               Map<String, ContainerInfo> running,
+                                                               Map<String, String> gateways) {
+        Map<String, EdgeFirewall.NetworkRule> rules = new LinkedHashMap<>();
+        plan.networks().keySet().forEach(name -> rules.put(name,
+                EdgeFirewall.NetworkRule.closed(EdgeFirewall.NetworkRule.bridgeOf(networkIds.get(name)))));
         m.containers().forEach((from, decl) -> decl.edges().stream().map(AppManifest.Edge::to).distinct().forEach(to -> {
             String network = EdgeNetworkPlanner.edgeNetwork(m.app(), from, to);
             List<Integer> ports = decl.edges().stream().filter(e -> e.to().equals(to))
                     .map(e -> m.containers().get(to).port(e.port()).orElseThrow().port()).distinct().toList();
-            Optional<String> client = Optional.ofNullable(running.get(from)).map(i -> i.addresses().get(network));
-            Optional<String> server = Optional.ofNullable(running.get(to)).map(i -> i.addresses().get(network));
+            Optional<Optional<String>> client = decl.ephemeral() ? Optional.of(Optional.empty())
+                    : Optional.ofNullable(running.get(from)).map(i -> i.addresses().get(network)).map(Optional::of);
+            boolean handOff = m.containers().get(to).ephemeral();
+            Optional<String> server = handOff ? Optional.ofNullable(gateways.get(network))
+                    : Optional.ofNullable(running.get(to)).map(i -> i.addresses().get(network));
+            if (client.isEmpty() || server.isEmpty()) {
+                return;
+            }
+            List<EdgeFirewall.Flow> flows = ports.stream()
+                    .map(port -> new EdgeFirewall.Flow(client.get(), server.get(), port)).toList();
             String bridge = EdgeFirewall.NetworkRule.bridgeOf(networkIds.get(network));
-            rules.removeIf(r -> r.bridge().equals(bridge));
-            rules.add(new EdgeFirewall.NetworkRule(bridge, client, server, ports));
+            rules.put(network, handOff ? new EdgeFirewall.NetworkRule(bridge, List.of(), flows)
+                    : new EdgeFirewall.NetworkRule(bridge, flows, List.of()));
         }));
-        return rules;
+        return List.copyOf(rules.values());
+    }
+
+    /**
+     * A per-message server's clients dial its name, which their /etc/hosts points at the gateway of
+     * their edge network; the supervisor listens there on the server's port and hands each
+     * connection (one message) to a fresh container of the server's pool.
+     */
+    private void handOffListeners(AppManifest m, Map<String, String> networkIds,
+                                  Map<String, DesiredListener> desiredListeners) {
+        m.containers().forEach((from, decl) -> decl.edges().forEach(edge -> {
+            AppManifest.Container target = m.containers().get(edge.to());
+            if (!target.ephemeral()) {
+                return;
+            }
+            AppManifest.Port port = target.port(edge.port()).orElseThrow();
+            String network = EdgeNetworkPlanner.edgeNetwork(m.app(), from, edge.to());
+            Optional<InetAddress> bind = gatewayOf(networkIds.get(network)).map(Supervisor::address);
+            String key = m.app() + "/" + edge.to() + "/" + port.name() + "/from-" + from;
+            desiredListeners.put(key, new DesiredListener(key, m.app(), edge.to(), port.name() + " (from " + from + ")",
+                    "internal", bind, port.port(), true, poolSource(m.app() + "/" + edge.to()), Optional.empty()));
+        }));
+    }
+
+    private static InetAddress address(String literal) {
+        try {
+            return InetAddress.getByName(literal);
+        } catch (java.net.UnknownHostException e) {
+            throw new IllegalArgumentException("not an address: " + literal, e);
+        }
     }
 
     private void applyFirewall(String app, List<EdgeFirewall.NetworkRule> rules) {
@@ -292,15 +395,16 @@ public final class Supervisor implements AutoCloseable {
     private record Applied(SupervisorStatus.Container status, Optional<ContainerInfo> info) {
     }
 
-    private Applied applyContainer(String app, String name, AppManifest.Container decl, NetworkPlan plan,
+    private Applied applyContainer(AppManifest m, String name, AppManifest.Container decl, NetworkPlan plan,
                                    Map<String, String> networkIds, List<ContainerInfo> existing, Instant now,
                                    Set<String> liveContainers) {
+        String app = m.app();
         String key = app + "/" + name;
         String lifecycle = decl.lifecycle().name().toLowerCase().replace('_', '-');
         Optional<String> imageId = runtime.imageId(decl.image());
         if (imageId.isEmpty()) {
             return new Applied(new SupervisorStatus.Container(name, "", decl.image(), lifecycle, false, HealthTracker.STOPPED, 0,
-                    Optional.of(decl.image() + " is not built on this machine (run: hearth images build)")), Optional.empty());
+                    Optional.of(decl.image() + " is not built on this machine (run: hearth images build)"), Optional.empty()), Optional.empty());
         }
         Map<String, Path> dataFolders = new TreeMap<>();
         if (!decl.volumes().isEmpty()) {
@@ -317,22 +421,11 @@ public final class Supervisor implements AutoCloseable {
             } catch (IOException e) {
                 LOG.warn("app={} container={} event=volume-failed error={}", app, name, e.getMessage());
                 return new Applied(new SupervisorStatus.Container(name, "", decl.image(), lifecycle, false,
-                        HealthTracker.STOPPED, 0, Optional.of(e.getMessage())), Optional.empty());
+                        HealthTracker.STOPPED, 0, Optional.of(e.getMessage()), Optional.empty()), Optional.empty());
             }
         }
-        ContainerSpec spec = spec(home.instanceId(), app, name, decl, plan, dataFolders);
-        // Connections through the edge listener come from the ingress gateway: name it in /etc/hosts, so
-        // a server's reverse lookup of its client is answered at once instead of timing out.
+        ContainerSpec spec = spec(m, name, decl, plan, networkIds, dataFolders).withName("hearth-" + app + "-" + name);
         String ingressNetwork = EdgeNetworkPlanner.ingressNetwork(app, name);
-        String ingressId = networkIds.get(ingressNetwork);
-        if (ingressId != null) {
-            Optional<String> gateway = Optional.ofNullable(gateways.get(ingressId))
-                    .or(() -> runtime.gateway(ingressId));
-            if (gateway.isPresent()) {
-                gateways.put(ingressId, gateway.get());
-                spec = spec.withHost("edge-listener", gateway.get());
-            }
-        }
         String hash = specHash(spec, imageId.get());
         ContainerInfo keep = existing.stream()
                 .filter(i -> hash.equals(i.labels().get(HearthLabels.SPEC_HASH)))
@@ -372,7 +465,7 @@ public final class Supervisor implements AutoCloseable {
         }
         if (keep == null) {
             return new Applied(new SupervisorStatus.Container(name, "", decl.image(), lifecycle, false, HealthTracker.STOPPED,
-                    backoff.total(key), problem), Optional.empty());
+                    backoff.total(key), problem, Optional.empty()), Optional.empty());
         }
         liveContainers.add(keep.id());
         String verdict = health.check(keep, decl, now);
@@ -389,7 +482,7 @@ public final class Supervisor implements AutoCloseable {
             }
         }
         return new Applied(new SupervisorStatus.Container(name, keep.id(), decl.image(), lifecycle, keep.running(), verdict,
-                backoff.total(key), problem), Optional.of(keep));
+                backoff.total(key), problem, Optional.empty()), Optional.of(keep));
     }
 
     /** A volume's name on the storage backend (and in the key vault). */
@@ -409,7 +502,7 @@ public final class Supervisor implements AutoCloseable {
         }
         String id = existing.isEmpty() ? "" : existing.get(0).id();
         return new Applied(new SupervisorStatus.Container(name, id, decl.image(), lifecycle, false, LOCKED, 0,
-                Optional.of(reason)), Optional.empty());
+                Optional.of(reason), Optional.empty()), Optional.empty());
     }
 
     private SupervisorStatus.Storage storageStatus() {
@@ -499,14 +592,13 @@ public final class Supervisor implements AutoCloseable {
                 "no encrypted storage on this machine (see hearth doctor)"));
     }
 
-    private static ContainerSpec spec(String instance, String app, String name, AppManifest.Container decl,
-                                      NetworkPlan plan, Map<String, Path> dataFolders) {
+    private ContainerSpec spec(AppManifest m, String name, AppManifest.Container decl, NetworkPlan plan,
+                               Map<String, String> networkIds, Map<String, Path> dataFolders) {
         ContainerSpec spec = ContainerSpec.of(decl.image())
-                .withName("hearth-" + app + "-" + name)
                 .withCommand(decl.command())
                 .withEnv(decl.environment())
                 .withLimits(decl.memoryBytes(), decl.pids())
-                .withLabels(Map.of(HearthLabels.INSTANCE, instance, HearthLabels.APP, app, HearthLabels.ROLE, name,
+                .withLabels(Map.of(HearthLabels.INSTANCE, home.instanceId(), HearthLabels.APP, m.app(), HearthLabels.ROLE, name,
                         HearthLabels.LIFECYCLE, decl.lifecycle().name().toLowerCase().replace('_', '-')));
         for (NetworkPlan.Attachment a : plan.attachmentsOf(name)) {
             spec = spec.withNetwork(a.network(), a.aliases().toArray(String[]::new));
@@ -514,7 +606,66 @@ public final class Supervisor implements AutoCloseable {
         for (Map.Entry<String, Path> folder : dataFolders.entrySet()) {
             spec = spec.withVolume(folder.getValue().toString(), folder.getKey());
         }
+        // Connections through the edge listener come from the ingress gateway: name it in /etc/hosts, so
+        // a server's reverse lookup of its client is answered at once instead of timing out.
+        Optional<String> ingressGateway = gatewayOf(networkIds.get(EdgeNetworkPlanner.ingressNetwork(m.app(), name)));
+        if (ingressGateway.isPresent()) {
+            spec = spec.withHost("edge-listener", ingressGateway.get());
+        }
+        // A per-message peer's name leads to the supervisor's hand-off listener on this edge's gateway.
+        for (String to : decl.edges().stream().map(AppManifest.Edge::to).distinct().toList()) {
+            if (m.containers().get(to).ephemeral()) {
+                Optional<String> gateway = gatewayOf(networkIds.get(EdgeNetworkPlanner.edgeNetwork(m.app(), name, to)));
+                if (gateway.isPresent()) {
+                    spec = spec.withHost(to, gateway.get());
+                }
+            }
+        }
         return spec;
+    }
+
+    /**
+     * An ephemeral role: no container of its own, but a warm pool whose containers each serve one
+     * connection. The pool follows the spec (a changed image replaces the warm ones) and is swept
+     * against the engine every pass.
+     */
+    private Applied applyPool(AppManifest m, String name, AppManifest.Container decl, NetworkPlan plan,
+                              Map<String, String> networkIds, List<ContainerInfo> existing) {
+        String key = m.app() + "/" + name;
+        String lifecycle = decl.lifecycle().name().toLowerCase().replace('_', '-');
+        Optional<String> imageId = runtime.imageId(decl.image());
+        AppManifest.Pool declared = decl.poolOrDefault();
+        PoolSettings settings = new PoolSettings(declared.warmOrDefault(), declared.ceilingOrDefault(),
+                declared.waitOrDefault(), decl.health().map(AppManifest.Health::startPeriodOrDefault)
+                .orElse(Duration.ofSeconds(60)));
+        WarmPool pool = pools.get(key);
+        if (pool != null && !pool.settings().equals(settings)) {
+            pools.remove(key).close();
+            pool = null;
+        }
+        if (imageId.isEmpty()) {
+            return new Applied(new SupervisorStatus.Container(name, "", decl.image(), lifecycle, false, HealthTracker.STOPPED, 0,
+                    Optional.of(decl.image() + " is not built on this machine (run: hearth images build)"),
+                    Optional.ofNullable(pool).map(WarmPool::status)), Optional.empty());
+        }
+        if (pool == null) {
+            // Reached on its ingress network (per-connection) or on a client's edge network (per-message).
+            String network = plan.attachmentsOf(name).get(0).network();
+            int port = decl.ports().stream().filter(p -> p.exposure() != AppManifest.Exposure.PRIVATE)
+                    .findFirst().orElseThrow().port();
+            pool = new WarmPool(key, settings, runtime, network, port, poolWork);
+            pools.put(key, pool);
+            LOG.info("app={} container={} event=pool-created warm={} ceiling={} wait_ms={}", m.app(), name,
+                    settings.warm(), settings.ceiling(), settings.maxWait().toMillis());
+        }
+        ContainerSpec spec = spec(m, name, decl, plan, networkIds, Map.of());
+        pool.useSpec(spec, specHash(spec, imageId.get()));
+        pool.sweep(existing);
+        var status = pool.status();
+        String health = status.problem().isPresent() ? "failing"
+                : status.warm() > 0 || status.inUse() > 0 || status.warmTarget() == 0 ? HealthTracker.HEALTHY : "starting";
+        return new Applied(new SupervisorStatus.Container(name, "", decl.image(), lifecycle, status.warm() + status.inUse() > 0,
+                health, 0, status.problem(), Optional.of(status)), Optional.empty());
     }
 
     /** Everything that, if changed, needs a new container: the spec itself and the image it runs. */
@@ -579,11 +730,11 @@ public final class Supervisor implements AutoCloseable {
         for (var it = listeners.entrySet().iterator(); it.hasNext(); ) {
             var entry = it.next();
             DesiredListener want = desired.get(entry.getKey());
-            boolean keep = want != null && want.bind().isPresent()
-                    && entry.getValue().address().equals(new InetSocketAddress(want.bind().get(), want.listen()));
+            boolean keep = want != null && want.bind().isPresent() && want.shape().equals(listenerShapes.get(entry.getKey()));
             if (!keep) {
                 entry.getValue().close();
                 it.remove();
+                listenerShapes.remove(entry.getKey());
                 targets.remove(entry.getKey());
             }
         }
@@ -597,10 +748,11 @@ public final class Supervisor implements AutoCloseable {
                 continue;
             }
             EdgeListener listener = new EdgeListener(want.key(), new InetSocketAddress(want.bind().get(), want.listen()),
-                    () -> Optional.ofNullable(targets.get(want.key())), connections);
+                    want.source(), want.refusal(), connections);
             try {
                 listener.start();
                 listeners.put(want.key(), listener);
+                listenerShapes.put(want.key(), want.shape());
             } catch (IOException e) {
                 problems.put(want.key(), Optional.of("cannot listen on " + want.bind().get().getHostAddress() + ":"
                         + want.listen() + ": " + e.getMessage()));
@@ -614,10 +766,14 @@ public final class Supervisor implements AutoCloseable {
         running = false;
         listeners.values().forEach(EdgeListener::close);
         listeners.clear();
+        // Warm containers never served anything, but nothing may outlive the pool that vouches for them.
+        pools.values().forEach(WarmPool::close);
+        pools.clear();
         if (stopContainers) {
             AppTeardown.stopAll(runtime, home.instanceId());
         }
         connections.shutdownNow();
+        poolWork.shutdownNow();
         LOG.info("event=supervisor-stopped containers={}", stopContainers ? "stopped" : "left running");
     }
 

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.datatype.jdk8.Jdk8Module;
 
+import org.hearth.core.ephemeral.PoolStatus;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -53,10 +55,13 @@ public record SupervisorStatus(boolean running, long pid, String updatedAt, Stri
 
     /**
      * @param health {@code healthy}, {@code starting}, {@code unhealthy}, {@code stopped}, {@code crash-looping}
-     *               or {@code locked} (it has volumes and storage is locked)
+     *               or {@code locked} (it has volumes and storage is locked); for an ephemeral role,
+     *               {@code healthy} means its pool can hand out containers
+     * @param id     empty for an ephemeral role: it has a pool of short-lived containers instead
+     * @param pool   the warm pool of a per-connection or per-message role
      */
     public record Container(String name, String id, String image, String lifecycle, boolean running, String health,
-                            int restarts, Optional<String> problem) {
+                            int restarts, Optional<String> problem, Optional<PoolStatus> pool) {
     }
 
     /**

@@ -13,8 +13,9 @@ class EdgeFirewallTest {
 
     @Test
     void edgeNetworkAllowsOnlyClientToDeclaredPortsAndNothingToTheHost() {
-        var rule = new EdgeFirewall.NetworkRule("br-0123456789ab", Optional.of("172.18.0.3"), Optional.of("172.18.0.2"),
-                List.of(7000, 7002));
+        var rule = new EdgeFirewall.NetworkRule("br-0123456789ab", List.of(
+                new EdgeFirewall.Flow(Optional.of("172.18.0.3"), "172.18.0.2", 7000),
+                new EdgeFirewall.Flow(Optional.of("172.18.0.3"), "172.18.0.2", 7002)), List.of());
 
         assertThat(new EdgeFirewall("0123456789ab").render(List.of(rule))).containsExactly(
                 "-A HEARTH-I-0123456789ab -i br-0123456789ab -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN",
@@ -26,10 +27,32 @@ class EdgeFirewallTest {
     }
 
     @Test
-    void untilBothEndsRunTheNetworkAllowsNothingNew() {
-        var rule = new EdgeFirewall.NetworkRule("br-0123456789ab", Optional.empty(), Optional.of("172.18.0.2"), List.of(7000));
+    void aClosedNetworkAllowsNothingNew() {
+        assertThat(new EdgeFirewall("0123456789ab").render(List.of(EdgeFirewall.NetworkRule.closed("br-0123456789ab"))))
+                .noneMatch(l -> l.contains("--dport"));
+    }
 
-        assertThat(new EdgeFirewall("0123456789ab").render(List.of(rule))).noneMatch(l -> l.contains("--dport"));
+    /** A per-message server sits behind the supervisor's hand-off listener on the gateway, never dialled directly. */
+    @Test
+    void handOffNetworkLetsTheClientReachOnlyTheGatewayListener() {
+        var rule = new EdgeFirewall.NetworkRule("br-0123456789ab", List.of(),
+                List.of(new EdgeFirewall.Flow(Optional.of("172.18.0.3"), "172.18.0.1", 7830)));
+
+        assertThat(new EdgeFirewall("0123456789ab").render(List.of(rule))).containsExactly(
+                "-A HEARTH-I-0123456789ab -i br-0123456789ab -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN",
+                "-A HEARTH-I-0123456789ab -i br-0123456789ab -s 172.18.0.3/32 -d 172.18.0.1/32 -p tcp -m tcp --dport 7830 -j RETURN",
+                "-A HEARTH-I-0123456789ab -i br-0123456789ab -j DROP",
+                "-A HEARTH-F-0123456789ab -i br-0123456789ab -o br-0123456789ab -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN",
+                "-A HEARTH-F-0123456789ab -i br-0123456789ab -o br-0123456789ab -j DROP");
+    }
+
+    @Test
+    void aPoolOfClientsMayReachOnlyTheServerNotEachOther() {
+        var rule = new EdgeFirewall.NetworkRule("br-0123456789ab",
+                List.of(new EdgeFirewall.Flow(Optional.empty(), "172.18.0.2", 2424)), List.of());
+
+        assertThat(new EdgeFirewall("0123456789ab").render(List.of(rule))).contains(
+                "-A HEARTH-F-0123456789ab -i br-0123456789ab -o br-0123456789ab -d 172.18.0.2/32 -p tcp -m tcp --dport 2424 -j RETURN");
     }
 
     /** Two supervisors on one host (the demo beside a test run) once wiped each other's rules. */
@@ -39,10 +62,8 @@ class EdgeFirewallTest {
         String a = "a" + HexFormat.of().formatHex(new java.security.SecureRandom().generateSeed(6)).substring(0, 11);
         String b = "b" + a.substring(1);
         try {
-            new EdgeFirewall(a).apply(List.of(new EdgeFirewall.NetworkRule("br-aaaaaaaaaaaa", Optional.empty(),
-                    Optional.empty(), List.of())));
-            new EdgeFirewall(b).apply(List.of(new EdgeFirewall.NetworkRule("br-bbbbbbbbbbbb", Optional.empty(),
-                    Optional.empty(), List.of())));
+            new EdgeFirewall(a).apply(List.of(EdgeFirewall.NetworkRule.closed("br-aaaaaaaaaaaa")));
+            new EdgeFirewall(b).apply(List.of(EdgeFirewall.NetworkRule.closed("br-bbbbbbbbbbbb")));
 
             assertThat(iptables("-S", "HEARTH-F-" + a)).contains("-i br-aaaaaaaaaaaa");
             assertThat(iptables("-S", "HEARTH-F-" + b)).contains("-i br-bbbbbbbbbbbb");

@@ -9,10 +9,14 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -58,11 +62,15 @@ class EdgeListenerTest {
     }
 
     private InetSocketAddress startListener(AtomicReference<Optional<InetSocketAddress>> target) throws IOException {
+        return startListener(() -> target.get().map(Upstream::fixed), Optional.empty());
+    }
+
+    private InetSocketAddress startListener(Upstream.Source source, Optional<byte[]> refusal) throws IOException {
         try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             int port = probe.getLocalPort();
             probe.close();
             listener = new EdgeListener("test", new InetSocketAddress(InetAddress.getLoopbackAddress(), port),
-                    target::get, pool);
+                    source, refusal, pool);
         }
         listener.start();
         return listener.address();
@@ -111,5 +119,52 @@ class EdgeListenerTest {
             s.shutdownOutput();
             assertThat(new String(s.getInputStream().readAllBytes())).isEqualTo("hello");
         }
+    }
+
+    @Test
+    void turnedAwayConnectionsHearTheProtocolsRefusalLineBeforeTheClose() throws IOException {
+        InetSocketAddress edge = startListener(Optional::empty,
+                Optional.of("421 4.3.2 busy\r\n".getBytes(StandardCharsets.US_ASCII)));
+
+        try (Socket s = new Socket(edge.getAddress(), edge.getPort())) {
+            assertThat(new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII))
+                    .isEqualTo("421 4.3.2 busy\r\n");
+        }
+        assertThat(listener.refused()).isEqualTo(1);
+    }
+
+    /** An ephemeral container is destroyed on release: it must happen once per connection, after it ended. */
+    @Test
+    void releasesEachConnectionsUpstreamExactlyOnceWhenItEnds() throws Exception {
+        InetSocketAddress echoAddress = startEcho();
+        AtomicInteger released = new AtomicInteger();
+        CountDownLatch bothReleased = new CountDownLatch(2);
+        InetSocketAddress edge = startListener(() -> Optional.of(new Upstream() {
+            @Override
+            public InetSocketAddress address() {
+                return echoAddress;
+            }
+
+            @Override
+            public void release() {
+                released.incrementAndGet();
+                bothReleased.countDown();
+            }
+        }), Optional.empty());
+
+        try (Socket s = new Socket(edge.getAddress(), edge.getPort())) {
+            s.getOutputStream().write("one".getBytes());
+            s.shutdownOutput();
+            assertThat(new String(s.getInputStream().readAllBytes())).isEqualTo("one");
+        }
+        try (Socket s = new Socket(edge.getAddress(), edge.getPort())) {
+            s.getOutputStream().write("two".getBytes());
+            assertThat(s.getInputStream().read()).isEqualTo('t');
+            assertThat(released.get()).isLessThanOrEqualTo(1);
+            s.setSoLinger(true, 0);
+        }
+        assertThat(bothReleased.await(5, TimeUnit.SECONDS)).isTrue();
+        Thread.sleep(200);
+        assertThat(released.get()).isEqualTo(2);
     }
 }

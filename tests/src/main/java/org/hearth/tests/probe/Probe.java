@@ -20,7 +20,8 @@ public final class Probe {
 
     public static void main(String[] args) throws IOException {
         if (args.length == 0) {
-            System.err.println("usage: probe identity | write PATH... | echo-server PORT... | connect HOST PORT | sleep");
+            System.err.println("usage: probe identity | write PATH... | echo-server PORT... | connect HOST PORT | sleep"
+                    + " | obedient-server PORT");
             System.exit(2);
         }
         switch (args[0]) {
@@ -36,6 +37,7 @@ public final class Probe {
             }
             case "connect" -> connect(args[1], Integer.parseInt(args[2]));
             case "sleep" -> sleepForever();
+            case "obedient-server" -> obedientServer(Integer.parseInt(args[1]));
             case "write" -> {
                 for (int i = 1; i < args.length; i++) {
                     write(Path.of(args[i]));
@@ -58,6 +60,54 @@ public final class Probe {
                 default -> {
                 }
             }
+        }
+    }
+
+    /**
+     * Plays an exploited daemon: it does whatever each connection tells it, one command per line,
+     * so a test can act as an attacker inside the container that served its connection.
+     * Commands: {@code host} (the container's hostname), {@code write PATH TEXT}, {@code read PATH},
+     * {@code spawn MARKER} (starts a separate process that would run forever).
+     */
+    private static void obedientServer(int port) throws IOException {
+        try (ServerSocket server = new ServerSocket(port)) {
+            System.out.println("obedient-server ready on " + port);
+            while (true) {
+                Socket s = server.accept();
+                Thread t = new Thread(() -> obey(s));
+                t.setDaemon(true);
+                t.start();
+            }
+        }
+    }
+
+    private static void obey(Socket s) {
+        try (s; var in = new java.io.BufferedReader(new java.io.InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8));
+             var out = new java.io.PrintWriter(s.getOutputStream(), true, StandardCharsets.UTF_8)) {
+            out.println("ready");
+            for (String line; (line = in.readLine()) != null; ) {
+                String[] w = line.split(" ", 3);
+                try {
+                    switch (w[0]) {
+                        case "host" -> out.println(Files.readString(Path.of("/etc/hostname")).strip());
+                        case "write" -> {
+                            Files.writeString(Path.of(w[1]), w[2]);
+                            out.println("written");
+                        }
+                        case "read" -> out.println(Files.exists(Path.of(w[1])) ? Files.readString(Path.of(w[1])) : "absent");
+                        case "spawn" -> {
+                            Process p = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"), "-cp", "/app",
+                                    Probe.class.getName(), "sleep", w[1]).redirectErrorStream(true).start();
+                            out.println("spawned " + p.pid());
+                        }
+                        default -> out.println("unknown " + w[0]);
+                    }
+                } catch (IOException | RuntimeException e) {
+                    out.println("error " + e.getMessage());
+                }
+            }
+        } catch (IOException e) {
+            // The connection ended: nothing left to obey.
         }
     }
 
