@@ -67,7 +67,7 @@ class MailInboundTest {
                 .replace("listen: 1993", "listen: " + IMAPS_PORT)
                 .replaceFirst("MAX_MESSAGE_BYTES: \"26214400\"", "MAX_MESSAGE_BYTES: \"1048576\"")
                 .replace("SPAM_UNAVAILABLE: tempfail",
-                        "SPAM_UNAVAILABLE: tempfail\n      SPAM_TIMEOUT_MS: \"3000\"\n      SPAM_MAX_SCAN_BYTES: \"200000\"");
+                        "SPAM_UNAVAILABLE: tempfail\n      SPAM_TIMEOUT_MS: \"15000\"\n      SPAM_MAX_SCAN_BYTES: \"200000\"");
         Path file = state.resolve("mail-test.yaml");
         Files.writeString(file, manifest);
         hearth.ok("up");

@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -72,6 +73,9 @@ public final class WarmPool implements AutoCloseable {
     private boolean backingOff;
     private Optional<String> problem = Optional.empty();
     private boolean closed;
+    private static final Duration SUMMARY_EVERY = Duration.ofSeconds(10);
+    private String lastSummary = "";
+    private long lastSummaryAt = System.nanoTime() - SUMMARY_EVERY.toNanos();
     private final LatencyWindow handoff = new LatencyWindow();
     private final LatencyWindow startup = new LatencyWindow();
 
@@ -203,6 +207,23 @@ public final class WarmPool implements AutoCloseable {
             destroy(warm.pollLast().id(), "surplus");
         }
         fill();
+        logSummary();
+    }
+
+    /** One line when anything changed, at most every 10 s: the pool's story without a line per connection. */
+    private void logSummary() {
+        long now = System.nanoTime();
+        String counters = created + "/" + destroyed + "/" + failed + "/" + turnedAway;
+        if (counters.equals(lastSummary) || now - lastSummaryAt < SUMMARY_EVERY.toNanos()) {
+            return;
+        }
+        lastSummary = counters;
+        lastSummaryAt = now;
+        LOG.info("pool={} event=summary warm={} starting={} in_use={} ceiling={} created={} destroyed={} failed={}"
+                        + " turned_away={} handoff_p50_ms={} handoff_p95_ms={} start_p50_ms={}", name, warm.size(), starting,
+                inUse.size(), settings.ceiling(), created, destroyed, failed, turnedAway,
+                String.format("%.1f", handoff.quantileMillis(0.5)), String.format("%.1f", handoff.quantileMillis(0.95)),
+                String.format("%.0f", startup.quantileMillis(0.5)));
     }
 
     /** Starts containers until warm plus waiting demand is covered, never past the ceiling. */
@@ -315,7 +336,7 @@ public final class WarmPool implements AutoCloseable {
     /** Must hold the monitor. Removal runs in the background and counts against the ceiling until done. */
     private void destroy(String id, String reason) {
         destroying++;
-        workers.execute(() -> {
+        Runnable removal = () -> {
             try {
                 runtime.remove(id);
             } catch (RuntimeException e) {
@@ -328,7 +349,13 @@ public final class WarmPool implements AutoCloseable {
                 notifyAll();
                 fill();
             }
-        });
+        };
+        try {
+            workers.execute(removal);
+        } catch (RejectedExecutionException e) {
+            // The supervisor is shutting down: remove it here rather than leave it behind.
+            removal.run();
+        }
     }
 
     public synchronized PoolStatus status() {
