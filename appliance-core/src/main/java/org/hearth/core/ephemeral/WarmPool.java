@@ -50,6 +50,7 @@ public final class WarmPool implements AutoCloseable {
     private final ContainerRuntime runtime;
     private final String network;
     private final int port;
+    private final boolean greets;
     private final ExecutorService workers;
     /** Marks this pool's containers, so any other container of the role is known to be stale. */
     private final String nonce = HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong()).substring(0, 12);
@@ -86,14 +87,16 @@ public final class WarmPool implements AutoCloseable {
      * @param name    for logs and status, e.g. {@code mail/smtp-in}
      * @param network the engine network the supervisor reaches the containers on
      * @param port    the container port each connection goes to; a container is ready once it accepts there
+     * @param greets  the service speaks first (SMTP's banner): ready means its first line has arrived
      */
     public WarmPool(String name, PoolSettings settings, ContainerRuntime runtime, String network, int port,
-                    ExecutorService workers) {
+                    boolean greets, ExecutorService workers) {
         this.name = name;
         this.settings = settings;
         this.runtime = runtime;
         this.network = network;
         this.port = port;
+        this.greets = greets;
         this.workers = workers;
     }
 
@@ -308,12 +311,22 @@ public final class WarmPool implements AutoCloseable {
         }
     }
 
-    /** Ready means the service accepts on its port; the probe sends nothing, so no client data is involved. */
+    /**
+     * Ready means the service accepts on its port and, if it speaks first, has said its first line:
+     * that first session also runs the JVM's connection code once, so the client's connection does
+     * not pay for its loading. The probe sends nothing, so no client data is ever involved.
+     */
     private void awaitAccepting(String id, InetSocketAddress address, long begin) throws IOException {
         long deadline = begin + settings.readyWithin().toNanos();
         for (int attempt = 1; ; attempt++) {
             try (Socket probe = new Socket()) {
                 probe.connect(address, 200);
+                if (greets) {
+                    probe.setSoTimeout((int) Math.max(1, Math.min(10_000, (deadline - System.nanoTime()) / 1_000_000)));
+                    if (probe.getInputStream().read() < 0) {
+                        throw new IOException("closed before its greeting");
+                    }
+                }
                 return;
             } catch (IOException e) {
                 if (System.nanoTime() > deadline) {

@@ -651,9 +651,10 @@ public final class Supervisor implements AutoCloseable {
         if (pool == null) {
             // Reached on its ingress network (per-connection) or on a client's edge network (per-message).
             String network = plan.attachmentsOf(name).get(0).network();
-            int port = decl.ports().stream().filter(p -> p.exposure() != AppManifest.Exposure.PRIVATE)
-                    .findFirst().orElseThrow().port();
-            pool = new WarmPool(key, settings, runtime, network, port, poolWork);
+            AppManifest.Port port = decl.ports().stream().filter(p -> p.exposure() != AppManifest.Exposure.PRIVATE)
+                    .findFirst().orElseThrow();
+            boolean greets = port.protocol().filter(pr -> pr == AppManifest.Protocol.SMTP).isPresent();
+            pool = new WarmPool(key, settings, runtime, network, port.port(), greets, poolWork);
             pools.put(key, pool);
             LOG.info("app={} container={} event=pool-created warm={} ceiling={} wait_ms={}", m.app(), name,
                     settings.warm(), settings.ceiling(), settings.maxWait().toMillis());
