@@ -13,6 +13,7 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashSet;
 import java.util.HexFormat;
@@ -46,7 +47,7 @@ public final class WarmPool implements AutoCloseable {
     private static final Semaphore START_SLOTS = new Semaphore(Math.max(1, Runtime.getRuntime().availableProcessors()));
 
     private final String name;
-    private final PoolSettings settings;
+    private PoolSettings settings;
     private final ContainerRuntime runtime;
     private final String network;
     private final int port;
@@ -62,7 +63,10 @@ public final class WarmPool implements AutoCloseable {
     /** Created but not yet ready; their ids, once known, so the sweep leaves them alone. */
     private final Set<String> startingIds = new HashSet<>();
     private int starting;
-    private int destroying;
+    /** Ids being removed now; one removal per id at a time, each counted against the ceiling. */
+    private final Set<String> removing = new HashSet<>();
+    /** Ids whose removal failed: still on the engine, still counted, removed again by the sweep. */
+    private final Set<String> leftovers = new HashSet<>();
     private int waiters;
     private long created;
     private long destroyed;
@@ -100,8 +104,15 @@ public final class WarmPool implements AutoCloseable {
         this.workers = workers;
     }
 
-    public PoolSettings settings() {
+    public synchronized PoolSettings settings() {
         return settings;
+    }
+
+    /** New sizes apply at once; containers in use finish their connections, surplus warm ones go at the next sweep. */
+    public synchronized void useSettings(PoolSettings newSettings) {
+        settings = newSettings;
+        notifyAll();
+        fill();
     }
 
     /** Sets what new containers run; warm ones from another spec are destroyed, in-use ones finish first. */
@@ -192,25 +203,39 @@ public final class WarmPool implements AutoCloseable {
      * containers that died, destroys containers that are not this pool's, trims warm containers
      * beyond the pool's size, and restarts filling after a failure's back-off.
      */
-    public synchronized void sweep(List<ContainerInfo> ofRole) {
-        Set<String> known = new HashSet<>(inUse);
-        known.addAll(startingIds);
-        warm.forEach(r -> known.add(r.id()));
-        for (ContainerInfo info : ofRole) {
-            boolean mine = nonce.equals(info.labels().get(HearthLabels.POOL));
-            if (!mine) {
-                destroy(info.id(), "not-this-pool");
-            } else if (known.contains(info.id()) && !info.running() && warm.removeIf(r -> r.id().equals(info.id()))) {
-                failed++;
-                destroy(info.id(), "died-while-warm");
+    public void sweep(List<ContainerInfo> ofRole) {
+        List<String> seemDead = new ArrayList<>();
+        synchronized (this) {
+            Set<String> warmIds = new HashSet<>();
+            warm.forEach(r -> warmIds.add(r.id()));
+            for (ContainerInfo info : ofRole) {
+                boolean mine = nonce.equals(info.labels().get(HearthLabels.POOL));
+                if (!mine || leftovers.contains(info.id())) {
+                    destroy(info.id(), mine ? "removal-retried" : "not-this-pool");
+                } else if (warmIds.contains(info.id()) && !info.running()) {
+                    seemDead.add(info.id());
+                }
+            }
+            leftovers.retainAll(ofRole.stream().map(ContainerInfo::id).toList());
+        }
+        // The list was taken before this pass's other work: ask again before calling a warm container dead.
+        for (String id : seemDead) {
+            boolean dead = runtime.container(id).map(i -> !i.running()).orElse(true);
+            synchronized (this) {
+                if (dead && warm.removeIf(r -> r.id().equals(id))) {
+                    failed++;
+                    destroy(id, "died-while-warm");
+                }
             }
         }
-        // A burst starts containers for its waiters; once it is over the pool shrinks back to its size.
-        while (warm.size() > settings.warm() + waiters) {
-            destroy(warm.pollLast().id(), "surplus");
+        synchronized (this) {
+            // A burst starts containers for its waiters; once it is over the pool shrinks back to its size.
+            while (warm.size() > settings.warm() + waiters) {
+                destroy(warm.pollLast().id(), "surplus");
+            }
+            fill();
+            logSummary();
         }
-        fill();
-        logSummary();
     }
 
     /** One line when anything changed, at most every 10 s: the pool's story without a line per connection. */
@@ -234,7 +259,7 @@ public final class WarmPool implements AutoCloseable {
         if (closed || spec == null || (backingOff && System.nanoTime() - noStartsBefore < 0)) {
             return;
         }
-        int room = settings.ceiling() - inUse.size() - destroying;
+        int room = settings.ceiling() - inUse.size() - removing.size() - leftovers.size();
         int want = Math.min(room, settings.warm() + waiters);
         for (int i = warm.size() + starting; i < want; i++) {
             starting++;
@@ -348,17 +373,26 @@ public final class WarmPool implements AutoCloseable {
 
     /** Must hold the monitor. Removal runs in the background and counts against the ceiling until done. */
     private void destroy(String id, String reason) {
-        destroying++;
+        if (!removing.add(id)) {
+            return;
+        }
+        leftovers.remove(id);
         Runnable removal = () -> {
+            boolean removed = true;
             try {
                 runtime.remove(id);
             } catch (RuntimeException e) {
+                removed = false;
                 LOG.warn("pool={} event=destroy-failed id={} error={}", name, id.substring(0, 12), e.getMessage());
             }
             synchronized (this) {
-                destroying--;
-                destroyed++;
-                LOG.debug("pool={} event=destroyed id={} reason={}", name, id.substring(0, 12), reason);
+                removing.remove(id);
+                if (removed) {
+                    destroyed++;
+                    LOG.debug("pool={} event=destroyed id={} reason={}", name, id.substring(0, 12), reason);
+                } else {
+                    leftovers.add(id);
+                }
                 notifyAll();
                 fill();
             }
@@ -377,9 +411,11 @@ public final class WarmPool implements AutoCloseable {
                 handoff.quantileMillis(0.5), handoff.quantileMillis(0.95), startup.quantileMillis(0.5), problem);
     }
 
-    /** Destroys the warm containers before returning; containers in use go when their connections end. */
-    @Override
-    public void close() {
+    /**
+     * Destroys the warm containers, then waits (up to {@code grace}) for connections in use to end,
+     * starts to finish and removals to complete, so nothing this pool made is left behind.
+     */
+    public void close(Duration grace) {
         List<Ready> left;
         synchronized (this) {
             closed = true;
@@ -390,9 +426,23 @@ public final class WarmPool implements AutoCloseable {
         for (Ready r : left) {
             runtime.remove(r.id());
         }
+        long deadline = System.nanoTime() + grace.toNanos();
         synchronized (this) {
             destroyed += left.size();
+            try {
+                while (inUse.size() + starting + removing.size() > 0 && System.nanoTime() - deadline < 0) {
+                    wait(Math.max(1, (deadline - System.nanoTime()) / 1_000_000));
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            LOG.info("pool={} event=closed destroyed={} still_in_use={} still_starting={} still_removing={}", name,
+                    left.size(), inUse.size(), starting, removing.size());
         }
-        LOG.info("pool={} event=closed destroyed={}", name, left.size());
+    }
+
+    @Override
+    public void close() {
+        close(Duration.ofSeconds(15));
     }
 }

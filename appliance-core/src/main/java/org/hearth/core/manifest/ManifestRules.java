@@ -78,6 +78,10 @@ final class ManifestRules {
             volumes(base, c, lifecycle, at);
             pool(base, c, lifecycle, at);
             health(base, c, at);
+            if (lifecycle.equals("per-message") && !hasEdgeTo(containers, name)) {
+                at.report(append(base, "lifecycle"), "a per-message container serves its peers' connections, "
+                        + "but no container declares an edge to \"" + name + "\"");
+            }
         });
     }
 
@@ -168,6 +172,17 @@ final class ManifestRules {
                 at.report(path, "edge to " + to + ":" + port + " is declared twice");
             }
         }
+    }
+
+    private static boolean hasEdgeTo(JsonNode containers, String target) {
+        for (var it = containers.elements(); it.hasNext(); ) {
+            for (JsonNode e : it.next().path("edges")) {
+                if (e.path("to").asText().equals(target)) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     private static void pool(List<String> base, JsonNode c, String lifecycle, ManifestReader.Locator at) {

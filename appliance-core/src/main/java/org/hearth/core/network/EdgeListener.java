@@ -12,8 +12,11 @@ import java.net.Socket;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -30,6 +33,8 @@ public final class EdgeListener implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(EdgeListener.class);
     private static final int CONNECT_TIMEOUT_MS = 3000;
     private static final int MAX_CONNECTIONS = 512;
+    /** How long a client may keep its side open after the server has closed its own. */
+    private static final long CLIENT_GRACE_MS = 10_000;
 
     private final String name;
     private final InetSocketAddress bind;
@@ -134,12 +139,41 @@ public final class EdgeListener implements AutoCloseable {
                 to.release();
             }
         };
-        pool.execute(() -> {
-            pump(upstream, client, directionsDone);
+        CountDownLatch clientSideDone = new CountDownLatch(1);
+        try {
+            pool.execute(() -> {
+                try {
+                    pump(upstream, client, directionsDone);
+                    // The server is done: a client that never closes must not hold the container for ever.
+                    if (!awaitQuietly(clientSideDone, CLIENT_GRACE_MS)) {
+                        closeQuietly(client);
+                        closeQuietly(upstream);
+                    }
+                } finally {
+                    returned.run();
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            closeQuietly(client);
+            closeQuietly(upstream);
+            to.release();
+            return;
+        }
+        try {
+            pump(client, upstream, directionsDone);
+        } finally {
+            clientSideDone.countDown();
             returned.run();
-        });
-        pump(client, upstream, directionsDone);
-        returned.run();
+        }
+    }
+
+    private static boolean awaitQuietly(CountDownLatch latch, long millis) {
+        try {
+            return latch.await(millis, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
     }
 
     private void refuse(Socket client) {

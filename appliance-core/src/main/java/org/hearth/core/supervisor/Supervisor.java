@@ -640,8 +640,8 @@ public final class Supervisor implements AutoCloseable {
                 .orElse(Duration.ofSeconds(60)));
         WarmPool pool = pools.get(key);
         if (pool != null && !pool.settings().equals(settings)) {
-            pools.remove(key).close();
-            pool = null;
+            // Resized in place: a new pool would not know the old one's containers and destroy them mid-connection.
+            pool.useSettings(settings);
         }
         if (imageId.isEmpty()) {
             return new Applied(new SupervisorStatus.Container(name, "", decl.image(), lifecycle, false, HealthTracker.STOPPED, 0,
@@ -650,7 +650,8 @@ public final class Supervisor implements AutoCloseable {
         }
         if (pool == null) {
             // Reached on its ingress network (per-connection) or on a client's edge network (per-message).
-            String network = plan.attachmentsOf(name).get(0).network();
+            String network = plan.attachmentsOf(name).stream().findFirst().map(NetworkPlan.Attachment::network)
+                    .orElseThrow(() -> new IllegalStateException(key + " has no network: nothing declares an edge to it"));
             AppManifest.Port port = decl.ports().stream().filter(p -> p.exposure() != AppManifest.Exposure.PRIVATE)
                     .findFirst().orElseThrow();
             boolean greets = port.protocol().filter(pr -> pr == AppManifest.Protocol.SMTP).isPresent();
@@ -774,7 +775,12 @@ public final class Supervisor implements AutoCloseable {
             AppTeardown.stopAll(runtime, home.instanceId());
         }
         connections.shutdownNow();
-        poolWork.shutdownNow();
+        poolWork.shutdown();
+        try {
+            poolWork.awaitTermination(15, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         LOG.info("event=supervisor-stopped containers={}", stopContainers ? "stopped" : "left running");
     }
 
