@@ -35,6 +35,7 @@ public final class EdgeListener implements AutoCloseable {
     private static final int MAX_CONNECTIONS = 512;
     /** How long a client may keep its side open after the server has closed its own. */
     private static final long CLIENT_GRACE_MS = 10_000;
+    private final long clientGraceMs;
 
     private final String name;
     private final InetSocketAddress bind;
@@ -55,6 +56,12 @@ public final class EdgeListener implements AutoCloseable {
     /** @param refusal written to a connection that is turned away, before it is closed */
     public EdgeListener(String name, InetSocketAddress bind, Upstream.Source upstreams, Optional<byte[]> refusal,
                         ExecutorService pool) {
+        this(name, bind, upstreams, refusal, pool, CLIENT_GRACE_MS);
+    }
+
+    EdgeListener(String name, InetSocketAddress bind, Upstream.Source upstreams, Optional<byte[]> refusal,
+                 ExecutorService pool, long clientGraceMs) {
+        this.clientGraceMs = clientGraceMs;
         this.name = name;
         this.bind = bind;
         this.upstreams = upstreams;
@@ -145,7 +152,7 @@ public final class EdgeListener implements AutoCloseable {
                 try {
                     pump(upstream, client, directionsDone);
                     // The server is done: a client that never closes must not hold the container for ever.
-                    if (!awaitQuietly(clientSideDone, CLIENT_GRACE_MS)) {
+                    if (!awaitQuietly(clientSideDone, clientGraceMs)) {
                         closeQuietly(client);
                         closeQuietly(upstream);
                     }

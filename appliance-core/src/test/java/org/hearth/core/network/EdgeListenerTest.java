@@ -167,4 +167,42 @@ class EdgeListenerTest {
         Thread.sleep(200);
         assertThat(released.get()).isEqualTo(2);
     }
+
+    /** A client that keeps its side open after the server closed would otherwise hold its container for ever. */
+    @Test
+    void aClientLingeringAfterTheServerClosedLosesTheConnectionAfterTheGrace() throws Exception {
+        echo = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        pool.execute(() -> {
+            try (Socket s = echo.accept()) {
+                s.getOutputStream().write("bye\r\n".getBytes(StandardCharsets.US_ASCII));
+            } catch (IOException e) {
+                // test over
+            }
+        });
+        CountDownLatch released = new CountDownLatch(1);
+        InetSocketAddress server = (InetSocketAddress) echo.getLocalSocketAddress();
+        try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            int port = probe.getLocalPort();
+            probe.close();
+            listener = new EdgeListener("test", new InetSocketAddress(InetAddress.getLoopbackAddress(), port),
+                    () -> Optional.of(new Upstream() {
+                        @Override
+                        public InetSocketAddress address() {
+                            return server;
+                        }
+
+                        @Override
+                        public void release() {
+                            released.countDown();
+                        }
+                    }), Optional.empty(), pool, 300);
+        }
+        listener.start();
+
+        try (Socket s = new Socket(listener.address().getAddress(), listener.address().getPort())) {
+            assertThat(new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII)).isEqualTo("bye\r\n");
+            // The client neither writes nor closes: only the grace can end its side.
+            assertThat(released.await(5, TimeUnit.SECONDS)).isTrue();
+        }
+    }
 }
