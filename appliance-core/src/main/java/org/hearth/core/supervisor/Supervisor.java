@@ -204,7 +204,7 @@ public final class Supervisor implements AutoCloseable {
         /** What a listener is bound to and how it finds upstreams: a change needs a new listener. */
         String shape() {
             return bind.map(InetAddress::getHostAddress).orElse("-") + ":" + listen + (pooled ? " pooled" : " service")
-                    + refusal.map(r -> " refusal=" + new String(r, StandardCharsets.US_ASCII).strip()).orElse("");
+                    + (refusal.isPresent() ? " refusal" : "");
         }
     }
 
@@ -335,16 +335,17 @@ public final class Supervisor implements AutoCloseable {
             String network = EdgeNetworkPlanner.edgeNetwork(m.app(), from, to);
             List<Integer> ports = decl.edges().stream().filter(e -> e.to().equals(to))
                     .map(e -> m.containers().get(to).port(e.port()).orElseThrow().port()).distinct().toList();
-            Optional<Optional<String>> client = decl.ephemeral() ? Optional.of(Optional.empty())
-                    : Optional.ofNullable(running.get(from)).map(i -> i.addresses().get(network)).map(Optional::of);
+            // Empty for a pool of clients: any member may connect.
+            Optional<String> client = decl.ephemeral() ? Optional.empty()
+                    : Optional.ofNullable(running.get(from)).map(i -> i.addresses().get(network));
             boolean handOff = m.containers().get(to).ephemeral();
             Optional<String> server = handOff ? Optional.ofNullable(gateways.get(network))
                     : Optional.ofNullable(running.get(to)).map(i -> i.addresses().get(network));
-            if (client.isEmpty() || server.isEmpty()) {
+            if ((client.isEmpty() && !decl.ephemeral()) || server.isEmpty()) {
                 return;
             }
             List<EdgeFirewall.Flow> flows = ports.stream()
-                    .map(port -> new EdgeFirewall.Flow(client.get(), server.get(), port)).toList();
+                    .map(port -> new EdgeFirewall.Flow(client, server.get(), port)).toList();
             String bridge = EdgeFirewall.NetworkRule.bridgeOf(networkIds.get(network));
             rules.put(network, handOff ? new EdgeFirewall.NetworkRule(bridge, List.of(), flows)
                     : new EdgeFirewall.NetworkRule(bridge, flows, List.of()));
