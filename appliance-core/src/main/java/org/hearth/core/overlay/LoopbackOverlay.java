@@ -2,7 +2,7 @@ package org.hearth.core.overlay;
 
 import java.net.InetAddress;
 import java.net.UnknownHostException;
-import java.util.Optional;
+import java.util.Map;
 
 /**
  * Development stand-in for the owner's overlay: 127.0.0.2, beside a public side on 127.0.0.1.
@@ -18,16 +18,20 @@ public final class LoopbackOverlay implements OverlayProvider {
     }
 
     @Override
-    public Optional<InetAddress> address() {
+    public boolean developmentOnly() {
+        return true;
+    }
+
+    @Override
+    public OverlayState refresh() {
         try {
-            return Optional.of(InetAddress.getByName(ADDRESS));
+            return OverlayState.up(InetAddress.getByName(ADDRESS), "lo", ADDRESS + "/32", Map.of());
         } catch (UnknownHostException e) {
             throw new IllegalStateException("a literal address always parses", e);
         }
     }
 
     @Override
-    public boolean developmentOnly() {
-        return true;
+    public void close() {
     }
 }

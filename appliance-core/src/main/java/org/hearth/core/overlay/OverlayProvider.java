@@ -1,20 +1,25 @@
 package org.hearth.core.overlay;
 
-import java.net.InetAddress;
-import java.util.Optional;
-
 /**
  * The owner's private network. Private ports listen only on its address; while it has none
- * (down, not joined yet), private ports are closed rather than bound anywhere else.
+ * (down, not joined yet, not authorized), private ports are closed rather than bound anywhere else.
  */
-public interface OverlayProvider {
+public interface OverlayProvider extends AutoCloseable {
 
     /** "loopback", "wireguard", "zerotier". */
     String name();
 
-    /** This appliance's address on the overlay, or empty while the overlay is down. */
-    Optional<InetAddress> address();
-
     /** True for providers that give no real privacy (loopback): shown as such in status. */
     boolean developmentOnly();
+
+    /**
+     * Brings the overlay up where this provider owns it, and reports what it is now: called once
+     * per supervisor pass, so an address that changes or goes away is noticed within a pass.
+     * Trouble is reported in the state, never thrown.
+     */
+    OverlayState refresh();
+
+    /** The supervisor is stopping: take down what {@link #refresh()} brought up. */
+    @Override
+    void close();
 }

@@ -14,6 +14,7 @@ import org.hearth.core.network.EdgeNetworkPlanner;
 import org.hearth.core.network.NetworkPlan;
 import org.hearth.core.network.Upstream;
 import org.hearth.core.overlay.OverlayProvider;
+import org.hearth.core.overlay.OverlayState;
 import org.hearth.core.runtime.ContainerRuntime;
 import org.hearth.core.runtime.ContainerRuntime.ContainerInfo;
 import org.hearth.core.runtime.ContainerSpec;
@@ -69,6 +70,8 @@ public final class Supervisor implements AutoCloseable {
     private final HearthHome home;
     private final ContainerRuntime runtime;
     private final OverlayProvider overlay;
+    /** What the overlay was at the start of the current pass; private listeners bind to its address. */
+    private OverlayState overlayNow = OverlayState.down("not started yet", Map.of());
     private final InetAddress publicAddress;
     /** Empty when this machine offers no encrypted storage (and plain was not asked for). */
     private final Optional<AppVolumes> volumes;
@@ -151,6 +154,7 @@ public final class Supervisor implements AutoCloseable {
     /** One pass over every installed app, orphans and listeners; returns what it saw. */
     public synchronized SupervisorStatus reconcileOnce() {
         Instant now = Instant.now();
+        overlayNow = overlay.refresh();
         List<InstalledApps.Installed> installed = apps.list();
         Map<String, DesiredListener> desiredListeners = new LinkedHashMap<>();
         List<SupervisorStatus.App> appStatus = new ArrayList<>();
@@ -190,8 +194,7 @@ public final class Supervisor implements AutoCloseable {
             withEndpoints.add(new SupervisorStatus.App(a.app(), a.version(), a.state(), a.problem(), a.containers(), endpoints));
         }
         return new SupervisorStatus(true, ProcessHandle.current().pid(), now.toString(), publicAddress.getHostAddress(),
-                new SupervisorStatus.Overlay(overlay.name(), overlay.address().map(InetAddress::getHostAddress),
-                        overlay.developmentOnly()), storageStatus(), withEndpoints);
+                SupervisorStatus.Overlay.of(overlay, overlayNow), storageStatus(), withEndpoints);
     }
 
     /**
@@ -283,7 +286,7 @@ public final class Supervisor implements AutoCloseable {
                 }
                 String listenerKey = key + "/" + p.name();
                 Optional<InetAddress> bind = p.exposure() == AppManifest.Exposure.PUBLIC
-                        ? Optional.of(publicAddress) : overlay.address();
+                        ? Optional.of(publicAddress) : overlayNow.address();
                 desiredListeners.put(listenerKey, new DesiredListener(listenerKey, m.app(), name, p.name(),
                         p.exposure().name().toLowerCase(), bind, p.listen().get(), decl.ephemeral(),
                         decl.ephemeral() ? poolSource(key) : serviceSource(listenerKey), refusalOf(p)));
@@ -744,7 +747,8 @@ public final class Supervisor implements AutoCloseable {
         for (DesiredListener want : desired.values()) {
             if (want.bind().isEmpty()) {
                 // Fail closed: no overlay address means no private listener, never a fallback address.
-                problems.put(want.key(), Optional.of("overlay " + overlay.name() + " is down: private port closed"));
+                problems.put(want.key(), Optional.of("overlay " + overlay.name() + " is down ("
+                        + overlayNow.problem().orElse("no address") + "): private port closed"));
                 continue;
             }
             if (listeners.containsKey(want.key())) {
@@ -769,6 +773,7 @@ public final class Supervisor implements AutoCloseable {
         running = false;
         listeners.values().forEach(EdgeListener::close);
         listeners.clear();
+        overlay.close();
         // Warm containers never served anything, but nothing may outlive the pool that vouches for them.
         pools.values().forEach(WarmPool::close);
         pools.clear();

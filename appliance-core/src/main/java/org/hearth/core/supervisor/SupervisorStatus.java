@@ -5,13 +5,17 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.datatype.jdk8.Jdk8Module;
 
 import org.hearth.core.ephemeral.PoolStatus;
+import org.hearth.core.overlay.OverlayProvider;
+import org.hearth.core.overlay.OverlayState;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -28,8 +32,20 @@ public record SupervisorStatus(boolean running, long pid, String updatedAt, Stri
         apps = List.copyOf(apps);
     }
 
-    /** @param address empty while the overlay is down: private ports are closed then */
-    public record Overlay(String provider, Optional<String> address, boolean developmentOnly) {
+    /**
+     * @param address empty while the overlay is down: private ports are closed then
+     * @param device  the host interface carrying it
+     * @param network the overlay's prefix
+     * @param problem why it is down
+     * @param details provider facts (endpoint, devices, node id)
+     */
+    public record Overlay(String provider, Optional<String> address, boolean developmentOnly, Optional<String> device,
+                          Optional<String> network, Optional<String> problem, Map<String, String> details) {
+
+        static Overlay of(OverlayProvider provider, OverlayState state) {
+            return new Overlay(provider.name(), state.address().map(InetAddress::getHostAddress),
+                    provider.developmentOnly(), state.device(), state.network(), state.problem(), state.details());
+        }
     }
 
     /**
