@@ -1,8 +1,12 @@
 package org.hearth.core.cli;
 
+import org.hearth.core.ApplianceConfig;
 import org.hearth.core.HearthHome;
+import org.hearth.core.SystemTool;
 import org.hearth.core.image.ImageBuilder;
+import org.hearth.core.overlay.OverlayConfig;
 import org.hearth.core.runtime.Engine;
+import org.hearth.core.supervisor.SupervisorProcess;
 import org.hearth.core.supervisor.SupervisorStatus;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -16,11 +20,13 @@ import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
 
 /**
- * {@code hearth demo}: everything on this machine with the loopback overlay: the engine, the
+ * {@code hearth demo}: everything on this machine, with the loopback or a WireGuard overlay: the engine, the
  * images, the supervisor, and the mail app for {@value #DOMAIN} with a mailbox {@value #USER}
  * whose generated password is kept in the state folder. Safe to re-run: what exists is reused.
  */
@@ -44,9 +50,25 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--imaps-port", defaultValue = "1993", description = "Private IMAPS port on 127.0.0.2 (default: ${DEFAULT-VALUE}).")
     int imapsPort;
 
+    @Option(names = "--overlay", defaultValue = OverlayConfig.LOOPBACK, paramLabel = "PROVIDER",
+            description = "loopback (development only: private ports on 127.0.0.2) or wireguard (a real WireGuard "
+                    + "interface; devices: hearth overlay device add NAME). Default: ${DEFAULT-VALUE}.")
+    String overlay;
+
+    /** Where the demo's WireGuard socket lives: a namespace whose one link faces this host, so nothing else can reach it. */
+    static final String WAN_NAMESPACE = "hearth-wan";
+    static final String WAN_HOST_ADDRESS = "198.18.254.1";
+    static final String WAN_ADDRESS = "198.18.254.2";
+
     @Override
     public Integer call() throws Exception {
         HearthHome home = root.home();
+        if (!overlay.equals(OverlayConfig.LOOPBACK) && !overlay.equals(OverlayConfig.WIREGUARD)) {
+            throw new IllegalArgumentException("--overlay " + overlay + ": the demo runs loopback or wireguard");
+        }
+        if (overlay.equals(OverlayConfig.WIREGUARD)) {
+            prepareWireGuard(home);
+        }
         System.out.println("demo: starting the container engine (scripts/engine-up)");
         Process up = new ProcessBuilder("bash", home.scripts().resolve("engine-up").toString(), home.state().toString())
                 .inheritIO().start();
@@ -58,7 +80,8 @@ final class DemoCommand implements Callable<Integer> {
             engine.version();
             images = ImagesCommand.buildAll(engine, root);
         }
-        long pid = UpCommand.ensureRunning(home, "127.0.0.1", "loopback", false);
+        stopIfOtherOverlay(home);
+        long pid = UpCommand.ensureRunning(home, "127.0.0.1", Optional.of(overlay), false);
         System.out.println("demo: supervisor running (pid " + pid + ")");
         String passphrase = demoPassphrase(home);
         System.out.println("demo: " + ControlClient.send(home, ControlClient.request("unlock").put("passphrase", passphrase)));
@@ -84,7 +107,17 @@ final class DemoCommand implements Callable<Integer> {
             System.out.printf("  image       %-28s %4d MB%n", image.tag(), image.sizeBytes() >> 20);
         }
         System.out.printf("  supervisor  pid %d, log %s%n", pid, home.state().resolve("logs/supervisor.log"));
-        System.out.println("  overlay     loopback (development only): private ports on 127.0.0.2, public on 127.0.0.1");
+        SupervisorStatus.Overlay o = status.overlay();
+        String privateAddress = o.address().orElse("DOWN");
+        if (o.provider().equals(OverlayConfig.LOOPBACK)) {
+            System.out.println("  overlay     loopback (development only): private ports on 127.0.0.2, public on 127.0.0.1");
+        } else {
+            System.out.println("  overlay     " + o.provider() + " " + o.network().orElse("") + " on " + o.device().orElse("-")
+                    + ": private ports on " + privateAddress + " only" + o.problem().map(p -> " (" + p + ")").orElse("")
+                    + ", endpoint " + o.details().getOrDefault("endpoint", "-") + ", public on 127.0.0.1");
+            System.out.println("  devices     " + o.details().getOrDefault("devices", "0")
+                    + " (add one: ./hearth overlay device add phone; it prints the configuration and a QR code)");
+        }
         status.app("mail").ifPresent(app -> app.endpoints().stream().filter(e -> !e.exposure().equals("internal"))
                 .forEach(e -> System.out.printf("  %-11s %s:%d  (%s)%n", label(e.port()), e.address(), e.listen(), e.exposure())));
         System.out.println("  storage     " + status.storage().backend() + (status.storage().encrypted() ? " (encrypted)" : "")
@@ -94,10 +127,59 @@ final class DemoCommand implements Callable<Integer> {
         System.out.println();
         System.out.println("Try it:");
         System.out.println("  swaks --server 127.0.0.1:" + smtpPort + " --to " + USER + " --from bob@example.org --body 'Hello Alice'");
-        System.out.println("  then read it in any IMAP client at 127.0.0.2:" + imapPort + " (STARTTLS) or 127.0.0.2:" + imapsPort
-                + " (TLS);");
+        System.out.println("  then read it in any IMAP client at " + privateAddress + ":" + imapPort + " (STARTTLS) or "
+                + privateAddress + ":" + imapsPort + " (TLS)" + (o.provider().equals(OverlayConfig.LOOPBACK) ? ";"
+                : ", from a device on the overlay;"));
         System.out.println("  the certificate is self-signed. More: ./hearth status, ./hearth mail user add ADDRESS");
         return 0;
+    }
+
+    /**
+     * The demo's WireGuard: unless the state folder's config says otherwise, the socket lives in
+     * {@value #WAN_NAMESPACE}, reached from this host at {@value #WAN_ADDRESS}: this machine's other
+     * interfaces never answer on the WireGuard port.
+     */
+    private static void prepareWireGuard(HearthHome home) throws Exception {
+        if (!Files.isExecutable(Path.of("/usr/bin/wireguard-go")) || !Files.isExecutable(Path.of("/usr/bin/wg"))) {
+            System.out.println("demo: installing wireguard-go and wireguard-tools (apt)");
+            SystemTool.run(Map.of("DEBIAN_FRONTEND", "noninteractive"), new byte[0],
+                    "apt-get", "install", "-y", "-qq", "wireguard-go", "wireguard-tools");
+        }
+        Path config = ApplianceConfig.file(home);
+        if (Files.isRegularFile(config)) {
+            System.out.println("demo: WireGuard settings from " + config);
+            return;
+        }
+        if (!Files.exists(Path.of("/run/netns", WAN_NAMESPACE))) {
+            SystemTool.run("ip", "netns", "add", WAN_NAMESPACE);
+            SystemTool.run("ip", "link", "add", "hearth-wan0", "type", "veth", "peer", "name", "wan0", "netns", WAN_NAMESPACE);
+            SystemTool.run("ip", "addr", "add", WAN_HOST_ADDRESS + "/30", "dev", "hearth-wan0");
+            SystemTool.run("ip", "link", "set", "hearth-wan0", "up");
+            SystemTool.run("ip", "-n", WAN_NAMESPACE, "addr", "add", WAN_ADDRESS + "/30", "dev", "wan0");
+            SystemTool.run("ip", "-n", WAN_NAMESPACE, "link", "set", "wan0", "up");
+            SystemTool.run("ip", "-n", WAN_NAMESPACE, "link", "set", "lo", "up");
+            SystemTool.run("ip", "-n", WAN_NAMESPACE, "route", "add", "default", "via", WAN_HOST_ADDRESS);
+            System.out.println("demo: network namespace " + WAN_NAMESPACE + " for the WireGuard socket, at " + WAN_ADDRESS);
+        }
+        Files.writeString(config, "# Written by hearth demo --overlay wireguard; see docs/overlay.md.\n"
+                + "overlay:\n"
+                + "  provider: wireguard\n"
+                + "  wireguard:\n"
+                + "    network: 10.84.0.0/24\n"
+                + "    socket-namespace: " + WAN_NAMESPACE + "\n"
+                + "    endpoint: " + WAN_ADDRESS + ":51820\n");
+        System.out.println("demo: wrote " + config);
+    }
+
+    /** A supervisor started with the other overlay is stopped (its containers stay and are adopted). */
+    private void stopIfOtherOverlay(HearthHome home) throws Exception {
+        Optional<ProcessHandle> running = SupervisorProcess.running(home);
+        Optional<SupervisorStatus> status = StatusCommand.current(home);
+        if (running.isPresent() && status.isPresent() && !status.get().overlay().provider().equals(overlay)) {
+            System.out.println("demo: restarting the supervisor with the " + overlay + " overlay");
+            running.get().destroy();
+            running.get().onExit().get(60, TimeUnit.SECONDS);
+        }
     }
 
     private static String label(String port) {

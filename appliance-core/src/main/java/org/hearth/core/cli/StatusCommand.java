@@ -34,10 +34,16 @@ final class StatusCommand implements Callable<Integer> {
             return 0;
         }
         SupervisorStatus s = read.get();
+        SupervisorStatus.Overlay o = s.overlay();
         System.out.printf("supervisor  %s, overlay %s %s%s, public %s%n",
                 s.running() ? "running (pid " + s.pid() + ")" : "NOT RUNNING (last seen " + s.updatedAt() + ")",
-                s.overlay().provider(), s.overlay().address().orElse("DOWN"),
-                s.overlay().developmentOnly() ? " (development only)" : "", s.publicAddress());
+                o.provider(), o.address().map(a -> a + o.device().map(d -> " on " + d).orElse(""))
+                        .orElse("DOWN" + o.problem().map(p -> " (" + p + ")").orElse("")),
+                o.developmentOnly() ? " (development only)" : "", s.publicAddress());
+        if (!o.details().isEmpty()) {
+            System.out.println("overlay     " + String.join(", ", o.details().entrySet().stream()
+                    .map(e -> e.getKey() + " " + e.getValue()).toList()));
+        }
         SupervisorStatus.Storage st = s.storage();
         System.out.printf("storage     %s%s%n", switch (st.backend()) {
             case "plain" -> "PLAIN, UNENCRYPTED (--insecure-plain-storage: development only; mail is readable on disk)";

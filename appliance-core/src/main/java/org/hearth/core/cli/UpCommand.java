@@ -1,5 +1,6 @@
 package org.hearth.core.cli;
 
+import org.hearth.core.ApplianceConfig;
 import org.hearth.core.HearthHome;
 import org.hearth.core.image.ImageRecipe;
 import org.hearth.core.volume.AppVolumes;
@@ -7,6 +8,7 @@ import org.hearth.core.volume.KeyVault;
 import org.hearth.core.supervisor.AppTeardown;
 import org.hearth.core.supervisor.ControlSocket;
 import org.hearth.core.overlay.LoopbackOverlay;
+import org.hearth.core.overlay.OverlayConfig;
 import org.hearth.core.overlay.OverlayProvider;
 import org.hearth.core.runtime.DockerRuntime;
 import org.hearth.core.runtime.Engine;
@@ -19,6 +21,7 @@ import picocli.CommandLine.ParentCommand;
 
 import java.io.File;
 import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -42,10 +45,11 @@ final class UpCommand implements Callable<Integer> {
             description = "Where public ports listen (default: ${DEFAULT-VALUE}).")
     String publicAddress;
 
-    @Option(names = "--overlay", paramLabel = "PROVIDER", defaultValue = "loopback",
-            description = "The owner's private network: loopback (development only; private ports on "
-                    + LoopbackOverlay.ADDRESS + "). Default: ${DEFAULT-VALUE}.")
-    String overlay;
+    @Option(names = "--overlay", paramLabel = "PROVIDER",
+            description = "The owner's private network, instead of overlay.provider in the state folder's "
+                    + ApplianceConfig.FILE + ": wireguard, or loopback (development only; private ports on "
+                    + LoopbackOverlay.ADDRESS + ", the default).")
+    Optional<String> overlay;
 
     @Option(names = "--insecure-plain-storage",
             description = "Development only: keep app volumes in plain, unencrypted folders (shown in hearth status).")
@@ -54,14 +58,15 @@ final class UpCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         HearthHome home = root.home();
+        InetAddress publicSide = publicAddress(publicAddress);
         if (foreground) {
-            OverlayProvider provider = overlay(overlay);
+            OverlayProvider provider = overlayConfig(home, overlay).open(home.state(), publicSide);
             Optional<AppVolumes> volumes = AppVolumes.choose(AppTeardown.volumesDir(home), ImageRecipe.UID, ImageRecipe.GID,
                     insecurePlainStorage).map(b -> new AppVolumes(b, home.state(), KeyVault.Cost.APPLIANCE));
             try (Engine engine = Engine.connect()) {
                 engine.version();
                 Supervisor supervisor = new Supervisor(home, new DockerRuntime(engine), provider,
-                        InetAddress.getByName(publicAddress), volumes);
+                        publicSide, volumes);
                 try (ControlSocket control = ControlSocket.open(home, supervisor)) {
                     SupervisorProcess.runForeground(home, supervisor);
                 }
@@ -74,9 +79,9 @@ final class UpCommand implements Callable<Integer> {
     }
 
     /** Starts the supervisor in the background unless one runs for this state folder; returns its pid. */
-    static long ensureRunning(HearthHome home, String publicAddress, String overlay, boolean insecurePlainStorage)
+    static long ensureRunning(HearthHome home, String publicAddress, Optional<String> overlay, boolean insecurePlainStorage)
             throws Exception {
-        overlay(overlay);
+        overlayConfig(home, overlay);
         var already = SupervisorProcess.running(home);
         if (already.isPresent()) {
             return already.get().pid();
@@ -86,7 +91,8 @@ final class UpCommand implements Callable<Integer> {
                 ProcessHandle.current().info().command().orElse("java"),
                 "-Dhearth.home=" + home.root(), "-cp", System.getProperty("java.class.path"),
                 HearthCommand.class.getName(), "--state-dir", home.state().toString(),
-                "up", "--foreground", "--public-address", publicAddress, "--overlay", overlay));
+                "up", "--foreground", "--public-address", publicAddress));
+        overlay.ifPresent(o -> cmd.addAll(List.of("--overlay", o)));
         if (insecurePlainStorage) {
             cmd.add("--insecure-plain-storage");
         }
@@ -113,10 +119,23 @@ final class UpCommand implements Callable<Integer> {
         throw new IllegalStateException("the supervisor did not report within 60 s; see " + log);
     }
 
-    static OverlayProvider overlay(String name) {
-        if (name.equals("loopback")) {
-            return new LoopbackOverlay();
+    /** The appliance config's overlay, with {@code --overlay} (when given) choosing the provider. */
+    static OverlayConfig overlayConfig(HearthHome home, Optional<String> provider) {
+        OverlayConfig config = ApplianceConfig.read(home).overlay();
+        try {
+            return provider.map(config::withProvider).orElse(config);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--overlay: " + e.getMessage(), e);
         }
-        throw new IllegalArgumentException("unknown overlay provider \"" + name + "\" (available: loopback)");
+    }
+
+    /** One address: a wildcard would put public ports on the overlay too. */
+    static InetAddress publicAddress(String text) throws UnknownHostException {
+        InetAddress address = InetAddress.getByName(text);
+        if (address.isAnyLocalAddress()) {
+            throw new IllegalArgumentException("--public-address " + text
+                    + ": must be one address, not a wildcard (a wildcard would put public ports on the overlay too)");
+        }
+        return address;
     }
 }

@@ -65,12 +65,21 @@ public final class EdgeFirewall {
         }
     }
 
+    /**
+     * The overlay's address may be reached only through the overlay's interface or from this host:
+     * Linux accepts a packet for any local address on any interface, so without this a neighbour
+     * on the public side could route to the overlay address and reach the private ports.
+     */
+    public record OverlayGuard(String address, String device) {
+    }
+
     private List<String> applied = List.of();
     private boolean jumpsChecked;
 
-    /** Replaces Hearth's rules with {@code rules} if they differ from what was applied last. */
-    public synchronized void apply(List<NetworkRule> rules) {
-        List<String> lines = render(rules);
+    /** Replaces Hearth's rules with {@code rules} and the overlay guard if they differ from what was applied last. */
+    public synchronized void apply(List<NetworkRule> rules, Optional<OverlayGuard> guard) {
+        List<String> lines = new ArrayList<>(guard.map(this::render).orElse(List.of()));
+        lines.addAll(render(rules));
         if (lines.equals(applied) && jumpsChecked) {
             return;
         }
@@ -88,6 +97,17 @@ public final class EdgeFirewall {
         jumpsChecked = true;
         applied = lines;
         LOG.info("event=firewall-applied networks={} rules={}", rules.size(), lines.size());
+    }
+
+    List<String> render(OverlayGuard guard) {
+        String to = "-A " + inputChain + " -d " + guard.address() + "/32";
+        List<String> out = new ArrayList<>();
+        out.add(to + " -i lo -j RETURN");
+        if (!guard.device().equals("lo")) {
+            out.add(to + " -i " + guard.device() + " -j RETURN");
+        }
+        out.add(to + " -j DROP");
+        return out;
     }
 
     List<String> render(List<NetworkRule> rules) {

@@ -154,7 +154,11 @@ public final class Supervisor implements AutoCloseable {
     /** One pass over every installed app, orphans and listeners; returns what it saw. */
     public synchronized SupervisorStatus reconcileOnce() {
         Instant now = Instant.now();
+        OverlayState before = overlayNow;
         overlayNow = overlay.refresh();
+        if (!overlayGuard(overlayNow).equals(overlayGuard(before))) {
+            applyAllFirewallRules();
+        }
         List<InstalledApps.Installed> installed = apps.list();
         Map<String, DesiredListener> desiredListeners = new LinkedHashMap<>();
         List<SupervisorStatus.App> appStatus = new ArrayList<>();
@@ -393,7 +397,11 @@ public final class Supervisor implements AutoCloseable {
     private void applyAllFirewallRules() {
         List<EdgeFirewall.NetworkRule> all = new ArrayList<>();
         new TreeMap<>(firewallRules).values().forEach(all::addAll);
-        firewall.apply(all);
+        firewall.apply(all, overlayGuard(overlayNow));
+    }
+
+    private static Optional<EdgeFirewall.OverlayGuard> overlayGuard(OverlayState state) {
+        return state.address().flatMap(a -> state.device().map(d -> new EdgeFirewall.OverlayGuard(a.getHostAddress(), d)));
     }
 
     private record Applied(SupervisorStatus.Container status, Optional<ContainerInfo> info) {

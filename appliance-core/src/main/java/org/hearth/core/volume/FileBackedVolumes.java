@@ -1,5 +1,7 @@
 package org.hearth.core.volume;
 
+import org.hearth.core.SystemTool;
+
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;

@@ -27,6 +27,15 @@ class EdgeFirewallTest {
     }
 
     @Test
+    void theOverlayAddressIsReachableOnlyThroughItsInterfaceOrFromThisHost() {
+        assertThat(new EdgeFirewall("0123456789ab").render(new EdgeFirewall.OverlayGuard("10.84.0.1", "hearth-wg")))
+                .containsExactly(
+                        "-A HEARTH-I-0123456789ab -d 10.84.0.1/32 -i lo -j RETURN",
+                        "-A HEARTH-I-0123456789ab -d 10.84.0.1/32 -i hearth-wg -j RETURN",
+                        "-A HEARTH-I-0123456789ab -d 10.84.0.1/32 -j DROP");
+    }
+
+    @Test
     void aClosedNetworkAllowsNothingNew() {
         assertThat(new EdgeFirewall("0123456789ab").render(List.of(EdgeFirewall.NetworkRule.closed("br-0123456789ab"))))
                 .noneMatch(l -> l.contains("--dport"));
@@ -62,8 +71,8 @@ class EdgeFirewallTest {
         String a = "a" + HexFormat.of().formatHex(new java.security.SecureRandom().generateSeed(6)).substring(0, 11);
         String b = "b" + a.substring(1);
         try {
-            new EdgeFirewall(a).apply(List.of(EdgeFirewall.NetworkRule.closed("br-aaaaaaaaaaaa")));
-            new EdgeFirewall(b).apply(List.of(EdgeFirewall.NetworkRule.closed("br-bbbbbbbbbbbb")));
+            new EdgeFirewall(a).apply(List.of(EdgeFirewall.NetworkRule.closed("br-aaaaaaaaaaaa")), Optional.empty());
+            new EdgeFirewall(b).apply(List.of(EdgeFirewall.NetworkRule.closed("br-bbbbbbbbbbbb")), Optional.empty());
 
             assertThat(iptables("-S", "HEARTH-F-" + a)).contains("-i br-aaaaaaaaaaaa");
             assertThat(iptables("-S", "HEARTH-F-" + b)).contains("-i br-bbbbbbbbbbbb");

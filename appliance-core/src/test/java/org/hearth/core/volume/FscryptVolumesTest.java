@@ -1,5 +1,7 @@
 package org.hearth.core.volume;
 
+import org.hearth.core.SystemTool;
+
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;

@@ -1,24 +1,35 @@
-package org.hearth.core.volume;
+package org.hearth.core;
 
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
-/** Runs a storage tool (mkfs, losetup, mount, cryptsetup); a failure is an IOException naming the command and its output. */
-final class SystemTool {
+/**
+ * Runs a host tool (mkfs, cryptsetup, ip, wg); a failure is an IOException naming the command and
+ * its output.
+ */
+public final class SystemTool {
 
     private SystemTool() {
     }
 
-    static String run(String... cmd) throws IOException {
+    public static String run(String... cmd) throws IOException {
         return run(new byte[0], cmd);
     }
 
     /** Runs {@code cmd} with {@code stdin} as its input: secrets go through a pipe, never the command line. */
-    static String run(byte[] stdin, String... cmd) throws IOException {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    public static String run(byte[] stdin, String... cmd) throws IOException {
+        return run(Map.of(), stdin, cmd);
+    }
+
+    /** Runs {@code cmd} with {@code environment} added to this process's own. */
+    public static String run(Map<String, String> environment, byte[] stdin, String... cmd) throws IOException {
+        ProcessBuilder builder = new ProcessBuilder(cmd).redirectErrorStream(true);
+        builder.environment().putAll(environment);
+        Process p = builder.start();
         try (OutputStream in = p.getOutputStream()) {
             in.write(stdin);
         } catch (IOException ignored) {

@@ -1,0 +1,157 @@
+package org.hearth.core.cli;
+
+import org.hearth.core.ApplianceConfig;
+import org.hearth.core.HearthHome;
+import org.hearth.core.overlay.OverlayConfig;
+import org.hearth.core.overlay.QrCode;
+import org.hearth.core.overlay.WireGuardDeviceConfig;
+import org.hearth.core.overlay.WireGuardDevices;
+import org.hearth.core.overlay.WireGuardOverlay;
+import org.hearth.core.supervisor.SupervisorStatus;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Instant;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+
+/** {@code hearth overlay device add|remove|list}: the owner's devices on the WireGuard overlay. */
+@Command(name = "overlay", mixinStandardHelpOptions = true,
+        description = "The owner's private network (provider and settings: overlay in the state folder's "
+                + ApplianceConfig.FILE + ").", subcommands = OverlayCommand.Device.class)
+final class OverlayCommand {
+
+    @ParentCommand
+    HearthCommand root;
+
+    @Command(name = "device", mixinStandardHelpOptions = true, description = "The devices allowed on the WireGuard overlay.",
+            subcommands = {Add.class, Remove.class, ListDevices.class})
+    static final class Device {
+        @ParentCommand
+        OverlayCommand overlay;
+
+        HearthHome home() {
+            return overlay.root.home();
+        }
+
+        /** Devices are WireGuard peers; the settings apply whichever provider runs now, so devices can be added ahead. */
+        OverlayConfig config() {
+            return ApplianceConfig.read(home()).overlay();
+        }
+
+        WireGuardDevices devices() {
+            return config().wireGuardDevices(home().state());
+        }
+    }
+
+    @Command(name = "add", mixinStandardHelpOptions = true,
+            description = "Add a device: prints its WireGuard configuration and a QR code for the WireGuard app. "
+                    + "The device's private key is shown once and not kept.")
+    static final class Add implements Callable<Integer> {
+        @ParentCommand
+        Device group;
+
+        @Parameters(paramLabel = "NAME", description = "A name for the device: phone, laptop, ...")
+        String name;
+
+        @Option(names = "--qr-png", paramLabel = "FILE", description = "Also write the QR code as a PNG (owner-only) to FILE.")
+        Optional<Path> png;
+
+        @Option(names = "--no-qr", description = "Print only the configuration text.")
+        boolean noQr;
+
+        @Override
+        public Integer call() throws Exception {
+            OverlayConfig config = group.config();
+            String endpoint = endpoint(group.home(), config);
+            WireGuardDevices devices = group.devices();
+            WireGuardDevices.Issued issued = devices.add(name);
+            String text = WireGuardDeviceConfig.render(issued, devices.appliancePublicKey(), config.wireguard(), endpoint);
+            WireGuardOverlay.applyNow(config.wireguard(), devices);
+            System.out.println("device " + name + " added: overlay address " + issued.device().address()
+                    + ", public key " + issued.device().publicKey());
+            System.out.println("Its configuration holds the device's private key: it is shown once and not kept here.");
+            System.out.println();
+            System.out.print(text);
+            if (!noQr) {
+                System.out.println();
+                System.out.print(QrCode.of(text).terminal());
+                System.out.println("Scan it in the WireGuard app: + , Create from QR code.");
+            }
+            if (png.isPresent()) {
+                Path file = png.get();
+                Files.deleteIfExists(file);
+                Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+                Files.write(file, QrCode.of(text).png(8));
+                System.out.println("QR code written to " + file);
+            }
+            return 0;
+        }
+
+        /** The configured endpoint, else the running supervisor's public address. */
+        private static String endpoint(HearthHome home, OverlayConfig config) throws Exception {
+            if (config.wireguard().endpoint().isPresent()) {
+                return config.wireguard().endpoint().get();
+            }
+            Optional<SupervisorStatus> status = StatusCommand.current(home);
+            if (status.isEmpty()) {
+                throw new IllegalArgumentException("no endpoint for devices: set overlay.wireguard.endpoint (HOST:PORT) in "
+                        + ApplianceConfig.file(home) + ", or start the supervisor so its public address can be used");
+            }
+            return config.wireGuardEndpoint(InetAddress.getByName(status.get().publicAddress()));
+        }
+    }
+
+    @Command(name = "remove", mixinStandardHelpOptions = true,
+            description = "Remove a device: its key is dropped from the running interface at once.")
+    static final class Remove implements Callable<Integer> {
+        @ParentCommand
+        Device group;
+
+        @Parameters(paramLabel = "NAME")
+        String name;
+
+        @Override
+        public Integer call() throws Exception {
+            WireGuardDevices devices = group.devices();
+            Optional<WireGuardDevices.Device> gone = devices.remove(name);
+            if (gone.isEmpty()) {
+                throw new IllegalArgumentException("no device named " + name + " (hearth overlay device list)");
+            }
+            WireGuardOverlay.applyNow(group.config().wireguard(), devices);
+            System.out.println("device " + name + " removed and revoked (" + gone.get().address() + ", key "
+                    + gone.get().publicKey() + ")");
+            return 0;
+        }
+    }
+
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "List the devices and their last handshakes.")
+    static final class ListDevices implements Callable<Integer> {
+        @ParentCommand
+        Device group;
+
+        @Override
+        public Integer call() throws Exception {
+            var devices = group.devices().list();
+            if (devices.isEmpty()) {
+                System.out.println("no devices (add one: hearth overlay device add NAME)");
+                return 0;
+            }
+            Map<String, Long> handshakes = WireGuardOverlay.handshakes(group.config().wireguard());
+            System.out.printf("%-16s %-15s %-45s %s%n", "NAME", "ADDRESS", "PUBLIC KEY", "LAST HANDSHAKE");
+            for (WireGuardDevices.Device d : devices) {
+                long at = handshakes.getOrDefault(d.publicKey(), 0L);
+                System.out.printf("%-16s %-15s %-45s %s%n", d.name(), d.address(), d.publicKey(),
+                        at == 0 ? "never" : Instant.ofEpochSecond(at).toString());
+            }
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,54 @@
+package org.hearth.core.overlay;
+
+import java.net.InetAddress;
+import java.nio.file.Path;
+
+/**
+ * The appliance config's {@code overlay} section: which provider carries the owner's private
+ * network, and each provider's settings.
+ *
+ * @param provider {@code loopback} (development only), {@code wireguard} or {@code zerotier}
+ */
+public record OverlayConfig(String provider, WireGuardSettings wireguard) {
+
+    public static final String LOOPBACK = "loopback";
+    public static final String WIREGUARD = "wireguard";
+
+    public OverlayConfig {
+        provider = provider == null ? LOOPBACK : provider;
+        wireguard = wireguard == null ? WireGuardSettings.defaults() : wireguard;
+        checkProvider(provider);
+    }
+
+    public static OverlayConfig defaults() {
+        return new OverlayConfig(null, null);
+    }
+
+    public OverlayConfig withProvider(String name) {
+        return new OverlayConfig(name, wireguard);
+    }
+
+    static void checkProvider(String name) {
+        if (!name.equals(LOOPBACK) && !name.equals(WIREGUARD)) {
+            throw new IllegalArgumentException("provider \"" + name + "\" is not one of loopback, wireguard");
+        }
+    }
+
+    /** The WireGuard registry of this appliance's devices. */
+    public WireGuardDevices wireGuardDevices(Path state) {
+        return new WireGuardDevices(state.resolve("overlay").resolve("wireguard"), wireguard.prefix());
+    }
+
+    /** What devices dial: the configured endpoint, else the public address and listen port. */
+    public String wireGuardEndpoint(InetAddress publicAddress) {
+        return wireguard.endpoint().orElse(publicAddress.getHostAddress() + ":" + wireguard.listenPort());
+    }
+
+    /** The provider this config selects, for a supervisor whose public side is {@code publicAddress}. */
+    public OverlayProvider open(Path state, InetAddress publicAddress) {
+        return switch (provider) {
+            case WIREGUARD -> new WireGuardOverlay(wireguard, wireGuardDevices(state), wireGuardEndpoint(publicAddress));
+            default -> new LoopbackOverlay();
+        };
+    }
+}

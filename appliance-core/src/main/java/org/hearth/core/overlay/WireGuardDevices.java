@@ -1,0 +1,156 @@
+package org.hearth.core.overlay;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Supplier;
+
+/**
+ * The owner's devices on the WireGuard overlay, kept in {@code devices.json} beside the
+ * appliance's own key (both readable by root only). A device's private key is made here, shown
+ * once in its configuration and never kept: a lost phone is removed and a new one added.
+ */
+public final class WireGuardDevices {
+
+    /** @param address the device's overlay address; the appliance routes only this /32 to it */
+    public record Device(String name, String publicKey, String presharedKey, String address, String added) {
+    }
+
+    /** A device just added, with the private key its configuration carries. */
+    public record Issued(Device device, String privateKey) {
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private final Path dir;
+    private final Ipv4Prefix network;
+
+    public WireGuardDevices(Path dir, Ipv4Prefix network) {
+        this.dir = dir;
+        this.network = network;
+    }
+
+    public List<Device> list() {
+        Path file = dir.resolve("devices.json");
+        if (!Files.isRegularFile(file)) {
+            return List.of();
+        }
+        try {
+            return JSON.readValue(file.toFile(), new TypeReference<List<Device>>() { });
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + file, e);
+        }
+    }
+
+    /** Adds a device under a new name with the lowest free address after the appliance's own. */
+    public Issued add(String name) {
+        if (!name.matches("[a-z0-9][a-z0-9-]{0,30}")) {
+            throw new IllegalArgumentException("device name \"" + name
+                    + "\" must be lower-case letters, digits and dashes (at most 31), starting with a letter or digit");
+        }
+        return locked(() -> {
+            List<Device> devices = new ArrayList<>(list());
+            if (devices.stream().anyMatch(d -> d.name().equals(name))) {
+                throw new IllegalArgumentException("a device named " + name + " exists already (remove it first to re-issue it)");
+            }
+            Set<String> taken = new HashSet<>();
+            devices.forEach(d -> taken.add(d.address()));
+            InetAddress address = null;
+            for (int n = 2; n < network.size() - 1 && address == null; n++) {
+                String candidate = network.host(n).getHostAddress();
+                if (!taken.contains(candidate)) {
+                    address = network.host(n);
+                }
+            }
+            if (address == null) {
+                throw new IllegalStateException("the overlay " + network + " has no free address for another device");
+            }
+            String privateKey = WireGuardKeys.newPrivateKey();
+            Device device = new Device(name, WireGuardKeys.publicKeyOf(privateKey), WireGuardKeys.newPresharedKey(),
+                    address.getHostAddress(), Instant.now().toString());
+            devices.add(device);
+            write(devices);
+            return new Issued(device, privateKey);
+        });
+    }
+
+    public Optional<Device> remove(String name) {
+        return locked(() -> {
+            List<Device> devices = new ArrayList<>(list());
+            Optional<Device> gone = devices.stream().filter(d -> d.name().equals(name)).findFirst();
+            gone.ifPresent(d -> {
+                devices.remove(d);
+                write(devices);
+            });
+            return gone;
+        });
+    }
+
+    /** The appliance's private key, made on first use. */
+    public String appliancePrivateKey() {
+        Path file = dir.resolve("private.key");
+        return locked(() -> {
+            try {
+                if (!Files.isRegularFile(file)) {
+                    writeSecret(file, WireGuardKeys.newPrivateKey());
+                }
+                String key = Files.readString(file, StandardCharsets.US_ASCII).strip();
+                WireGuardKeys.decode(key, "private key in " + file);
+                return key;
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot keep the appliance's WireGuard key in " + file, e);
+            }
+        });
+    }
+
+    public String appliancePublicKey() {
+        return WireGuardKeys.publicKeyOf(appliancePrivateKey());
+    }
+
+    private void write(List<Device> devices) {
+        try {
+            writeSecret(dir.resolve("devices.json"), JSON.writeValueAsString(devices));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + dir.resolve("devices.json"), e);
+        }
+    }
+
+    /** Writes through a root-only temporary file and a rename, so readers see the old or the new whole file. */
+    private static void writeSecret(Path file, String text) throws IOException {
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        Files.deleteIfExists(tmp);
+        Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        Files.writeString(tmp, text, StandardCharsets.UTF_8);
+        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /** One writer at a time across processes: the CLI adds and removes while the supervisor reads. */
+    private <T> T locked(Supplier<T> work) {
+        try {
+            Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            try (FileChannel channel = FileChannel.open(dir.resolve("devices.lock"), StandardOpenOption.CREATE,
+                    StandardOpenOption.WRITE); FileLock ignored = channel.lock()) {
+                return work.get();
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot lock " + dir.resolve("devices.lock"), e);
+        }
+    }
+}

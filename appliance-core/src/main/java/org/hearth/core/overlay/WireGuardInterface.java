@@ -1,0 +1,149 @@
+package org.hearth.core.overlay;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.hearth.core.SystemTool;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The host's WireGuard interface, run by Debian's userspace {@code wireguard-go} (no kernel
+ * module here) and configured with {@code wg} and {@code ip}. With a socket namespace, wireguard-go
+ * starts inside it, so its UDP socket stays there, and the interface is then moved to the host:
+ * packets enter only on that namespace's links, and come out on the host.
+ */
+final class WireGuardInterface {
+
+    /** wireguard-go refuses to start on kernels with WireGuard support unless told this. */
+    private static final Map<String, String> USERSPACE = Map.of("WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD", "1",
+            "LOG_LEVEL", "error");
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** What the kernel says of the interface. */
+    record Link(boolean exists, boolean wireGuard, boolean up, Optional<InetAddress> address, int prefixLength) {
+        static final Link ABSENT = new Link(false, false, false, Optional.empty(), 0);
+    }
+
+    /** One peer as wg reports it. */
+    record Peer(String publicKey, String presharedKey, String allowedIps, long latestHandshake) {
+    }
+
+    private final String device;
+    private final Optional<String> socketNamespace;
+
+    WireGuardInterface(String device, Optional<String> socketNamespace) {
+        this.device = device;
+        this.socketNamespace = socketNamespace;
+    }
+
+    String device() {
+        return device;
+    }
+
+    Link link() throws IOException {
+        if (!Files.exists(Path.of("/sys/class/net", device))) {
+            return Link.ABSENT;
+        }
+        JsonNode all = JSON.readTree(SystemTool.run("ip", "-j", "addr", "show", "dev", device));
+        if (!all.isArray() || all.isEmpty()) {
+            return Link.ABSENT;
+        }
+        JsonNode link = all.get(0);
+        boolean up = false;
+        for (JsonNode flag : link.path("flags")) {
+            up |= flag.asText().equals("UP");
+        }
+        for (JsonNode a : link.path("addr_info")) {
+            if (a.path("family").asText().equals("inet")) {
+                return new Link(true, isWireGuard(), up, Optional.of(InetAddress.getByName(a.path("local").asText())),
+                        a.path("prefixlen").asInt());
+            }
+        }
+        return new Link(true, isWireGuard(), up, Optional.empty(), 0);
+    }
+
+    /** wireguard-go answers on this socket; any other interface of that name is not ours to configure. */
+    private boolean isWireGuard() {
+        return Files.exists(Path.of("/var/run/wireguard", device + ".sock"));
+    }
+
+    /** Starts wireguard-go, gives it its key and port, puts {@code address} on it and brings it up. */
+    void create(String privateKey, int listenPort, InetAddress address, int prefixLength) throws IOException {
+        if (socketNamespace.isPresent()) {
+            String ns = socketNamespace.get();
+            if (!Files.exists(Path.of("/run/netns", ns))) {
+                throw new IOException("network namespace " + ns + " (overlay.wireguard.socket-namespace) does not exist");
+            }
+            startDaemon("ip", "netns", "exec", ns, "wireguard-go", device);
+            SystemTool.run("ip", "-n", ns, "link", "set", device, "netns", Long.toString(ProcessHandle.current().pid()));
+        } else {
+            startDaemon("wireguard-go", device);
+        }
+        SystemTool.run(privateKey.getBytes(StandardCharsets.US_ASCII), "wg", "set", device, "private-key", "/dev/stdin",
+                "listen-port", Integer.toString(listenPort));
+        SystemTool.run("ip", "addr", "add", address.getHostAddress() + "/" + prefixLength, "dev", device);
+        SystemTool.run("ip", "link", "set", device, "up");
+    }
+
+    /**
+     * wireguard-go forks its daemon and exits once the interface exists; the daemon keeps the
+     * launcher's output open, so it goes to a file rather than a pipe nobody would ever see closed.
+     */
+    private static void startDaemon(String... cmd) throws IOException {
+        Path out = Files.createTempFile("hearth-wireguard-go", ".log");
+        try {
+            ProcessBuilder builder = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile());
+            builder.environment().putAll(USERSPACE);
+            Process p = builder.start();
+            if (!p.waitFor(20, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                throw new IOException("wireguard-go did not start within 20 s");
+            }
+            if (p.exitValue() != 0) {
+                throw new IOException(String.join(" ", cmd) + " failed (exit " + p.exitValue() + "): "
+                        + Files.readString(out, StandardCharsets.UTF_8).strip());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while starting wireguard-go", e);
+        } finally {
+            Files.deleteIfExists(out);
+        }
+    }
+
+    Map<String, Peer> peers() throws IOException {
+        Map<String, Peer> peers = new HashMap<>();
+        List<String> lines = SystemTool.run("wg", "show", device, "dump").lines().toList();
+        // The first line is the interface itself; each further one a peer, tab-separated.
+        for (String line : lines.subList(Math.min(1, lines.size()), lines.size())) {
+            String[] f = line.split("\t");
+            if (f.length >= 5) {
+                peers.put(f[0], new Peer(f[0], f[1], f[3], Long.parseLong(f[4])));
+            }
+        }
+        return peers;
+    }
+
+    void setPeer(String publicKey, String presharedKey, InetAddress address) throws IOException {
+        SystemTool.run(presharedKey.getBytes(StandardCharsets.US_ASCII), "wg", "set", device, "peer", publicKey,
+                "preshared-key", "/dev/stdin", "allowed-ips", address.getHostAddress() + "/32");
+    }
+
+    void removePeer(String publicKey) throws IOException {
+        SystemTool.run("wg", "set", device, "peer", publicKey, "remove");
+    }
+
+    /** Deleting the interface ends wireguard-go. */
+    void delete() throws IOException {
+        SystemTool.run("ip", "link", "del", device);
+    }
+}

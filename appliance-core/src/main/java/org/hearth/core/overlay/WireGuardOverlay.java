@@ -1,0 +1,157 @@
+package org.hearth.core.overlay;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The owner's overlay as a WireGuard interface on this appliance. The supervisor's passes keep it
+ * as configured: created if missing (wireguard-go died or never ran), peers exactly the registered
+ * devices (a removed device is dropped within a pass, or at once by the CLI). The interface's
+ * address is read from the kernel each pass, so an interface set down or re-addressed by hand
+ * closes or moves the private ports; it is never raised again behind the owner's back.
+ */
+public final class WireGuardOverlay implements OverlayProvider {
+
+    private static final Logger LOG = LoggerFactory.getLogger(WireGuardOverlay.class);
+    /** A failed start is retried after this, not every pass: each try spawns a daemon. */
+    private static final Duration RETRY = Duration.ofSeconds(5);
+
+    private final WireGuardSettings settings;
+    private final WireGuardDevices devices;
+    private final WireGuardInterface wg;
+    private final String endpoint;
+    private Instant nextStart = Instant.MIN;
+    private Optional<InetAddress> lastAddress = Optional.empty();
+
+    /** @param endpoint what devices dial, shown in status */
+    public WireGuardOverlay(WireGuardSettings settings, WireGuardDevices devices, String endpoint) {
+        this.settings = settings;
+        this.devices = devices;
+        this.wg = new WireGuardInterface(settings.device(), settings.socketNamespace());
+        this.endpoint = endpoint;
+    }
+
+    @Override
+    public String name() {
+        return "wireguard";
+    }
+
+    @Override
+    public boolean developmentOnly() {
+        return false;
+    }
+
+    @Override
+    public OverlayState refresh() {
+        Map<String, String> details = new LinkedHashMap<>();
+        details.put("endpoint", endpoint);
+        try {
+            details.put("public-key", devices.appliancePublicKey());
+            WireGuardInterface.Link link = wg.link();
+            if (!link.exists()) {
+                if (Instant.now().isBefore(nextStart)) {
+                    return down("interface " + wg.device() + " is missing; starting it again shortly", details);
+                }
+                try {
+                    wg.create(devices.appliancePrivateKey(), settings.listenPort(), settings.prefix().host(1),
+                            settings.prefix().length());
+                    LOG.info("event=wireguard-started device={} address={} listen-port={}", wg.device(),
+                            settings.prefix().host(1).getHostAddress(), settings.listenPort());
+                } catch (IOException e) {
+                    nextStart = Instant.now().plus(RETRY);
+                    return down("cannot start WireGuard: " + e.getMessage(), details);
+                }
+                link = wg.link();
+            }
+            if (!link.wireGuard()) {
+                return down("interface " + wg.device() + " exists but is not a WireGuard interface"
+                        + " (overlay.wireguard.device names another one)", details);
+            }
+            details.put("devices", Integer.toString(syncPeers()));
+            if (!link.up()) {
+                return down("interface " + wg.device() + " is down (ip link set " + wg.device() + " up)", details);
+            }
+            if (link.address().isEmpty()) {
+                return down("interface " + wg.device() + " has no IPv4 address", details);
+            }
+            InetAddress address = link.address().get();
+            noteAddress(Optional.of(address));
+            return OverlayState.up(address, wg.device(), Ipv4Prefix.of(address, link.prefixLength()).toString(), details);
+        } catch (IOException | UncheckedIOException e) {
+            return down(e.getMessage(), details);
+        }
+    }
+
+    private OverlayState down(String problem, Map<String, String> details) {
+        noteAddress(Optional.empty());
+        return OverlayState.down(problem, details);
+    }
+
+    private void noteAddress(Optional<InetAddress> now) {
+        if (!now.equals(lastAddress)) {
+            LOG.info("event=wireguard-address from={} to={}", lastAddress.map(InetAddress::getHostAddress).orElse("none"),
+                    now.map(InetAddress::getHostAddress).orElse("none"));
+            lastAddress = now;
+        }
+    }
+
+    /** Makes the interface's peers exactly the registered devices; returns how many there are. */
+    private int syncPeers() throws IOException {
+        List<WireGuardDevices.Device> wanted = devices.list();
+        Map<String, WireGuardInterface.Peer> actual = wg.peers();
+        for (String key : actual.keySet()) {
+            if (wanted.stream().noneMatch(d -> d.publicKey().equals(key))) {
+                wg.removePeer(key);
+                LOG.info("event=wireguard-peer-removed device={} key={}", wg.device(), key);
+            }
+        }
+        for (WireGuardDevices.Device d : wanted) {
+            WireGuardInterface.Peer peer = actual.get(d.publicKey());
+            if (peer == null || !peer.presharedKey().equals(d.presharedKey()) || !peer.allowedIps().equals(d.address() + "/32")) {
+                wg.setPeer(d.publicKey(), d.presharedKey(), InetAddress.getByName(d.address()));
+                LOG.info("event=wireguard-peer-set device={} name={} address={}", wg.device(), d.name(), d.address());
+            }
+        }
+        return wanted.size();
+    }
+
+    /** Applies a device change now rather than at the next pass, if the interface runs. */
+    public static void applyNow(WireGuardSettings settings, WireGuardDevices devices) throws IOException {
+        WireGuardInterface wg = new WireGuardInterface(settings.device(), settings.socketNamespace());
+        if (wg.link().wireGuard()) {
+            new WireGuardOverlay(settings, devices, "").syncPeers();
+        }
+    }
+
+    /** Last handshake per device public key (seconds since the epoch, 0 for never), if the interface runs. */
+    public static Map<String, Long> handshakes(WireGuardSettings settings) throws IOException {
+        WireGuardInterface wg = new WireGuardInterface(settings.device(), settings.socketNamespace());
+        Map<String, Long> out = new LinkedHashMap<>();
+        if (wg.link().wireGuard()) {
+            wg.peers().forEach((key, peer) -> out.put(key, peer.latestHandshake()));
+        }
+        return out;
+    }
+
+    @Override
+    public void close() {
+        try {
+            if (wg.link().wireGuard()) {
+                wg.delete();
+                LOG.info("event=wireguard-stopped device={}", wg.device());
+            }
+        } catch (IOException e) {
+            LOG.warn("event=wireguard-stop-failed device={} error={}", wg.device(), e.getMessage());
+        }
+    }
+}

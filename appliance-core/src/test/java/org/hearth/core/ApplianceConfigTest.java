@@ -1,0 +1,69 @@
+package org.hearth.core;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class ApplianceConfigTest {
+
+    @TempDir
+    Path state;
+
+    private ApplianceConfig read(String yaml) throws Exception {
+        Files.writeString(state.resolve(ApplianceConfig.FILE), yaml);
+        return ApplianceConfig.read(new HearthHome(state, state));
+    }
+
+    @Test
+    void noFileMeansTheLoopbackOverlayAndWireGuardDefaults() {
+        ApplianceConfig config = ApplianceConfig.read(new HearthHome(state, state));
+
+        assertThat(config.overlay().provider()).isEqualTo("loopback");
+        assertThat(config.overlay().wireguard().device()).isEqualTo("hearth-wg");
+        assertThat(config.overlay().wireguard().network()).isEqualTo("10.84.0.0/24");
+        assertThat(config.overlay().wireguard().listenPort()).isEqualTo(51820);
+    }
+
+    @Test
+    void readsTheWireGuardSection() throws Exception {
+        ApplianceConfig config = read("""
+                overlay:
+                  provider: wireguard
+                  wireguard:
+                    network: 10.90.0.0/24
+                    listen-port: 51999
+                    endpoint: home.example.org:51999
+                    socket-namespace: wan
+                """);
+
+        assertThat(config.overlay().provider()).isEqualTo("wireguard");
+        assertThat(config.overlay().wireguard().prefix().host(1).getHostAddress()).isEqualTo("10.90.0.1");
+        assertThat(config.overlay().wireguard().endpoint()).contains("home.example.org:51999");
+        assertThat(config.overlay().wireguard().socketNamespace()).contains("wan");
+    }
+
+    @Test
+    void aBadSettingNamesFileLineAndKey() {
+        Path file = state.resolve(ApplianceConfig.FILE);
+        assertThatThrownBy(() -> read("""
+                overlay:
+                  provider: wireguard
+                  wireguard:
+                    network: 10.90.0.1/24
+                """)).hasMessage(file + ":3: overlay.wireguard: \"10.90.0.1/24\" has host bits set; the network is 10.90.0.0/24");
+        assertThatThrownBy(() -> read("""
+                overlay:
+                  provider: tailscale
+                """)).hasMessage(file + ":1: overlay: provider \"tailscale\" is not one of loopback, wireguard");
+        assertThatThrownBy(() -> read("""
+                overlay:
+                  wireguard:
+                    listen_port: 1
+                """)).hasMessageStartingWith(file + ":3: overlay.wireguard.listen_port: Unrecognized field \"listen_port\"");
+    }
+}
