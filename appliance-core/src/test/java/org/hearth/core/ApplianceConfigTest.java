@@ -48,6 +48,19 @@ class ApplianceConfigTest {
     }
 
     @Test
+    void readsTheZeroTierSection() throws Exception {
+        ApplianceConfig config = read("""
+                overlay:
+                  provider: zerotier
+                  zerotier:
+                    network: 8056C2E21C000001
+                """);
+
+        assertThat(config.overlay().zerotier().network()).contains("8056c2e21c000001");
+        assertThat(config.overlay().open(state, java.net.InetAddress.getLoopbackAddress()).name()).isEqualTo("zerotier");
+    }
+
+    @Test
     void aBadSettingNamesFileLineAndKey() {
         Path file = state.resolve(ApplianceConfig.FILE);
         assertThatThrownBy(() -> read("""
@@ -59,7 +72,7 @@ class ApplianceConfigTest {
         assertThatThrownBy(() -> read("""
                 overlay:
                   provider: tailscale
-                """)).hasMessage(file + ":1: overlay: provider \"tailscale\" is not one of loopback, wireguard");
+                """)).hasMessage(file + ":1: overlay: provider \"tailscale\" is not one of loopback, wireguard, zerotier");
         assertThatThrownBy(() -> read("""
                 overlay:
                   wireguard:

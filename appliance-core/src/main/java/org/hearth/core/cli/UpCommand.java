@@ -47,7 +47,7 @@ final class UpCommand implements Callable<Integer> {
 
     @Option(names = "--overlay", paramLabel = "PROVIDER",
             description = "The owner's private network, instead of overlay.provider in the state folder's "
-                    + ApplianceConfig.FILE + ": wireguard, or loopback (development only; private ports on "
+                    + ApplianceConfig.FILE + ": wireguard, zerotier, or loopback (development only; private ports on "
                     + LoopbackOverlay.ADDRESS + ", the default).")
     Optional<String> overlay;
 

@@ -3,6 +3,7 @@ package org.hearth.core.overlay;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.util.Optional;
 
 /** An IPv4 network such as {@code 10.84.0.0/24}: the overlay's address plan. */
 public record Ipv4Prefix(int base, int length) {
@@ -46,6 +47,24 @@ public record Ipv4Prefix(int base, int length) {
         return address instanceof Inet4Address && (toInt(address) & mask(length)) == base;
     }
 
+    /** An address on an interface with the network it puts there, as {@code 10.147.17.23/24} reads. */
+    public record Assignment(InetAddress address, Ipv4Prefix network) {
+    }
+
+    /** Reads {@code a.b.c.d/len}; empty for IPv6 and anything malformed. */
+    public static Optional<Assignment> assignment(String text) {
+        String[] parts = text.split("/", -1);
+        try {
+            if (parts.length == 2 && parts[1].matches("\\d{1,2}")) {
+                InetAddress address = literal(parts[0]);
+                return Optional.of(new Assignment(address, of(address, Integer.parseInt(parts[1]))));
+            }
+        } catch (IllegalArgumentException e) {
+            // not an IPv4 assignment
+        }
+        return Optional.empty();
+    }
+
     /** The network an address on an interface belongs to: {@code 10.84.0.1} with 24 gives {@code 10.84.0.0/24}. */
     public static Ipv4Prefix of(InetAddress address, int length) {
         return new Ipv4Prefix(toInt(address), length);
@@ -74,6 +93,9 @@ public record Ipv4Prefix(int base, int length) {
     }
 
     private static InetAddress literal(String dotted) {
+        if (!dotted.matches("\\d{1,3}(\\.\\d{1,3}){3}")) {
+            throw new IllegalArgumentException("\"" + dotted + "\" is not an IPv4 address");
+        }
         for (String octet : dotted.split("\\.")) {
             if (Integer.parseInt(octet) > 255) {
                 throw new IllegalArgumentException("\"" + dotted + "\" is not an IPv4 address");

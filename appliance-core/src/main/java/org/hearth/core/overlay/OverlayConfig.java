@@ -9,28 +9,30 @@ import java.nio.file.Path;
  *
  * @param provider {@code loopback} (development only), {@code wireguard} or {@code zerotier}
  */
-public record OverlayConfig(String provider, WireGuardSettings wireguard) {
+public record OverlayConfig(String provider, WireGuardSettings wireguard, ZeroTierSettings zerotier) {
 
     public static final String LOOPBACK = "loopback";
     public static final String WIREGUARD = "wireguard";
+    public static final String ZEROTIER = "zerotier";
 
     public OverlayConfig {
         provider = provider == null ? LOOPBACK : provider;
         wireguard = wireguard == null ? WireGuardSettings.defaults() : wireguard;
+        zerotier = zerotier == null ? ZeroTierSettings.defaults() : zerotier;
         checkProvider(provider);
     }
 
     public static OverlayConfig defaults() {
-        return new OverlayConfig(null, null);
+        return new OverlayConfig(null, null, null);
     }
 
     public OverlayConfig withProvider(String name) {
-        return new OverlayConfig(name, wireguard);
+        return new OverlayConfig(name, wireguard, zerotier);
     }
 
     static void checkProvider(String name) {
-        if (!name.equals(LOOPBACK) && !name.equals(WIREGUARD)) {
-            throw new IllegalArgumentException("provider \"" + name + "\" is not one of loopback, wireguard");
+        if (!name.equals(LOOPBACK) && !name.equals(WIREGUARD) && !name.equals(ZEROTIER)) {
+            throw new IllegalArgumentException("provider \"" + name + "\" is not one of loopback, wireguard, zerotier");
         }
     }
 
@@ -48,6 +50,7 @@ public record OverlayConfig(String provider, WireGuardSettings wireguard) {
     public OverlayProvider open(Path state, InetAddress publicAddress) {
         return switch (provider) {
             case WIREGUARD -> new WireGuardOverlay(wireguard, wireGuardDevices(state), wireGuardEndpoint(publicAddress));
+            case ZEROTIER -> new ZeroTierOverlay(zerotier);
             default -> new LoopbackOverlay();
         };
     }

@@ -46,19 +46,16 @@ public final class ZeroTierController {
         if (name == null || name.isBlank()) {
             throw new IllegalArgumentException("network name: must not be empty");
         }
-        Ipv4Cidr cidr = Ipv4Cidr.parse(prefix == null ? "" : prefix)
-                .filter(c -> c.bits() == 24 && c.isNetworkAddress())
-                .orElseThrow(() -> new IllegalArgumentException("network prefix: must be an IPv4 /24 such as "
-                        + "10.147.17.0/24, not \"" + prefix + "\""));
+        Ipv4Prefix cidr = slash24(prefix);
         String node = api.nodeId();
         ObjectNode body = ZeroTierServiceApi.JSON.createObjectNode();
         body.put("name", name);
         body.put("private", true);
         body.putObject("v4AssignMode").put("zt", true);
         body.putArray("ipAssignmentPools").addObject()
-                .put("ipRangeStart", cidr.offset(1).getHostAddress())
-                .put("ipRangeEnd", cidr.offset(254).getHostAddress());
-        body.putArray("routes").addObject().put("target", cidr.network()).putNull("via");
+                .put("ipRangeStart", cidr.host(1).getHostAddress())
+                .put("ipRangeEnd", cidr.host(254).getHostAddress());
+        body.putArray("routes").addObject().put("target", cidr.toString()).putNull("via");
         // Ten digits of our node address and six underscores ask the controller for an unused id under it.
         String path = "/controller/network/" + node + "______";
         ZeroTierServiceApi.Reply reply = api.post(path, body);
@@ -70,8 +67,21 @@ public final class ZeroTierController {
             throw new ZeroTierException("zerotier-one created a network but answered with id \"" + nwid
                     + "\", not one under node " + node);
         }
-        LOG.info("event=zerotier-network-created network={} prefix={}", nwid, cidr.network());
+        LOG.info("event=zerotier-network-created network={} prefix={}", nwid, cidr);
         return nwid;
+    }
+
+    private static Ipv4Prefix slash24(String prefix) {
+        String refusal = "network prefix: must be an IPv4 /24 such as 10.147.17.0/24, not \"" + prefix + "\"";
+        try {
+            Ipv4Prefix cidr = Ipv4Prefix.parse(prefix == null ? "" : prefix);
+            if (cidr.length() == 24) {
+                return cidr;
+            }
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(refusal, e);
+        }
+        throw new IllegalArgumentException(refusal);
     }
 
     public void authorize(String network, String memberId) {

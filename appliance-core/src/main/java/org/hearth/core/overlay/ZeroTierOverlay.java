@@ -131,9 +131,9 @@ public final class ZeroTierOverlay implements OverlayProvider {
             return OverlayState.down("zerotier-one does not manage addresses on network " + nwid
                     + " (allowManaged is off): run zerotier-cli set " + nwid + " allowManaged=1", details);
         }
-        Optional<Ipv4Cidr> ipv4 = Optional.empty();
+        Optional<Ipv4Prefix.Assignment> ipv4 = Optional.empty();
         for (JsonNode assigned : network.path("assignedAddresses")) {
-            ipv4 = Ipv4Cidr.parse(assigned.asText(""));
+            ipv4 = Ipv4Prefix.assignment(assigned.asText(""));
             if (ipv4.isPresent()) {
                 break;
             }
@@ -146,7 +146,7 @@ public final class ZeroTierOverlay implements OverlayProvider {
         if (device.isEmpty()) {
             return OverlayState.down("zerotier-one has no device for network " + nwid + " yet", details);
         }
-        return OverlayState.up(ipv4.get().address(), device, ipv4.get().network(), details);
+        return OverlayState.up(ipv4.get().address(), device, ipv4.get().network().toString(), details);
     }
 
     /** One log line per change, not per pass: the pass runs every second. */
