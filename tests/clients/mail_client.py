@@ -203,10 +203,26 @@ def flood(host, port, sender, rcpt, count, marker, seconds=120):
     return {"outcomes": outcomes, "seconds": round(time.time() - t0, 1)}
 
 
+def probe(host, port, implicit_tls=False, timeout=3):
+    """What a client sees when it dials: the server's first line, or refused / timeout."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as raw:
+            conn = tls().wrap_socket(raw) if implicit_tls else raw
+            conn.settimeout(timeout)
+            line = conn.makefile("rb").readline().decode(errors="replace").strip()
+            return {"result": "open", "greeting": line}
+    except ConnectionRefusedError:
+        return {"result": "refused"}
+    except (socket.timeout, TimeoutError):
+        return {"result": "timeout"}
+    except OSError as e:
+        return {"result": "error", "error": str(e)}
+
+
 def main():
     cmd, args = sys.argv[1], json.loads(sys.argv[2])
     result = {"send": send, "send_attachments": send_attachments, "fetch": fetch, "search": search_all, "create": create,
-              "idle": idle, "flood": flood}[cmd](**args)
+              "idle": idle, "flood": flood, "probe": probe}[cmd](**args)
     print(json.dumps(result))
 
 

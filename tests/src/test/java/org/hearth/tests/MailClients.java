@@ -27,10 +27,20 @@ final class MailClients {
     }
 
     static JsonNode python(String command, Map<String, Object> args) {
+        return pythonIn(List.of(), command, args);
+    }
+
+    /** The client run inside network namespace {@code netns}: a phone or a host on the simulated internet. */
+    static JsonNode pythonIn(String netns, String command, Map<String, Object> args) {
+        return pythonIn(List.of("ip", "netns", "exec", netns), command, args);
+    }
+
+    private static JsonNode pythonIn(List<String> prefix, String command, Map<String, Object> args) {
         try {
             Path script = EngineFixture.home().root().resolve("tests/clients/mail_client.py");
-            Process p = new ProcessBuilder("python3", script.toString(), command, JSON.writeValueAsString(args))
-                    .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            List<String> cmd = new java.util.ArrayList<>(prefix);
+            cmd.addAll(List.of("python3", script.toString(), command, JSON.writeValueAsString(args)));
+            Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             if (!p.waitFor(3, TimeUnit.MINUTES) || p.exitValue() != 0) {
                 throw new AssertionError("mail_client.py " + command + " failed: " + out);
