@@ -31,7 +31,11 @@ public final class WireGuardOverlay implements OverlayProvider {
     private final WireGuardInterface wg;
     private final String endpoint;
     private Instant nextStart = Instant.MIN;
+    /** Whether this supervisor has looked at the interface yet. */
+    private boolean started;
     private Optional<InetAddress> lastAddress = Optional.empty();
+    /** The appliance's public key, derived once: the key file never changes under a running supervisor. */
+    private String publicKey;
 
     /** @param endpoint what devices dial, shown in status */
     public WireGuardOverlay(WireGuardSettings settings, WireGuardDevices devices, String endpoint) {
@@ -56,8 +60,18 @@ public final class WireGuardOverlay implements OverlayProvider {
         Map<String, String> details = new LinkedHashMap<>();
         details.put("endpoint", endpoint);
         try {
-            details.put("public-key", devices.appliancePublicKey());
+            if (publicKey == null) {
+                publicKey = devices.appliancePublicKey();
+            }
+            details.put("public-key", publicKey);
             WireGuardInterface.Link link = wg.link();
+            if (!started && link.wireGuard()) {
+                // Left by an earlier run that died: its key, port or socket namespace may no longer be ours.
+                wg.delete();
+                LOG.info("event=wireguard-replaced device={} reason=left-by-earlier-run", wg.device());
+                link = wg.link();
+            }
+            started = true;
             if (!link.exists()) {
                 if (Instant.now().isBefore(nextStart)) {
                     return down("interface " + wg.device() + " is missing; starting it again shortly", details);
