@@ -4,7 +4,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.time.Instant;
@@ -101,7 +100,8 @@ public final class WireGuardOverlay implements OverlayProvider {
             InetAddress address = link.address().get();
             noteAddress(Optional.of(address));
             return OverlayState.up(address, wg.device(), Ipv4Prefix.of(address, link.prefixLength()).toString(), details);
-        } catch (IOException | UncheckedIOException e) {
+        } catch (IOException | RuntimeException e) {
+            // Never out of the reconcile pass: a broken device file or an odd wg answer means "down", said why.
             return down(e.getMessage(), details);
         }
     }
