@@ -146,6 +146,25 @@ class OverlayNamespaceTest {
 
     @Test
     @Order(4)
+    void privateListenersMoveWhenTheOverlayAddressChanges() {
+        String moved = "10.87.0.9";
+        // Deleting a primary address takes its secondaries along, so the old one goes first.
+        run("ip", "addr", "del", OVERLAY_ADDRESS + "/24", "dev", DEVICE);
+        run("ip", "addr", "add", moved + "/24", "dev", DEVICE);
+        try {
+            await(() -> listening(IMAP_PORT).equals(List.of(moved + ":" + IMAP_PORT)), "IMAP moved to " + moved);
+            assertThat(probe(PHONE, moved, IMAP_PORT, false).path("greeting").asText()).startsWith("* OK");
+            assertThat(probe(INTERNET, moved, IMAP_PORT, false).path("result").asText())
+                    .as("the guard moved with the address").isEqualTo("timeout");
+        } finally {
+            run("ip", "-4", "addr", "flush", "dev", DEVICE);
+            run("ip", "addr", "add", OVERLAY_ADDRESS + "/24", "dev", DEVICE);
+        }
+        await(() -> listening(IMAP_PORT).equals(List.of(OVERLAY_ADDRESS + ":" + IMAP_PORT)), "IMAP back on " + OVERLAY_ADDRESS);
+    }
+
+    @Test
+    @Order(5)
     void privateListenersCloseWhileTheOverlayIsDownAndReturnWithIt() throws Exception {
         run("ip", "link", "set", DEVICE, "down");
         try {
@@ -167,8 +186,8 @@ class OverlayNamespaceTest {
     }
 
     @Test
-    @Order(5)
-    void aRemovedDeviceCanNoLongerReachAnything() {
+    @Order(6)
+    void aRemovedDeviceCanNoLongerReachAnything() throws InterruptedException {
         assertThat(probe(PHONE, OVERLAY_ADDRESS, IMAP_PORT, false).path("result").asText()).isEqualTo("open");
 
         hearth.ok("overlay", "device", "remove", "phone");
@@ -177,6 +196,9 @@ class OverlayNamespaceTest {
             assertThat(probe(PHONE, OVERLAY_ADDRESS, port, false).path("result").asText())
                     .as("revoked phone -> %s:%d", OVERLAY_ADDRESS, port).isEqualTo("timeout");
         }
+        Thread.sleep(2000);
+        assertThat(probe(PHONE, OVERLAY_ADDRESS, IMAP_PORT, false).path("result").asText())
+                .as("still revoked after the supervisor's next passes").isEqualTo("timeout");
         assertThat(hearth.ok("overlay", "device", "list").stdout()).contains("no devices");
     }
 

@@ -145,11 +145,6 @@ final class DemoCommand implements Callable<Integer> {
             SystemTool.run(Map.of("DEBIAN_FRONTEND", "noninteractive"), new byte[0],
                     "apt-get", "install", "-y", "-qq", "wireguard-go", "wireguard-tools");
         }
-        Path config = ApplianceConfig.file(home);
-        if (Files.isRegularFile(config)) {
-            System.out.println("demo: WireGuard settings from " + config);
-            return;
-        }
         if (!Files.exists(Path.of("/run/netns", WAN_NAMESPACE))) {
             SystemTool.run("ip", "netns", "add", WAN_NAMESPACE);
             SystemTool.run("ip", "link", "add", "hearth-wan0", "type", "veth", "peer", "name", "wan0", "netns", WAN_NAMESPACE);
@@ -160,6 +155,12 @@ final class DemoCommand implements Callable<Integer> {
             SystemTool.run("ip", "-n", WAN_NAMESPACE, "link", "set", "lo", "up");
             SystemTool.run("ip", "-n", WAN_NAMESPACE, "route", "add", "default", "via", WAN_HOST_ADDRESS);
             System.out.println("demo: network namespace " + WAN_NAMESPACE + " for the WireGuard socket, at " + WAN_ADDRESS);
+        }
+        // The namespace is made again after a reboot (/run is memory), the settings are kept.
+        Path config = ApplianceConfig.file(home);
+        if (Files.isRegularFile(config)) {
+            System.out.println("demo: WireGuard settings from " + config);
+            return;
         }
         Files.writeString(config, "# Written by hearth demo --overlay wireguard; see docs/overlay.md.\n"
                 + "overlay:\n"

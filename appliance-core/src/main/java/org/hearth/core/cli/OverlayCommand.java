@@ -13,13 +13,17 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
+import java.io.IOException;
 import java.net.InetAddress;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.Callable;
 
 /** {@code hearth overlay device add|remove|list}: the owner's devices on the WireGuard overlay. */
@@ -74,7 +78,6 @@ final class OverlayCommand {
             WireGuardDevices devices = group.devices();
             WireGuardDevices.Issued issued = devices.add(name);
             String text = WireGuardDeviceConfig.render(issued, devices.appliancePublicKey(), config.wireguard(), endpoint);
-            WireGuardOverlay.applyNow(config.wireguard(), devices);
             System.out.println("device " + name + " added: overlay address " + issued.device().address()
                     + ", public key " + issued.device().publicKey());
             System.out.println("Its configuration holds the device's private key: it is shown once and not kept here.");
@@ -88,9 +91,18 @@ final class OverlayCommand {
             if (png.isPresent()) {
                 Path file = png.get();
                 Files.deleteIfExists(file);
-                Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-                Files.write(file, QrCode.of(text).png(8));
+                // One open that creates the file owner-only: no window for a link swapped in between.
+                try (var out = Files.newByteChannel(file, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
+                        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))) {
+                    out.write(ByteBuffer.wrap(QrCode.of(text).png(8)));
+                }
                 System.out.println("QR code written to " + file);
+            }
+            try {
+                WireGuardOverlay.applyNow(config.wireguard(), devices);
+            } catch (IOException e) {
+                System.err.println("hearth: the device is registered but not yet on the interface (" + e.getMessage()
+                        + "); the supervisor adds it within a second");
             }
             return 0;
         }

@@ -103,6 +103,25 @@ public final class WireGuardDevices {
         });
     }
 
+    /** Work on the devices that must see no add or remove until it is done (the interface's peers). */
+    public interface LockedWork<T> {
+        T run(List<Device> devices) throws IOException;
+    }
+
+    public <T> T whileLocked(LockedWork<T> work) throws IOException {
+        try {
+            return locked(() -> {
+                try {
+                    return work.run(list());
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
+        }
+    }
+
     /** The appliance's private key, made on first use. */
     public String appliancePrivateKey() {
         Path file = dir.resolve("private.key");

@@ -84,14 +84,33 @@ final class WireGuardInterface {
                 throw new IOException("network namespace " + ns + " (overlay.wireguard.socket-namespace) does not exist");
             }
             startDaemon("ip", "netns", "exec", ns, "wireguard-go", device);
-            SystemTool.run("ip", "-n", ns, "link", "set", device, "netns", Long.toString(ProcessHandle.current().pid()));
+            try {
+                SystemTool.run("ip", "-n", ns, "link", "set", device, "netns", Long.toString(ProcessHandle.current().pid()));
+            } catch (IOException e) {
+                quietly("ip", "-n", ns, "link", "del", device);
+                throw e;
+            }
         } else {
             startDaemon("wireguard-go", device);
         }
-        SystemTool.run(privateKey.getBytes(StandardCharsets.US_ASCII), "wg", "set", device, "private-key", "/dev/stdin",
-                "listen-port", Integer.toString(listenPort));
-        SystemTool.run("ip", "addr", "add", address.getHostAddress() + "/" + prefixLength, "dev", device);
-        SystemTool.run("ip", "link", "set", device, "up");
+        try {
+            SystemTool.run(privateKey.getBytes(StandardCharsets.US_ASCII), "wg", "set", device, "private-key", "/dev/stdin",
+                    "listen-port", Integer.toString(listenPort));
+            SystemTool.run("ip", "addr", "add", address.getHostAddress() + "/" + prefixLength, "dev", device);
+            SystemTool.run("ip", "link", "set", device, "up");
+        } catch (IOException e) {
+            // A half-made interface would pass for one set down by hand and never be made again.
+            quietly("ip", "link", "del", device);
+            throw e;
+        }
+    }
+
+    private static void quietly(String... cmd) {
+        try {
+            SystemTool.run(cmd);
+        } catch (IOException ignored) {
+            // already gone, or the next pass reports what is left
+        }
     }
 
     /**

@@ -102,7 +102,7 @@ public final class WireGuardOverlay implements OverlayProvider {
             return OverlayState.up(address, wg.device(), Ipv4Prefix.of(address, link.prefixLength()).toString(), details);
         } catch (IOException | RuntimeException e) {
             // Never out of the reconcile pass: a broken device file or an odd wg answer means "down", said why.
-            return down(e.getMessage(), details);
+            return down(e.getMessage() == null ? e.toString() : e.getMessage(), details);
         }
     }
 
@@ -121,7 +121,11 @@ public final class WireGuardOverlay implements OverlayProvider {
 
     /** Makes the interface's peers exactly the registered devices; returns how many there are. */
     private int syncPeers() throws IOException {
-        List<WireGuardDevices.Device> wanted = devices.list();
+        // Under the registry's lock: a device removed meanwhile is never put back, even for one pass.
+        return devices.whileLocked(wanted -> syncPeers(wanted));
+    }
+
+    private int syncPeers(List<WireGuardDevices.Device> wanted) throws IOException {
         Map<String, WireGuardInterface.Peer> actual = wg.peers();
         for (String key : actual.keySet()) {
             if (wanted.stream().noneMatch(d -> d.publicKey().equals(key))) {

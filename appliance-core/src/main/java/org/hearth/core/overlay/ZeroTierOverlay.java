@@ -126,6 +126,11 @@ public final class ZeroTierOverlay implements OverlayProvider {
     }
 
     private OverlayState assigned(String node, String nwid, JsonNode network, Map<String, String> details) {
+        if (!network.path("type").asText("").equals("PRIVATE")) {
+            // Anyone who knows a public network's id can join it: private ports are not for them.
+            return OverlayState.down("network " + nwid + " is not private (type " + network.path("type").asText("unknown")
+                    + "): make it private in its controller", details);
+        }
         if (!network.path("allowManaged").asBoolean(true)) {
             // The daemon then lists assignments but puts none on the device, so nothing could bind to them.
             return OverlayState.down("zerotier-one does not manage addresses on network " + nwid

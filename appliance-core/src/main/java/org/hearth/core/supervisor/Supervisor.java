@@ -155,8 +155,15 @@ public final class Supervisor implements AutoCloseable {
     public synchronized SupervisorStatus reconcileOnce() {
         Instant now = Instant.now();
         OverlayState before = overlayNow;
-        overlayNow = overlay.refresh();
+        try {
+            overlayNow = overlay.refresh();
+        } catch (RuntimeException e) {
+            overlayNow = OverlayState.down("overlay " + overlay.name() + " failed: " + e, Map.of());
+        }
         if (!overlayGuard(overlayNow).equals(overlayGuard(before))) {
+            // Listeners on the old address go before its guard does, whatever happens later in this pass.
+            before.address().filter(old -> !overlayNow.address().equals(Optional.of(old)))
+                    .ifPresent(this::closeListenersOn);
             applyAllFirewallRules();
         }
         List<InstalledApps.Installed> installed = apps.list();
@@ -736,6 +743,18 @@ public final class Supervisor implements AutoCloseable {
             LOG.info("app={} event=orphan-removed", app);
             AppTeardown.remove(runtime, home.instanceId(), app);
         }
+    }
+
+    private void closeListenersOn(InetAddress address) {
+        String prefix = address.getHostAddress() + ":";
+        listenerShapes.entrySet().removeIf(e -> {
+            if (!e.getValue().startsWith(prefix)) {
+                return false;
+            }
+            listeners.remove(e.getKey()).close();
+            targets.remove(e.getKey());
+            return true;
+        });
     }
 
     /** Opens missing listeners and closes unwanted ones; returns a problem per listener that could not open. */

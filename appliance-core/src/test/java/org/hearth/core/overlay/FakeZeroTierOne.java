@@ -96,6 +96,10 @@ final class FakeZeroTierOne implements AutoCloseable {
         joined.get(nwid).put(field, value);
     }
 
+    synchronized void set(String nwid, String field, String value) {
+        joined.get(nwid).put(field, value);
+    }
+
     /** The network is gone from the daemon, as after {@code zerotier-cli leave} or a controller deleting it. */
     synchronized void leave(String nwid) {
         joined.remove(nwid);

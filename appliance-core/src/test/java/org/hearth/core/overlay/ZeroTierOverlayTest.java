@@ -107,6 +107,19 @@ class ZeroTierOverlayTest {
                 entry("node", FakeZeroTierOne.NODE), entry("network", NWID), entry("name", "home"));
     }
 
+    /** Anyone who knows a public network's id can join it: private ports must stay closed there. */
+    @Test
+    void staysDownOnAPublicNetwork() {
+        overlay.refresh();
+        daemon.network(NWID, "OK", "home", "10.147.17.23/24");
+        daemon.set(NWID, "type", "PUBLIC");
+
+        OverlayState state = overlay.refresh();
+
+        assertThat(state.address()).isEmpty();
+        assertThat(state.problem()).hasValueSatisfying(p -> assertThat(p).contains("is not private (type PUBLIC)"));
+    }
+
     @Test
     void staysDownWhileTheNetworkIsOkButHasNoIpv4AddressYet() {
         overlay.refresh();
