@@ -23,7 +23,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
 
 /**
  * {@code hearth demo}: everything on this machine, with the loopback or a WireGuard overlay: the engine, the
@@ -178,8 +177,7 @@ final class DemoCommand implements Callable<Integer> {
         Optional<SupervisorStatus> status = StatusCommand.current(home);
         if (running.isPresent() && status.isPresent() && !status.get().overlay().provider().equals(overlay)) {
             System.out.println("demo: restarting the supervisor with the " + overlay + " overlay");
-            running.get().destroy();
-            running.get().onExit().get(60, TimeUnit.SECONDS);
+            SupervisorProcess.stop(running.get());
         }
     }
 

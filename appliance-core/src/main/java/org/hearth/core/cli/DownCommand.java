@@ -8,7 +8,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.ParentCommand;
 
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
 
 @Command(name = "down", mixinStandardHelpOptions = true,
         description = "Stop the supervisor and the apps' containers (data and installed apps are kept).")
@@ -22,11 +21,7 @@ final class DownCommand implements Callable<Integer> {
         var supervisor = SupervisorProcess.running(root.home());
         if (supervisor.isPresent()) {
             ProcessHandle p = supervisor.get();
-            p.destroy();
-            try {
-                p.onExit().get(60, TimeUnit.SECONDS);
-            } catch (java.util.concurrent.TimeoutException e) {
-                p.destroyForcibly();
+            if (SupervisorProcess.stop(p)) {
                 System.err.println("hearth: the supervisor did not stop within 60 s; killed it");
             }
             System.out.println("supervisor stopped (pid " + p.pid() + ")");

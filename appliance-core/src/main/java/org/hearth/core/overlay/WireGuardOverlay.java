@@ -90,7 +90,7 @@ public final class WireGuardOverlay implements OverlayProvider {
                 return down("interface " + wg.device() + " exists but is not a WireGuard interface"
                         + " (overlay.wireguard.device names another one)", details);
             }
-            details.put("devices", Integer.toString(syncPeers()));
+            details.put("devices", Integer.toString(syncPeers(wg, devices)));
             if (!link.up()) {
                 return down("interface " + wg.device() + " is down (ip link set " + wg.device() + " up)", details);
             }
@@ -120,12 +120,12 @@ public final class WireGuardOverlay implements OverlayProvider {
     }
 
     /** Makes the interface's peers exactly the registered devices; returns how many there are. */
-    private int syncPeers() throws IOException {
+    private static int syncPeers(WireGuardInterface wg, WireGuardDevices devices) throws IOException {
         // Under the registry's lock: a device removed meanwhile is never put back, even for one pass.
-        return devices.whileLocked(wanted -> syncPeers(wanted));
+        return devices.whileLocked(wanted -> syncPeers(wg, wanted));
     }
 
-    private int syncPeers(List<WireGuardDevices.Device> wanted) throws IOException {
+    private static int syncPeers(WireGuardInterface wg, List<WireGuardDevices.Device> wanted) throws IOException {
         Map<String, WireGuardInterface.Peer> actual = wg.peers();
         for (String key : actual.keySet()) {
             if (wanted.stream().noneMatch(d -> d.publicKey().equals(key))) {
@@ -147,7 +147,7 @@ public final class WireGuardOverlay implements OverlayProvider {
     public static void applyNow(WireGuardSettings settings, WireGuardDevices devices) throws IOException {
         WireGuardInterface wg = new WireGuardInterface(settings.device(), settings.socketNamespace());
         if (wg.link().wireGuard()) {
-            new WireGuardOverlay(settings, devices, "").syncPeers();
+            syncPeers(wg, devices);
         }
     }
 

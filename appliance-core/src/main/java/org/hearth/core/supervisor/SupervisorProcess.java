@@ -10,6 +10,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /** The supervisor as an operating-system process: one per state folder, found by its pid file. */
 public final class SupervisorProcess {
@@ -33,6 +36,21 @@ public final class SupervisorProcess {
                     .filter(p -> p.info().command().map(c -> c.endsWith("java")).orElse(true));
         } catch (IOException | NumberFormatException e) {
             return Optional.empty();
+        }
+    }
+
+    /**
+     * Asks a supervisor to stop (SIGTERM: listeners and the overlay close) and waits up to 60 s,
+     * then kills it; returns whether it had to be killed.
+     */
+    public static boolean stop(ProcessHandle supervisor) throws InterruptedException, ExecutionException {
+        supervisor.destroy();
+        try {
+            supervisor.onExit().get(60, TimeUnit.SECONDS);
+            return false;
+        } catch (TimeoutException e) {
+            supervisor.destroyForcibly();
+            return true;
         }
     }
 
