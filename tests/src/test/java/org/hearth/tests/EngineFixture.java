@@ -68,6 +68,19 @@ final class EngineFixture {
         return Files.createTempDirectory(runs, name + "-");
     }
 
+    /** The {@code org.hearth.instance} label of the Hearth instance keeping its state in {@code state}. */
+    static String instanceOf(Path state) {
+        return home().withState(state).instanceId();
+    }
+
+    /**
+     * Labels that pick one instance's containers of an app's role: another instance on this engine
+     * (the demo, or what a killed run left) may run an app of the same name.
+     */
+    static Map<String, String> roleLabels(Path state, String app, String role) {
+        return Map.of(HearthLabels.INSTANCE, instanceOf(state), HearthLabels.APP, app, HearthLabels.ROLE, role);
+    }
+
     /** A spec with Hearth's defaults and the test label. */
     static ContainerSpec spec(String image, String... command) {
         return ContainerSpec.of(image, command).withLabel(HearthLabels.TEST, TEST_RUN);

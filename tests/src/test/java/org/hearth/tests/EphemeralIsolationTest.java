@@ -57,6 +57,7 @@ class EphemeralIsolationTest {
     private static final String PASSWORD = "alice-password-eph";
     private static Engine engine;
     private static ContainerRuntime runtime;
+    private static Path state;
     private static HearthCli hearth;
 
     @BeforeAll
@@ -65,7 +66,7 @@ class EphemeralIsolationTest {
         EngineFixture.buildPlatformImages(engine);
         EngineFixture.buildTestImages(engine, "probe");
         runtime = new DockerRuntime(engine);
-        Path state = EngineFixture.newStateDir("ephemeral");
+        state = EngineFixture.newStateDir("ephemeral");
         hearth = new HearthCli(state);
         String manifest = Files.readString(EngineFixture.home().root().resolve("manifests/mail/app.yaml"))
                 .replace("app: mail\n", "app: " + MAIL_APP + "\n")
@@ -275,7 +276,7 @@ class EphemeralIsolationTest {
     }
 
     private static List<ContainerRuntime.ContainerInfo> ephemeralContainers(String app, String role) {
-        return runtime.containers(Map.of(HearthLabels.APP, app, HearthLabels.ROLE, role));
+        return runtime.containers(EngineFixture.roleLabels(state, app, role));
     }
 
     private static Set<String> ids(List<ContainerRuntime.ContainerInfo> containers) {
@@ -308,7 +309,8 @@ class EphemeralIsolationTest {
         try {
             Process p = new ProcessBuilder("docker", "events", "--since", String.valueOf(since),
                     "--until", String.valueOf(Instant.now().getEpochSecond()), "--filter", "type=container",
-                    "--filter", "event=" + event, "--filter", "label=" + HearthLabels.APP + "=" + MAIL_APP,
+                    "--filter", "event=" + event, "--filter", "label=" + HearthLabels.INSTANCE + "=" + EngineFixture.instanceOf(state),
+                    "--filter", "label=" + HearthLabels.APP + "=" + MAIL_APP,
                     "--filter", "label=" + HearthLabels.ROLE + "=" + role, "--format", "{{.Actor.ID}}")
                     .redirectErrorStream(true).start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

@@ -36,9 +36,12 @@ final class HearthCli {
             Files.writeString(in, input);
             Process p = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile())
                     .redirectInput(in.toFile()).start();
-            if (!p.waitFor(5, TimeUnit.MINUTES)) {
+            // Longer than any --timeout a test passes (at most 300 s), so the CLI's own reason for
+            // giving up reaches the report instead of this kill.
+            if (!p.waitFor(6, TimeUnit.MINUTES)) {
                 p.destroyForcibly();
-                throw new AssertionError("hearth " + String.join(" ", args) + " did not finish in 5 minutes");
+                throw new AssertionError("hearth " + String.join(" ", args) + " did not finish in 6 minutes; output so far:\n"
+                        + Files.readString(out, StandardCharsets.UTF_8) + Files.readString(err, StandardCharsets.UTF_8));
             }
             Result r = new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8),
                     Files.readString(err, StandardCharsets.UTF_8));

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import org.hearth.core.runtime.ContainerRuntime;
 import org.hearth.core.runtime.DockerRuntime;
 import org.hearth.core.runtime.Engine;
-import org.hearth.core.runtime.HearthLabels;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -51,6 +50,7 @@ class MailInboundTest {
     private static final String PASSWORD = "correct-horse-battery";
     private static Engine engine;
     private static ContainerRuntime runtime;
+    private static Path state;
     private static HearthCli hearth;
 
     @BeforeAll
@@ -58,7 +58,7 @@ class MailInboundTest {
         engine = EngineFixture.engine();
         EngineFixture.buildPlatformImages(engine);
         runtime = new DockerRuntime(engine);
-        Path state = EngineFixture.newStateDir("mail");
+        state = EngineFixture.newStateDir("mail");
         hearth = new HearthCli(state);
         String manifest = Files.readString(EngineFixture.home().root().resolve("manifests/mail/app.yaml"))
                 .replace("app: mail\n", "app: " + APP + "\n")
@@ -227,7 +227,7 @@ class MailInboundTest {
         String subject = "retry " + UUID.randomUUID();
         String messageId = "<" + UUID.randomUUID() + "@example.org>";
         // Every scanner of the per-message pool freezes: whichever one the message is handed stays silent.
-        List<String> scanners = runtime.containers(Map.of(HearthLabels.APP, APP, HearthLabels.ROLE, "spam")).stream()
+        List<String> scanners = runtime.containers(EngineFixture.roleLabels(state, APP, "spam")).stream()
                 .filter(ContainerRuntime.ContainerInfo::running).map(ContainerRuntime.ContainerInfo::id).toList();
         assertThat(scanners).isNotEmpty();
         scanners.forEach(id -> engine.client().pauseContainerCmd(id).exec());
@@ -353,7 +353,7 @@ class MailInboundTest {
     }
 
     private static ContainerRuntime.ContainerInfo container(String role) {
-        return runtime.containers(Map.of(HearthLabels.APP, APP, HearthLabels.ROLE, role)).stream()
+        return runtime.containers(EngineFixture.roleLabels(state, APP, role)).stream()
                 .filter(ContainerRuntime.ContainerInfo::running).findFirst()
                 .orElseThrow(() -> new AssertionError("no running " + role));
     }

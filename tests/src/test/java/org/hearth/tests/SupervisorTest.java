@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.hearth.core.runtime.ContainerRuntime;
 import org.hearth.core.runtime.DockerRuntime;
 import org.hearth.core.runtime.Engine;
+import org.hearth.core.runtime.EngineNames;
 import org.hearth.core.runtime.HearthLabels;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -30,6 +31,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.BooleanSupplier;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -50,6 +52,7 @@ class SupervisorTest {
     private static Engine engine;
     private static ContainerRuntime runtime;
     private static Path state;
+    private static String instance;
     private static HearthCli hearth;
 
     @BeforeAll
@@ -58,6 +61,7 @@ class SupervisorTest {
         EngineFixture.buildTestImages(engine, "probe");
         runtime = new DockerRuntime(engine);
         state = EngineFixture.newStateDir("supervisor");
+        instance = EngineFixture.instanceOf(state);
         hearth = new HearthCli(state);
         hearth.ok("up");
         hearth.okWithInput(EngineFixture.PASSPHRASE + "\n", "unlock");
@@ -103,7 +107,7 @@ class SupervisorTest {
         assertThat(probe("client", "connect 198.18.0.1 80")).contains("=failed");
         assertThat(probe("echo", "connect 198.18.0.1 80")).contains("=failed");
         // A host service on the echo container's own gateway address: the engine would let the container in.
-        String echoIngress = container("echo").addresses().get("hearth-" + APP + "-echo-ingress");
+        String echoIngress = container("echo").addresses().get(new EngineNames(instance).ingressNetwork(APP, "echo"));
         String gateway = echoIngress.substring(0, echoIngress.lastIndexOf('.')) + ".1";
         try (ServerSocket hostService = new ServerSocket()) {
             hostService.bind(new InetSocketAddress(gateway, 0));
@@ -200,6 +204,38 @@ class SupervisorTest {
 
     @Test
     @Order(12)
+    void aSecondInstanceOnTheSameEngineRunsTheSameAppWithoutTouchingTheFirst() throws IOException {
+        Map<String, String> firstContainers = ids();
+        Set<String> firstNetworks = networkIds(instance);
+        Path otherState = EngineFixture.newStateDir("supervisor-second");
+        String otherInstance = EngineFixture.instanceOf(otherState);
+        HearthCli other = new HearthCli(otherState);
+        Path manifest = otherState.resolve("app.yaml");
+        Files.writeString(manifest, Files.readString(EngineFixture.home().root().resolve("tests/apps/isolation/app.yaml"))
+                .replace("listen: 17000", "listen: 17010").replace("listen: 17001", "listen: 17011"));
+        try {
+            other.ok("up");
+            other.okWithInput(EngineFixture.PASSPHRASE + "\n", "unlock");
+            assertThat(other.ok("app", "install", manifest.toString(), "--timeout", "120").stdout())
+                    .contains("installed isolation-test 1.0.0: healthy in");
+            assertThat(echo("127.0.0.1", 17011)).isEqualTo("hello");
+            assertThat(runtime.containers(Map.of(HearthLabels.INSTANCE, otherInstance, HearthLabels.APP, APP)))
+                    .hasSize(3).extracting(ContainerRuntime.ContainerInfo::id)
+                    .doesNotContainAnyElementsOf(firstContainers.values());
+            assertThat(networkIds(otherInstance)).isNotEmpty().doesNotContainAnyElementsOf(firstNetworks);
+            other.ok("app", "remove", APP);
+            assertThat(networkIds(otherInstance)).isEmpty();
+        } finally {
+            other.run("down");
+        }
+        assertThat(ids()).isEqualTo(firstContainers);
+        assertThat(networkIds(instance)).isEqualTo(firstNetworks);
+        assertThat(echo("127.0.0.1", 17001)).isEqualTo("hello");
+        assertThat(probe("client", "connect echo 7000")).isEqualTo("connect echo:7000=ok ping");
+    }
+
+    @Test
+    @Order(13)
     void removingTheAppLeavesNothingLabelledBehind() {
         hearth.ok("app", "remove", APP);
 
@@ -212,11 +248,16 @@ class SupervisorTest {
     // --- helpers ---
 
     private static Map<String, String> appLabels() {
-        return Map.of(HearthLabels.APP, APP);
+        return Map.of(HearthLabels.INSTANCE, instance, HearthLabels.APP, APP);
+    }
+
+    private static Set<String> networkIds(String owner) {
+        return Set.copyOf(runtime.networks(Map.of(HearthLabels.INSTANCE, owner, HearthLabels.APP, APP)).stream()
+                .map(ContainerRuntime.NetworkInfo::id).toList());
     }
 
     private static ContainerRuntime.ContainerInfo container(String name) {
-        return runtime.containers(Map.of(HearthLabels.APP, APP, HearthLabels.ROLE, name)).stream()
+        return runtime.containers(EngineFixture.roleLabels(state, APP, name)).stream()
                 .findFirst().orElseThrow(() -> new AssertionError("no container " + name));
     }
 

@@ -1,6 +1,7 @@
 package org.hearth.core.network;
 
 import org.hearth.core.manifest.AppManifest;
+import org.hearth.core.runtime.EngineNames;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -17,18 +18,18 @@ public final class EdgeNetworkPlanner {
     private EdgeNetworkPlanner() {
     }
 
-    public static NetworkPlan plan(AppManifest app) {
+    public static NetworkPlan plan(EngineNames names, AppManifest app) {
         Map<String, NetworkPlan.Kind> networks = new LinkedHashMap<>();
         Map<String, List<NetworkPlan.Attachment>> attachments = new LinkedHashMap<>();
         app.containers().forEach((name, c) -> {
             boolean listens = c.ports().stream().anyMatch(p -> p.exposure() != AppManifest.Exposure.INTERNAL);
             if (listens) {
-                String ingress = ingressNetwork(app.app(), name);
+                String ingress = names.ingressNetwork(app.app(), name);
                 networks.put(ingress, NetworkPlan.Kind.INGRESS);
                 attach(attachments, name, ingress, List.of());
             }
             c.edges().stream().map(AppManifest.Edge::to).distinct().forEach(to -> {
-                String edge = edgeNetwork(app.app(), name, to);
+                String edge = names.edgeNetwork(app.app(), name, to);
                 networks.put(edge, NetworkPlan.Kind.EDGE);
                 attach(attachments, name, edge, List.of());
                 // A per-message server is never dialled by name: its clients' name for it points at the
@@ -38,14 +39,6 @@ public final class EdgeNetworkPlanner {
             });
         });
         return new NetworkPlan(networks, attachments);
-    }
-
-    public static String edgeNetwork(String app, String from, String to) {
-        return "hearth-" + app + "-" + from + "-to-" + to;
-    }
-
-    public static String ingressNetwork(String app, String container) {
-        return "hearth-" + app + "-" + container + "-ingress";
     }
 
     private static void attach(Map<String, List<NetworkPlan.Attachment>> attachments, String container,

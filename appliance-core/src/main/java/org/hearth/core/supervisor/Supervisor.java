@@ -18,6 +18,7 @@ import org.hearth.core.overlay.OverlayState;
 import org.hearth.core.runtime.ContainerRuntime;
 import org.hearth.core.runtime.ContainerRuntime.ContainerInfo;
 import org.hearth.core.runtime.ContainerSpec;
+import org.hearth.core.runtime.EngineNames;
 import org.hearth.core.runtime.HearthLabels;
 import org.hearth.core.volume.AppVolumes;
 import org.slf4j.Logger;
@@ -92,6 +93,7 @@ public final class Supervisor implements AutoCloseable {
         return t;
     });
     /** Warm pools of the ephemeral roles, by "app/container". */
+    private final EngineNames names;
     private final Map<String, WarmPool> pools = new ConcurrentHashMap<>();
     private final ExecutorService poolWork = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "warm-pool");
@@ -114,6 +116,7 @@ public final class Supervisor implements AutoCloseable {
         this.apps = new InstalledApps(home.stateDir("apps"));
         this.health = new HealthTracker(runtime);
         this.firewall = new EdgeFirewall(home.instanceId());
+        this.names = new EngineNames(home.instanceId());
     }
 
     public static Path statusFile(HearthHome home) {
@@ -250,7 +253,7 @@ public final class Supervisor implements AutoCloseable {
                                        Set<String> liveContainers, List<ContainerInfo> instanceContainers,
                                        List<ContainerRuntime.NetworkInfo> instanceNetworks) {
         Map<String, String> appLabels = AppTeardown.labelsOf(home.instanceId(), m.app());
-        NetworkPlan plan = EdgeNetworkPlanner.plan(m);
+        NetworkPlan plan = EdgeNetworkPlanner.plan(names, m);
         Map<String, String> networkIds = new HashMap<>();
         try {
             plan.networks().forEach((name, kind) -> {
@@ -338,15 +341,15 @@ public final class Supervisor implements AutoCloseable {
      * containers come and go faster than rules); an ephemeral server is reached only through the
      * hand-off listener on the gateway.
      */
-    private static List<EdgeFirewall.NetworkRule> firewallRules(AppManifest m, NetworkPlan plan,
-                                                               Map<String, String> networkIds,
-                                                               Map<String, ContainerInfo> running,
-                                                               Map<String, String> gateways) {
+    private List<EdgeFirewall.NetworkRule> firewallRules(AppManifest m, NetworkPlan plan,
+                                                         Map<String, String> networkIds,
+                                                         Map<String, ContainerInfo> running,
+                                                         Map<String, String> gateways) {
         Map<String, EdgeFirewall.NetworkRule> rules = new LinkedHashMap<>();
         plan.networks().keySet().forEach(name -> rules.put(name,
                 EdgeFirewall.NetworkRule.closed(EdgeFirewall.NetworkRule.bridgeOf(networkIds.get(name)))));
         m.containers().forEach((from, decl) -> decl.edges().stream().map(AppManifest.Edge::to).distinct().forEach(to -> {
-            String network = EdgeNetworkPlanner.edgeNetwork(m.app(), from, to);
+            String network = names.edgeNetwork(m.app(), from, to);
             List<Integer> ports = decl.edges().stream().filter(e -> e.to().equals(to))
                     .map(e -> m.containers().get(to).port(e.port()).orElseThrow().port()).distinct().toList();
             // Empty for a pool of clients: any member may connect.
@@ -380,7 +383,7 @@ public final class Supervisor implements AutoCloseable {
                 return;
             }
             AppManifest.Port port = target.port(edge.port()).orElseThrow();
-            String network = EdgeNetworkPlanner.edgeNetwork(m.app(), from, edge.to());
+            String network = names.edgeNetwork(m.app(), from, edge.to());
             Optional<InetAddress> bind = gatewayOf(networkIds.get(network)).map(Supervisor::address);
             String key = m.app() + "/" + edge.to() + "/" + port.name() + "/from-" + from;
             desiredListeners.put(key, new DesiredListener(key, m.app(), edge.to(), port.name() + " (from " + from + ")",
@@ -443,8 +446,8 @@ public final class Supervisor implements AutoCloseable {
                         HealthTracker.STOPPED, 0, Optional.of(e.getMessage()), Optional.empty()), Optional.empty());
             }
         }
-        ContainerSpec spec = spec(m, name, decl, plan, networkIds, dataFolders).withName("hearth-" + app + "-" + name);
-        String ingressNetwork = EdgeNetworkPlanner.ingressNetwork(app, name);
+        ContainerSpec spec = spec(m, name, decl, plan, networkIds, dataFolders).withName(names.container(app, name));
+        String ingressNetwork = names.ingressNetwork(app, name);
         String hash = specHash(spec, imageId.get());
         ContainerInfo keep = existing.stream()
                 .filter(i -> hash.equals(i.labels().get(HearthLabels.SPEC_HASH)))
@@ -627,14 +630,14 @@ public final class Supervisor implements AutoCloseable {
         }
         // Connections through the edge listener come from the ingress gateway: name it in /etc/hosts, so
         // a server's reverse lookup of its client is answered at once instead of timing out.
-        Optional<String> ingressGateway = gatewayOf(networkIds.get(EdgeNetworkPlanner.ingressNetwork(m.app(), name)));
+        Optional<String> ingressGateway = gatewayOf(networkIds.get(names.ingressNetwork(m.app(), name)));
         if (ingressGateway.isPresent()) {
             spec = spec.withHost("edge-listener", ingressGateway.get());
         }
         // A per-message peer's name leads to the supervisor's hand-off listener on this edge's gateway.
         for (String to : decl.edges().stream().map(AppManifest.Edge::to).distinct().toList()) {
             if (m.containers().get(to).ephemeral()) {
-                Optional<String> gateway = gatewayOf(networkIds.get(EdgeNetworkPlanner.edgeNetwork(m.app(), name, to)));
+                Optional<String> gateway = gatewayOf(networkIds.get(names.edgeNetwork(m.app(), name, to)));
                 if (gateway.isPresent()) {
                     spec = spec.withHost(to, gateway.get());
                 }

@@ -2,6 +2,7 @@ package org.hearth.core.network;
 
 import org.hearth.core.manifest.AppManifest;
 import org.hearth.core.manifest.ManifestReader;
+import org.hearth.core.runtime.EngineNames;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -9,6 +10,8 @@ import java.util.List;
 import static org.assertj.core.api.Assertions.assertThat;
 
 class EdgeNetworkPlannerTest {
+
+    private static final EngineNames NAMES = new EngineNames("0a1b");
 
     private static final AppManifest APP = ManifestReader.read("app.yaml", """
             schema: 1
@@ -36,23 +39,23 @@ class EdgeNetworkPlannerTest {
 
     @Test
     void oneNetworkPerClientServerPairAndOneIngressPerListeningContainer() {
-        NetworkPlan plan = EdgeNetworkPlanner.plan(APP);
+        NetworkPlan plan = EdgeNetworkPlanner.plan(NAMES, APP);
 
-        assertThat(plan.networks()).containsOnlyKeys("hearth-shop-web-ingress", "hearth-shop-web-to-db",
-                "hearth-shop-web-to-cache", "hearth-shop-batch-to-db");
-        assertThat(plan.networks().get("hearth-shop-web-ingress")).isEqualTo(NetworkPlan.Kind.INGRESS);
+        assertThat(plan.networks()).containsOnlyKeys("hearth-shop-web-ingress-0a1b", "hearth-shop-web-to-db-0a1b",
+                "hearth-shop-web-to-cache-0a1b", "hearth-shop-batch-to-db-0a1b");
+        assertThat(plan.networks().get("hearth-shop-web-ingress-0a1b")).isEqualTo(NetworkPlan.Kind.INGRESS);
     }
 
     @Test
     void serverIsKnownByItsNameOnlyOnItsEdgeNetworksAndClientsShareNoNetwork() {
-        NetworkPlan plan = EdgeNetworkPlanner.plan(APP);
+        NetworkPlan plan = EdgeNetworkPlanner.plan(NAMES, APP);
 
         assertThat(plan.attachmentsOf("db")).containsExactlyInAnyOrder(
-                new NetworkPlan.Attachment("hearth-shop-web-to-db", List.of("db")),
-                new NetworkPlan.Attachment("hearth-shop-batch-to-db", List.of("db")));
+                new NetworkPlan.Attachment("hearth-shop-web-to-db-0a1b", List.of("db")),
+                new NetworkPlan.Attachment("hearth-shop-batch-to-db-0a1b", List.of("db")));
         assertThat(plan.attachmentsOf("batch")).extracting(NetworkPlan.Attachment::network)
                 .doesNotContainAnyElementsOf(plan.attachmentsOf("web").stream().map(NetworkPlan.Attachment::network).toList());
         assertThat(plan.attachmentsOf("cache")).extracting(NetworkPlan.Attachment::network)
-                .containsExactly("hearth-shop-web-to-cache");
+                .containsExactly("hearth-shop-web-to-cache-0a1b");
     }
 }
