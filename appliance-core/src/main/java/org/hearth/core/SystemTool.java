@@ -1,17 +1,26 @@
 package org.hearth.core;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
  * Runs a host tool (mkfs, cryptsetup, ip, wg); a failure is an IOException naming the command and
- * its output.
+ * its output. A tool that hangs is killed at its deadline, so a stuck {@code ip} or {@code wg}
+ * cannot stall the supervisor's pass for ever.
  */
 public final class SystemTool {
+
+    /** Long enough for mkfs or resize2fs of a large volume on an SD card. */
+    static final Duration DEADLINE = Duration.ofSeconds(120);
+    /** After the tool exits, how long its output may still take to drain (a child it left may hold it open). */
+    private static final Duration DRAIN = Duration.ofSeconds(2);
 
     private SystemTool() {
     }
@@ -27,27 +36,82 @@ public final class SystemTool {
 
     /** Runs {@code cmd} with {@code environment} added to this process's own. */
     public static String run(Map<String, String> environment, byte[] stdin, String... cmd) throws IOException {
+        Result r = attempt(DEADLINE, environment, stdin, cmd);
+        if (r.exitCode() != 0) {
+            throw new IOException(String.join(" ", List.of(cmd)) + " failed (exit " + r.exitCode() + "): "
+                    + r.output().strip());
+        }
+        return r.output();
+    }
+
+    /** A finished tool's exit code and combined output. */
+    public record Result(int exitCode, String output) {
+        public String firstLine() {
+            String s = output.strip();
+            int nl = s.indexOf('\n');
+            return nl < 0 ? s : s.substring(0, nl);
+        }
+    }
+
+    /** Runs {@code cmd} for tools whose exit code is the answer (iptables -C); only a start failure or the deadline throw. */
+    public static Result attempt(byte[] stdin, String... cmd) throws IOException {
+        return attempt(DEADLINE, Map.of(), stdin, cmd);
+    }
+
+    public static Result attempt(Duration deadline, Map<String, String> environment, byte[] stdin, String... cmd)
+            throws IOException {
         ProcessBuilder builder = new ProcessBuilder(cmd).redirectErrorStream(true);
         builder.environment().putAll(environment);
         Process p = builder.start();
+        // Output is read on its own thread, so the deadline holds however the tool behaves; it is
+        // kept in memory only (wg's output holds keys).
+        Output out = new Output(p.getInputStream(), cmd[0]);
         try (OutputStream in = p.getOutputStream()) {
             in.write(stdin);
         } catch (IOException ignored) {
             // the tool exited without reading its input; its exit code and output tell why
         }
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         try {
-            if (!p.waitFor(120, TimeUnit.SECONDS)) {
+            if (!p.waitFor(deadline.toMillis(), TimeUnit.MILLISECONDS)) {
                 p.destroyForcibly();
-                throw new IOException(String.join(" ", List.of(cmd)) + " did not finish in 120 s");
+                throw new IOException(String.join(" ", List.of(cmd)) + " did not finish in " + deadline.toSeconds()
+                        + " s; output so far: " + out.text().strip());
             }
+            out.reader.join(DRAIN.toMillis());
         } catch (InterruptedException e) {
+            p.destroyForcibly();
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while running " + cmd[0], e);
         }
-        if (p.exitValue() != 0) {
-            throw new IOException(String.join(" ", List.of(cmd)) + " failed (exit " + p.exitValue() + "): " + out.strip());
+        return new Result(p.exitValue(), out.text());
+    }
+
+    /** A tool's combined output, copied by a daemon thread until the pipe closes. */
+    private static final class Output {
+        private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        private final Thread reader;
+
+        Output(InputStream from, String tool) {
+            reader = new Thread(() -> {
+                byte[] buffer = new byte[8192];
+                try (from) {
+                    for (int n; (n = from.read(buffer)) >= 0; ) {
+                        synchronized (bytes) {
+                            bytes.write(buffer, 0, n);
+                        }
+                    }
+                } catch (IOException ignored) {
+                    // the process was killed; what was read is kept
+                }
+            }, "output of " + tool);
+            reader.setDaemon(true);
+            reader.start();
         }
-        return out;
+
+        String text() {
+            synchronized (bytes) {
+                return bytes.toString(StandardCharsets.UTF_8);
+            }
+        }
     }
 }

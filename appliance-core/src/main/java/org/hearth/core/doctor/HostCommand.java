@@ -1,43 +1,27 @@
 package org.hearth.core.doctor;
 
+import org.hearth.core.SystemTool;
+
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
+import java.time.Duration;
+import java.util.Map;
 
-/** A short host command with a deadline, for checks that can only be answered by trying. */
+/** A short host command for checks that can only be answered by trying; it never throws. */
 final class HostCommand {
 
-    record Result(int exitCode, String output) {
-        String firstLine() {
-            String s = output.strip();
-            int nl = s.indexOf('\n');
-            return nl < 0 ? s : s.substring(0, nl);
-        }
-    }
+    private static final Duration DEADLINE = Duration.ofSeconds(20);
 
     private HostCommand() {
     }
 
-    static Result run(String... cmd) {
+    /** The tool's exit code and output, or exit code -1 with the reason it could not run or finish. */
+    static SystemTool.Result run(String... cmd) {
         try {
-            Path out = Files.createTempFile("hearth-doctor", ".out");
-            try {
-                Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile()).start();
-                if (!p.waitFor(20, TimeUnit.SECONDS)) {
-                    p.destroyForcibly();
-                    return new Result(-1, cmd[0] + " timed out");
-                }
-                return new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8));
-            } finally {
-                Files.deleteIfExists(out);
-            }
+            return SystemTool.attempt(DEADLINE, Map.of(), new byte[0], cmd);
         } catch (IOException e) {
-            return new Result(-1, cmd[0] + ": " + e.getMessage());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return new Result(-1, "interrupted");
+            return new SystemTool.Result(-1, e.getMessage());
         }
     }
 

@@ -1,5 +1,6 @@
 package org.hearth.core.doctor;
 
+import org.hearth.core.SystemTool;
 import org.hearth.core.volume.FscryptVolumes;
 import org.hearth.core.volume.LuksVolumes;
 import org.hearth.core.runtime.Engine;
@@ -58,7 +59,7 @@ public final class HostDoctor {
     }
 
     private static HostCheck iptables() {
-        HostCommand.Result list = HostCommand.run("iptables", "-w", "-S", "FORWARD");
+        SystemTool.Result list = HostCommand.run("iptables", "-w", "-S", "FORWARD");
         if (list.exitCode() == 0) {
             String version = HostCommand.run("iptables", "--version").output().strip();
             return HostCheck.ok("iptables", true, version + "; the engine isolates internal networks with it");
@@ -112,7 +113,7 @@ public final class HostDoctor {
     }
 
     private static HostCheck networkNamespaces() {
-        HostCommand.Result r = HostCommand.run("unshare", "--net", "true");
+        SystemTool.Result r = HostCommand.run("unshare", "--net", "true");
         return r.exitCode() == 0
                 ? HostCheck.ok("netns", false, "network namespaces can be created")
                 : HostCheck.missing("netns", false, "cannot create a network namespace: " + r.firstLine(),

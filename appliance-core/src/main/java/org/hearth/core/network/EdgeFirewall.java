@@ -1,5 +1,6 @@
 package org.hearth.core.network;
 
+import org.hearth.core.SystemTool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -157,20 +158,13 @@ public final class EdgeFirewall {
 
     private static int run(List<String> cmd, String input) {
         try {
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-            p.getOutputStream().write(input.getBytes(StandardCharsets.UTF_8));
-            p.getOutputStream().close();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            int code = p.waitFor();
-            if (code != 0 && cmd.get(0).equals("iptables-restore")) {
-                throw new IllegalStateException("iptables-restore failed (" + code + "): " + out.strip());
+            SystemTool.Result r = SystemTool.attempt(input.getBytes(StandardCharsets.UTF_8), cmd.toArray(String[]::new));
+            if (r.exitCode() != 0 && cmd.get(0).equals("iptables-restore")) {
+                throw new IllegalStateException("iptables-restore failed (" + r.exitCode() + "): " + r.output().strip());
             }
-            return code;
+            return r.exitCode();
         } catch (IOException e) {
             throw new IllegalStateException("cannot run " + cmd.get(0) + ": " + e.getMessage(), e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while running " + cmd.get(0), e);
         }
     }
 }

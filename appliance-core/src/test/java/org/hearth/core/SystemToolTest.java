@@ -1,0 +1,53 @@
+package org.hearth.core;
+
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** Real processes (sh, cat, sleep): what the supervisor relies on when a host tool misbehaves. */
+class SystemToolTest {
+
+    @Test
+    void returnsTheOutputAndFeedsStdinAndTheEnvironment() throws Exception {
+        assertThat(SystemTool.run("secret\n".getBytes(StandardCharsets.UTF_8), "cat")).isEqualTo("secret\n");
+        assertThat(SystemTool.run(Map.of("HEARTH_T", "set"), new byte[0], "sh", "-c", "echo $HEARTH_T >&2"))
+                .as("stderr is part of the output").isEqualTo("set\n");
+    }
+
+    @Test
+    void aFailingToolIsAnErrorNamingTheCommandItsExitCodeAndOutput() {
+        assertThatThrownBy(() -> SystemTool.run("sh", "-c", "echo no such device; exit 3"))
+                .hasMessage("sh -c echo no such device; exit 3 failed (exit 3): no such device");
+    }
+
+    @Test
+    void anAttemptReturnsAFailingExitCodeAsTheAnswer() throws Exception {
+        SystemTool.Result r = SystemTool.attempt(new byte[0], "sh", "-c", "echo no chain; echo by that name; exit 1");
+        assertThat(r.exitCode()).isEqualTo(1);
+        assertThat(r.firstLine()).isEqualTo("no chain");
+    }
+
+    @Test
+    void aHungToolIsKilledAtItsDeadlineWithWhatItSaidSoFar() {
+        Instant start = Instant.now();
+        assertThatThrownBy(() -> SystemTool.attempt(Duration.ofSeconds(1), Map.of(), new byte[0],
+                "sh", "-c", "echo waiting; exec sleep 300"))
+                .hasMessage("sh -c echo waiting; exec sleep 300 did not finish in 1 s; output so far: waiting");
+        assertThat(Duration.between(start, Instant.now())).isLessThan(Duration.ofSeconds(10));
+    }
+
+    @Test
+    void aToolThatLeavesAChildHoldingItsOutputStillReturns() throws Exception {
+        // As `ip netns exec … wireguard-go` does: the tool exits, a daemon it started keeps the pipe.
+        Instant start = Instant.now();
+        String out = SystemTool.run("sh", "-c", "sleep 20 & echo started");
+        assertThat(out).isEqualTo("started\n");
+        assertThat(Duration.between(start, Instant.now())).isLessThan(Duration.ofSeconds(10));
+    }
+}
