@@ -2,6 +2,7 @@ package org.hearth.tests;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.hearth.core.SystemTool;
 import org.hearth.core.runtime.ContainerRuntime;
 import org.hearth.core.runtime.DockerRuntime;
 import org.hearth.core.runtime.Engine;
@@ -169,12 +170,17 @@ class SupervisorTest {
         hearth.ok("down");
         assertThat(runtime.containers(appLabels())).isNotEmpty().noneMatch(ContainerRuntime.ContainerInfo::running);
         assertThatThrownBy(() -> echo("127.0.0.2", 17000)).isInstanceOf(ConnectException.class);
+        assertThat(iptablesRules()).as("down leaves no firewall chain of this instance")
+                .doesNotContain("HEARTH-F-" + instance).doesNotContain("HEARTH-I-" + instance);
 
         hearth.ok("up");
         await(Duration.ofSeconds(30), () -> "healthy".equals(appStatus().path("state").asText()));
 
         assertThat(ids()).isEqualTo(before);
         assertThat(probe("echo", "write /data/again")).isEqualTo("write /data/again=ok");
+        assertThat(iptablesRules()).contains("-j HEARTH-F-" + instance).contains("-j HEARTH-I-" + instance);
+        assertThat(probe("client", "connect echo 7001")).as("isolation is back with the chains")
+                .startsWith("connect echo:7001=failed");
     }
 
     @Test
@@ -249,6 +255,14 @@ class SupervisorTest {
 
     private static Map<String, String> appLabels() {
         return Map.of(HearthLabels.INSTANCE, instance, HearthLabels.APP, APP);
+    }
+
+    private static String iptablesRules() {
+        try {
+            return SystemTool.run("iptables", "-w", "-S");
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        }
     }
 
     private static Set<String> networkIds(String owner) {

@@ -100,6 +100,18 @@ public final class EdgeFirewall {
         LOG.info("event=firewall-applied networks={} rules={}", rules.size(), lines.size());
     }
 
+    /**
+     * Removes this instance's chains and the jumps to them, for hearth down: with its containers
+     * stopped and its listeners closed there is nothing left to guard. The next apply starts over.
+     */
+    public synchronized void remove() {
+        removeChain("DOCKER-USER", forwardChain);
+        removeChain("INPUT", inputChain);
+        applied = List.of();
+        jumpsChecked = false;
+        LOG.info("event=firewall-removed chains={},{}", forwardChain, inputChain);
+    }
+
     List<String> render(OverlayGuard guard) {
         String to = "-A " + inputChain + " -d " + guard.address() + "/32";
         List<String> out = new ArrayList<>();
@@ -135,13 +147,21 @@ public final class EdgeFirewall {
      * would otherwise still see the traffic an instance's own chain lets through.
      */
     private static void removeSharedChains() {
-        for (List<String> jump : List.of(List.of("DOCKER-USER", "HEARTH-FORWARD"), List.of("INPUT", "HEARTH-INPUT"))) {
-            while (run(List.of("iptables", "-w", "-D", jump.get(0), "-j", jump.get(1)), "") == 0) {
-                LOG.info("event=shared-chain-removed chain={}", jump.get(1));
-            }
-            run(List.of("iptables", "-w", "-F", jump.get(1)), "");
-            run(List.of("iptables", "-w", "-X", jump.get(1)), "");
+        boolean forward = removeChain("DOCKER-USER", "HEARTH-FORWARD");
+        boolean input = removeChain("INPUT", "HEARTH-INPUT");
+        if (forward || input) {
+            LOG.info("event=shared-chains-removed");
         }
+    }
+
+    /** Deletes every jump from {@code parent} to {@code chain}, then the chain; whether there was one. */
+    private static boolean removeChain(String parent, String chain) {
+        boolean jumped = false;
+        while (run(List.of("iptables", "-w", "-D", parent, "-j", chain), "") == 0) {
+            jumped = true;
+        }
+        run(List.of("iptables", "-w", "-F", chain), "");
+        return run(List.of("iptables", "-w", "-X", chain), "") == 0 || jumped;
     }
 
     /** Puts {@code -j chain} first in {@code from} unless it is already there. */

@@ -809,6 +809,11 @@ public final class Supervisor implements AutoCloseable {
         pools.clear();
         if (stopContainers) {
             AppTeardown.stopAll(runtime, home.instanceId());
+            try {
+                firewall.remove();
+            } catch (RuntimeException e) {
+                LOG.warn("event=firewall-remove-failed error={}", e.getMessage());
+            }
         }
         connections.shutdownNow();
         poolWork.shutdown();

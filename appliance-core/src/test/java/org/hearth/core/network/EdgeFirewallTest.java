@@ -1,5 +1,6 @@
 package org.hearth.core.network;
 
+import org.hearth.core.SystemTool;
 import org.junit.jupiter.api.Test;
 
 import java.util.HexFormat;
@@ -78,25 +79,22 @@ class EdgeFirewallTest {
             assertThat(iptables("-S", "HEARTH-F-" + b)).contains("-i br-bbbbbbbbbbbb");
             assertThat(iptables("-S", "DOCKER-USER")).contains("-j HEARTH-F-" + a).contains("-j HEARTH-F-" + b);
             assertThat(iptables("-S", "INPUT")).contains("-j HEARTH-I-" + a).contains("-j HEARTH-I-" + b);
+
+            // hearth down of one removes its chains only.
+            new EdgeFirewall(a).remove();
+            assertThat(iptables("-S")).doesNotContain("HEARTH-F-" + a).doesNotContain("HEARTH-I-" + a)
+                    .contains("-N HEARTH-F-" + b).contains("-j HEARTH-I-" + b);
         } finally {
-            for (String id : List.of(a, b)) {
-                iptables("-D", "DOCKER-USER", "-j", "HEARTH-F-" + id);
-                iptables("-D", "INPUT", "-j", "HEARTH-I-" + id);
-                for (String chain : List.of("HEARTH-F-" + id, "HEARTH-I-" + id)) {
-                    iptables("-F", chain);
-                    iptables("-X", chain);
-                }
-            }
+            new EdgeFirewall(a).remove();
+            new EdgeFirewall(b).remove();
         }
+        assertThat(iptables("-S")).doesNotContain("HEARTH-F-" + b);
     }
 
     private static String iptables(String... args) throws Exception {
         List<String> cmd = new java.util.ArrayList<>(List.of("iptables", "-w"));
         cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes());
-        p.waitFor();
-        return out;
+        return SystemTool.attempt(new byte[0], cmd.toArray(String[]::new)).output();
     }
 
     @Test
