@@ -133,6 +133,9 @@ class SupervisorTest {
         assertThatThrownBy(() -> echo("127.0.0.1", 17000)).isInstanceOf(ConnectException.class);
         assertThat(echo("127.0.0.1", 17001)).isEqualTo("hello");
         assertThatThrownBy(() -> echo("127.0.0.2", 17001)).isInstanceOf(ConnectException.class);
+        // Only a public port whose manifest says overlay: true is on the overlay too.
+        assertThat(echo("127.0.0.1", 17002)).isEqualTo("hello");
+        assertThat(echo("127.0.0.2", 17002)).isEqualTo("hello");
     }
 
     @Test
@@ -194,7 +197,8 @@ class SupervisorTest {
         assertThat(app.path("containers")).hasSize(3);
         assertThat(app.path("endpoints").toString())
                 .contains("\"address\":\"127.0.0.2\",\"listen\":17000")
-                .contains("\"address\":\"127.0.0.1\",\"listen\":17001");
+                .contains("\"address\":\"127.0.0.1\",\"listen\":17001")
+                .contains("\"address\":\"127.0.0.1\",\"listen\":17002").contains("\"address\":\"127.0.0.2\",\"listen\":17002");
     }
 
     @Test
@@ -218,7 +222,8 @@ class SupervisorTest {
         HearthCli other = new HearthCli(otherState);
         Path manifest = otherState.resolve("app.yaml");
         Files.writeString(manifest, Files.readString(EngineFixture.home().root().resolve("tests/apps/isolation/app.yaml"))
-                .replace("listen: 17000", "listen: 17010").replace("listen: 17001", "listen: 17011"));
+                .replace("listen: 17000", "listen: 17010").replace("listen: 17001", "listen: 17011")
+                .replace("listen: 17002", "listen: 17012"));
         try {
             other.ok("up");
             other.okWithInput(EngineFixture.PASSPHRASE + "\n", "unlock");
@@ -249,6 +254,7 @@ class SupervisorTest {
         assertThat(runtime.networks(appLabels())).isEmpty();
         assertThat(state.resolve("volumes")).isEmptyDirectory();
         assertThatThrownBy(() -> echo("127.0.0.1", 17001)).isInstanceOf(ConnectException.class);
+        assertThatThrownBy(() -> echo("127.0.0.2", 17002)).isInstanceOf(ConnectException.class);
     }
 
     // --- helpers ---

@@ -73,8 +73,14 @@ public record AppManifest(int schema, String app, String version, Optional<Strin
     /**
      * @param listen   the host port of the edge listener (public and private ports only)
      * @param protocol what the listener may say when it turns a connection away; plain TCP just closes
+     * @param overlay  a public port that also listens on the owner's overlay address (public ports only)
      */
-    public record Port(String name, int port, Exposure exposure, Optional<Integer> listen, Optional<Protocol> protocol) {
+    public record Port(String name, int port, Exposure exposure, Optional<Integer> listen, Optional<Protocol> protocol,
+                       Optional<Boolean> overlay) {
+        /** Whether the edge listener also listens on the overlay address; the manifest must say so. */
+        public boolean alsoOnOverlay() {
+            return exposure == Exposure.PUBLIC && overlay.orElse(false);
+        }
     }
 
     public enum Protocol {

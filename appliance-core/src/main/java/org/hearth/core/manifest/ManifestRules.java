@@ -107,6 +107,10 @@ final class ManifestRules {
             if (listens && !p.has("listen")) {
                 at.report(path, exposure + " port \"" + name + "\" needs listen: the host port its edge listener uses");
             }
+            if (p.has("overlay") && !exposure.equals("public")) {
+                at.report(append(path, "overlay"), "only public ports take overlay: a private port listens on the"
+                        + " overlay alone, an internal one nowhere");
+            }
             if (exposure.equals("internal") && p.has("listen")) {
                 at.report(append(path, "listen"), "internal ports have no listener: only declared edges reach them");
             }

@@ -301,9 +301,15 @@ public final class Supervisor implements AutoCloseable {
                 String listenerKey = key + "/" + p.name();
                 Optional<InetAddress> bind = p.exposure() == AppManifest.Exposure.PUBLIC
                         ? Optional.of(publicAddress) : overlayNow.address();
+                Upstream.Source source = decl.ephemeral() ? poolSource(key) : serviceSource(listenerKey);
                 desiredListeners.put(listenerKey, new DesiredListener(listenerKey, m.app(), name, p.name(),
-                        p.exposure().name().toLowerCase(), bind, p.listen().get(), decl.ephemeral(),
-                        decl.ephemeral() ? poolSource(key) : serviceSource(listenerKey), refusalOf(p)));
+                        p.exposure().name().toLowerCase(), bind, p.listen().get(), decl.ephemeral(), source, refusalOf(p)));
+                if (p.alsoOnOverlay()) {
+                    // The same port for the owner's devices, on the overlay and under its guard.
+                    String overlayKey = listenerKey + "@overlay";
+                    desiredListeners.put(overlayKey, new DesiredListener(overlayKey, m.app(), name, p.name(), "public",
+                            overlayNow.address(), p.listen().get(), decl.ephemeral(), source, refusalOf(p)));
+                }
             }
         });
         handOffListeners(m, networkIds, desiredListeners);
@@ -778,7 +784,8 @@ public final class Supervisor implements AutoCloseable {
             if (want.bind().isEmpty()) {
                 // Fail closed: no overlay address means no private listener, never a fallback address.
                 problems.put(want.key(), Optional.of("overlay " + overlay.name() + " is down ("
-                        + overlayNow.problem().orElse("no address") + "): private port closed"));
+                        + overlayNow.problem().orElse("no address") + "): "
+                        + (want.exposure().equals("private") ? "private port closed" : "closed on the overlay")));
                 continue;
             }
             if (listeners.containsKey(want.key())) {
