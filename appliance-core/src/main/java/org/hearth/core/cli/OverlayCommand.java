@@ -156,7 +156,7 @@ final class OverlayCommand {
                 System.out.println("no devices (add one: hearth overlay device add NAME)");
                 return 0;
             }
-            Map<String, Long> handshakes = WireGuardOverlay.handshakes(group.config().wireguard());
+            Map<String, Long> handshakes = WireGuardOverlay.handshakes(group.config().wireguard(), group.devices());
             System.out.printf("%-16s %-15s %-45s %s%n", "NAME", "ADDRESS", "PUBLIC KEY", "LAST HANDSHAKE");
             for (WireGuardDevices.Device d : devices) {
                 long at = handshakes.getOrDefault(d.publicKey(), 0L);

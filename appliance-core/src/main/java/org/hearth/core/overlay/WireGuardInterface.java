@@ -139,6 +139,12 @@ final class WireGuardInterface {
         }
     }
 
+    /** The interface's public key; empty while wireguard-go runs without one (a start cut short). */
+    Optional<String> publicKey() throws IOException {
+        String key = SystemTool.run("wg", "show", device, "public-key").strip();
+        return key.isEmpty() || key.equals("(none)") ? Optional.empty() : Optional.of(key);
+    }
+
     Map<String, Peer> peers() throws IOException {
         Map<String, Peer> peers = new HashMap<>();
         List<String> lines = SystemTool.run("wg", "show", device, "dump").lines().toList();

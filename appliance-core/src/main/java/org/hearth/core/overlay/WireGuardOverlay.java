@@ -65,7 +65,14 @@ public final class WireGuardOverlay implements OverlayProvider {
             details.put("public-key", publicKey);
             WireGuardInterface.Link link = wg.link();
             if (!started && link.wireGuard()) {
-                // Left by an earlier run that died: its key, port or socket namespace may no longer be ours.
+                Optional<String> theirs = wg.publicKey();
+                if (theirs.isPresent() && !theirs.get().equals(publicKey)) {
+                    // Another Hearth instance's (or another program's): never ours to replace or configure.
+                    return down("interface " + wg.device() + " runs with another key (" + theirs.get() + "): another"
+                            + " Hearth instance or program uses it; give this appliance its own overlay.wireguard.device,"
+                            + " or delete that interface (ip link del " + wg.device() + ")", details);
+                }
+                // Left by an earlier run of ours that died: its port or socket namespace may no longer be right.
                 wg.delete();
                 LOG.info("event=wireguard-replaced device={} reason=left-by-earlier-run", wg.device());
                 link = wg.link();
@@ -145,26 +152,35 @@ public final class WireGuardOverlay implements OverlayProvider {
 
     /** Applies a device change now rather than at the next pass, if the interface runs. */
     public static void applyNow(WireGuardSettings settings, WireGuardDevices devices) throws IOException {
-        WireGuardInterface wg = new WireGuardInterface(settings.device(), settings.socketNamespace());
-        if (wg.link().wireGuard()) {
-            syncPeers(wg, devices);
+        Optional<WireGuardInterface> wg = running(settings, devices);
+        if (wg.isPresent()) {
+            syncPeers(wg.get(), devices);
         }
     }
 
     /** Last handshake per device public key (seconds since the epoch, 0 for never), if the interface runs. */
-    public static Map<String, Long> handshakes(WireGuardSettings settings) throws IOException {
-        WireGuardInterface wg = new WireGuardInterface(settings.device(), settings.socketNamespace());
+    public static Map<String, Long> handshakes(WireGuardSettings settings, WireGuardDevices devices) throws IOException {
         Map<String, Long> out = new LinkedHashMap<>();
-        if (wg.link().wireGuard()) {
-            wg.peers().forEach((key, peer) -> out.put(key, peer.latestHandshake()));
+        Optional<WireGuardInterface> wg = running(settings, devices);
+        if (wg.isPresent()) {
+            wg.get().peers().forEach((key, peer) -> out.put(key, peer.latestHandshake()));
         }
         return out;
+    }
+
+    /** The configured interface if it runs with this appliance's key; one with another key is not ours to touch. */
+    private static Optional<WireGuardInterface> running(WireGuardSettings settings, WireGuardDevices devices)
+            throws IOException {
+        WireGuardInterface wg = new WireGuardInterface(settings.device(), settings.socketNamespace());
+        boolean ours = wg.link().wireGuard() && wg.publicKey().equals(Optional.of(devices.appliancePublicKey()));
+        return ours ? Optional.of(wg) : Optional.empty();
     }
 
     @Override
     public void close() {
         try {
-            if (wg.link().wireGuard()) {
+            // Only the interface this run made: one refused as another's stays as it is.
+            if (started && wg.link().wireGuard()) {
                 wg.delete();
                 LOG.info("event=wireguard-stopped device={}", wg.device());
             }
