@@ -156,12 +156,14 @@ final class OverlayCommand {
                 System.out.println("no devices (add one: hearth overlay device add NAME)");
                 return 0;
             }
-            Map<String, Long> handshakes = WireGuardOverlay.handshakes(group.config().wireguard(), group.devices());
+            WireGuardDevices registry = group.devices();
+            Map<String, Long> handshakes = WireGuardOverlay.handshakes(group.config().wireguard(), registry);
             System.out.printf("%-16s %-15s %-45s %s%n", "NAME", "ADDRESS", "PUBLIC KEY", "LAST HANDSHAKE");
             for (WireGuardDevices.Device d : devices) {
                 long at = handshakes.getOrDefault(d.publicKey(), 0L);
                 System.out.printf("%-16s %-15s %-45s %s%n", d.name(), d.address(), d.publicKey(),
-                        at == 0 ? "never" : Instant.ofEpochSecond(at).toString());
+                        !registry.onNetwork(d) ? "off the network " + group.config().wireguard().network() + ": re-add it"
+                                : at == 0 ? "never" : Instant.ofEpochSecond(at).toString());
             }
             return 0;
         }

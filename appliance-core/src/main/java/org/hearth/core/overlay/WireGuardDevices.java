@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
@@ -56,6 +57,18 @@ public final class WireGuardDevices {
             return JSON.readValue(file.toFile(), new TypeReference<List<Device>>() { });
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + file, e);
+        }
+    }
+
+    /**
+     * Whether a device's address is on the configured network. One added before the network was
+     * changed is not: its own configuration still names the old addresses, so only re-adding helps.
+     */
+    public boolean onNetwork(Device device) {
+        try {
+            return network.contains(InetAddress.getByName(device.address()));
+        } catch (UnknownHostException e) {
+            return false;
         }
     }
 

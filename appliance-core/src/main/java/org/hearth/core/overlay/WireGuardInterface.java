@@ -167,8 +167,23 @@ final class WireGuardInterface {
         SystemTool.run("wg", "set", device, "peer", publicKey, "remove");
     }
 
-    /** Deleting the interface ends wireguard-go. */
+    /**
+     * Deleting the interface ends wireguard-go; waits until it has gone (its socket with it), so a
+     * new interface of this name can take the same UDP port at once.
+     */
     void delete() throws IOException {
         SystemTool.run("ip", "link", "del", device);
+        Path socket = Path.of("/var/run/wireguard", device + ".sock");
+        try {
+            for (int i = 0; i < 100 && Files.exists(socket); i++) {
+                Thread.sleep(50);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while " + device + " went away", e);
+        }
+        if (Files.exists(socket)) {
+            throw new IOException("wireguard-go of " + device + " did not stop within 5 s of deleting the interface");
+        }
     }
 }

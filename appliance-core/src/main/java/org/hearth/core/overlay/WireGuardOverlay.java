@@ -11,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.stream.Collectors;
 
 /**
  * The owner's overlay as a WireGuard interface on this appliance. The supervisor's passes keep it
@@ -98,6 +99,12 @@ public final class WireGuardOverlay implements OverlayProvider {
                         + " (overlay.wireguard.device names another one)", details);
             }
             details.put("devices", Integer.toString(syncPeers(wg, devices)));
+            String offNetwork = devices.list().stream().filter(d -> !devices.onNetwork(d))
+                    .map(d -> d.name() + " (" + d.address() + ")").collect(Collectors.joining(", "));
+            if (!offNetwork.isEmpty()) {
+                details.put("devices-off-network", offNetwork + ": added before overlay.wireguard.network changed;"
+                        + " remove and add them again");
+            }
             if (!link.up()) {
                 return down("interface " + wg.device() + " is down (ip link set " + wg.device() + " up)", details);
             }
@@ -126,10 +133,10 @@ public final class WireGuardOverlay implements OverlayProvider {
         }
     }
 
-    /** Makes the interface's peers exactly the registered devices; returns how many there are. */
+    /** Makes the interface's peers exactly the registered devices on the network; returns how many there are. */
     private static int syncPeers(WireGuardInterface wg, WireGuardDevices devices) throws IOException {
         // Under the registry's lock: a device removed meanwhile is never put back, even for one pass.
-        return devices.whileLocked(wanted -> syncPeers(wg, wanted));
+        return devices.whileLocked(wanted -> syncPeers(wg, wanted.stream().filter(devices::onNetwork).toList()));
     }
 
     private static int syncPeers(WireGuardInterface wg, List<WireGuardDevices.Device> wanted) throws IOException {
