@@ -1,28 +1,18 @@
 package org.hearth.core.overlay;
 
-import com.fasterxml.jackson.core.type.TypeReference;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
-import java.util.function.Supplier;
 
 /**
  * The owner's devices on the WireGuard overlay, kept in {@code devices.json} beside the
@@ -39,25 +29,16 @@ public final class WireGuardDevices {
     public record Issued(Device device, String privateKey) {
     }
 
-    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-    private final Path dir;
+    private final DeviceRegistry<Device> registry;
     private final Ipv4Prefix network;
 
     public WireGuardDevices(Path dir, Ipv4Prefix network) {
-        this.dir = dir;
+        this.registry = new DeviceRegistry<>(dir, Device.class);
         this.network = network;
     }
 
     public List<Device> list() {
-        Path file = dir.resolve("devices.json");
-        if (!Files.isRegularFile(file)) {
-            return List.of();
-        }
-        try {
-            return JSON.readValue(file.toFile(), new TypeReference<List<Device>>() { });
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + file, e);
-        }
+        return registry.list();
     }
 
     /**
@@ -74,11 +55,8 @@ public final class WireGuardDevices {
 
     /** Adds a device under a new name with the lowest free address after the appliance's own. */
     public Issued add(String name) {
-        if (!name.matches("[a-z0-9][a-z0-9-]{0,30}")) {
-            throw new IllegalArgumentException("device name \"" + name
-                    + "\" must be lower-case letters, digits and dashes (at most 31), starting with a letter or digit");
-        }
-        return locked(() -> {
+        DeviceRegistry.checkName(name);
+        return registry.locked(() -> {
             List<Device> devices = new ArrayList<>(list());
             if (devices.stream().anyMatch(d -> d.name().equals(name))) {
                 throw new IllegalArgumentException("a device named " + name + " exists already (remove it first to re-issue it)");
@@ -99,18 +77,18 @@ public final class WireGuardDevices {
             Device device = new Device(name, WireGuardKeys.publicKeyOf(privateKey), WireGuardKeys.newPresharedKey(),
                     address.getHostAddress(), Instant.now().toString());
             devices.add(device);
-            write(devices);
+            registry.write(devices);
             return new Issued(device, privateKey);
         });
     }
 
     public Optional<Device> remove(String name) {
-        return locked(() -> {
+        return registry.locked(() -> {
             List<Device> devices = new ArrayList<>(list());
             Optional<Device> gone = devices.stream().filter(d -> d.name().equals(name)).findFirst();
             gone.ifPresent(d -> {
                 devices.remove(d);
-                write(devices);
+                registry.write(devices);
             });
             return gone;
         });
@@ -123,7 +101,7 @@ public final class WireGuardDevices {
 
     public <T> T whileLocked(LockedWork<T> work) throws IOException {
         try {
-            return locked(() -> {
+            return registry.locked(() -> {
                 try {
                     return work.run(list());
                 } catch (IOException e) {
@@ -137,11 +115,11 @@ public final class WireGuardDevices {
 
     /** The appliance's private key, made on first use. */
     public String appliancePrivateKey() {
-        Path file = dir.resolve("private.key");
-        return locked(() -> {
+        Path file = registry.dir().resolve("private.key");
+        return registry.locked(() -> {
             try {
                 if (!Files.isRegularFile(file)) {
-                    writeSecret(file, WireGuardKeys.newPrivateKey());
+                    DeviceRegistry.writeOwnerOnly(file, WireGuardKeys.newPrivateKey());
                 }
                 String key = Files.readString(file, StandardCharsets.US_ASCII).strip();
                 WireGuardKeys.decode(key, "private key in " + file);
@@ -154,35 +132,5 @@ public final class WireGuardDevices {
 
     public String appliancePublicKey() {
         return WireGuardKeys.publicKeyOf(appliancePrivateKey());
-    }
-
-    private void write(List<Device> devices) {
-        try {
-            writeSecret(dir.resolve("devices.json"), JSON.writeValueAsString(devices));
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + dir.resolve("devices.json"), e);
-        }
-    }
-
-    /** Writes through a root-only temporary file and a rename, so readers see the old or the new whole file. */
-    private static void writeSecret(Path file, String text) throws IOException {
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        Files.deleteIfExists(tmp);
-        Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-        Files.writeString(tmp, text, StandardCharsets.UTF_8);
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-    }
-
-    /** One writer at a time across processes: the CLI adds and removes while the supervisor reads. */
-    private <T> T locked(Supplier<T> work) {
-        try {
-            Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-            try (FileChannel channel = FileChannel.open(dir.resolve("devices.lock"), StandardOpenOption.CREATE,
-                    StandardOpenOption.WRITE); FileLock ignored = channel.lock()) {
-                return work.get();
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot lock " + dir.resolve("devices.lock"), e);
-        }
     }
 }

@@ -1,0 +1,89 @@
+package org.hearth.core.overlay;
+
+import com.fasterxml.jackson.databind.JavaType;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
+import java.util.function.Supplier;
+
+/**
+ * A provider's list of the owner's devices, {@code devices.json} in a root-only folder. The CLI
+ * changes it while the supervisor reads it: changes hold a file lock across processes, and each
+ * write replaces the whole file at once.
+ */
+final class DeviceRegistry<T> {
+
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private final Path dir;
+    private final JavaType listType;
+
+    DeviceRegistry(Path dir, Class<T> type) {
+        this.dir = dir;
+        this.listType = JSON.getTypeFactory().constructCollectionType(List.class, type);
+    }
+
+    Path dir() {
+        return dir;
+    }
+
+    static void checkName(String name) {
+        if (!name.matches("[a-z0-9][a-z0-9-]{0,30}")) {
+            throw new IllegalArgumentException("device name \"" + name
+                    + "\" must be lower-case letters, digits and dashes (at most 31), starting with a letter or digit");
+        }
+    }
+
+    List<T> list() {
+        Path file = dir.resolve("devices.json");
+        if (!Files.isRegularFile(file)) {
+            return List.of();
+        }
+        try {
+            return JSON.readValue(file.toFile(), listType);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + file, e);
+        }
+    }
+
+    /** Call under {@link #locked}. */
+    void write(List<T> devices) {
+        try {
+            writeOwnerOnly(dir.resolve("devices.json"), JSON.writeValueAsString(devices));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + dir.resolve("devices.json"), e);
+        }
+    }
+
+    /** Writes through a root-only temporary file and a rename, so readers see the old or the new whole file. */
+    static void writeOwnerOnly(Path file, String text) throws IOException {
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        Files.deleteIfExists(tmp);
+        Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        Files.writeString(tmp, text, StandardCharsets.UTF_8);
+        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /** One writer at a time across processes: the CLI adds and removes while the supervisor reads. */
+    <R> R locked(Supplier<R> work) {
+        try {
+            Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            try (FileChannel channel = FileChannel.open(dir.resolve("devices.lock"), StandardOpenOption.CREATE,
+                    StandardOpenOption.WRITE); FileLock ignored = channel.lock()) {
+                return work.get();
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot lock " + dir.resolve("devices.lock"), e);
+        }
+    }
+}
