@@ -7,6 +7,7 @@ import org.hearth.core.overlay.QrCode;
 import org.hearth.core.overlay.WireGuardDeviceConfig;
 import org.hearth.core.overlay.WireGuardDevices;
 import org.hearth.core.overlay.WireGuardOverlay;
+import org.hearth.core.overlay.ZeroTierDevices;
 import org.hearth.core.supervisor.SupervisorStatus;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -21,21 +22,27 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Callable;
 
-/** {@code hearth overlay device add|remove|list}: the owner's devices on the WireGuard overlay. */
+/**
+ * {@code hearth overlay device add|remove|list}: the owner's devices on the WireGuard overlay, or
+ * on a ZeroTier network this appliance controls; {@code hearth overlay zerotier create-network}.
+ */
 @Command(name = "overlay", mixinStandardHelpOptions = true,
         description = "The owner's private network (provider and settings: overlay in the state folder's "
-                + ApplianceConfig.FILE + ").", subcommands = OverlayCommand.Device.class)
+                + ApplianceConfig.FILE + ").", subcommands = {OverlayCommand.Device.class, OverlayCommand.ZeroTier.class})
 final class OverlayCommand {
 
     @ParentCommand
     HearthCommand root;
 
-    @Command(name = "device", mixinStandardHelpOptions = true, description = "The devices allowed on the WireGuard overlay.",
+    @Command(name = "device", mixinStandardHelpOptions = true,
+            description = "The devices allowed on the overlay: WireGuard peers, or with --zerotier members of a ZeroTier"
+                    + " network this appliance controls.",
             subcommands = {Add.class, Remove.class, ListDevices.class})
     static final class Device {
         @ParentCommand
@@ -52,6 +59,10 @@ final class OverlayCommand {
 
         WireGuardDevices devices() {
             return config().wireGuardDevices(home().state());
+        }
+
+        ZeroTierDevices zeroTierDevices() {
+            return config().zeroTierDevices(home().state());
         }
     }
 
@@ -71,8 +82,22 @@ final class OverlayCommand {
         @Option(names = "--no-qr", description = "Print only the configuration text.")
         boolean noQr;
 
+        @Option(names = "--zerotier", paramLabel = "MEMBER", description = "Authorize this ZeroTier address (10 hex"
+                + " digits, shown in the device's ZeroTier app once it joins) on overlay.zerotier.network instead.")
+        Optional<String> zeroTierMember;
+
         @Override
         public Integer call() throws Exception {
+            if (zeroTierMember.isPresent()) {
+                if (png.isPresent()) {
+                    throw new IllegalArgumentException("--qr-png is for WireGuard devices; a ZeroTier device joins by network id");
+                }
+                ZeroTierDevices.Device d = group.zeroTierDevices().add(name, zeroTierMember.get());
+                System.out.println("device " + name + " (ZeroTier member " + d.member() + ") authorized on network "
+                        + group.config().zerotier().network().orElseThrow() + "; it gets its overlay address from"
+                        + " the network's pool (hearth overlay device list)");
+                return 0;
+            }
             OverlayConfig config = group.config();
             String endpoint = endpoint(group.home(), config);
             WireGuardDevices devices = group.devices();
@@ -132,6 +157,11 @@ final class OverlayCommand {
 
         @Override
         public Integer call() throws Exception {
+            if (group.zeroTierDevices().list().stream().anyMatch(d -> d.name().equals(name))) {
+                ZeroTierDevices.Device gone = group.zeroTierDevices().remove(name).orElseThrow();
+                System.out.println("device " + name + " removed and deauthorized (ZeroTier member " + gone.member() + ")");
+                return 0;
+            }
             WireGuardDevices devices = group.devices();
             Optional<WireGuardDevices.Device> gone = devices.remove(name);
             if (gone.isEmpty()) {
@@ -151,9 +181,15 @@ final class OverlayCommand {
 
         @Override
         public Integer call() throws Exception {
+            OverlayConfig config = group.config();
+            if (config.provider().equals(OverlayConfig.ZEROTIER) || !group.zeroTierDevices().list().isEmpty()) {
+                listZeroTier(group.zeroTierDevices());
+            }
             var devices = group.devices().list();
             if (devices.isEmpty()) {
-                System.out.println("no devices (add one: hearth overlay device add NAME)");
+                if (!config.provider().equals(OverlayConfig.ZEROTIER)) {
+                    System.out.println("no devices (add one: hearth overlay device add NAME)");
+                }
                 return 0;
             }
             WireGuardDevices registry = group.devices();
@@ -165,6 +201,59 @@ final class OverlayCommand {
                         !registry.onNetwork(d) ? "off the network " + group.config().wireguard().network() + ": re-add it"
                                 : at == 0 ? "never" : Instant.ofEpochSecond(at).toString());
             }
+            return 0;
+        }
+
+        private static void listZeroTier(ZeroTierDevices devices) {
+            List<ZeroTierDevices.Member> members;
+            try {
+                members = devices.members();
+            } catch (RuntimeException e) {
+                // The names are kept here even when the daemon cannot be asked.
+                System.out.println("ZeroTier members unknown: " + e.getMessage());
+                devices.list().forEach(d -> System.out.printf("%-16s %-10s%n", d.name(), d.member()));
+                return;
+            }
+            System.out.printf("%-16s %-10s %-11s %s%n", "NAME", "MEMBER", "AUTHORIZED", "ADDRESSES");
+            for (ZeroTierDevices.Member m : members) {
+                System.out.printf("%-16s %-10s %-11s %s%n", m.name().orElse("-"), m.id(), m.authorized() ? "yes" : "no",
+                        m.addresses().isEmpty() ? "none yet" : String.join(" ", m.addresses()));
+            }
+            members.stream().filter(m -> m.name().isEmpty() && !m.authorized()).forEach(m -> System.out.println(
+                    "member " + m.id() + " asked to join: hearth overlay device add NAME --zerotier " + m.id()));
+        }
+    }
+
+    @Command(name = "zerotier", mixinStandardHelpOptions = true,
+            description = "This appliance as its own ZeroTier network controller.", subcommands = CreateNetwork.class)
+    static final class ZeroTier {
+        @ParentCommand
+        OverlayCommand overlay;
+    }
+
+    @Command(name = "create-network", mixinStandardHelpOptions = true,
+            description = "Create a private ZeroTier network on this appliance's controller and authorize the appliance on it.")
+    static final class CreateNetwork implements Callable<Integer> {
+        @ParentCommand
+        ZeroTier group;
+
+        @Option(names = "--name", defaultValue = "hearth", description = "The network's name (default: ${DEFAULT-VALUE}).")
+        String name;
+
+        @Option(names = "--prefix", defaultValue = "10.147.17.0/24",
+                description = "The /24 its members' addresses come from (default: ${DEFAULT-VALUE}).")
+        String prefix;
+
+        @Override
+        public Integer call() {
+            HearthHome home = group.overlay.root.home();
+            String network = ZeroTierDevices.createNetwork(ApplianceConfig.read(home).overlay().zerotier(), name, prefix);
+            System.out.println("network " + network + " created on this appliance's controller (" + prefix
+                    + "), the appliance authorized on it.");
+            System.out.println("Select it in " + ApplianceConfig.file(home) + ":");
+            System.out.println("overlay:\n  provider: zerotier\n  zerotier:\n    network: " + network);
+            System.out.println("then join it from each device's ZeroTier app and add the device:"
+                    + " hearth overlay device add NAME --zerotier MEMBER");
             return 0;
         }
     }

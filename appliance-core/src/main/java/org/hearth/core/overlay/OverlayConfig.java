@@ -41,6 +41,11 @@ public record OverlayConfig(String provider, WireGuardSettings wireguard, ZeroTi
         return new WireGuardDevices(state.resolve("overlay").resolve("wireguard"), wireguard.prefix());
     }
 
+    /** The ZeroTier devices this appliance authorizes on a network it controls. */
+    public ZeroTierDevices zeroTierDevices(Path state) {
+        return new ZeroTierDevices(state.resolve("overlay").resolve("zerotier"), zerotier);
+    }
+
     /** What devices dial: the configured endpoint, else the public address and listen port. */
     public String wireGuardEndpoint(InetAddress publicAddress) {
         return wireguard.endpoint().orElse(publicAddress.getHostAddress() + ":" + wireguard.listenPort());

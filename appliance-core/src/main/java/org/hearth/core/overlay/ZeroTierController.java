@@ -84,6 +84,11 @@ public final class ZeroTierController {
         throw new IllegalArgumentException(refusal);
     }
 
+    /** This appliance's ZeroTier address: a network it controls has an id that starts with it. */
+    public String nodeId() {
+        return api.nodeId();
+    }
+
     public void authorize(String network, String memberId) {
         setAuthorized(network, memberId, true);
     }
