@@ -50,6 +50,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -101,6 +102,9 @@ public final class Supervisor implements AutoCloseable {
         return t;
     });
     private volatile boolean running = true;
+    /** Set by {@link #shutdown}, under the lock every pass holds. */
+    private boolean shutDown;
+    private final CountDownLatch shutdownDone = new CountDownLatch(1);
     /** Containers stopped because storage locked: starting them again after unlock is no crash restart. */
     private final Set<String> stoppedForStorage = ConcurrentHashMap.newKeySet();
     /** Containers found stopped on the first pass were stopped by hearth down: resuming them is no crash restart. */
@@ -132,7 +136,7 @@ public final class Supervisor implements AutoCloseable {
             while (running) {
                 long start = System.nanoTime();
                 try {
-                    reconcileOnce().writeTo(statusFile(home));
+                    passAndRecordStatus();
                 } catch (RuntimeException e) {
                     LOG.warn("event=reconcile-failed error={}", e.getMessage());
                 }
@@ -154,8 +158,18 @@ public final class Supervisor implements AutoCloseable {
         running = false;
     }
 
+    /**
+     * One pass with its status written for the CLI; none once shut down, or a pass that waited for
+     * the lock would make again what shutdown removed (firewall chains, the overlay interface).
+     */
+    private synchronized void passAndRecordStatus() {
+        if (!shutDown) {
+            reconcileOnce().writeTo(statusFile(home));
+        }
+    }
+
     /** One pass over every installed app, orphans and listeners; returns what it saw. */
-    public synchronized SupervisorStatus reconcileOnce() {
+    synchronized SupervisorStatus reconcileOnce() {
         Instant now = Instant.now();
         OverlayState before = overlayNow;
         try {
@@ -548,7 +562,7 @@ public final class Supervisor implements AutoCloseable {
         long start = System.nanoTime();
         storage().unlock(passphrase);
         long unlocked = System.nanoTime();
-        reconcileOnce().writeTo(statusFile(home));
+        passAndRecordStatus();
         LOG.info("event=unlocked backend={} key_ms={} open_and_start_ms={}", storage().backend().name(),
                 (unlocked - start) / 1_000_000, (System.nanoTime() - unlocked) / 1_000_000);
     }
@@ -575,7 +589,7 @@ public final class Supervisor implements AutoCloseable {
             }
         }
         LOG.info("event=locked");
-        reconcileOnce().writeTo(statusFile(home));
+        passAndRecordStatus();
         if (!failed.isEmpty()) {
             throw new IOException("locked, but these volumes did not close: " + String.join("; ", failed));
         }
@@ -612,7 +626,7 @@ public final class Supervisor implements AutoCloseable {
         storage().close(name);
         storage().grow(name, sizeBytes);
         LOG.info("app={} volume={} event=grown bytes={}", app, name, sizeBytes);
-        reconcileOnce().writeTo(statusFile(home));
+        passAndRecordStatus();
     }
 
     private AppVolumes storage() {
@@ -805,31 +819,50 @@ public final class Supervisor implements AutoCloseable {
         return problems;
     }
 
-    /** Closes every listener; with {@code stopContainers}, also stops the apps' containers (hearth down). */
+    /**
+     * Closes every listener; with {@code stopContainers}, also stops the apps' containers and removes
+     * the firewall chains (hearth down). Each step runs even if an earlier one failed.
+     */
     public synchronized void shutdown(boolean stopContainers) {
         running = false;
-        listeners.values().forEach(EdgeListener::close);
-        listeners.clear();
-        overlay.close();
-        // Warm containers never served anything, but nothing may outlive the pool that vouches for them.
-        pools.values().forEach(WarmPool::close);
-        pools.clear();
-        if (stopContainers) {
-            AppTeardown.stopAll(runtime, home.instanceId());
-            try {
-                firewall.remove();
-            } catch (RuntimeException e) {
-                LOG.warn("event=firewall-remove-failed error={}", e.getMessage());
-            }
-        }
-        connections.shutdownNow();
-        poolWork.shutdown();
+        shutDown = true;
         try {
-            poolWork.awaitTermination(15, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+            listeners.values().forEach(EdgeListener::close);
+            listeners.clear();
+            overlay.close();
+            // Warm containers never served anything, but nothing may outlive the pool that vouches for them.
+            pools.values().forEach(WarmPool::close);
+            pools.clear();
+            if (stopContainers) {
+                try {
+                    AppTeardown.stopAll(runtime, home.instanceId());
+                } catch (RuntimeException e) {
+                    LOG.warn("event=stop-containers-failed error={}", e.getMessage());
+                }
+                try {
+                    firewall.remove();
+                } catch (RuntimeException e) {
+                    LOG.warn("event=firewall-remove-failed error={}", e.getMessage());
+                }
+            }
+            connections.shutdownNow();
+            poolWork.shutdown();
+            try {
+                poolWork.awaitTermination(15, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            LOG.info("event=supervisor-stopped containers={}", stopContainers ? "stopped" : "left running");
+        } finally {
+            shutdownDone.countDown();
         }
-        LOG.info("event=supervisor-stopped containers={}", stopContainers ? "stopped" : "left running");
+    }
+
+    /** Waits until {@link #shutdown} has finished, so the engine connection it uses stays open until then. */
+    public void awaitShutdown(Duration limit) throws InterruptedException {
+        if (!shutdownDone.await(limit.toMillis(), TimeUnit.MILLISECONDS)) {
+            LOG.warn("event=shutdown-slow waited_s={}", limit.toSeconds());
+        }
     }
 
     @Override

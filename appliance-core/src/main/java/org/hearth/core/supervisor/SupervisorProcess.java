@@ -9,10 +9,12 @@ import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /** The supervisor as an operating-system process: one per state folder, found by its pid file. */
 public final class SupervisorProcess {
@@ -68,7 +70,9 @@ public final class SupervisorProcess {
             }
             Files.writeString(pidFile(home), ProcessHandle.current().pid() + "\n");
             Thread main = Thread.currentThread();
+            AtomicBoolean signalled = new AtomicBoolean();
             Thread hook = new Thread(() -> {
+                signalled.set(true);
                 supervisor.stop();
                 supervisor.shutdown(true);
                 try {
@@ -79,9 +83,15 @@ public final class SupervisorProcess {
             }, "supervisor-shutdown");
             Runtime.getRuntime().addShutdownHook(hook);
             supervisor.run();
+            if (signalled.get()) {
+                // The caller closes the engine connection next: not while the hook still stops containers with it.
+                supervisor.awaitShutdown(Duration.ofSeconds(60));
+            }
             Files.deleteIfExists(pidFile(home));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot run the supervisor in " + home.state(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 }
