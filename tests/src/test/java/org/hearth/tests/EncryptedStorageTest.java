@@ -54,11 +54,7 @@ class EncryptedStorageTest {
         EngineFixture.engine().close();
         state = EngineFixture.newStateDir("storage");
         hearth = new HearthCli(state);
-        String manifest = Files.readString(EngineFixture.home().root().resolve("manifests/mail/app.yaml"))
-                .replace("app: mail\n", "app: " + APP + "\n")
-                .replace("listen: 2525", "listen: " + SMTP_PORT)
-                .replace("listen: 1143", "listen: " + IMAP_PORT)
-                .replace("listen: 1993", "listen: 21993")
+        String manifest = EngineFixture.mailManifest(APP, SMTP_PORT, IMAP_PORT, 21993)
                 .replace("size: 1GiB", "size: 256MiB");
         Path file = state.resolve("mail-enc.yaml");
         Files.writeString(file, manifest);
@@ -68,8 +64,7 @@ class EncryptedStorageTest {
         assertThat(hearth.okWithInput(EngineFixture.PASSPHRASE + "\n", "unlock").stdout())
                 .contains("passphrase set and storage unlocked");
         awaitApp("healthy");
-        hearth.ok("mail", "--app", APP, "domain", "add", DOMAIN);
-        hearth.okWithInput(PASSWORD + "\n", "mail", "--app", APP, "user", "add", ALICE);
+        EngineFixture.addMailbox(hearth, APP, ALICE, PASSWORD);
     }
 
     @AfterAll

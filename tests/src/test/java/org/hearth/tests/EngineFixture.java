@@ -81,6 +81,29 @@ final class EngineFixture {
         return Map.of(HearthLabels.INSTANCE, instanceOf(state), HearthLabels.APP, app, HearthLabels.ROLE, role);
     }
 
+    /**
+     * The shipped mail manifest as another app on its own host ports, so a test instance never meets
+     * the demo's. Each replaced line must exist: a changed manifest fails here, not in a later check.
+     */
+    static String mailManifest(String app, int smtpPort, int imapPort, int imapsPort) throws IOException {
+        String manifest = Files.readString(home().root().resolve("manifests/mail/app.yaml"));
+        for (String line : List.of("app: mail\n", "listen: 2525", "listen: 1143", "listen: 1993")) {
+            if (!manifest.contains(line)) {
+                throw new AssertionError("manifests/mail/app.yaml no longer has \"" + line.strip() + "\"");
+            }
+        }
+        return manifest.replace("app: mail\n", "app: " + app + "\n")
+                .replace("listen: 2525", "listen: " + smtpPort)
+                .replace("listen: 1143", "listen: " + imapPort)
+                .replace("listen: 1993", "listen: " + imapsPort);
+    }
+
+    /** Adds {@code address}'s domain and the mailbox itself to a mail app. */
+    static void addMailbox(HearthCli hearth, String app, String address, String password) {
+        hearth.ok("mail", "--app", app, "domain", "add", address.substring(address.indexOf('@') + 1));
+        hearth.okWithInput(password + "\n", "mail", "--app", app, "user", "add", address);
+    }
+
     /** A spec with Hearth's defaults and the test label. */
     static ContainerSpec spec(String image, String... command) {
         return ContainerSpec.of(image, command).withLabel(HearthLabels.TEST, TEST_RUN);

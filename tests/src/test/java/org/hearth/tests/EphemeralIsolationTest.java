@@ -68,11 +68,7 @@ class EphemeralIsolationTest {
         runtime = new DockerRuntime(engine);
         state = EngineFixture.newStateDir("ephemeral");
         hearth = new HearthCli(state);
-        String manifest = Files.readString(EngineFixture.home().root().resolve("manifests/mail/app.yaml"))
-                .replace("app: mail\n", "app: " + MAIL_APP + "\n")
-                .replace("listen: 2525", "listen: " + SMTP_PORT)
-                .replace("listen: 1143", "listen: " + IMAP_PORT)
-                .replace("listen: 1993", "listen: 41993")
+        String manifest = EngineFixture.mailManifest(MAIL_APP, SMTP_PORT, IMAP_PORT, 41993)
                 .replaceFirst("warm: 2\n      ceiling: 6", "warm: 4\n      ceiling: 8");
         assertThat(manifest).contains("warm: 4\n      ceiling: 8");
         Path file = state.resolve("mail-eph.yaml");
@@ -81,8 +77,7 @@ class EphemeralIsolationTest {
         hearth.okWithInput(EngineFixture.PASSPHRASE + "\n", "unlock");
         hearth.ok("app", "install", EngineFixture.home().root().resolve("tests/apps/ephemeral/app.yaml").toString());
         hearth.ok("app", "install", file.toString(), "--timeout", "300");
-        hearth.ok("mail", "--app", MAIL_APP, "domain", "add", DOMAIN);
-        hearth.okWithInput(PASSWORD + "\n", "mail", "--app", MAIL_APP, "user", "add", ALICE);
+        EngineFixture.addMailbox(hearth, MAIL_APP, ALICE, PASSWORD);
         awaitWarm(PROBE_APP, "door", 2);
         awaitWarm(MAIL_APP, "smtp-in", 4);
     }

@@ -60,11 +60,7 @@ class MailInboundTest {
         runtime = new DockerRuntime(engine);
         state = EngineFixture.newStateDir("mail");
         hearth = new HearthCli(state);
-        String manifest = Files.readString(EngineFixture.home().root().resolve("manifests/mail/app.yaml"))
-                .replace("app: mail\n", "app: " + APP + "\n")
-                .replace("listen: 2525", "listen: " + SMTP_PORT)
-                .replace("listen: 1143", "listen: " + IMAP_PORT)
-                .replace("listen: 1993", "listen: " + IMAPS_PORT)
+        String manifest = EngineFixture.mailManifest(APP, SMTP_PORT, IMAP_PORT, IMAPS_PORT)
                 .replaceFirst("MAX_MESSAGE_BYTES: \"26214400\"", "MAX_MESSAGE_BYTES: \"1048576\"")
                 .replace("SPAM_UNAVAILABLE: tempfail",
                         "SPAM_UNAVAILABLE: tempfail\n      SPAM_TIMEOUT_MS: \"15000\"\n      SPAM_MAX_SCAN_BYTES: \"200000\"");
@@ -73,8 +69,7 @@ class MailInboundTest {
         hearth.ok("up");
         hearth.okWithInput(EngineFixture.PASSPHRASE + "\n", "unlock");
         hearth.ok("app", "install", file.toString(), "--timeout", "300");
-        hearth.ok("mail", "--app", APP, "domain", "add", DOMAIN);
-        hearth.okWithInput(PASSWORD + "\n", "mail", "--app", APP, "user", "add", ALICE);
+        EngineFixture.addMailbox(hearth, APP, ALICE, PASSWORD);
     }
 
     @AfterAll

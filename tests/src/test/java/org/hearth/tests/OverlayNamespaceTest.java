@@ -68,18 +68,13 @@ class OverlayNamespaceTest {
                     socket-namespace: %s
                     endpoint: 198.18.12.2:51820
                 """.formatted(DEVICE, SOCKET_NAMESPACE));
-        String manifest = Files.readString(EngineFixture.home().root().resolve("manifests/mail/app.yaml"))
-                .replace("app: mail\n", "app: " + APP + "\n")
-                .replace("listen: 2525", "listen: " + SMTP_PORT)
-                .replace("listen: 1143", "listen: " + IMAP_PORT)
-                .replace("listen: 1993", "listen: " + IMAPS_PORT);
+        String manifest = EngineFixture.mailManifest(APP, SMTP_PORT, IMAP_PORT, IMAPS_PORT);
         Path file = state.resolve(APP + ".yaml");
         Files.writeString(file, manifest);
         hearth.ok("up", "--public-address", PUBLIC_ADDRESS);
         hearth.okWithInput(EngineFixture.PASSPHRASE + "\n", "unlock");
         hearth.ok("app", "install", file.toString(), "--timeout", "300");
-        hearth.ok("mail", "--app", APP, "domain", "add", DOMAIN);
-        hearth.okWithInput(PASSWORD + "\n", "mail", "--app", APP, "user", "add", ALICE);
+        EngineFixture.addMailbox(hearth, APP, ALICE, PASSWORD);
         String added = hearth.ok("overlay", "device", "add", "phone", "--no-qr").stdout();
         String config = added.substring(added.indexOf("[Interface]"));
         Path phoneConfig = state.resolve("phone.conf");
