@@ -65,18 +65,22 @@ public final class WireGuardOverlay implements OverlayProvider {
             }
             details.put("public-key", publicKey);
             WireGuardInterface.Link link = wg.link();
-            if (!started && link.wireGuard()) {
+            if (link.wireGuard()) {
+                // Checked every pass: ours may have died and another instance made its own under the name.
                 Optional<String> theirs = wg.publicKey();
                 if (theirs.isPresent() && !theirs.get().equals(publicKey)) {
                     // Another Hearth instance's (or another program's): never ours to replace or configure.
+                    started = false;
                     return down("interface " + wg.device() + " runs with another key (" + theirs.get() + "): another"
                             + " Hearth instance or program uses it; give this appliance its own overlay.wireguard.device,"
                             + " or delete that interface (ip link del " + wg.device() + ")", details);
                 }
-                // Left by an earlier run of ours that died: its port or socket namespace may no longer be right.
-                wg.delete();
-                LOG.info("event=wireguard-replaced device={} reason=left-by-earlier-run", wg.device());
-                link = wg.link();
+                if (!started) {
+                    // Left by an earlier run of ours that died: its port or socket namespace may no longer be right.
+                    wg.delete();
+                    LOG.info("event=wireguard-replaced device={} reason=left-by-earlier-run", wg.device());
+                    link = wg.link();
+                }
             }
             started = true;
             if (!link.exists()) {
@@ -186,8 +190,8 @@ public final class WireGuardOverlay implements OverlayProvider {
     @Override
     public void close() {
         try {
-            // Only the interface this run made: one refused as another's stays as it is.
-            if (started && wg.link().wireGuard()) {
+            // Only the interface this run made, still with our key: another's stays as it is.
+            if (started && wg.link().wireGuard() && wg.publicKey().equals(Optional.ofNullable(publicKey))) {
                 wg.delete();
                 LOG.info("event=wireguard-stopped device={}", wg.device());
             }

@@ -89,6 +89,27 @@ class WireGuardOverlayTest {
     }
 
     @Test
+    void anotherAppliancesInterfaceMadeAfterOursDiedIsNotTakenForOurs() throws Exception {
+        WireGuardOverlay first = overlay("first");
+        awaitUp(first);
+        SystemTool.run("ip", "link", "del", device);
+        WireGuardOverlay second = overlay("second");
+        awaitUp(second);
+        registry("second").add("laptop");
+        assertThat(second.refresh().details()).containsEntry("devices", "1");
+
+        OverlayState firstNow = first.refresh();
+        first.close();
+
+        assertThat(firstNow.address()).isEmpty();
+        assertThat(firstNow.problem()).hasValueSatisfying(p -> assertThat(p).contains("runs with another key ("
+                + registry("second").appliancePublicKey() + ")"));
+        assertThat(SystemTool.run("wg", "show", device, "peers").strip())
+                .isEqualTo(registry("second").list().get(0).publicKey());
+        assertThat(second.refresh().address()).as("the second appliance's interface is still up").isPresent();
+    }
+
+    @Test
     void anInterfaceLeftByThisAppliancesEarlierRunIsReplaced() throws Exception {
         awaitUp(overlay("mine"));
         String index = Files.readString(Path.of("/sys/class/net", device, "ifindex"));
