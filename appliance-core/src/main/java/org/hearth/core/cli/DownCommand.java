@@ -1,5 +1,6 @@
 package org.hearth.core.cli;
 
+import org.hearth.core.network.EdgeFirewall;
 import org.hearth.core.runtime.DockerRuntime;
 import org.hearth.core.runtime.Engine;
 import org.hearth.core.supervisor.AppTeardown;
@@ -26,11 +27,13 @@ final class DownCommand implements Callable<Integer> {
             }
             System.out.println("supervisor stopped (pid " + p.pid() + ")");
         }
-        // Whether or not a supervisor was running, no app container is left running.
+        // Whether or not a supervisor was running (or it was killed), no app container is left
+        // running, and then no firewall chain of this instance is left either.
         try (Engine engine = Engine.connect()) {
             engine.version();
             AppTeardown.stopAll(new DockerRuntime(engine), root.home().instanceId());
         }
+        new EdgeFirewall(root.home().instanceId()).remove();
         System.out.println("apps stopped");
         return 0;
     }

@@ -47,13 +47,16 @@ public final class AppTeardown {
         return home.state().resolve("volumes");
     }
 
-    /** Stops every app container of this Hearth instance, in parallel, each with a short grace period. */
+    /**
+     * Stops every app container of this Hearth instance, in parallel, each with a short grace period;
+     * returns when all have been tried, throwing if any could not be stopped.
+     */
     public static void stopAll(ContainerRuntime runtime, String instance) {
         List<CompletableFuture<Void>> stops = runtime.containers(Map.of(HearthLabels.MANAGED, "true",
                         HearthLabels.INSTANCE, instance)).stream()
                 .filter(c -> c.labels().containsKey(HearthLabels.APP) && c.running())
                 .map(c -> CompletableFuture.runAsync(() -> runtime.stop(c.id(), Duration.ofSeconds(5))))
                 .toList();
-        stops.forEach(CompletableFuture::join);
+        CompletableFuture.allOf(stops.toArray(CompletableFuture[]::new)).join();
     }
 }

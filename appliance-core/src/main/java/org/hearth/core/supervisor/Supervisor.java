@@ -820,30 +820,26 @@ public final class Supervisor implements AutoCloseable {
     }
 
     /**
-     * Closes every listener; with {@code stopContainers}, also stops the apps' containers and removes
-     * the firewall chains (hearth down). Each step runs even if an earlier one failed.
+     * Closes every listener; with {@code stopContainers}, also stops the apps' containers and then
+     * removes the firewall chains (hearth down). Each step runs even if an earlier one failed, except
+     * that the chains stay while a container may still run.
      */
     public synchronized void shutdown(boolean stopContainers) {
         running = false;
         shutDown = true;
         try {
-            listeners.values().forEach(EdgeListener::close);
-            listeners.clear();
-            overlay.close();
+            step("close-listeners", () -> {
+                listeners.values().forEach(EdgeListener::close);
+                listeners.clear();
+            });
+            step("close-overlay", overlay::close);
             // Warm containers never served anything, but nothing may outlive the pool that vouches for them.
-            pools.values().forEach(WarmPool::close);
-            pools.clear();
-            if (stopContainers) {
-                try {
-                    AppTeardown.stopAll(runtime, home.instanceId());
-                } catch (RuntimeException e) {
-                    LOG.warn("event=stop-containers-failed error={}", e.getMessage());
-                }
-                try {
-                    firewall.remove();
-                } catch (RuntimeException e) {
-                    LOG.warn("event=firewall-remove-failed error={}", e.getMessage());
-                }
+            step("close-pools", () -> {
+                pools.values().forEach(WarmPool::close);
+                pools.clear();
+            });
+            if (stopContainers && step("stop-containers", () -> AppTeardown.stopAll(runtime, home.instanceId()))) {
+                step("remove-firewall", firewall::remove);
             }
             connections.shutdownNow();
             poolWork.shutdown();
@@ -855,6 +851,17 @@ public final class Supervisor implements AutoCloseable {
             LOG.info("event=supervisor-stopped containers={}", stopContainers ? "stopped" : "left running");
         } finally {
             shutdownDone.countDown();
+        }
+    }
+
+    /** Runs one shutdown step; a failure is logged and reported, never thrown past the next step. */
+    private static boolean step(String name, Runnable work) {
+        try {
+            work.run();
+            return true;
+        } catch (RuntimeException e) {
+            LOG.warn("event=shutdown-step-failed step={} error={}", name, e.getMessage());
+            return false;
         }
     }
 
