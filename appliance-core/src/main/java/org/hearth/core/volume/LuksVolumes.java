@@ -3,17 +3,12 @@ package org.hearth.core.volume;
 import org.hearth.core.SystemTool;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 
 /**
  * The appliance's volumes: each a LUKS2 container (dm-crypt, AES-256-XTS) in its own file,
- * holding an ext4 filesystem, opened as {@code /dev/mapper/hearth-VOLUME-FOLDER} (FOLDER: a digest of
- * this volumes folder, as mapping names are host-wide) and mounted
+ * holding an ext4 filesystem, opened as {@code /dev/mapper/hearth-VOLUME} and mounted
  * nosuid,nodev,noexec. Unlike fscrypt it hides sizes, names, timestamps and the folder tree.
  * The key slot holds the volume's random 64-byte key from the vault, fed to cryptsetup on stdin;
  * that key is already full-entropy, so the slot uses PBKDF2 at its minimum cost instead of a
@@ -23,17 +18,8 @@ public final class LuksVolumes extends FileBackedVolumes {
 
     static final int KEY_BYTES = 64;
 
-    private final String mappingSuffix;
-
     public LuksVolumes(Path root, int uid, int gid) {
         super(root, uid, gid);
-        try {
-            byte[] digest = MessageDigest.getInstance("SHA-256")
-                    .digest(root.toAbsolutePath().normalize().toString().getBytes(StandardCharsets.UTF_8));
-            this.mappingSuffix = "-" + HexFormat.of().formatHex(digest).substring(0, 12);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every Java runtime has SHA-256", e);
-        }
     }
 
     /**
@@ -69,12 +55,16 @@ public final class LuksVolumes extends FileBackedVolumes {
         return root.resolve(volume + ".luks");
     }
 
-    /** The device-mapper name: host-wide, so two instances' volumes of the same name must differ. */
-    String mapping(String volume) {
-        return "hearth-" + volume + mappingSuffix;
+    /**
+     * Host-wide: a second Hearth instance with LUKS volumes of the same name on one host would be
+     * refused by cryptsetup. Not made per instance, since volumes stay open across an upgrade and
+     * must be found again under the name they were opened with.
+     */
+    private static String mapping(String volume) {
+        return "hearth-" + volume;
     }
 
-    private Path mapped(String volume) {
+    private static Path mapped(String volume) {
         return Path.of("/dev/mapper", mapping(volume));
     }
 

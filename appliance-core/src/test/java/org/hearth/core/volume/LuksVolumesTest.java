@@ -72,15 +72,6 @@ class LuksVolumesTest {
         volumes.destroy("mail-data");
     }
 
-    @Test
-    void volumesOfTheSameNameInTwoFoldersMapToDifferentDevices() {
-        LuksVolumes one = new LuksVolumes(dir.resolve("one/volumes"), 10001, 10001);
-        LuksVolumes two = new LuksVolumes(dir.resolve("two/volumes"), 10001, 10001);
-
-        assertThat(one.mapping("mail-data")).startsWith("hearth-mail-data-").isNotEqualTo(two.mapping("mail-data"))
-                .isEqualTo(new LuksVolumes(dir.resolve("one/volumes"), 1, 1).mapping("mail-data"));
-    }
-
     private static byte[] random() {
         byte[] key = new byte[LuksVolumes.KEY_BYTES];
         new SecureRandom().nextBytes(key);
