@@ -66,16 +66,21 @@ public final class SystemTool {
         // Output is read on its own thread, so the deadline holds however the tool behaves; it is
         // kept in memory only (wg's output holds keys).
         Output out = new Output(p.getInputStream(), cmd[0]);
-        try (OutputStream in = p.getOutputStream()) {
-            in.write(stdin);
-        } catch (IOException ignored) {
-            // the tool exited without reading its input; its exit code and output tell why
-        }
+        // Input too goes on its own thread: a tool that never reads it must not block us past the deadline.
+        Thread feeder = new Thread(() -> {
+            try (OutputStream in = p.getOutputStream()) {
+                in.write(stdin);
+            } catch (IOException ignored) {
+                // the tool exited without reading its input; its exit code and output tell why
+            }
+        }, "input of " + cmd[0]);
+        feeder.setDaemon(true);
+        feeder.start();
         try {
             if (!p.waitFor(deadline.toMillis(), TimeUnit.MILLISECONDS)) {
                 p.destroyForcibly();
-                throw new IOException(String.join(" ", List.of(cmd)) + " did not finish in " + deadline.toSeconds()
-                        + " s; output so far: " + out.text().strip());
+                // Not its output: that may hold keys (wg), and this message is logged.
+                throw new IOException(String.join(" ", List.of(cmd)) + " did not finish in " + deadline.toSeconds() + " s");
             }
             out.reader.join(DRAIN.toMillis());
         } catch (InterruptedException e) {
