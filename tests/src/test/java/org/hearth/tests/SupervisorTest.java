@@ -243,6 +243,8 @@ class SupervisorTest {
         assertThat(networkIds(instance)).isEqualTo(firstNetworks);
         assertThat(echo("127.0.0.1", 17001)).isEqualTo("hello");
         assertThat(probe("client", "connect echo 7000")).isEqualTo("connect echo:7000=ok ping");
+        assertThat(probe("client", "connect echo 7001")).as("the first instance's chains outlive the second's down")
+                .startsWith("connect echo:7001=failed");
     }
 
     @Test

@@ -64,6 +64,15 @@ final class OverlayCommand {
         ZeroTierDevices zeroTierDevices() {
             return config().zeroTierDevices(home().state());
         }
+
+        /** One name, one device, whichever provider holds it. */
+        void refuseTaken(String name) {
+            boolean wireGuard = devices().list().stream().anyMatch(d -> d.name().equals(name));
+            if (wireGuard || zeroTierDevices().list().stream().anyMatch(d -> d.name().equals(name))) {
+                throw new IllegalArgumentException("a device named " + name + " exists already (" + (wireGuard
+                        ? "WireGuard" : "ZeroTier") + "; remove it first to re-issue it)");
+            }
+        }
     }
 
     @Command(name = "add", mixinStandardHelpOptions = true,
@@ -88,6 +97,7 @@ final class OverlayCommand {
 
         @Override
         public Integer call() throws Exception {
+            group.refuseTaken(name);
             if (zeroTierMember.isPresent()) {
                 if (png.isPresent()) {
                     throw new IllegalArgumentException("--qr-png is for WireGuard devices; a ZeroTier device joins by network id");
@@ -187,7 +197,7 @@ final class OverlayCommand {
             }
             var devices = group.devices().list();
             if (devices.isEmpty()) {
-                if (!config.provider().equals(OverlayConfig.ZEROTIER)) {
+                if (!config.provider().equals(OverlayConfig.ZEROTIER) && group.zeroTierDevices().list().isEmpty()) {
                     System.out.println("no devices (add one: hearth overlay device add NAME)");
                 }
                 return 0;
@@ -221,6 +231,9 @@ final class OverlayCommand {
             }
             members.stream().filter(m -> m.name().isEmpty() && !m.authorized()).forEach(m -> System.out.println(
                     "member " + m.id() + " asked to join: hearth overlay device add NAME --zerotier " + m.id()));
+            devices.onOtherNetworks().forEach(d -> System.out.println("device " + d.name() + " (" + d.member()
+                    + ") is authorized on network " + d.network() + ", not the configured one: hearth overlay device remove "
+                    + d.name()));
         }
     }
 

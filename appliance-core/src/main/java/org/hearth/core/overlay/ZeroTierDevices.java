@@ -15,8 +15,11 @@ import java.util.stream.Collectors;
  */
 public final class ZeroTierDevices {
 
-    /** @param member the device's ZeroTier address */
-    public record Device(String name, String member, String added) {
+    /**
+     * @param member  the device's ZeroTier address
+     * @param network the network it was authorized on (overlay.zerotier.network may change since)
+     */
+    public record Device(String name, String member, String network, String added) {
     }
 
     /** A member of the network as the controller sees it, with its name here if it has one. */
@@ -56,26 +59,25 @@ public final class ZeroTierDevices {
                 if (d.name().equals(name)) {
                     throw new IllegalArgumentException("a device named " + name + " exists already (" + d.member() + ")");
                 }
-                if (d.member().equals(id)) {
+                if (d.member().equals(id) && d.network().equals(network)) {
                     throw new IllegalArgumentException("member " + id + " is the device " + d.name() + " already");
                 }
             }
             controller.authorize(network, id);
-            Device added = new Device(name, id, Instant.now().toString());
+            Device added = new Device(name, id, network, Instant.now().toString());
             devices.add(added);
             registry.write(devices);
             return added;
         });
     }
 
-    /** Deauthorizes the device, which drops it from the network at once, then forgets it. */
+    /** Deauthorizes the device on its network, which drops it at once, then forgets it. */
     public Optional<Device> remove(String name) {
-        String network = controlledNetwork();
         return registry.locked(() -> {
             List<Device> devices = new ArrayList<>(registry.list());
             Optional<Device> gone = devices.stream().filter(d -> d.name().equals(name)).findFirst();
             gone.ifPresent(d -> {
-                controller.deauthorize(network, d.member());
+                controller.deauthorize(d.network(), d.member());
                 devices.remove(d);
                 registry.write(devices);
             });
@@ -92,14 +94,20 @@ public final class ZeroTierDevices {
      * elsewhere, as the appliance itself is).
      */
     public List<Member> members() {
-        Map<String, String> names = registry.list().stream()
+        String network = controlledNetwork();
+        Map<String, String> names = registry.list().stream().filter(d -> d.network().equals(network))
                 .collect(Collectors.toMap(Device::member, Device::name, (a, b) -> a));
         List<Member> out = new ArrayList<>();
-        for (ZeroTierController.Member m : controller.members(controlledNetwork())) {
+        for (ZeroTierController.Member m : controller.members(network)) {
             out.add(new Member(Optional.ofNullable(names.get(m.id())), m.id(), m.authorized(), m.ipAssignments()));
         }
         out.sort((a, b) -> Boolean.compare(a.name().isEmpty(), b.name().isEmpty()));
         return out;
+    }
+
+    /** Devices authorized on another network than the configured one (it was changed since): to be removed. */
+    public List<Device> onOtherNetworks() {
+        return registry.list().stream().filter(d -> !d.network().equals(settings.network().orElse(""))).toList();
     }
 
     /** The configured network, which must be one this appliance's controller hosts. */

@@ -8,6 +8,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
 import java.util.List;
 import java.util.Optional;
 
@@ -61,12 +62,30 @@ class ZeroTierDevicesTest {
 
         assertThat(phone.member()).isEqualTo(PHONE);
         assertThat(devices.members()).first().isEqualTo(new ZeroTierDevices.Member(Optional.of("phone"), PHONE, true, List.of()));
-        assertThat(Files.getPosixFilePermissions(state.resolve("zerotier/devices.json"))).hasSize(2);
+        assertThat(Files.getPosixFilePermissions(state.resolve("zerotier/devices.json")))
+                .containsExactlyInAnyOrder(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE);
 
         assertThat(devices.remove("phone")).contains(phone);
         assertThat(devices.list()).isEmpty();
         assertThat(devices.members()).contains(new ZeroTierDevices.Member(Optional.empty(), PHONE, false, List.of()));
         assertThat(devices.remove("phone")).isEmpty();
+    }
+
+    @Test
+    void aDeviceIsRemovedFromTheNetworkItWasAuthorizedOnAfterTheConfiguredOneChanged() {
+        devices.add("phone", PHONE);
+        String next = ZeroTierDevices.createNetwork(daemon.settings(network), "hearth-2", "10.147.18.0/24");
+        ZeroTierDevices moved = new ZeroTierDevices(state.resolve("zerotier"), daemon.settings(next));
+        daemon.memberAsksToJoin(next, PHONE);
+
+        assertThat(moved.members()).contains(new ZeroTierDevices.Member(Optional.empty(), PHONE, false, List.of()));
+        assertThat(moved.onOtherNetworks()).extracting(ZeroTierDevices.Device::network).containsExactly(network);
+        moved.remove("phone");
+
+        assertThat(devices.members()).contains(new ZeroTierDevices.Member(Optional.empty(), PHONE, false, List.of()));
+        assertThat(daemon.requests()).noneMatch(r -> r.method().equals("POST")
+                && r.path().equals("/controller/network/" + next + "/member/" + PHONE));
+        assertThat(moved.list()).isEmpty();
     }
 
     @Test
