@@ -93,17 +93,16 @@ public final class Supervisor implements AutoCloseable {
         t.setDaemon(true);
         return t;
     });
-    /** Warm pools of the ephemeral roles, by "app/container". */
     private final EngineNames names;
+    /** Warm pools of the ephemeral roles, by "app/container". */
     private final Map<String, WarmPool> pools = new ConcurrentHashMap<>();
     private final ExecutorService poolWork = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "warm-pool");
         t.setDaemon(true);
         return t;
     });
+    /** Cleared by {@link #stop} and, under the lock every pass holds, by {@link #shutdown}. */
     private volatile boolean running = true;
-    /** Set by {@link #shutdown}, under the lock every pass holds. */
-    private boolean shutDown;
     private final CountDownLatch shutdownDone = new CountDownLatch(1);
     /** Containers stopped because storage locked: starting them again after unlock is no crash restart. */
     private final Set<String> stoppedForStorage = ConcurrentHashMap.newKeySet();
@@ -159,11 +158,11 @@ public final class Supervisor implements AutoCloseable {
     }
 
     /**
-     * One pass with its status written for the CLI; none once shut down, or a pass that waited for
+     * One pass with its status written for the CLI; none once stopping, or a pass that waited for
      * the lock would make again what shutdown removed (firewall chains, the overlay interface).
      */
     private synchronized void passAndRecordStatus() {
-        if (!shutDown) {
+        if (running) {
             reconcileOnce().writeTo(statusFile(home));
         }
     }
@@ -826,7 +825,6 @@ public final class Supervisor implements AutoCloseable {
      */
     public synchronized void shutdown(boolean stopContainers) {
         running = false;
-        shutDown = true;
         try {
             step("close-listeners", () -> {
                 listeners.values().forEach(EdgeListener::close);
