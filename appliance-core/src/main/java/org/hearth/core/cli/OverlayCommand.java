@@ -167,9 +167,9 @@ final class OverlayCommand {
 
         @Override
         public Integer call() throws Exception {
-            if (group.zeroTierDevices().list().stream().anyMatch(d -> d.name().equals(name))) {
-                ZeroTierDevices.Device gone = group.zeroTierDevices().remove(name).orElseThrow();
-                System.out.println("device " + name + " removed and deauthorized (ZeroTier member " + gone.member() + ")");
+            Optional<ZeroTierDevices.Device> member = group.zeroTierDevices().remove(name);
+            if (member.isPresent()) {
+                System.out.println("device " + name + " removed and deauthorized (ZeroTier member " + member.get().member() + ")");
                 return 0;
             }
             WireGuardDevices devices = group.devices();
@@ -192,23 +192,25 @@ final class OverlayCommand {
         @Override
         public Integer call() throws Exception {
             OverlayConfig config = group.config();
-            if (config.provider().equals(OverlayConfig.ZEROTIER) || !group.zeroTierDevices().list().isEmpty()) {
-                listZeroTier(group.zeroTierDevices());
+            ZeroTierDevices zeroTier = config.zeroTierDevices(group.home().state());
+            boolean showZeroTier = config.provider().equals(OverlayConfig.ZEROTIER) || !zeroTier.list().isEmpty();
+            if (showZeroTier) {
+                listZeroTier(zeroTier);
             }
-            var devices = group.devices().list();
+            WireGuardDevices registry = config.wireGuardDevices(group.home().state());
+            var devices = registry.list();
             if (devices.isEmpty()) {
-                if (!config.provider().equals(OverlayConfig.ZEROTIER) && group.zeroTierDevices().list().isEmpty()) {
+                if (!showZeroTier) {
                     System.out.println("no devices (add one: hearth overlay device add NAME)");
                 }
                 return 0;
             }
-            WireGuardDevices registry = group.devices();
-            Map<String, Long> handshakes = WireGuardOverlay.handshakes(group.config().wireguard(), registry);
+            Map<String, Long> handshakes = WireGuardOverlay.handshakes(config.wireguard(), registry);
             System.out.printf("%-16s %-15s %-45s %s%n", "NAME", "ADDRESS", "PUBLIC KEY", "LAST HANDSHAKE");
             for (WireGuardDevices.Device d : devices) {
                 long at = handshakes.getOrDefault(d.publicKey(), 0L);
                 System.out.printf("%-16s %-15s %-45s %s%n", d.name(), d.address(), d.publicKey(),
-                        !registry.onNetwork(d) ? "off the network " + group.config().wireguard().network() + ": re-add it"
+                        !registry.onNetwork(d) ? "off the network " + config.wireguard().network() + ": re-add it"
                                 : at == 0 ? "never" : Instant.ofEpochSecond(at).toString());
             }
             return 0;

@@ -14,7 +14,11 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
+import java.util.function.Consumer;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 /**
@@ -63,6 +67,23 @@ final class DeviceRegistry<T> {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + dir.resolve("devices.json"), e);
         }
+    }
+
+    /**
+     * Under the lock: the first device {@code match} picks, after {@code first} ran on it (if that
+     * throws, the device is kept), removed from the list.
+     */
+    Optional<T> remove(Predicate<T> match, Consumer<T> first) {
+        return locked(() -> {
+            List<T> devices = new ArrayList<>(list());
+            Optional<T> gone = devices.stream().filter(match).findFirst();
+            gone.ifPresent(d -> {
+                first.accept(d);
+                devices.remove(d);
+                write(devices);
+            });
+            return gone;
+        });
     }
 
     /** Writes through a root-only temporary file and a rename, so readers see the old or the new whole file. */

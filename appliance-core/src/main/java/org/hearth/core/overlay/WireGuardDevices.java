@@ -83,15 +83,7 @@ public final class WireGuardDevices {
     }
 
     public Optional<Device> remove(String name) {
-        return registry.locked(() -> {
-            List<Device> devices = new ArrayList<>(list());
-            Optional<Device> gone = devices.stream().filter(d -> d.name().equals(name)).findFirst();
-            gone.ifPresent(d -> {
-                devices.remove(d);
-                registry.write(devices);
-            });
-            return gone;
-        });
+        return registry.remove(d -> d.name().equals(name), d -> { });
     }
 
     /** Work on the devices that must see no add or remove until it is done (the interface's peers). */

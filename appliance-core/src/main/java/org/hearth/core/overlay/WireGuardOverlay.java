@@ -102,8 +102,9 @@ public final class WireGuardOverlay implements OverlayProvider {
                 return down("interface " + wg.device() + " exists but is not a WireGuard interface"
                         + " (overlay.wireguard.device names another one)", details);
             }
-            details.put("devices", Integer.toString(syncPeers(wg, devices)));
-            String offNetwork = devices.list().stream().filter(d -> !devices.onNetwork(d))
+            List<WireGuardDevices.Device> registered = syncPeers(wg, devices);
+            details.put("devices", Long.toString(registered.stream().filter(devices::onNetwork).count()));
+            String offNetwork = registered.stream().filter(d -> !devices.onNetwork(d))
                     .map(d -> d.name() + " (" + d.address() + ")").collect(Collectors.joining(", "));
             if (!offNetwork.isEmpty()) {
                 details.put("devices-off-network", offNetwork + ": added before overlay.wireguard.network changed;"
@@ -137,13 +138,17 @@ public final class WireGuardOverlay implements OverlayProvider {
         }
     }
 
-    /** Makes the interface's peers exactly the registered devices on the network; returns how many there are. */
-    private static int syncPeers(WireGuardInterface wg, WireGuardDevices devices) throws IOException {
+    /** Makes the interface's peers exactly the registered devices on the network; returns every registered device. */
+    private static List<WireGuardDevices.Device> syncPeers(WireGuardInterface wg, WireGuardDevices devices)
+            throws IOException {
         // Under the registry's lock: a device removed meanwhile is never put back, even for one pass.
-        return devices.whileLocked(wanted -> syncPeers(wg, wanted.stream().filter(devices::onNetwork).toList()));
+        return devices.whileLocked(registered -> {
+            syncPeers(wg, registered.stream().filter(devices::onNetwork).toList());
+            return registered;
+        });
     }
 
-    private static int syncPeers(WireGuardInterface wg, List<WireGuardDevices.Device> wanted) throws IOException {
+    private static void syncPeers(WireGuardInterface wg, List<WireGuardDevices.Device> wanted) throws IOException {
         Map<String, WireGuardInterface.Peer> actual = wg.peers();
         for (String key : actual.keySet()) {
             if (wanted.stream().noneMatch(d -> d.publicKey().equals(key))) {
@@ -158,7 +163,6 @@ public final class WireGuardOverlay implements OverlayProvider {
                 LOG.info("event=wireguard-peer-set device={} name={} address={}", wg.device(), d.name(), d.address());
             }
         }
-        return wanted.size();
     }
 
     /** Applies a device change now rather than at the next pass, if the interface runs. */

@@ -73,16 +73,7 @@ public final class ZeroTierDevices {
 
     /** Deauthorizes the device on its network, which drops it at once, then forgets it. */
     public Optional<Device> remove(String name) {
-        return registry.locked(() -> {
-            List<Device> devices = new ArrayList<>(registry.list());
-            Optional<Device> gone = devices.stream().filter(d -> d.name().equals(name)).findFirst();
-            gone.ifPresent(d -> {
-                controller.deauthorize(d.network(), d.member());
-                devices.remove(d);
-                registry.write(devices);
-            });
-            return gone;
-        });
+        return registry.remove(d -> d.name().equals(name), d -> controller.deauthorize(d.network(), d.member()));
     }
 
     public List<Device> list() {
