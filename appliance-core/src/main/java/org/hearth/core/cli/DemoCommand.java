@@ -18,9 +18,9 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 
@@ -65,15 +65,13 @@ final class DemoCommand implements Callable<Integer> {
         if (!overlay.equals(OverlayConfig.LOOPBACK) && !overlay.equals(OverlayConfig.WIREGUARD)) {
             throw new IllegalArgumentException("--overlay " + overlay + ": the demo runs loopback or wireguard");
         }
+        // Every program Hearth starts, and swaks for the "Try it" line below: a fresh machine has none of them.
+        script(home, "install-packages", "run");
         if (overlay.equals(OverlayConfig.WIREGUARD)) {
             prepareWireGuard(home);
         }
         System.out.println("demo: starting the container engine (scripts/engine-up)");
-        Process up = new ProcessBuilder("bash", home.scripts().resolve("engine-up").toString(), home.state().toString())
-                .inheritIO().start();
-        if (up.waitFor() != 0) {
-            throw new IllegalStateException("scripts/engine-up failed; see " + home.state().resolve("dockerd.log"));
-        }
+        script(home, "engine-up", home.state().toString());
         List<ImageBuilder.Result> images;
         try (Engine engine = Engine.connect()) {
             engine.version();
@@ -139,11 +137,6 @@ final class DemoCommand implements Callable<Integer> {
      * interfaces never answer on the WireGuard port.
      */
     private static void prepareWireGuard(HearthHome home) throws Exception {
-        if (!Files.isExecutable(Path.of("/usr/bin/wireguard-go")) || !Files.isExecutable(Path.of("/usr/bin/wg"))) {
-            System.out.println("demo: installing wireguard-go and wireguard-tools (apt)");
-            SystemTool.run(Map.of("DEBIAN_FRONTEND", "noninteractive"), new byte[0],
-                    "apt-get", "install", "-y", "-qq", "wireguard-go", "wireguard-tools");
-        }
         if (!Files.exists(Path.of("/run/netns", WAN_NAMESPACE))) {
             SystemTool.run("ip", "netns", "add", WAN_NAMESPACE);
             SystemTool.run("ip", "link", "add", "hearth-wan0", "type", "veth", "peer", "name", "wan0", "netns", WAN_NAMESPACE);
@@ -169,6 +162,16 @@ final class DemoCommand implements Callable<Integer> {
                 + "    socket-namespace: " + WAN_NAMESPACE + "\n"
                 + "    endpoint: " + WAN_ADDRESS + ":51820\n");
         System.out.println("demo: wrote " + config);
+    }
+
+    /** Runs one of scripts/ with the terminal, so apt's and dockerd's progress shows; a failure names the script. */
+    private static void script(HearthHome home, String name, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("bash", home.scripts().resolve(name).toString()));
+        cmd.addAll(List.of(args));
+        if (new ProcessBuilder(cmd).inheritIO().start().waitFor() != 0) {
+            throw new IllegalStateException("scripts/" + name + " failed (see its output above"
+                    + (name.equals("engine-up") ? " and " + home.state().resolve("dockerd.log") : "") + ")");
+        }
     }
 
     /** A supervisor started with the other overlay is stopped (its containers stay and are adopted). */
