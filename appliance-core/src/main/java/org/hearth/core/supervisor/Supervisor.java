@@ -513,6 +513,9 @@ public final class Supervisor implements AutoCloseable {
         if (backoff.crashLooping(key, now) && !verdict.equals(HealthTracker.HEALTHY)) {
             verdict = "crash-looping";
         }
+        if (verdict.equals(HealthTracker.UNHEALTHY) && problem.isEmpty()) {
+            problem = health.reason(keep);
+        }
         String ingress = keep.addresses().get(ingressNetwork);
         for (AppManifest.Port p : decl.ports()) {
             String listenerKey = key + "/" + p.name();
@@ -728,7 +731,9 @@ public final class Supervisor implements AutoCloseable {
         if (containers.stream().anyMatch(c -> c.health().equals(LOCKED))) {
             return LOCKED;
         }
-        if (containers.stream().anyMatch(c -> c.problem().isPresent() || c.health().equals("crash-looping"))) {
+        // An unhealthy container's problem is its check's answer: that app is degraded, not failing.
+        if (containers.stream().anyMatch(c -> (c.problem().isPresent() && !c.health().equals(HealthTracker.UNHEALTHY))
+                || c.health().equals("crash-looping"))) {
             return "failing";
         }
         if (containers.stream().allMatch(c -> c.health().equals(HealthTracker.HEALTHY))) {
