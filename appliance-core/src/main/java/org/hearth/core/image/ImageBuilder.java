@@ -156,6 +156,12 @@ public final class ImageBuilder {
     private static void stage(String step, ImageRecipe recipe, String doing, Stage work) {
         try {
             work.run();
+        } catch (ImageBuildException e) {
+            // Helpers that know no step (a missing program, a library ldd cannot find) get it here.
+            if (e.getMessage() != null && e.getMessage().startsWith(step)) {
+                throw e;
+            }
+            throw new ImageBuildException(step + ": " + e.getMessage(), e);
         } catch (IOException | UncheckedIOException e) {
             IOException io = e instanceof UncheckedIOException u ? u.getCause() : (IOException) e;
             String what = e instanceof UncheckedIOException u && u.getMessage() != null

@@ -42,7 +42,7 @@ class ImageBuilderErrorsTest {
 
         assertThatThrownBy(() -> builder(new BuildTools(emptyBin.toString())).build(List.of(debianRecipe())))
                 .isInstanceOf(ImageBuildException.class)
-                .hasMessage("dpkg not found: apt-get install dpkg")
+                .hasMessage("[1/1] test-base: dpkg not found: apt-get install dpkg")
                 .hasMessageNotContaining("cannot lock");
     }
 
