@@ -122,8 +122,16 @@ final class AppCommand {
         }
         Instant deadline = Instant.now().plus(wait.get());
         Optional<SupervisorStatus.App> last = Optional.empty();
+        LastingFailure failure = new LastingFailure();
         while (Instant.now().isBefore(deadline)) {
-            last = StatusCommand.current(home).flatMap(s -> s.app(manifest.app()));
+            Optional<SupervisorStatus> status = StatusCommand.current(home);
+            last = status.flatMap(s -> s.app(manifest.app()));
+            Optional<String> lasting = status.flatMap(s -> failure.seen(s.updatedAt(), s.app(manifest.app())));
+            if (lasting.isPresent()) {
+                System.err.println("hearth: " + manifest.app() + " is installed but failing: " + lasting.get()
+                        + " (see hearth status)");
+                return 1;
+            }
             if (last.isPresent() && last.get().state().equals("healthy")) {
                 System.out.printf("installed %s %s: healthy in %.1f s%n", manifest.app(), manifest.version(),
                         (System.nanoTime() - start) / 1e9);
@@ -200,6 +208,46 @@ final class AppCommand {
                 System.out.printf("%-16s %-10s %s%s%n", i.app(), version, state, i.problem().map(p -> "  " + p).orElse(""));
             }
             return 0;
+        }
+    }
+
+    /**
+     * An app's failure that outlasts a few supervisor passes: install reports it instead of
+     * waiting out its timeout, while a failure the next pass repairs (a network still being
+     * created) is waited through.
+     */
+    static final class LastingFailure {
+        /** Passes that must show the same failure before it counts as lasting (one pass a second). */
+        static final int PASSES = 3;
+        private String reason;
+        private final java.util.Set<String> passes = new java.util.HashSet<>();
+
+        /** @param pass the status's updatedAt: the same file read twice is one pass */
+        Optional<String> seen(String pass, Optional<SupervisorStatus.App> app) {
+            Optional<String> now = app.flatMap(LastingFailure::reasonOf);
+            if (now.isEmpty()) {
+                reason = null;
+                passes.clear();
+                return Optional.empty();
+            }
+            if (!now.get().equals(reason)) {
+                reason = now.get();
+                passes.clear();
+            }
+            passes.add(pass);
+            return passes.size() >= PASSES ? now : Optional.empty();
+        }
+
+        static Optional<String> reasonOf(SupervisorStatus.App app) {
+            if (!app.state().equals("failing")) {
+                return Optional.empty();
+            }
+            return app.problem()
+                    .or(() -> app.containers().stream().filter(c -> c.problem().isPresent()).findFirst()
+                            .map(c -> "container " + c.name() + ": " + c.problem().get()))
+                    .or(() -> app.containers().stream().filter(c -> c.health().equals("crash-looping")).findFirst()
+                            .map(c -> "container " + c.name() + " is crash-looping (restarts: " + c.restarts() + ")"))
+                    .or(() -> Optional.of("failing"));
         }
     }
 }

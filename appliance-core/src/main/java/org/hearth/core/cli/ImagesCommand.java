@@ -67,15 +67,19 @@ final class ImagesCommand {
             try (Engine engine = Engine.connect()) {
                 List<Image> list = engine.client().listImagesCmd()
                         .withLabelFilter(Map.of(HearthLabels.MANAGED, "true")).exec();
-                for (Image image : list) {
-                    Map<String, String> labels = image.getLabels() == null ? Map.of() : image.getLabels();
-                    System.out.printf("%-32s %5d MB  inputs %s%n",
-                            image.getRepoTags() == null ? image.getId() : String.join(",", image.getRepoTags()),
-                            image.getSize() >> 20,
-                            labels.getOrDefault(HearthLabels.INPUT_HASH, "?").substring(0, 12));
-                }
+                list.forEach(image -> System.out.println(line(image)));
             }
             return 0;
         }
+    }
+
+    /** One image's line; an image built before the input-hash label existed shows "unknown". */
+    static String line(Image image) {
+        Map<String, String> labels = image.getLabels() == null ? Map.of() : image.getLabels();
+        String hash = labels.get(HearthLabels.INPUT_HASH);
+        return String.format("%-32s %5d MB  inputs %s",
+                image.getRepoTags() == null || image.getRepoTags().length == 0 ? image.getId() : String.join(",", image.getRepoTags()),
+                image.getSize() == null ? 0 : image.getSize() >> 20,
+                hash == null || hash.isBlank() ? "unknown" : hash.substring(0, Math.min(12, hash.length())));
     }
 }

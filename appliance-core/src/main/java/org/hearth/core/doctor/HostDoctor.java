@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Checks what Hearth needs from the host, each with a fix. It only looks: nothing is installed
@@ -53,9 +54,40 @@ public final class HostDoctor {
             var v = engine.version();
             return HostCheck.ok("engine", true, "Docker " + v.getVersion() + " (API " + v.getApiVersion() + ") at " + engineHost);
         } catch (EngineException e) {
-            return HostCheck.missing("engine", true, "no engine answers at " + engineHost,
-                    "run scripts/engine-up (installs Debian's docker.io and starts dockerd)");
+            return engineProblem(engineHost, rootCause(e));
         }
+    }
+
+    /** The engine's real error, and the fix that fits it: not every unanswered socket means docker.io is missing. */
+    static HostCheck engineProblem(String host, Throwable cause) {
+        String error = cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
+        String detail = "no engine answers at " + host + ": " + error;
+        String lower = error.toLowerCase(java.util.Locale.ROOT);
+        Optional<Path> socket = host.startsWith("unix://") ? Optional.of(Path.of(host.substring("unix://".length())))
+                : Optional.empty();
+        String fix;
+        if (lower.contains("permission denied") || lower.contains("access denied")) {
+            fix = "run hearth as root, or add this user to the socket's group (usermod -aG docker $USER, then log in again)";
+        } else if (socket.isPresent() && Files.exists(socket.get()) && lower.contains("connection refused")) {
+            fix = "the socket " + socket.get() + " exists but dockerd is not listening on it: start it with"
+                    + " scripts/engine-up (its log says why it stopped)";
+        } else if (socket.isPresent() && !Files.exists(socket.get())) {
+            fix = HostCommand.onPath("dockerd")
+                    ? "dockerd is installed but not running: start it with scripts/engine-up"
+                    : "run scripts/engine-up (installs Debian's docker.io and starts dockerd)";
+        } else {
+            fix = "check that the engine at " + host + " is up and answers the Docker API (scripts/engine-up starts"
+                    + " the local one)";
+        }
+        return HostCheck.missing("engine", true, detail, fix);
+    }
+
+    private static Throwable rootCause(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t;
     }
 
     private static HostCheck iptables() {

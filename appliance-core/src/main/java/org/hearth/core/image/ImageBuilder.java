@@ -7,6 +7,7 @@ import com.github.dockerjava.api.exception.ConflictException;
 import com.github.dockerjava.api.exception.NotFoundException;
 import com.github.dockerjava.api.model.BuildResponseItem;
 import org.hearth.core.HearthHome;
+import org.hearth.core.SystemTool;
 import org.hearth.core.runtime.Engine;
 import org.hearth.core.runtime.HearthLabels;
 
@@ -57,6 +58,7 @@ public final class ImageBuilder {
     private final HearthHome home;
     private final Consumer<String> progress;
     private final Map<String, String> extraLabels;
+    private final BuildTools tools;
 
     public ImageBuilder(Engine engine, HearthHome home, Consumer<String> progress) {
         this(engine, home, progress, Map.of());
@@ -64,6 +66,13 @@ public final class ImageBuilder {
 
     /** @param extraLabels added to every image built, e.g. {@link HearthLabels#TEST} for test images */
     public ImageBuilder(Engine engine, HearthHome home, Consumer<String> progress, Map<String, String> extraLabels) {
+        this(engine, home, progress, extraLabels, BuildTools.fromEnvironment());
+    }
+
+    /** @param tools where host programs are found (a test gives a PATH without some) */
+    ImageBuilder(Engine engine, HearthHome home, Consumer<String> progress, Map<String, String> extraLabels,
+                 BuildTools tools) {
+        this.tools = tools;
         this.docker = engine.client();
         this.home = home;
         this.progress = progress;
@@ -82,8 +91,21 @@ public final class ImageBuilder {
     /** Builds {@code recipes} in the given order (bases first; see {@link ImageRecipes#inBuildOrder}). */
     public List<Result> build(List<ImageRecipe> recipes) {
         Path lockFile = home.stateDir("images").resolve("build.lock");
-        try (FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-             FileLock ignored = channel.lock()) {
+        // Only the lock's own failures say "cannot lock"; each build step names itself and its recipe.
+        FileChannel channel;
+        FileLock lock;
+        try {
+            channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        } catch (IOException e) {
+            throw new ImageBuildException("cannot lock " + lockFile + ": " + describe(e), e);
+        }
+        try {
+            lock = channel.lock();
+        } catch (IOException e) {
+            closeQuietly(channel);
+            throw new ImageBuildException("cannot lock " + lockFile + ": " + describe(e), e);
+        }
+        try {
             List<Result> results = new ArrayList<>();
             int i = 0;
             for (ImageRecipe recipe : recipes) {
@@ -91,46 +113,116 @@ public final class ImageBuilder {
                 results.add(buildOne(recipe, step));
             }
             return results;
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot lock " + lockFile, e);
+        } finally {
+            try {
+                lock.release();
+            } catch (IOException e) {
+                // Closing the channel below releases it too.
+            }
+            closeQuietly(channel);
         }
     }
 
-    private Result buildOne(ImageRecipe recipe, String step) throws IOException {
+    private static void closeQuietly(FileChannel channel) {
+        try {
+            channel.close();
+        } catch (IOException e) {
+            // The process's exit releases the lock whatever happens here.
+        }
+    }
+
+    /** What went wrong with a file, in words: Java's file exceptions carry only the path as their message. */
+    static String describe(IOException e) {
+        if (e instanceof java.nio.file.NoSuchFileException f) {
+            return f.getFile() + ": no such file or directory";
+        }
+        if (e instanceof java.nio.file.AccessDeniedException f) {
+            return f.getFile() + ": permission denied";
+        }
+        if (e instanceof java.nio.file.FileAlreadyExistsException f) {
+            return f.getFile() + ": already exists";
+        }
+        if (e instanceof java.nio.file.FileSystemException f && f.getReason() != null) {
+            return f.getFile() + ": " + f.getReason();
+        }
+        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    }
+
+    /** One build step's I/O, so that a failure can name the step. */
+    private interface Stage {
+        void run() throws IOException;
+    }
+
+    private static void stage(String step, ImageRecipe recipe, String doing, Stage work) {
+        try {
+            work.run();
+        } catch (ImageBuildException e) {
+            // Helpers that know no step (a missing program, a library ldd cannot find) get it here.
+            if (e.getMessage() != null && e.getMessage().startsWith(step)) {
+                throw e;
+            }
+            throw new ImageBuildException(step + ": " + e.getMessage(), e);
+        } catch (IOException | UncheckedIOException e) {
+            IOException io = e instanceof UncheckedIOException u ? u.getCause() : (IOException) e;
+            String what = e instanceof UncheckedIOException u && u.getMessage() != null
+                    && !u.getMessage().equals(String.valueOf(io)) ? u.getMessage() + ": " + describe(io) : describe(io);
+            throw new ImageBuildException(step + ": " + doing + " failed (recipe "
+                    + recipe.dir().resolve(ImageRecipes.RECIPE_FILE) + "): " + what, e);
+        }
+    }
+
+    private Result buildOne(ImageRecipe recipe, String step) {
         long start = System.nanoTime();
-        String hash = inputHash(recipe);
+        String[] hashOut = new String[1];
+        stage(step, recipe, "hashing its inputs", () -> hashOut[0] = inputHash(recipe));
+        String hash = hashOut[0];
         Optional<InspectImageResponse> existing = inspect(recipe.tag());
         if (existing.isPresent() && hash.equals(labels(existing.get()).get(HearthLabels.INPUT_HASH))) {
             progress.accept(step + ": cached (inputs " + hash.substring(0, 12) + ")");
             return new Result(recipe.tag(), hash, true, Duration.ofNanos(System.nanoTime() - start), size(existing.get()));
         }
-        Path work = Files.createTempDirectory(home.stateDir("images"), "build-");
+        Path[] workOut = new Path[1];
+        stage(step, recipe, "making a work folder", () -> workOut[0] = Files.createTempDirectory(home.stateDir("images"), "build-"));
+        Path work = workOut[0];
+        boolean done = false;
         try {
-            Path context = Files.createDirectories(work.resolve("context"));
+            Path context = work.resolve("context");
+            stage(step, recipe, "making the build context", () -> Files.createDirectories(context));
             if (recipe instanceof ImageRecipe.Debootstrap d) {
                 Path rootfs = work.resolve("rootfs");
-                debootstrap(d, rootfs, step);
-                trimDebianRootfs(rootfs);
-                addHearthUser(rootfs);
-                writeDockerfile(context, List.of("CMD [\"/bin/sh\"]"));
-                tar(rootfs, context.resolve("rootfs.tar"), step);
+                stage(step, recipe, "debootstrap", () -> debootstrap(d, rootfs, step));
+                stage(step, recipe, "trimming the root filesystem", () -> trimDebianRootfs(rootfs));
+                stage(step, recipe, "adding the hearth user", () -> addHearthUser(rootfs));
+                stage(step, recipe, "writing the Dockerfile", () -> writeDockerfile(context, List.of("CMD [\"/bin/sh\"]")));
+                stage(step, recipe, "packing the root filesystem", () -> tar(rootfs, context.resolve("rootfs.tar"), step));
             } else if (recipe instanceof ImageRecipe.Jlink j) {
                 Path rootfs = work.resolve("rootfs");
-                jlinkRootfs(j, rootfs, step);
-                addHearthUser(rootfs);
-                writeDockerfile(context, List.of(
+                stage(step, recipe, "jlink", () -> jlinkRootfs(j, rootfs, step));
+                stage(step, recipe, "adding the hearth user", () -> addHearthUser(rootfs));
+                stage(step, recipe, "writing the Dockerfile", () -> writeDockerfile(context, List.of(
                         "ENV JAVA_HOME=/opt/java PATH=/opt/java/bin",
-                        "CMD [\"java\", \"-version\"]"));
-                tar(rootfs, context.resolve("rootfs.tar"), step);
+                        "CMD [\"java\", \"-version\"]")));
+                stage(step, recipe, "packing the root filesystem", () -> tar(rootfs, context.resolve("rootfs.tar"), step));
             } else if (recipe instanceof ImageRecipe.Dockerfile f) {
-                Files.copy(f.dir().resolve("Dockerfile"), context.resolve("Dockerfile"));
+                stage(step, recipe, "copying its Dockerfile",
+                        () -> Files.copy(f.dir().resolve("Dockerfile"), context.resolve("Dockerfile")));
                 for (Map.Entry<String, String> file : f.files().entrySet()) {
-                    copyTree(f.dir().resolve(file.getValue()).normalize(), context.resolve(file.getKey()));
+                    stage(step, recipe, "copying files." + file.getKey(),
+                            () -> copyTree(f.dir().resolve(file.getValue()).normalize(), context.resolve(file.getKey())));
                 }
             }
-            engineBuild(recipe, context, hash, step);
+            stage(step, recipe, "engine build", () -> engineBuild(recipe, work, context, hash, step));
+            done = true;
         } finally {
-            deleteTree(work);
+            try {
+                deleteTree(work);
+            } catch (IOException | UncheckedIOException e) {
+                // After a failure, its message matters more than a leftover folder; after success, this is the failure.
+                if (done) {
+                    throw new ImageBuildException(step + ": cleaning up " + work + " failed: "
+                            + (e instanceof IOException io ? describe(io) : describe(((UncheckedIOException) e).getCause())), e);
+                }
+            }
         }
         InspectImageResponse built = inspect(recipe.tag())
                 .orElseThrow(() -> new ImageBuildException(step + ": the engine reports no image after the build"));
@@ -147,14 +239,14 @@ public final class ImageBuilder {
                 .addPath("recipe", recipe.dir().resolve(ImageRecipes.RECIPE_FILE));
         if (recipe instanceof ImageRecipe.Debootstrap d) {
             AptSource source = AptSource.forSuite(Path.of("/etc/apt"), d.suite());
-            hash.add("mirror", source.uri()).add("arch", hostArchitecture());
+            hash.add("mirror", source.uri()).add("arch", hostArchitecture(tools));
         } else if (recipe instanceof ImageRecipe.Jlink) {
             Path javaHome = jdkHome();
             hash.addPath("jdk-release", javaHome.resolve("release"))
                     .add("jdk-version", System.getProperty("java.vm.version"))
                     .add("jlink-options", JLINK_OPTIONS);
             try {
-                for (Path lib : SharedLibraries.neededBy(javaHome.resolve("lib"))) {
+                for (Path lib : SharedLibraries.neededBy(javaHome.resolve("lib"), tools)) {
                     hash.addPath("lib:" + lib, lib);
                 }
             } catch (InterruptedException e) {
@@ -233,7 +325,7 @@ public final class ImageBuilder {
         cmd.addAll(JLINK_OPTIONS);
         run(cmd, step, line -> Optional.empty());
         try {
-            for (Path lib : SharedLibraries.neededBy(runtime)) {
+            for (Path lib : SharedLibraries.neededBy(runtime, tools)) {
                 Path target = rootfs.resolve(lib.toString().substring(1));
                 Files.createDirectories(target.getParent());
                 Files.copy(lib.toRealPath(), target, StandardCopyOption.REPLACE_EXISTING);
@@ -271,7 +363,7 @@ public final class ImageBuilder {
                 step, line -> Optional.empty());
     }
 
-    private void engineBuild(ImageRecipe recipe, Path context, String hash, String step) throws IOException {
+    private void engineBuild(ImageRecipe recipe, Path work, Path context, String hash, String step) throws IOException {
         progress.accept(step + ": engine build");
         Map<String, String> labels = new LinkedHashMap<>();
         labels.put(HearthLabels.MANAGED, "true");
@@ -280,10 +372,31 @@ public final class ImageBuilder {
         labels.put(HearthLabels.IMAGE, recipe.name());
         labels.put(HearthLabels.INPUT_HASH, hash);
         labels.putAll(extraLabels);
-        Process tar = new ProcessBuilder("tar", "-C", context.toString(), "-cf", "-", ".")
-                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
         List<String> tail = new ArrayList<>();
-        try (InputStream stream = tar.getInputStream()) {
+        try (ContextTar tar = ContextTar.start(tools.locate("tar"), context, work.resolve("context-tar.err"))) {
+            RuntimeException failed = null;
+            try {
+                build(recipe, tar.stream(), labels, step, tail);
+            } catch (RuntimeException e) {
+                failed = e;
+            }
+            try {
+                tar.finish(failed == null);
+            } catch (ImageBuildException e) {
+                // tar's own error is the cause; the engine's, if any, is what followed from it.
+                throw new ImageBuildException(step + ": " + e.getMessage()
+                        + (failed == null ? "" : "\n  the engine then said: " + failed.getMessage()), e);
+            }
+            if (failed != null) {
+                throw new ImageBuildException(step + ": engine build failed: " + failed.getMessage()
+                        + lastLines(tail), failed);
+            }
+        }
+    }
+
+    private void build(ImageRecipe recipe, InputStream stream, Map<String, String> labels, String step,
+                       List<String> tail) {
+        {
             docker.buildImageCmd()
                     .withTarInputStream(stream)
                     .withTags(Set.of(recipe.tag()))
@@ -303,11 +416,6 @@ public final class ImageBuilder {
                         }
                     })
                     .awaitImageId();
-        } catch (RuntimeException e) {
-            throw new ImageBuildException(step + ": engine build failed: " + e.getMessage()
-                    + lastLines(tail), e);
-        } finally {
-            tar.destroy();
         }
     }
 
@@ -320,7 +428,9 @@ public final class ImageBuilder {
     private void run(List<String> cmd, String step, Function<String, Optional<String>> phase)
             throws IOException {
         Path log = home.stateDir("logs").resolve("image-build.log");
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        List<String> located = new ArrayList<>(cmd);
+        located.set(0, locate(cmd.get(0), step));
+        Process p = new ProcessBuilder(located).redirectErrorStream(true).start();
         Deque<String> tail = new ArrayDeque<>();
         Set<String> shown = new HashSet<>();
         try (var out = Files.newBufferedWriter(log, StandardCharsets.UTF_8,
@@ -346,6 +456,15 @@ public final class ImageBuilder {
             p.destroyForcibly();
             Thread.currentThread().interrupt();
             throw new ImageBuildException(step + ": interrupted");
+        }
+    }
+
+    /** A host program's path; a missing one fails the step with the package to install. */
+    private String locate(String program, String step) {
+        try {
+            return tools.locate(program);
+        } catch (ImageBuildException e) {
+            throw new ImageBuildException(step + ": " + e.getMessage(), e);
         }
     }
 
@@ -388,9 +507,13 @@ public final class ImageBuilder {
         return home;
     }
 
-    private static String hostArchitecture() throws IOException {
-        Process p = new ProcessBuilder("dpkg", "--print-architecture").start();
-        String arch = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+    private static String hostArchitecture(BuildTools tools) throws IOException {
+        SystemTool.Result r = SystemTool.attempt(Duration.ofSeconds(30), Map.of(), new byte[0],
+                tools.locate("dpkg"), "--print-architecture");
+        if (r.exitCode() != 0) {
+            throw new ImageBuildException("dpkg --print-architecture exited with " + r.exitCode() + ": " + r.firstLine());
+        }
+        String arch = r.output().strip();
         return arch.isEmpty() ? System.getProperty("os.arch") : arch;
     }
 

@@ -1,9 +1,14 @@
 package org.hearth.core.image;
 
+import org.hearth.core.SystemTool;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
@@ -19,33 +24,57 @@ final class SharedLibraries {
 
     // "libz.so.1 => /lib/x86_64-linux-gnu/libz.so.1 (0x...)" or "/lib64/ld-linux-x86-64.so.2 (0x...)"
     private static final Pattern RESOLVED = Pattern.compile("=>\\s+(/\\S+)\\s+\\(0x");
+    // "libjvm.so => not found"
+    private static final Pattern NOT_FOUND = Pattern.compile("^\\s*(\\S+)\\s+=>\\s+not found");
     private static final Pattern LOADER = Pattern.compile("^\\s*(/\\S+)\\s+\\(0x");
 
     private SharedLibraries() {
     }
 
-    /** Absolute paths of every library the ELF files under {@code tree} need from outside it. */
-    static Set<Path> neededBy(Path tree) throws IOException, InterruptedException {
+    /**
+     * Absolute paths of every library the ELF files under {@code tree} need from outside it. A
+     * library ldd cannot find fails the build here, naming the binary and the library: left out,
+     * the image would build and then fail at container start. One that ldd misses but the tree
+     * holds (libjvm.so, which the launcher loads by path) is the tree's own.
+     */
+    static Set<Path> neededBy(Path tree, BuildTools tools) throws IOException, InterruptedException {
         List<Path> elves;
+        Set<String> inTree = new TreeSet<>();
         try (Stream<Path> walk = Files.walk(tree)) {
-            elves = walk.filter(Files::isRegularFile).filter(SharedLibraries::isElf).toList();
+            List<Path> files = walk.filter(Files::isRegularFile).toList();
+            files.forEach(f -> inTree.add(f.getFileName().toString()));
+            elves = files.stream().filter(SharedLibraries::isElf).toList();
         }
+        String ldd = tools.locate("ldd");
         Set<Path> needed = new TreeSet<>();
         for (Path elf : elves) {
-            Process ldd = new ProcessBuilder("ldd", elf.toString()).redirectErrorStream(true).start();
-            String out = new String(ldd.getInputStream().readAllBytes());
-            ldd.waitFor();
-            needed.addAll(parse(out));
+            SystemTool.Result r = SystemTool.attempt(Duration.ofSeconds(60), Map.of(), new byte[0], ldd, elf.toString());
+            Report report = parse(r.output());
+            List<String> missing = report.missing().stream().filter(lib -> !inTree.contains(lib)).toList();
+            if (!missing.isEmpty()) {
+                throw new ImageBuildException(elf + " needs " + String.join(", ", missing)
+                        + ", which ldd cannot find on this machine (install the package that provides it)");
+            }
+            needed.addAll(report.resolved());
         }
         Path root = tree.toAbsolutePath().normalize();
         needed.removeIf(p -> p.normalize().startsWith(root));
         return needed;
     }
 
-    /** Library paths in one ldd report; unresolved ("not found") entries are left out. */
-    static Set<Path> parse(String lddOutput) {
+    /** One ldd report: the libraries it resolved (with the loader) and the names it could not find. */
+    record Report(Set<Path> resolved, List<String> missing) {
+    }
+
+    static Report parse(String lddOutput) {
         Set<Path> paths = new TreeSet<>();
+        List<String> missing = new ArrayList<>();
         for (String line : lddOutput.split("\n")) {
+            Matcher notFound = NOT_FOUND.matcher(line);
+            if (notFound.find()) {
+                missing.add(notFound.group(1));
+                continue;
+            }
             Matcher m = RESOLVED.matcher(line);
             if (m.find()) {
                 paths.add(Path.of(m.group(1)));
@@ -56,7 +85,7 @@ final class SharedLibraries {
                 paths.add(Path.of(m.group(1)));
             }
         }
-        return paths;
+        return new Report(paths, missing);
     }
 
     private static boolean isElf(Path file) {

@@ -46,6 +46,8 @@ public final class EdgeListener implements AutoCloseable {
     private final Set<Socket> open = ConcurrentHashMap.newKeySet();
     private final AtomicLong accepted = new AtomicLong();
     private final AtomicLong refused = new AtomicLong();
+    private final java.util.function.Supplier<ServerSocket> serverSockets;
+    private final AcceptBackoff acceptBackoff = new AcceptBackoff();
     private ServerSocket server;
 
     /** @param name for logs, e.g. {@code mail/smtp-in/smtp} */
@@ -61,6 +63,13 @@ public final class EdgeListener implements AutoCloseable {
 
     EdgeListener(String name, InetSocketAddress bind, Upstream.Source upstreams, Optional<byte[]> refusal,
                  ExecutorService pool, long clientGraceMs) {
+        this(name, bind, upstreams, refusal, pool, clientGraceMs, EdgeListener::newServerSocket);
+    }
+
+    /** @param serverSockets makes the unbound listening socket (a test's may fail its accepts) */
+    EdgeListener(String name, InetSocketAddress bind, Upstream.Source upstreams, Optional<byte[]> refusal,
+                 ExecutorService pool, long clientGraceMs, java.util.function.Supplier<ServerSocket> serverSockets) {
+        this.serverSockets = serverSockets;
         this.clientGraceMs = clientGraceMs;
         this.name = name;
         this.bind = bind;
@@ -70,12 +79,20 @@ public final class EdgeListener implements AutoCloseable {
     }
 
     public synchronized void start() throws IOException {
-        ServerSocket s = new ServerSocket();
+        ServerSocket s = serverSockets.get();
         s.setReuseAddress(true);
         s.bind(bind, 128);
         server = s;
         pool.execute(this::acceptLoop);
         LOG.info("listener={} event=listening address={}", name, bind);
+    }
+
+    private static ServerSocket newServerSocket() {
+        try {
+            return new ServerSocket();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     public InetSocketAddress address() {
@@ -96,11 +113,19 @@ public final class EdgeListener implements AutoCloseable {
             try {
                 client = server.accept();
             } catch (IOException e) {
-                if (!server.isClosed()) {
-                    LOG.warn("listener={} event=accept-failed error={}", name, e.getMessage());
+                if (server.isClosed()) {
+                    return;
+                }
+                acceptBackoff.failed(String.valueOf(e.getMessage())).forEach(line -> LOG.warn("listener={} {}", name, line));
+                try {
+                    Thread.sleep(acceptBackoff.waitMs());
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    return;
                 }
                 continue;
             }
+            acceptBackoff.succeeded().forEach(line -> LOG.info("listener={} {}", name, line));
             accepted.incrementAndGet();
             if (!slots.tryAcquire()) {
                 refused.incrementAndGet();

@@ -38,6 +38,8 @@ final class HealthTracker {
         int failures;
         boolean everHealthy;
         String verdict = STARTING;
+        /** Why the last probe failed; empty after one that passed. */
+        Optional<String> reason = Optional.empty();
     }
 
     String check(ContainerInfo info, AppManifest.Container decl, Instant now) {
@@ -56,7 +58,8 @@ final class HealthTracker {
             return track.verdict;
         }
         track.lastCheck = now;
-        if (probe(info, decl, health)) {
+        track.reason = probe(info, decl, health);
+        if (track.reason.isEmpty()) {
             track.failures = 0;
             track.everHealthy = true;
             track.verdict = HEALTHY;
@@ -71,6 +74,12 @@ final class HealthTracker {
         return track.verdict;
     }
 
+    /** Why a container is unhealthy (what its last check said); empty unless it is. */
+    Optional<String> reason(ContainerInfo info) {
+        Track track = tracks.get(trackKey(info));
+        return track == null || !track.verdict.equals(UNHEALTHY) ? Optional.empty() : track.reason;
+    }
+
     /** Forgets containers that no longer exist. */
     void retain(Set<String> containerIds) {
         tracks.keySet().removeIf(key -> !containerIds.contains(key.substring(0, key.indexOf('@'))));
@@ -80,33 +89,54 @@ final class HealthTracker {
         return info.id() + "@" + info.startedAt().map(Instant::toString).orElse("");
     }
 
-    private boolean probe(ContainerInfo info, AppManifest.Container decl, AppManifest.Health health) {
+    /** Empty when the check passed; otherwise what it said, for the status. */
+    private Optional<String> probe(ContainerInfo info, AppManifest.Container decl, AppManifest.Health health) {
         Duration timeout = health.timeoutOrDefault();
         if (health.tcp().isPresent()) {
             Optional<AppManifest.Port> port = decl.port(health.tcp().get());
             if (port.isEmpty()) {
-                return false;
+                return Optional.of("health check: no port named " + health.tcp().get());
             }
+            String last = "the container has no address";
             for (String address : info.addresses().values()) {
                 try (Socket s = new Socket()) {
                     s.connect(new InetSocketAddress(address, port.get().port()), (int) timeout.toMillis());
-                    return true;
+                    return Optional.empty();
                 } catch (IOException e) {
                     // Try the container's next network, if any.
+                    last = address + ":" + port.get().port() + ": " + e.getMessage();
                 }
             }
-            return false;
+            return Optional.of("health check: tcp " + last);
         }
         try {
             if (!health.command().isEmpty()) {
-                return runtime.exec(info.id(), health.command(), timeout).exitCode() == 0;
+                ContainerRuntime.Run run = runtime.exec(info.id(), health.command(), timeout);
+                if (run.exitCode() == 0) {
+                    return Optional.empty();
+                }
+                String output = lastLine(run.output().stderr()).or(() -> lastLine(run.output().stdout()))
+                        .map(line -> ": " + line).orElse(" (no output)");
+                return Optional.of("health check " + String.join(" ", health.command()) + " exited "
+                        + run.exitCode() + output);
             }
             if (health.log().isPresent()) {
-                return runtime.logsSince(info.id(), info.startedAt().orElse(Instant.EPOCH)).contains(health.log().get());
+                return runtime.logsSince(info.id(), info.startedAt().orElse(Instant.EPOCH)).contains(health.log().get())
+                        ? Optional.empty()
+                        : Optional.of("health check: \"" + health.log().get() + "\" not in its output yet");
             }
         } catch (RuntimeException e) {
-            return false;
+            return Optional.of("health check " + String.join(" ", health.command()) + " could not run: " + e.getMessage());
         }
-        return true;
+        return Optional.empty();
+    }
+
+    private static Optional<String> lastLine(String text) {
+        if (text == null || text.isBlank()) {
+            return Optional.empty();
+        }
+        String[] lines = text.strip().split("\n");
+        String line = lines[lines.length - 1].strip();
+        return Optional.of(line.length() > 200 ? line.substring(0, 200) + "…" : line);
     }
 }

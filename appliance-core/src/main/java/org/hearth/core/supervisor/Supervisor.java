@@ -108,6 +108,8 @@ public final class Supervisor implements AutoCloseable {
     private final Set<String> stoppedForStorage = ConcurrentHashMap.newKeySet();
     /** Containers found stopped on the first pass were stopped by hearth down: resuming them is no crash restart. */
     private boolean firstPass = true;
+    /** The last pass failure logged, by app ("" for the whole pass), so a lasting one is logged once. */
+    private final Map<String, String> loggedFailures = new HashMap<>();
 
     public Supervisor(HearthHome home, ContainerRuntime runtime, OverlayProvider overlay, InetAddress publicAddress,
                       Optional<AppVolumes> volumes) {
@@ -137,7 +139,7 @@ public final class Supervisor implements AutoCloseable {
                 try {
                     passAndRecordStatus();
                 } catch (RuntimeException e) {
-                    LOG.warn("event=reconcile-failed error={}", e.getMessage());
+                    LOG.error("event=reconcile-failed error=\"{}\"", e, e);
                 }
                 long left = PASS_INTERVAL.toNanos() - (System.nanoTime() - start);
                 WatchKey key = left > 0 && running ? watch.poll(left, TimeUnit.NANOSECONDS) : null;
@@ -162,9 +164,57 @@ public final class Supervisor implements AutoCloseable {
      * the lock would make again what shutdown removed (firewall chains, the overlay interface).
      */
     private synchronized void passAndRecordStatus() {
-        if (running) {
-            reconcileOnce().writeTo(statusFile(home));
+        if (!running) {
+            return;
         }
+        SupervisorStatus status = null;
+        String cause = "it stopped with an error (see the log)";
+        try {
+            status = reconcileOnce();
+        } catch (RuntimeException e) {
+            cause = describe(e);
+            throw e;
+        } finally {
+            // Written whatever failed: a status left from an earlier pass would look fresh to hearth status.
+            (status != null ? status : failedPass("the reconcile pass", cause)).writeTo(statusFile(home));
+        }
+    }
+
+    /** Where one app's pass had got to, so a failure can say which part failed. */
+    private static final class Progress {
+        String part = "planning its networks";
+    }
+
+    /** The status when a pass could not run at all: every app shows why, and when it was tried. */
+    private SupervisorStatus failedPass(String part, String cause) {
+        Optional<String> problem = Optional.of(part + " failed: " + cause);
+        List<SupervisorStatus.App> appStatus = new ArrayList<>();
+        for (InstalledApps.Installed app : apps.list()) {
+            appStatus.add(new SupervisorStatus.App(app.app(), app.manifest().map(AppManifest::version).orElse("?"),
+                    "failing", app.problem().or(() -> problem), List.of(), List.of()));
+        }
+        return new SupervisorStatus(true, ProcessHandle.current().pid(), Instant.now().toString(),
+                publicAddress.getHostAddress(), SupervisorStatus.Overlay.of(overlay, overlayNow), storageStatus(), appStatus);
+    }
+
+    /**
+     * Logs a pass failure as one event line with its stack; the same failure in the next passes is
+     * not logged again (its status says it), so an engine that stays down does not flood the log.
+     */
+    private void logFailure(String app, String part, RuntimeException e) {
+        String failure = part + ": " + describe(e);
+        if (failure.equals(loggedFailures.put(app, failure))) {
+            return;
+        }
+        if (app.isEmpty()) {
+            LOG.error("event=reconcile-failed part=\"{}\" error=\"{}\"", part, describe(e), e);
+        } else {
+            LOG.error("app={} event=reconcile-failed part=\"{}\" error=\"{}\"", app, part, describe(e), e);
+        }
+    }
+
+    private static String describe(RuntimeException e) {
+        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getClass().getSimpleName() + ": " + e.getMessage();
     }
 
     /** One pass over every installed app, orphans and listeners; returns what it saw. */
@@ -188,14 +238,39 @@ public final class Supervisor implements AutoCloseable {
         Set<String> liveContainers = new HashSet<>();
         // What this instance has on the engine, listed once per pass and shared by every step below.
         Map<String, String> mine = Map.of(HearthLabels.MANAGED, "true", HearthLabels.INSTANCE, home.instanceId());
-        List<ContainerInfo> containers = runtime.containers(mine);
-        List<ContainerRuntime.NetworkInfo> networks = runtime.networks(mine);
+        List<ContainerInfo> containers;
+        List<ContainerRuntime.NetworkInfo> networks;
+        try {
+            containers = runtime.containers(mine);
+            networks = runtime.networks(mine);
+            loggedFailures.remove("");
+        } catch (RuntimeException e) {
+            // Nothing can be compared without the engine's view: no app is touched, no listener closed.
+            logFailure("", "listing-engine-objects", e);
+            return failedPass("listing this instance's containers and networks", describe(e));
+        }
+        // Apps whose pass threw: their listeners stay as they were rather than close mid-connection.
+        Set<String> failedApps = new HashSet<>();
         for (InstalledApps.Installed app : installed) {
             if (app.manifest().isEmpty()) {
                 appStatus.add(new SupervisorStatus.App(app.app(), "?", "failing", app.problem(), List.of(), List.of()));
                 continue;
             }
-            appStatus.add(apply(app.manifest().get(), now, desiredListeners, liveContainers, containers, networks));
+            AppManifest m = app.manifest().get();
+            Progress progress = new Progress();
+            try {
+                appStatus.add(apply(m, now, desiredListeners, liveContainers, containers, networks, progress));
+                loggedFailures.remove(m.app());
+            } catch (RuntimeException e) {
+                // One app's failure is its own: the other apps are still reconciled in this pass.
+                logFailure(m.app(), progress.part, e);
+                failedApps.add(m.app());
+                containers.stream().filter(c -> m.app().equals(c.labels().get(HearthLabels.APP)))
+                        .forEach(c -> liveContainers.add(c.id()));
+                desiredListeners.values().removeIf(d -> d.app().equals(m.app()));
+                appStatus.add(new SupervisorStatus.App(m.app(), m.version(), "failing",
+                        Optional.of(progress.part + " failed: " + describe(e)), List.of(), List.of()));
+            }
         }
         removeOrphans(installed, containers, networks);
         Set<String> wantedPools = new HashSet<>();
@@ -207,7 +282,7 @@ public final class Supervisor implements AutoCloseable {
         pools.keySet().stream().filter(k -> !wantedPools.contains(k)).toList().forEach(k -> pools.remove(k).close());
         health.retain(liveContainers);
         firstPass = false;
-        Map<String, Optional<String>> listenerProblems = syncListeners(desiredListeners);
+        Map<String, Optional<String>> listenerProblems = syncListeners(desiredListeners, failedApps);
         List<SupervisorStatus.App> withEndpoints = new ArrayList<>();
         for (SupervisorStatus.App a : appStatus) {
             List<SupervisorStatus.Endpoint> endpoints = new ArrayList<>();
@@ -264,7 +339,7 @@ public final class Supervisor implements AutoCloseable {
 
     private SupervisorStatus.App apply(AppManifest m, Instant now, Map<String, DesiredListener> desiredListeners,
                                        Set<String> liveContainers, List<ContainerInfo> instanceContainers,
-                                       List<ContainerRuntime.NetworkInfo> instanceNetworks) {
+                                       List<ContainerRuntime.NetworkInfo> instanceNetworks, Progress progress) {
         Map<String, String> appLabels = AppTeardown.labelsOf(home.instanceId(), m.app());
         NetworkPlan plan = EdgeNetworkPlanner.plan(names, m);
         Map<String, String> networkIds = new HashMap<>();
@@ -300,6 +375,7 @@ public final class Supervisor implements AutoCloseable {
         }
         List<SupervisorStatus.Container> containers = new ArrayList<>();
         m.containers().forEach((name, decl) -> {
+            progress.part = "container " + name;
             String key = m.app() + "/" + name;
             Applied applied = decl.ephemeral()
                     ? applyPool(m, name, decl, plan, networkIds, byRole.getOrDefault(name, List.of()))
@@ -325,7 +401,9 @@ public final class Supervisor implements AutoCloseable {
                 }
             }
         });
+        progress.part = "hand-off listeners";
         handOffListeners(m, networkIds, desiredListeners);
+        progress.part = "removing containers no longer declared";
         byRole.forEach((role, infos) -> {
             if (!m.containers().containsKey(role)) {
                 infos.forEach(i -> {
@@ -340,6 +418,7 @@ public final class Supervisor implements AutoCloseable {
         } catch (RuntimeException e) {
             firewallProblem = Optional.of("cannot apply firewall rules: " + e.getMessage());
         }
+        progress.part = "removing networks no longer planned";
         Set<String> planned = plan.networks().keySet();
         instanceNetworks.stream().filter(n -> m.app().equals(n.labels().get(HearthLabels.APP)))
                 .filter(n -> !planned.contains(n.name()))
@@ -512,6 +591,9 @@ public final class Supervisor implements AutoCloseable {
         String verdict = health.check(keep, decl, now);
         if (backoff.crashLooping(key, now) && !verdict.equals(HealthTracker.HEALTHY)) {
             verdict = "crash-looping";
+        }
+        if (verdict.equals(HealthTracker.UNHEALTHY) && problem.isEmpty()) {
+            problem = health.reason(keep);
         }
         String ingress = keep.addresses().get(ingressNetwork);
         for (AppManifest.Port p : decl.ports()) {
@@ -728,7 +810,9 @@ public final class Supervisor implements AutoCloseable {
         if (containers.stream().anyMatch(c -> c.health().equals(LOCKED))) {
             return LOCKED;
         }
-        if (containers.stream().anyMatch(c -> c.problem().isPresent() || c.health().equals("crash-looping"))) {
+        // An unhealthy container's problem is its check's answer: that app is degraded, not failing.
+        if (containers.stream().anyMatch(c -> (c.problem().isPresent() && !c.health().equals(HealthTracker.UNHEALTHY))
+                || c.health().equals("crash-looping"))) {
             return "failing";
         }
         if (containers.stream().allMatch(c -> c.health().equals(HealthTracker.HEALTHY))) {
@@ -780,10 +864,13 @@ public final class Supervisor implements AutoCloseable {
     }
 
     /** Opens missing listeners and closes unwanted ones; returns a problem per listener that could not open. */
-    private Map<String, Optional<String>> syncListeners(Map<String, DesiredListener> desired) {
+    private Map<String, Optional<String>> syncListeners(Map<String, DesiredListener> desired, Set<String> leaveAsIs) {
         Map<String, Optional<String>> problems = new HashMap<>();
         for (var it = listeners.entrySet().iterator(); it.hasNext(); ) {
             var entry = it.next();
+            if (leaveAsIs.contains(entry.getKey().substring(0, entry.getKey().indexOf('/')))) {
+                continue;
+            }
             DesiredListener want = desired.get(entry.getKey());
             boolean keep = want != null && want.bind().isPresent() && want.shape().equals(listenerShapes.get(entry.getKey()));
             if (!keep) {

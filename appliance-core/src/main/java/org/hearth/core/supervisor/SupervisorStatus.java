@@ -60,6 +60,8 @@ public record SupervisorStatus(boolean running, long pid, String updatedAt, Stri
     /**
      * @param state  {@code locked} (waiting for hearth unlock), {@code healthy} (every container healthy), {@code starting}, {@code degraded}
      *               (some container unhealthy or restarting) or {@code failing} (cannot be applied, or crash-looping)
+     * @param problem why it is failing when the app as a whole is: which part of the supervisor's pass failed and
+     *                its cause (e.g. {@code container imap failed: ...}); a container's own problem is on the container
      */
     public record App(String app, String version, String state, Optional<String> problem,
                       List<Container> containers, List<Endpoint> endpoints) {

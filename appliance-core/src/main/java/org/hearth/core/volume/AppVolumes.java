@@ -1,11 +1,17 @@
 package org.hearth.core.volume;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
@@ -19,6 +25,7 @@ import java.util.Optional;
  */
 public final class AppVolumes {
 
+    private static final Logger LOG = LoggerFactory.getLogger(AppVolumes.class);
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Free attempts before waits begin; then the wait starts at FIRST_WAIT and doubles per failure, up to the ceiling. */
     private static final int FREE_ATTEMPTS = 3;
@@ -217,30 +224,61 @@ public final class AppVolumes {
     }
 
     private void checkThrottle() throws IOException, ThrottledException {
-        if (!Files.exists(failuresFile)) {
+        Failures f = readFailures();
+        if (f.count() < FREE_ATTEMPTS) {
             return;
         }
-        ObjectNode f = (ObjectNode) JSON.readTree(failuresFile.toFile());
-        int failures = f.path("failures").asInt();
-        if (failures < FREE_ATTEMPTS) {
-            return;
-        }
-        Duration wait = FIRST_WAIT.multipliedBy(1L << Math.min(20, failures - FREE_ATTEMPTS));
+        Duration wait = FIRST_WAIT.multipliedBy(1L << Math.min(20, f.count() - FREE_ATTEMPTS));
         if (wait.compareTo(MAX_WAIT) > 0) {
             wait = MAX_WAIT;
         }
-        Instant until = Instant.ofEpochMilli(f.path("last").asLong()).plus(wait);
+        Instant until = Instant.ofEpochMilli(f.lastMillis()).plus(wait);
         Instant now = Instant.now();
         if (now.isBefore(until)) {
             throw new ThrottledException(Duration.between(now, until));
         }
     }
 
+    private record Failures(int count, long lastMillis) {
+    }
+
+    /**
+     * The failed-unlock record; an unreadable one counts as none, with a warning. Resetting gives
+     * nothing away: the file is root's, mode 600, and whoever can damage it can as well delete it,
+     * while it is written atomically, so a crash cannot damage it; refusing every unlock for
+     * a file problem would lock the owner out of their mail instead.
+     */
+    private Failures readFailures() throws IOException {
+        if (!Files.exists(failuresFile)) {
+            return new Failures(0, 0);
+        }
+        JsonNode f;
+        try {
+            f = JSON.readTree(failuresFile.toFile());
+        } catch (com.fasterxml.jackson.core.JacksonException e) {
+            f = null;
+        }
+        if (f == null || !f.path("failures").canConvertToInt() || !f.path("failures").isIntegralNumber()
+                || !f.path("last").isIntegralNumber()) {
+            LOG.warn("event=unlock-failures-reset file={} reason=unreadable bytes={}", failuresFile,
+                    Files.size(failuresFile));
+            return new Failures(0, 0);
+        }
+        return new Failures(Math.max(0, f.get("failures").asInt()), f.get("last").asLong());
+    }
+
+    /** Written beside the old record and renamed over it: a crash leaves the old count or the new one. */
     private void recordFailure() throws IOException {
-        int failures = Files.exists(failuresFile) ? JSON.readTree(failuresFile.toFile()).path("failures").asInt() : 0;
         ObjectNode f = JSON.createObjectNode();
-        f.put("failures", failures + 1);
+        f.put("failures", readFailures().count() + 1);
         f.put("last", System.currentTimeMillis());
-        Files.write(failuresFile, JSON.writeValueAsBytes(f));
+        Path tmp = failuresFile.resolveSibling(failuresFile.getFileName() + ".new");
+        Files.deleteIfExists(tmp);
+        Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        try (var channel = java.nio.channels.FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+            channel.write(java.nio.ByteBuffer.wrap(JSON.writeValueAsBytes(f)));
+            channel.force(true);
+        }
+        Files.move(tmp, failuresFile, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }
 }

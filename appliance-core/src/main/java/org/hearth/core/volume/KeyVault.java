@@ -43,11 +43,24 @@ public final class KeyVault {
         }
     }
 
+    /**
+     * The vault file itself is damaged (truncated, edited, bit rot): no passphrase was tried, so
+     * this is never counted as a failed unlock.
+     */
+    public static final class DamagedVaultException extends IOException {
+        DamagedVaultException(Path file, String what) {
+            super(file + " is damaged: " + what + "; no passphrase was tried (restore it from a backup)");
+        }
+    }
+
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final int KEY_BYTES = 32;
     private static final int NONCE_BYTES = 12;
     private static final String MASTER_PURPOSE = "hearth master key";
+    private static final int SALT_BYTES = 16;
+    /** A wrapped master key: nonce, the key, GCM's tag. */
+    private static final int WRAPPED_MASTER_BYTES = NONCE_BYTES + KEY_BYTES + 16;
 
     private final Path file;
 
@@ -80,15 +93,38 @@ public final class KeyVault {
         }
     }
 
-    /** The master key, if the passphrase is right. The caller clears the returned array when done. */
+    /**
+     * The master key, if the passphrase is right. The caller clears the returned array when done.
+     * A damaged file is a {@link DamagedVaultException}: AES-GCM cannot tell a flipped bit from a
+     * wrong passphrase, so the file's shape and checksum are verified before the passphrase is tried.
+     */
     public byte[] unlock(char[] passphrase) throws IOException, WrongPassphraseException {
         ObjectNode root = load();
-        ObjectNode kdf = (ObjectNode) field(root, "kdf");
-        Cost cost = new Cost(field(kdf, "memoryKiB").asInt(), field(kdf, "iterations").asInt(),
-                field(kdf, "parallelism").asInt());
-        byte[] kek = derive(passphrase, decode(kdf, "salt"), cost);
+        JsonNode kdfNode = field(root, "kdf");
+        if (!(kdfNode instanceof ObjectNode kdf)) {
+            throw new DamagedVaultException(file, "field \"kdf\" is not an object");
+        }
+        if (!"argon2id".equals(kdf.path("algorithm").asText())) {
+            throw new DamagedVaultException(file, "kdf.algorithm is \"" + kdf.path("algorithm").asText()
+                    + "\", not \"argon2id\"");
+        }
+        Cost cost = new Cost(positiveInt(kdf, "memoryKiB"), positiveInt(kdf, "iterations"), positiveInt(kdf, "parallelism"));
+        byte[] salt = decode(kdf, "salt");
+        if (salt.length != SALT_BYTES) {
+            throw new DamagedVaultException(file, "kdf.salt is " + salt.length + " bytes, not " + SALT_BYTES);
+        }
+        byte[] wrapped = decode(root, "master");
+        if (wrapped.length != WRAPPED_MASTER_BYTES) {
+            throw new DamagedVaultException(file, "the wrapped master key is " + wrapped.length + " bytes, not "
+                    + WRAPPED_MASTER_BYTES);
+        }
+        // Vaults written before the checksum existed have none; they get one at the next passphrase change.
+        if (root.hasNonNull("check") && !root.get("check").asText().equals(checksum(kdf, root.get("master").asText()))) {
+            throw new DamagedVaultException(file, "its checksum does not match the kdf and master key fields");
+        }
+        byte[] kek = derive(passphrase, salt, cost);
         try {
-            return unwrap(kek, decode(root, "master"), MASTER_PURPOSE);
+            return unwrap(kek, wrapped, MASTER_PURPOSE);
         } catch (AEADBadTagException e) {
             throw new WrongPassphraseException();
         } finally {
@@ -147,7 +183,7 @@ public final class KeyVault {
     }
 
     private void writeMaster(ObjectNode root, byte[] master, char[] passphrase, Cost cost) {
-        byte[] salt = random(16);
+        byte[] salt = random(SALT_BYTES);
         byte[] kek = derive(passphrase, salt, cost);
         try {
             ObjectNode kdf = root.putObject("kdf");
@@ -156,10 +192,33 @@ public final class KeyVault {
             kdf.put("iterations", cost.iterations());
             kdf.put("parallelism", cost.parallelism());
             kdf.put("salt", Base64.getEncoder().encodeToString(salt));
-            root.put("master", Base64.getEncoder().encodeToString(wrap(kek, master, MASTER_PURPOSE)));
+            String wrapped = Base64.getEncoder().encodeToString(wrap(kek, master, MASTER_PURPOSE));
+            root.put("master", wrapped);
+            root.put("check", checksum(kdf, wrapped));
         } finally {
             Arrays.fill(kek, (byte) 0);
         }
+    }
+
+    /** SHA-256 over what unlock reads: a mismatch means the file changed, whatever the passphrase. */
+    private static String checksum(ObjectNode kdf, String wrappedMaster) {
+        String covered = String.join("\n", "hearth vault check 1", kdf.path("algorithm").asText(),
+                kdf.path("memoryKiB").asText(), kdf.path("iterations").asText(), kdf.path("parallelism").asText(),
+                kdf.path("salt").asText(), wrappedMaster);
+        try {
+            byte[] digest = java.security.MessageDigest.getInstance("SHA-256").digest(covered.getBytes(StandardCharsets.UTF_8));
+            return Base64.getEncoder().encodeToString(digest);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("SHA-256 is part of every Java runtime", e);
+        }
+    }
+
+    private int positiveInt(ObjectNode node, String name) throws IOException {
+        JsonNode value = field(node, name);
+        if (!value.canConvertToInt() || !value.isIntegralNumber() || value.asInt() <= 0) {
+            throw new DamagedVaultException(file, "kdf." + name + " is " + value + ", not a positive whole number");
+        }
+        return value.asInt();
     }
 
     static byte[] derive(char[] passphrase, byte[] salt, Cost cost) {
@@ -230,16 +289,21 @@ public final class KeyVault {
         if (!exists()) {
             throw new IOException(file + " does not exist: no passphrase has been set (run: hearth unlock)");
         }
+        JsonNode root;
         try {
-            return (ObjectNode) JSON.readTree(file.toFile());
-        } catch (IOException | ClassCastException e) {
-            throw new IOException(file + " is not a readable key vault: " + e.getMessage(), e);
+            root = JSON.readTree(file.toFile());
+        } catch (com.fasterxml.jackson.core.JacksonException e) {
+            throw new DamagedVaultException(file, "it is not valid JSON (" + e.getOriginalMessage() + ")");
         }
+        if (!(root instanceof ObjectNode object)) {
+            throw new DamagedVaultException(file, root == null || root.isMissingNode() ? "it is empty" : "it is not a JSON object");
+        }
+        return object;
     }
 
     private JsonNode field(ObjectNode node, String name) throws IOException {
         if (!node.hasNonNull(name)) {
-            throw new IOException(file + ": field \"" + name + "\" is missing");
+            throw new DamagedVaultException(file, "field \"" + name + "\" is missing");
         }
         return node.get(name);
     }
@@ -248,7 +312,7 @@ public final class KeyVault {
         try {
             return Base64.getDecoder().decode(field(node, name).asText());
         } catch (IllegalArgumentException e) {
-            throw new IOException(file + ": field \"" + name + "\" is not base64", e);
+            throw new DamagedVaultException(file, "field \"" + name + "\" is not base64");
         }
     }
 

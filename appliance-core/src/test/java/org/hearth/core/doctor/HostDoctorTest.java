@@ -3,6 +3,9 @@ package org.hearth.core.doctor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.ServerSocketChannel;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -18,6 +21,36 @@ class HostDoctorTest {
         assertThat(engine.ok()).isFalse();
         assertThat(engine.blocksHearth()).isTrue();
         assertThat(engine.fix()).hasValueSatisfying(f -> assertThat(f).contains("scripts/engine-up"));
+    }
+
+    @Test
+    void aSocketThatNobodyListensOnShowsTheEnginesOwnErrorAndSaysDockerdIsNotRunning(@TempDir Path state)
+            throws Exception {
+        // A real stale socket, as a dockerd that died leaves behind: the file exists, connect is refused.
+        Path socket = state.resolve("docker.sock");
+        try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            server.bind(UnixDomainSocketAddress.of(socket));
+        }
+        assertThat(socket).exists();
+
+        HostCheck engine = new HostDoctor("unix://" + socket, state).run().get(0);
+
+        assertThat(engine.name()).isEqualTo("engine");
+        assertThat(engine.detail()).startsWith("no engine answers at unix://" + socket + ": ")
+                .containsIgnoringCase("connection refused");
+        assertThat(engine.fix()).hasValueSatisfying(f -> assertThat(f)
+                .contains("exists but dockerd is not listening on it").doesNotContain("installs"));
+    }
+
+    @Test
+    void aPermissionDeniedSocketSuggestsTheGroupRatherThanInstallingTheEngine() {
+        // Built from the error docker-java's socket reports: these tests run as root, which no file mode refuses.
+        HostCheck engine = HostDoctor.engineProblem("unix:///var/run/docker.sock",
+                new java.net.SocketException("Permission denied"));
+
+        assertThat(engine.detail()).isEqualTo("no engine answers at unix:///var/run/docker.sock: Permission denied");
+        assertThat(engine.fix()).hasValueSatisfying(f -> assertThat(f)
+                .contains("usermod -aG docker").doesNotContain("docker.io"));
     }
 
     @Test

@@ -205,4 +205,50 @@ class EdgeListenerTest {
             assertThat(released.await(5, TimeUnit.SECONDS)).isTrue();
         }
     }
+
+    @Test
+    void aListenerWhoseAcceptKeepsFailingBacksOffInsteadOfSpinningAndServesOnceItWorksAgain() throws Exception {
+        // A fake: the JVM's descriptor limit cannot be lowered from a test, so this server socket
+        // throws EMFILE's message from accept while told to, and is a real loopback socket otherwise.
+        java.util.concurrent.atomic.AtomicBoolean failing = new java.util.concurrent.atomic.AtomicBoolean(true);
+        java.util.concurrent.atomic.AtomicInteger attempts = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.function.Supplier<ServerSocket> emfile = () -> {
+            try {
+                return new ServerSocket() {
+                    @Override
+                    public Socket accept() throws IOException {
+                        attempts.incrementAndGet();
+                        if (failing.get()) {
+                            throw new IOException("Too many open files");
+                        }
+                        return super.accept();
+                    }
+                };
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        };
+        InetSocketAddress target = startEcho();
+        int port;
+        try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            port = probe.getLocalPort();
+        }
+        listener = new EdgeListener("test", new InetSocketAddress(InetAddress.getLoopbackAddress(), port),
+                () -> Optional.of(Upstream.fixed(target)), Optional.empty(), pool, 10_000, emfile);
+        listener.start();
+
+        Thread.sleep(700);
+        // 10 + 20 + 40 + 80 + 160 + 320 ms of waits fit in 700 ms: a handful of attempts, not a spin.
+        assertThat(attempts.get()).isBetween(2, 9);
+
+        failing.set(false);
+        try (Socket client = new Socket()) {
+            client.connect(listener.address(), 3000);
+            client.setSoTimeout(5000);
+            client.getOutputStream().write("after EMFILE\n".getBytes(StandardCharsets.US_ASCII));
+            client.shutdownOutput();
+            assertThat(new String(client.getInputStream().readAllBytes(), StandardCharsets.US_ASCII))
+                    .isEqualTo("after EMFILE\n");
+        }
+    }
 }

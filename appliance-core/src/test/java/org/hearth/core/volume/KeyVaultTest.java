@@ -115,4 +115,52 @@ class KeyVaultTest {
         assertThatThrownBy(() -> KeyVault.at(file).create("x".toCharArray(), CHEAP))
                 .hasMessageContaining("already exists");
     }
+
+    @Test
+    void aTruncatedMasterKeyIsADamagedFileNotAWrongPassphrase() throws Exception {
+        Path file = dir.resolve("keys.json");
+        KeyVault vault = KeyVault.at(file);
+        vault.create("right".toCharArray(), CHEAP);
+        String text = Files.readString(file);
+        String master = text.split("\"master\" : \"")[1].split("\"")[0];
+        Files.writeString(file, text.replace(master, master.substring(0, 40)));
+
+        assertThatThrownBy(() -> vault.unlock("right".toCharArray()))
+                .isInstanceOf(KeyVault.DamagedVaultException.class)
+                .hasMessage(file + " is damaged: the wrapped master key is 30 bytes, not 60;"
+                        + " no passphrase was tried (restore it from a backup)");
+    }
+
+    @Test
+    void aChangedSaltIsCaughtByTheChecksumRatherThanTakenForAWrongPassphrase() throws Exception {
+        Path file = dir.resolve("keys.json");
+        KeyVault vault = KeyVault.at(file);
+        vault.create("right".toCharArray(), CHEAP);
+        String text = Files.readString(file);
+        String salt = text.split("\"salt\" : \"")[1].split("\"")[0];
+        String flipped = (salt.charAt(0) == 'A' ? "B" : "A") + salt.substring(1);
+        Files.writeString(file, text.replace(salt, flipped));
+
+        assertThatThrownBy(() -> vault.unlock("right".toCharArray()))
+                .isInstanceOf(KeyVault.DamagedVaultException.class)
+                .hasMessageContaining(file + " is damaged: its checksum does not match");
+    }
+
+    @Test
+    void aTruncatedOrEmptyVaultFileSaysWhatIsWrongWithIt() throws Exception {
+        Path file = dir.resolve("keys.json");
+        KeyVault vault = KeyVault.at(file);
+        vault.create("right".toCharArray(), CHEAP);
+        byte[] whole = Files.readAllBytes(file);
+        Files.write(file, java.util.Arrays.copyOf(whole, whole.length / 2));
+
+        assertThatThrownBy(() -> vault.unlock("right".toCharArray()))
+                .isInstanceOf(KeyVault.DamagedVaultException.class)
+                .hasMessageStartingWith(file + " is damaged: it is not valid JSON (Unexpected end-of-input");
+
+        Files.write(file, new byte[0]);
+        assertThatThrownBy(() -> vault.unlock("right".toCharArray()))
+                .isInstanceOf(KeyVault.DamagedVaultException.class)
+                .hasMessageStartingWith(file + " is damaged: it is empty");
+    }
 }

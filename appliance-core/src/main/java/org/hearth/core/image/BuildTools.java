@@ -1,0 +1,44 @@
+package org.hearth.core.image;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Finds the host programs an image build runs, so a missing one is named with the package that
+ * provides it, rather than surfacing as the JVM's "Cannot run program" somewhere in the build.
+ */
+final class BuildTools {
+
+    /** Debian's package for each program the builder runs by name. */
+    private static final Map<String, String> PACKAGES = Map.of(
+            "debootstrap", "debootstrap", "tar", "tar", "ldd", "libc-bin", "dpkg", "dpkg", "umount", "mount");
+
+    private final String searchPath;
+
+    /** @param searchPath a PATH-style list of folders, searched in order */
+    BuildTools(String searchPath) {
+        this.searchPath = searchPath;
+    }
+
+    static BuildTools fromEnvironment() {
+        return new BuildTools(Optional.ofNullable(System.getenv("PATH")).orElse("/usr/sbin:/usr/bin:/sbin:/bin"));
+    }
+
+    /** The program's absolute path; an {@link ImageBuildException} naming the package to install if it is absent. */
+    String locate(String program) {
+        if (program.contains("/")) {
+            return program;
+        }
+        for (String dir : searchPath.split(":")) {
+            Path candidate = Path.of(dir.isEmpty() ? "." : dir, program);
+            if (Files.isRegularFile(candidate) && Files.isExecutable(candidate)) {
+                return candidate.toAbsolutePath().toString();
+            }
+        }
+        String pkg = PACKAGES.get(program);
+        throw new ImageBuildException(program + " not found"
+                + (pkg == null ? " in " + searchPath : ": apt-get install " + pkg));
+    }
+}
