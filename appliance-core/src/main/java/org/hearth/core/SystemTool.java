@@ -62,7 +62,13 @@ public final class SystemTool {
             throws IOException {
         ProcessBuilder builder = new ProcessBuilder(cmd).redirectErrorStream(true);
         builder.environment().putAll(environment);
-        Process p = builder.start();
+        Process p;
+        try {
+            p = builder.start();
+        } catch (IOException e) {
+            // The JVM says "Cannot run program ... error=2": name the package that gives it instead.
+            throw HostPackages.isMissing(cmd[0]) ? new IOException(HostPackages.notFound(cmd[0]), e) : e;
+        }
         // Output is read on its own thread, so the deadline holds however the tool behaves; it is
         // kept in memory only (wg's output holds keys).
         Output out = new Output(p.getInputStream(), cmd[0]);

@@ -27,7 +27,7 @@ class HostProgramsTest {
 
     /** A literal program name where the code starts a process (a byte[] or key argument may come first). */
     private static final Pattern MAIN_START = Pattern.compile(
-            "(?:new ProcessBuilder|SystemTool\\.(?:run|attempt)|HostCommand\\.(?:run|onPath)|quietly|startDaemon"
+            "(?:new ProcessBuilder|SystemTool\\.(?:run|attempt)|HostCommand\\.(?:run|onPath)|quietly|startDaemon|locate|(?<![.\\w])run\\(List\\.of"
                     + "|cmd = new ArrayList<>\\(List\\.of|cmd = List\\.of)"
                     + "\\((?:(?:[^\"();]|\\([^()]*\\))*,\\s*)?\"([a-z][a-z0-9._+-]*)\"");
     /** Tests start programs too (swaks, python3, zbarimg); their helpers name hearth commands with run(...), so only these. */
@@ -40,7 +40,8 @@ class HostProgramsTest {
         Map<String, String> declared = declaredPrograms();
         Map<String, Set<String>> started = started(MAIN_START, "src/main/java");
         // The scan must see the calls it is meant to police, or it would pass by finding nothing.
-        assertThat(started).containsKeys("debootstrap", "cryptsetup", "ip", "wg", "iptables", "mkfs.ext4", "losetup", "tar", "setsid");
+        assertThat(started).containsKeys(
+                "debootstrap", "cryptsetup", "ip", "wg", "iptables", "mkfs.ext4", "losetup", "tar", "dpkg", "ldd", "setsid");
         assertThat(undeclared(started, declared)).as("programs started but missing from scripts/host-packages "
                 + "(add PACKAGE GROUP PROGRAM there)").isEmpty();
     }

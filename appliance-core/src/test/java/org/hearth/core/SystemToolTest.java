@@ -2,6 +2,7 @@ package org.hearth.core;
 
 import org.junit.jupiter.api.Test;
 
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -57,5 +58,15 @@ class SystemToolTest {
         String out = SystemTool.run("sh", "-c", "sleep 20 & echo started");
         assertThat(out).isEqualTo("started\n");
         assertThat(Duration.between(start, Instant.now())).isLessThan(Duration.ofSeconds(10));
+    }
+
+    @Test
+    void aMissingProgramIsNamedWithThePackageThatGivesIt() {
+        assertThat(HostPackages.notFound("debootstrap"))
+                .isEqualTo("debootstrap not found: apt-get install debootstrap (scripts/install-packages run installs every program Hearth runs)");
+        assertThatThrownBy(() -> SystemTool.run("/nonexistent/bin/wg", "show"))
+                .isInstanceOf(IOException.class).hasMessageStartingWith("/nonexistent/bin/wg not found: apt-get install wireguard-tools");
+        assertThatThrownBy(() -> SystemTool.run("hearth-no-such-tool"))
+                .isInstanceOf(IOException.class).hasMessage("hearth-no-such-tool not found on this machine");
     }
 }

@@ -1,8 +1,9 @@
 package org.hearth.core.image;
 
+import org.hearth.core.HostPackages;
+
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -10,10 +11,6 @@ import java.util.Optional;
  * provides it, rather than surfacing as the JVM's "Cannot run program" somewhere in the build.
  */
 final class BuildTools {
-
-    /** Debian's package for each program the builder runs by name. */
-    private static final Map<String, String> PACKAGES = Map.of(
-            "debootstrap", "debootstrap", "tar", "tar", "ldd", "libc-bin", "dpkg", "dpkg", "umount", "mount");
 
     private final String searchPath;
 
@@ -37,8 +34,6 @@ final class BuildTools {
                 return candidate.toAbsolutePath().toString();
             }
         }
-        String pkg = PACKAGES.get(program);
-        throw new ImageBuildException(program + " not found"
-                + (pkg == null ? " in " + searchPath : ": apt-get install " + pkg));
+        throw new ImageBuildException(HostPackages.notFound(program));
     }
 }
