@@ -182,7 +182,9 @@ final class LmtpDelivery {
                                    byte[] original) throws Exception {
         Optional<DeliveryLedger.Entry> earlier = ledger.find(key);
         Optional<Long> storedAs = earlier.flatMap(DeliveryLedger.Entry::uid);
+        String found = "record";
         if (earlier.isPresent() && storedAs.isEmpty()) {
+            found = "search";
             // Intended but not marked done: the store died after the append, or before it. Look where it was going.
             DeliveryLedger.Entry e = earlier.get();
             storedAs = mailboxes.find(e.user(), e.folder(), e.nextUid(), identity);
@@ -191,7 +193,7 @@ final class LmtpDelivery {
             }
         }
         if (storedAs.isPresent()) {
-            LOG.info("event=duplicate-suppressed folder={} uid={}", earlier.get().folder(), storedAs.get());
+            LOG.info("event=duplicate-suppressed folder={} uid={} found={}", earlier.get().folder(), storedAs.get(), found);
             return reply(HookReturnCode.ok(), SMTPRetCode.MAIL_OK,
                     DSNStatus.getStatus(DSNStatus.SUCCESS, DSNStatus.CONTENT_OTHER) + " Already delivered");
         }
@@ -243,7 +245,8 @@ final class LmtpDelivery {
 
     /** 451 so the sender retries, until the same failure has repeated often enough to quarantine the message. */
     private HookResult failed(String recipient, String user, MessageIdentity identity, byte[] original, Throwable error) {
-        String messageId = identity.messageId().orElse("none");
+        // The sender wrote it: one token of printable ASCII, so it cannot forge or split a log line.
+        String messageId = identity.messageId().map(id -> id.replaceAll("[^\\x21-\\x7e]", "?")).orElse("none");
         try {
             Quarantine.Outcome outcome = quarantine.failed(recipient, user, identity, original, error);
             if (outcome.quarantined().isPresent()) {
