@@ -37,8 +37,10 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
+import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.WeakHashMap;
@@ -50,6 +52,10 @@ import java.util.Collections;
  * once, adds the verdict as X-Spam-* headers and stores the message in INBOX or Junk before
  * answering 250 for that recipient. When the scanner cannot answer, the message is tempfailed
  * (451) unless the app says to deliver unscanned.
+ * <p>
+ * A retried delivery (same recipient, Message-ID and body within 48 hours, see {@link DeliveryLedger})
+ * gets 250 without a second copy. A failure is 451, until the same message has failed the same way
+ * {@link Quarantine#THRESHOLD} times: then it is quarantined and answered 250.
  */
 final class LmtpDelivery {
 
@@ -60,6 +66,8 @@ final class LmtpDelivery {
 
     private final Accounts accounts;
     private final Mailboxes mailboxes;
+    private final DeliveryLedger ledger;
+    private final Quarantine quarantine;
     private final SpamScanner scanner;
     /** Larger messages are not scanned (spamc's rule too): spam is small, and a scan of megabytes outlasts any timeout. */
     private final int maxScanBytes;
@@ -67,8 +75,10 @@ final class LmtpDelivery {
     // One scan per message, shared by its recipients; envelopes are compared by identity.
     private final Map<MailEnvelope, Optional<SpamScanner.Verdict>> verdicts = Collections.synchronizedMap(new WeakHashMap<>());
 
-    LmtpDelivery(Accounts accounts, Mailboxes mailboxes, SpamScanner scanner, WhenScannerDown whenScannerDown,
-                 int maxScanBytes) {
+    LmtpDelivery(Accounts accounts, Mailboxes mailboxes, DeliveryLedger ledger, Quarantine quarantine,
+                 SpamScanner scanner, WhenScannerDown whenScannerDown, int maxScanBytes) {
+        this.ledger = ledger;
+        this.quarantine = quarantine;
         this.maxScanBytes = maxScanBytes;
         this.accounts = accounts;
         this.mailboxes = mailboxes;
@@ -136,42 +146,129 @@ final class LmtpDelivery {
                 return reply(HookReturnCode.deny(), SMTPRetCode.MAILBOX_PERM_UNAVAILABLE,
                         DSNStatus.getStatus(DSNStatus.PERMANENT, DSNStatus.ADDRESS_MAILBOX) + " No such user here");
             }
+            byte[] original;
             try {
-                byte[] original = read(envelope);
-                byte[] message;
-                String folder = Mailboxes.INBOX;
-                String spam;
-                if (original.length > maxScanBytes) {
-                    message = SpamHeaders.apply(original, "X-Spam-Status: No, not scanned (over " + maxScanBytes + " bytes)");
-                    spam = "not-scanned-too-large";
-                } else {
-                    Optional<SpamScanner.Verdict> verdict = verdicts.computeIfAbsent(envelope, e -> scan(original));
-                    if (verdict.isEmpty() && whenScannerDown == WhenScannerDown.TEMPFAIL) {
-                        return reply(HookReturnCode.denySoft(), SMTPRetCode.LOCAL_ERROR,
-                                DSNStatus.getStatus(DSNStatus.TRANSIENT, DSNStatus.SYSTEM_OTHER)
-                                        + " Spam scanner unavailable, try again later");
-                    }
-                    message = verdict.map(v -> SpamHeaders.apply(original,
-                                    "X-Spam-Flag: " + (v.spam() ? "YES" : "NO"),
-                                    "X-Spam-Score: " + v.score(),
-                                    "X-Spam-Status: " + (v.spam() ? "Yes" : "No") + ", score=" + v.score() + " required="
-                                            + v.required() + " tests=" + String.join(",", v.rules())))
-                            .orElseGet(() -> SpamHeaders.apply(original, "X-Spam-Status: unscanned (scanner unavailable)"));
-                    if (verdict.filter(SpamScanner.Verdict::spam).isPresent()) {
-                        folder = Mailboxes.JUNK;
-                    }
-                    spam = verdict.map(v -> String.valueOf(v.score())).orElse("unscanned");
-                }
-                mailboxes.deliver(mailbox.user(), folder, message);
-                LOG.info("event=delivered folder={} bytes={} spam={}", folder, message.length, spam);
-                return reply(HookReturnCode.ok(), SMTPRetCode.MAIL_OK,
-                        DSNStatus.getStatus(DSNStatus.SUCCESS, DSNStatus.CONTENT_OTHER) + " Delivered");
-            } catch (Exception e) {
+                original = read(envelope);
+            } catch (IOException e) {
                 LOG.warn("event=delivery-failed error={}", e.toString());
-                return reply(HookReturnCode.denySoft(), SMTPRetCode.LOCAL_ERROR,
-                        DSNStatus.getStatus(DSNStatus.TRANSIENT, DSNStatus.UNDEFINED_STATUS) + " Could not store the message, try again later");
+                return couldNotStore();
             }
+            String recipient = rcpt.asString().toLowerCase(Locale.ROOT);
+            MessageIdentity identity = MessageIdentity.of(original);
+            Optional<String> key = identity.deliveryKey(recipient);
+            HookResult result;
+            try {
+                // A retry waits for an attempt of the same delivery still running, then sees its record.
+                result = key.isPresent()
+                        ? ledger.exclusively(key.get(), () -> deliverOnce(key.get(), mailbox.user(), identity, envelope, original))
+                        : store(Optional.empty(), mailbox.user(), envelope, original);
+            } catch (Exception | StackOverflowError e) {
+                return failed(recipient, mailbox.user(), identity, original, e);
+            }
+            if (result.getResult() == HookReturnCode.ok()) {
+                try {
+                    quarantine.delivered(recipient, identity);
+                } catch (SQLException e) {
+                    // Stored all the same; a stale count only ages out.
+                    LOG.warn("event=failure-count-not-cleared error={}", e.toString());
+                }
+            }
+            return result;
         };
+    }
+
+    /** 250 without storing if the ledger shows this delivery already made, else stores it. */
+    private HookResult deliverOnce(String key, String user, MessageIdentity identity, MailEnvelope envelope,
+                                   byte[] original) throws Exception {
+        Optional<DeliveryLedger.Entry> earlier = ledger.find(key);
+        Optional<Long> storedAs = earlier.flatMap(DeliveryLedger.Entry::uid);
+        String found = "record";
+        if (earlier.isPresent() && storedAs.isEmpty()) {
+            found = "search";
+            // Intended but not marked done: the store died after the append, or before it. Look where it was going.
+            DeliveryLedger.Entry e = earlier.get();
+            storedAs = mailboxes.find(e.user(), e.folder(), e.nextUid(), identity);
+            if (storedAs.isPresent()) {
+                ledger.done(key, storedAs.get());
+            }
+        }
+        if (storedAs.isPresent()) {
+            LOG.info("event=duplicate-suppressed folder={} uid={} found={}", earlier.get().folder(), storedAs.get(), found);
+            return reply(HookReturnCode.ok(), SMTPRetCode.MAIL_OK,
+                    DSNStatus.getStatus(DSNStatus.SUCCESS, DSNStatus.CONTENT_OTHER) + " Already delivered");
+        }
+        return store(Optional.of(key), user, envelope, original);
+    }
+
+    /** Scans, files and appends the message; with a key, records the intent before and the UID after. */
+    private HookResult store(Optional<String> key, String user, MailEnvelope envelope, byte[] original) throws Exception {
+        byte[] message;
+        String folder = Mailboxes.INBOX;
+        String spam;
+        if (original.length > maxScanBytes) {
+            message = SpamHeaders.apply(original, "X-Spam-Status: No, not scanned (over " + maxScanBytes + " bytes)");
+            spam = "not-scanned-too-large";
+        } else {
+            Optional<SpamScanner.Verdict> verdict = verdicts.computeIfAbsent(envelope, e -> scan(original));
+            if (verdict.isEmpty() && whenScannerDown == WhenScannerDown.TEMPFAIL) {
+                return reply(HookReturnCode.denySoft(), SMTPRetCode.LOCAL_ERROR,
+                        DSNStatus.getStatus(DSNStatus.TRANSIENT, DSNStatus.SYSTEM_OTHER)
+                                + " Spam scanner unavailable, try again later");
+            }
+            message = verdict.map(v -> SpamHeaders.apply(original,
+                            "X-Spam-Flag: " + (v.spam() ? "YES" : "NO"),
+                            "X-Spam-Score: " + v.score(),
+                            "X-Spam-Status: " + (v.spam() ? "Yes" : "No") + ", score=" + v.score() + " required="
+                                    + v.required() + " tests=" + String.join(",", v.rules())))
+                    .orElseGet(() -> SpamHeaders.apply(original, "X-Spam-Status: unscanned (scanner unavailable)"));
+            if (verdict.filter(SpamScanner.Verdict::spam).isPresent()) {
+                folder = Mailboxes.JUNK;
+            }
+            spam = verdict.map(v -> String.valueOf(v.score())).orElse("unscanned");
+        }
+        if (key.isPresent()) {
+            ledger.intend(key.get(), user, folder, mailboxes.nextUid(user, folder));
+        }
+        long uid = mailboxes.deliver(user, folder, message);
+        if (key.isPresent()) {
+            try {
+                ledger.done(key.get(), uid);
+            } catch (SQLException e) {
+                // The message is stored: a retry finds it through the pending intent, so this is still a 250.
+                LOG.warn("event=ledger-done-failed uid={} error={}", uid, e.toString());
+            }
+        }
+        LOG.info("event=delivered folder={} uid={} bytes={} spam={}", folder, uid, message.length, spam);
+        return reply(HookReturnCode.ok(), SMTPRetCode.MAIL_OK,
+                DSNStatus.getStatus(DSNStatus.SUCCESS, DSNStatus.CONTENT_OTHER) + " Delivered");
+    }
+
+    /** 451 so the sender retries, until the same failure has repeated often enough to quarantine the message. */
+    private HookResult failed(String recipient, String user, MessageIdentity identity, byte[] original, Throwable error) {
+        // The sender wrote it: one token of printable ASCII, so it cannot forge or split a log line.
+        String messageId = identity.messageId().map(id -> id.replaceAll("[^\\x21-\\x7e]", "?")).orElse("none");
+        try {
+            Quarantine.Outcome outcome = quarantine.failed(recipient, user, identity, original, error);
+            if (outcome.quarantined().isPresent()) {
+                Quarantine.Item item = outcome.quarantined().get();
+                LOG.error("event=quarantined id={} recipient={} message_id={} failures={} error={}",
+                        item.id(), recipient, messageId, item.failures(), item.errorClass());
+                return reply(HookReturnCode.ok(), SMTPRetCode.MAIL_OK,
+                        DSNStatus.getStatus(DSNStatus.SUCCESS, DSNStatus.CONTENT_OTHER)
+                                + " Kept in quarantine for the owner: the store cannot file this message");
+            }
+            LOG.warn("event=delivery-failed recipient={} message_id={} failures={} error={}",
+                    recipient, messageId, outcome.failures(), error.toString());
+        } catch (Exception | StackOverflowError counting) {
+            LOG.warn("event=delivery-failed recipient={} message_id={} error={} counting_error={}",
+                    recipient, messageId, error.toString(), counting.toString());
+        }
+        return couldNotStore();
+    }
+
+    private static HookResult couldNotStore() {
+        return reply(HookReturnCode.denySoft(), SMTPRetCode.LOCAL_ERROR,
+                DSNStatus.getStatus(DSNStatus.TRANSIENT, DSNStatus.UNDEFINED_STATUS) + " Could not store the message, try again later");
     }
 
     private Optional<SpamScanner.Verdict> scan(byte[] message) {

@@ -11,12 +11,14 @@ import javax.net.ssl.SSLContext;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 
 /**
  * The mail app's store container: LMTP delivery in (from inbound SMTP), IMAP out (to the owner),
  * and the mailboxes on the app's volume. Settings come from the manifest's environment:
  * <ul>
- *   <li>{@code MAIL_DATA} (default /data): the volume; holds the Derby database, accounts and TLS identity</li>
+ *   <li>{@code MAIL_DATA} (default /data): the volume; holds the Derby database (mailboxes, delivery ledger,
+ *       failure counts), accounts, TLS identity and {@code quarantine/}</li>
  *   <li>{@code MAIL_HOSTNAME}: the name in greetings and the certificate</li>
  *   <li>{@code LMTP_PORT} (2424), {@code IMAP_PORT} (1143, STARTTLS), {@code IMAPS_PORT} (1993, implicit TLS)</li>
  *   <li>{@code SPAM_SCANNER} (spam:7830): spamd's address; {@code SPAM_TIMEOUT_MS} (30000)</li>
@@ -58,7 +60,11 @@ public final class MailStore {
         ImapService.start("imap", Integer.parseInt(env("IMAP_PORT", "1143")), false, tls, mailboxes, metrics, hostname);
         ImapService.start("imaps", Integer.parseInt(env("IMAPS_PORT", "1993")), true, tls, mailboxes, metrics, hostname);
         // LMTP last: its port answering (the health check) means the whole store is up.
-        new LmtpDelivery(accounts, mailboxes, scanner, whenDown, Integer.parseInt(env("SPAM_MAX_SCAN_BYTES", "512000")))
+        DeliveryLedger ledger = new DeliveryLedger(Mailboxes.jdbcUrl(data.resolve("mailboxes")), Clock.systemUTC());
+        Quarantine quarantine = new Quarantine(Mailboxes.jdbcUrl(data.resolve("mailboxes")), data.resolve("quarantine"),
+                Clock.systemUTC(), Quarantine.THRESHOLD);
+        new LmtpDelivery(accounts, mailboxes, ledger, quarantine, scanner, whenDown,
+                Integer.parseInt(env("SPAM_MAX_SCAN_BYTES", "512000")))
                 .server(new InetSocketAddress(Integer.parseInt(env("LMTP_PORT", "2424"))), maxSize, metrics);
         Files.createDirectories(data);
         LOG.info("event=ready service=mail-store ms={}", (System.nanoTime() - start) / 1_000_000);

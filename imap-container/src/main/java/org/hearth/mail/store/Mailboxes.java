@@ -17,7 +17,12 @@ import org.apache.james.mailbox.jpa.JPAMailboxSessionMapperFactory;
 import org.apache.james.mailbox.jpa.mail.JPAModSeqProvider;
 import org.apache.james.mailbox.jpa.mail.JPAUidProvider;
 import org.apache.james.mailbox.jpa.openjpa.OpenJPAMailboxManager;
+import org.apache.james.mailbox.MessageUid;
+import org.apache.james.mailbox.model.FetchGroup;
 import org.apache.james.mailbox.model.MailboxPath;
+import org.apache.james.mailbox.model.MessageRange;
+import org.apache.james.mailbox.model.MessageResult;
+import org.apache.james.mailbox.model.MessageResultIterator;
 import org.apache.james.mailbox.store.SessionProviderImpl;
 import org.apache.james.mailbox.store.StoreMailboxAnnotationManager;
 import org.apache.james.mailbox.store.StoreRightManager;
@@ -34,10 +39,14 @@ import reactor.core.publisher.Mono;
 
 import javax.persistence.EntityManagerFactory;
 import javax.persistence.Persistence;
+import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
+import java.util.EnumSet;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -61,8 +70,7 @@ final class Mailboxes implements AutoCloseable {
     private final Set<String> provisioned = ConcurrentHashMap.newKeySet();
 
     Mailboxes(Path database, Authenticator authenticator, MetricFactory metrics) {
-        emf = Persistence.createEntityManagerFactory("James",
-                Map.of("openjpa.ConnectionURL", "jdbc:derby:" + database + ";create=true"));
+        emf = Persistence.createEntityManagerFactory("James", Map.of("openjpa.ConnectionURL", jdbcUrl(database)));
         JPAMailboxSessionMapperFactory mappers =
                 new JPAMailboxSessionMapperFactory(emf, new JPAUidProvider(emf), new JPAModSeqProvider(emf));
         eventBus = new InVMEventBus(new InVmEventDelivery(metrics), RetryBackoffConfiguration.DEFAULT,
@@ -78,6 +86,11 @@ final class Mailboxes implements AutoCloseable {
                 new NaiveThreadIdGuessingAlgorithm(), Clock.systemUTC());
         eventBus.register(new MailboxAnnotationListener(mappers, sessions));
         subscriptions = new StoreSubscriptionManager(mappers, mappers, eventBus);
+    }
+
+    /** The embedded Derby database's URL; other stores in this JVM (the delivery ledger) open it too. */
+    static String jdbcUrl(Path database) {
+        return "jdbc:derby:" + database + ";create=true";
     }
 
     /** Creates the user's standard folders, subscribed, where missing. */
@@ -108,15 +121,59 @@ final class Mailboxes implements AutoCloseable {
         provisioned.add(user);
     }
 
-    /** Appends and commits {@code message} to the user's folder. */
-    void deliver(String user, String folder, byte[] message) throws MailboxException {
+    /** Appends and commits {@code message} to the user's folder; returns its UID. */
+    long deliver(String user, String folder, byte[] message) throws MailboxException {
         provision(user);
         Username username = Username.of(user);
         MailboxSession session = manager.createSystemSession(username);
         manager.startProcessingRequest(session);
         try {
-            manager.getMailbox(MailboxPath.forUser(username, folder), session)
-                    .appendMessage(MessageManager.AppendCommand.builder().recent().delivery().build(message), session);
+            return manager.getMailbox(MailboxPath.forUser(username, folder), session)
+                    .appendMessage(MessageManager.AppendCommand.builder().recent().delivery().build(message), session)
+                    .getId().getUid().asLong();
+        } finally {
+            manager.endProcessingRequest(session);
+        }
+    }
+
+    /** The UID the folder's next message will get; every later append gets this one or a higher one. */
+    long nextUid(String user, String folder) throws MailboxException {
+        provision(user);
+        Username username = Username.of(user);
+        MailboxSession session = manager.createSystemSession(username);
+        manager.startProcessingRequest(session);
+        try {
+            return manager.getMailbox(MailboxPath.forUser(username, folder), session)
+                    .getMetaData(MessageManager.MailboxMetaData.RecentMode.IGNORE, session,
+                            EnumSet.of(MessageManager.MailboxMetaData.Item.NextUid))
+                    .getUidNext().asLong();
+        } finally {
+            manager.endProcessingRequest(session);
+        }
+    }
+
+    /** The UID of a message in the folder, at {@code fromUid} or later, with this identity. */
+    Optional<Long> find(String user, String folder, long fromUid, MessageIdentity identity) throws MailboxException {
+        provision(user);
+        Username username = Username.of(user);
+        MailboxSession session = manager.createSystemSession(username);
+        manager.startProcessingRequest(session);
+        try {
+            MessageResultIterator messages = manager.getMailbox(MailboxPath.forUser(username, folder), session)
+                    .getMessages(MessageRange.from(MessageUid.of(fromUid)), FetchGroup.FULL_CONTENT, session);
+            while (messages.hasNext()) {
+                MessageResult m = messages.next();
+                byte[] content;
+                try (InputStream in = m.getFullContent().getInputStream()) {
+                    content = in.readAllBytes();
+                }
+                if (MessageIdentity.of(content).equals(identity)) {
+                    return Optional.of(m.getUid().asLong());
+                }
+            }
+            return Optional.empty();
+        } catch (IOException e) {
+            throw new MailboxException("cannot read a stored message", e);
         } finally {
             manager.endProcessingRequest(session);
         }
