@@ -67,6 +67,11 @@ final class StatusCommand implements Callable<Integer> {
                         p.created(), p.destroyed(), p.failed(), p.turnedAway(), p.handoffP50Ms(), p.handoffP95Ms(),
                         p.startP50Ms()));
             }
+            if (!app.quarantine().isEmpty()) {
+                System.out.printf("  quarantine %d item(s) set aside for the owner (newest first):%n", app.quarantine().size());
+                app.quarantine().stream().limit(5).forEach(q -> System.out.printf("    %s %s on %s  %s%n", q.at(), q.id(), q.volume(),
+                        String.join(" ", q.details().entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList())));
+            }
             for (SupervisorStatus.Endpoint e : app.endpoints()) {
                 System.out.printf("  endpoint  %-20s %-8s %s:%d  %s  connections %d (refused %d)%s%n",
                         e.container() + "/" + e.port(), e.exposure(), e.address(), e.listen(),

@@ -185,6 +185,20 @@ public final class Supervisor implements AutoCloseable {
         String part = "planning its networks";
     }
 
+    /** What the app set aside for its owner on its open volumes. */
+    private List<SupervisorStatus.Quarantined> quarantine(List<InstalledApps.Installed> installed, String app) {
+        if (volumes.isEmpty()) {
+            return List.of();
+        }
+        List<SupervisorStatus.Quarantined> items = new ArrayList<>();
+        installed.stream().filter(i -> i.app().equals(app)).flatMap(i -> i.manifest().stream())
+                .flatMap(m -> m.containers().values().stream()).flatMap(c -> c.volumes().stream())
+                .map(v -> volumeName(app, v.name())).distinct()
+                .filter(volumes.get()::isOpen)
+                .forEach(v -> items.addAll(QuarantineShelf.read(v, volumes.get().backend().dataFolder(v))));
+        return items;
+    }
+
     /** The status when a pass could not run at all: every app shows why, and when it was tried. */
     private SupervisorStatus failedPass(String part, String cause) {
         Optional<String> problem = Optional.of(part + " failed: " + cause);
@@ -293,7 +307,8 @@ public final class Supervisor implements AutoCloseable {
                         d.bind().map(InetAddress::getHostAddress).orElse("-"), d.listen(), listener != null,
                         listener == null ? 0 : listener.accepted(), listener == null ? 0 : listener.refused(), problem));
             });
-            withEndpoints.add(new SupervisorStatus.App(a.app(), a.version(), a.state(), a.problem(), a.containers(), endpoints));
+            withEndpoints.add(new SupervisorStatus.App(a.app(), a.version(), a.state(), a.problem(), a.containers(), endpoints,
+                    quarantine(installed, a.app())));
         }
         return new SupervisorStatus(true, ProcessHandle.current().pid(), now.toString(), publicAddress.getHostAddress(),
                 SupervisorStatus.Overlay.of(overlay, overlayNow), storageStatus(), withEndpoints);

@@ -64,11 +64,27 @@ public record SupervisorStatus(boolean running, long pid, String updatedAt, Stri
      *                its cause (e.g. {@code container imap failed: ...}); a container's own problem is on the container
      */
     public record App(String app, String version, String state, Optional<String> problem,
-                      List<Container> containers, List<Endpoint> endpoints) {
+                      List<Container> containers, List<Endpoint> endpoints, List<Quarantined> quarantine) {
         public App {
             containers = List.copyOf(containers);
             endpoints = List.copyOf(endpoints);
+            quarantine = quarantine == null ? List.of() : List.copyOf(quarantine);
         }
+
+        public App(String app, String version, String state, Optional<String> problem,
+                   List<Container> containers, List<Endpoint> endpoints) {
+            this(app, version, state, problem, containers, endpoints, List.of());
+        }
+    }
+
+    /**
+     * An item an app set aside for its owner on one of its volumes (the mail store: a message that
+     * kept failing delivery), see {@code QuarantineShelf}.
+     *
+     * @param at      when it was set aside (ISO-8601), as the app wrote it
+     * @param details what the app wrote about it (for mail: recipient, messageId, errorClass, failures, message)
+     */
+    public record Quarantined(String volume, String id, String at, Map<String, String> details) {
     }
 
     /**
