@@ -6,7 +6,6 @@ import org.apache.james.protocols.api.handler.CommandDispatcher;
 import org.apache.james.protocols.api.handler.CommandHandlerResultLogger;
 import org.apache.james.protocols.api.handler.ProtocolHandler;
 import org.apache.james.protocols.netty.AbstractChannelPipelineFactory;
-import org.apache.james.protocols.netty.AllButStartTlsLineChannelHandlerFactory;
 import org.apache.james.protocols.netty.Encryption;
 import org.apache.james.protocols.netty.NettyServer;
 import org.apache.james.protocols.smtp.SMTPConfigurationImpl;
@@ -27,7 +26,6 @@ import org.apache.james.protocols.smtp.core.UnknownCmdHandler;
 import org.apache.james.protocols.smtp.core.VrfyCmdHandler;
 import org.apache.james.protocols.smtp.core.WelcomeMessageHandler;
 import org.apache.james.protocols.smtp.core.esmtp.EhloCmdHandler;
-import org.apache.james.protocols.smtp.core.esmtp.MailSizeEsmtpExtension;
 import org.apache.james.protocols.smtp.core.esmtp.StartTlsCmdHandler;
 import org.hearth.mail.common.TlsIdentity;
 import org.slf4j.Logger;
@@ -76,7 +74,8 @@ public final class InboundSmtp {
                 new MailCmdHandler(metrics), new NoopCmdHandler(), new QuitCmdHandler(metrics),
                 new RcptCmdHandler(metrics), new RsetCmdHandler(), new DataCmdHandler(metrics),
                 new VrfyCmdHandler(), new ExpnCmdHandler(),
-                new MailSizeEsmtpExtension(), new WelcomeMessageHandler(), new ReceivedDataLineFilter(),
+                // Data line filters run in this order: bare CR/LF first, so it sees every line.
+                new BareLineEndDataLineFilter(), new MessageSizeLimit(), new WelcomeMessageHandler(), new ReceivedDataLineFilter(),
                 new DataLineMessageHookHandler(), new StartTlsCmdHandler(), new UnknownCmdHandler(metrics),
                 new CommandHandlerResultLogger()));
         // Last, so the size limit is enforced before anything reaches the store.
@@ -102,8 +101,8 @@ public final class InboundSmtp {
         return new NettyServer.Factory()
                 .protocol(new SMTPProtocol(chain, config))
                 .secure(Encryption.createStartTls(tls.serverContext()))
-                // Lines buffered before STARTTLS are dropped, so nothing injected in plaintext runs inside TLS.
-                .frameHandlerFactory(new AllButStartTlsLineChannelHandlerFactory("starttls", AbstractChannelPipelineFactory.MAX_LINE_LENGTH))
+                // Lines end at CRLF only (no smuggling), and commands buffered with STARTTLS drop the connection.
+                .frameHandlerFactory(CrlfLineFrameDecoder.factory(AbstractChannelPipelineFactory.MAX_LINE_LENGTH))
                 .build();
     }
 
