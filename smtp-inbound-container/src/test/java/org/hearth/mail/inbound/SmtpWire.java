@@ -52,7 +52,7 @@ final class SmtpWire implements AutoCloseable {
         }
     }
 
-    /** Whether the server closes the connection, with nothing more to say, within the timeout. */
+    /** Everything the server still sends until it closes, or that plus "<still open>" after the timeout. */
     String rest() throws IOException {
         ByteArrayOutputStream rest = new ByteArrayOutputStream();
         try {
