@@ -39,7 +39,7 @@ import java.util.List;
  * The mail app's internet-facing MX: Apache James's SMTP protocol with STARTTLS, SIZE,
  * PIPELINING, 8BITMIME and ENHANCEDSTATUSCODES, a Received header, and {@link StoreHandOff}
  * deciding recipients and storage through the mail store. It keeps no queue and no volume.
- * Settings from the manifest's environment: {@code MAIL_HOSTNAME}, {@code SMTP_PORT} (2525),
+ * Settings from the manifest's environment: {@code MAIL_HOSTNAME}, {@code SMTP_BIND} (0.0.0.0), {@code SMTP_PORT} (2525),
  * {@code MAIL_STORE_LMTP} (imap:2424), {@code MAX_MESSAGE_BYTES} (26214400), {@code STORE_TIMEOUT_MS} (120000).
  */
 public final class InboundSmtp {
@@ -59,7 +59,8 @@ public final class InboundSmtp {
                 InetSocketAddress.createUnresolved(store.substring(0, colon), Integer.parseInt(store.substring(colon + 1))),
                 hostname, Integer.parseInt(env("STORE_TIMEOUT_MS", "120000")));
         NettyServer server = server(hostname, maxSize, handOff, TlsIdentity.ephemeral(hostname), new DefaultMetricFactory());
-        server.setListenAddresses(new InetSocketAddress(Integer.parseInt(env("SMTP_PORT", "2525"))));
+        // Every interface in the container; a test on the host binds loopback only.
+        server.setListenAddresses(new InetSocketAddress(env("SMTP_BIND", "0.0.0.0"), Integer.parseInt(env("SMTP_PORT", "2525"))));
         server.bind();
         LOG.info("event=ready service=smtp-in ms={}", (System.nanoTime() - start) / 1_000_000);
     }
