@@ -10,6 +10,9 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -19,12 +22,21 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * decoder: a line ends at LF, DATA ends at the first 3-byte line starting with '.'), so anything
  * LmtpClient sends that the store would misread shows up here as a wrong command or message. It
  * records every command line, every committed message (as the raw bytes between 354 and the end
- * line) and every raw byte of every connection.
+ * line) and every raw byte of every connection; or, for messages too big to keep twice, only a
+ * digest of each ({@link #digesting()}).
  */
 final class RecordingLmtpServer implements AutoCloseable {
 
+    /** A committed message as the store would keep it (dot-unstuffed): its length, SHA-256 and first bytes. */
+    record Digest(long length, String sha256, String head) {
+    }
+
+    private static final int HEAD_BYTES = 4096;
+
     private final ServerSocket server;
     private final List<String> dataReplies;
+    private final boolean keepBytes;
+    private final List<Digest> digests = new CopyOnWriteArrayList<>();
     private final List<String> commands = new CopyOnWriteArrayList<>();
     private final List<byte[]> messages = new CopyOnWriteArrayList<>();
     private final List<ByteArrayOutputStream> connections = new CopyOnWriteArrayList<>();
@@ -36,7 +48,17 @@ final class RecordingLmtpServer implements AutoCloseable {
 
     /** Answers each DATA with these reply lines (one per recipient) instead of 250s. */
     RecordingLmtpServer(List<String> dataReplies) throws IOException {
+        this(dataReplies, true);
+    }
+
+    /** Keeps no bytes, only commands and a {@link Digest} per committed message. */
+    static RecordingLmtpServer digesting() throws IOException {
+        return new RecordingLmtpServer(List.of(), false);
+    }
+
+    private RecordingLmtpServer(List<String> dataReplies, boolean keepBytes) throws IOException {
         this.dataReplies = dataReplies;
+        this.keepBytes = keepBytes;
         server = new ServerSocket(0, 10, InetAddress.getLoopbackAddress());
         Thread acceptor = new Thread(this::accept, "recording-lmtp");
         acceptor.setDaemon(true);
@@ -55,6 +77,11 @@ final class RecordingLmtpServer implements AutoCloseable {
     /** The committed messages: raw bytes between 354 and the end-of-data line, still dot-stuffed. */
     List<String> messages() {
         return messages.stream().map(m -> new String(m, StandardCharsets.ISO_8859_1)).toList();
+    }
+
+    /** One digest per committed message, in order. */
+    List<Digest> digests() {
+        return List.copyOf(digests);
     }
 
     /** Every byte received on every connection, in order of connection. */
@@ -76,8 +103,10 @@ final class RecordingLmtpServer implements AutoCloseable {
     }
 
     private void serve(Socket socket) {
-        ByteArrayOutputStream raw = new ByteArrayOutputStream();
-        connections.add(raw);
+        ByteArrayOutputStream raw = keepBytes ? new ByteArrayOutputStream() : null;
+        if (keepBytes) {
+            connections.add(raw);
+        }
         try (socket) {
             InputStream in = new BufferedInputStream(socket.getInputStream());
             OutputStream out = socket.getOutputStream();
@@ -104,10 +133,22 @@ final class RecordingLmtpServer implements AutoCloseable {
                     case "DATA" -> {
                         reply(out, "354 go ahead");
                         ByteArrayOutputStream message = new ByteArrayOutputStream();
+                        MessageDigest sha256 = sha256();
+                        ByteArrayOutputStream head = new ByteArrayOutputStream();
+                        long length = 0;
                         for (byte[] d; (d = readLine(in, raw)) != null && !(d.length == 3 && d[0] == '.'); ) {
-                            message.write(d);
+                            if (keepBytes) {
+                                message.write(d);
+                            }
+                            int unstuff = d.length > 0 && d[0] == '.' ? 1 : 0;
+                            sha256.update(d, unstuff, d.length - unstuff);
+                            head.write(d, unstuff, Math.max(0, Math.min(d.length - unstuff, HEAD_BYTES - head.size())));
+                            length += d.length - unstuff;
                         }
-                        messages.add(message.toByteArray());
+                        if (keepBytes) {
+                            messages.add(message.toByteArray());
+                        }
+                        digests.add(new Digest(length, HexFormat.of().formatHex(sha256.digest()), head.toString(StandardCharsets.ISO_8859_1)));
                         StringBuilder replies = new StringBuilder();
                         for (int i = 0; i < recipients; i++) {
                             replies.append(i == 0 ? "" : "\r\n")
@@ -132,13 +173,23 @@ final class RecordingLmtpServer implements AutoCloseable {
     private static byte[] readLine(InputStream in, ByteArrayOutputStream raw) throws IOException {
         ByteArrayOutputStream line = new ByteArrayOutputStream();
         for (int b; (b = in.read()) >= 0; ) {
-            raw.write(b);
+            if (raw != null) {
+                raw.write(b);
+            }
             line.write(b);
             if (b == '\n') {
                 return line.toByteArray();
             }
         }
         return null;
+    }
+
+    private static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     private static void reply(OutputStream out, String text) throws IOException {

@@ -18,8 +18,13 @@ final class SmtpWire implements AutoCloseable {
     private final OutputStream out;
 
     SmtpWire(int port) throws IOException {
+        this(port, 10_000);
+    }
+
+    /** With a longer wait for each reply, for messages the server takes long to pass on. */
+    SmtpWire(int port, int replyTimeoutMillis) throws IOException {
         socket = new Socket(InetAddress.getLoopbackAddress(), port);
-        socket.setSoTimeout(10_000);
+        socket.setSoTimeout(replyTimeoutMillis);
         in = new BufferedInputStream(socket.getInputStream());
         out = socket.getOutputStream();
     }
@@ -27,6 +32,13 @@ final class SmtpWire implements AutoCloseable {
     /** Writes the text as ISO-8859-1 bytes, unchanged (no line ends added). */
     SmtpWire write(String bytes) throws IOException {
         out.write(bytes.getBytes(StandardCharsets.ISO_8859_1));
+        out.flush();
+        return this;
+    }
+
+    /** Copies the stream to the server as is (for bodies too big to hold as a string). */
+    SmtpWire write(InputStream bytes) throws IOException {
+        bytes.transferTo(out);
         out.flush();
         return this;
     }
