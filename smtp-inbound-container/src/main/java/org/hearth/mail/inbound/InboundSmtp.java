@@ -12,7 +12,6 @@ import org.apache.james.protocols.smtp.SMTPConfigurationImpl;
 import org.apache.james.protocols.smtp.SMTPProtocol;
 import org.apache.james.protocols.smtp.SMTPProtocolHandlerChain;
 import org.apache.james.protocols.smtp.SMTPSession;
-import org.apache.james.protocols.smtp.core.DataCmdHandler;
 import org.apache.james.protocols.smtp.core.DataLineMessageHookHandler;
 import org.apache.james.protocols.smtp.core.ReceivedDataLineFilter;
 import org.apache.james.protocols.smtp.core.ExpnCmdHandler;
@@ -73,7 +72,7 @@ public final class InboundSmtp {
         List<ProtocolHandler> handlers = new ArrayList<>(List.of(
                 new CommandDispatcher<SMTPSession>(), new EhloCmdHandler(metrics), new HeloCmdHandler(metrics),
                 new MailCmdHandler(metrics), new NoopCmdHandler(), new QuitCmdHandler(metrics),
-                new RcptCmdHandler(metrics), new RsetCmdHandler(), new DataCmdHandler(metrics),
+                new RcptCmdHandler(metrics), new RsetCmdHandler(), new ChunkedDataCmdHandler(metrics, maxSize),
                 new VrfyCmdHandler(), new ExpnCmdHandler(),
                 // Data line filters run in this order: bare CR/LF first, so it sees every line.
                 new BareLineEndDataLineFilter(), new MessageSizeLimit(), new WelcomeMessageHandler(), new ReceivedDataLineFilter(),
