@@ -13,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Splits the SMTP stream into lines at CRLF only (RFC 5321 2.3.8), in commands and in DATA alike.
@@ -25,13 +26,23 @@ import java.util.Locale;
  * It keeps the protection of James's {@code AllButStartTlsLineBasedChannelHandler}: while the
  * session still watches for injection, anything buffered with or after STARTTLS drops the connection,
  * so nothing sent in plaintext runs inside TLS.
+ * <p>
+ * It also stops reading while the session is behind: James hands each framed line to the session
+ * through the channel's task queue, without limit, so a fast sender's whole message (25 MiB plus
+ * about 80 bytes of bookkeeping per line) piled up there, past smtp-in's heap and container memory.
  */
 final class CrlfLineFrameDecoder extends ByteToMessageDecoder {
 
     private static final AttributeKey<CommandDetectionSession> SESSION = AttributeKey.valueOf("session");
     private static final String STARTTLS = "starttls";
 
+    /** Stop reading with this many bytes framed but not yet handled by the session; read again at a quarter of it. */
+    static final long QUEUED_HIGH_BYTES = 1024 * 1024;
+
     private final int maxLineLength;
+    /** Framed but not yet handled; the framer adds, the session's event loop subtracts. */
+    private final AtomicLong queued = new AtomicLong();
+    private long framedThisRead;
     private boolean discarding;
     private boolean startTlsInFlight;
 
@@ -48,7 +59,35 @@ final class CrlfLineFrameDecoder extends ByteToMessageDecoder {
         refuseCommandsBufferedWithStartTls(ctx, in);
         ByteBuf line = nextLine(in);
         if (line != null) {
+            framedThisRead += line.readableBytes();
             out.add(line);
+        }
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+        super.channelRead(ctx, msg);
+        long framed = framedThisRead;
+        framedThisRead = 0;
+        if (framed == 0) {
+            return;
+        }
+        if (queued.addAndGet(framed) > QUEUED_HIGH_BYTES) {
+            ctx.channel().config().setAutoRead(false);
+        }
+        // Queued behind the lines just framed, so it runs once the session has handled them.
+        ctx.channel().eventLoop().execute(() -> {
+            if (queued.addAndGet(-framed) <= QUEUED_HIGH_BYTES / 4) {
+                // Reading is resumed on this framer's thread, where it is stopped: Netty carries out
+                // each switch later on the event loop, and the two must not pass each other there.
+                ctx.executor().execute(() -> resumeReadingIfDrained(ctx));
+            }
+        });
+    }
+
+    private void resumeReadingIfDrained(ChannelHandlerContext ctx) {
+        if (queued.get() <= QUEUED_HIGH_BYTES / 4 && !ctx.channel().config().isAutoRead()) {
+            ctx.channel().config().setAutoRead(true);
         }
     }
 

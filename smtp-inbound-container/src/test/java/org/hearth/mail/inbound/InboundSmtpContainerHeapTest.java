@@ -26,7 +26,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * (image-build/images/mail-smtp-in/Dockerfile) with {@code -XX:MaxRAM} set to the manifest's memory
  * limit, so {@code MaxRAMPercentage} gives the container's heap (80 MiB of 160 MiB). Mail up to the
  * 25 MiB limit must be stored whole, and larger mail refused for good, at that heap: a 451 from an
- * OutOfMemoryError makes senders retry for days, and the mail never arrives.
+ * OutOfMemoryError makes senders retry for days, and the mail never arrives. The process's peak
+ * resident memory must stay under the container's limit too, or the kernel kills it mid-message.
  */
 @Timeout(value = 5, unit = TimeUnit.MINUTES)
 class InboundSmtpContainerHeapTest {
@@ -67,7 +68,7 @@ class InboundSmtpContainerHeapTest {
     @AfterEach
     void stop() throws Exception {
         try {
-            System.out.println("smtp-in heap: " + heapSummary());
+            System.out.println("smtp-in heap: " + heapSummary() + " peak-rss=" + peakRssMiB() + "M");
         } finally {
             smtp.destroy();
             smtp.waitFor(10, TimeUnit.SECONDS);
@@ -125,6 +126,17 @@ class InboundSmtpContainerHeapTest {
     private void assertServerHealthy() throws IOException {
         assertThat(smtp.isAlive()).isTrue();
         assertThat(Files.readString(log)).doesNotContain("OutOfMemoryError");
+        assertThat(peakRssMiB()).as("smtp-in's peak resident memory, MiB").isLessThan(containerMemoryMiB());
+    }
+
+    /** The child's high-water resident set (VmHWM), what the container's memory limit is charged at least. */
+    private long peakRssMiB() throws IOException {
+        Path status = Path.of("/proc", String.valueOf(smtp.pid()), "status");
+        if (!Files.exists(status)) {
+            return -1;
+        }
+        return Files.readAllLines(status).stream().filter(l -> l.startsWith("VmHWM:"))
+                .map(l -> Long.parseLong(l.replaceAll("\\D", "")) / 1024).findFirst().orElseThrow();
     }
 
     /** The JVM options of the image's ENTRYPOINT: everything between "java" and "-cp". */

@@ -36,9 +36,12 @@ final class SmtpWire implements AutoCloseable {
         return this;
     }
 
-    /** Copies the stream to the server as is (for bodies too big to hold as a string). */
+    /** Copies the stream to the server as is (for bodies too big to hold as a string), in 64 KiB writes as a real MTA would. */
     SmtpWire write(InputStream bytes) throws IOException {
-        bytes.transferTo(out);
+        byte[] buffer = new byte[64 * 1024];
+        for (int n; (n = bytes.readNBytes(buffer, 0, buffer.length)) > 0; ) {
+            out.write(buffer, 0, n);
+        }
         out.flush();
         return this;
     }
