@@ -6,14 +6,12 @@ import org.apache.james.protocols.api.handler.CommandDispatcher;
 import org.apache.james.protocols.api.handler.CommandHandlerResultLogger;
 import org.apache.james.protocols.api.handler.ProtocolHandler;
 import org.apache.james.protocols.netty.AbstractChannelPipelineFactory;
-import org.apache.james.protocols.netty.AllButStartTlsLineChannelHandlerFactory;
 import org.apache.james.protocols.netty.Encryption;
 import org.apache.james.protocols.netty.NettyServer;
 import org.apache.james.protocols.smtp.SMTPConfigurationImpl;
 import org.apache.james.protocols.smtp.SMTPProtocol;
 import org.apache.james.protocols.smtp.SMTPProtocolHandlerChain;
 import org.apache.james.protocols.smtp.SMTPSession;
-import org.apache.james.protocols.smtp.core.DataCmdHandler;
 import org.apache.james.protocols.smtp.core.DataLineMessageHookHandler;
 import org.apache.james.protocols.smtp.core.ReceivedDataLineFilter;
 import org.apache.james.protocols.smtp.core.ExpnCmdHandler;
@@ -27,7 +25,6 @@ import org.apache.james.protocols.smtp.core.UnknownCmdHandler;
 import org.apache.james.protocols.smtp.core.VrfyCmdHandler;
 import org.apache.james.protocols.smtp.core.WelcomeMessageHandler;
 import org.apache.james.protocols.smtp.core.esmtp.EhloCmdHandler;
-import org.apache.james.protocols.smtp.core.esmtp.MailSizeEsmtpExtension;
 import org.apache.james.protocols.smtp.core.esmtp.StartTlsCmdHandler;
 import org.hearth.mail.common.TlsIdentity;
 import org.slf4j.Logger;
@@ -41,7 +38,7 @@ import java.util.List;
  * The mail app's internet-facing MX: Apache James's SMTP protocol with STARTTLS, SIZE,
  * PIPELINING, 8BITMIME and ENHANCEDSTATUSCODES, a Received header, and {@link StoreHandOff}
  * deciding recipients and storage through the mail store. It keeps no queue and no volume.
- * Settings from the manifest's environment: {@code MAIL_HOSTNAME}, {@code SMTP_PORT} (2525),
+ * Settings from the manifest's environment: {@code MAIL_HOSTNAME}, {@code SMTP_BIND} (0.0.0.0), {@code SMTP_PORT} (2525),
  * {@code MAIL_STORE_LMTP} (imap:2424), {@code MAX_MESSAGE_BYTES} (26214400), {@code STORE_TIMEOUT_MS} (120000).
  */
 public final class InboundSmtp {
@@ -61,7 +58,8 @@ public final class InboundSmtp {
                 InetSocketAddress.createUnresolved(store.substring(0, colon), Integer.parseInt(store.substring(colon + 1))),
                 hostname, Integer.parseInt(env("STORE_TIMEOUT_MS", "120000")));
         NettyServer server = server(hostname, maxSize, handOff, TlsIdentity.ephemeral(hostname), new DefaultMetricFactory());
-        server.setListenAddresses(new InetSocketAddress(Integer.parseInt(env("SMTP_PORT", "2525"))));
+        // Every interface in the container; a test on the host binds loopback only.
+        server.setListenAddresses(new InetSocketAddress(env("SMTP_BIND", "0.0.0.0"), Integer.parseInt(env("SMTP_PORT", "2525"))));
         server.bind();
         LOG.info("event=ready service=smtp-in ms={}", (System.nanoTime() - start) / 1_000_000);
     }
@@ -74,9 +72,10 @@ public final class InboundSmtp {
         List<ProtocolHandler> handlers = new ArrayList<>(List.of(
                 new CommandDispatcher<SMTPSession>(), new EhloCmdHandler(metrics), new HeloCmdHandler(metrics),
                 new MailCmdHandler(metrics), new NoopCmdHandler(), new QuitCmdHandler(metrics),
-                new RcptCmdHandler(metrics), new RsetCmdHandler(), new DataCmdHandler(metrics),
+                new RcptCmdHandler(metrics), new RsetCmdHandler(), new ChunkedDataCmdHandler(metrics, maxSize),
                 new VrfyCmdHandler(), new ExpnCmdHandler(),
-                new MailSizeEsmtpExtension(), new WelcomeMessageHandler(), new ReceivedDataLineFilter(),
+                // Data line filters run in this order: bare CR/LF first, so it sees every line.
+                new BareLineEndDataLineFilter(), new MessageSizeLimit(), new WelcomeMessageHandler(), new ReceivedDataLineFilter(),
                 new DataLineMessageHookHandler(), new StartTlsCmdHandler(), new UnknownCmdHandler(metrics),
                 new CommandHandlerResultLogger()));
         // Last, so the size limit is enforced before anything reaches the store.
@@ -102,8 +101,8 @@ public final class InboundSmtp {
         return new NettyServer.Factory()
                 .protocol(new SMTPProtocol(chain, config))
                 .secure(Encryption.createStartTls(tls.serverContext()))
-                // Lines buffered before STARTTLS are dropped, so nothing injected in plaintext runs inside TLS.
-                .frameHandlerFactory(new AllButStartTlsLineChannelHandlerFactory("starttls", AbstractChannelPipelineFactory.MAX_LINE_LENGTH))
+                // Lines end at CRLF only (no smuggling), and commands buffered with STARTTLS drop the connection.
+                .frameHandlerFactory(CrlfLineFrameDecoder.factory(AbstractChannelPipelineFactory.MAX_LINE_LENGTH))
                 .build();
     }
 

@@ -1,5 +1,6 @@
 package org.hearth.mail.inbound;
 
+import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.Closeable;
 import java.io.IOException;
@@ -66,12 +67,12 @@ final class LmtpClient implements Closeable {
     }
 
     /** Sends the message and returns one reply per recipient the server accepted, in RCPT order. */
-    List<Reply> data(byte[] message, int recipients) throws IOException {
+    List<Reply> data(InputStream message, int recipients) throws IOException {
         Reply go = command("DATA");
         if (go.code() != 354) {
             return List.of(go);
         }
-        writeDotStuffed(message);
+        writeDotStuffed(new BufferedInputStream(message, 64 * 1024));
         out.write(".\r\n".getBytes(StandardCharsets.US_ASCII));
         out.flush();
         List<Reply> replies = new ArrayList<>();
@@ -81,24 +82,44 @@ final class LmtpClient implements Closeable {
         return replies;
     }
 
-    /** Lines as CRLF, a leading dot doubled, a final line break added if missing. */
-    private void writeDotStuffed(byte[] m) throws IOException {
+    /**
+     * Every line ends in CRLF (a bare CR or LF becomes one) and every line starting with '.' gets
+     * another, so whatever the message holds, the store (whose James decoder ends a line at any LF)
+     * reads one message and no command; a final line break is added if missing.
+     */
+    private void writeDotStuffed(InputStream m) throws IOException {
         boolean lineStart = true;
-        for (int i = 0; i < m.length; i++) {
-            byte b = m[i];
-            if (lineStart && b == '.') {
-                out.write('.');
+        boolean afterCr = false;
+        for (int b; (b = m.read()) >= 0; ) {
+            if (afterCr) {
+                afterCr = false;
+                newLine();
+                lineStart = true;
+                if (b == '\n') {
+                    continue;
+                }
             }
-            if (b == '\n' && (i == 0 || m[i - 1] != '\r')) {
-                out.write('\r');
+            if (b == '\r') {
+                afterCr = true;
+            } else if (b == '\n') {
+                newLine();
+                lineStart = true;
+            } else {
+                if (lineStart && b == '.') {
+                    out.write('.');
+                }
+                out.write(b);
+                lineStart = false;
             }
-            out.write(b);
-            lineStart = b == '\n';
         }
-        if (!lineStart) {
-            out.write('\r');
-            out.write('\n');
+        if (afterCr || !lineStart) {
+            newLine();
         }
+    }
+
+    private void newLine() throws IOException {
+        out.write('\r');
+        out.write('\n');
     }
 
     private Reply command(String line) throws IOException {

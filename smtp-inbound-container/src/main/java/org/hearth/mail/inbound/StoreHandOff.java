@@ -73,14 +73,15 @@ final class StoreHandOff implements RcptHook, MessageHook, DisconnectHandler<SMT
             return tempfail(DSNStatus.SYSTEM_OTHER, "Lost the mail store, try again later");
         }
         try {
-            byte[] message;
+            // Streamed, not copied: a message near the size limit held twice does not fit the heap.
+            List<LmtpClient.Reply> replies;
+            long size = envelope.getSize();
             try (InputStream in = envelope.getMessageInputStream()) {
-                message = in.readAllBytes();
+                replies = client.get().data(in, envelope.getRecipients().size());
             }
-            List<LmtpClient.Reply> replies = client.get().data(message, envelope.getRecipients().size());
             session.removeAttachment(MAIL_SENT, ProtocolSession.State.Transaction);
             if (replies.size() == envelope.getRecipients().size() && replies.stream().allMatch(LmtpClient.Reply::positive)) {
-                LOG.info("event=accepted recipients={} bytes={}", replies.size(), message.length);
+                LOG.info("event=accepted recipients={} bytes={}", replies.size(), size);
                 return HookResult.builder().hookReturnCode(HookReturnCode.ok()).smtpReturnCode(SMTPRetCode.MAIL_OK)
                         .smtpDescription(DSNStatus.getStatus(DSNStatus.SUCCESS, DSNStatus.CONTENT_OTHER) + " Stored").build();
             }

@@ -2,74 +2,55 @@ package org.hearth.mail.inbound;
 
 import org.junit.jupiter.api.Test;
 
-import java.io.BufferedReader;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
+import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The client's framing against a scripted LMTP peer on loopback (the real store is exercised
- * end to end in the tests module; this pins the byte-level rules: CRLF, dot-stuffing, one reply
- * per recipient).
+ * The client's framing against a recording LMTP peer on loopback that frames like the store
+ * (James's decoder: a line ends at any LF). Assertions are on the raw bytes the peer received, so a
+ * wrong line end or an unstuffed dot fails here (the real store is exercised end to end in tests/).
  */
 class LmtpClientTest {
 
     @Test
-    void stuffsLeadingDotsNormalisesLineEndsAndReadsOneReplyPerRecipient() throws Exception {
-        try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            CompletableFuture<String> received = CompletableFuture.supplyAsync(() -> serve(server));
-            InetSocketAddress address = InetSocketAddress.createUnresolved("127.0.0.1", server.getLocalPort());
-
-            try (LmtpClient client = new LmtpClient(address, "mx.test", 5000)) {
+    void sendsOnlyCrlfLinesWithEveryLeadingDotStuffedAndReadsOneReplyPerRecipient() throws Exception {
+        try (RecordingLmtpServer store = new RecordingLmtpServer(List.of("250 2.0.0 ok a", "452 4.2.2 full b"))) {
+            try (LmtpClient client = new LmtpClient(store.address(), "mx.test", 5000)) {
                 assertThat(client.mailFrom("").positive()).isTrue();
                 assertThat(client.rcptTo("a@test").positive()).isTrue();
                 assertThat(client.rcptTo("b@test").positive()).isTrue();
-                List<LmtpClient.Reply> replies = client.data(".leading dot\nbare LF\r\n..two dots\r\nno final newline"
-                        .getBytes(StandardCharsets.US_ASCII), 2);
+                List<LmtpClient.Reply> replies = client.data(bytes(".leading dot\nbare LF\r\n..two dots\r\nno final newline"), 2);
                 assertThat(replies).containsExactly(new LmtpClient.Reply(250, "2.0.0 ok a"),
                         new LmtpClient.Reply(452, "4.2.2 full b"));
             }
-            assertThat(received.get()).isEqualTo("..leading dot\r\nbare LF\r\n...two dots\r\nno final newline\r\n.\r\n");
+            assertThat(store.awaitQuit().raw()).containsExactly("LHLO mx.test\r\nMAIL FROM:<>\r\nRCPT TO:<a@test>\r\nRCPT TO:<b@test>\r\n"
+                    + "DATA\r\n..leading dot\r\nbare LF\r\n...two dots\r\nno final newline\r\n.\r\nQUIT\r\n");
         }
     }
 
-    private static String serve(ServerSocket server) {
-        try (Socket s = server.accept()) {
-            BufferedReader in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.US_ASCII));
-            OutputStream out = s.getOutputStream();
-            out.write("220 lmtp ready\r\n".getBytes(StandardCharsets.US_ASCII));
-            ByteArrayOutputStream data = new ByteArrayOutputStream();
-            for (String line; (line = in.readLine()) != null; ) {
-                if (line.startsWith("LHLO")) {
-                    out.write("250-lmtp\r\n250 PIPELINING\r\n".getBytes(StandardCharsets.US_ASCII));
-                } else if (line.startsWith("DATA")) {
-                    out.write("354 go\r\n".getBytes(StandardCharsets.US_ASCII));
-                    for (String d; !(d = in.readLine()).equals("."); ) {
-                        data.write((d + "\r\n").getBytes(StandardCharsets.US_ASCII));
-                    }
-                    data.write(".\r\n".getBytes(StandardCharsets.US_ASCII));
-                    out.write("250 2.0.0 ok a\r\n452 4.2.2 full b\r\n".getBytes(StandardCharsets.US_ASCII));
-                } else if (line.startsWith("QUIT")) {
-                    out.write("221 bye\r\n".getBytes(StandardCharsets.US_ASCII));
-                    break;
-                } else {
-                    out.write("250 ok\r\n".getBytes(StandardCharsets.US_ASCII));
-                }
-                out.flush();
+    @Test
+    void noBareLineEndInAMessageCanEndDataOrStartACommandAtTheStore() throws Exception {
+        String smuggled = "MAIL FROM:<admin@hearth.test>\r\nRCPT TO:<bob@hearth.test>\r\nDATA\r\nsecond\r\n";
+        String message = "first\n.\r\n" + smuggled + "a\n.\nb\r.\r\nc\r\n.\nd\r.\re\n.x\nf\r";
+        try (RecordingLmtpServer store = new RecordingLmtpServer()) {
+            try (LmtpClient client = new LmtpClient(store.address(), "mx.test", 5000)) {
+                client.mailFrom("alice@sender.test");
+                client.rcptTo("bob@hearth.test");
+                assertThat(client.data(bytes(message), 1)).extracting(LmtpClient.Reply::code).containsExactly(250);
             }
-            return data.toString(StandardCharsets.US_ASCII);
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
+            assertThat(store.awaitQuit().messages()).containsExactly("first\r\n..\r\n" + smuggled
+                    + "a\r\n..\r\nb\r\n..\r\nc\r\n..\r\nd\r\n..\r\ne\r\n..x\r\nf\r\n");
+            assertThat(store.commands()).containsExactly("LHLO mx.test", "MAIL FROM:<alice@sender.test>",
+                    "RCPT TO:<bob@hearth.test>", "DATA", "QUIT");
+            // Every line the store got ends in CRLF: no CR or LF appears but as a pair.
+            assertThat(store.raw().get(0).replace("\r\n", "")).doesNotContain("\r").doesNotContain("\n");
         }
+    }
+
+    private static ByteArrayInputStream bytes(String s) {
+        return new ByteArrayInputStream(s.getBytes(StandardCharsets.ISO_8859_1));
     }
 }

@@ -1,0 +1,207 @@
+package org.hearth.mail.inbound;
+
+import org.apache.james.metrics.logger.DefaultMetricFactory;
+import org.apache.james.protocols.netty.NettyServer;
+import org.hearth.mail.common.TlsIdentity;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.net.InetSocketAddress;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The real InboundSmtp server against a recording LMTP peer, driven by a raw socket client: only
+ * CRLF.CRLF ends DATA, bare CR or LF never splits a message into two transactions, the store never
+ * sees a second smuggled transaction, and oversize mail is refused for good without reaching the store.
+ */
+class InboundSmtpFramingTest {
+
+    private static final long MAX_SIZE = 100_000;
+    private static TlsIdentity tls;
+
+    private RecordingLmtpServer store;
+    private NettyServer smtp;
+    private int port;
+
+    @BeforeAll
+    static void identity() {
+        tls = TlsIdentity.ephemeral("mx.test");
+    }
+
+    @BeforeEach
+    void start() throws Exception {
+        store = new RecordingLmtpServer();
+        smtp = InboundSmtp.server("mx.test", MAX_SIZE, new StoreHandOff(store.address(), "mx.test", 5000), tls,
+                new DefaultMetricFactory());
+        smtp.setGracefulShutdown(false);
+        smtp.setListenAddresses(new InetSocketAddress("127.0.0.1", 0));
+        smtp.bind();
+        port = smtp.getListenAddresses().get(0).getPort();
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        smtp.unbind();
+        store.close();
+    }
+
+    @ParameterizedTest(name = "end sequence {0}")
+    @ValueSource(strings = {"<LF>.<CRLF>", "<LF>.<LF>", "<CR>.<CRLF>", "<CRLF>.<LF>", "<CR>.<CR>", "<LF>.<CR>"})
+    void bareLineEndsNeverEndDataAndTheMessageIsRefusedForGood(String name) throws Exception {
+        String sequence = name.replace("<CRLF>", "\r\n").replace("<LF>", "\n").replace("<CR>", "\r");
+        try (SmtpWire wire = new SmtpWire(port)) {
+            assertThat(wire.reply()).startsWith("220");
+            assertThat(wire.command("EHLO client.test")).startsWith("250");
+            assertThat(wire.command("MAIL FROM:<alice@sender.test>")).startsWith("250");
+            assertThat(wire.command("RCPT TO:<bob@hearth.test>")).startsWith("250");
+            assertThat(wire.command("DATA")).startsWith("354");
+            wire.write("From: alice@sender.test\r\nSubject: one\r\n\r\nfirst" + sequence
+                    + "MAIL FROM:<admin@hearth.test>\r\nRCPT TO:<bob@hearth.test>\r\nDATA\r\n"
+                    + "From: admin@hearth.test\r\nSubject: smuggled\r\n\r\nsecond\r\n.\r\n");
+
+            assertThat(wire.reply()).startsWith("550 5.5.2");
+            // In sync: the next reply answers QUIT, not a smuggled command.
+            assertThat(wire.command("QUIT")).startsWith("221");
+        }
+        assertThat(store.messages()).isEmpty();
+        assertThat(store.commands()).noneMatch(c -> c.contains("admin@hearth.test")).doesNotContain("DATA");
+    }
+
+    @Test
+    void aSmuggledTransactionNeverReachesTheStoreEvenWhenTheFirstMessageIsFine() throws Exception {
+        try (SmtpWire wire = new SmtpWire(port)) {
+            wire.reply();
+            wire.command("EHLO client.test");
+            wire.command("MAIL FROM:<alice@sender.test>");
+            wire.command("RCPT TO:<bob@hearth.test>");
+            wire.command("DATA");
+            wire.write("Subject: one\r\n\r\nfirst\n.\r\nMAIL FROM:<admin@hearth.test>\r\nRCPT TO:<carol@hearth.test>\r\n"
+                    + "DATA\r\nSubject: smuggled\r\n\r\nsecond\r\n.\r\n");
+            String reply = wire.reply();
+            wire.write("QUIT\r\n");
+            assertThat(reply + "\n" + wire.rest()).doesNotContain("354").doesNotContain("2.1.0");
+        }
+        assertThat(store.commands()).noneMatch(c -> c.contains("admin@hearth.test") || c.contains("carol@hearth.test"));
+    }
+
+    @Test
+    void aCleanMessageIsStoredOnceWithDotLinesIntactAndStuffedTowardsTheStore() throws Exception {
+        try (SmtpWire wire = new SmtpWire(port)) {
+            wire.reply();
+            wire.command("EHLO client.test");
+            wire.command("MAIL FROM:<alice@sender.test>");
+            wire.command("RCPT TO:<bob@hearth.test>");
+            assertThat(wire.command("DATA")).startsWith("354");
+            wire.write("Subject: dots\r\n\r\n..leading dot\r\n...\r\n..\r\nend\r\n.\r\n");
+            assertThat(wire.reply()).startsWith("250");
+            assertThat(wire.command("QUIT")).startsWith("221");
+        }
+        assertThat(store.messages()).hasSize(1);
+        assertThat(store.messages().get(0)).endsWith("Subject: dots\r\n\r\n..leading dot\r\n...\r\n..\r\nend\r\n");
+    }
+
+    @Test
+    void pipelinedCommandsAndATransactionPipelinedAfterDataStillWork() throws Exception {
+        try (SmtpWire wire = new SmtpWire(port)) {
+            wire.reply();
+            assertThat(wire.command("EHLO client.test")).contains("PIPELINING");
+            wire.write("MAIL FROM:<alice@sender.test>\r\nRCPT TO:<bob@hearth.test>\r\nRCPT TO:<carol@hearth.test>\r\nDATA\r\n");
+            assertThat(wire.reply()).startsWith("250");
+            assertThat(wire.reply()).startsWith("250");
+            assertThat(wire.reply()).startsWith("250");
+            assertThat(wire.reply()).startsWith("354");
+            wire.write("Subject: one\r\n\r\nfirst\r\n.\r\nMAIL FROM:<alice@sender.test>\r\nRCPT TO:<bob@hearth.test>\r\nDATA\r\n");
+            assertThat(wire.reply()).startsWith("250");
+            assertThat(wire.reply()).startsWith("250");
+            assertThat(wire.reply()).startsWith("250");
+            assertThat(wire.reply()).startsWith("354");
+            wire.write("Subject: two\r\n\r\nsecond\r\n.\r\nQUIT\r\n");
+            assertThat(wire.reply()).startsWith("250");
+            assertThat(wire.reply()).startsWith("221");
+        }
+        assertThat(store.messages()).hasSize(2);
+        assertThat(store.messages().get(0)).endsWith("Subject: one\r\n\r\nfirst\r\n");
+        assertThat(store.messages().get(1)).endsWith("Subject: two\r\n\r\nsecond\r\n");
+    }
+
+    @Test
+    void commandsAndTheEndOfDataSplitAcrossWritesStillWork() throws Exception {
+        try (SmtpWire wire = new SmtpWire(port)) {
+            wire.reply();
+            wire.command("EHLO client.test");
+            wire.write("MAIL FR");
+            Thread.sleep(100);
+            wire.write("OM:<alice@sender.test>\r");
+            Thread.sleep(100);
+            assertThat(wire.write("\n").reply()).startsWith("250");
+            assertThat(wire.command("RCPT TO:<bob@hearth.test>")).startsWith("250");
+            assertThat(wire.command("DATA")).startsWith("354");
+            wire.write("Subject: split\r\n\r\nbody\r");
+            Thread.sleep(100);
+            wire.write("\n.");
+            Thread.sleep(100);
+            wire.write("\r");
+            Thread.sleep(100);
+            assertThat(wire.write("\n").reply()).startsWith("250");
+            assertThat(wire.command("QUIT")).startsWith("221");
+        }
+        assertThat(store.messages()).hasSize(1);
+        assertThat(store.messages().get(0)).endsWith("Subject: split\r\n\r\nbody\r\n");
+    }
+
+    @Test
+    void oversizeMailWithoutASizeParameterIsRefusedForGoodAndTheSessionStaysUsable() throws Exception {
+        try (SmtpWire wire = new SmtpWire(port)) {
+            wire.reply();
+            wire.command("EHLO client.test");
+            assertThat(wire.command("MAIL FROM:<alice@sender.test>")).startsWith("250");
+            assertThat(wire.command("RCPT TO:<bob@hearth.test>")).startsWith("250");
+            assertThat(wire.command("DATA")).startsWith("354");
+            String line = "x".repeat(998) + "\r\n";
+            StringBuilder body = new StringBuilder("Subject: big\r\n\r\n");
+            while (body.length() < MAX_SIZE + 64 * 1024) {
+                body.append(line);
+            }
+            wire.write(body + ".\r\n");
+            assertThat(wire.reply()).startsWith("552 5.3.4");
+
+            assertThat(wire.command("MAIL FROM:<alice@sender.test>")).startsWith("250");
+            assertThat(wire.command("RCPT TO:<bob@hearth.test>")).startsWith("250");
+            assertThat(wire.command("DATA")).startsWith("354");
+            assertThat(wire.write("Subject: small\r\n\r\nfits\r\n.\r\n").reply()).startsWith("250");
+            assertThat(wire.command("QUIT")).startsWith("221");
+        }
+        assertThat(store.messages()).hasSize(1);
+        assertThat(store.messages().get(0)).endsWith("Subject: small\r\n\r\nfits\r\n");
+        assertThat(store.commands()).containsSubsequence("RCPT TO:<bob@hearth.test>", "RSET", "MAIL FROM:<alice@sender.test>");
+        assertThat(store.dataCommands()).isEqualTo(1);
+    }
+
+    @Test
+    void oversizeMailAnnouncedWithSizeIsRefusedAtMailFrom() throws Exception {
+        try (SmtpWire wire = new SmtpWire(port)) {
+            wire.reply();
+            wire.command("EHLO client.test");
+            assertThat(wire.command("MAIL FROM:<alice@sender.test> SIZE=" + (MAX_SIZE + 64 * 1024))).startsWith("552 5.3.4");
+            assertThat(wire.command("QUIT")).startsWith("221");
+        }
+        assertThat(store.commands()).noneMatch(c -> c.startsWith("MAIL"));
+    }
+
+    @Test
+    void startTlsWithCommandsPipelinedBehindItIsStillRefused() throws Exception {
+        try (SmtpWire wire = new SmtpWire(port)) {
+            wire.reply();
+            assertThat(wire.command("EHLO client.test")).contains("STARTTLS");
+            wire.write("STARTTLS\r\nMAIL FROM:<alice@sender.test>\r\n");
+            String rest = wire.reply() + "\n" + wire.rest();
+            assertThat(rest).doesNotStartWith("220").doesNotContain("2.1.0").doesNotContain("<still open>");
+        }
+        assertThat(store.commands()).isEmpty();
+    }
+}
