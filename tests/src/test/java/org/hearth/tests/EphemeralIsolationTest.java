@@ -193,8 +193,10 @@ class EphemeralIsolationTest {
             out.write(("Subject: " + marker + "\r\n\r\nthe first half\r\n").getBytes(StandardCharsets.US_ASCII));
             out.flush();
             // The container serving this connection is one of the role's running containers: kill them all.
-            ephemeralContainers(MAIL_APP, "smtp-in").stream().filter(ContainerRuntime.ContainerInfo::running)
-                    .forEach(c -> engine.client().killContainerCmd(c.id()).exec());
+            List<String> killed = ephemeralContainers(MAIL_APP, "smtp-in").stream()
+                    .filter(ContainerRuntime.ContainerInfo::running).map(ContainerRuntime.ContainerInfo::id).toList();
+            assertThat(killed).as("running smtp-in containers, one of them serving this connection").isNotEmpty();
+            killed.forEach(id -> engine.client().killContainerCmd(id).exec());
             String after;
             try {
                 out.write("the second half\r\n.\r\n".getBytes(StandardCharsets.US_ASCII));
@@ -203,8 +205,8 @@ class EphemeralIsolationTest {
             } catch (IOException e) {
                 after = null;
             }
-            assertThat(after).as("no reply, or at least no 250, from a killed container").satisfiesAnyOf(
-                    a -> assertThat(a).isNull(), a -> assertThat(a).doesNotStartWith("250"));
+            // The edge listener parses nothing and adds no reply: the connection just ends (EOF or reset).
+            assertThat(after).as("the connection ends without any reply from a killed container").isNull();
         }
         awaitWarm(MAIL_APP, "smtp-in", 4);
         assertThat(MailClients.python("search", Map.of("host", IMAP, "port", IMAP_PORT, "user", ALICE,
@@ -301,22 +303,15 @@ class EphemeralIsolationTest {
 
     /** Container ids of the engine's {@code event}s for a mail role since an epoch second, from the docker CLI. */
     private static List<String> engineEvents(long since, String role, String event) {
-        try {
-            Process p = new ProcessBuilder("docker", "events", "--since", String.valueOf(since),
-                    "--until", String.valueOf(Instant.now().getEpochSecond()), "--filter", "type=container",
-                    "--filter", "event=" + event, "--filter", "label=" + HearthLabels.INSTANCE + "=" + EngineFixture.instanceOf(state),
-                    "--filter", "label=" + HearthLabels.APP + "=" + MAIL_APP,
-                    "--filter", "label=" + HearthLabels.ROLE + "=" + role, "--format", "{{.Actor.ID}}")
-                    .redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            p.waitFor();
-            return out.lines().filter(l -> !l.isBlank()).toList();
-        } catch (IOException e) {
-            throw new AssertionError(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError(e);
+        ClientProcess.Result r = ClientProcess.run(List.of("docker", "events", "--since", String.valueOf(since),
+                "--until", String.valueOf(Instant.now().getEpochSecond()), "--filter", "type=container",
+                "--filter", "event=" + event, "--filter", "label=" + HearthLabels.INSTANCE + "=" + EngineFixture.instanceOf(state),
+                "--filter", "label=" + HearthLabels.APP + "=" + MAIL_APP,
+                "--filter", "label=" + HearthLabels.ROLE + "=" + role, "--format", "{{.Actor.ID}}"), Duration.ofSeconds(60));
+        if (r.exitCode() != 0) {
+            throw new AssertionError("docker events exited " + r.exitCode() + ": " + r.stdout() + r.stderr());
         }
+        return r.stdout().lines().filter(l -> !l.isBlank()).toList();
     }
 
     private static JsonNode pool(String app, String container) {

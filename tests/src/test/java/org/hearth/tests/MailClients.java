@@ -4,16 +4,18 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 /** Runs the real clients in {@code tests/clients/mail_client.py} (smtplib, imaplib) and swaks. */
 final class MailClients {
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** Longer than any client's own socket timeouts (60 s per command), so theirs report first. */
+    static final Duration CLIENT_TIMEOUT = Duration.ofMinutes(3);
 
     private MailClients() {
     }
@@ -36,22 +38,36 @@ final class MailClients {
     }
 
     private static JsonNode pythonIn(List<String> prefix, String command, Map<String, Object> args) {
+        return finishPython(startPythonIn(prefix, command, args), command);
+    }
+
+    /** Starts the client without waiting: for a client the test talks to while it runs (IDLE). */
+    static ClientProcess startPython(String command, Map<String, Object> args) {
+        return startPythonIn(List.of(), command, args);
+    }
+
+    /** The client's JSON once it ends; fails with its output if it exits non-zero or runs past {@link #CLIENT_TIMEOUT}. */
+    static JsonNode finishPython(ClientProcess client, String command) {
+        ClientProcess.Result r = client.finish(CLIENT_TIMEOUT);
+        if (!r.stderr().isEmpty()) {
+            System.err.print(r.stderr());
+        }
+        if (r.exitCode() != 0) {
+            throw new AssertionError("mail_client.py " + command + " exited " + r.exitCode() + "\nstdout: " + r.stdout()
+                    + "\nstderr: " + r.stderr());
+        }
+        return json(r.stdout());
+    }
+
+    private static ClientProcess startPythonIn(List<String> prefix, String command, Map<String, Object> args) {
+        Path script = EngineFixture.home().root().resolve("tests/clients/mail_client.py");
+        List<String> cmd = new ArrayList<>(prefix);
         try {
-            Path script = EngineFixture.home().root().resolve("tests/clients/mail_client.py");
-            List<String> cmd = new java.util.ArrayList<>(prefix);
             cmd.addAll(List.of("python3", script.toString(), command, JSON.writeValueAsString(args)));
-            Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!p.waitFor(3, TimeUnit.MINUTES) || p.exitValue() != 0) {
-                throw new AssertionError("mail_client.py " + command + " failed: " + out);
-            }
-            return JSON.readTree(out);
         } catch (IOException e) {
             throw new AssertionError(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError(e);
         }
+        return ClientProcess.start(cmd);
     }
 
     /** swaks's full transcript and exit code. */
@@ -59,18 +75,9 @@ final class MailClients {
     }
 
     static Swaks swaks(List<String> args) {
-        try {
-            List<String> cmd = new java.util.ArrayList<>(List.of("swaks", "--timeout", "60"));
-            cmd.addAll(args);
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            p.waitFor(3, TimeUnit.MINUTES);
-            return new Swaks(p.exitValue(), out);
-        } catch (IOException e) {
-            throw new AssertionError(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError(e);
-        }
+        List<String> cmd = new ArrayList<>(List.of("swaks", "--timeout", "60"));
+        cmd.addAll(args);
+        ClientProcess.Result r = ClientProcess.run(cmd, CLIENT_TIMEOUT);
+        return new Swaks(r.exitCode(), r.stdout() + r.stderr());
     }
 }

@@ -264,7 +264,8 @@ class OverlayNamespaceTest {
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(file.toFile()).start();
             if (!p.waitFor(60, TimeUnit.SECONDS)) {
                 p.destroyForcibly();
-                throw new AssertionError(String.join(" ", cmd) + " did not finish");
+                throw new AssertionError(String.join(" ", cmd) + " did not finish in 60 s; killed; output so far: "
+                        + new String(Files.readAllBytes(file), StandardCharsets.UTF_8));
             }
             String out = Files.readString(file, StandardCharsets.UTF_8);
             Files.delete(file);

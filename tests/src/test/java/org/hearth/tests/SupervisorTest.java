@@ -94,7 +94,9 @@ class SupervisorTest {
     @Order(3)
     void undeclaredPeerIsUnreachableByNameAndByAddress() {
         assertThat(probe("loner", "connect echo 7000")).startsWith("connect echo:7000=failed UnknownHostException");
-        for (String address : container("echo").addresses().values()) {
+        java.util.Collection<String> addresses = container("echo").addresses().values();
+        assertThat(addresses).as("echo's addresses on its networks").isNotEmpty();
+        for (String address : addresses) {
             assertThat(probe("loner", "connect " + address + " 7000")).contains("=failed");
         }
         assertThat(probe("echo", "connect " + container("client").addresses().values().iterator().next() + " 7000"))

@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -66,9 +67,17 @@ class QrCodeTest {
 
     private static String zbar(Path png) throws Exception {
         assumeTrue(Files.isExecutable(Path.of("/usr/bin/zbarimg")), "NOT TESTED: zbarimg is missing (apt install zbar-tools)");
-        Process p = new ProcessBuilder("zbarimg", "--quiet", "--raw", "-Sbinary", png.toString()).start();
-        String decoded = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor()).as("zbarimg found a code").isZero();
-        return decoded;
+        // Output to files, not a pipe read to its end, so the deadline holds; stderr apart (zbarimg warns there about D-Bus).
+        Path out = png.resolveSibling(png.getFileName() + ".decoded");
+        Path err = png.resolveSibling(png.getFileName() + ".stderr");
+        Process p = new ProcessBuilder("zbarimg", "--quiet", "--raw", "-Sbinary", png.toString())
+                .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        if (!p.waitFor(60, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError("zbarimg did not finish in 60 s; killed; stdout so far: " + Files.readString(out)
+                    + " stderr: " + Files.readString(err));
+        }
+        assertThat(p.exitValue()).as("zbarimg found a code; stderr: %s", Files.readString(err)).isZero();
+        return new String(Files.readAllBytes(out), StandardCharsets.UTF_8);
     }
 }

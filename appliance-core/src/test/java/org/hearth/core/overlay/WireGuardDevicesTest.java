@@ -1,5 +1,7 @@
 package org.hearth.core.overlay;
 
+import org.hearth.core.SystemTool;
+
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -63,11 +65,7 @@ class WireGuardDevicesTest {
         assumeTrue(Files.isExecutable(Path.of("/usr/bin/wg")), "NOT TESTED: wg is missing (apt install wireguard-tools)");
         for (int i = 0; i < 5; i++) {
             String privateKey = WireGuardKeys.newPrivateKey();
-            Process p = new ProcessBuilder("wg", "pubkey").start();
-            p.getOutputStream().write((privateKey + "\n").getBytes(StandardCharsets.US_ASCII));
-            p.getOutputStream().close();
-            String fromWg = new String(p.getInputStream().readAllBytes(), StandardCharsets.US_ASCII).strip();
-            assertThat(p.waitFor()).isZero();
+            String fromWg = SystemTool.run((privateKey + "\n").getBytes(StandardCharsets.US_ASCII), "wg", "pubkey").strip();
             assertThat(WireGuardKeys.publicKeyOf(privateKey)).isEqualTo(fromWg);
         }
     }
