@@ -75,7 +75,7 @@ public final class InboundSmtp {
                 new RcptCmdHandler(metrics), new RsetCmdHandler(), new ChunkedDataCmdHandler(metrics, maxSize),
                 new VrfyCmdHandler(), new ExpnCmdHandler(),
                 // Data line filters run in this order: bare CR/LF first, so it sees every line.
-                new BareLineEndDataLineFilter(), new MessageSizeLimit(), new WelcomeMessageHandler(), new ReceivedDataLineFilter(),
+                new BareLineEndNormalizer(), new MessageSizeLimit(), new WelcomeMessageHandler(), new ReceivedDataLineFilter(),
                 new DataLineMessageHookHandler(), new StartTlsCmdHandler(), new UnknownCmdHandler(metrics),
                 new CommandHandlerResultLogger()));
         // Last, so the size limit is enforced before anything reaches the store.
@@ -101,8 +101,8 @@ public final class InboundSmtp {
         return new NettyServer.Factory()
                 .protocol(new SMTPProtocol(chain, config))
                 .secure(Encryption.createStartTls(tls.serverContext()))
-                // Lines end at CRLF only (no smuggling), and commands buffered with STARTTLS drop the connection.
-                .frameHandlerFactory(CrlfLineFrameDecoder.factory(AbstractChannelPipelineFactory.MAX_LINE_LENGTH))
+                // Lines as sent (BareLineEndNormalizer decides on bare LFs in DATA); commands buffered with STARTTLS drop the connection.
+                .frameHandlerFactory(SmtpLineFrameDecoder.factory(AbstractChannelPipelineFactory.MAX_LINE_LENGTH))
                 .build();
     }
 

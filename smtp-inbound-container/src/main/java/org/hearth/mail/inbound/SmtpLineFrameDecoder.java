@@ -16,12 +16,9 @@ import java.util.Locale;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Splits the SMTP stream into lines at CRLF only (RFC 5321 2.3.8), in commands and in DATA alike.
- * James's line decoders also split at a bare LF, so {@code <LF>.<CRLF>} ended DATA here while the
- * sending server saw message text: SMTP smuggling (CVE-2023-51747; James fixed it only in its
- * server's own DATA handler, which this chain does not use). A bare CR or LF therefore stays inside
- * its line, where {@link BareLineEndDataLineFilter} refuses the message. The framer runs on its own
- * executor, ahead of the session, so it cannot know whether it is in DATA: it must not need to.
+ * Splits the SMTP stream into lines at each LF, keeping the line end as sent (CRLF or a bare LF), as
+ * James's own decoder does; what a bare line end may mean inside DATA is {@link BareLineEndNormalizer}'s
+ * to decide, since only the session knows it is in DATA.
  * <p>
  * It keeps the protection of James's {@code AllButStartTlsLineBasedChannelHandler}: while the
  * session still watches for injection, anything buffered with or after STARTTLS drops the connection,
@@ -31,7 +28,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * through the channel's task queue, without limit, so a fast sender's whole message (25 MiB plus
  * about 80 bytes of bookkeeping per line) piled up there, past smtp-in's heap and container memory.
  */
-final class CrlfLineFrameDecoder extends ByteToMessageDecoder {
+final class SmtpLineFrameDecoder extends ByteToMessageDecoder {
 
     private static final AttributeKey<CommandDetectionSession> SESSION = AttributeKey.valueOf("session");
     private static final String STARTTLS = "starttls";
@@ -46,12 +43,12 @@ final class CrlfLineFrameDecoder extends ByteToMessageDecoder {
     private boolean discarding;
     private boolean startTlsInFlight;
 
-    CrlfLineFrameDecoder(int maxLineLength) {
+    SmtpLineFrameDecoder(int maxLineLength) {
         this.maxLineLength = maxLineLength;
     }
 
     static ChannelHandlerFactory factory(int maxLineLength) {
-        return pipeline -> new CrlfLineFrameDecoder(maxLineLength);
+        return pipeline -> new SmtpLineFrameDecoder(maxLineLength);
     }
 
     @Override
@@ -93,17 +90,16 @@ final class CrlfLineFrameDecoder extends ByteToMessageDecoder {
 
     private ByteBuf nextLine(ByteBuf in) {
         int from = in.readerIndex();
-        for (int lf; (lf = in.indexOf(from, in.writerIndex(), (byte) '\n')) >= 0; from = lf + 1) {
-            if (lf > in.readerIndex() && in.getByte(lf - 1) == '\r') {
-                int length = lf + 1 - in.readerIndex();
-                if (discarding || length > maxLineLength) {
-                    // Like James's decoder: drop the whole over-long line, then report it.
-                    discarding = false;
-                    in.skipBytes(length);
-                    throw new TooLongFrameException("line longer than " + maxLineLength + " bytes");
-                }
-                return in.readRetainedSlice(length);
+        int lf = in.indexOf(from, in.writerIndex(), (byte) '\n');
+        if (lf >= 0) {
+            int length = lf + 1 - in.readerIndex();
+            if (discarding || length > maxLineLength) {
+                // Like James's decoder: drop the whole over-long line, then report it.
+                discarding = false;
+                in.skipBytes(length);
+                throw new TooLongFrameException("line longer than " + maxLineLength + " bytes");
             }
+            return in.readRetainedSlice(length);
         }
         if (in.readableBytes() > maxLineLength) {
             discarding = true;
