@@ -32,7 +32,8 @@ class HostProgramsTest {
                     + "\\((?:(?:[^\"();]|\\([^()]*\\))*,\\s*)?\"([a-z][a-z0-9._+-]*)\"");
     /** Tests start programs too (swaks, python3, zbarimg); their helpers name hearth commands with run(...), so only these. */
     private static final Pattern TEST_START = Pattern.compile(
-            "(?:new ProcessBuilder|SystemTool\\.(?:run|attempt)|cmd\\.addAll\\(List\\.of|new (?:java\\.util\\.)?ArrayList<>\\(List\\.of)"
+            "(?:new ProcessBuilder|SystemTool\\.(?:run|attempt)|ClientProcess\\.(?:run|start)\\(List\\.of|cmd\\.addAll\\(List\\.of"
+                    + "|new (?:java\\.util\\.)?ArrayList<>\\(List\\.of)"
                     + "\\(\"([a-z][a-z0-9._+-]*)\",");
 
     @Test
