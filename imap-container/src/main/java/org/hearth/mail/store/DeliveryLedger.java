@@ -97,8 +97,7 @@ final class DeliveryLedger implements AutoCloseable {
         try (PreparedStatement delete = db.prepareStatement("DELETE FROM HEARTH_DELIVERY WHERE DELIVERY_KEY = ?");
              PreparedStatement insert = db.prepareStatement("INSERT INTO HEARTH_DELIVERY"
                      + " (DELIVERY_KEY, USER_NAME, FOLDER, NEXT_UID, UID, RECORDED_AT) VALUES (?, ?, ?, ?, NULL, ?)")) {
-            db.setAutoCommit(false);
-            try {
+            inTransaction(db, () -> {
                 delete.setString(1, key);
                 delete.executeUpdate();
                 insert.setString(1, key);
@@ -107,13 +106,7 @@ final class DeliveryLedger implements AutoCloseable {
                 insert.setLong(4, nextUid);
                 insert.setLong(5, clock.millis());
                 insert.executeUpdate();
-                db.commit();
-            } catch (SQLException e) {
-                db.rollback();
-                throw e;
-            } finally {
-                db.setAutoCommit(true);
-            }
+            });
         }
     }
 
@@ -136,6 +129,25 @@ final class DeliveryLedger implements AutoCloseable {
             d.executeUpdate();
         }
         prunedAt = now;
+    }
+
+    /** Statements that commit together or not at all. */
+    interface SqlWork {
+        void run() throws SQLException;
+    }
+
+    /** Runs {@code work} in one transaction on {@code db}, which is left in auto-commit as it was found. */
+    static void inTransaction(Connection db, SqlWork work) throws SQLException {
+        db.setAutoCommit(false);
+        try {
+            work.run();
+            db.commit();
+        } catch (SQLException e) {
+            db.rollback();
+            throw e;
+        } finally {
+            db.setAutoCommit(true);
+        }
     }
 
     /** Runs {@code ddl} unless what it creates exists already (Derby has no IF NOT EXISTS). */

@@ -84,25 +84,22 @@ final class Quarantine implements AutoCloseable {
                 }
             }
         }
-        db.setAutoCommit(false);
+        int count = failures;
+        long first = firstAt;
         try (PreparedStatement delete = db.prepareStatement("DELETE FROM HEARTH_DELIVERY_FAILURE WHERE FAILURE_KEY = ? OR LAST_AT <= ?");
              PreparedStatement insert = db.prepareStatement("INSERT INTO HEARTH_DELIVERY_FAILURE"
                      + " (FAILURE_KEY, ERROR_CLASS, FAILURES, FIRST_AT, LAST_AT) VALUES (?, ?, ?, ?, ?)")) {
-            delete.setString(1, key);
-            delete.setLong(2, now - FORGET_AFTER.toMillis());
-            delete.executeUpdate();
-            insert.setString(1, key);
-            insert.setString(2, errorClass);
-            insert.setInt(3, failures);
-            insert.setLong(4, firstAt);
-            insert.setLong(5, now);
-            insert.executeUpdate();
-            db.commit();
-        } catch (SQLException e) {
-            db.rollback();
-            throw e;
-        } finally {
-            db.setAutoCommit(true);
+            DeliveryLedger.inTransaction(db, () -> {
+                delete.setString(1, key);
+                delete.setLong(2, now - FORGET_AFTER.toMillis());
+                delete.executeUpdate();
+                insert.setString(1, key);
+                insert.setString(2, errorClass);
+                insert.setInt(3, count);
+                insert.setLong(4, first);
+                insert.setLong(5, now);
+                insert.executeUpdate();
+            });
         }
         if (failures < threshold) {
             return new Outcome(failures, Optional.empty());
