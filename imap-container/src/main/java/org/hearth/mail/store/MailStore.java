@@ -57,8 +57,10 @@ public final class MailStore {
             default -> throw new IllegalArgumentException("SPAM_UNAVAILABLE must be tempfail or deliver-unscanned");
         };
         long maxSize = Long.parseLong(env("MAX_MESSAGE_BYTES", "26214400"));
-        ImapService.start("imap", Integer.parseInt(env("IMAP_PORT", "1143")), false, tls, mailboxes, metrics, hostname);
-        ImapService.start("imaps", Integer.parseInt(env("IMAPS_PORT", "1993")), true, tls, mailboxes, metrics, hostname);
+        ImapService.start("imap", new InetSocketAddress(Integer.parseInt(env("IMAP_PORT", "1143"))), false, tls,
+                mailboxes, metrics, hostname, maxSize);
+        ImapService.start("imaps", new InetSocketAddress(Integer.parseInt(env("IMAPS_PORT", "1993"))), true, tls,
+                mailboxes, metrics, hostname, maxSize);
         // LMTP last: its port answering (the health check) means the whole store is up.
         DeliveryLedger ledger = new DeliveryLedger(Mailboxes.jdbcUrl(data.resolve("mailboxes")), Clock.systemUTC());
         Quarantine quarantine = new Quarantine(Mailboxes.jdbcUrl(data.resolve("mailboxes")), data.resolve("quarantine"),
