@@ -6,15 +6,12 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.ByteToMessageDecoder;
-import org.apache.james.imap.api.ImapSessionState;
 import org.apache.james.imap.api.Tag;
 import org.apache.james.imap.api.display.HumanReadableText;
 import org.apache.james.imap.api.message.response.StatusResponse;
 import org.apache.james.imap.api.process.ImapSession;
-import org.apache.james.imap.decode.ImapDecoder;
 import org.apache.james.imap.message.response.UnpooledStatusResponseFactory;
 import org.apache.james.imapserver.netty.NettyConstants;
-import org.apache.james.imapserver.netty.NettyImapRequestLineReader;
 import org.apache.james.protocols.netty.LineHandlerAware;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,7 +32,8 @@ import java.util.Locale;
  * literal header ({@code {N}}, {@code {N+}}) makes the next N bytes part of the same command,
  * whatever they contain, and only a line without one ends the command. So literal bytes can
  * never be taken for commands, in any packet split. A synchronizing literal gets its {@code +}
- * continuation here; James parses the complete command afterwards and never sends one again.
+ * continuation here. The complete command goes on as a {@link FramedCommand}, parsed in its turn
+ * by {@link ParseInTurn}.
  *
  * <p>Limits: a line (outside literals) longer than {@link #MAX_LINE_BYTES} closes the
  * connection (no later byte could be framed safely); a literal over the APPENDLIMIT is answered
@@ -53,7 +51,6 @@ final class ImapCommandDecoder extends ByteToMessageDecoder implements LineHandl
     /** RFC 7889's code; James can only make extension codes, which it prefixes with X. */
     private static final StatusResponse.ResponseCode TOOBIG = responseCode("TOOBIG");
 
-    private final ImapDecoder parser;
     private final long appendLimit;
     /** IDLE's DONE and AUTHENTICATE's answers are plain lines for a handler James pushes. */
     private final Deque<ChannelInboundHandlerAdapter> lineHandlers = new ArrayDeque<>();
@@ -65,8 +62,7 @@ final class ImapCommandDecoder extends ByteToMessageDecoder implements LineHandl
     private long dropping;
     private boolean startTlsRequested;
 
-    ImapCommandDecoder(ImapDecoder parser, long appendLimit) {
-        this.parser = parser;
+    ImapCommandDecoder(long appendLimit) {
         this.appendLimit = appendLimit;
     }
 
@@ -124,33 +120,22 @@ final class ImapCommandDecoder extends ByteToMessageDecoder implements LineHandl
         }
     }
 
-    /** A complete command: handed to James's parser with nothing before or after it. */
+    /** A complete command, copied out whole; {@link ParseInTurn} parses it when its turn comes. */
     private void commandComplete(ChannelHandlerContext ctx, ByteBuf in, List<Object> out, ImapSession session) {
-        ByteBuf command = in.readRetainedSlice(framed);
+        ByteBuf command = Unpooled.copiedBuffer(in.readSlice(framed));
         framed = 0;
-        try {
-            if (session == null || session.getState() == ImapSessionState.LOGOUT) {
-                // Nothing is read after LOGOUT; James closes the channel once BYE is out.
-                in.skipBytes(in.readableBytes());
+        if (session == null) {
+            in.skipBytes(in.readableBytes()); // the connection is gone
+            return;
+        }
+        if (isStartTls(command) && !session.isTLSActive()) {
+            if (in.isReadable()) {
+                refuseInjection(ctx, in, "bytes pipelined after STARTTLS");
                 return;
             }
-            if (isStartTls(command) && !session.isTLSActive()) {
-                if (in.isReadable()) {
-                    refuseInjection(ctx, in, "bytes pipelined after STARTTLS");
-                    return;
-                }
-                startTlsRequested = true;
-            }
-            try {
-                // retry=true: the continuation, if any, was sent above while the literal was awaited.
-                out.add(parser.decode(new NettyImapRequestLineReader(ctx.channel(), command, true, 0), session));
-            } catch (NettyImapRequestLineReader.NotEnoughDataException e) {
-                // James's parser wanted more than the command holds: the command is malformed.
-                out.add(RESPONSES.taggedBad(new Tag(tagOf(command)), null, HumanReadableText.ILLEGAL_ARGUMENTS));
-            }
-        } finally {
-            command.release();
+            startTlsRequested = true;
         }
+        out.add(new FramedCommand(command, ctx.channel()));
     }
 
     /**

@@ -49,21 +49,20 @@ final class ImapService {
 
     /**
      * James's IMAP server with a TLS context made here instead of read from a keystore file, and
-     * our {@link ImapCommandDecoder} in place of James's line framer and request decoder.
+     * our {@link ImapCommandDecoder} in place of James's line framer and request decoder: commands
+     * are framed whole and parsed in their turn ({@link ParseInTurn}).
      */
     private static final class Server extends IMAPServer {
         private final Encryption tls;
-        private final ImapDecoder parser;
         private final long appendLimit;
 
         Server(Mailboxes store, MetricFactory metrics, Encryption tls, ImapDecoder parser, long appendLimit) {
             super(parser, new DefaultImapEncoderFactory().buildImapEncoder(),
-                    DefaultImapProcessorFactory.createXListSupportingProcessor(store.manager, store.eventBus,
-                            store.subscriptions, new FolderRoles(), store.quota.getQuotaManager(),
-                            store.quota.getQuotaRootResolver(), metrics),
+                    new ParseInTurn(parser, DefaultImapProcessorFactory.createXListSupportingProcessor(store.manager,
+                            store.eventBus, store.subscriptions, new FolderRoles(), store.quota.getQuotaManager(),
+                            store.quota.getQuotaRootResolver(), metrics)),
                     new ImapMetrics(metrics), new NoopGaugeRegistry());
             this.tls = tls;
-            this.parser = parser;
             this.appendLimit = appendLimit;
         }
 
@@ -85,7 +84,7 @@ final class ImapService {
                     ChannelPipeline pipeline = ctx.pipeline();
                     pipeline.remove(NettyConstants.FRAMER);
                     pipeline.replace(NettyConstants.REQUEST_DECODER, NettyConstants.REQUEST_DECODER,
-                            new ImapCommandDecoder(parser, appendLimit));
+                            new ImapCommandDecoder(appendLimit));
                     pipeline.replace(this, NettyConstants.CORE_HANDLER, core);
                 }
             };

@@ -174,6 +174,20 @@ class ImapPipeliningTest {
     }
 
     @Test
+    void commandsPipelinedAfterLoginRunInTheStateLoginLeft() throws Exception {
+        String user = newUser();
+        mailboxes.deliver(user, Mailboxes.INBOX, message("one", 200));
+        try (RawImapClient client = RawImapClient.tls(imapsAddress)) {
+            client.write("p1 LOGIN \"" + user + "\" \"" + PASSWORD + "\"\r\np2 SELECT INBOX\r\np3 FETCH 1 (FLAGS)\r\n"
+                    + "p4 STORE 1 +FLAGS (\\Flagged)\r\np5 CLOSE\r\np6 LOGOUT\r\n");
+            assertAnsweredOk(client, "p1", "p2", "p3", "p4", "p5");
+            List<String> bye = client.readUntilTagged("p6");
+            assertThat(bye.get(0)).startsWith("p6 OK");
+            assertThat(bye).anyMatch(line -> line.startsWith("* BYE"));
+        }
+    }
+
+    @Test
     void idleStillEndsWithDone() throws Exception {
         String user = newUser();
         try (RawImapClient client = RawImapClient.tls(imapsAddress)) {
