@@ -17,10 +17,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.ConcurrentLinkedDeque;
 
 /**
  * Frames whole IMAP commands, literals included, before James's parser sees a byte of them.
@@ -52,8 +52,8 @@ final class ImapCommandDecoder extends ByteToMessageDecoder implements LineHandl
     private static final StatusResponse.ResponseCode TOOBIG = responseCode("TOOBIG");
 
     private final long appendLimit;
-    /** IDLE's DONE and AUTHENTICATE's answers are plain lines for a handler James pushes. */
-    private final Deque<ChannelInboundHandlerAdapter> lineHandlers = new ArrayDeque<>();
+    /** IDLE's DONE and AUTHENTICATE's answers are plain lines for a handler James pushes (from its threads). */
+    private final Deque<ChannelInboundHandlerAdapter> lineHandlers = new ConcurrentLinkedDeque<>();
 
     // The command being framed: bytes [readerIndex, readerIndex + framed) are complete lines and literals.
     private int framed;

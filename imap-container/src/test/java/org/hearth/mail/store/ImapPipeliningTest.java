@@ -188,6 +188,18 @@ class ImapPipeliningTest {
     }
 
     @Test
+    void authenticatePlainTakesItsAnswerOnTheContinuationLine() throws Exception {
+        String user = newUser();
+        try (RawImapClient client = RawImapClient.tls(imapsAddress)) {
+            client.write("a AUTHENTICATE PLAIN\r\n");
+            client.expectLineStartingWith("+");
+            client.write(java.util.Base64.getEncoder().encodeToString(("\0" + user + "\0" + PASSWORD)
+                    .getBytes(StandardCharsets.US_ASCII)) + "\r\n");
+            assertThat(client.readUntilTagged("a").get(0)).startsWith("a OK");
+        }
+    }
+
+    @Test
     void idleStillEndsWithDone() throws Exception {
         String user = newUser();
         try (RawImapClient client = RawImapClient.tls(imapsAddress)) {
