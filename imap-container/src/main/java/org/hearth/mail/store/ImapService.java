@@ -65,8 +65,14 @@ final class ImapService {
      */
     static IMAPServer start(String name, int port, boolean implicitTls, SSLContext tls, Mailboxes store,
                             MetricFactory metrics, String hostname) throws Exception {
+        return start(name, "0.0.0.0", port, implicitTls, tls, store, metrics, hostname);
+    }
+
+    /** As above, on one address only: in-process tests bind to loopback. */
+    static IMAPServer start(String name, String address, int port, boolean implicitTls, SSLContext tls, Mailboxes store,
+                            MetricFactory metrics, String hostname) throws Exception {
         BaseHierarchicalConfiguration config = new BaseHierarchicalConfiguration();
-        config.addProperty("bind", "0.0.0.0:" + port);
+        config.addProperty("bind", address + ":" + port);
         config.addProperty("jmxName", name);
         config.addProperty("helloName", hostname);
         config.addProperty("helloName[@autodetect]", false);
