@@ -1,5 +1,6 @@
 package org.hearth.mail.store;
 
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import org.apache.commons.configuration2.BaseHierarchicalConfiguration;
 import org.apache.james.imap.api.process.ImapSession;
 import org.apache.james.imap.api.process.MailboxType;
@@ -56,6 +57,11 @@ final class ImapService {
         @Override
         protected void buildSSLContext() {
             this.encryption = tls;
+        }
+
+        @Override
+        protected ChannelInboundHandlerAdapter createCoreHandler() {
+            return new CommandSequencer(super.createCoreHandler());
         }
     }
 

@@ -2,14 +2,10 @@ package org.hearth.mail.store;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import org.apache.james.imapserver.netty.IMAPServer;
-import org.apache.james.metrics.logger.DefaultMetricFactory;
-import org.hearth.mail.common.TlsIdentity;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import javax.net.ssl.SSLContext;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -27,9 +23,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 @Tag("slow")
 class ImapLoadTest {
 
-    static final String USER = "a@d.example";
-    static final String PASSWORD = "load-password";
-
     @TempDir
     Path data;
 
@@ -46,39 +39,12 @@ class ImapLoadTest {
 
     static JsonNode runLoad(int port, String extraArgs) throws Exception {
         Path script = Path.of(System.getProperty("hearth.home", ".."), "tests/reliability/imap_load.py");
-        List<String> cmd = new ArrayList<>(List.of("python3", script.toString(), "127.0.0.1:" + port, USER, PASSWORD));
+        List<String> cmd = new ArrayList<>(List.of("python3", script.toString(), "127.0.0.1:" + port, InProcessImap.USER, InProcessImap.PASSWORD));
         cmd.addAll(List.of(extraArgs.trim().split("\\s+")));
         Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.waitFor(15, TimeUnit.MINUTES)).isTrue();
         System.out.println("imap-load: " + out);
         return new ObjectMapper().readTree(out);
-    }
-
-    /** The store's IMAP servers (implicit TLS and STARTTLS) on loopback over a fresh mailbox database. */
-    static final class InProcessImap implements AutoCloseable {
-        final Mailboxes mailboxes;
-        final int implicitTlsPort;
-        final int startTlsPort;
-        private final List<IMAPServer> servers = new ArrayList<>();
-
-        InProcessImap(Path data) throws Exception {
-            System.setProperty("derby.stream.error.file", data.resolve("derby.log").toString());
-            DefaultMetricFactory metrics = new DefaultMetricFactory();
-            mailboxes = new Mailboxes(data.resolve("mailboxes"),
-                    (user, password) -> user.asString().equals(USER) && password.toString().equals(PASSWORD), metrics);
-            mailboxes.provision(USER);
-            SSLContext tls = TlsIdentity.ephemeral("mail.d.example").serverContext();
-            implicitTlsPort = StoreFixture.freePort();
-            startTlsPort = StoreFixture.freePort();
-            servers.add(ImapService.start("imaps-load", "127.0.0.1", implicitTlsPort, true, tls, mailboxes, metrics, "mail.d.example"));
-            servers.add(ImapService.start("imap-load", "127.0.0.1", startTlsPort, false, tls, mailboxes, metrics, "mail.d.example"));
-        }
-
-        @Override
-        public void close() {
-            servers.forEach(IMAPServer::destroy);
-            mailboxes.close();
-        }
     }
 }
