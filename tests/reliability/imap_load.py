@@ -343,6 +343,10 @@ class Session:
             self.stats.violation("unknown-tag", "%r; in progress: %s; before: %r" % (raw, sorted(self.outstanding), self.recent[-4:-1]))
             return
         cmd.result = f["result"]
+        if cmd.store and cmd.result != "OK":
+            # A failed STORE may or may not have changed the flags: nothing is known until the next one.
+            self.client.keyword_state.pop(cmd.store[0], None)
+            self.client.last_store[cmd.store[0]] = "%s %s -> %s" % (cmd.tag, cmd.text, cmd.result)
         if time.monotonic() - cmd.sent > TIMEOUT_S:
             self.stats.count("slow")
         if cmd.result != "OK":
@@ -353,6 +357,7 @@ class Session:
         if cmd.store:
             uid, state = cmd.store
             self.client.keyword_state[uid] = state
+            self.client.last_store[uid] = "%s %s -> OK" % (cmd.tag, cmd.text)
         missing = cmd.body_uids - cmd.got_bodies
         if missing and not self.client.churn_running:
             self.stats.violation("missing-body", "%s %s completed without %s" % (cmd.tag, cmd.text, sorted(missing)))
@@ -422,7 +427,9 @@ class Session:
         if known is None or pending:
             return
         if has != known:
-            self.stats.violation("stale-flags", "UID %s shows %s %s after a completed STORE; %r" % (uid, kw, "set" if has else "unset", raw[:160]))
+            self.stats.violation("stale-flags", "UID %s shows %s %s after a completed STORE (last: %s); %r"
+                                 % (uid, kw, "set" if has else "unset", self.client.last_store.get(uid), raw[:160]))
+            self.client.keyword_state[uid] = has  # count each lost update once
 
 
 class Client:
@@ -431,6 +438,7 @@ class Client:
         self.prefix = "c%d" % number if number >= 0 else "w"
         self.keyword = "$Load%d" % number
         self.keyword_state = {}   # UID -> whether this client's keyword is set, after its last STORE
+        self.last_store = {}      # UID -> this client's last STORE of it and its result, for reports
         self.shared = shared
 
     @property
