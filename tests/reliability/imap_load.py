@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Usage: imap_load.py HOST:PORT USER PASSWORD [--starttls] [--clients 6] [--seconds 180] [--messages 120]
-                      [--window 4] [--churn] [--seed N]
+                      [--window 4] [--session-commands 250] [--churn] [--seed N]
 
 A bounded IMAP load that counts protocol violations. CLIENTS connections work on the same INBOX for
 SECONDS: each keeps up to WINDOW commands in flight (UID FETCH of bodies and headers, FETCH/UID
@@ -524,7 +524,7 @@ class Client:
         return None
 
     async def session(self, s):
-        budget = random.randint(20, 250)
+        budget = random.randint(1, self.args.session_commands)
         window = self.args.window
         while budget > 0 and time.monotonic() < self.deadline:
             if not s.outstanding and random.random() < 0.03:
@@ -532,7 +532,7 @@ class Client:
                 budget -= 1
                 continue
             sent = False
-            while len(s.outstanding) < random.randint(1, window) and budget > 0:
+            while len(s.outstanding) < random.randint(1, window) and budget > 0 and not (window == 1 and s.outstanding):
                 make = self.next_command(s)
                 if make is None:
                     break
@@ -543,7 +543,7 @@ class Client:
                 await s.writer.drain()
             if s.outstanding:
                 await s.one()
-        if random.random() < 0.5:
+        if window == 1 or random.random() < 0.5:
             await s.drain()
         await self.logout(s)
 
@@ -647,6 +647,8 @@ async def main():
     ap.add_argument("--seconds", type=float, default=180)
     ap.add_argument("--messages", type=int, default=120)
     ap.add_argument("--window", type=int, default=4)
+    ap.add_argument("--session-commands", type=int, default=250,
+                    help="at most this many commands a session before LOGOUT (1-3 with --window 1: imaplib's way)")
     ap.add_argument("--churn", action="store_true")
     ap.add_argument("--seed", type=int, default=None)
     args = ap.parse_args()

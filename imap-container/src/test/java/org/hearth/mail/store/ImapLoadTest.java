@@ -30,7 +30,7 @@ class ImapLoadTest {
     void concurrentClientsSeeNoProtocolViolation() throws Exception {
         String extra = System.getProperty("imap.load.args", "--clients 6 --seconds 120");
         try (InProcessImap imap = new InProcessImap(data)) {
-            JsonNode result = runLoad(imap.implicitTlsPort, extra);
+            JsonNode result = runLoad(extra.contains("--starttls") ? imap.startTlsPort : imap.implicitTlsPort, extra);
             assertThat(result.path("counts").path("bodies").asLong()).as("bodies fetched").isPositive();
             assertThat(result.path("counts").path("logouts").asLong()).as("sessions logged out").isPositive();
             assertThat(result.path("violations")).as("protocol violations").isEmpty();
