@@ -47,9 +47,9 @@ final class ImapService {
 
         Server(Mailboxes store, MetricFactory metrics, Encryption tls) {
             super(DefaultImapDecoderFactory.createDecoder(), new DefaultImapEncoderFactory().buildImapEncoder(),
-                    DefaultImapProcessorFactory.createXListSupportingProcessor(store.manager, store.eventBus,
-                            store.subscriptions, new FolderRoles(), store.quota.getQuotaManager(),
-                            store.quota.getQuotaRootResolver(), metrics),
+                    new ReadableBodiesOnly(DefaultImapProcessorFactory.createXListSupportingProcessor(store.manager,
+                            store.eventBus, store.subscriptions, new FolderRoles(), store.quota.getQuotaManager(),
+                            store.quota.getQuotaRootResolver(), metrics)),
                     new ImapMetrics(metrics), new NoopGaugeRegistry());
             this.tls = tls;
         }
