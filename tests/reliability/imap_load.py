@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Usage: imap_load.py HOST:PORT USER PASSWORD [--starttls] [--clients 6] [--seconds 180] [--messages 120]
-                      [--window 4] [--session-commands 250] [--churn] [--seed N]
+                      [--window 4] [--session-commands 250] [--churn] [--no-idle] [--seed N]
 
 A bounded IMAP load that counts protocol violations. CLIENTS connections work on the same INBOX for
 SECONDS: each keeps up to WINDOW commands in flight (UID FETCH of bodies and headers, FETCH/UID
@@ -27,7 +27,9 @@ What counts as a violation (RFC 3501; RFC 9051 says the same in its sections 2.2
                       client never pipelines STORE and FETCH of the same message: section 5.5)
   expunge-forbidden   an EXPUNGE while only FETCH/STORE/SEARCH (non-UID) commands are in progress,
                       or while no command is (section 7.4.1)
-  msn-out-of-range    a sequence number above the messages the server announced (section 7.4.1, 2.3.1.2)
+  msn-out-of-range    a FETCH or EXPUNGE for a sequence number above the messages announced so far by
+                      EXISTS/EXPUNGE (section 5.2: size changes are announced; 2.3.1.2, 7.4.1)
+  nonpositive-msn     "* -1 EXPUNGE" and the like: the grammar (section 9) allows only nz-number
   unexpected-continuation  a "+" when no IDLE waits for one (section 7.5)
   logout-without-bye  the connection closed after LOGOUT without "* BYE" (section 6.1.3: "The
                       server MUST send a BYE untagged response before the (tagged) OK response,
@@ -174,7 +176,7 @@ class Parser:
 
 TAGGED = re.compile(rb"([A-Za-z0-9]+) (OK|NO|BAD)( [^\r\n]*)?\r\n")
 STATUS = re.compile(rb"\* (OK|NO|BAD|BYE|PREAUTH)( [^\r\n]*)?\r\n")
-NUMBERED = re.compile(rb"\* (\d+) (EXISTS|RECENT|EXPUNGE)\r\n")
+NUMBERED = re.compile(rb"\* (-?\d+) (EXISTS|RECENT|EXPUNGE)\r\n")
 FETCH_START = re.compile(rb"\* (\d+) FETCH ")
 DATA = re.compile(rb"\* (CAPABILITY|FLAGS|LIST|LSUB|SEARCH|STATUS|ENABLED|NAMESPACE|ID|QUOTA|QUOTAROOT|ESEARCH|VANISHED|MYRIGHTS|ACL|METADATA)\b")
 FETCH_ITEMS = re.compile(r"(UID|FLAGS|RFC822\.SIZE|INTERNALDATE|ENVELOPE|BODYSTRUCTURE|BODY|MODSEQ|RFC822|RFC822\.HEADER|RFC822\.TEXT|EMAILID|THREADID|SAVEDATE|BODY\[[^\]]*\](<\d+>)?|BINARY(\.SIZE)?\[[^\]]*\](<\d+>)?)$")
@@ -255,7 +257,7 @@ class Stats:
 
     def violation(self, kind, detail):
         self.violations[kind] = self.violations.get(kind, 0) + 1
-        if len(self.samples) < 25:
+        if self.violations[kind] <= 4 and len(self.samples) < 40:
             self.samples.append({"kind": kind, "at": round(time.monotonic() - START, 3), "detail": detail[:600]})
 
 
@@ -378,6 +380,9 @@ class Session:
 
     def on_numbered(self, raw, f):
         n, what = f["n"], f["what"]
+        if n < 0 or (n == 0 and what == "EXPUNGE"):
+            self.stats.violation("nonpositive-msn", "%r" % raw)
+            return
         if what == "EXISTS":
             if self.exists is not None and n > self.exists:
                 self.uids += [None] * (n - len(self.uids))
@@ -527,7 +532,7 @@ class Client:
         budget = random.randint(1, self.args.session_commands)
         window = self.args.window
         while budget > 0 and time.monotonic() < self.deadline:
-            if not s.outstanding and random.random() < 0.03:
+            if not s.outstanding and not self.args.no_idle and random.random() < 0.03:
                 await self.idle(s)
                 budget -= 1
                 continue
@@ -650,6 +655,7 @@ async def main():
     ap.add_argument("--session-commands", type=int, default=250,
                     help="at most this many commands a session before LOGOUT (1-3 with --window 1: imaplib's way)")
     ap.add_argument("--churn", action="store_true")
+    ap.add_argument("--no-idle", action="store_true", help="never IDLE")
     ap.add_argument("--seed", type=int, default=None)
     args = ap.parse_args()
     host, port = args.endpoint.rsplit(":", 1)

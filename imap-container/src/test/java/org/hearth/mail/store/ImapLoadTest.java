@@ -28,18 +28,39 @@ class ImapLoadTest {
 
     @Test
     void concurrentClientsSeeNoProtocolViolation() throws Exception {
-        String extra = System.getProperty("imap.load.args", "--clients 6 --seconds 120");
+        String args = System.getProperty("imap.load.args", "--clients 6 --seconds 120");
+        // A STORE's keyword lost to another session's concurrent STORE of the same message (a JPA
+        // store fault, not the protocol layer's) shows as stale-flags: printed, not failed here
+        // until the store serialises flag updates.
+        assertNoViolationBut(load(args), "stale-flags");
+    }
+
+    /**
+     * With a client that APPENDs and EXPUNGEs all along, so that FETCHes meet messages that are
+     * gone. Besides stale-flags, James 3.8.1 faults counted and printed but not fixed yet: "* -1
+     * EXPUNGE" for a message the session never saw (nonpositive-msn), a FETCH of a new message
+     * before its EXISTS (msn-out-of-range), and an IDLE's late flag update written into the next
+     * command's reply (which is why these clients do not IDLE).
+     */
+    @Test
+    void concurrentClientsWhileAnotherExpungesSeeEveryAnnouncedBodyWhole() throws Exception {
+        assertNoViolationBut(load("--clients 6 --seconds 120 --churn --no-idle"), "stale-flags", "nonpositive-msn", "msn-out-of-range");
+    }
+
+    private JsonNode load(String args) throws Exception {
         try (InProcessImap imap = new InProcessImap(data)) {
-            JsonNode result = runLoad(extra.contains("--starttls") ? imap.startTlsPort : imap.implicitTlsPort, extra);
+            JsonNode result = runLoad(args.contains("--starttls") ? imap.startTlsPort : imap.implicitTlsPort, args);
             assertThat(result.path("counts").path("bodies").asLong()).as("bodies fetched").isPositive();
             assertThat(result.path("counts").path("logouts").asLong()).as("sessions logged out").isPositive();
-            // A STORE's keyword lost to another session's concurrent STORE of the same message (a
-            // JPA store fault, not the protocol layer's) shows as stale-flags: printed above, and
-            // not failed here until the store serialises flag updates.
-            java.util.Map<String, Object> violations = new ObjectMapper().convertValue(result.path("violations"), java.util.Map.class);
-            violations.remove("stale-flags");
-            assertThat(violations).as("protocol violations").isEmpty();
+            return result;
         }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static void assertNoViolationBut(JsonNode result, String... known) {
+        java.util.Map<String, Object> violations = new ObjectMapper().convertValue(result.path("violations"), java.util.Map.class);
+        List.of(known).forEach(violations::remove);
+        assertThat(violations).as("protocol violations").isEmpty();
     }
 
     static JsonNode runLoad(int port, String extraArgs) throws Exception {
