@@ -1,5 +1,6 @@
 package org.hearth.mail.store;
 
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import org.apache.commons.configuration2.BaseHierarchicalConfiguration;
 import org.apache.james.imap.api.process.ImapSession;
 import org.apache.james.imap.api.process.MailboxType;
@@ -50,7 +51,8 @@ final class ImapService {
     /**
      * James's IMAP server with a TLS context made here instead of read from a keystore file, and
      * our {@link ImapCommandDecoder} in place of James's line framer and request decoder: commands
-     * are framed whole and parsed in their turn ({@link ParseInTurn}).
+     * are framed whole, handed to James one at a time ({@link CommandSequencer}) and parsed in
+     * their turn ({@link ParseInTurn}).
      */
     private static final class Server extends IMAPServer {
         private final Encryption tls;
@@ -58,9 +60,9 @@ final class ImapService {
 
         Server(Mailboxes store, MetricFactory metrics, Encryption tls, ImapDecoder parser, long appendLimit) {
             super(parser, new DefaultImapEncoderFactory().buildImapEncoder(),
-                    new ParseInTurn(parser, DefaultImapProcessorFactory.createXListSupportingProcessor(store.manager,
-                            store.eventBus, store.subscriptions, new FolderRoles(), store.quota.getQuotaManager(),
-                            store.quota.getQuotaRootResolver(), metrics)),
+                    new ParseInTurn(parser, new ReadableBodiesOnly(DefaultImapProcessorFactory.createXListSupportingProcessor(
+                            store.manager, store.eventBus, store.subscriptions, new FolderRoles(),
+                            store.quota.getQuotaManager(), store.quota.getQuotaRootResolver(), metrics))),
                     new ImapMetrics(metrics), new NoopGaugeRegistry());
             this.tls = tls;
             this.appendLimit = appendLimit;
@@ -77,7 +79,7 @@ final class ImapService {
          */
         @Override
         protected ChannelInboundHandlerAdapter createCoreHandler() {
-            ChannelInboundHandlerAdapter core = super.createCoreHandler();
+            ChannelInboundHandlerAdapter core = new CommandSequencer(super.createCoreHandler());
             return new ChannelInboundHandlerAdapter() {
                 @Override
                 public void handlerAdded(ChannelHandlerContext ctx) {

@@ -1,15 +1,12 @@
 package org.hearth.mail.store;
 
 import org.apache.james.core.Username;
-import org.apache.james.imapserver.netty.IMAPServer;
 import org.apache.james.mailbox.MailboxSession;
 import org.apache.james.mailbox.model.FetchGroup;
 import org.apache.james.mailbox.model.MailboxPath;
 import org.apache.james.mailbox.model.MessageRange;
 import org.apache.james.mailbox.model.MessageResult;
 import org.apache.james.mailbox.model.MessageResultIterator;
-import org.apache.james.metrics.logger.DefaultMetricFactory;
-import org.hearth.mail.common.TlsIdentity;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -19,7 +16,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -37,37 +33,28 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class ImapPipeliningTest {
 
-    private static final String PASSWORD = "pw";
+    private static final String PASSWORD = InProcessImap.PASSWORD;
     private static final int APPEND_LIMIT = 2 * 1024 * 1024;
     private static final AtomicInteger USERS = new AtomicInteger();
 
     @TempDir
     static Path data;
+    private static InProcessImap store;
     private static Mailboxes mailboxes;
-    private static IMAPServer imaps;
-    private static IMAPServer imap;
     private static InetSocketAddress imapsAddress;
     private static InetSocketAddress imapAddress;
 
     @BeforeAll
     static void startServers() throws Exception {
-        System.setProperty("derby.stream.error.file", data.resolve("derby.log").toString());
-        mailboxes = new Mailboxes(data.resolve("mailboxes"), (user, password) -> PASSWORD.contentEquals(password),
-                new DefaultMetricFactory());
-        var tls = TlsIdentity.ephemeral("mail.d.example").serverContext();
-        imapsAddress = new InetSocketAddress("127.0.0.1", freePort());
-        imapAddress = new InetSocketAddress("127.0.0.1", freePort());
-        imaps = ImapService.start("imaps-test", imapsAddress, true, tls, mailboxes, new DefaultMetricFactory(),
-                "mail.d.example", APPEND_LIMIT);
-        imap = ImapService.start("imap-test", imapAddress, false, tls, mailboxes, new DefaultMetricFactory(),
-                "mail.d.example", APPEND_LIMIT);
+        store = new InProcessImap(data, APPEND_LIMIT);
+        mailboxes = store.mailboxes;
+        imapsAddress = store.implicitTls;
+        imapAddress = store.startTls;
     }
 
     @AfterAll
     static void stopServers() {
-        imaps.destroy();
-        imap.destroy();
-        mailboxes.close();
+        store.close();
     }
 
     @Test
@@ -299,11 +286,5 @@ class ImapPipeliningTest {
             }
         }
         return messages;
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return socket.getLocalPort();
-        }
     }
 }

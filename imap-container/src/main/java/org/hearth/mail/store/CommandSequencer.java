@@ -1,0 +1,119 @@
+package org.hearth.mail.store;
+
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandler;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.util.ReferenceCountUtil;
+import org.apache.james.imapserver.netty.ReactiveThrottler;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * Hands James's IMAP handler the commands of one connection one at a time, each only once the
+ * previous one's replies are all in the channel.
+ *
+ * <p>James 3.8.1 runs a command on a mailbox thread, whose writes wait in the event loop's task
+ * queue, but starts a newly read command on the event loop itself, whose writes go out at once;
+ * and its own per-connection queue lets a pipelined command run while another still writes. A
+ * NOOP's OK then landed inside a FETCH's literal (issue #21). James signals the end of a command
+ * with {@code fireChannelReadComplete()} right after its last flush; the next command is started
+ * by a task queued behind that flush, so it can write nothing before it.
+ */
+final class CommandSequencer extends ChannelInboundHandlerAdapter {
+
+    private final ChannelInboundHandler james;
+    // Only touched on the channel's event loop.
+    private final Deque<Object> waiting = new ArrayDeque<>();
+    private boolean running;
+
+    CommandSequencer(ChannelInboundHandler james) {
+        this.james = james;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) throws Exception {
+        james.channelActive(ctx);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        waiting.forEach(CommandSequencer::discard);
+        waiting.clear();
+        james.channelInactive(ctx);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) throws Exception {
+        james.exceptionCaught(ctx, cause);
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object command) {
+        if (running) {
+            waiting.add(command);
+        } else {
+            start(ctx, command);
+        }
+    }
+
+    private void start(ChannelHandlerContext ctx, Object command) {
+        running = true;
+        AtomicBoolean finished = new AtomicBoolean();
+        Runnable next = () -> {
+            if (finished.compareAndSet(false, true)) {
+                // Queued behind the flush that came just before, whichever thread made it.
+                ctx.executor().execute(() -> {
+                    running = false;
+                    Object following = waiting.poll();
+                    if (following != null) {
+                        start(ctx, following);
+                    }
+                });
+            }
+        };
+        try {
+            james.channelRead(completionAware(ctx, next), command);
+        } catch (Exception e) {
+            next.run();
+            ctx.fireExceptionCaught(e);
+        }
+    }
+
+    /**
+     * {@code ctx} as James's handler sees it, running {@code next} when James ends the command:
+     * at its {@code fireChannelReadComplete()}, or when the throttler refused it outright.
+     */
+    private static ChannelHandlerContext completionAware(ChannelHandlerContext ctx, Runnable next) {
+        return (ChannelHandlerContext) Proxy.newProxyInstance(CommandSequencer.class.getClassLoader(),
+                new Class<?>[] {ChannelHandlerContext.class}, (proxy, method, args) -> {
+                    Object result;
+                    try {
+                        result = method.invoke(ctx, args);
+                    } catch (InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                    if (method.getName().equals("fireChannelReadComplete")
+                            || method.getName().equals("fireExceptionCaught") && args[0] instanceof ReactiveThrottler.RejectedException) {
+                        next.run();
+                    }
+                    return result == ctx ? proxy : result;
+                });
+    }
+
+    private static void discard(Object command) {
+        if (command instanceof Closeable closeable) {
+            try {
+                closeable.close();
+            } catch (IOException e) {
+                // a temporary file of a command that will never run: nothing to tell anyone
+            }
+        }
+        ReferenceCountUtil.release(command);
+    }
+}

@@ -1,0 +1,76 @@
+package org.hearth.mail.store;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The bounded IMAP load of tests/reliability/imap_load.py (several clients FETCHing, STOREing,
+ * IDLEing and logging out on one INBOX) against the real store in this JVM: JPA on on-disk Derby
+ * and the IMAP server as {@link MailStore} starts it, on loopback. No protocol violation may be
+ * counted. {@code -Dimap.load.args="--clients 8 --seconds 300 --churn"} changes the load.
+ */
+@Tag("slow")
+class ImapLoadTest {
+
+    @TempDir
+    Path data;
+
+    @Test
+    void concurrentClientsSeeNoProtocolViolation() throws Exception {
+        String args = System.getProperty("imap.load.args", "--clients 6 --seconds 120");
+        // A STORE's keyword lost to another session's concurrent STORE of the same message (a JPA
+        // store fault, not the protocol layer's) shows as stale-flags: printed, not failed here
+        // until the store serialises flag updates.
+        assertNoViolationBut(load(args), "stale-flags");
+    }
+
+    /**
+     * With a client that APPENDs and EXPUNGEs all along, so that FETCHes meet messages that are
+     * gone. Besides stale-flags, James 3.8.1 faults counted and printed but not fixed yet: "* -1
+     * EXPUNGE" for a message the session never saw (nonpositive-msn), a FETCH of a new message
+     * before its EXISTS (msn-out-of-range), and an IDLE's late flag update written into the next
+     * command's reply (which is why these clients do not IDLE).
+     */
+    @Test
+    void concurrentClientsWhileAnotherExpungesSeeEveryAnnouncedBodyWhole() throws Exception {
+        assertNoViolationBut(load("--clients 6 --seconds 120 --churn --no-idle"), "stale-flags", "nonpositive-msn", "msn-out-of-range");
+    }
+
+    private JsonNode load(String args) throws Exception {
+        try (InProcessImap imap = new InProcessImap(data)) {
+            JsonNode result = runLoad(args.contains("--starttls") ? imap.startTlsPort : imap.implicitTlsPort, args);
+            assertThat(result.path("counts").path("bodies").asLong()).as("bodies fetched").isPositive();
+            assertThat(result.path("counts").path("logouts").asLong()).as("sessions logged out").isPositive();
+            return result;
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static void assertNoViolationBut(JsonNode result, String... known) {
+        java.util.Map<String, Object> violations = new ObjectMapper().convertValue(result.path("violations"), java.util.Map.class);
+        List.of(known).forEach(violations::remove);
+        assertThat(violations).as("protocol violations").isEmpty();
+    }
+
+    static JsonNode runLoad(int port, String extraArgs) throws Exception {
+        Path script = Path.of(System.getProperty("hearth.home", ".."), "tests/reliability/imap_load.py");
+        List<String> cmd = new ArrayList<>(List.of("python3", script.toString(), "127.0.0.1:" + port, InProcessImap.USER, InProcessImap.PASSWORD));
+        cmd.addAll(List.of(extraArgs.trim().split("\\s+")));
+        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(15, TimeUnit.MINUTES)).isTrue();
+        System.out.println("imap-load: " + out);
+        return new ObjectMapper().readTree(out);
+    }
+}
