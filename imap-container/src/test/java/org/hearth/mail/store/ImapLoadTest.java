@@ -28,7 +28,7 @@ class ImapLoadTest {
 
     @Test
     void concurrentClientsSeeNoProtocolViolation() throws Exception {
-        String args = System.getProperty("imap.load.args", "--clients 6 --seconds 120");
+        String args = System.getProperty("imap.load.args", "--clients 6 --seconds 60");
         // A STORE's keyword lost to another session's concurrent STORE of the same message (a JPA
         // store fault, not the protocol layer's) shows as stale-flags: printed, not failed here
         // until the store serialises flag updates.
@@ -44,7 +44,7 @@ class ImapLoadTest {
      */
     @Test
     void concurrentClientsWhileAnotherExpungesSeeEveryAnnouncedBodyWhole() throws Exception {
-        assertNoViolationBut(load("--clients 6 --seconds 120 --churn --no-idle"), "stale-flags", "nonpositive-msn", "msn-out-of-range");
+        assertNoViolationBut(load("--clients 6 --seconds 60 --churn --no-idle"), "stale-flags", "nonpositive-msn", "msn-out-of-range");
     }
 
     private JsonNode load(String args) throws Exception {
