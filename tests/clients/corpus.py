@@ -348,12 +348,170 @@ def compare_imap(args):
     server = server_tree(m, delimiters)
     logout(m)
     local = local_tree(args.dir, args.layout)
-    diffs = differences(server, local, args.layout == "flat")
+    diffs = differences(server, local, args.layout == "flat") + unmet(server, args.expect or [])
     return {"ok": not diffs, "differences": diffs[:200], "difference_count": len(diffs),
             "delimiters": sorted(delimiters),
             "server": {"folders": len(server), "messages": sum(len(v) for v in server.values())},
             "local": {"folders": len(local), "messages": sum(len(v) for v in local.values())},
             "folders": sorted(server)}
+
+
+# ---------------------------------------------------------------- changes between two syncs
+# Each side changes its own folders only, so no change meets a conflicting one from the other side
+# (how a client settles conflicts is its own business). Each writes what the other side must end
+# with: "present" [folder, sha256, flags] and "absent" sha256, checked by compare-imap --expect.
+
+SERVER_SIDE = ("INBOX", "Archive", "Projects.2026.Q4.Invoices")
+LOCAL_SIDE = ("Sent", "Family Photos", "Archive.2025", "Projects", "Lists.debian-devel")
+RENAMED = ("Projects.2026.Q4.Invoices", "Projects.2026.Q4.Bills")  # has a subfolder, .Paid
+
+
+def change_server(args):
+    import smtplib
+    rnd = random.Random(args.seed)
+    m = connect(args)
+    tree = server_tree(m, set())
+    present, absent = [], []
+    marker = "server-new-%d" % args.seed
+    ctx = ssl.create_default_context()
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+    with smtplib.SMTP(args.host if args.smtp_host is None else args.smtp_host, args.smtp_port, timeout=120) as s:
+        s.starttls(context=ctx)
+        for k in range(args.new):
+            raw = message(rnd, args.seed, 100_000 + k, [0, 300, 5000, 200_000][k % 4]).replace(
+                b"Subject: ", b"Subject: %s " % marker.encode(), 1)
+            s.sendmail("sender@example.org", [args.user], crlf(raw))
+    # flags on both: INBOX messages gain \Flagged, lose \Seen, gain \Answered
+    m.select("INBOX")
+    inbox = [x for x in tree["INBOX"]]
+    uids = {at.split()[1]: (sha, flags) for sha, flags, at in inbox}
+    picks = rnd.sample(sorted(uids, key=int), 60)
+    changed = picks[:40]
+    for k, uid in enumerate(changed):
+        sha, flags = uids[uid]
+        op, flag = [("+", "\\Flagged"), ("-", "\\Seen"), ("+", "\\Answered"), ("+", "\\Seen")][k % 4]
+        typ, data = m.uid("STORE", uid, op + "FLAGS.SILENT", "(%s)" % flag)
+        if typ != "OK":
+            raise SystemExit("STORE %s: %s" % (uid, data))
+        new = set(flags) | {flag} if op == "+" else set(flags) - {flag}
+        present.append(["INBOX", sha, sorted(new)])
+    # a MOVE from INBOX to Archive
+    moved = picks[40:50]
+    typ, data = m.uid("MOVE", ",".join(moved), "Archive")
+    if typ != "OK":
+        raise SystemExit("MOVE: %s" % data)
+    present += [["Archive", uids[u][0], sorted(uids[u][1])] for u in moved]
+    # deletions in INBOX and Archive
+    deleted = picks[50:60]
+    m.uid("STORE", ",".join(deleted), "+FLAGS.SILENT", "(\\Deleted)")
+    m.expunge()
+    absent += [uids[u][0] for u in deleted]
+    m.select("Archive")
+    arch = tree["Archive"]
+    gone = rnd.sample(arch, min(5, len(arch)))
+    m.uid("STORE", ",".join(at.split()[1] for _, _, at in gone), "+FLAGS.SILENT", "(\\Deleted)")
+    m.expunge()
+    absent += [sha for sha, _, _ in gone]
+    m.close()
+    # a folder with a subfolder renamed
+    typ, data = m.rename(quote(RENAMED[0]), quote(RENAMED[1]))
+    if typ != "OK":
+        raise SystemExit("RENAME: %s" % data)
+    for folder in (RENAMED[0], RENAMED[0] + ".Paid"):
+        present += [[RENAMED[1] + folder[len(RENAMED[0]):], sha, sorted(f)] for sha, f, _ in tree[folder]]
+    # wait for the SMTP messages to be stored, then expect them by their stored bytes
+    deadline = time.monotonic() + 120
+    while True:
+        m.select("INBOX", readonly=True)
+        typ, data = m.uid("SEARCH", "SUBJECT", marker)
+        found = data[0].split()
+        if len(found) >= args.new or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    if len(found) != args.new:
+        raise SystemExit("only %d of %d messages sent by SMTP arrived" % (len(found), args.new))
+    typ, data = m.uid("FETCH", b",".join(found).decode(), "(BODY.PEEK[])")
+    present += [["INBOX", digest(p[1]), []] for p in data if isinstance(p, tuple)]
+    logout(m)
+    return write_expect(args.expect, present, absent)
+
+
+def change_local(args):
+    rnd = random.Random(args.seed)
+    local = local_tree(args.dir, args.layout)
+    present, absent = [], []
+    # new messages dropped into new/ of a few folders, several per folder so that a client that
+    # pipelines its APPENDs sends them back to back; sizes up to 2 MB
+    targets = ["INBOX", "Sent", "Lists.debian-devel"]
+    for k in range(args.new):
+        folder = targets[k % len(targets)]
+        size = [0, 120, 3000, 40_000, 700_000, 2_000_000][k % 6]
+        raw = message(rnd, args.seed, 200_000 + k, size)
+        d = folder_dir(args.dir, args.layout, folder)
+        name = "%d.local%d_%d.hearth" % (BASE_TIME + k, args.seed, k)
+        with open(os.path.join(d, "new", name), "wb") as fh:
+            fh.write(raw)
+        present.append([folder, digest(raw), []])
+    # flags and deletions in folders the server leaves alone
+    for folder in LOCAL_SIDE:
+        msgs = local[folder]
+        picks = rnd.sample(msgs, min(len(msgs), 12))
+        for k, (sha, flags, path) in enumerate(picks):
+            if k < 4:
+                os.unlink(path)
+                absent.append(sha)
+                continue
+            new = set(flags)
+            if k % 2:
+                new ^= {"\\Seen"}
+            else:
+                new |= {"\\Flagged", "\\Answered"}
+            name = os.path.basename(path).split(":2,")[0] + ":2," + "".join(sorted(LETTER_OF[f] for f in new))
+            os.rename(path, os.path.join(os.path.dirname(os.path.dirname(path)), "cur", name))
+            present.append([folder, sha, sorted(new)])
+    return write_expect(args.expect, present, absent)
+
+
+def folder_dir(root, layout, folder):
+    if layout == "maildir++":
+        return maildir_path(root, folder)
+    if layout == "named":
+        return os.path.join(root, *folder.split("."))
+    raise SystemExit("no folders in layout " + layout)
+
+
+def write_expect(path, present, absent):
+    with open(path, "w") as fh:
+        json.dump({"present": present, "absent": absent}, fh)
+    return {"present": len(present), "absent": len(absent)}
+
+
+def unmet(server, expect_files):
+    """What the changes' records expect of the server's final tree and it lacks."""
+    problems = []
+    everything = {sha for msgs in server.values() for sha, _, _ in msgs}
+    for path in expect_files:
+        with open(path) as fh:
+            e = json.load(fh)
+        for folder, sha, flags in e["present"]:
+            have = [f for s, f, _ in server.get(folder, []) if s == sha]
+            if tuple(flags) not in have:
+                problems.append("expected in %s with flags (%s): %s; found with %s" % (
+                    folder, " ".join(flags), sha[:16], have or "nothing there"))
+        for sha in e["absent"]:
+            if sha in everything:
+                problems.append("expected gone, still there: %s" % sha[:16])
+    return problems
+
+
+def fetch_cert(args):
+    """The store's certificate, PEM, for the clients to pin (it is self-signed)."""
+    pem = ssl.get_server_certificate((args.host, args.port))
+    with open(args.out, "w") as fh:
+        fh.write(pem)
+    der = ssl.PEM_cert_to_DER_cert(pem)
+    return {"sha1": hashlib.sha1(der).hexdigest(), "sha256": hashlib.sha256(der).hexdigest(),
+            "sha512": hashlib.sha512(der).hexdigest()}
 
 
 def main():
@@ -363,7 +521,11 @@ def main():
     mk.add_argument("--count", type=int, default=1000)
     mk.add_argument("--seed", type=int, required=True)
     mk.add_argument("--out", required=True)
-    for name in ("upload", "compare-imap"):
+    cert = sub.add_parser("cert")
+    cert.add_argument("--host", required=True)
+    cert.add_argument("--port", type=int, required=True)
+    cert.add_argument("--out", required=True)
+    for name in ("upload", "compare-imap", "change-server", "change-local"):
         s = sub.add_parser(name)
         s.add_argument("--host", required=True)
         s.add_argument("--port", type=int, required=True)
@@ -373,15 +535,29 @@ def main():
         s.add_argument("--user", required=True)
         s.add_argument("--password-file", required=True)
         s.add_argument("--layout", default="maildir++", choices=["maildir++", "named", "flat"])
-        s.add_argument("dir")
+        s.add_argument("--seed", type=int, default=1)
+        s.add_argument("--new", type=int, default=30, help="messages to add (change-*)")
+        s.add_argument("--smtp-host")
+        s.add_argument("--smtp-port", type=int, default=25)
+        s.add_argument("--expect", action="append",
+                       help="change-*: where to write what the other side must end with; compare-imap: such files to check")
+        s.add_argument("dir", nargs="?")
     args = p.parse_args()
+    if args.command.startswith("change-"):
+        args.expect = args.expect[0]
     started = time.monotonic()
     if args.command == "make":
         result = make(args.count, args.seed, args.out)
     elif args.command == "upload":
         result = upload(args)
-    else:
+    elif args.command == "compare-imap":
         result = compare_imap(args)
+    elif args.command == "change-server":
+        result = change_server(args)
+    elif args.command == "change-local":
+        result = change_local(args)
+    else:
+        result = fetch_cert(args)
     result["seconds"] = round(time.monotonic() - started, 1)
     print(json.dumps(result, indent=1))
     return 0 if result.get("ok", True) else 1
