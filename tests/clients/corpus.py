@@ -12,7 +12,9 @@
       prints one JSON document with the differences; exits 1 if there are any.
 
 Bytes are compared normalised to CRLF line endings: IMAP literals are CRLF, while Maildir clients
-store either (mbsync and the corpus write LF). Nothing else is normalised. Flags compared are the
+store either (mbsync and the corpus write LF). Nothing else is normalised, except the headers named
+with --ignore-header, left out on both sides: mbsync writes an X-TUID header into every message it
+copies, its own bookkeeping. Flags compared are the
 five that Maildir can hold: Maildir info letters D F R S T are \\Draft \\Flagged \\Answered
 \\Seen \\Deleted; \\Recent and keywords are ignored.
 
@@ -163,8 +165,29 @@ def crlf(raw):
     return re.sub(rb"(?<!\r)\n", b"\r\n", raw)
 
 
+STRIP = []  # header names a client adds for its own bookkeeping (mbsync's X-TUID), left out of digests
+
+
+def without_headers(raw, names):
+    cut = raw.find(b"\r\n\r\n")
+    head, rest = (raw[:cut + 2], raw[cut + 2:]) if cut >= 0 else (raw, b"")
+    out, skipping = [], False
+    for line in head.split(b"\r\n")[:-1]:
+        if line[:1] in (b" ", b"\t"):
+            if not skipping:
+                out.append(line)
+            continue
+        skipping = line.split(b":", 1)[0].strip().lower() in names
+        if not skipping:
+            out.append(line)
+    return b"".join(x + b"\r\n" for x in out) + rest
+
+
 def digest(raw):
-    return hashlib.sha256(crlf(raw)).hexdigest()
+    raw = crlf(raw)
+    if STRIP:
+        raw = without_headers(raw, STRIP)
+    return hashlib.sha256(raw).hexdigest()
 
 
 def flags_of_name(name, subdir):
@@ -442,7 +465,10 @@ def change_local(args):
     present, absent = [], []
     # new messages dropped into new/ of a few folders, several per folder so that a client that
     # pipelines its APPENDs sends them back to back; sizes up to 2 MB
-    targets = ["INBOX", "Sent", "Lists.debian-devel"]
+    # and a new folder deep under an existing one, which the client must create on the server
+    targets = ["INBOX", "Sent", "Lists.debian-devel", "Archive.2025.Scans"]
+    for sub in ("cur", "new", "tmp"):
+        os.makedirs(os.path.join(folder_dir(args.dir, args.layout, targets[-1]), sub), exist_ok=True)
     for k in range(args.new):
         folder = targets[k % len(targets)]
         size = [0, 120, 3000, 40_000, 700_000, 2_000_000][k % 6]
@@ -469,14 +495,23 @@ def change_local(args):
             name = os.path.basename(path).split(":2,")[0] + ":2," + "".join(sorted(LETTER_OF[f] for f in new))
             os.rename(path, os.path.join(os.path.dirname(os.path.dirname(path)), "cur", name))
             present.append([folder, sha, sorted(new)])
+    # Neither mbsync nor offlineimap follows a folder renamed on the server: mbsync never removes a
+    # non-empty mailbox (man mbsync, Remove), offlineimap never removes folders and would create the
+    # old name again. As their users do, forget the local copy of the old name before the next sync.
+    if args.forget_renamed:
+        import shutil
+        for folder in (RENAMED[0] + ".Paid", RENAMED[0]):
+            shutil.rmtree(folder_dir(args.dir, args.layout, folder))
     return write_expect(args.expect, present, absent)
 
 
 def folder_dir(root, layout, folder):
     if layout == "maildir++":
         return maildir_path(root, folder)
-    if layout == "named":
-        return os.path.join(root, *folder.split("."))
+    if layout == "named":  # offlineimap (sep = .) keeps the name whole; mbsync's Verbatim nests it
+        whole = os.path.join(root, folder)
+        return whole if os.path.isdir(whole) or not os.path.isdir(os.path.join(root, folder.split(".")[0])) \
+            else os.path.join(root, *folder.split("."))
     raise SystemExit("no folders in layout " + layout)
 
 
@@ -537,12 +572,17 @@ def main():
         s.add_argument("--layout", default="maildir++", choices=["maildir++", "named", "flat"])
         s.add_argument("--seed", type=int, default=1)
         s.add_argument("--new", type=int, default=30, help="messages to add (change-*)")
+        s.add_argument("--forget-renamed", action="store_true",
+                       help="change-local: delete the local copy of the folder change-server renames")
         s.add_argument("--smtp-host")
         s.add_argument("--smtp-port", type=int, default=25)
         s.add_argument("--expect", action="append",
                        help="change-*: where to write what the other side must end with; compare-imap: such files to check")
+        s.add_argument("--ignore-header", action="append", default=[],
+                       help="a header the client adds (mbsync: X-TUID), left out of both sides' digests")
         s.add_argument("dir", nargs="?")
     args = p.parse_args()
+    STRIP.extend(h.lower().encode() for h in getattr(args, "ignore_header", []))
     if args.command.startswith("change-"):
         args.expect = args.expect[0]
     started = time.monotonic()
