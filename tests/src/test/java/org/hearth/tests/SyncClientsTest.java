@@ -99,15 +99,16 @@ class SyncClientsTest {
                 .forEach(f -> folders.add("\"" + f.asText() + "\""));
         Path rc = dir.resolve("fetchmailrc");
         Files.writeString(rc, String.join("\n",
-                "set no bouncemail",
-                "poll " + IMAP + " service " + IMAPS_PORT + " protocol IMAP auth password timeout 120 invisible",
+                "set no bouncemail", "set invisible",
+                "poll " + IMAP + " service " + IMAPS_PORT + " protocol IMAP auth password timeout 120",
                 "  user \"" + user + "\" there with password \"" + PASSWORD + "\"",
                 "  folders " + String.join(", ", folders),
                 "  ssl sslfingerprint \"" + cert.path("md5_colons").asText() + "\"",
                 "  keep fetchall no rewrite",
                 "  mda \"python3 " + EngineFixture.home().root().resolve("tests/clients/corpus.py") + " deliver " + local + "\"", ""));
         Files.setPosixFilePermissions(rc, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
-        ClientProcess.Result r = ClientProcess.run(List.of("fetchmail", "-f", rc.toString(), "--nodetach", "-v"), SYNC_TIMEOUT);
+        ClientProcess.Result r = kept(ClientProcess.run(List.of("fetchmail", "-f", rc.toString(), "--nodetach", "-v"), SYNC_TIMEOUT),
+                dir.resolve("fetchmail.log"));
         JsonNode compared = corpusResult(imap("compare-imap", user, "flat", List.of(), local.toString()));
         String report = "fetchmail exited " + r.exitCode() + "\n" + tail(r.stdout() + r.stderr()) + "\ncomparison: " + compared.toPrettyString();
         assertThat(r.exitCode()).as(report).isZero();
@@ -147,7 +148,7 @@ class SyncClientsTest {
         JsonNode uploaded = corpus(imap("upload", user, "maildir++", List.of(), corpus.toString()));
         assertThat(uploaded.path("appended").asInt()).isEqualTo(1000);
 
-        ClientProcess.Result first = client.sync(dir, user);
+        ClientProcess.Result first = kept(client.sync(dir, user), dir.resolve("sync-1.log"));
         assertThat(first.exitCode()).as(client.name() + " first sync:\n" + first.stdout() + first.stderr()).isZero();
         JsonNode afterFirst = compare(client, user, local, List.of());
         assertThat(afterFirst.path("ok").asBoolean()).as(client.name() + " after the first sync: " + afterFirst).isTrue();
@@ -164,12 +165,13 @@ class SyncClientsTest {
                 "--expect", localChanges.toString(), local.toString()));
         corpus(changeLocal);
 
-        ClientProcess.Result second = client.sync(dir, user);
+        ClientProcess.Result second = kept(client.sync(dir, user), dir.resolve("sync-2.log"));
         JsonNode afterSecond = compare(client, user, local, List.of(serverChanges, localChanges));
         System.out.printf("sync-clients: %s run %d: %d s; second sync exit %d; %d differences%n", client.name(), run,
                 Duration.ofNanos(System.nanoTime() - started).toSeconds(), second.exitCode(),
                 afterSecond.path("difference_count").asInt());
-        String report = client.name() + " second sync exited " + second.exitCode() + "\n" + tail(second.stdout() + second.stderr())
+        String report = client.name() + " second sync exited " + second.exitCode() + " (all of its output: "
+                + dir.resolve("sync-2.log") + ")\n" + tail(second.stdout() + second.stderr())
                 + "\ncomparison: " + afterSecond.toPrettyString();
         assertThat(second.exitCode()).as(report).isZero();
         assertThat(afterSecond.path("ok").asBoolean()).as(report).isTrue();
@@ -217,9 +219,19 @@ class SyncClientsTest {
         return MailClients.json(r.stdout());
     }
 
+    /** The client's whole output, kept beside its Maildir for a failure's reader. */
+    private static ClientProcess.Result kept(ClientProcess.Result r, Path log) throws IOException {
+        Files.writeString(log, "exit " + r.exitCode() + "\n" + r.stdout() + r.stderr());
+        return r;
+    }
+
+    /** The lines that say what went wrong: errors and warnings anywhere, then the last 40 of the rest. */
     private static String tail(String output) {
         List<String> lines = output.lines().filter(l -> !l.contains("no UIDVALIDITY") && !l.startsWith("Copy message")).toList();
-        return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
+        List<String> shown = new ArrayList<>(lines.stream().filter(l -> l.matches("(?i).*(error|warning|creat).*")).limit(40).toList());
+        shown.add("...");
+        shown.addAll(lines.subList(Math.max(0, lines.size() - 40), lines.size()));
+        return String.join("\n", shown);
     }
 
     /**
