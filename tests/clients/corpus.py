@@ -508,10 +508,8 @@ def change_local(args):
 def folder_dir(root, layout, folder):
     if layout == "maildir++":
         return maildir_path(root, folder)
-    if layout == "named":  # offlineimap (sep = .) keeps the name whole; mbsync's Verbatim nests it
-        whole = os.path.join(root, folder)
-        return whole if os.path.isdir(whole) or not os.path.isdir(os.path.join(root, folder.split(".")[0])) \
-            else os.path.join(root, *folder.split("."))
+    if layout == "named":  # offlineimap with sep = . keeps the dotted name whole, one directory
+        return os.path.join(root, folder)
     raise SystemExit("no folders in layout " + layout)
 
 
