@@ -8,7 +8,6 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import org.apache.james.imap.api.Tag;
 import org.apache.james.imap.api.display.HumanReadableText;
-import org.apache.james.imap.api.message.response.StatusResponse;
 import org.apache.james.imap.api.process.ImapSession;
 import org.apache.james.imap.message.response.UnpooledStatusResponseFactory;
 import org.apache.james.imapserver.netty.NettyConstants;
@@ -48,8 +47,6 @@ final class ImapCommandDecoder extends ByteToMessageDecoder implements LineHandl
 
     private static final Logger LOG = LoggerFactory.getLogger(ImapCommandDecoder.class);
     private static final UnpooledStatusResponseFactory RESPONSES = new UnpooledStatusResponseFactory();
-    /** RFC 7889's code; James can only make extension codes, which it prefixes with X. */
-    private static final StatusResponse.ResponseCode TOOBIG = responseCode("TOOBIG");
 
     private final long appendLimit;
     /** IDLE's DONE and AUTHENTICATE's answers are plain lines for a handler James pushes (from its threads). */
@@ -151,7 +148,7 @@ final class ImapCommandDecoder extends ByteToMessageDecoder implements LineHandl
         framed = 0;
         out.add(RESPONSES.taggedNo(new Tag(tag), null,
                 new HumanReadableText("org.hearth.imap.toobig", "Message is larger than the APPENDLIMIT of " + appendLimit + " bytes"),
-                TOOBIG));
+                ResponseCodes.TOOBIG));
         if (!literal.synchronizing()) {
             dropping = literal.size();
             int n = (int) Math.min(dropping, in.readableBytes());
@@ -205,16 +202,6 @@ final class ImapCommandDecoder extends ByteToMessageDecoder implements LineHandl
         ctx.channel().config().setAutoRead(false);
         ByteBuf last = bye == null ? Unpooled.EMPTY_BUFFER : Unpooled.copiedBuffer(bye, StandardCharsets.US_ASCII);
         ctx.writeAndFlush(last).addListener(ChannelFutureListener.CLOSE);
-    }
-
-    private static StatusResponse.ResponseCode responseCode(String code) {
-        try {
-            var constructor = StatusResponse.ResponseCode.class.getDeclaredConstructor(String.class);
-            constructor.setAccessible(true);
-            return constructor.newInstance(code);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
     }
 
     private static boolean isStartTls(ByteBuf command) {

@@ -187,6 +187,18 @@ class ImapPipeliningTest {
     }
 
     @Test
+    void creatingAFolderThatExistsIsRefusedWithAlreadyExists() throws Exception {
+        String user = newUser();
+        try (RawImapClient client = RawImapClient.tls(imapsAddress)) {
+            client.login(user, PASSWORD);
+            client.write("c1 CREATE Archive.2025\r\nc2 CREATE Archive\r\nc3 RENAME Archive.2025 Archive\r\n");
+            assertAnsweredOk(client, "c1");
+            assertThat(client.readUntilTagged("c2").get(0)).startsWith("c2 NO [ALREADYEXISTS]");
+            assertThat(client.readUntilTagged("c3").get(0)).startsWith("c3 NO [ALREADYEXISTS]");
+        }
+    }
+
+    @Test
     void idleStillEndsWithDone() throws Exception {
         String user = newUser();
         try (RawImapClient client = RawImapClient.tls(imapsAddress)) {
