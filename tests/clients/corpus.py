@@ -548,18 +548,6 @@ def fetch_cert(args):
             "sha512": hashlib.sha512(der).hexdigest()}
 
 
-def deliver(out):
-    """A delivery agent for fetchmail (its "mda"): the message on standard input into Maildir out."""
-    raw = sys.stdin.buffer.read()
-    name = "%d.%d_%s.hearth" % (time.time(), os.getpid(), hashlib.sha256(raw).hexdigest()[:12])
-    tmp = os.path.join(out, "tmp", name)
-    with open(tmp, "wb") as fh:
-        fh.write(raw)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.rename(tmp, os.path.join(out, "new", name))
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -567,8 +555,6 @@ def main():
     mk.add_argument("--count", type=int, default=1000)
     mk.add_argument("--seed", type=int, required=True)
     mk.add_argument("--out", required=True)
-    dl = sub.add_parser("deliver")
-    dl.add_argument("dir")
     cert = sub.add_parser("cert")
     cert.add_argument("--host", required=True)
     cert.add_argument("--port", type=int, required=True)
@@ -599,9 +585,6 @@ def main():
     if args.command.startswith("change-"):
         args.expect = args.expect[0]
     started = time.monotonic()
-    if args.command == "deliver":
-        deliver(args.dir)
-        return 0
     if args.command == "make":
         result = make(args.count, args.seed, args.out)
     elif args.command == "upload":
