@@ -21,7 +21,7 @@ five that Maildir can hold: Maildir info letters D F R S T are \\Draft \\Flagged
 Layouts of the local side: "maildir++" (DIR is INBOX, .A.B are folders: the corpus, mbsync with
 SubFolders Maildir++), "named" (every Maildir below DIR, named by its path with '/' read as '.':
 offlineimap with sep = '.', mbsync with SubFolders Verbatim), "flat" (one Maildir holding every
-message of every folder, as getmail delivers; only the multiset of messages is compared).
+message of every folder, as a download-only client such as fetchmail delivers; only the multiset of messages is compared).
 """
 import argparse
 import base64
