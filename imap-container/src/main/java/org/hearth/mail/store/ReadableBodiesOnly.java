@@ -1,17 +1,14 @@
 package org.hearth.mail.store;
 
-import org.apache.james.imap.api.ImapConfiguration;
-import org.apache.james.imap.api.ImapMessage;
 import org.apache.james.imap.api.message.response.ImapResponseMessage;
 import org.apache.james.imap.api.process.ImapProcessor;
-import org.apache.james.imap.api.process.ImapSession;
 import org.apache.james.imap.message.response.FetchResponse;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import reactor.core.publisher.Mono;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.Optional;
 
 /**
  * Lets a FETCH response out only once the message text it carries can be read.
@@ -23,36 +20,17 @@ import java.io.InputStream;
  * Opening each body first loads it into the message; a message that is gone is left out of the
  * reply, as James already does for one it cannot find (RFC 2180 section 4.1.2).
  */
-final class ReadableBodiesOnly implements ImapProcessor {
+final class ReadableBodiesOnly extends ResponseFilter {
 
     private static final Logger LOG = LoggerFactory.getLogger(ReadableBodiesOnly.class);
 
-    private final ImapProcessor james;
-
     ReadableBodiesOnly(ImapProcessor james) {
-        this.james = james;
+        super(james);
     }
 
     @Override
-    public Mono<Void> processReactive(ImapMessage message, Responder responder, ImapSession session) {
-        return james.processReactive(message, new Responder() {
-            @Override
-            public void respond(ImapResponseMessage response) {
-                if (!(response instanceof FetchResponse fetch) || readable(fetch)) {
-                    responder.respond(response);
-                }
-            }
-
-            @Override
-            public void flush() {
-                responder.flush();
-            }
-        }, session);
-    }
-
-    @Override
-    public void configure(ImapConfiguration configuration) {
-        james.configure(configuration);
+    Optional<ImapResponseMessage> filter(ImapResponseMessage response) {
+        return response instanceof FetchResponse fetch && !readable(fetch) ? Optional.empty() : Optional.of(response);
     }
 
     private static boolean readable(FetchResponse fetch) {

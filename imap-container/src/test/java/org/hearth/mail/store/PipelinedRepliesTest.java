@@ -3,10 +3,7 @@ package org.hearth.mail.store;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManager;
-import javax.net.ssl.X509TrustManager;
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -14,7 +11,6 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -45,7 +41,7 @@ class PipelinedRepliesTest {
             for (int i = 0; i < MESSAGES; i++) {
                 imap.mailboxes.deliver(InProcessImap.USER, Mailboxes.INBOX, message);
             }
-            try (SSLSocket socket = (SSLSocket) trustAll().getSocketFactory().createSocket("127.0.0.1", imap.implicitTlsPort)) {
+            try (SSLSocket socket = (SSLSocket) RawImapClient.trustAll().getSocketFactory().createSocket("127.0.0.1", imap.implicitTlsPort)) {
                 socket.setSoTimeout(10_000);
                 InputStream in = new BufferedInputStream(socket.getInputStream());
                 OutputStream out = socket.getOutputStream();
@@ -120,25 +116,6 @@ class PipelinedRepliesTest {
             b.append("line ").append(i).append(" of a large message, so that its literal is written apart\r\n");
         }
         return b.toString().getBytes(StandardCharsets.US_ASCII);
-    }
-
-    static SSLContext trustAll() throws Exception {
-        SSLContext ctx = SSLContext.getInstance("TLS");
-        ctx.init(null, new TrustManager[] {new X509TrustManager() {
-            @Override
-            public void checkClientTrusted(X509Certificate[] chain, String authType) {
-            }
-
-            @Override
-            public void checkServerTrusted(X509Certificate[] chain, String authType) {
-            }
-
-            @Override
-            public X509Certificate[] getAcceptedIssuers() {
-                return new X509Certificate[0];
-            }
-        }}, null);
-        return ctx;
     }
 
     /** Whole responses as sent: a line, and for each literal it announces, the literal and the rest. */
