@@ -3,11 +3,8 @@ package org.hearth.mail.store;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandler;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.util.ReferenceCountUtil;
 import org.apache.james.imapserver.netty.ReactiveThrottler;
 
-import java.io.Closeable;
-import java.io.IOException;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
 import java.util.ArrayDeque;
@@ -43,8 +40,7 @@ final class CommandSequencer extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
-        waiting.forEach(CommandSequencer::discard);
-        waiting.clear();
+        waiting.clear(); // framed commands and responses hold nothing to release
         james.channelInactive(ctx);
     }
 
@@ -104,16 +100,5 @@ final class CommandSequencer extends ChannelInboundHandlerAdapter {
                     }
                     return result == ctx ? proxy : result;
                 });
-    }
-
-    private static void discard(Object command) {
-        if (command instanceof Closeable closeable) {
-            try {
-                closeable.close();
-            } catch (IOException e) {
-                // a temporary file of a command that will never run: nothing to tell anyone
-            }
-        }
-        ReferenceCountUtil.release(command);
     }
 }

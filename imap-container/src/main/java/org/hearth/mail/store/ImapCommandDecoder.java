@@ -119,12 +119,13 @@ final class ImapCommandDecoder extends ByteToMessageDecoder implements LineHandl
 
     /** A complete command, copied out whole; {@link ParseInTurn} parses it when its turn comes. */
     private void commandComplete(ChannelHandlerContext ctx, ByteBuf in, List<Object> out, ImapSession session) {
-        ByteBuf command = Unpooled.copiedBuffer(in.readSlice(framed));
-        framed = 0;
         if (session == null) {
             in.skipBytes(in.readableBytes()); // the connection is gone
+            framed = 0;
             return;
         }
+        ByteBuf command = Unpooled.copiedBuffer(in.readSlice(framed));
+        framed = 0;
         if (isStartTls(command) && !session.isTLSActive()) {
             if (in.isReadable()) {
                 refuseInjection(ctx, in, "bytes pipelined after STARTTLS");
@@ -142,7 +143,7 @@ final class ImapCommandDecoder extends ByteToMessageDecoder implements LineHandl
      * command line.
      */
     private void refuseLiteral(ChannelHandlerContext ctx, ByteBuf in, List<Object> out, LiteralHeader literal) {
-        String tag = tagOf(in.slice(in.readerIndex(), framed));
+        String tag = FramedCommand.tagOf(in.slice(in.readerIndex(), framed));
         LOG.info("event=literal-refused bytes={} limit={}", literal.size(), appendLimit);
         in.skipBytes(framed);
         framed = 0;
@@ -150,10 +151,7 @@ final class ImapCommandDecoder extends ByteToMessageDecoder implements LineHandl
                 new HumanReadableText("org.hearth.imap.toobig", "Message is larger than the APPENDLIMIT of " + appendLimit + " bytes"),
                 ResponseCodes.TOOBIG));
         if (!literal.synchronizing()) {
-            dropping = literal.size();
-            int n = (int) Math.min(dropping, in.readableBytes());
-            in.skipBytes(n);
-            dropping -= n;
+            dropping = literal.size(); // decode() drops it as it arrives
             // What follows the literal (at least the command's CRLF) belongs to the refused command.
             lineHandlers.addFirst(new DropRestOfCommand());
         }
@@ -205,18 +203,13 @@ final class ImapCommandDecoder extends ByteToMessageDecoder implements LineHandl
     }
 
     private static boolean isStartTls(ByteBuf command) {
+        // "tag STARTTLS" is one short line: an APPEND's megabytes are never turned into a string here.
+        if (command.readableBytes() > 80) {
+            return false;
+        }
         String line = command.toString(StandardCharsets.US_ASCII).trim();
         int space = line.indexOf(' ');
         return space > 0 && line.substring(space + 1).trim().toUpperCase(Locale.ROOT).equals("STARTTLS");
-    }
-
-    private static String tagOf(ByteBuf command) {
-        int end = command.readerIndex();
-        while (end < command.writerIndex() && command.getByte(end) > ' ') {
-            end++;
-        }
-        String tag = command.toString(command.readerIndex(), end - command.readerIndex(), StandardCharsets.US_ASCII);
-        return tag.isEmpty() ? "*" : tag;
     }
 
     @Override

@@ -12,7 +12,6 @@ import org.apache.james.imap.message.response.UnpooledStatusResponseFactory;
 import org.apache.james.imapserver.netty.NettyImapRequestLineReader;
 import reactor.core.publisher.Mono;
 
-import java.nio.charset.StandardCharsets;
 
 /**
  * Parses each {@link FramedCommand} only when its turn to run comes, then hands it to James's
@@ -53,14 +52,8 @@ final class ParseInTurn implements ImapProcessor {
             return parser.decode(new NettyImapRequestLineReader(command.channel(), command.bytes(), true, 0), session);
         } catch (NettyImapRequestLineReader.NotEnoughDataException e) {
             // The parser wanted more than the whole command: it is malformed.
-            return RESPONSES.taggedBad(new Tag(tagOf(command)), null, HumanReadableText.ILLEGAL_ARGUMENTS);
+            return RESPONSES.taggedBad(new Tag(command.tag()), null, HumanReadableText.ILLEGAL_ARGUMENTS);
         }
-    }
-
-    private static String tagOf(FramedCommand command) {
-        String text = command.bytes().toString(0, Math.min(command.bytes().capacity(), 256), StandardCharsets.US_ASCII);
-        int space = text.indexOf(' ');
-        return space > 0 ? text.substring(0, space) : "*";
     }
 
     @Override
