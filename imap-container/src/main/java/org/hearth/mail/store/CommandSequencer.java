@@ -1,5 +1,6 @@
 package org.hearth.mail.store;
 
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandler;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -83,7 +84,8 @@ final class CommandSequencer extends ChannelInboundHandlerAdapter {
 
     /**
      * {@code ctx} as James's handler sees it, running {@code next} when James ends the command:
-     * at its {@code fireChannelReadComplete()}, or when the throttler refused it outright.
+     * at its {@code fireChannelReadComplete()}, or when the throttler refused it outright. Its
+     * channel keeps James's writes in order ({@link WritesInOrder}).
      */
     private static ChannelHandlerContext completionAware(ChannelHandlerContext ctx, Runnable next) {
         return (ChannelHandlerContext) Proxy.newProxyInstance(CommandSequencer.class.getClassLoader(),
@@ -97,6 +99,9 @@ final class CommandSequencer extends ChannelInboundHandlerAdapter {
                     if (method.getName().equals("fireChannelReadComplete")
                             || method.getName().equals("fireExceptionCaught") && args[0] instanceof ReactiveThrottler.RejectedException) {
                         next.run();
+                    }
+                    if (result instanceof Channel channel) {
+                        return WritesInOrder.of(channel);
                     }
                     return result == ctx ? proxy : result;
                 });
