@@ -4,9 +4,10 @@ import org.apache.james.imap.api.display.HumanReadableText;
 import org.apache.james.imap.api.message.response.ImapResponseMessage;
 import org.apache.james.imap.api.message.response.StatusResponse;
 import org.apache.james.imap.api.process.ImapProcessor;
+import org.apache.james.imap.api.process.ImapSession;
 import org.apache.james.imap.message.response.UnpooledStatusResponseFactory;
 
-import java.util.Optional;
+import java.util.List;
 
 /**
  * Adds RFC 5530's {@code [ALREADYEXISTS]} to James's "Mailbox already exists" refusals of CREATE
@@ -22,16 +23,16 @@ final class AlreadyExistsCode extends ResponseFilter {
     }
 
     @Override
-    Optional<ImapResponseMessage> filter(ImapResponseMessage response) {
+    List<ImapResponseMessage> filter(ImapResponseMessage response, ImapSession session) {
         if (response instanceof StatusResponse status
                 && status.getServerResponseType() == StatusResponse.Type.NO
                 && status.getResponseCode() == null
                 && status.getTag() != null
                 && (HumanReadableText.MAILBOX_EXISTS.equals(status.getTextKey())
                     || HumanReadableText.FAILURE_MAILBOX_EXISTS.equals(status.getTextKey()))) {
-            return Optional.of(RESPONSES.taggedNo(status.getTag(), status.getCommand(), status.getTextKey(),
+            return List.of(RESPONSES.taggedNo(status.getTag(), status.getCommand(), status.getTextKey(),
                     ResponseCodes.ALREADYEXISTS));
         }
-        return Optional.of(response);
+        return List.of(response);
     }
 }

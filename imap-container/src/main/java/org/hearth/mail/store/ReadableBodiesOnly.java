@@ -2,13 +2,14 @@ package org.hearth.mail.store;
 
 import org.apache.james.imap.api.message.response.ImapResponseMessage;
 import org.apache.james.imap.api.process.ImapProcessor;
+import org.apache.james.imap.api.process.ImapSession;
 import org.apache.james.imap.message.response.FetchResponse;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.util.Optional;
+import java.util.List;
 
 /**
  * Lets a FETCH response out only once the message text it carries can be read.
@@ -29,8 +30,8 @@ final class ReadableBodiesOnly extends ResponseFilter {
     }
 
     @Override
-    Optional<ImapResponseMessage> filter(ImapResponseMessage response) {
-        return response instanceof FetchResponse fetch && !readable(fetch) ? Optional.empty() : Optional.of(response);
+    List<ImapResponseMessage> filter(ImapResponseMessage response, ImapSession session) {
+        return response instanceof FetchResponse fetch && !readable(fetch) ? List.of() : List.of(response);
     }
 
     private static boolean readable(FetchResponse fetch) {

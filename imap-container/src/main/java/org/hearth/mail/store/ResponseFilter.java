@@ -7,7 +7,7 @@ import org.apache.james.imap.api.process.ImapProcessor;
 import org.apache.james.imap.api.process.ImapSession;
 import reactor.core.publisher.Mono;
 
-import java.util.Optional;
+import java.util.List;
 
 /** James's processors, with each response they make passed through {@link #filter} on its way out. */
 abstract class ResponseFilter implements ImapProcessor {
@@ -18,15 +18,15 @@ abstract class ResponseFilter implements ImapProcessor {
         this.james = james;
     }
 
-    /** The response to send instead of {@code response}, or none to leave it out. */
-    abstract Optional<ImapResponseMessage> filter(ImapResponseMessage response);
+    /** The responses to send instead of {@code response}, in order: none leaves it out. */
+    abstract List<ImapResponseMessage> filter(ImapResponseMessage response, ImapSession session);
 
     @Override
     public final Mono<Void> processReactive(ImapMessage message, Responder responder, ImapSession session) {
         return james.processReactive(message, new Responder() {
             @Override
             public void respond(ImapResponseMessage response) {
-                filter(response).ifPresent(responder::respond);
+                filter(response, session).forEach(responder::respond);
             }
 
             @Override
