@@ -1,5 +1,6 @@
 package org.hearth.core.ephemeral;
 
+import org.hearth.core.Backoff;
 import org.hearth.core.network.Upstream;
 import org.hearth.core.runtime.ContainerRuntime;
 import org.hearth.core.runtime.ContainerRuntime.ContainerInfo;
@@ -39,7 +40,8 @@ public final class WarmPool implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(WarmPool.class);
     private static final Duration PROBE_EVERY = Duration.ofMillis(20);
-    private static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
+    /** After failed starts in a row: 1 s, doubling, up to 30 s before the next try. */
+    private static final Backoff START_BACKOFF = new Backoff(Duration.ofSeconds(1), Duration.ofSeconds(30));
     /**
      * Starts are CPU-bound (engine, JVM or Perl start-up): more at once than there are cores only
      * makes every one of them late, so a burst's first waiters get their containers soonest this way.
@@ -322,8 +324,7 @@ public final class WarmPool implements AutoCloseable {
                 starting--;
                 failed++;
                 failuresInARow++;
-                long backoff = Math.min(MAX_BACKOFF.toNanos(), Duration.ofSeconds(1).toNanos() << Math.min(failuresInARow - 1, 5));
-                noStartsBefore = System.nanoTime() + backoff;
+                noStartsBefore = System.nanoTime() + START_BACKOFF.after(failuresInARow).toNanos();
                 backingOff = true;
                 problem = Optional.of("cannot start a fresh container: " + e.getMessage());
                 LOG.warn("pool={} event=start-failed failures_in_a_row={} error={}", name, failuresInARow, e.getMessage());

@@ -1,5 +1,8 @@
 package org.hearth.core.network;
 
+import org.hearth.core.Backoff;
+
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -10,17 +13,17 @@ import java.util.List;
  */
 final class AcceptBackoff {
 
-    static final long FIRST_WAIT_MS = 10;
     static final long MAX_WAIT_MS = 1000;
+    private static final Backoff WAITS = new Backoff(Duration.ofMillis(10), Duration.ofMillis(MAX_WAIT_MS));
 
     private String error;
     private long repeats;
-    private long waitMs;
+    private int failures;
 
     /** Records one failure; returns the log lines to write now (empty while it merely repeats). */
     List<String> failed(String message) {
         List<String> lines = new ArrayList<>();
-        waitMs = error == null ? FIRST_WAIT_MS : Math.min(MAX_WAIT_MS, waitMs * 2);
+        failures++;
         if (message.equals(error)) {
             repeats++;
             return lines;
@@ -36,7 +39,7 @@ final class AcceptBackoff {
 
     /** How long to wait before the next accept. */
     long waitMs() {
-        return waitMs;
+        return WAITS.after(failures).toMillis();
     }
 
     /** Records an accept that worked; returns the line that ends a run of failures, if there was one. */
@@ -47,7 +50,7 @@ final class AcceptBackoff {
         String line = "event=accept-recovered error=\"" + error + "\" count=" + repeats;
         error = null;
         repeats = 0;
-        waitMs = 0;
+        failures = 0;
         return List.of(line);
     }
 }

@@ -1,5 +1,7 @@
 package org.hearth.core.supervisor;
 
+import org.hearth.core.Backoff;
+
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -16,8 +18,7 @@ final class RestartBackoff {
 
     static final int CRASH_LOOP = 5;
     private static final Duration WINDOW = Duration.ofMinutes(10);
-    private static final Duration FIRST_DELAY = Duration.ofMillis(500);
-    private static final Duration MAX_DELAY = Duration.ofSeconds(30);
+    private static final Backoff DELAYS = new Backoff(Duration.ofMillis(500), Duration.ofSeconds(30));
 
     private final Map<String, Deque<Instant>> restarts = new HashMap<>();
     private final Map<String, Integer> totals = new HashMap<>();
@@ -27,12 +28,7 @@ final class RestartBackoff {
         if (recent.isEmpty()) {
             return true;
         }
-        long factor = 1L << Math.min(10, recent.size() - 1);
-        Duration delay = FIRST_DELAY.multipliedBy(factor);
-        if (delay.compareTo(MAX_DELAY) > 0) {
-            delay = MAX_DELAY;
-        }
-        return !now.isBefore(recent.peekLast().plus(delay));
+        return !now.isBefore(recent.peekLast().plus(DELAYS.after(recent.size())));
     }
 
     void restarted(String key, Instant now) {

@@ -3,6 +3,7 @@ package org.hearth.core.volume;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.hearth.core.Backoff;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,10 +28,8 @@ public final class AppVolumes {
 
     private static final Logger LOG = LoggerFactory.getLogger(AppVolumes.class);
     private static final ObjectMapper JSON = new ObjectMapper();
-    /** Free attempts before waits begin; then the wait starts at FIRST_WAIT and doubles per failure, up to the ceiling. */
-    private static final int FREE_ATTEMPTS = 3;
-    private static final Duration FIRST_WAIT = Duration.ofSeconds(10);
-    private static final Duration MAX_WAIT = Duration.ofMinutes(15);
+    /** Three wrong passphrases are free; then 10 s, doubling per failure, up to 15 minutes. */
+    private static final Backoff THROTTLE = new Backoff(Duration.ofSeconds(10), Duration.ofMinutes(15), 3);
 
     /** Storage is locked and the volume is closed: it cannot be opened until the owner unlocks. */
     public static final class LockedException extends IOException {
@@ -225,12 +224,9 @@ public final class AppVolumes {
 
     private void checkThrottle() throws IOException, ThrottledException {
         Failures f = readFailures();
-        if (f.count() < FREE_ATTEMPTS) {
+        Duration wait = THROTTLE.after(f.count());
+        if (wait.isZero()) {
             return;
-        }
-        Duration wait = FIRST_WAIT.multipliedBy(1L << Math.min(20, f.count() - FREE_ATTEMPTS));
-        if (wait.compareTo(MAX_WAIT) > 0) {
-            wait = MAX_WAIT;
         }
         Instant until = Instant.ofEpochMilli(f.lastMillis()).plus(wait);
         Instant now = Instant.now();
