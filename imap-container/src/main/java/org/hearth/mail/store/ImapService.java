@@ -60,10 +60,10 @@ final class ImapService {
 
         Server(Mailboxes store, MetricFactory metrics, Encryption tls, ImapDecoder parser, long appendLimit) {
             super(parser, new DefaultImapEncoderFactory().buildImapEncoder(),
-                    new ParseInTurn(parser, new AnnouncedMessagesOnly(new AlreadyExistsCode(new ReadableBodiesOnly(
+                    new ParseInTurn(parser, new AnnouncedMessagesOnly(new AlreadyExistsCode(new ReadableBodiesOnly(new FlagWritesInTurn(
                             DefaultImapProcessorFactory.createXListSupportingProcessor(store.manager, store.eventBus,
                                     store.subscriptions, new FolderRoles(), store.quota.getQuotaManager(),
-                                    store.quota.getQuotaRootResolver(), metrics))))),
+                                    store.quota.getQuotaRootResolver(), metrics)))))),
                     new ImapMetrics(metrics), new NoopGaugeRegistry());
             this.tls = tls;
             this.appendLimit = appendLimit;

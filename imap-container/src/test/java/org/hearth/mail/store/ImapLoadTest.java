@@ -29,10 +29,15 @@ class ImapLoadTest {
     @Test
     void concurrentClientsSeeNoProtocolViolation() throws Exception {
         String args = System.getProperty("imap.load.args", "--clients 6 --seconds 60");
-        // A STORE's keyword lost to another session's concurrent STORE of the same message (a JPA
-        // store fault, not the protocol layer's) shows as stale-flags: printed, not failed here
-        // until the store serialises flag updates.
-        assertNoViolationBut(load(args), "stale-flags");
+        // A FETCH showing a keyword unset after its STORE's OK, then set again (stale-flags: 8-14
+        // in 60 s, with or without FlagWritesInTurn; issue #21's note): printed, not failed here.
+        JsonNode result = load(args);
+        assertNoViolationBut(result, "stale-flags");
+        // Concurrent STOREs of one message take turns (FlagWritesInTurn): none is refused (13 were
+        // in 60 s without). With --churn an APPEND may still meet a STORE in the store.
+        if (!args.contains("--churn")) {
+            assertThat(result.path("counts").path("failed:store").asLong()).as("STOREs answered NO").isZero();
+        }
     }
 
     /**
