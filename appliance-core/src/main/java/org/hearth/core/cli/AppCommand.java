@@ -132,14 +132,14 @@ final class AppCommand {
                         + " (see hearth status)");
                 return 1;
             }
-            if (last.isPresent() && last.get().state().equals("healthy")) {
+            if (last.isPresent() && last.get().state() == SupervisorStatus.AppState.HEALTHY) {
                 System.out.printf("installed %s %s: healthy in %.1f s%n", manifest.app(), manifest.version(),
                         (System.nanoTime() - start) / 1e9);
                 last.get().endpoints().forEach(e -> System.out.printf("  %s/%s  %s  %s:%d%n",
                         e.container(), e.port(), e.exposure(), e.address(), e.listen()));
                 return 0;
             }
-            if (last.isPresent() && last.get().state().equals("locked")) {
+            if (last.isPresent() && last.get().state() == SupervisorStatus.AppState.LOCKED) {
                 System.out.printf("installed %s %s: storage is locked, it starts after hearth unlock%n",
                         manifest.app(), manifest.version());
                 return 0;
@@ -204,7 +204,7 @@ final class AppCommand {
             for (InstalledApps.Installed i : app.installed().list()) {
                 String version = i.manifest().map(AppManifest::version).orElse("?");
                 String state = status.filter(SupervisorStatus::running).flatMap(s -> s.app(i.app()))
-                        .map(SupervisorStatus.App::state).orElse("not running");
+                        .map(a -> a.state().label()).orElse("not running");
                 System.out.printf("%-16s %-10s %s%s%n", i.app(), version, state, i.problem().map(p -> "  " + p).orElse(""));
             }
             return 0;
@@ -239,13 +239,13 @@ final class AppCommand {
         }
 
         static Optional<String> reasonOf(SupervisorStatus.App app) {
-            if (!app.state().equals("failing")) {
+            if (app.state() != SupervisorStatus.AppState.FAILING) {
                 return Optional.empty();
             }
             return app.problem()
                     .or(() -> app.containers().stream().filter(c -> c.problem().isPresent()).findFirst()
                             .map(c -> "container " + c.name() + ": " + c.problem().get()))
-                    .or(() -> app.containers().stream().filter(c -> c.health().equals("crash-looping")).findFirst()
+                    .or(() -> app.containers().stream().filter(c -> c.health() == SupervisorStatus.Health.CRASH_LOOPING).findFirst()
                             .map(c -> "container " + c.name() + " is crash-looping (restarts: " + c.restarts() + ")"))
                     .or(() -> Optional.of("failing"));
         }

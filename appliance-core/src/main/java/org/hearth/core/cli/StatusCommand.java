@@ -50,6 +50,7 @@ final class StatusCommand implements Callable<Integer> {
             case "none" -> "NONE: no encrypted storage on this machine, apps with volumes cannot run (see hearth doctor)";
             default -> st.backend() + " (encrypted), " + (st.locked() ? "LOCKED (run: hearth unlock)" : "unlocked");
         }, st.passphraseSet() || !st.encrypted() ? "" : "; no passphrase yet (the first hearth unlock sets it)");
+        s.problems().forEach(p -> System.out.println("pass        " + p));
         if (s.apps().isEmpty()) {
             System.out.println("no apps installed (hearth app install NAME|PATH)");
         }

@@ -32,9 +32,10 @@ public final class EdgeNetworkPlanner {
                 String edge = names.edgeNetwork(app.app(), name, to);
                 networks.put(edge, NetworkPlan.Kind.EDGE);
                 attach(attachments, name, edge, List.of());
-                // A per-message server is never dialled by name: its clients' name for it points at the
-                // supervisor's hand-off listener, which picks a fresh container per connection.
-                boolean handOff = app.containers().get(to).lifecycle() == AppManifest.Lifecycle.PER_MESSAGE;
+                // An ephemeral server (per-message: the rules allow no edge to a per-connection one) is never
+                // dialled by name: its clients' name for it points at the supervisor's hand-off listener,
+                // which picks a fresh container per connection.
+                boolean handOff = app.containers().get(to).ephemeral();
                 attach(attachments, to, edge, handOff ? List.of() : List.of(to));
             });
         });

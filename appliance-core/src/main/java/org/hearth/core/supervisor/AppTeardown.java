@@ -36,7 +36,7 @@ public final class AppTeardown {
     public static void releaseVolumes(HearthHome home, AppManifest manifest, boolean delete) throws IOException {
         for (AppManifest.Container c : manifest.containers().values()) {
             for (AppManifest.Volume v : c.volumes()) {
-                AppVolumes.release(home.state(), volumesDir(home), Supervisor.volumeName(manifest.app(), v.name()),
+                AppVolumes.release(home.state(), volumesDir(home), AppStorage.volumeName(manifest.app(), v.name()),
                         ImageRecipe.UID, ImageRecipe.GID, delete);
             }
         }

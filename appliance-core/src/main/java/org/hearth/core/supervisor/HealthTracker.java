@@ -3,6 +3,7 @@ package org.hearth.core.supervisor;
 import org.hearth.core.manifest.AppManifest;
 import org.hearth.core.runtime.ContainerRuntime;
 import org.hearth.core.runtime.ContainerRuntime.ContainerInfo;
+import org.hearth.core.supervisor.SupervisorStatus.Health;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -21,11 +22,6 @@ import java.util.Set;
  */
 final class HealthTracker {
 
-    static final String HEALTHY = "healthy";
-    static final String STARTING = "starting";
-    static final String UNHEALTHY = "unhealthy";
-    static final String STOPPED = "stopped";
-
     private final ContainerRuntime runtime;
     private final Map<String, Track> tracks = new HashMap<>();
 
@@ -37,19 +33,19 @@ final class HealthTracker {
         Instant lastCheck = Instant.EPOCH;
         int failures;
         boolean everHealthy;
-        String verdict = STARTING;
+        Health verdict = Health.STARTING;
         /** Why the last probe failed; empty after one that passed. */
         Optional<String> reason = Optional.empty();
     }
 
-    String check(ContainerInfo info, AppManifest.Container decl, Instant now) {
+    Health check(ContainerInfo info, AppManifest.Container decl, Instant now) {
         if (!info.running()) {
             tracks.remove(trackKey(info));
-            return STOPPED;
+            return Health.STOPPED;
         }
         Optional<AppManifest.Health> declared = decl.health();
         if (declared.isEmpty()) {
-            return HEALTHY;
+            return Health.HEALTHY;
         }
         AppManifest.Health health = declared.get();
         // Keyed by start, not just id: a restarted container has proved nothing yet.
@@ -62,13 +58,13 @@ final class HealthTracker {
         if (track.reason.isEmpty()) {
             track.failures = 0;
             track.everHealthy = true;
-            track.verdict = HEALTHY;
+            track.verdict = Health.HEALTHY;
         } else {
             track.failures++;
             Instant started = info.startedAt().orElse(now);
             boolean inStartPeriod = !track.everHealthy && now.isBefore(started.plus(health.startPeriodOrDefault()));
             if (!inStartPeriod && track.failures >= health.retriesOrDefault()) {
-                track.verdict = UNHEALTHY;
+                track.verdict = Health.UNHEALTHY;
             }
         }
         return track.verdict;
@@ -77,7 +73,7 @@ final class HealthTracker {
     /** Why a container is unhealthy (what its last check said); empty unless it is. */
     Optional<String> reason(ContainerInfo info) {
         Track track = tracks.get(trackKey(info));
-        return track == null || !track.verdict.equals(UNHEALTHY) ? Optional.empty() : track.reason;
+        return track == null || track.verdict != Health.UNHEALTHY ? Optional.empty() : track.reason;
     }
 
     /** Forgets containers that no longer exist. */

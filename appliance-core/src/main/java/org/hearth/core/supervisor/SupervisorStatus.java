@@ -1,5 +1,6 @@
 package org.hearth.core.supervisor;
 
+import com.fasterxml.jackson.annotation.JsonValue;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.datatype.jdk8.Jdk8Module;
@@ -15,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 
@@ -23,13 +25,78 @@ import java.util.Optional;
  * and read by {@code hearth status} and {@code hearth app install}.
  */
 public record SupervisorStatus(boolean running, long pid, String updatedAt, String publicAddress, Overlay overlay,
-                               Storage storage, List<App> apps) {
+                               Storage storage, List<App> apps, List<String> problems) {
 
     static final ObjectMapper JSON = new ObjectMapper().registerModule(new Jdk8Module())
             .enable(SerializationFeature.INDENT_OUTPUT);
 
+    /** @param problems the pass's own steps that failed (orphans, listeners), each with its cause; apps carry theirs */
     public SupervisorStatus {
         apps = List.copyOf(apps);
+        problems = problems == null ? List.of() : List.copyOf(problems);
+    }
+
+    /** An app as a whole, in the order of how much it needs the owner. */
+    public enum AppState {
+        /** Waiting for hearth unlock. */
+        LOCKED,
+        /** Cannot be applied (a step of the pass failed), or a container is crash-looping. */
+        FAILING,
+        /** A container is unhealthy or stopped. */
+        DEGRADED,
+        STARTING,
+        /** Every container healthy. */
+        HEALTHY;
+
+        @JsonValue
+        public String label() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+
+        @Override
+        public String toString() {
+            return label();
+        }
+
+        /** The app's state from its containers' health. */
+        static AppState of(List<Container> containers) {
+            if (containers.stream().anyMatch(c -> c.health() == Health.LOCKED)) {
+                return LOCKED;
+            }
+            // An unhealthy container's problem is its check's answer: that app is degraded, not failing.
+            if (containers.stream().anyMatch(c -> (c.problem().isPresent() && c.health() != Health.UNHEALTHY)
+                    || c.health() == Health.CRASH_LOOPING)) {
+                return FAILING;
+            }
+            if (containers.stream().allMatch(c -> c.health() == Health.HEALTHY)) {
+                return HEALTHY;
+            }
+            if (containers.stream().anyMatch(c -> c.health() == Health.UNHEALTHY || !c.running())) {
+                return DEGRADED;
+            }
+            return STARTING;
+        }
+    }
+
+    /** One container's (or an ephemeral role's pool's) health. */
+    public enum Health {
+        HEALTHY, STARTING, UNHEALTHY, STOPPED,
+        /** Restarted more than {@link RestartBackoff#CRASH_LOOP} times in ten minutes. */
+        CRASH_LOOPING,
+        /** It has volumes and storage is locked. */
+        LOCKED,
+        /** An ephemeral role whose pool cannot start containers. */
+        FAILING;
+
+        @JsonValue
+        public String label() {
+            return name().toLowerCase(Locale.ROOT).replace('_', '-');
+        }
+
+        @Override
+        public String toString() {
+            return label();
+        }
     }
 
     /**
@@ -58,12 +125,11 @@ public record SupervisorStatus(boolean running, long pid, String updatedAt, Stri
     }
 
     /**
-     * @param state  {@code locked} (waiting for hearth unlock), {@code healthy} (every container healthy), {@code starting}, {@code degraded}
-     *               (some container unhealthy or restarting) or {@code failing} (cannot be applied, or crash-looping)
-     * @param problem why it is failing when the app as a whole is: which part of the supervisor's pass failed and
-     *                its cause (e.g. {@code container imap failed: ...}); a container's own problem is on the container
+     * @param problem why it is failing when the app as a whole is: which step of the supervisor's pass failed and
+     *                its cause (e.g. {@code step services (container imap) failed: ...}); a container's own problem
+     *                is on the container
      */
-    public record App(String app, String version, String state, Optional<String> problem,
+    public record App(String app, String version, AppState state, Optional<String> problem,
                       List<Container> containers, List<Endpoint> endpoints, List<Quarantined> quarantine) {
         public App {
             containers = List.copyOf(containers);
@@ -71,7 +137,7 @@ public record SupervisorStatus(boolean running, long pid, String updatedAt, Stri
             quarantine = quarantine == null ? List.of() : List.copyOf(quarantine);
         }
 
-        public App(String app, String version, String state, Optional<String> problem,
+        public App(String app, String version, AppState state, Optional<String> problem,
                    List<Container> containers, List<Endpoint> endpoints) {
             this(app, version, state, problem, containers, endpoints, List.of());
         }
@@ -88,13 +154,11 @@ public record SupervisorStatus(boolean running, long pid, String updatedAt, Stri
     }
 
     /**
-     * @param health {@code healthy}, {@code starting}, {@code unhealthy}, {@code stopped}, {@code crash-looping}
-     *               or {@code locked} (it has volumes and storage is locked); for an ephemeral role,
-     *               {@code healthy} means its pool can hand out containers
+     * @param health for an ephemeral role, {@code healthy} means its pool can hand out containers
      * @param id     empty for an ephemeral role: it has a pool of short-lived containers instead
      * @param pool   the warm pool of a per-connection or per-message role
      */
-    public record Container(String name, String id, String image, String lifecycle, boolean running, String health,
+    public record Container(String name, String id, String image, String lifecycle, boolean running, Health health,
                             int restarts, Optional<String> problem, Optional<PoolStatus> pool) {
     }
 
@@ -109,7 +173,7 @@ public record SupervisorStatus(boolean running, long pid, String updatedAt, Stri
 
     /** The same status, as seen by someone who knows whether its writer still runs. */
     public SupervisorStatus withRunning(boolean alive) {
-        return new SupervisorStatus(alive, pid, updatedAt, publicAddress, overlay, storage, apps);
+        return new SupervisorStatus(alive, pid, updatedAt, publicAddress, overlay, storage, apps, problems);
     }
 
     public Optional<App> app(String name) {

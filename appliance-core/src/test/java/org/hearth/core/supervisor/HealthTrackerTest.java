@@ -38,12 +38,12 @@ class HealthTrackerTest {
             HealthTracker tracker = new HealthTracker(null);
             Instant t0 = Instant.parse("2026-01-01T00:00:00Z");
             ContainerInfo first = info(t0, true);
-            assertThat(tracker.check(first, decl, t0)).isEqualTo(HealthTracker.HEALTHY);
+            assertThat(tracker.check(first, decl, t0)).isEqualTo(SupervisorStatus.Health.HEALTHY);
 
             port.close();
             // Same container id, started again one second later, inside the check interval.
             ContainerInfo again = info(t0.plusSeconds(1), true);
-            assertThat(tracker.check(again, decl, t0.plusSeconds(2))).isEqualTo(HealthTracker.STARTING);
+            assertThat(tracker.check(again, decl, t0.plusSeconds(2))).isEqualTo(SupervisorStatus.Health.STARTING);
         }
     }
 
@@ -63,7 +63,7 @@ class HealthTrackerTest {
         Instant t0 = Instant.parse("2026-01-01T00:00:00Z");
         ContainerInfo c = info(t0, true);
 
-        assertThat(tracker.check(c, decl, t0.plusSeconds(5))).isEqualTo(HealthTracker.UNHEALTHY);
+        assertThat(tracker.check(c, decl, t0.plusSeconds(5))).isEqualTo(SupervisorStatus.Health.UNHEALTHY);
         assertThat(tracker.reason(c)).hasValue(
                 "health check sh -c echo checking; echo 'db: connection refused' >&2; exit 3 exited 3: db: connection refused");
     }
@@ -84,7 +84,7 @@ class HealthTrackerTest {
         Instant t0 = Instant.parse("2026-01-01T00:00:00Z");
         ContainerInfo c = info(t0, true);
 
-        assertThat(tracker.check(c, decl, t0.plusSeconds(5))).isEqualTo(HealthTracker.UNHEALTHY);
+        assertThat(tracker.check(c, decl, t0.plusSeconds(5))).isEqualTo(SupervisorStatus.Health.UNHEALTHY);
         assertThat(tracker.reason(c)).hasValueSatisfying(r -> assertThat(r)
                 .startsWith("health check /nonexistent/check could not run: ").contains("/nonexistent/check"));
     }

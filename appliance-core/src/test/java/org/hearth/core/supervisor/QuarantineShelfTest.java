@@ -48,7 +48,7 @@ class QuarantineShelfTest {
 
     @Test
     void statusKeepsTheQuarantineAcrossItsJsonAndReadsAnOlderFileWithoutIt() throws IOException {
-        SupervisorStatus.App app = new SupervisorStatus.App("mail", "1", "healthy", Optional.empty(), List.of(), List.of(),
+        SupervisorStatus.App app = new SupervisorStatus.App("mail", "1", SupervisorStatus.AppState.HEALTHY, Optional.empty(), List.of(), List.of(),
                 List.of(new SupervisorStatus.Quarantined("mail-data", "aaa", "2026-11-30T10:00:00Z", Map.of("failures", "5"))));
         String json = SupervisorStatus.JSON.writeValueAsString(app);
         assertThat(SupervisorStatus.JSON.readValue(json, SupervisorStatus.App.class)).isEqualTo(app);

@@ -5,6 +5,7 @@ import org.hearth.core.overlay.LoopbackOverlay;
 import org.hearth.core.runtime.ContainerRuntime;
 import org.hearth.core.runtime.ContainerRuntime.ContainerInfo;
 import org.hearth.core.runtime.ContainerSpec;
+import org.hearth.core.runtime.HearthLabels;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -73,14 +74,30 @@ class SupervisorPassTest {
         SupervisorStatus status = start().reconcileOnce();
 
         assertThat(status.app("good")).hasValueSatisfying(a -> {
-            assertThat(a.state()).isEqualTo("healthy");
+            assertThat(a.state()).isEqualTo(SupervisorStatus.AppState.HEALTHY);
             assertThat(a.containers()).singleElement().satisfies(c -> assertThat(c.running()).isTrue());
         });
         assertThat(status.app("bad")).hasValueSatisfying(a -> {
-            assertThat(a.state()).isEqualTo("failing");
+            assertThat(a.state()).isEqualTo(SupervisorStatus.AppState.FAILING);
             assertThat(a.problem()).hasValue(
-                    "container worker failed: IllegalStateException: engine error 500 reading image hearth/bad");
+                    "step services (container worker) failed: IllegalStateException: engine error 500 reading image hearth/bad");
         });
+    }
+
+    @Test
+    void aFailingPassStepIsNamedInTheStatusAndTheStepsAfterItStillRun() throws Exception {
+        Supervisor s = start();
+        String orphan = String.format("%064x", 999);
+        engine.put(orphan, new ContainerInfo(orphan, "orphan", "sha256:x", Map.of(HearthLabels.MANAGED, "true",
+                HearthLabels.INSTANCE, new HearthHome(root, root.resolve("state")).instanceId(), HearthLabels.APP, "gone",
+                HearthLabels.ROLE, "worker"), true, Optional.empty(), Optional.of(Instant.now()), Map.of()));
+
+        SupervisorStatus status = s.reconcileOnce();
+
+        assertThat(status.problems()).containsExactly(
+                "step orphans failed: IllegalStateException: engine error 409 removing a container of app gone");
+        assertThat(status.app("good")).hasValueSatisfying(a -> assertThat(a.state()).isEqualTo(SupervisorStatus.AppState.HEALTHY));
+        assertThat(status.toJson()).contains("\"state\" : \"healthy\"", "\"health\" : \"healthy\"");
     }
 
     @Test
@@ -99,8 +116,8 @@ class SupervisorPassTest {
 
             assertThat(status.apps()).extracting(SupervisorStatus.App::app).containsExactlyInAnyOrder("good", "bad");
             assertThat(status.apps()).allSatisfy(a -> {
-                assertThat(a.state()).isEqualTo("failing");
-                assertThat(a.problem()).hasValue("listing this instance's containers and networks failed:"
+                assertThat(a.state()).isEqualTo(SupervisorStatus.AppState.FAILING);
+                assertThat(a.problem()).hasValue("step list-engine-objects failed:"
                         + " IllegalStateException: engine down: connection refused");
             });
         } finally {
@@ -146,6 +163,9 @@ class SupervisorPassTest {
                     }
                     case "container" -> Optional.ofNullable(engine.get((String) args[0]));
                     case "remove" -> {
+                        if ("gone".equals(engine.get((String) args[0]).labels().get(HearthLabels.APP))) {
+                            throw new IllegalStateException("engine error 409 removing a container of app gone");
+                        }
                         engine.remove((String) args[0]);
                         yield null;
                     }

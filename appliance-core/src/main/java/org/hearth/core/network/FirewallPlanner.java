@@ -1,0 +1,58 @@
+package org.hearth.core.network;
+
+import org.hearth.core.manifest.AppManifest;
+import org.hearth.core.runtime.EngineNames;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The firewall rules of one app's networks: a pure function of its manifest, its network plan and
+ * what runs now. A network starts closed; each declared edge opens exactly its ports between the
+ * two containers' current addresses. A pool of ephemeral clients is "any member" (its containers
+ * come and go faster than rules); an ephemeral server is reached only through the hand-off
+ * listener on the network's gateway.
+ */
+public final class FirewallPlanner {
+
+    private FirewallPlanner() {
+    }
+
+    /**
+     * @param networkIds the engine's id of each planned network, by name
+     * @param addresses  each running service container's address on each network, by container, then network name
+     * @param gateways   the host's address on each network, by network name
+     */
+    public static List<EdgeFirewall.NetworkRule> rules(AppManifest m, EngineNames names, NetworkPlan plan,
+                                                       Map<String, String> networkIds,
+                                                       Map<String, Map<String, String>> addresses,
+                                                       Map<String, String> gateways) {
+        Map<String, EdgeFirewall.NetworkRule> rules = new LinkedHashMap<>();
+        plan.networks().keySet().forEach(name -> rules.put(name,
+                EdgeFirewall.NetworkRule.closed(EdgeFirewall.NetworkRule.bridgeOf(networkIds.get(name)))));
+        m.containers().forEach((from, decl) -> decl.edges().stream().map(AppManifest.Edge::to).distinct().forEach(to -> {
+            String network = names.edgeNetwork(m.app(), from, to);
+            List<Integer> ports = decl.edges().stream().filter(e -> e.to().equals(to))
+                    .map(e -> m.containers().get(to).port(e.port()).orElseThrow().port()).distinct().toList();
+            // Empty for a pool of clients: any member may connect.
+            Optional<String> client = decl.ephemeral() ? Optional.empty() : addressOf(addresses, from, network);
+            boolean handOff = m.containers().get(to).ephemeral();
+            Optional<String> server = handOff ? Optional.ofNullable(gateways.get(network)) : addressOf(addresses, to, network);
+            if ((client.isEmpty() && !decl.ephemeral()) || server.isEmpty()) {
+                return;
+            }
+            List<EdgeFirewall.Flow> flows = ports.stream()
+                    .map(port -> new EdgeFirewall.Flow(client, server.get(), port)).toList();
+            String bridge = EdgeFirewall.NetworkRule.bridgeOf(networkIds.get(network));
+            rules.put(network, handOff ? new EdgeFirewall.NetworkRule(bridge, List.of(), flows)
+                    : new EdgeFirewall.NetworkRule(bridge, flows, List.of()));
+        }));
+        return List.copyOf(rules.values());
+    }
+
+    private static Optional<String> addressOf(Map<String, Map<String, String>> addresses, String container, String network) {
+        return Optional.ofNullable(addresses.get(container)).map(a -> a.get(network));
+    }
+}

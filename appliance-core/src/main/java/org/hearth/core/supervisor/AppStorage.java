@@ -1,0 +1,164 @@
+package org.hearth.core.supervisor;
+
+import org.hearth.core.manifest.AppManifest;
+import org.hearth.core.runtime.ContainerRuntime;
+import org.hearth.core.runtime.HearthLabels;
+import org.hearth.core.volume.AppVolumes;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The apps' encrypted volumes as the supervisor uses them: opening them for a pass, and locking,
+ * growing and reading what apps set aside on them. Containers stopped here are remembered, so
+ * starting them again after unlock is no crash restart.
+ */
+final class AppStorage {
+
+    private static final Logger LOG = LoggerFactory.getLogger(AppStorage.class);
+
+    /** Empty when this machine offers no encrypted storage (and plain was not asked for). */
+    private final Optional<AppVolumes> volumes;
+    private final ContainerRuntime runtime;
+    private final String instance;
+    /** "app/role" of containers stopped because storage locked or a volume was being grown. */
+    private final Set<String> stopped = ConcurrentHashMap.newKeySet();
+
+    AppStorage(Optional<AppVolumes> volumes, ContainerRuntime runtime, String instance) {
+        this.volumes = volumes;
+        this.runtime = runtime;
+        this.instance = instance;
+    }
+
+    /** A volume's name on the storage backend (and in the key vault). */
+    static String volumeName(String app, String volume) {
+        return app + "-" + volume;
+    }
+
+    /** Why roles with volumes cannot run here; empty when this machine has storage for them. */
+    Optional<String> missing() {
+        return volumes.isPresent() ? Optional.empty() : Optional.of("no encrypted storage on this machine"
+                + " (see hearth doctor); for development only: hearth up --insecure-plain-storage");
+    }
+
+    /**
+     * Opens a role's volumes; returns each container path's host folder.
+     *
+     * @throws AppVolumes.LockedException while storage is locked
+     */
+    Map<String, Path> open(String app, AppManifest.Container decl) throws IOException {
+        Map<String, Path> folders = new TreeMap<>();
+        for (AppManifest.Volume v : decl.volumes()) {
+            folders.put(v.path(), storage().open(volumeName(app, v.name()), v.sizeBytes()));
+        }
+        return folders;
+    }
+
+    /** Marks a role stopped for storage; its next start is a resume, not a crash restart. */
+    void stoppedForStorage(String role) {
+        stopped.add(role);
+    }
+
+    /** Whether the role was stopped for storage (and forgets it: it is being started again). */
+    boolean resumes(String role) {
+        return stopped.remove(role);
+    }
+
+    SupervisorStatus.Storage status() {
+        return volumes.map(v -> new SupervisorStatus.Storage(v.backend().name(), v.backend().encrypted(), v.locked(),
+                        v.passphraseSet()))
+                .orElse(new SupervisorStatus.Storage("none", false, true, false));
+    }
+
+    /** What the app set aside for its owner on its open volumes. */
+    List<SupervisorStatus.Quarantined> quarantine(AppManifest m) {
+        if (volumes.isEmpty()) {
+            return List.of();
+        }
+        List<SupervisorStatus.Quarantined> items = new ArrayList<>();
+        m.containers().values().stream().flatMap(c -> c.volumes().stream())
+                .map(v -> volumeName(m.app(), v.name())).distinct()
+                .filter(volumes.get()::isOpen)
+                .forEach(v -> items.addAll(QuarantineShelf.read(v, volumes.get().backend().dataFolder(v))));
+        return items;
+    }
+
+    boolean passphraseSet() {
+        return storage().passphraseSet();
+    }
+
+    void unlock(char[] passphrase) throws Exception {
+        storage().unlock(passphrase);
+    }
+
+    String backendName() {
+        return storage().backend().name();
+    }
+
+    void changePassphrase(char[] current, char[] replacement) throws Exception {
+        storage().changePassphrase(current, replacement);
+    }
+
+    /** Forgets the master key, stops every container with a volume and closes the volumes. */
+    void lock(List<AppManifest> apps) throws IOException {
+        storage().lock();
+        List<String> failed = new ArrayList<>();
+        for (AppManifest m : apps) {
+            stopContainersWithVolumes(m);
+            for (AppManifest.Container c : m.containers().values()) {
+                for (AppManifest.Volume v : c.volumes()) {
+                    String volume = volumeName(m.app(), v.name());
+                    try {
+                        storage().close(volume);
+                    } catch (IOException e) {
+                        failed.add(volume + ": " + e.getMessage());
+                    }
+                }
+            }
+        }
+        LOG.info("event=locked");
+        if (!failed.isEmpty()) {
+            throw new IOException("locked, but these volumes did not close: " + String.join("; ", failed));
+        }
+    }
+
+    /** Grows a volume: its app's containers with volumes stop, the volume is closed and grown (the next pass starts them). */
+    void grow(AppManifest m, String volume, long sizeBytes) throws IOException {
+        if (m.containers().values().stream().flatMap(c -> c.volumes().stream()).noneMatch(v -> v.name().equals(volume))) {
+            throw new IOException("app " + m.app() + " declares no volume " + volume);
+        }
+        if (storage().locked()) {
+            throw new AppVolumes.LockedException();
+        }
+        stopContainersWithVolumes(m);
+        String name = volumeName(m.app(), volume);
+        storage().close(name);
+        storage().grow(name, sizeBytes);
+        LOG.info("app={} volume={} event=grown bytes={}", m.app(), name, sizeBytes);
+    }
+
+    private void stopContainersWithVolumes(AppManifest m) {
+        runtime.containers(AppTeardown.labelsOf(instance, m.app())).stream()
+                .filter(c -> m.containers().containsKey(c.labels().getOrDefault(HearthLabels.ROLE, "")))
+                .filter(c -> !m.containers().get(c.labels().get(HearthLabels.ROLE)).volumes().isEmpty())
+                .forEach(c -> {
+                    runtime.stop(c.id(), Duration.ofSeconds(10));
+                    stoppedForStorage(m.app() + "/" + c.labels().get(HearthLabels.ROLE));
+                });
+    }
+
+    private AppVolumes storage() {
+        return volumes.orElseThrow(() -> new IllegalStateException(
+                "no encrypted storage on this machine (see hearth doctor)"));
+    }
+}

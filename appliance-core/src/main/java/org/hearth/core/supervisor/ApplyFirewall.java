@@ -1,0 +1,32 @@
+package org.hearth.core.supervisor;
+
+import org.hearth.core.network.FirewallPlanner;
+import org.hearth.core.runtime.EngineNames;
+
+/**
+ * Applies the app's firewall plan for what runs now. Declared twice in the pass: before any
+ * container starts (a new network allows nothing) and after the containers (their new addresses).
+ */
+final class ApplyFirewall implements AppStep {
+
+    private final String name;
+    private final AppFirewalls firewalls;
+    private final EngineNames names;
+
+    ApplyFirewall(String name, AppFirewalls firewalls, EngineNames names) {
+        this.name = name;
+        this.firewalls = firewalls;
+        this.names = names;
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public void apply(AppPass app) {
+        firewalls.apply(app.app(), FirewallPlanner.rules(app.manifest, names, app.plan, app.networkIds,
+                app.addresses(), app.gateways));
+    }
+}

@@ -1,0 +1,85 @@
+package org.hearth.core.supervisor;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.datatype.jdk8.Jdk8Module;
+import org.hearth.core.manifest.AppManifest;
+import org.hearth.core.network.NetworkPlan;
+import org.hearth.core.runtime.ContainerSpec;
+import org.hearth.core.runtime.EngineNames;
+import org.hearth.core.runtime.HearthLabels;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+
+/** The engine spec of a manifest's container, and the hash that says when a running one is out of date. */
+final class ContainerSpecs {
+
+    private static final ObjectMapper SPEC_JSON = new ObjectMapper().registerModule(new Jdk8Module())
+            .enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS);
+
+    private final String instance;
+    private final EngineNames names;
+
+    ContainerSpecs(String instance, EngineNames names) {
+        this.instance = instance;
+        this.names = names;
+    }
+
+    static String lifecycleOf(AppManifest.Container decl) {
+        return decl.lifecycle().name().toLowerCase(Locale.ROOT).replace('_', '-');
+    }
+
+    /** @param dataFolders each volume's host folder, by its path in the container */
+    ContainerSpec spec(AppPass app, String name, Map<String, Path> dataFolders) {
+        AppManifest.Container decl = app.manifest.containers().get(name);
+        ContainerSpec spec = ContainerSpec.of(decl.image())
+                .withCommand(decl.command())
+                .withEnv(decl.environment())
+                .withLimits(decl.memoryBytes(), decl.pids())
+                .withLabels(Map.of(HearthLabels.INSTANCE, instance, HearthLabels.APP, app.app(), HearthLabels.ROLE, name,
+                        HearthLabels.LIFECYCLE, lifecycleOf(decl)));
+        for (NetworkPlan.Attachment a : app.plan.attachmentsOf(name)) {
+            spec = spec.withNetwork(a.network(), a.aliases().toArray(String[]::new));
+        }
+        for (Map.Entry<String, Path> folder : dataFolders.entrySet()) {
+            spec = spec.withVolume(folder.getValue().toString(), folder.getKey());
+        }
+        // Connections through the edge listener come from the ingress gateway: name it in /etc/hosts, so
+        // a server's reverse lookup of its client is answered at once instead of timing out.
+        Optional<String> ingressGateway = Optional.ofNullable(app.gateways.get(names.ingressNetwork(app.app(), name)));
+        if (ingressGateway.isPresent()) {
+            spec = spec.withHost("edge-listener", ingressGateway.get());
+        }
+        // A per-message peer's name leads to the supervisor's hand-off listener on this edge's gateway.
+        for (String to : decl.edges().stream().map(AppManifest.Edge::to).distinct().toList()) {
+            if (app.manifest.containers().get(to).ephemeral()) {
+                Optional<String> gateway = Optional.ofNullable(app.gateways.get(names.edgeNetwork(app.app(), name, to)));
+                if (gateway.isPresent()) {
+                    spec = spec.withHost(to, gateway.get());
+                }
+            }
+        }
+        return spec;
+    }
+
+    /** Everything that, if changed, needs a new container: the spec itself and the image it runs. */
+    static String hash(ContainerSpec spec, String imageId) {
+        try {
+            byte[] json = SPEC_JSON.writeValueAsBytes(spec);
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            sha.update(json);
+            sha.update(imageId.getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(sha.digest()).substring(0, 16);
+        } catch (IOException | NoSuchAlgorithmException e) {
+            throw new IllegalStateException("cannot hash a container spec", e);
+        }
+    }
+}

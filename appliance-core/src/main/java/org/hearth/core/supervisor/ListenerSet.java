@@ -1,0 +1,134 @@
+package org.hearth.core.supervisor;
+
+import org.hearth.core.network.EdgeListener;
+import org.hearth.core.network.Upstream;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+
+/**
+ * The open edge listeners, kept equal to what the apps ask for, and where each service listener's
+ * connections go. Pooled listeners ask the role's warm pool for a fresh container per connection.
+ */
+final class ListenerSet implements AutoCloseable {
+
+    private final WarmPools pools;
+    private final Map<String, EdgeListener> open = new HashMap<>();
+    /** Each open listener's {@link DesiredListener#shape()} when it was opened. */
+    private final Map<String, String> shapes = new HashMap<>();
+    /** Where a service listener's connections go, by listener key; set by the services step. */
+    private final Map<String, InetSocketAddress> targets = new ConcurrentHashMap<>();
+    private final ExecutorService connections = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "edge-connection");
+        t.setDaemon(true);
+        return t;
+    });
+
+    ListenerSet(WarmPools pools) {
+        this.pools = pools;
+    }
+
+    /** Where the service listener {@code key} hands its connections now; empty while nothing runs there. */
+    void target(String key, Optional<InetSocketAddress> address) {
+        address.ifPresentOrElse(a -> targets.put(key, a), () -> targets.remove(key));
+    }
+
+    /**
+     * Opens missing listeners and closes unwanted ones, except those of {@code leaveAsIs} apps (whose
+     * pass failed: their listeners stay rather than close mid-connection).
+     *
+     * @param whyClosed why a listener without an address stays closed (the overlay is down)
+     * @return a problem per listener that is not open
+     */
+    synchronized Map<String, String> sync(Collection<DesiredListener> desired, Set<String> leaveAsIs,
+                                          String whyClosed) {
+        Map<String, DesiredListener> wanted = new HashMap<>();
+        desired.forEach(d -> wanted.put(d.key(), d));
+        for (var it = open.entrySet().iterator(); it.hasNext(); ) {
+            var entry = it.next();
+            if (leaveAsIs.contains(entry.getKey().substring(0, entry.getKey().indexOf('/')))) {
+                continue;
+            }
+            DesiredListener want = wanted.get(entry.getKey());
+            if (want == null || want.bind().isEmpty() || !want.shape().equals(shapes.get(entry.getKey()))) {
+                entry.getValue().close();
+                it.remove();
+                shapes.remove(entry.getKey());
+                targets.remove(entry.getKey());
+            }
+        }
+        Map<String, String> problems = new HashMap<>();
+        for (DesiredListener want : desired) {
+            if (want.bind().isEmpty()) {
+                // Fail closed: no overlay address means no private listener, never a fallback address.
+                problems.put(want.key(), whyClosed + ": "
+                        + (want.exposure().equals("private") ? "private port closed" : "closed on the overlay"));
+                continue;
+            }
+            if (open.containsKey(want.key())) {
+                continue;
+            }
+            EdgeListener listener = new EdgeListener(want.key(), new InetSocketAddress(want.bind().get(), want.listen()),
+                    source(want), want.refusal().map(r -> r.getBytes(StandardCharsets.US_ASCII)), connections);
+            try {
+                listener.start();
+                open.put(want.key(), listener);
+                shapes.put(want.key(), want.shape());
+            } catch (IOException e) {
+                problems.put(want.key(), "cannot listen on " + want.bind().get().getHostAddress() + ":"
+                        + want.listen() + ": " + e.getMessage());
+            }
+        }
+        return problems;
+    }
+
+    private Upstream.Source source(DesiredListener want) {
+        String upstream = want.upstream();
+        return want.pooled() ? () -> pools.claim(upstream)
+                : () -> Optional.ofNullable(targets.get(upstream)).map(Upstream::fixed);
+    }
+
+    /** Closes the listeners bound to an address that went away (the overlay's old one). */
+    synchronized void closeOn(InetAddress address) {
+        String prefix = address.getHostAddress() + ":";
+        shapes.entrySet().removeIf(e -> {
+            if (!e.getValue().startsWith(prefix)) {
+                return false;
+            }
+            open.remove(e.getKey()).close();
+            targets.remove(e.getKey());
+            return true;
+        });
+    }
+
+    /** How a desired listener stands, for the status. */
+    synchronized SupervisorStatus.Endpoint endpoint(DesiredListener d, Optional<String> problem) {
+        EdgeListener listener = open.get(d.key());
+        return new SupervisorStatus.Endpoint(d.container(), d.port(), d.exposure(),
+                d.bind().map(InetAddress::getHostAddress).orElse("-"), d.listen(), listener != null,
+                listener == null ? 0 : listener.accepted(), listener == null ? 0 : listener.refused(), problem);
+    }
+
+    /** Closes every listener; connections in flight are cut. */
+    @Override
+    public synchronized void close() {
+        open.values().forEach(EdgeListener::close);
+        open.clear();
+        shapes.clear();
+    }
+
+    /** Cuts the connections still being copied (after the listeners closed). */
+    void cutConnections() {
+        connections.shutdownNow();
+    }
+}

@@ -1,0 +1,172 @@
+package org.hearth.core.supervisor;
+
+import org.hearth.core.manifest.AppManifest;
+import org.hearth.core.runtime.ContainerRuntime;
+import org.hearth.core.runtime.ContainerRuntime.ContainerInfo;
+import org.hearth.core.runtime.ContainerSpec;
+import org.hearth.core.runtime.EngineNames;
+import org.hearth.core.runtime.HearthLabels;
+import org.hearth.core.supervisor.SupervisorStatus.Health;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The app's long-running containers: a running container whose spec is unchanged is adopted, a
+ * changed one replaced, a crashed one restarted with backoff, and each one's health checked. The
+ * edge listeners learn where each service's ports are.
+ */
+final class RunServices implements AppStep {
+
+    private static final Logger LOG = LoggerFactory.getLogger(RunServices.class);
+
+    private final ContainerRuntime runtime;
+    private final EngineNames names;
+    private final ContainerSpecs specs;
+    private final AppStorage storage;
+    private final ListenerSet listeners;
+    private final RestartBackoff backoff = new RestartBackoff();
+    private final HealthTracker health;
+
+    RunServices(ContainerRuntime runtime, EngineNames names, ContainerSpecs specs, AppStorage storage,
+                ListenerSet listeners) {
+        this.runtime = runtime;
+        this.names = names;
+        this.specs = specs;
+        this.storage = storage;
+        this.listeners = listeners;
+        this.health = new HealthTracker(runtime);
+    }
+
+    @Override
+    public String name() {
+        return "services";
+    }
+
+    @Override
+    public void apply(AppPass app) {
+        app.manifest.containers().forEach((name, decl) -> {
+            if (decl.ephemeral()) {
+                return;
+            }
+            app.subject = Optional.of("container " + name);
+            SupervisorStatus.Container status = applyOne(app, name, decl);
+            app.containers.put(name, status);
+        });
+        app.subject = Optional.empty();
+    }
+
+    /** Forgets the health records of containers that no longer exist. */
+    void retain(java.util.Set<String> liveIds) {
+        health.retain(liveIds);
+    }
+
+    private SupervisorStatus.Container applyOne(AppPass app, String name, AppManifest.Container decl) {
+        String key = app.app() + "/" + name;
+        String lifecycle = ContainerSpecs.lifecycleOf(decl);
+        List<ContainerInfo> existing = app.existing(name);
+        Optional<String> imageId = runtime.imageId(decl.image());
+        if (imageId.isEmpty()) {
+            return new SupervisorStatus.Container(name, "", decl.image(), lifecycle, false, Health.STOPPED, 0,
+                    Optional.of(decl.image() + " is not built on this machine (run: hearth images build)"), Optional.empty());
+        }
+        AppPass.Unavailable unavailable = app.storageProblems.get(name);
+        if (unavailable != null) {
+            if (unavailable.stop()) {
+                return stopForStorage(key, name, decl, lifecycle, existing, unavailable.reason());
+            }
+            return new SupervisorStatus.Container(name, "", decl.image(), lifecycle, false, Health.STOPPED, 0,
+                    Optional.of(unavailable.reason()), Optional.empty());
+        }
+        ContainerSpec spec = specs.spec(app, name, app.dataFolders.getOrDefault(name, Map.of()))
+                .withName(names.container(app.app(), name));
+        String hash = ContainerSpecs.hash(spec, imageId.get());
+        ContainerInfo keep = existing.stream()
+                .filter(i -> hash.equals(i.labels().get(HearthLabels.SPEC_HASH)))
+                .max(Comparator.comparing(ContainerInfo::running))
+                .orElse(null);
+        for (ContainerInfo other : existing) {
+            if (keep == null || !other.id().equals(keep.id())) {
+                LOG.info("app={} container={} event=replaced id={}", app.app(), name, other.id().substring(0, 12));
+                runtime.remove(other.id());
+            }
+        }
+        Optional<String> problem = Optional.empty();
+        try {
+            keep = start(app, key, name, spec, hash, keep);
+        } catch (RuntimeException e) {
+            problem = Optional.of(e.getMessage());
+            LOG.warn("app={} container={} event=start-failed error={}", app.app(), name, e.getMessage());
+        }
+        if (keep == null) {
+            return new SupervisorStatus.Container(name, "", decl.image(), lifecycle, false, Health.STOPPED,
+                    backoff.total(key), problem, Optional.empty());
+        }
+        app.live.add(keep.id());
+        app.running.put(name, keep);
+        Health verdict = health.check(keep, decl, app.now);
+        if (backoff.crashLooping(key, app.now) && verdict != Health.HEALTHY) {
+            verdict = Health.CRASH_LOOPING;
+        }
+        if (verdict == Health.UNHEALTHY && problem.isEmpty()) {
+            problem = health.reason(keep);
+        }
+        String ingress = keep.addresses().get(names.ingressNetwork(app.app(), name));
+        for (AppManifest.Port p : decl.ports()) {
+            listeners.target(key + "/" + p.name(), keep.running() && ingress != null
+                    ? Optional.of(new InetSocketAddress(ingress, p.port())) : Optional.empty());
+        }
+        return new SupervisorStatus.Container(name, keep.id(), decl.image(), lifecycle, keep.running(), verdict,
+                backoff.total(key), problem, Optional.empty());
+    }
+
+    /** Creates, resumes or restarts the container as needed; returns what runs now (null if none). */
+    private ContainerInfo start(AppPass app, String key, String name, ContainerSpec spec, String hash, ContainerInfo keep) {
+        if (keep == null) {
+            // A new container starts with a clean record: earlier crashes were another spec's.
+            backoff.forget(key);
+            String id = runtime.create(spec.withLabel(HearthLabels.SPEC_HASH, hash));
+            runtime.start(id);
+            LOG.info("app={} container={} event=created id={}", app.app(), name, id.substring(0, 12));
+            return runtime.container(id).orElseThrow();
+        }
+        if (keep.running()) {
+            return keep;
+        }
+        if (app.firstPass || storage.resumes(key)) {
+            runtime.start(keep.id());
+            LOG.info("app={} container={} event=resumed id={}", app.app(), name, keep.id().substring(0, 12));
+            return runtime.container(keep.id()).orElse(keep);
+        }
+        if (backoff.mayRestart(key, app.now)) {
+            runtime.start(keep.id());
+            backoff.restarted(key, app.now);
+            LOG.info("app={} container={} event=restarted id={} exit={} restarts={}", app.app(), name,
+                    keep.id().substring(0, 12), keep.exitCode().map(String::valueOf).orElse("?"), backoff.total(key));
+            return runtime.container(keep.id()).orElse(keep);
+        }
+        return keep;
+    }
+
+    /** The container stays stopped (not removed: after unlock the same one resumes). */
+    private SupervisorStatus.Container stopForStorage(String key, String name, AppManifest.Container decl,
+                                                      String lifecycle, List<ContainerInfo> existing, String reason) {
+        for (ContainerInfo info : existing) {
+            if (info.running()) {
+                LOG.info("container={} event=stopped reason=storage-locked id={}", key, info.id().substring(0, 12));
+                runtime.stop(info.id(), Duration.ofSeconds(10));
+            }
+            storage.stoppedForStorage(key);
+        }
+        String id = existing.isEmpty() ? "" : existing.get(0).id();
+        return new SupervisorStatus.Container(name, id, decl.image(), lifecycle, false, Health.LOCKED, 0,
+                Optional.of(reason), Optional.empty());
+    }
+}

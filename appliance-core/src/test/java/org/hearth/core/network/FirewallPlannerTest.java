@@ -1,0 +1,77 @@
+package org.hearth.core.network;
+
+import org.hearth.core.manifest.AppManifest;
+import org.hearth.core.manifest.MailShapedManifest;
+import org.hearth.core.runtime.EngineNames;
+import org.junit.jupiter.api.Test;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class FirewallPlannerTest {
+
+    private static final EngineNames NAMES = new EngineNames("0a1b");
+
+    private static final AppManifest MAIL = MailShapedManifest.MAIL;
+
+    private static final NetworkPlan PLAN = EdgeNetworkPlanner.plan(NAMES, MAIL);
+    private static final String SMTP_TO_IMAP = NAMES.edgeNetwork("mail", "smtp-in", "imap");
+    private static final String IMAP_TO_SPAM = NAMES.edgeNetwork("mail", "imap", "spam");
+
+    private static Map<String, String> ids() {
+        Map<String, String> ids = new HashMap<>();
+        PLAN.networks().keySet().forEach(n -> ids.put(n, "id" + Integer.toHexString(n.hashCode()) + "0000000000"));
+        return ids;
+    }
+
+    private static EdgeFirewall.NetworkRule ruleOf(List<EdgeFirewall.NetworkRule> rules, String network) {
+        String bridge = EdgeFirewall.NetworkRule.bridgeOf(ids().get(network));
+        return rules.stream().filter(r -> r.bridge().equals(bridge)).findFirst().orElseThrow();
+    }
+
+    @Test
+    void beforeAnythingRunsEveryPlannedNetworkIsClosed() {
+        List<EdgeFirewall.NetworkRule> rules = FirewallPlanner.rules(MAIL, NAMES, PLAN, ids(), Map.of(), Map.of());
+
+        assertThat(rules).hasSize(PLAN.networks().size());
+        assertThat(rules).allSatisfy(r -> {
+            assertThat(r.between()).isEmpty();
+            assertThat(r.toHost()).isEmpty();
+        });
+    }
+
+    @Test
+    void anEphemeralClientPoolMayReachOnlyTheDeclaredPortOfTheRunningServer() {
+        Map<String, Map<String, String>> addresses = Map.of("imap", Map.of(SMTP_TO_IMAP, "172.30.1.2"));
+
+        EdgeFirewall.NetworkRule rule = ruleOf(FirewallPlanner.rules(MAIL, NAMES, PLAN, ids(), addresses, Map.of()),
+                SMTP_TO_IMAP);
+
+        assertThat(rule.between()).containsExactly(new EdgeFirewall.Flow(Optional.empty(), "172.30.1.2", 2424));
+        assertThat(rule.toHost()).isEmpty();
+    }
+
+    @Test
+    void aPerMessageServerIsReachedOnlyThroughTheHandOffListenerOnTheGateway() {
+        Map<String, Map<String, String>> addresses = Map.of("imap", Map.of(IMAP_TO_SPAM, "172.30.2.2"));
+
+        EdgeFirewall.NetworkRule rule = ruleOf(FirewallPlanner.rules(MAIL, NAMES, PLAN, ids(), addresses,
+                Map.of(IMAP_TO_SPAM, "172.30.2.1")), IMAP_TO_SPAM);
+
+        assertThat(rule.between()).isEmpty();
+        assertThat(rule.toHost()).containsExactly(new EdgeFirewall.Flow(Optional.of("172.30.2.2"), "172.30.2.1", 7830));
+    }
+
+    @Test
+    void aServiceClientThatDoesNotRunYetOpensNothing() {
+        EdgeFirewall.NetworkRule rule = ruleOf(FirewallPlanner.rules(MAIL, NAMES, PLAN, ids(), Map.of(),
+                Map.of(IMAP_TO_SPAM, "172.30.2.1")), IMAP_TO_SPAM);
+
+        assertThat(rule.between()).isEmpty();
+        assertThat(rule.toHost()).isEmpty();
+    }
+}
