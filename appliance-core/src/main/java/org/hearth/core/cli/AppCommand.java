@@ -3,12 +3,8 @@ package org.hearth.core.cli;
 import org.hearth.core.HearthHome;
 import org.hearth.core.manifest.AppManifest;
 import org.hearth.core.manifest.ManifestException;
-import org.hearth.core.manifest.ManifestProblem;
 import org.hearth.core.manifest.ManifestReader;
-import org.hearth.core.runtime.DockerRuntime;
-import org.hearth.core.runtime.Engine;
-import org.hearth.core.supervisor.AppTeardown;
-import org.hearth.core.supervisor.InstallChecks;
+import org.hearth.core.supervisor.ControlRequest;
 import org.hearth.core.supervisor.InstalledApps;
 import org.hearth.core.supervisor.SupervisorStatus;
 import picocli.CommandLine.Command;
@@ -93,31 +89,17 @@ final class AppCommand {
     }
 
     /**
-     * Validates {@code file}, checks it against this machine, records it as desired state and, with a
-     * {@code wait}, waits for the running supervisor to report the app healthy. Returns the exit code.
+     * Validates {@code file} here, then asks the running supervisor to check it against this machine
+     * and install it; with a {@code wait}, waits for the supervisor to report the app healthy.
+     * Returns the exit code.
      */
     static int install(HearthHome home, Path file, Optional<Duration> wait) throws Exception {
         String text = Files.readString(file);
         AppManifest manifest = ManifestReader.read(file.toString(), text);
         long start = System.nanoTime();
-        InstalledApps installed = new InstalledApps(home.stateDir("apps"));
-        try (Engine engine = Engine.connect()) {
-            engine.version();
-            List<ManifestProblem> problems = InstallChecks.check(file.toString(), text, manifest,
-                    new DockerRuntime(engine), installed.list());
-            if (!problems.isEmpty()) {
-                throw new ManifestException(problems);
-            }
-        }
-        installed.install(manifest.app(), text);
-        Optional<SupervisorStatus> running = StatusCommand.current(home).filter(SupervisorStatus::running);
-        if (running.isEmpty()) {
-            System.out.println("installed " + manifest.app() + " " + manifest.version()
-                    + "; the supervisor is not running: hearth up starts it");
-            return 0;
-        }
+        String installed = ControlClient.message(home, new ControlRequest.InstallApp(file.toString(), text));
         if (wait.isEmpty()) {
-            System.out.println("installed " + manifest.app() + " " + manifest.version());
+            System.out.println(installed);
             return 0;
         }
         Instant deadline = Instant.now().plus(wait.get());
@@ -166,29 +148,7 @@ final class AppCommand {
 
         @Override
         public Integer call() throws Exception {
-            HearthHome home = app.home();
-            Optional<AppManifest> manifest = app.installed().list().stream().filter(i -> i.app().equals(name))
-                    .findFirst().flatMap(InstalledApps.Installed::manifest);
-            boolean wasInstalled = app.installed().remove(name);
-            // Let a running supervisor finish the pass it may be in, so it cannot recreate what is removed next.
-            Instant removed = Instant.now();
-            Instant deadline = removed.plus(Duration.ofSeconds(15));
-            while (Instant.now().isBefore(deadline)) {
-                Optional<SupervisorStatus> s = StatusCommand.current(home).filter(SupervisorStatus::running);
-                if (s.isEmpty() || (Instant.parse(s.get().updatedAt()).isAfter(removed) && s.get().app(name).isEmpty())) {
-                    break;
-                }
-                Thread.sleep(100);
-            }
-            try (Engine engine = Engine.connect()) {
-                engine.version();
-                AppTeardown.remove(new DockerRuntime(engine), home.instanceId(), name);
-            }
-            if (manifest.isPresent()) {
-                AppTeardown.releaseVolumes(home, manifest.get(), !keepData);
-            }
-            System.out.println((wasInstalled ? "removed " : "was not installed; cleaned up ") + name
-                    + (keepData ? " (data kept)" : ""));
+            System.out.println(ControlClient.message(app.home(), new ControlRequest.RemoveApp(name, keepData)));
             return 0;
         }
     }

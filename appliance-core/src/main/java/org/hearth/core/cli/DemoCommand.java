@@ -6,6 +6,7 @@ import org.hearth.core.SystemTool;
 import org.hearth.core.image.ImageBuilder;
 import org.hearth.core.overlay.OverlayConfig;
 import org.hearth.core.runtime.Engine;
+import org.hearth.core.supervisor.ControlRequest;
 import org.hearth.core.supervisor.SupervisorProcess;
 import org.hearth.core.supervisor.SupervisorStatus;
 import picocli.CommandLine.Command;
@@ -81,7 +82,7 @@ final class DemoCommand implements Callable<Integer> {
         long pid = UpCommand.ensureRunning(home, "127.0.0.1", Optional.of(overlay), false);
         System.out.println("demo: supervisor running (pid " + pid + ")");
         String passphrase = demoPassphrase(home);
-        System.out.println("demo: " + ControlClient.send(home, ControlClient.request("unlock").put("passphrase", passphrase)));
+        System.out.println("demo: " + ControlClient.message(home, new ControlRequest.Unlock(passphrase)));
         // The shipped manifest with the chosen host ports; everything else as shipped.
         Path manifest = home.state().resolve("demo-mail.yaml");
         Files.writeString(manifest, Files.readString(home.root().resolve("manifests/mail/app.yaml"))

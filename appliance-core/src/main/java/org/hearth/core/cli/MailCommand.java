@@ -1,9 +1,6 @@
 package org.hearth.core.cli;
 
-import org.hearth.core.runtime.ContainerRuntime;
-import org.hearth.core.runtime.DockerRuntime;
-import org.hearth.core.runtime.Engine;
-import org.hearth.core.runtime.HearthLabels;
+import org.hearth.core.supervisor.ControlRequest;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -11,29 +8,21 @@ import picocli.CommandLine.ParentCommand;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 
 /**
- * {@code hearth mail}: the mail app's users, aliases and domains. Each change runs the store's
- * own admin program inside its container (passwords go in on its standard input, never as an
- * argument), and takes effect without a restart.
+ * {@code hearth mail}: the mail app's users, aliases and domains. Each change is a request to the
+ * supervisor, which runs the store's own admin program inside its container (passwords go in on
+ * its standard input, never as an argument); it takes effect without a restart.
  */
 @Command(name = "mail", mixinStandardHelpOptions = true, description = "Manage the mail app's users, aliases and domains.",
         subcommands = {MailCommand.User.class, MailCommand.Alias.class, MailCommand.Domain.class})
 final class MailCommand {
 
     static final String APP = "mail";
-    static final String STORE = "imap";
-    /** The admin program in the store image (see image-build/images/mail-imap/Dockerfile). */
-    // A small heap: it shares the store container's memory limit with the running server.
-    private static final List<String> ADMIN = List.of("java", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-            "-Xmx32m", "-XX:-UsePerfData",
-            "-cp", "/app/app.jar:/app/lib/*", "org.hearth.mail.store.MailAdmin");
 
     @ParentCommand
     HearthCommand root;
@@ -42,30 +31,17 @@ final class MailCommand {
             description = "The installed mail app to manage (default: ${DEFAULT-VALUE}).")
     String app = APP;
 
-    /** Runs MailAdmin with {@code args} in the running store container; prints its answer. */
-    int admin(List<String> args, byte[] stdin) {
+    /** Runs the store's admin program with {@code args}; prints its answer. */
+    int admin(List<String> args, byte[] stdin) throws IOException {
         System.out.print(run(args, stdin));
         return 0;
     }
 
-    /** Runs MailAdmin in the running store container and returns what it printed; a refusal is an exception. */
-    String run(List<String> args, byte[] stdin) {
-        try (Engine engine = Engine.connect()) {
-            engine.version();
-            ContainerRuntime runtime = new DockerRuntime(engine);
-            ContainerRuntime.ContainerInfo store = runtime.containers(Map.of(HearthLabels.MANAGED, "true",
-                            HearthLabels.INSTANCE, root.home().instanceId(), HearthLabels.APP, app, HearthLabels.ROLE, STORE))
-                    .stream().filter(ContainerRuntime.ContainerInfo::running).findFirst()
-                    .orElseThrow(() -> new IllegalStateException("the " + app + " app is not running here (hearth app install mail,"
-                            + " hearth up)"));
-            List<String> cmd = new ArrayList<>(ADMIN);
-            cmd.addAll(args);
-            ContainerRuntime.Run run = runtime.exec(store.id(), cmd, stdin, Duration.ofSeconds(60));
-            if (run.exitCode() != 0) {
-                String why = run.output().stderr().strip();
-                throw new IllegalArgumentException(why.isEmpty() ? "the mail admin program exited " + run.exitCode() : why);
-            }
-            return run.output().stdout();
+    /** Runs the store's admin program through the supervisor and returns what it printed; a refusal is an exception. */
+    String run(List<String> args, byte[] stdin) throws IOException {
+        try {
+            return ControlClient.message(root.home(),
+                    new ControlRequest.MailAdmin(app, List.copyOf(args), new String(stdin, StandardCharsets.UTF_8)));
         } finally {
             Arrays.fill(stdin, (byte) 0);
         }
@@ -105,7 +81,7 @@ final class MailCommand {
         List<String> args;
 
         @Override
-        public Integer call() {
+        public Integer call() throws IOException {
             return mail.admin(prefixed("alias", args), new byte[0]);
         }
     }
@@ -119,7 +95,7 @@ final class MailCommand {
         List<String> args;
 
         @Override
-        public Integer call() {
+        public Integer call() throws IOException {
             return mail.admin(prefixed("domain", args), new byte[0]);
         }
     }

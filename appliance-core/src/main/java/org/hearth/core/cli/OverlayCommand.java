@@ -4,18 +4,16 @@ import org.hearth.core.ApplianceConfig;
 import org.hearth.core.HearthHome;
 import org.hearth.core.overlay.OverlayConfig;
 import org.hearth.core.overlay.QrCode;
-import org.hearth.core.overlay.WireGuardDeviceConfig;
 import org.hearth.core.overlay.WireGuardDevices;
 import org.hearth.core.overlay.WireGuardOverlay;
 import org.hearth.core.overlay.ZeroTierDevices;
-import org.hearth.core.supervisor.SupervisorStatus;
+import org.hearth.core.supervisor.ControlReply;
+import org.hearth.core.supervisor.ControlRequest;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
-import java.io.IOException;
-import java.net.InetAddress;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -56,23 +54,6 @@ final class OverlayCommand {
         OverlayConfig config() {
             return ApplianceConfig.read(home()).overlay();
         }
-
-        WireGuardDevices devices() {
-            return config().wireGuardDevices(home().state());
-        }
-
-        ZeroTierDevices zeroTierDevices() {
-            return config().zeroTierDevices(home().state());
-        }
-
-        /** One name, one device, whichever provider holds it. */
-        void refuseTaken(String name) {
-            boolean wireGuard = devices().list().stream().anyMatch(d -> d.name().equals(name));
-            if (wireGuard || zeroTierDevices().list().stream().anyMatch(d -> d.name().equals(name))) {
-                throw new IllegalArgumentException("a device named " + name + " exists already (" + (wireGuard
-                        ? "WireGuard" : "ZeroTier") + "; remove it first to re-issue it)");
-            }
-        }
     }
 
     @Command(name = "add", mixinStandardHelpOptions = true,
@@ -97,24 +78,15 @@ final class OverlayCommand {
 
         @Override
         public Integer call() throws Exception {
-            group.refuseTaken(name);
-            if (zeroTierMember.isPresent()) {
-                if (png.isPresent()) {
-                    throw new IllegalArgumentException("--qr-png is for WireGuard devices; a ZeroTier device joins by network id");
-                }
-                ZeroTierDevices.Device d = group.zeroTierDevices().add(name, zeroTierMember.get());
-                System.out.println("device " + name + " (ZeroTier member " + d.member() + ") authorized on network "
-                        + group.config().zerotier().network().orElseThrow() + "; it gets its overlay address from"
-                        + " the network's pool (hearth overlay device list)");
+            if (zeroTierMember.isPresent() && png.isPresent()) {
+                throw new IllegalArgumentException("--qr-png is for WireGuard devices; a ZeroTier device joins by network id");
+            }
+            ControlReply reply = ControlClient.send(group.home(), new ControlRequest.AddDevice(name, zeroTierMember));
+            System.out.println(reply.message().orElse("device " + name + " added"));
+            if (reply.document().isEmpty()) {
                 return 0;
             }
-            OverlayConfig config = group.config();
-            String endpoint = endpoint(group.home(), config);
-            WireGuardDevices devices = group.devices();
-            WireGuardDevices.Issued issued = devices.add(name);
-            String text = WireGuardDeviceConfig.render(issued, devices.appliancePublicKey(), config.wireguard(), endpoint);
-            System.out.println("device " + name + " added: overlay address " + issued.device().address()
-                    + ", public key " + issued.device().publicKey());
+            String text = reply.document().get();
             System.out.println("Its configuration holds the device's private key: it is shown once and not kept here.");
             System.out.println();
             System.out.print(text);
@@ -133,26 +105,7 @@ final class OverlayCommand {
                 }
                 System.out.println("QR code written to " + file);
             }
-            try {
-                WireGuardOverlay.applyNow(config.wireguard(), devices);
-            } catch (IOException e) {
-                System.err.println("hearth: the device is registered but not yet on the interface (" + e.getMessage()
-                        + "); the supervisor adds it within a second");
-            }
             return 0;
-        }
-
-        /** The configured endpoint, else the running supervisor's public address. */
-        private static String endpoint(HearthHome home, OverlayConfig config) throws Exception {
-            if (config.wireguard().endpoint().isPresent()) {
-                return config.wireguard().endpoint().get();
-            }
-            Optional<SupervisorStatus> status = StatusCommand.current(home);
-            if (status.isEmpty()) {
-                throw new IllegalArgumentException("no endpoint for devices: set overlay.wireguard.endpoint (HOST:PORT) in "
-                        + ApplianceConfig.file(home) + ", or start the supervisor so its public address can be used");
-            }
-            return config.wireGuardEndpoint(InetAddress.getByName(status.get().publicAddress()));
         }
     }
 
@@ -167,19 +120,7 @@ final class OverlayCommand {
 
         @Override
         public Integer call() throws Exception {
-            Optional<ZeroTierDevices.Device> member = group.zeroTierDevices().remove(name);
-            if (member.isPresent()) {
-                System.out.println("device " + name + " removed and deauthorized (ZeroTier member " + member.get().member() + ")");
-                return 0;
-            }
-            WireGuardDevices devices = group.devices();
-            Optional<WireGuardDevices.Device> gone = devices.remove(name);
-            if (gone.isEmpty()) {
-                throw new IllegalArgumentException("no device named " + name + " (hearth overlay device list)");
-            }
-            WireGuardOverlay.applyNow(group.config().wireguard(), devices);
-            System.out.println("device " + name + " removed and revoked (" + gone.get().address() + ", key "
-                    + gone.get().publicKey() + ")");
+            System.out.println(ControlClient.message(group.home(), new ControlRequest.RemoveDevice(name)));
             return 0;
         }
     }

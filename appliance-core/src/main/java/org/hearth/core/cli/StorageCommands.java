@@ -1,6 +1,6 @@
 package org.hearth.core.cli;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.hearth.core.supervisor.ControlRequest;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
@@ -36,9 +36,9 @@ final class StorageCommands {
         @Override
         public Integer call() throws Exception {
             boolean first = !java.nio.file.Files.exists(root.home().state().resolve("keys.json"));
-            ObjectNode request = ControlClient.request("unlock")
-                    .put("passphrase", readPassphrase(first ? "new passphrase (it cannot be recovered)" : "passphrase", first));
-            System.out.println(ControlClient.send(root.home(), request));
+            ControlRequest request = new ControlRequest.Unlock(
+                    readPassphrase(first ? "new passphrase (it cannot be recovered)" : "passphrase", first));
+            System.out.println(ControlClient.message(root.home(), request));
             return 0;
         }
     }
@@ -51,7 +51,7 @@ final class StorageCommands {
 
         @Override
         public Integer call() throws Exception {
-            System.out.println(ControlClient.send(root.home(), ControlClient.request("lock")));
+            System.out.println(ControlClient.message(root.home(), new ControlRequest.Lock()));
             return 0;
         }
     }
@@ -70,10 +70,9 @@ final class StorageCommands {
 
             @Override
             public Integer call() throws Exception {
-                ObjectNode request = ControlClient.request("change-passphrase")
-                        .put("current", readPassphrase("current passphrase", false))
-                        .put("replacement", readPassphrase("new passphrase", true));
-                System.out.println(ControlClient.send(parent.root.home(), request));
+                ControlRequest request = new ControlRequest.ChangePassphrase(readPassphrase("current passphrase", false),
+                        readPassphrase("new passphrase", true));
+                System.out.println(ControlClient.message(parent.root.home(), request));
                 return 0;
             }
         }
@@ -107,8 +106,7 @@ final class StorageCommands {
                 }
                 long n = Long.parseLong(size.replaceAll("\\D", ""));
                 long bytes = size.endsWith("GiB") ? n << 30 : n << 20;
-                ObjectNode request = ControlClient.request("grow-volume").put("app", app).put("volume", volume).put("bytes", bytes);
-                System.out.println(ControlClient.send(parent.root.home(), request));
+                System.out.println(ControlClient.message(parent.root.home(), new ControlRequest.GrowVolume(app, volume, bytes)));
                 return 0;
             }
         }

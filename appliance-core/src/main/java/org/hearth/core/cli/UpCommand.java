@@ -65,9 +65,9 @@ final class UpCommand implements Callable<Integer> {
                     insecurePlainStorage).map(b -> new AppVolumes(b, home.state(), KeyVault.Cost.APPLIANCE));
             try (Engine engine = Engine.connect()) {
                 engine.version();
-                Supervisor supervisor = new Supervisor(home, new DockerRuntime(engine), provider,
-                        publicSide, volumes);
-                try (ControlSocket control = ControlSocket.open(home, supervisor)) {
+                DockerRuntime runtime = new DockerRuntime(engine);
+                Supervisor supervisor = new Supervisor(home, runtime, provider, publicSide, volumes);
+                try (ControlSocket control = ControlSocket.open(home, supervisor, runtime, publicSide)) {
                     SupervisorProcess.runForeground(home, supervisor);
                 }
             }

@@ -1,9 +1,10 @@
 package org.hearth.core.supervisor;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.datatype.jdk8.Jdk8Module;
 import org.hearth.core.HearthHome;
+import org.hearth.core.runtime.ContainerRuntime;
 import org.hearth.core.volume.AppVolumes;
 import org.hearth.core.volume.KeyVault;
 import org.slf4j.Logger;
@@ -13,6 +14,7 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
+import java.net.InetAddress;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.Channels;
@@ -24,24 +26,26 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 
 /**
- * How the CLI asks the running supervisor for what only it can do, because only it holds the
- * master key: unlock, lock, change the passphrase, grow a volume. A Unix socket in the state
- * folder, owner-only (0600); one JSON request line, one JSON reply line. Secrets travel over it
- * and nowhere else: never as arguments or environment.
+ * The one way the CLI changes anything: a {@link ControlRequest} to the running supervisor, which
+ * alone writes engine objects, volumes, firewall chains and overlay peers. A Unix socket in the
+ * state folder, owner-only (0600); one JSON request line, one JSON {@link ControlReply} line.
+ * Secrets travel over it and nowhere else: never as arguments or environment.
  */
 public final class ControlSocket implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(ControlSocket.class);
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Shared with the CLI's side, so both read and write the same JSON. */
+    public static final ObjectMapper JSON = new ObjectMapper().registerModule(new Jdk8Module())
+            .disable(SerializationFeature.FAIL_ON_EMPTY_BEANS);
 
     private final ServerSocketChannel server;
     private final Path path;
-    private final Supervisor supervisor;
+    private final ControlActions daemon;
 
-    private ControlSocket(ServerSocketChannel server, Path path, Supervisor supervisor) {
+    private ControlSocket(ServerSocketChannel server, Path path, ControlActions daemon) {
         this.server = server;
         this.path = path;
-        this.supervisor = supervisor;
+        this.daemon = daemon;
     }
 
     public static Path path(HearthHome home) {
@@ -49,13 +53,17 @@ public final class ControlSocket implements AutoCloseable {
     }
 
     /** Binds the socket (replacing a stale one) and serves requests on a daemon thread. */
-    public static ControlSocket open(HearthHome home, Supervisor supervisor) throws IOException {
-        Path path = path(home);
+    public static ControlSocket open(HearthHome home, Supervisor supervisor, ContainerRuntime runtime,
+                                     InetAddress publicAddress) throws IOException {
+        return open(path(home), new SupervisorActions(home, supervisor, runtime, publicAddress));
+    }
+
+    static ControlSocket open(Path path, ControlActions daemon) throws IOException {
         Files.deleteIfExists(path);
         ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         server.bind(UnixDomainSocketAddress.of(path));
         Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-------"));
-        ControlSocket control = new ControlSocket(server, path, supervisor);
+        ControlSocket control = new ControlSocket(server, path, daemon);
         Thread t = new Thread(control::serve, "control-socket");
         t.setDaemon(true);
         t.start();
@@ -67,7 +75,7 @@ public final class ControlSocket implements AutoCloseable {
             try (SocketChannel client = server.accept()) {
                 BufferedReader in = new BufferedReader(new InputStreamReader(Channels.newInputStream(client), StandardCharsets.UTF_8));
                 String line = in.readLine();
-                ObjectNode reply = line == null ? error("empty request") : handle(line);
+                ControlReply reply = line == null ? ControlReply.failed("empty request") : handle(line);
                 OutputStream out = Channels.newOutputStream(client);
                 out.write((JSON.writeValueAsString(reply) + "\n").getBytes(StandardCharsets.UTF_8));
                 out.flush();
@@ -79,54 +87,24 @@ public final class ControlSocket implements AutoCloseable {
         }
     }
 
-    private ObjectNode handle(String line) {
-        JsonNode request;
+    private ControlReply handle(String line) {
+        ControlRequest request;
         try {
-            request = JSON.readTree(line);
+            request = JSON.readValue(line, ControlRequest.class);
         } catch (IOException e) {
-            return error("the request is not JSON");
+            return ControlReply.failed("not a request this supervisor knows: " + e.getMessage().lines().findFirst().orElse(""));
         }
-        String command = request.path("command").asText();
+        // The kind only: requests may carry passphrases and passwords.
+        String kind = request.getClass().getSimpleName();
         try {
-            switch (command) {
-                case "unlock" -> {
-                    boolean first = !supervisor.passphraseSet();
-                    supervisor.unlock(request.path("passphrase").asText().toCharArray());
-                    return ok(first ? "passphrase set and storage unlocked" : "storage unlocked");
-                }
-                case "lock" -> {
-                    supervisor.lock();
-                    return ok("storage locked");
-                }
-                case "change-passphrase" -> {
-                    supervisor.changePassphrase(request.path("current").asText().toCharArray(),
-                            request.path("replacement").asText().toCharArray());
-                    return ok("passphrase changed");
-                }
-                case "grow-volume" -> {
-                    supervisor.growVolume(request.path("app").asText(), request.path("volume").asText(),
-                            request.path("bytes").asLong());
-                    return ok("volume grown");
-                }
-                default -> {
-                    return error("unknown command \"" + command + "\"");
-                }
-            }
+            return request.applyTo(daemon);
         } catch (KeyVault.WrongPassphraseException | AppVolumes.ThrottledException e) {
-            LOG.warn("event={}-refused reason={}", command, e.getMessage());
-            return error(e.getMessage());
+            LOG.warn("event=request-refused request={} reason={}", kind, e.getMessage());
+            return ControlReply.failed(e.getMessage());
         } catch (Exception e) {
-            LOG.warn("event={}-failed error={}", command, e.getMessage());
-            return error(e.getMessage());
+            LOG.warn("event=request-failed request={} error={}", kind, e.getMessage());
+            return ControlReply.failed(e.getMessage());
         }
-    }
-
-    private static ObjectNode ok(String message) {
-        return JSON.createObjectNode().put("ok", true).put("message", message);
-    }
-
-    private static ObjectNode error(String message) {
-        return JSON.createObjectNode().put("ok", false).put("error", message == null ? "failed" : message);
     }
 
     @Override

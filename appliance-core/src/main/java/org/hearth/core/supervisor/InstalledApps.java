@@ -59,7 +59,7 @@ public final class InstalledApps {
     }
 
     /** Records {@code text} as the app's desired manifest, replacing any earlier one atomically. */
-    public void install(String app, String text) {
+    void install(String app, String text) {
         try {
             Path folder = Files.createDirectories(dir.resolve(app));
             Path tmp = Files.createTempFile(folder, ".manifest", ".tmp");
@@ -80,7 +80,7 @@ public final class InstalledApps {
     }
 
     /** Forgets the app; returns false if it was not installed. */
-    public boolean remove(String app) {
+    boolean remove(String app) {
         Path folder = dir.resolve(app);
         try {
             boolean existed = Files.deleteIfExists(folder.resolve(MANIFEST_FILE));

@@ -1,6 +1,5 @@
 package org.hearth.core.supervisor;
 
-import org.hearth.core.manifest.AppManifest;
 import org.hearth.core.volume.AppVolumes;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

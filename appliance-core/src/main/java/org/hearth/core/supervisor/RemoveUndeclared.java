@@ -4,6 +4,8 @@ import org.hearth.core.runtime.ContainerRuntime;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.function.Consumer;
+
 /**
  * Removes what the app no longer declares: containers of roles gone from its manifest, then
  * (declared after the firewall step, so no rule points at them) networks no longer planned.
@@ -32,7 +34,7 @@ final class RemoveUndeclared {
                 .forEach(n -> runtime.removeNetwork(n.id())));
     }
 
-    private record Named(String name, java.util.function.Consumer<AppPass> work) implements AppStep {
+    private record Named(String name, Consumer<AppPass> work) implements AppStep {
         @Override
         public void apply(AppPass app) {
             work.accept(app);

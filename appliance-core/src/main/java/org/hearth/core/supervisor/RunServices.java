@@ -11,12 +11,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.net.InetSocketAddress;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * The app's long-running containers: a running container whose spec is unchanged is adopted, a
@@ -64,7 +64,7 @@ final class RunServices implements AppStep {
     }
 
     /** Forgets the health records of containers that no longer exist. */
-    void retain(java.util.Set<String> liveIds) {
+    void retain(Set<String> liveIds) {
         health.retain(liveIds);
     }
 

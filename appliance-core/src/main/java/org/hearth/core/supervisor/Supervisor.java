@@ -2,6 +2,9 @@ package org.hearth.core.supervisor;
 
 import org.hearth.core.HearthHome;
 import org.hearth.core.manifest.AppManifest;
+import org.hearth.core.manifest.ManifestException;
+import org.hearth.core.manifest.ManifestProblem;
+import org.hearth.core.manifest.ManifestReader;
 import org.hearth.core.overlay.OverlayProvider;
 import org.hearth.core.runtime.ContainerRuntime;
 import org.hearth.core.volume.AppVolumes;
@@ -34,6 +37,7 @@ public final class Supervisor implements AutoCloseable {
     private static final Duration PASS_INTERVAL = Duration.ofSeconds(1);
 
     private final HearthHome home;
+    private final ContainerRuntime runtime;
     private final OverlayProvider overlay;
     private final InetAddress publicAddress;
     private final InstalledApps apps;
@@ -47,6 +51,7 @@ public final class Supervisor implements AutoCloseable {
     public Supervisor(HearthHome home, ContainerRuntime runtime, OverlayProvider overlay, InetAddress publicAddress,
                       Optional<AppVolumes> volumes) {
         this.home = home;
+        this.runtime = runtime;
         this.overlay = overlay;
         this.publicAddress = publicAddress;
         this.apps = new InstalledApps(home.stateDir("apps"));
@@ -149,6 +154,41 @@ public final class Supervisor implements AutoCloseable {
                 .orElseThrow(() -> new IOException("app " + app + " is not installed"));
         storage.grow(m, volume, sizeBytes);
         passAndRecordStatus();
+    }
+
+    /**
+     * Installs (or updates) an app after checking its manifest against this machine: its images are
+     * built, its host ports free. The next pass, at once, applies it.
+     *
+     * @throws ManifestException naming each problem's file, line and field
+     */
+    public String install(String file, String text) {
+        AppManifest manifest = ManifestReader.read(file, text);
+        List<ManifestProblem> problems = InstallChecks.check(file, text, manifest, runtime, apps.list());
+        if (!problems.isEmpty()) {
+            throw new ManifestException(problems);
+        }
+        apps.install(manifest.app(), text);
+        LOG.info("app={} event=installed version={}", manifest.app(), manifest.version());
+        return "installed " + manifest.app() + " " + manifest.version();
+    }
+
+    /**
+     * Removes an app: a pass takes down its listeners, pool, firewall rules, containers and
+     * networks; then its volumes close, or with {@code keepData} false are destroyed with their keys.
+     */
+    public synchronized String remove(String app, boolean keepData) throws IOException {
+        Optional<AppManifest> manifest = apps.list().stream().filter(i -> i.app().equals(app)).findFirst()
+                .flatMap(InstalledApps.Installed::manifest);
+        boolean wasInstalled = apps.remove(app);
+        passAndRecordStatus();
+        // Again, and throwing: no volume is released while a container of the app might still use it.
+        AppTeardown.remove(runtime, home.instanceId(), app);
+        if (manifest.isPresent()) {
+            AppTeardown.releaseVolumes(home, manifest.get(), !keepData);
+        }
+        LOG.info("app={} event=removed data={}", app, keepData ? "kept" : "destroyed");
+        return (wasInstalled ? "removed " : "was not installed; cleaned up ") + app + (keepData ? " (data kept)" : "");
     }
 
     private List<AppManifest> installedManifests() {

@@ -1,0 +1,73 @@
+package org.hearth.core.supervisor;
+
+import org.hearth.core.HearthHome;
+import org.hearth.core.runtime.ContainerRuntime;
+
+import java.net.InetAddress;
+import java.util.List;
+import java.util.Optional;
+
+/** The daemon's side of every {@link ControlRequest}: the supervisor, its devices and the mail store's admin. */
+final class SupervisorActions implements ControlActions {
+
+    private final Supervisor supervisor;
+    private final OverlayDevices devices;
+    private final MailStoreAdmin mail;
+
+    SupervisorActions(HearthHome home, Supervisor supervisor, ContainerRuntime runtime, InetAddress publicAddress) {
+        this.supervisor = supervisor;
+        this.devices = new OverlayDevices(home, publicAddress);
+        this.mail = new MailStoreAdmin(runtime, home.instanceId());
+    }
+
+    @Override
+    public String unlock(char[] passphrase) throws Exception {
+        boolean first = !supervisor.passphraseSet();
+        supervisor.unlock(passphrase);
+        return first ? "passphrase set and storage unlocked" : "storage unlocked";
+    }
+
+    @Override
+    public String lock() throws Exception {
+        supervisor.lock();
+        return "storage locked";
+    }
+
+    @Override
+    public String changePassphrase(char[] current, char[] replacement) throws Exception {
+        supervisor.changePassphrase(current, replacement);
+        return "passphrase changed";
+    }
+
+    @Override
+    public String growVolume(String app, String volume, long bytes) throws Exception {
+        supervisor.growVolume(app, volume, bytes);
+        return "volume grown";
+    }
+
+    @Override
+    public String install(String file, String manifest) {
+        return supervisor.install(file, manifest);
+    }
+
+    @Override
+    public String remove(String app, boolean keepData) throws Exception {
+        return supervisor.remove(app, keepData);
+    }
+
+    @Override
+    public ControlReply addDevice(String name, Optional<String> zeroTierMember) {
+        OverlayDevices.Added added = devices.add(name, zeroTierMember);
+        return new ControlReply(true, Optional.of(added.message()), added.configuration(), Optional.empty());
+    }
+
+    @Override
+    public String removeDevice(String name) throws Exception {
+        return devices.remove(name);
+    }
+
+    @Override
+    public String mailAdmin(String app, List<String> args, String stdin) {
+        return mail.run(app, args, stdin);
+    }
+}
