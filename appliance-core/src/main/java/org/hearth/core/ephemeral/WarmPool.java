@@ -6,12 +6,12 @@ import org.hearth.core.runtime.ContainerRuntime;
 import org.hearth.core.runtime.ContainerRuntime.ContainerInfo;
 import org.hearth.core.runtime.ContainerSpec;
 import org.hearth.core.runtime.HearthLabels;
+import org.hearth.core.runtime.ReadinessProbe;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -40,6 +40,8 @@ public final class WarmPool implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(WarmPool.class);
     private static final Duration PROBE_EVERY = Duration.ofMillis(20);
+    /** The longest one probe may wait (for a greeting); the pool's readiness deadline bounds the whole. */
+    private static final Duration PROBE_WAIT = Duration.ofSeconds(10);
     /** After failed starts in a row: 1 s, doubling, up to 30 s before the next try. */
     private static final Backoff START_BACKOFF = new Backoff(Duration.ofSeconds(1), Duration.ofSeconds(30));
     /**
@@ -53,7 +55,7 @@ public final class WarmPool implements AutoCloseable {
     private final ContainerRuntime runtime;
     private final String network;
     private final int port;
-    private final boolean greets;
+    private final ReadinessProbe ready;
     private final ExecutorService workers;
     /** Marks this pool's containers, so any other container of the role is known to be stale. */
     private final String nonce = HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong()).substring(0, 12);
@@ -92,17 +94,17 @@ public final class WarmPool implements AutoCloseable {
     /**
      * @param name    for logs and status, e.g. {@code mail/smtp-in}
      * @param network the engine network the supervisor reaches the containers on
-     * @param port    the container port each connection goes to; a container is ready once it accepts there
-     * @param greets  the service speaks first (SMTP's banner): ready means its first line has arrived
+     * @param port    the container port each connection goes to
+     * @param ready   when a fresh container may be handed a connection (accepting on the port, or greeting on it)
      */
     public WarmPool(String name, PoolSettings settings, ContainerRuntime runtime, String network, int port,
-                    boolean greets, ExecutorService workers) {
+                    ReadinessProbe ready, ExecutorService workers) {
         this.name = name;
         this.settings = settings;
         this.runtime = runtime;
         this.network = network;
         this.port = port;
-        this.greets = greets;
+        this.ready = ready;
         this.workers = workers;
     }
 
@@ -297,10 +299,12 @@ public final class WarmPool implements AutoCloseable {
                 startingIds.add(id);
             }
             runtime.start(id);
-            String ip = runtime.container(id).map(i -> i.addresses().get(network))
+            ContainerInfo started = runtime.container(id)
+                    .orElseThrow(() -> new IllegalStateException("container vanished as it started"));
+            String ip = Optional.ofNullable(started.addresses().get(network))
                     .orElseThrow(() -> new IllegalStateException("container has no address on " + network));
             InetSocketAddress address = new InetSocketAddress(ip, port);
-            awaitAccepting(id, address, begin);
+            awaitReady(started, begin);
             long took = System.nanoTime() - begin;
             startup.record(took);
             synchronized (this) {
@@ -338,30 +342,24 @@ public final class WarmPool implements AutoCloseable {
     }
 
     /**
-     * Ready means the service accepts on its port and, if it speaks first, has said its first line:
-     * that first session also runs the JVM's connection code once, so the client's connection does
-     * not pay for its loading. The probe sends nothing, so no client data is ever involved.
+     * Asks the pool's probe until the fresh container is ready. Greeting probes matter here: the
+     * first session also runs the JVM's connection code once, so the client's connection does not
+     * pay for its loading.
      */
-    private void awaitAccepting(String id, InetSocketAddress address, long begin) throws IOException {
+    private void awaitReady(ContainerInfo started, long begin) throws IOException {
         long deadline = begin + settings.readyWithin().toNanos();
         for (int attempt = 1; ; attempt++) {
-            try (Socket probe = new Socket()) {
-                probe.connect(address, 200);
-                if (greets) {
-                    probe.setSoTimeout((int) Math.max(1, Math.min(10_000, (deadline - System.nanoTime()) / 1_000_000)));
-                    if (probe.getInputStream().read() < 0) {
-                        throw new IOException("closed before its greeting");
-                    }
-                }
+            Duration left = Duration.ofNanos(Math.max(1_000_000, Math.min(PROBE_WAIT.toNanos(), deadline - System.nanoTime())));
+            Optional<String> notYet = ready.check(started, left);
+            if (notYet.isEmpty()) {
                 return;
-            } catch (IOException e) {
-                if (System.nanoTime() > deadline) {
-                    throw new IOException("not accepting on port " + port + " within " + settings.readyWithin().toSeconds() + " s");
-                }
-                // Asking the engine costs it CPU the starting container needs: only every half second.
-                if (attempt % 25 == 0 && runtime.container(id).map(i -> !i.running()).orElse(true)) {
-                    throw new IOException("exited before accepting on port " + port);
-                }
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IOException("not ready within " + settings.readyWithin().toSeconds() + " s: " + notYet.get());
+            }
+            // Asking the engine costs it CPU the starting container needs: only every half second.
+            if (attempt % 25 == 0 && runtime.container(started.id()).map(i -> !i.running()).orElse(true)) {
+                throw new IOException("exited before it was ready: " + notYet.get());
             }
             try {
                 Thread.sleep(PROBE_EVERY.toMillis());

@@ -3,11 +3,9 @@ package org.hearth.core.supervisor;
 import org.hearth.core.manifest.AppManifest;
 import org.hearth.core.runtime.ContainerRuntime;
 import org.hearth.core.runtime.ContainerRuntime.ContainerInfo;
+import org.hearth.core.runtime.ReadinessProbe;
 import org.hearth.core.supervisor.SupervisorStatus.Health;
 
-import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
@@ -16,9 +14,8 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * Runs each container's declared health check from the supervisor's side (a TCP connect from
- * the host, a command inside the container, or a line in its output) at the declared interval,
- * and remembers the verdict between passes.
+ * Runs each container's declared health check (its {@link ReadinessProbe}) at the declared
+ * interval, and remembers the verdict between passes.
  */
 final class HealthTracker {
 
@@ -87,52 +84,7 @@ final class HealthTracker {
 
     /** Empty when the check passed; otherwise what it said, for the status. */
     private Optional<String> probe(ContainerInfo info, AppManifest.Container decl, AppManifest.Health health) {
-        Duration timeout = health.timeoutOrDefault();
-        if (health.tcp().isPresent()) {
-            Optional<AppManifest.Port> port = decl.port(health.tcp().get());
-            if (port.isEmpty()) {
-                return Optional.of("health check: no port named " + health.tcp().get());
-            }
-            String last = "the container has no address";
-            for (String address : info.addresses().values()) {
-                try (Socket s = new Socket()) {
-                    s.connect(new InetSocketAddress(address, port.get().port()), (int) timeout.toMillis());
-                    return Optional.empty();
-                } catch (IOException e) {
-                    // Try the container's next network, if any.
-                    last = address + ":" + port.get().port() + ": " + e.getMessage();
-                }
-            }
-            return Optional.of("health check: tcp " + last);
-        }
-        try {
-            if (!health.command().isEmpty()) {
-                ContainerRuntime.Run run = runtime.exec(info.id(), health.command(), timeout);
-                if (run.exitCode() == 0) {
-                    return Optional.empty();
-                }
-                String output = lastLine(run.output().stderr()).or(() -> lastLine(run.output().stdout()))
-                        .map(line -> ": " + line).orElse(" (no output)");
-                return Optional.of("health check " + String.join(" ", health.command()) + " exited "
-                        + run.exitCode() + output);
-            }
-            if (health.log().isPresent()) {
-                return runtime.logsSince(info.id(), info.startedAt().orElse(Instant.EPOCH)).contains(health.log().get())
-                        ? Optional.empty()
-                        : Optional.of("health check: \"" + health.log().get() + "\" not in its output yet");
-            }
-        } catch (RuntimeException e) {
-            return Optional.of("health check " + String.join(" ", health.command()) + " could not run: " + e.getMessage());
-        }
-        return Optional.empty();
-    }
-
-    private static Optional<String> lastLine(String text) {
-        if (text == null || text.isBlank()) {
-            return Optional.empty();
-        }
-        String[] lines = text.strip().split("\n");
-        String line = lines[lines.length - 1].strip();
-        return Optional.of(line.length() > 200 ? line.substring(0, 200) + "…" : line);
+        return ReadinessProbe.declared(runtime, decl, health).check(info, health.timeoutOrDefault())
+                .map(why -> "health check: " + why);
     }
 }

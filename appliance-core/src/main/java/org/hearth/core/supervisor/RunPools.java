@@ -7,6 +7,7 @@ import org.hearth.core.manifest.AppManifest;
 import org.hearth.core.network.NetworkPlan;
 import org.hearth.core.runtime.ContainerRuntime;
 import org.hearth.core.runtime.ContainerSpec;
+import org.hearth.core.runtime.ReadinessProbe;
 import org.hearth.core.supervisor.SupervisorStatus.Health;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -72,10 +73,13 @@ final class RunPools implements AppStep {
                     .orElseThrow(() -> new IllegalStateException(key + " has no network: nothing declares an edge to it"));
             AppManifest.Port port = decl.ports().stream().filter(p -> p.exposure() != AppManifest.Exposure.PRIVATE)
                     .findFirst().orElseThrow();
-            boolean greets = port.protocol().filter(pr -> pr == AppManifest.Protocol.SMTP).isPresent();
+            // A service that speaks first is ready once it has: its first session has run.
+            ReadinessProbe ready = port.protocol().filter(pr -> pr == AppManifest.Protocol.SMTP).isPresent()
+                    ? ReadinessProbe.greeting(port.port(), Optional.of(network))
+                    : ReadinessProbe.port(port.port(), Optional.of(network));
             LOG.info("app={} container={} event=pool-created warm={} ceiling={} wait_ms={}", app.app(), name,
                     settings.warm(), settings.ceiling(), settings.maxWait().toMillis());
-            return new WarmPool(key, settings, runtime, network, port.port(), greets, work);
+            return new WarmPool(key, settings, runtime, network, port.port(), ready, work);
         });
         ContainerSpec spec = specs.spec(app, name, Map.of());
         pool.useSpec(spec, ContainerSpecs.hash(spec, imageId.get()));

@@ -65,7 +65,7 @@ class HealthTrackerTest {
 
         assertThat(tracker.check(c, decl, t0.plusSeconds(5))).isEqualTo(SupervisorStatus.Health.UNHEALTHY);
         assertThat(tracker.reason(c)).hasValue(
-                "health check sh -c echo checking; echo 'db: connection refused' >&2; exit 3 exited 3: db: connection refused");
+                "health check: sh -c echo checking; echo 'db: connection refused' >&2; exit 3 exited 3: db: connection refused");
     }
 
     @Test
@@ -86,7 +86,7 @@ class HealthTrackerTest {
 
         assertThat(tracker.check(c, decl, t0.plusSeconds(5))).isEqualTo(SupervisorStatus.Health.UNHEALTHY);
         assertThat(tracker.reason(c)).hasValueSatisfying(r -> assertThat(r)
-                .startsWith("health check /nonexistent/check could not run: ").contains("/nonexistent/check"));
+                .startsWith("health check: /nonexistent/check could not run: ").contains("/nonexistent/check"));
     }
 
     /**
