@@ -27,7 +27,7 @@ class HostProgramsTest {
 
     /** A literal program name where the code starts a process (a byte[] or key argument may come first). */
     private static final Pattern MAIN_START = Pattern.compile(
-            "(?:new ProcessBuilder|SystemTool\\.(?:run|attempt)|HostCommand\\.(?:run|onPath)|quietly|startDaemon|locate|(?<![.\\w])run\\(List\\.of"
+            "(?:new ProcessBuilder|SystemTool\\.(?:run|attempt|stream|runDetaching)|HostCommand\\.(?:run|onPath)|quietly|startDaemon|locate|(?<![.\\w])run\\(List\\.of"
                     + "|cmd = new ArrayList<>\\(List\\.of|cmd = List\\.of)"
                     + "\\((?:(?:[^\"();]|\\([^()]*\\))*,\\s*)?\"([a-z][a-z0-9._+-]*)\"");
     /** Tests start programs too (swaks, python3, zbarimg); their helpers name hearth commands with run(...), so only these. */

@@ -69,4 +69,30 @@ class SystemToolTest {
         assertThatThrownBy(() -> SystemTool.run("hearth-no-such-tool"))
                 .isInstanceOf(IOException.class).hasMessage("hearth-no-such-tool not found on this machine");
     }
+
+    @Test
+    void aStreamedToolHandsOverEachLineAsItComesAndReturnsItsExitCode() throws Exception {
+        java.util.List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
+        int code = SystemTool.stream(Duration.ofSeconds(10), java.util.List.of("sh", "-c", "echo one; echo two >&2; exit 4"),
+                lines::add);
+
+        assertThat(code).isEqualTo(4);
+        assertThat(lines).containsExactly("one", "two");
+    }
+
+    @Test
+    void aMissingProgramNamesThePackageThatGivesIt() {
+        assertThatThrownBy(() -> SystemTool.stream(Duration.ofSeconds(10), java.util.List.of("debootstrap-not-here"), l -> { }))
+                .hasMessageStartingWith("debootstrap-not-here not found");
+    }
+
+    @Test
+    void aToolThatLeavesADaemonHoldingItsOutputReturnsWhenItExits() throws Exception {
+        Instant start = Instant.now();
+        SystemTool.runDetaching(Duration.ofSeconds(10), Map.of(), "sh", "-c", "sleep 5 & echo started");
+
+        assertThat(Duration.between(start, Instant.now())).isLessThan(Duration.ofSeconds(4));
+        assertThatThrownBy(() -> SystemTool.runDetaching(Duration.ofSeconds(10), Map.of(), "sh", "-c", "echo no tun; exit 1"))
+                .hasMessage("sh -c echo no tun; exit 1 failed (exit 1): no tun");
+    }
 }

@@ -165,11 +165,11 @@ final class DemoCommand implements Callable<Integer> {
         System.out.println("demo: wrote " + config);
     }
 
-    /** Runs one of scripts/ with the terminal, so apt's and dockerd's progress shows; a failure names the script. */
+    /** Runs one of scripts/, its output shown as it comes (apt's, dockerd's progress); a failure names the script. */
     private static void script(HearthHome home, String name, String... args) throws Exception {
         List<String> cmd = new ArrayList<>(List.of("bash", home.scripts().resolve(name).toString()));
         cmd.addAll(List.of(args));
-        if (new ProcessBuilder(cmd).inheritIO().start().waitFor() != 0) {
+        if (SystemTool.stream(Duration.ofMinutes(30), cmd, System.out::println) != 0) {
             throw new IllegalStateException("scripts/" + name + " failed (see its output above"
                     + (name.equals("engine-up") ? " and " + home.state().resolve("dockerd.log") : "") + ")");
         }

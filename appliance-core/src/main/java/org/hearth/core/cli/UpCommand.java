@@ -96,6 +96,7 @@ final class UpCommand implements Callable<Integer> {
         if (insecurePlainStorage) {
             cmd.add("--insecure-plain-storage");
         }
+        // Not SystemTool: this is the supervisor itself, meant to outlive this command.
         Process child = new ProcessBuilder(cmd)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
                 .redirectErrorStream(true)

@@ -26,6 +26,7 @@ final class ContextTar implements AutoCloseable {
 
     /** @param errors where tar's stderr goes: a file outside {@code context} */
     static ContextTar start(String tarProgram, Path context, Path errors) throws IOException {
+        // Not SystemTool: tar's output is no text for us but the engine's input, read while tar runs.
         Process tar = new ProcessBuilder(tarProgram, "-C", context.toString(), "-cf", "-", ".")
                 .redirectError(errors.toFile()).start();
         return new ContextTar(tar, errors, context);

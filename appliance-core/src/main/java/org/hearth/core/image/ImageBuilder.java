@@ -46,6 +46,8 @@ public final class ImageBuilder {
 
     /** Bumped when the builder's own steps change what an image contains. */
     private static final String BUILDER_REVISION = "hearth-image-builder/1";
+    /** debootstrap of a base on a slow SD card and link is minutes; a tool stuck for this long is stuck. */
+    private static final Duration BUILD_STEP_DEADLINE = Duration.ofMinutes(30);
     private static final List<String> JLINK_OPTIONS = List.of(
             "--strip-debug", "--no-header-files", "--no-man-pages", "--generate-cds-archive");
 
@@ -430,36 +432,35 @@ public final class ImageBuilder {
         Path log = home.stateDir("logs").resolve("image-build.log");
         List<String> located = new ArrayList<>(cmd);
         located.set(0, locate(cmd.get(0), step));
-        Process p = new ProcessBuilder(located).redirectErrorStream(true).start();
         Deque<String> tail = new ArrayDeque<>();
         Set<String> shown = new HashSet<>();
+        int code;
         try (var out = Files.newBufferedWriter(log, StandardCharsets.UTF_8,
-                StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-             var in = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
             out.write("$ " + String.join(" ", cmd) + "\n");
-            for (String line; (line = in.readLine()) != null; ) {
-                out.write(line + "\n");
-                tail.addLast(line);
-                if (tail.size() > 15) {
-                    tail.removeFirst();
+            code = SystemTool.stream(BUILD_STEP_DEADLINE, located, line -> {
+                try {
+                    out.write(line + "\n");
+                } catch (IOException e) {
+                    // The log is only a copy: the tail below still tells what failed.
+                }
+                synchronized (tail) {
+                    tail.addLast(line);
+                    if (tail.size() > 15) {
+                        tail.removeFirst();
+                    }
                 }
                 phase.apply(line).filter(shown::add).ifPresent(name -> progress.accept(step + ":   " + name + " ..."));
-            }
+            });
         }
-        try {
-            int code = p.waitFor();
-            if (code != 0) {
+        if (code != 0) {
+            synchronized (tail) {
                 throw new ImageBuildException(step + ": " + cmd.get(0) + " exited with " + code
                         + " (full log: " + log + ")" + lastLines(List.copyOf(tail)));
             }
-        } catch (InterruptedException e) {
-            p.destroyForcibly();
-            Thread.currentThread().interrupt();
-            throw new ImageBuildException(step + ": interrupted");
         }
     }
 
-    /** A host program's path; a missing one fails the step with the package to install. */
     private String locate(String program, String step) {
         try {
             return tools.locate(program);
@@ -559,12 +560,8 @@ public final class ImageBuilder {
         }
         mounts.sort(Comparator.reverseOrder());
         for (String mount : mounts) {
-            try {
-                new ProcessBuilder("umount", "-l", mount).inheritIO().start().waitFor();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IOException("interrupted while unmounting " + mount, e);
-            }
+            // Lazily, and whatever it says: what stays mounted is skipped by the walk that follows.
+            SystemTool.attempt(new byte[0], "umount", "-l", mount);
         }
     }
 }

@@ -6,6 +6,7 @@ import org.hearth.core.SystemTool;
 
 import java.io.IOException;
 import java.net.InetAddress;
+import java.time.Duration;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,7 +14,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The host's WireGuard interface, run by Debian's userspace {@code wireguard-go} (no kernel
@@ -113,30 +113,9 @@ final class WireGuardInterface {
         }
     }
 
-    /**
-     * wireguard-go forks its daemon and exits once the interface exists; the daemon keeps the
-     * launcher's output open, so it goes to a file rather than a pipe nobody would ever see closed.
-     */
+    /** wireguard-go forks its daemon and exits once the interface exists. */
     private static void startDaemon(String... cmd) throws IOException {
-        Path out = Files.createTempFile("hearth-wireguard-go", ".log");
-        try {
-            ProcessBuilder builder = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile());
-            builder.environment().putAll(USERSPACE);
-            Process p = builder.start();
-            if (!p.waitFor(20, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                throw new IOException("wireguard-go did not start within 20 s");
-            }
-            if (p.exitValue() != 0) {
-                throw new IOException(String.join(" ", cmd) + " failed (exit " + p.exitValue() + "): "
-                        + Files.readString(out, StandardCharsets.UTF_8).strip());
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while starting wireguard-go", e);
-        } finally {
-            Files.deleteIfExists(out);
-        }
+        SystemTool.runDetaching(Duration.ofSeconds(20), USERSPACE, cmd);
     }
 
     /** The interface's public key; empty while wireguard-go runs without one (a start cut short). */
