@@ -7,7 +7,6 @@ import com.github.dockerjava.api.exception.ConflictException;
 import com.github.dockerjava.api.exception.NotFoundException;
 import com.github.dockerjava.api.model.BuildResponseItem;
 import org.hearth.core.HearthHome;
-import org.hearth.core.SystemTool;
 import org.hearth.core.runtime.Engine;
 import org.hearth.core.runtime.HearthLabels;
 
@@ -16,27 +15,17 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.Deque;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.function.Consumer;
-import java.util.function.Function;
-import java.util.stream.Stream;
 
 /**
  * Builds Hearth's images on the local engine from their recipes: no registry, no pull.
@@ -99,13 +88,13 @@ public final class ImageBuilder {
         try {
             channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         } catch (IOException e) {
-            throw new ImageBuildException("cannot lock " + lockFile + ": " + describe(e), e);
+            throw new ImageBuildException("cannot lock " + lockFile + ": " + BuildSteps.describe(e), e);
         }
         try {
             lock = channel.lock();
         } catch (IOException e) {
             closeQuietly(channel);
-            throw new ImageBuildException("cannot lock " + lockFile + ": " + describe(e), e);
+            throw new ImageBuildException("cannot lock " + lockFile + ": " + BuildSteps.describe(e), e);
         }
         try {
             List<Result> results = new ArrayList<>();
@@ -133,50 +122,11 @@ public final class ImageBuilder {
         }
     }
 
-    /** What went wrong with a file, in words: Java's file exceptions carry only the path as their message. */
-    static String describe(IOException e) {
-        if (e instanceof java.nio.file.NoSuchFileException f) {
-            return f.getFile() + ": no such file or directory";
-        }
-        if (e instanceof java.nio.file.AccessDeniedException f) {
-            return f.getFile() + ": permission denied";
-        }
-        if (e instanceof java.nio.file.FileAlreadyExistsException f) {
-            return f.getFile() + ": already exists";
-        }
-        if (e instanceof java.nio.file.FileSystemException f && f.getReason() != null) {
-            return f.getFile() + ": " + f.getReason();
-        }
-        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-    }
-
-    /** One build step's I/O, so that a failure can name the step. */
-    private interface Stage {
-        void run() throws IOException;
-    }
-
-    private static void stage(String step, ImageRecipe recipe, String doing, Stage work) {
-        try {
-            work.run();
-        } catch (ImageBuildException e) {
-            // Helpers that know no step (a missing program, a library ldd cannot find) get it here.
-            if (e.getMessage() != null && e.getMessage().startsWith(step)) {
-                throw e;
-            }
-            throw new ImageBuildException(step + ": " + e.getMessage(), e);
-        } catch (IOException | UncheckedIOException e) {
-            IOException io = e instanceof UncheckedIOException u ? u.getCause() : (IOException) e;
-            String what = e instanceof UncheckedIOException u && u.getMessage() != null
-                    && !u.getMessage().equals(String.valueOf(io)) ? u.getMessage() + ": " + describe(io) : describe(io);
-            throw new ImageBuildException(step + ": " + doing + " failed (recipe "
-                    + recipe.dir().resolve(ImageRecipes.RECIPE_FILE) + "): " + what, e);
-        }
-    }
-
     private Result buildOne(ImageRecipe recipe, String step) {
         long start = System.nanoTime();
+        BuildSteps steps = new BuildSteps(home, tools, progress, step, recipe);
         String[] hashOut = new String[1];
-        stage(step, recipe, "hashing its inputs", () -> hashOut[0] = inputHash(recipe));
+        steps.stage("hashing its inputs", () -> hashOut[0] = inputHash(recipe));
         String hash = hashOut[0];
         Optional<InspectImageResponse> existing = inspect(recipe.tag());
         if (existing.isPresent() && hash.equals(labels(existing.get()).get(HearthLabels.INPUT_HASH))) {
@@ -184,45 +134,23 @@ public final class ImageBuilder {
             return new Result(recipe.tag(), hash, true, Duration.ofNanos(System.nanoTime() - start), size(existing.get()));
         }
         Path[] workOut = new Path[1];
-        stage(step, recipe, "making a work folder", () -> workOut[0] = Files.createTempDirectory(home.stateDir("images"), "build-"));
+        steps.stage("making a work folder", () -> workOut[0] = Files.createTempDirectory(home.stateDir("images"), "build-"));
         Path work = workOut[0];
         boolean done = false;
         try {
             Path context = work.resolve("context");
-            stage(step, recipe, "making the build context", () -> Files.createDirectories(context));
-            if (recipe instanceof ImageRecipe.Debootstrap d) {
-                Path rootfs = work.resolve("rootfs");
-                stage(step, recipe, "debootstrap", () -> debootstrap(d, rootfs, step));
-                stage(step, recipe, "trimming the root filesystem", () -> trimDebianRootfs(rootfs));
-                stage(step, recipe, "adding the hearth user", () -> addHearthUser(rootfs));
-                stage(step, recipe, "writing the Dockerfile", () -> writeDockerfile(context, List.of("CMD [\"/bin/sh\"]")));
-                stage(step, recipe, "packing the root filesystem", () -> tar(rootfs, context.resolve("rootfs.tar"), step));
-            } else if (recipe instanceof ImageRecipe.Jlink j) {
-                Path rootfs = work.resolve("rootfs");
-                stage(step, recipe, "jlink", () -> jlinkRootfs(j, rootfs, step));
-                stage(step, recipe, "adding the hearth user", () -> addHearthUser(rootfs));
-                stage(step, recipe, "writing the Dockerfile", () -> writeDockerfile(context, List.of(
-                        "ENV JAVA_HOME=/opt/java PATH=/opt/java/bin",
-                        "CMD [\"java\", \"-version\"]")));
-                stage(step, recipe, "packing the root filesystem", () -> tar(rootfs, context.resolve("rootfs.tar"), step));
-            } else if (recipe instanceof ImageRecipe.Dockerfile f) {
-                stage(step, recipe, "copying its Dockerfile",
-                        () -> Files.copy(f.dir().resolve("Dockerfile"), context.resolve("Dockerfile")));
-                for (Map.Entry<String, String> file : f.files().entrySet()) {
-                    stage(step, recipe, "copying files." + file.getKey(),
-                            () -> copyTree(f.dir().resolve(file.getValue()).normalize(), context.resolve(file.getKey())));
-                }
-            }
-            stage(step, recipe, "engine build", () -> engineBuild(recipe, work, context, hash, step));
+            steps.stage("making the build context", () -> Files.createDirectories(context));
+            kindOf(recipe).prepareContext(work, context, steps);
+            steps.stage("engine build", () -> engineBuild(recipe, work, context, hash, step));
             done = true;
         } finally {
             try {
-                deleteTree(work);
+                RootFilesystem.deleteTree(work);
             } catch (IOException | UncheckedIOException e) {
                 // After a failure, its message matters more than a leftover folder; after success, this is the failure.
                 if (done) {
                     throw new ImageBuildException(step + ": cleaning up " + work + " failed: "
-                            + (e instanceof IOException io ? describe(io) : describe(((UncheckedIOException) e).getCause())), e);
+                            + (e instanceof IOException io ? BuildSteps.describe(io) : BuildSteps.describe(((UncheckedIOException) e).getCause())), e);
                 }
             }
         }
@@ -239,130 +167,12 @@ public final class ImageBuilder {
         InputHash hash = new InputHash()
                 .add("builder", BUILDER_REVISION)
                 .addPath("recipe", recipe.dir().resolve(ImageRecipes.RECIPE_FILE));
-        if (recipe instanceof ImageRecipe.Debootstrap d) {
-            AptSource source = AptSource.forSuite(Path.of("/etc/apt"), d.suite());
-            hash.add("mirror", source.uri()).add("arch", hostArchitecture(tools));
-        } else if (recipe instanceof ImageRecipe.Jlink) {
-            Path javaHome = jdkHome();
-            hash.addPath("jdk-release", javaHome.resolve("release"))
-                    .add("jdk-version", System.getProperty("java.vm.version"))
-                    .add("jlink-options", JLINK_OPTIONS);
-            try {
-                for (Path lib : SharedLibraries.neededBy(javaHome.resolve("lib"), tools)) {
-                    hash.addPath("lib:" + lib, lib);
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new ImageBuildException("interrupted while hashing " + recipe.name());
-            }
-        } else if (recipe instanceof ImageRecipe.Dockerfile f) {
-            hash.addPath("Dockerfile", f.dir().resolve("Dockerfile"));
-            for (Map.Entry<String, String> file : new TreeMap<>(f.files()).entrySet()) {
-                Path source = f.dir().resolve(file.getValue()).normalize();
-                if (!Files.exists(source)) {
-                    throw new ImageBuildException(f.dir().resolve(ImageRecipes.RECIPE_FILE) + ": files."
-                            + file.getKey() + ": " + source + " does not exist (build the module first)");
-                }
-                hash.addPath("file:" + file.getKey(), source);
-            }
-            for (String base : f.from()) {
-                String baseHash = inspect(base + ":latest").map(i -> labels(i).get(HearthLabels.INPUT_HASH))
-                        .orElseThrow(() -> new ImageBuildException(f.name() + ": base image " + base
-                                + " is not built here (run: hearth images build)"));
-                hash.add("base:" + base, baseHash);
-            }
-        }
+        kindOf(recipe).addInputs(hash);
         return hash.hex();
     }
 
-    private void debootstrap(ImageRecipe.Debootstrap d, Path rootfs, String step) throws IOException {
-        AptSource source = AptSource.forSuite(Path.of("/etc/apt"), d.suite());
-        progress.accept(step + ": debootstrap " + d.suite() + " (" + d.variant() + ") from " + source.uri());
-        List<String> cmd = new ArrayList<>(List.of("debootstrap", "--variant=" + d.variant(),
-                "--cache-dir=" + home.stateDir("cache/debootstrap")));
-        if (!d.include().isEmpty()) {
-            cmd.add("--include=" + String.join(",", d.include()));
-        }
-        source.keyring().ifPresent(k -> cmd.add("--keyring=" + k));
-        cmd.addAll(List.of(d.suite(), rootfs.toString(), source.uri()));
-        // debootstrap prints a line per package and step; show each phase once.
-        try {
-            run(cmd, step, line -> line.startsWith("I: ")
-                    ? Optional.ofNullable(DEBOOTSTRAP_PHASES.get(line.substring(3).split(" ")[0]))
-                    : Optional.empty());
-        } catch (ImageBuildException e) {
-            // The work folder is deleted after a failure; keep debootstrap's detailed log where the user can read it.
-            Path detail = rootfs.resolve("debootstrap/debootstrap.log");
-            if (Files.isRegularFile(detail)) {
-                Path kept = home.stateDir("logs").resolve("debootstrap-" + d.name().replace('/', '-') + ".log");
-                Files.copy(detail, kept, StandardCopyOption.REPLACE_EXISTING);
-                throw new ImageBuildException(e.getMessage() + "\n  debootstrap's own log: " + kept, e);
-            }
-            throw e;
-        }
-    }
-
-    /** Drops what a service never reads (docs, man pages, apt caches) to keep images small. */
-    private static void trimDebianRootfs(Path rootfs) throws IOException {
-        for (String dir : List.of("usr/share/doc", "usr/share/man", "usr/share/info", "usr/share/locale",
-                "var/cache/apt", "var/lib/apt/lists", "var/cache/debconf")) {
-            Path p = rootfs.resolve(dir);
-            if (Files.isDirectory(p)) {
-                try (Stream<Path> children = Files.list(p)) {
-                    for (Path child : children.toList()) {
-                        deleteTree(child);
-                    }
-                }
-            }
-        }
-    }
-
-    private void jlinkRootfs(ImageRecipe.Jlink j, Path rootfs, String step) throws IOException {
-        Path javaHome = jdkHome();
-        Path runtime = rootfs.resolve("opt/java");
-        Files.createDirectories(runtime.getParent());
-        progress.accept(step + ": jlink " + String.join(",", j.modules()) + " from " + javaHome);
-        List<String> cmd = new ArrayList<>(List.of(javaHome.resolve("bin/jlink").toString(),
-                "--add-modules", String.join(",", j.modules()), "--output", runtime.toString()));
-        cmd.addAll(JLINK_OPTIONS);
-        run(cmd, step, line -> Optional.empty());
-        try {
-            for (Path lib : SharedLibraries.neededBy(runtime, tools)) {
-                Path target = rootfs.resolve(lib.toString().substring(1));
-                Files.createDirectories(target.getParent());
-                Files.copy(lib.toRealPath(), target, StandardCopyOption.REPLACE_EXISTING);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new ImageBuildException(step + ": interrupted while resolving libraries");
-        }
-        Path etc = Files.createDirectories(rootfs.resolve("etc"));
-        Files.writeString(etc.resolve("passwd"), "root:x:0:0:root:/root:/nonexistent\n");
-        Files.writeString(etc.resolve("group"), "root:x:0:\n");
-        Files.writeString(etc.resolve("nsswitch.conf"), "passwd: files\ngroup: files\nhosts: files dns\n");
-        Path tmp = Files.createDirectories(rootfs.resolve("tmp"));
-        Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxrwxrwx"));
-    }
-
-    /** The unprivileged user every image runs as. */
-    private static void addHearthUser(Path rootfs) throws IOException {
-        Files.writeString(rootfs.resolve("etc/passwd"),
-                "hearth:x:" + ImageRecipe.UID + ":" + ImageRecipe.GID + ":Hearth service:/nonexistent:/usr/sbin/nologin\n",
-                StandardOpenOption.APPEND);
-        Files.writeString(rootfs.resolve("etc/group"), "hearth:x:" + ImageRecipe.GID + ":\n", StandardOpenOption.APPEND);
-    }
-
-    private static void writeDockerfile(Path context, List<String> extra) throws IOException {
-        List<String> lines = new ArrayList<>(List.of("FROM scratch", "ADD rootfs.tar /"));
-        lines.addAll(extra);
-        lines.add("USER " + ImageRecipe.USER);
-        Files.write(context.resolve("Dockerfile"), lines);
-    }
-
-    /** System tar keeps owners, modes, links and device nodes exactly; the engine unpacks it with ADD. */
-    private void tar(Path rootfs, Path archive, String step) throws IOException {
-        run(List.of("tar", "--numeric-owner", "-C", rootfs.toString(), "-cf", archive.toString(), "."),
-                step, line -> Optional.empty());
+    private RecipeKind kindOf(ImageRecipe recipe) {
+        return recipe.buildWith(tools, tag -> inspect(tag).map(i -> labels(i).get(HearthLabels.INPUT_HASH)));
     }
 
     private void engineBuild(ImageRecipe recipe, Path work, Path context, String hash, String step) throws IOException {
@@ -391,7 +201,7 @@ public final class ImageBuilder {
             }
             if (failed != null) {
                 throw new ImageBuildException(step + ": engine build failed: " + failed.getMessage()
-                        + lastLines(tail), failed);
+                        + BuildSteps.lastLines(tail), failed);
             }
         }
     }
@@ -418,54 +228,6 @@ public final class ImageBuilder {
                         }
                     })
                     .awaitImageId();
-        }
-    }
-
-    private static String lastLines(List<String> lines) {
-        int from = Math.max(0, lines.size() - 10);
-        return lines.isEmpty() ? "" : "\n  " + String.join("\n  ", lines.subList(from, lines.size()));
-    }
-
-    /** Runs a build tool; its output goes to a log under the state folder and, filtered, to progress. */
-    private void run(List<String> cmd, String step, Function<String, Optional<String>> phase)
-            throws IOException {
-        Path log = home.stateDir("logs").resolve("image-build.log");
-        List<String> located = new ArrayList<>(cmd);
-        located.set(0, locate(cmd.get(0), step));
-        Deque<String> tail = new ArrayDeque<>();
-        Set<String> shown = new HashSet<>();
-        int code;
-        try (var out = Files.newBufferedWriter(log, StandardCharsets.UTF_8,
-                StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
-            out.write("$ " + String.join(" ", cmd) + "\n");
-            code = SystemTool.stream(BUILD_STEP_DEADLINE, located, line -> {
-                try {
-                    out.write(line + "\n");
-                } catch (IOException e) {
-                    // The log is only a copy: the tail below still tells what failed.
-                }
-                synchronized (tail) {
-                    tail.addLast(line);
-                    if (tail.size() > 15) {
-                        tail.removeFirst();
-                    }
-                }
-                phase.apply(line).filter(shown::add).ifPresent(name -> progress.accept(step + ":   " + name + " ..."));
-            });
-        }
-        if (code != 0) {
-            synchronized (tail) {
-                throw new ImageBuildException(step + ": " + cmd.get(0) + " exited with " + code
-                        + " (full log: " + log + ")" + lastLines(List.copyOf(tail)));
-            }
-        }
-    }
-
-    private String locate(String program, String step) {
-        try {
-            return tools.locate(program);
-        } catch (ImageBuildException e) {
-            throw new ImageBuildException(step + ": " + e.getMessage(), e);
         }
     }
 
@@ -496,72 +258,5 @@ public final class ImageBuilder {
 
     private static long size(InspectImageResponse image) {
         return image.getSize() == null ? 0 : image.getSize();
-    }
-
-    /** The JDK running this builder; its jlink and jmods make the Java base. */
-    private static Path jdkHome() {
-        Path home = Path.of(System.getProperty("java.home"));
-        if (!Files.isRegularFile(home.resolve("bin/jlink")) || !Files.isDirectory(home.resolve("jmods"))) {
-            throw new ImageBuildException("the Java runtime at " + home
-                    + " has no jlink or jmods: run Hearth with a full JDK (Debian: openjdk-17-jdk-headless)");
-        }
-        return home;
-    }
-
-    private static String hostArchitecture(BuildTools tools) throws IOException {
-        SystemTool.Result r = SystemTool.attempt(Duration.ofSeconds(30), Map.of(), new byte[0],
-                tools.locate("dpkg"), "--print-architecture");
-        if (r.exitCode() != 0) {
-            throw new ImageBuildException("dpkg --print-architecture exited with " + r.exitCode() + ": " + r.firstLine());
-        }
-        String arch = r.output().strip();
-        return arch.isEmpty() ? System.getProperty("os.arch") : arch;
-    }
-
-    private static void copyTree(Path source, Path target) throws IOException {
-        if (Files.isDirectory(source)) {
-            try (Stream<Path> walk = Files.walk(source)) {
-                for (Path p : walk.toList()) {
-                    Path t = target.resolve(source.relativize(p).toString());
-                    if (Files.isDirectory(p)) {
-                        Files.createDirectories(t);
-                    } else {
-                        Files.copy(p, t, StandardCopyOption.COPY_ATTRIBUTES);
-                    }
-                }
-            }
-        } else {
-            Files.createDirectories(target.getParent());
-            Files.copy(source, target, StandardCopyOption.COPY_ATTRIBUTES);
-        }
-    }
-
-    private static void deleteTree(Path root) throws IOException {
-        if (!Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        unmountBelow(root);
-        try (Stream<Path> walk = Files.walk(root)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
-        }
-    }
-
-    /** A failed debootstrap can leave /proc or /sys mounted in its target: never walk into those. */
-    private static void unmountBelow(Path root) throws IOException {
-        String prefix = root.toAbsolutePath().normalize() + "/";
-        List<String> mounts = new ArrayList<>();
-        for (String line : Files.readAllLines(Path.of("/proc/mounts"))) {
-            String[] fields = line.split(" ");
-            if (fields.length > 1 && fields[1].startsWith(prefix)) {
-                mounts.add(fields[1]);
-            }
-        }
-        mounts.sort(Comparator.reverseOrder());
-        for (String mount : mounts) {
-            // Lazily, and whatever it says: what stays mounted is skipped by the walk that follows.
-            SystemTool.attempt(new byte[0], "umount", "-l", mount);
-        }
     }
 }

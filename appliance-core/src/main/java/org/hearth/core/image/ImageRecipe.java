@@ -6,6 +6,8 @@ import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.function.Function;
 
 /**
  * One image Hearth builds, as declared in {@code image-build/images/NAME/image.yaml}.
@@ -41,6 +43,14 @@ public sealed interface ImageRecipe {
         return name() + ":latest";
     }
 
+    /**
+     * How this kind of recipe is built.
+     *
+     * @param tools         where host programs are found
+     * @param baseInputHash the input hash of a base image built here, by tag
+     */
+    RecipeKind buildWith(BuildTools tools, Function<String, Optional<String>> baseInputHash);
+
     /** A Debian root filesystem made by debootstrap from the build machine's own apt mirror. */
     record Debootstrap(String name, Path dir, String suite, String variant, List<String> include)
             implements ImageRecipe {
@@ -51,6 +61,11 @@ public sealed interface ImageRecipe {
         @Override
         public ImageRecipe withDir(Path newDir) {
             return new Debootstrap(name, newDir, suite, variant, include);
+        }
+
+        @Override
+        public RecipeKind buildWith(BuildTools tools, Function<String, Optional<String>> baseInputHash) {
+            return new DebootstrapKind(this, tools);
         }
     }
 
@@ -63,6 +78,11 @@ public sealed interface ImageRecipe {
         @Override
         public ImageRecipe withDir(Path newDir) {
             return new Jlink(name, newDir, modules);
+        }
+
+        @Override
+        public RecipeKind buildWith(BuildTools tools, Function<String, Optional<String>> baseInputHash) {
+            return new JlinkKind(this, tools);
         }
     }
 
@@ -87,6 +107,11 @@ public sealed interface ImageRecipe {
         @Override
         public ImageRecipe withDir(Path newDir) {
             return new Dockerfile(name, newDir, from, files);
+        }
+
+        @Override
+        public RecipeKind buildWith(BuildTools tools, Function<String, Optional<String>> baseInputHash) {
+            return new DockerfileKind(this, baseInputHash);
         }
     }
 }

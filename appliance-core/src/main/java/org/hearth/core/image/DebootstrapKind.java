@@ -1,0 +1,99 @@
+package org.hearth.core.image;
+
+import org.hearth.core.SystemTool;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+/** A Debian root filesystem made by debootstrap from the build machine's own apt mirror. */
+final class DebootstrapKind implements RecipeKind {
+
+    private static final Map<String, String> PHASES = Map.of(
+            "Retrieving", "downloading packages", "Extracting", "extracting",
+            "Installing", "installing core packages", "Unpacking", "unpacking",
+            "Configuring", "configuring", "Base", "base system installed");
+
+    private final ImageRecipe.Debootstrap recipe;
+    private final BuildTools tools;
+
+    DebootstrapKind(ImageRecipe.Debootstrap recipe, BuildTools tools) {
+        this.recipe = recipe;
+        this.tools = tools;
+    }
+
+    @Override
+    public void addInputs(InputHash hash) throws IOException {
+        AptSource source = AptSource.forSuite(Path.of("/etc/apt"), recipe.suite());
+        hash.add("mirror", source.uri()).add("arch", hostArchitecture());
+    }
+
+    @Override
+    public void prepareContext(Path work, Path context, BuildSteps steps) {
+        Path rootfs = work.resolve("rootfs");
+        steps.stage("debootstrap", () -> debootstrap(rootfs, steps));
+        steps.stage("trimming the root filesystem", () -> trim(rootfs));
+        steps.stage("adding the hearth user", () -> RootFilesystem.addHearthUser(rootfs));
+        steps.stage("writing the Dockerfile", () -> RootFilesystem.writeDockerfile(context, List.of("CMD [\"/bin/sh\"]")));
+        steps.stage("packing the root filesystem", () -> RootFilesystem.pack(rootfs, context.resolve("rootfs.tar"), steps));
+    }
+
+    private void debootstrap(Path rootfs, BuildSteps steps) throws IOException {
+        AptSource source = AptSource.forSuite(Path.of("/etc/apt"), recipe.suite());
+        steps.progress("debootstrap " + recipe.suite() + " (" + recipe.variant() + ") from " + source.uri());
+        List<String> cmd = new ArrayList<>(List.of("debootstrap", "--variant=" + recipe.variant(),
+                "--cache-dir=" + steps.home.stateDir("cache/debootstrap")));
+        if (!recipe.include().isEmpty()) {
+            cmd.add("--include=" + String.join(",", recipe.include()));
+        }
+        source.keyring().ifPresent(k -> cmd.add("--keyring=" + k));
+        cmd.addAll(List.of(recipe.suite(), rootfs.toString(), source.uri()));
+        // debootstrap prints a line per package and step; show each phase once.
+        try {
+            steps.run(cmd, line -> line.startsWith("I: ")
+                    ? Optional.ofNullable(PHASES.get(line.substring(3).split(" ")[0]))
+                    : Optional.empty());
+        } catch (ImageBuildException e) {
+            // The work folder is deleted after a failure; keep debootstrap's detailed log where the user can read it.
+            Path detail = rootfs.resolve("debootstrap/debootstrap.log");
+            if (Files.isRegularFile(detail)) {
+                Path kept = steps.home.stateDir("logs").resolve("debootstrap-" + recipe.name().replace('/', '-') + ".log");
+                Files.copy(detail, kept, StandardCopyOption.REPLACE_EXISTING);
+                throw new ImageBuildException(e.getMessage() + "\n  debootstrap's own log: " + kept, e);
+            }
+            throw e;
+        }
+    }
+
+    /** Drops what a service never reads (docs, man pages, apt caches) to keep images small. */
+    private static void trim(Path rootfs) throws IOException {
+        for (String dir : List.of("usr/share/doc", "usr/share/man", "usr/share/info", "usr/share/locale",
+                "var/cache/apt", "var/lib/apt/lists", "var/cache/debconf")) {
+            Path p = rootfs.resolve(dir);
+            if (Files.isDirectory(p)) {
+                try (Stream<Path> children = Files.list(p)) {
+                    for (Path child : children.toList()) {
+                        RootFilesystem.deleteTree(child);
+                    }
+                }
+            }
+        }
+    }
+
+    private String hostArchitecture() throws IOException {
+        SystemTool.Result r = SystemTool.attempt(Duration.ofSeconds(30), Map.of(), new byte[0],
+                tools.locate("dpkg"), "--print-architecture");
+        if (r.exitCode() != 0) {
+            throw new ImageBuildException("dpkg --print-architecture exited with " + r.exitCode() + ": " + r.firstLine());
+        }
+        String arch = r.output().strip();
+        return arch.isEmpty() ? System.getProperty("os.arch") : arch;
+    }
+}
