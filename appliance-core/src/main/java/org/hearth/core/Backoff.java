@@ -5,7 +5,8 @@ import java.time.Duration;
 /**
  * How long to wait after failures in a row: nothing until {@code waitFrom} failures, then
  * {@code first}, doubling with each further failure, never more than {@code ceiling}. The one
- * schedule behind container restarts, warm-pool starts, accept loops and wrong passphrases.
+ * schedule behind container restarts, warm-pool starts, accept loops, wrong passphrases and
+ * WireGuard starts.
  */
 public record Backoff(Duration first, Duration ceiling, int waitFrom) {
 

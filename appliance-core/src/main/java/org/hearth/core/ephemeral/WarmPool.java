@@ -72,21 +72,13 @@ public final class WarmPool implements AutoCloseable {
     /** Ids whose removal failed: still on the engine, still counted, removed again by the sweep. */
     private final Set<String> leftovers = new HashSet<>();
     private int waiters;
-    private long created;
-    private long destroyed;
-    private long failed;
-    private long turnedAway;
+    private final PoolMetrics metrics = new PoolMetrics();
     private int failuresInARow;
     /** After a failed start, nothing starts before this (nanoTime) while {@code backingOff}. */
     private long noStartsBefore;
     private boolean backingOff;
     private Optional<String> problem = Optional.empty();
     private boolean closed;
-    private static final Duration SUMMARY_EVERY = Duration.ofSeconds(10);
-    private String lastSummary = "";
-    private long lastSummaryAt = System.nanoTime() - SUMMARY_EVERY.toNanos();
-    private final LatencyWindow handoff = new LatencyWindow();
-    private final LatencyWindow startup = new LatencyWindow();
 
     private record Ready(String id, InetSocketAddress address, String specHash) {
     }
@@ -152,7 +144,7 @@ public final class WarmPool implements AutoCloseable {
                     fill();
                     long left = deadline - System.nanoTime();
                     if (left <= 0 || closed) {
-                        turnedAway++;
+                        metrics.turnedAway();
                         LOG.info("pool={} event=turned-away waited_ms={} in_use={} ceiling={}", name,
                                 (System.nanoTime() - start) / 1_000_000, inUse.size(), settings.ceiling());
                         return Optional.empty();
@@ -162,7 +154,7 @@ public final class WarmPool implements AutoCloseable {
                 Ready r = warm.pollFirst();
                 inUse.add(r.id());
                 long took = System.nanoTime() - start;
-                handoff.record(took);
+                metrics.handedOff(took);
                 LOG.debug("pool={} event=handed-off id={} ms={}", name, r.id().substring(0, 12), took / 1_000_000);
                 return Optional.of(new Lease(r));
             } catch (InterruptedException e) {
@@ -227,7 +219,7 @@ public final class WarmPool implements AutoCloseable {
             boolean dead = runtime.container(id).map(i -> !i.running()).orElse(true);
             synchronized (this) {
                 if (dead && warm.removeIf(r -> r.id().equals(id))) {
-                    failed++;
+                    metrics.failed();
                     destroy(id, "died-while-warm");
                 }
             }
@@ -238,24 +230,8 @@ public final class WarmPool implements AutoCloseable {
                 destroy(warm.pollLast().id(), "surplus");
             }
             fill();
-            logSummary();
+            metrics.logSummary(name, warm.size(), starting, inUse.size(), settings.ceiling());
         }
-    }
-
-    /** One line when anything changed, at most every 10 s: the pool's story without a line per connection. */
-    private void logSummary() {
-        long now = System.nanoTime();
-        String counters = created + "/" + destroyed + "/" + failed + "/" + turnedAway;
-        if (counters.equals(lastSummary) || now - lastSummaryAt < SUMMARY_EVERY.toNanos()) {
-            return;
-        }
-        lastSummary = counters;
-        lastSummaryAt = now;
-        LOG.info("pool={} event=summary warm={} starting={} in_use={} ceiling={} created={} destroyed={} failed={}"
-                        + " turned_away={} handoff_p50_ms={} handoff_p95_ms={} start_p50_ms={}", name, warm.size(), starting,
-                inUse.size(), settings.ceiling(), created, destroyed, failed, turnedAway,
-                String.format("%.1f", handoff.quantileMillis(0.5)), String.format("%.1f", handoff.quantileMillis(0.95)),
-                String.format("%.0f", startup.quantileMillis(0.5)));
     }
 
     /** Starts containers until warm plus waiting demand is covered, never past the ceiling. */
@@ -306,11 +282,10 @@ public final class WarmPool implements AutoCloseable {
             InetSocketAddress address = new InetSocketAddress(ip, port);
             awaitReady(started, begin);
             long took = System.nanoTime() - begin;
-            startup.record(took);
             synchronized (this) {
                 starting--;
                 startingIds.remove(id);
-                created++;
+                metrics.created(took);
                 failuresInARow = 0;
                 backingOff = false;
                 problem = Optional.empty();
@@ -326,7 +301,7 @@ public final class WarmPool implements AutoCloseable {
         } catch (RuntimeException | IOException e) {
             synchronized (this) {
                 starting--;
-                failed++;
+                metrics.failed();
                 failuresInARow++;
                 noStartsBefore = System.nanoTime() + START_BACKOFF.after(failuresInARow).toNanos();
                 backingOff = true;
@@ -387,7 +362,7 @@ public final class WarmPool implements AutoCloseable {
             synchronized (this) {
                 removing.remove(id);
                 if (removed) {
-                    destroyed++;
+                    metrics.destroyed(1);
                     LOG.debug("pool={} event=destroyed id={} reason={}", name, id.substring(0, 12), reason);
                 } else {
                     leftovers.add(id);
@@ -405,9 +380,7 @@ public final class WarmPool implements AutoCloseable {
     }
 
     public synchronized PoolStatus status() {
-        return new PoolStatus(warm.size(), starting, inUse.size(), waiters, settings.warm(), settings.ceiling(),
-                settings.maxWait().toMillis(), created, destroyed, failed, turnedAway,
-                handoff.quantileMillis(0.5), handoff.quantileMillis(0.95), startup.quantileMillis(0.5), problem);
+        return metrics.status(warm.size(), starting, inUse.size(), waiters, settings, problem);
     }
 
     /**
@@ -427,7 +400,7 @@ public final class WarmPool implements AutoCloseable {
         }
         long deadline = System.nanoTime() + grace.toNanos();
         synchronized (this) {
-            destroyed += left.size();
+            metrics.destroyed(left.size());
             try {
                 while (inUse.size() + starting + removing.size() > 0 && System.nanoTime() - deadline < 0) {
                     wait(Math.max(1, (deadline - System.nanoTime()) / 1_000_000));

@@ -1,5 +1,6 @@
 package org.hearth.core.overlay;
 
+import org.hearth.core.Backoff;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -23,14 +24,15 @@ import java.util.stream.Collectors;
 public final class WireGuardOverlay implements OverlayProvider {
 
     private static final Logger LOG = LoggerFactory.getLogger(WireGuardOverlay.class);
-    /** A failed start is retried after this, not every pass: each try spawns a daemon. */
-    private static final Duration RETRY = Duration.ofSeconds(5);
+    /** A failed start is retried after 5 s, doubling to a minute, not every pass: each try spawns a daemon. */
+    private static final Backoff RETRY = new Backoff(Duration.ofSeconds(5), Duration.ofMinutes(1));
 
     private final WireGuardSettings settings;
     private final WireGuardDevices devices;
     private final WireGuardInterface wg;
     private final String endpoint;
     private Instant nextStart = Instant.MIN;
+    private int failedStarts;
     /** Whether this supervisor has looked at the interface yet. */
     private boolean started;
     private Optional<InetAddress> lastAddress = Optional.empty();
@@ -92,8 +94,9 @@ public final class WireGuardOverlay implements OverlayProvider {
                             settings.prefix().length());
                     LOG.info("event=wireguard-started device={} address={} listen-port={}", wg.device(),
                             settings.prefix().host(1).getHostAddress(), settings.listenPort());
+                    failedStarts = 0;
                 } catch (IOException e) {
-                    nextStart = Instant.now().plus(RETRY);
+                    nextStart = Instant.now().plus(RETRY.after(++failedStarts));
                     return down("cannot start WireGuard: " + e.getMessage(), details);
                 }
                 link = wg.link();
