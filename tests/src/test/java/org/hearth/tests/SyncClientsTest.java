@@ -1,6 +1,8 @@
 package org.hearth.tests;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import org.hearth.core.runtime.DockerRuntime;
+import org.hearth.core.runtime.HearthLabels;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -10,8 +12,10 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -172,9 +176,23 @@ class SyncClientsTest {
                 afterSecond.path("difference_count").asInt());
         String report = client.name() + " second sync exited " + second.exitCode() + " (all of its output: "
                 + dir.resolve("sync-2.log") + ")\n" + tail(second.stdout() + second.stderr())
-                + "\ncomparison: " + afterSecond.toPrettyString();
+                + "\nthe store's warnings: " + storeWarnings() + "\ncomparison: " + afterSecond.toPrettyString();
         assertThat(second.exitCode()).as(report).isZero();
         assertThat(afterSecond.path("ok").asBoolean()).as(report).isTrue();
+    }
+
+    /** What the store warned about (slow commands among them), for a failure's report. */
+    private static String storeWarnings() {
+        try {
+            DockerRuntime runtime = new DockerRuntime(EngineFixture.engine());
+            return runtime.containers(Map.of(HearthLabels.INSTANCE, EngineFixture.instanceOf(state),
+                            HearthLabels.APP, APP, HearthLabels.ROLE, "imap")).stream()
+                    .map(c -> runtime.logsSince(c.id(), Instant.EPOCH).lines()
+                            .filter(l -> l.contains(" WARN ") || l.contains(" ERROR ")).reduce("", (a, b) -> a + "\n  " + b))
+                    .reduce("", String::concat);
+        } catch (RuntimeException e) {
+            return "(unavailable: " + e.getMessage() + ")";
+        }
     }
 
     private static JsonNode compare(Client client, String user, Path local, List<Path> expectations) {

@@ -6,8 +6,14 @@ import io.netty.channel.ChannelInboundHandler;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import org.apache.james.imapserver.netty.ReactiveThrottler;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.lang.management.GarbageCollectorMXBean;
+import java.lang.management.ManagementFactory;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -24,6 +30,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * by a task queued behind that flush, so it can write nothing before it.
  */
 final class CommandSequencer extends ChannelInboundHandlerAdapter {
+
+    private static final Logger LOG = LoggerFactory.getLogger(CommandSequencer.class);
+    /** A command that takes this long is logged: one from a sync client rarely should. */
+    private static final Duration SLOW = Duration.ofSeconds(2);
 
     private final ChannelInboundHandler james;
     // Only touched on the channel's event loop.
@@ -62,8 +72,16 @@ final class CommandSequencer extends ChannelInboundHandlerAdapter {
     private void start(ChannelHandlerContext ctx, Object command) {
         running = true;
         AtomicBoolean finished = new AtomicBoolean();
+        long begin = System.nanoTime();
+        long gcBefore = gcMillis();
         Runnable next = () -> {
             if (finished.compareAndSet(false, true)) {
+                long ms = (System.nanoTime() - begin) / 1_000_000;
+                if (ms >= SLOW.toMillis() && command instanceof FramedCommand framed) {
+                    // Clients give up on a silent server (mbsync after 20 s): say which command kept them
+                    // waiting, and how much of that the whole JVM spent collecting garbage.
+                    LOG.warn("event=slow-command command=\"{}\" ms={} gc_ms={}", framed.verb(), ms, gcMillis() - gcBefore);
+                }
                 // Queued behind the flush that came just before, whichever thread made it.
                 ctx.executor().execute(() -> {
                     running = false;
@@ -80,6 +98,11 @@ final class CommandSequencer extends ChannelInboundHandlerAdapter {
             next.run();
             ctx.fireExceptionCaught(e);
         }
+    }
+
+    private static long gcMillis() {
+        return ManagementFactory.getGarbageCollectorMXBeans().stream()
+                .mapToLong(GarbageCollectorMXBean::getCollectionTime).filter(t -> t > 0).sum();
     }
 
     /**
