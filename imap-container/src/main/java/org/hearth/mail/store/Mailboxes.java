@@ -14,8 +14,6 @@ import org.apache.james.mailbox.acl.UnionMailboxACLResolver;
 import org.apache.james.mailbox.exception.MailboxException;
 import org.apache.james.mailbox.jpa.JPAAttachmentContentLoader;
 import org.apache.james.mailbox.jpa.JPAMailboxSessionMapperFactory;
-import org.apache.james.mailbox.jpa.mail.JPAModSeqProvider;
-import org.apache.james.mailbox.jpa.mail.JPAUidProvider;
 import org.apache.james.mailbox.jpa.openjpa.OpenJPAMailboxManager;
 import org.apache.james.mailbox.MessageUid;
 import org.apache.james.mailbox.model.FetchGroup;
@@ -71,8 +69,7 @@ final class Mailboxes implements AutoCloseable {
 
     Mailboxes(Path database, Authenticator authenticator, MetricFactory metrics) {
         emf = Persistence.createEntityManagerFactory("James", Map.of("openjpa.ConnectionURL", jdbcUrl(database)));
-        JPAMailboxSessionMapperFactory mappers =
-                new JPAMailboxSessionMapperFactory(emf, new JPAUidProvider(emf), new JPAModSeqProvider(emf));
+        JPAMailboxSessionMapperFactory mappers = KeyedDeletes.mappers(emf);
         eventBus = new InVMEventBus(new InVmEventDelivery(metrics), RetryBackoffConfiguration.DEFAULT,
                 new MemoryEventDeadLetters());
         Authorizator sameUserOnly = (user, other) -> user.equals(other)
