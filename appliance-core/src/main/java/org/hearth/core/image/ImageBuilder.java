@@ -35,15 +35,6 @@ public final class ImageBuilder {
 
     /** Bumped when the builder's own steps change what an image contains. */
     private static final String BUILDER_REVISION = "hearth-image-builder/1";
-    /** debootstrap of a base on a slow SD card and link is minutes; a tool stuck for this long is stuck. */
-    private static final Duration BUILD_STEP_DEADLINE = Duration.ofMinutes(30);
-    private static final List<String> JLINK_OPTIONS = List.of(
-            "--strip-debug", "--no-header-files", "--no-man-pages", "--generate-cds-archive");
-
-    private static final Map<String, String> DEBOOTSTRAP_PHASES = Map.of(
-            "Retrieving", "downloading packages", "Extracting", "extracting",
-            "Installing", "installing core packages", "Unpacking", "unpacking",
-            "Configuring", "configuring", "Base", "base system installed");
 
     private final DockerClient docker;
     private final HearthHome home;

@@ -16,6 +16,7 @@ import java.lang.reflect.Proxy;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -34,6 +35,8 @@ final class CommandSequencer extends ChannelInboundHandlerAdapter {
     private static final Logger LOG = LoggerFactory.getLogger(CommandSequencer.class);
     /** A command that takes this long is logged: one from a sync client rarely should. */
     private static final Duration SLOW = Duration.ofSeconds(2);
+    /** Looked up once: every command reads them. */
+    private static final List<GarbageCollectorMXBean> COLLECTORS = ManagementFactory.getGarbageCollectorMXBeans();
 
     private final ChannelInboundHandler james;
     // Only touched on the channel's event loop.
@@ -101,7 +104,7 @@ final class CommandSequencer extends ChannelInboundHandlerAdapter {
     }
 
     private static long gcMillis() {
-        return ManagementFactory.getGarbageCollectorMXBeans().stream()
+        return COLLECTORS.stream()
                 .mapToLong(GarbageCollectorMXBean::getCollectionTime).filter(t -> t > 0).sum();
     }
 
