@@ -39,12 +39,13 @@ import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.WeakHashMap;
-import java.util.Collections;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * The LMTP server the inbound SMTP container delivers through. It checks each recipient against
@@ -72,8 +73,11 @@ final class LmtpDelivery {
     /** Larger messages are not scanned (spamc's rule too): spam is small, and a scan of megabytes outlasts any timeout. */
     private final int maxScanBytes;
     private final WhenScannerDown whenScannerDown;
-    // One scan per message, shared by its recipients; envelopes are compared by identity.
-    private final Map<MailEnvelope, Optional<SpamScanner.Verdict>> verdicts = Collections.synchronizedMap(new WeakHashMap<>());
+    // One scan per message, shared by its recipients; envelopes are compared by identity. The map's lock
+    // is held only to find or claim the message's entry, never during a scan: deliveries of other
+    // messages scan at the same time.
+    private final Map<MailEnvelope, CompletableFuture<Optional<SpamScanner.Verdict>>> verdicts =
+            Collections.synchronizedMap(new WeakHashMap<>());
 
     LmtpDelivery(Accounts accounts, Mailboxes mailboxes, DeliveryLedger ledger, Quarantine quarantine,
                  SpamScanner scanner, WhenScannerDown whenScannerDown, int maxScanBytes) {
@@ -209,7 +213,7 @@ final class LmtpDelivery {
             message = SpamHeaders.apply(original, "X-Spam-Status: No, not scanned (over " + maxScanBytes + " bytes)");
             spam = "not-scanned-too-large";
         } else {
-            Optional<SpamScanner.Verdict> verdict = verdicts.computeIfAbsent(envelope, e -> scan(original));
+            Optional<SpamScanner.Verdict> verdict = verdictOf(envelope, original);
             if (verdict.isEmpty() && whenScannerDown == WhenScannerDown.TEMPFAIL) {
                 return reply(HookReturnCode.denySoft(), SMTPRetCode.LOCAL_ERROR,
                         DSNStatus.getStatus(DSNStatus.TRANSIENT, DSNStatus.SYSTEM_OTHER)
@@ -269,6 +273,22 @@ final class LmtpDelivery {
     private static HookResult couldNotStore() {
         return reply(HookReturnCode.denySoft(), SMTPRetCode.LOCAL_ERROR,
                 DSNStatus.getStatus(DSNStatus.TRANSIENT, DSNStatus.UNDEFINED_STATUS) + " Could not store the message, try again later");
+    }
+
+    /** The message's verdict: scanned by its first recipient's delivery, shared with the others. */
+    private Optional<SpamScanner.Verdict> verdictOf(MailEnvelope envelope, byte[] original) {
+        CompletableFuture<Optional<SpamScanner.Verdict>> mine = new CompletableFuture<>();
+        CompletableFuture<Optional<SpamScanner.Verdict>> earlier = verdicts.putIfAbsent(envelope, mine);
+        if (earlier != null) {
+            return earlier.join();
+        }
+        try {
+            mine.complete(scan(original));
+        } catch (RuntimeException e) {
+            mine.completeExceptionally(e);
+            throw e;
+        }
+        return mine.join();
     }
 
     private Optional<SpamScanner.Verdict> scan(byte[] message) {

@@ -18,6 +18,8 @@ final class FakeSpamd implements AutoCloseable {
     private final ServerSocket server;
     private volatile boolean spam;
     private volatile long delayMillis;
+    private final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicInteger mostInFlight = new java.util.concurrent.atomic.AtomicInteger();
 
     FakeSpamd() throws IOException {
         server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
@@ -38,6 +40,11 @@ final class FakeSpamd implements AutoCloseable {
         delayMillis = millis;
     }
 
+    /** The most scans that were under way at one moment. */
+    int mostInFlight() {
+        return mostInFlight.get();
+    }
+
     private void serve() {
         while (!server.isClosed()) {
             try {
@@ -55,7 +62,12 @@ final class FakeSpamd implements AutoCloseable {
         try (s) {
             InputStream in = s.getInputStream();
             in.transferTo(new ByteArrayOutputStream());
-            Thread.sleep(delayMillis);
+            mostInFlight.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
+            try {
+                Thread.sleep(delayMillis);
+            } finally {
+                inFlight.decrementAndGet();
+            }
             String verdict = spam ? "Spam: True ; 1002.7 / 5.0" : "Spam: False ; -1.0 / 5.0";
             String rules = spam ? "GTUBE" : "";
             s.getOutputStream().write(("SPAMD/1.1 0 EX_OK\r\nContent-length: " + rules.length() + "\r\n" + verdict
