@@ -34,6 +34,7 @@ import java.util.function.Supplier;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * Per-connection and per-message containers on the real engine: every claim is checked against
@@ -47,6 +48,7 @@ class EphemeralIsolationTest {
 
     private static final String PROBE_APP = "ephemeral-test";
     private static final int DOOR_PORT = 17100;
+    private static final int CELL_PORT = 17200;
     private static final String MAIL_APP = "mail-eph";
     private static final String HOST = "127.0.0.1";
     private static final int SMTP_PORT = 42525;
@@ -64,7 +66,7 @@ class EphemeralIsolationTest {
     static void installApps() throws IOException {
         engine = EngineFixture.engine();
         EngineFixture.buildPlatformImages(engine);
-        EngineFixture.buildTestImages(engine, "probe");
+        EngineFixture.buildTestImages(engine, "probe", "sandbox-probe");
         runtime = new DockerRuntime(engine);
         state = EngineFixture.newStateDir("ephemeral");
         hearth = new HearthCli(state);
@@ -80,6 +82,7 @@ class EphemeralIsolationTest {
         EngineFixture.addMailbox(hearth, MAIL_APP, ALICE, PASSWORD);
         awaitWarm(PROBE_APP, "door", 2);
         awaitWarm(MAIL_APP, "smtp-in", 4);
+        await(() -> sandboxes(PROBE_APP, "cell").isObject(), "the cell's sandbox host answering its counts");
     }
 
     @AfterAll
@@ -152,11 +155,12 @@ class EphemeralIsolationTest {
 
     @Test
     @Order(4)
-    void sequentialMailIsServedByDistinctSmtpAndScannerContainers() {
+    void sequentialMailIsServedByDistinctSmtpContainersAndScannerSandboxes() {
         awaitWarm(MAIL_APP, "smtp-in", 4);
-        awaitWarm(MAIL_APP, "spam", 2);
         Set<String> smtpBefore = ids(ephemeralContainers(MAIL_APP, "smtp-in"));
-        Set<String> spamBefore = ids(ephemeralContainers(MAIL_APP, "spam"));
+        List<ContainerRuntime.ContainerInfo> scannerHosts = ephemeralContainers(MAIL_APP, "spam");
+        assertThat(scannerHosts).as("one long-lived sandbox host scans").hasSize(1);
+        JsonNode scansBefore = sandboxes(MAIL_APP, "spam");
         long since = Instant.now().getEpochSecond() - 1;
         String marker = "sequential-" + UUID.randomUUID();
         int n = 5;
@@ -165,15 +169,18 @@ class EphemeralIsolationTest {
                     "rcpts", List.of(ALICE), "subject", marker + " " + i, "body", "one of " + n));
             assertThat(sent.path("ok").asBoolean()).as(sent.toString()).isTrue();
         }
-        await(() -> engineEvents(since, "smtp-in", "destroy").size() >= n
-                && engineEvents(since, "spam", "destroy").size() >= n, n + " destroys per role");
+        await(() -> engineEvents(since, "smtp-in", "destroy").size() >= n, n + " smtp-in containers destroyed");
         List<String> smtpDestroyed = engineEvents(since, "smtp-in", "destroy");
-        List<String> spamDestroyed = engineEvents(since, "spam", "destroy");
         assertThat(smtpDestroyed).as("one smtp-in container per connection").hasSize(n).doesNotHaveDuplicates();
-        assertThat(spamDestroyed).as("one scanner per message").hasSize(n).doesNotHaveDuplicates();
         assertThat(smtpBefore).as("warm containers served and were destroyed").containsAnyElementsOf(smtpDestroyed);
-        assertThat(spamBefore).containsAnyElementsOf(spamDestroyed);
         assertThat(ids(ephemeralContainers(MAIL_APP, "smtp-in"))).doesNotContainAnyElementsOf(smtpDestroyed);
+        await(() -> sandboxes(MAIL_APP, "spam").path("destroyed").asLong() >= scansBefore.path("destroyed").asLong() + n,
+                n + " scanner sandboxes ended");
+        JsonNode scansAfter = sandboxes(MAIL_APP, "spam");
+        assertThat(scansAfter.path("created").asLong() - scansBefore.path("created").asLong())
+                .as("one fresh sandbox per message").isEqualTo(n);
+        assertThat(scansAfter.path("failed").asLong()).isEqualTo(scansBefore.path("failed").asLong());
+        assertThat(engineEvents(since, "spam", "destroy")).as("the scanner's host itself lives on").isEmpty();
         assertThat(MailClients.python("search", Map.of("host", IMAP, "port", IMAP_PORT, "user", ALICE,
                 "password", PASSWORD, "marker", marker)).path("INBOX").asInt()).isEqualTo(n);
     }
@@ -238,10 +245,64 @@ class EphemeralIsolationTest {
         assertThat(pool.path("turnedAway").asLong()).isGreaterThanOrEqualTo(refused);
     }
 
+    @Test
+    @Order(7)
+    void eachConnectionToASandboxHostGetsAFreshSandboxThatSeesNothingElseAndLeavesNothing() throws IOException {
+        JsonNode before = sandboxes(PROBE_APP, "cell");
+        String marker = "cell-leftover-" + UUID.randomUUID();
+        try (Door cell = Door.open(CELL_PORT)) {
+            assertThat(cell.ask("pid")).as("first process of its own pid namespace").isEqualTo("pid 1");
+            assertThat(cell.ask("ids")).as("the host's unprivileged user, nothing more").isEqualTo("ids uid=10001 euid=10001 gid=10001");
+            assertThat(cell.ask("list /proc")).as("no other process is visible").isEqualTo("entries ");
+            assertThat(cell.ask("list /tmp")).as("a /tmp no one used before").isEqualTo("entries ");
+            assertThat(cell.ask("write /tmp/secret " + marker)).isEqualTo("written");
+            assertThat(cell.ask("connect 127.0.0.1 7200")).as("no network: not even its own host's port")
+                    .startsWith("refused");
+            assertThat(cell.ask("connect edge-listener 17200")).startsWith("refused");
+            assertThat(cell.ask("unshare")).as("no namespaces of its own").startsWith("refused");
+            assertThat(cell.ask("spawn " + marker)).startsWith("spawned ");
+            await(() -> hostProcessesWith(marker) == 1, "the spawned process runs on the host");
+            try (Door second = Door.open(CELL_PORT)) {
+                assertThat(second.ask("read /tmp/secret")).as("a sandbox alive at the same time sees none of it")
+                        .isEqualTo("absent");
+                assertThat(second.ask("list /proc")).isEqualTo("entries ");
+            }
+        }
+        await(() -> hostProcessesWith(marker) == 0, "the spawned process gone with its connection's sandbox");
+        try (Door cell = Door.open(CELL_PORT)) {
+            assertThat(cell.ask("read /tmp/secret")).isEqualTo("absent");
+        }
+        await(() -> sandboxes(PROBE_APP, "cell").path("busy").asLong() == 0, "no sandbox left alive");
+        JsonNode after = sandboxes(PROBE_APP, "cell");
+        assertThat(after.path("created").asLong() - before.path("created").asLong()).isEqualTo(3);
+        assertThat(after.path("destroyed").asLong() - before.path("destroyed").asLong()).isEqualTo(3);
+        assertThat(after.path("failed").asLong()).isZero();
+    }
+
+    @Test
+    @Order(8)
+    void aConnectionBeyondTheSandboxesWaitsForOneToEndInsteadOfBeingRefused() throws IOException {
+        try (Door first = Door.open(CELL_PORT); Door second = Door.open(CELL_PORT);
+             Socket third = new Socket(HOST, CELL_PORT)) {
+            third.setSoTimeout(1500);
+            BufferedReader in = new BufferedReader(new InputStreamReader(third.getInputStream(), StandardCharsets.UTF_8));
+            assertThatThrownBy(in::readLine).as("both sandboxes busy: the third waits")
+                    .isInstanceOf(java.net.SocketTimeoutException.class);
+            first.close();
+            third.setSoTimeout(15_000);
+            assertThat(in.readLine()).as("served once a sandbox ended").isEqualTo("ready");
+            assertThat(second.ask("pid")).isEqualTo("pid 1");
+        }
+    }
+
     /** A connection to the probe app's door: it answers "ready", then one line per command. */
     private record Door(Socket socket, BufferedReader in, PrintWriter out) implements AutoCloseable {
         static Door open() throws IOException {
-            Socket s = new Socket(HOST, DOOR_PORT);
+            return open(DOOR_PORT);
+        }
+
+        static Door open(int port) throws IOException {
+            Socket s = new Socket(HOST, port);
             s.setSoTimeout(30_000);
             Door d = new Door(s, new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8)),
                     new PrintWriter(s.getOutputStream(), true, StandardCharsets.UTF_8));
@@ -317,11 +378,20 @@ class EphemeralIsolationTest {
     }
 
     private static JsonNode pool(String app, String container) {
+        return containerStatus(app, container).path("pool");
+    }
+
+    /** A sandbox host's counts in the status; not an object while it has none. */
+    private static JsonNode sandboxes(String app, String container) {
+        return containerStatus(app, container).path("sandboxes");
+    }
+
+    private static JsonNode containerStatus(String app, String container) {
         JsonNode status = MailClients.json(hearth.ok("status", "--json").stdout());
         for (JsonNode a : status.path("apps")) {
             for (JsonNode c : a.path("containers")) {
                 if (a.path("app").asText().equals(app) && c.path("name").asText().equals(container)) {
-                    return c.path("pool");
+                    return c;
                 }
             }
         }

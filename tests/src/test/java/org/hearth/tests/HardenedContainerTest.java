@@ -79,6 +79,20 @@ class HardenedContainerTest {
     }
 
     @Test
+    void onlyASandboxHostMayMakeNamespacesAndOnlyInsideAUserNamespaceOfItsOwn() {
+        String attempts = "unshare --user --map-root-user --mount --pid --ipc --uts --net --fork true && echo sandbox-ok;"
+                + " unshare --mount true 2>&1 | grep -q 'not permitted' && echo host-mount-refused";
+        ContainerRuntime.Run plain = runtime.run(EngineFixture.spec("hearth/debian-base", "sh", "-c", attempts), TIMEOUT);
+        ContainerRuntime.Run host = runtime.run(EngineFixture.spec("hearth/debian-base", "sh", "-c", attempts)
+                .withSandboxHost(), TIMEOUT);
+
+        assertThat(plain.output().stdout()).as("the engine's default filter: no namespaces at all")
+                .doesNotContain("sandbox-ok").contains("host-mount-refused");
+        assertThat(host.output().stdout()).as("a sandbox host: namespaces under a user namespace, no privilege on the host")
+                .contains("sandbox-ok").contains("host-mount-refused");
+    }
+
+    @Test
     void runtimeRefusesAnImageThatRunsAsRoot() {
         assertThatThrownBy(() -> runtime.create(EngineFixture.spec("hearth-test/root-user", "id")))
                 .isInstanceOf(EngineException.class)

@@ -67,6 +67,8 @@ final class StatusCommand implements Callable<Integer> {
                         p.warm(), p.warmTarget(), p.starting(), p.inUse(), p.waiting(), p.ceiling(), p.waitMs(),
                         p.created(), p.destroyed(), p.failed(), p.turnedAway(), p.handoffP50Ms(), p.handoffP95Ms(),
                         p.startP50Ms()));
+                c.sandboxes().ifPresent(b -> System.out.printf("    sandboxes  created %d, destroyed %d, failed %d, busy %d of %d%n",
+                        b.created(), b.destroyed(), b.failed(), b.busy(), b.sandboxes()));
             }
             if (!app.quarantine().isEmpty()) {
                 System.out.printf("  quarantine %d item(s) set aside for the owner (newest first):%n", app.quarantine().size());

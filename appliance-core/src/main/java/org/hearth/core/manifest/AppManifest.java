@@ -27,6 +27,14 @@ public record AppManifest(int schema, String app, String version, Optional<Strin
         @JsonProperty("per-message") PER_MESSAGE
     }
 
+    /** How a per-connection or per-message role gives each use a place of its own. */
+    public enum Isolation {
+        /** A fresh container per use, from a warm pool the supervisor keeps. */
+        @JsonProperty("container") CONTAINER,
+        /** One long-lived sandbox host that serves each use in a fresh sandbox it forks (docs/sandbox.md). */
+        @JsonProperty("sandbox") SANDBOX
+    }
+
     public enum Exposure {
         /** Listens on the public address (the internet side). */
         @JsonProperty("public") PUBLIC,
@@ -38,7 +46,8 @@ public record AppManifest(int schema, String app, String version, Optional<Strin
 
     public record Container(String image, Lifecycle lifecycle, List<String> command, Map<String, String> environment,
                             List<Port> ports, List<Edge> edges, List<Volume> volumes, Optional<Resources> resources,
-                            Optional<Health> health, Optional<Pool> pool, List<Egress> egress) {
+                            Optional<Health> health, Optional<Pool> pool, List<Egress> egress,
+                            Optional<Isolation> isolation, Optional<Integer> sandboxes) {
         public Container {
             command = command == null ? List.of() : List.copyOf(command);
             environment = environment == null ? Map.of() : Map.copyOf(environment);
@@ -60,8 +69,19 @@ public record AppManifest(int schema, String app, String version, Optional<Strin
             return resources.flatMap(Resources::pids).orElse(64);
         }
 
-        public boolean ephemeral() {
-            return lifecycle != Lifecycle.SERVICE;
+        /** A fresh container per connection or message, from a warm pool. */
+        public boolean containerPerUse() {
+            return lifecycle != Lifecycle.SERVICE && isolation.orElse(Isolation.CONTAINER) == Isolation.CONTAINER;
+        }
+
+        /** One long-lived container that forks a fresh sandbox per connection or message. */
+        public boolean sandboxHost() {
+            return lifecycle != Lifecycle.SERVICE && isolation.orElse(Isolation.CONTAINER) == Isolation.SANDBOX;
+        }
+
+        /** Most sandboxes a sandbox host may have alive at once. */
+        public int sandboxesOrDefault() {
+            return sandboxes.orElse(2);
         }
 
         /** The pool of an ephemeral container, with defaults for what the manifest leaves out. */

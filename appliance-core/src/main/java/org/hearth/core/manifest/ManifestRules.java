@@ -77,6 +77,7 @@ final class ManifestRules {
             edges(base, name, c, containers, at);
             volumes(base, c, lifecycle, at);
             pool(base, c, lifecycle, at);
+            isolation(base, c, lifecycle, at);
             health(base, c, at);
             if (lifecycle.equals("per-message") && !hasEdgeTo(containers, name)) {
                 at.report(append(base, "lifecycle"), "a per-message container serves its peers' connections, "
@@ -131,9 +132,11 @@ final class ManifestRules {
                         + "not per-connection");
             }
         }
-        if (lifecycle.equals("per-message") && ports.size() != 1) {
+        // A sandbox host's health port answers the supervisor, not peers: it is not a served port.
+        int served = ports.size() - (isSandboxHost(c) && names.contains(c.path("health").path("tcp").asText()) ? 1 : 0);
+        if (lifecycle.equals("per-message") && served != 1) {
             at.report(append(base, "lifecycle"), "a per-message container serves exactly one internal port (it has "
-                    + ports.size() + ")");
+                    + served + ")");
         }
         if (lifecycle.equals("per-connection") && publicPorts != 1) {
             at.report(append(base, "lifecycle"), "a per-connection container serves exactly one public port (it has "
@@ -166,6 +169,9 @@ final class ManifestRules {
                 if (!declared.contains(port)) {
                     at.report(append(path, "port"), "\"" + to + "\" declares no port named \"" + port + "\" (its ports: "
                             + (declared.isEmpty() ? "none" : String.join(", ", declared)) + ")");
+                } else if (isSandboxHost(target) && port.equals(target.path("health").path("tcp").asText())) {
+                    at.report(append(path, "port"), "\"" + port + "\" is " + to + "'s status port: only the supervisor "
+                            + "asks a sandbox host for its counts");
                 } else if (target.path("lifecycle").asText().equals("per-connection")) {
                     // Its one connection comes from its public listener; a peer would need a per-message target.
                     at.report(append(path, "to"), "\"" + to + "\" is per-connection: it is reached only through its "
@@ -201,6 +207,30 @@ final class ManifestRules {
                 && pool.path("warm").asInt() > pool.path("ceiling").asInt()) {
             at.report(append(base, "pool", "warm"), "warm " + pool.path("warm").asInt() + " exceeds the ceiling "
                     + pool.path("ceiling").asInt());
+        }
+    }
+
+    private static boolean isSandboxHost(JsonNode c) {
+        return c.path("isolation").asText().equals("sandbox");
+    }
+
+    private static void isolation(List<String> base, JsonNode c, String lifecycle, ManifestReader.Locator at) {
+        if (c.has("isolation") && lifecycle.equals("service")) {
+            at.report(append(base, "isolation"), "only per-connection and per-message containers choose an isolation");
+        }
+        if (c.has("sandboxes") && !isSandboxHost(c)) {
+            at.report(append(base, "sandboxes"), "sandboxes applies to isolation: sandbox");
+        }
+        if (!isSandboxHost(c) || lifecycle.equals("service")) {
+            return;
+        }
+        if (c.has("pool")) {
+            at.report(append(base, "pool"), "a sandbox host keeps no warm containers: sandboxes sets how many sandboxes "
+                    + "it may have at once");
+        }
+        if (!c.path("health").path("tcp").isTextual()) {
+            at.report(append(base, "isolation"), "a sandbox host answers its counts on a status port: declare it as an "
+                    + "internal port and name it in health: {tcp: PORT}");
         }
     }
 

@@ -35,7 +35,7 @@ public final class EdgeNetworkPlanner {
                 // An ephemeral server (per-message: the rules allow no edge to a per-connection one) is never
                 // dialled by name: its clients' name for it points at the supervisor's hand-off listener,
                 // which picks a fresh container per connection.
-                boolean handOff = app.containers().get(to).ephemeral();
+                boolean handOff = app.containers().get(to).containerPerUse();
                 attach(attachments, to, edge, handOff ? List.of() : List.of(to));
             });
         });

@@ -37,10 +37,10 @@ public final class FirewallPlanner {
             List<Integer> ports = decl.edges().stream().filter(e -> e.to().equals(to))
                     .map(e -> m.containers().get(to).port(e.port()).orElseThrow().port()).distinct().toList();
             // Empty for a pool of clients: any member may connect.
-            Optional<String> client = decl.ephemeral() ? Optional.empty() : addressOf(addresses, from, network);
-            boolean handOff = m.containers().get(to).ephemeral();
+            Optional<String> client = decl.containerPerUse() ? Optional.empty() : addressOf(addresses, from, network);
+            boolean handOff = m.containers().get(to).containerPerUse();
             Optional<String> server = handOff ? Optional.ofNullable(gateways.get(network)) : addressOf(addresses, to, network);
-            if ((client.isEmpty() && !decl.ephemeral()) || server.isEmpty()) {
+            if ((client.isEmpty() && !decl.containerPerUse()) || server.isEmpty()) {
                 return;
             }
             List<EdgeFirewall.Flow> flows = ports.stream()

@@ -17,6 +17,8 @@ import java.util.Optional;
  * @param volumes  an open volume's data folder on the host (from the storage backend) to its mount path
  * @param tmpfs    scratch mounts: path to mount options
  * @param hosts    extra /etc/hosts entries, name to address
+ * @param sandboxHost the container forks a sandbox per use: the runtime lets it create user, mount,
+ *                 pid, ipc, uts and network namespaces ({@link SandboxSeccomp}) and nothing more
  */
 public record ContainerSpec(
         Optional<String> name,
@@ -30,7 +32,8 @@ public record ContainerSpec(
         Map<String, String> tmpfs,
         Map<String, List<String>> networks,
         Map<String, String> volumes,
-        Map<String, String> hosts) {
+        Map<String, String> hosts,
+        boolean sandboxHost) {
 
     public static final long DEFAULT_MEMORY = 128L << 20;
     public static final long DEFAULT_PIDS = 64;
@@ -52,15 +55,15 @@ public record ContainerSpec(
     public static ContainerSpec of(String image, String... command) {
         return new ContainerSpec(Optional.empty(), image, List.of(command), Optional.empty(), Map.of(),
                 Map.of(HearthLabels.MANAGED, "true"), DEFAULT_MEMORY, DEFAULT_PIDS,
-                Map.of("/tmp", "rw,nosuid,nodev,noexec,size=16m,mode=1777"), Map.of(), Map.of(), Map.of());
+                Map.of("/tmp", "rw,nosuid,nodev,noexec,size=16m,mode=1777"), Map.of(), Map.of(), Map.of(), false);
     }
 
     public ContainerSpec withName(String newName) {
-        return new ContainerSpec(Optional.of(newName), image, command, user, env, labels, memoryBytes, pidsLimit, tmpfs, networks, volumes, hosts);
+        return new ContainerSpec(Optional.of(newName), image, command, user, env, labels, memoryBytes, pidsLimit, tmpfs, networks, volumes, hosts, sandboxHost);
     }
 
     public ContainerSpec withCommand(List<String> newCommand) {
-        return new ContainerSpec(name, image, newCommand, user, env, labels, memoryBytes, pidsLimit, tmpfs, networks, volumes, hosts);
+        return new ContainerSpec(name, image, newCommand, user, env, labels, memoryBytes, pidsLimit, tmpfs, networks, volumes, hosts, sandboxHost);
     }
 
     public ContainerSpec withLabel(String key, String value) {
@@ -70,38 +73,42 @@ public record ContainerSpec(
     public ContainerSpec withLabels(Map<String, String> more) {
         Map<String, String> all = new LinkedHashMap<>(labels);
         all.putAll(more);
-        return new ContainerSpec(name, image, command, user, env, all, memoryBytes, pidsLimit, tmpfs, networks, volumes, hosts);
+        return new ContainerSpec(name, image, command, user, env, all, memoryBytes, pidsLimit, tmpfs, networks, volumes, hosts, sandboxHost);
     }
 
     public ContainerSpec withUser(String newUser) {
-        return new ContainerSpec(name, image, command, Optional.of(newUser), env, labels, memoryBytes, pidsLimit, tmpfs, networks, volumes, hosts);
+        return new ContainerSpec(name, image, command, Optional.of(newUser), env, labels, memoryBytes, pidsLimit, tmpfs, networks, volumes, hosts, sandboxHost);
     }
 
     public ContainerSpec withEnv(Map<String, String> more) {
         Map<String, String> all = new LinkedHashMap<>(env);
         all.putAll(more);
-        return new ContainerSpec(name, image, command, user, all, labels, memoryBytes, pidsLimit, tmpfs, networks, volumes, hosts);
+        return new ContainerSpec(name, image, command, user, all, labels, memoryBytes, pidsLimit, tmpfs, networks, volumes, hosts, sandboxHost);
     }
 
     public ContainerSpec withLimits(long newMemoryBytes, long newPidsLimit) {
-        return new ContainerSpec(name, image, command, user, env, labels, newMemoryBytes, newPidsLimit, tmpfs, networks, volumes, hosts);
+        return new ContainerSpec(name, image, command, user, env, labels, newMemoryBytes, newPidsLimit, tmpfs, networks, volumes, hosts, sandboxHost);
     }
 
     public ContainerSpec withNetwork(String network, String... aliases) {
         Map<String, List<String>> all = new LinkedHashMap<>(networks);
         all.put(network, List.of(aliases));
-        return new ContainerSpec(name, image, command, user, env, labels, memoryBytes, pidsLimit, tmpfs, all, volumes, hosts);
+        return new ContainerSpec(name, image, command, user, env, labels, memoryBytes, pidsLimit, tmpfs, all, volumes, hosts, sandboxHost);
     }
 
     public ContainerSpec withHost(String hostname, String address) {
         Map<String, String> all = new LinkedHashMap<>(hosts);
         all.put(hostname, address);
-        return new ContainerSpec(name, image, command, user, env, labels, memoryBytes, pidsLimit, tmpfs, networks, volumes, all);
+        return new ContainerSpec(name, image, command, user, env, labels, memoryBytes, pidsLimit, tmpfs, networks, volumes, all, sandboxHost);
     }
 
     public ContainerSpec withVolume(String dataFolder, String path) {
         Map<String, String> all = new LinkedHashMap<>(volumes);
         all.put(dataFolder, path);
-        return new ContainerSpec(name, image, command, user, env, labels, memoryBytes, pidsLimit, tmpfs, networks, all, hosts);
+        return new ContainerSpec(name, image, command, user, env, labels, memoryBytes, pidsLimit, tmpfs, networks, all, hosts, sandboxHost);
+    }
+
+    public ContainerSpec withSandboxHost() {
+        return new ContainerSpec(name, image, command, user, env, labels, memoryBytes, pidsLimit, tmpfs, networks, volumes, hosts, true);
     }
 }

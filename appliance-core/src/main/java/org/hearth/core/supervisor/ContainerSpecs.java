@@ -46,6 +46,9 @@ final class ContainerSpecs {
                 .withLimits(decl.memoryBytes(), decl.pids())
                 .withLabels(Map.of(HearthLabels.INSTANCE, instance, HearthLabels.APP, app.app(), HearthLabels.ROLE, name,
                         HearthLabels.LIFECYCLE, lifecycleOf(decl)));
+        if (decl.sandboxHost()) {
+            spec = spec.withSandboxHost().withEnv(Map.of("HEARTH_SANDBOXES", String.valueOf(decl.sandboxesOrDefault())));
+        }
         for (NetworkPlan.Attachment a : app.plan.attachmentsOf(name)) {
             spec = spec.withNetwork(a.network(), a.aliases().toArray(String[]::new));
         }
@@ -60,7 +63,7 @@ final class ContainerSpecs {
         }
         // A per-message peer's name leads to the supervisor's hand-off listener on this edge's gateway.
         for (String to : decl.edges().stream().map(AppManifest.Edge::to).distinct().toList()) {
-            if (app.manifest.containers().get(to).ephemeral()) {
+            if (app.manifest.containers().get(to).containerPerUse()) {
                 Optional<String> gateway = Optional.ofNullable(app.gateways.get(names.edgeNetwork(app.app(), name, to)));
                 if (gateway.isPresent()) {
                     spec = spec.withHost(to, gateway.get());

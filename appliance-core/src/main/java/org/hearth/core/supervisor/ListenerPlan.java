@@ -34,14 +34,14 @@ final class ListenerPlan {
                 }
                 String key = role + "/" + p.name();
                 // Each connection to an ephemeral role gets its own container from the role's pool.
-                String upstream = decl.ephemeral() ? role : key;
+                String upstream = decl.containerPerUse() ? role : key;
                 Optional<InetAddress> bind = p.exposure() == AppManifest.Exposure.PUBLIC ? Optional.of(publicAddress) : overlay;
                 out.add(new DesiredListener(key, m.app(), name, p.name(), p.exposure().name().toLowerCase(Locale.ROOT),
-                        bind, p.listen().get(), decl.ephemeral(), upstream, refusalOf(p)));
+                        bind, p.listen().get(), decl.containerPerUse(), upstream, refusalOf(p)));
                 if (p.alsoOnOverlay()) {
                     // The same port for the owner's devices, on the overlay and under its guard.
                     out.add(new DesiredListener(key + "@overlay", m.app(), name, p.name(), "public", overlay,
-                            p.listen().get(), decl.ephemeral(), upstream, refusalOf(p)));
+                            p.listen().get(), decl.containerPerUse(), upstream, refusalOf(p)));
                 }
             }
         });
@@ -50,7 +50,7 @@ final class ListenerPlan {
         // fresh container of the server's pool.
         m.containers().forEach((from, decl) -> decl.edges().forEach(edge -> {
             AppManifest.Container target = m.containers().get(edge.to());
-            if (!target.ephemeral()) {
+            if (!target.containerPerUse()) {
                 return;
             }
             AppManifest.Port port = target.port(edge.port()).orElseThrow();

@@ -30,7 +30,7 @@ final class OpenVolumes implements AppStep {
     @Override
     public void apply(AppPass app) {
         app.manifest.containers().forEach((name, decl) -> {
-            if (decl.ephemeral() || decl.volumes().isEmpty()) {
+            if (decl.containerPerUse() || decl.volumes().isEmpty()) {
                 return;
             }
             app.subject = Optional.of("container " + name);

@@ -180,7 +180,7 @@ final class ReconcilePass {
     private static Set<String> ephemeralRoles(List<InstalledApps.Installed> installed) {
         Set<String> roles = new HashSet<>();
         installed.forEach(i -> i.manifest().ifPresent(m -> m.containers().forEach((name, c) -> {
-            if (c.ephemeral()) {
+            if (c.containerPerUse()) {
                 roles.add(m.app() + "/" + name);
             }
         })));

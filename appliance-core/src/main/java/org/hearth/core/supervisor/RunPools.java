@@ -43,7 +43,7 @@ final class RunPools implements AppStep {
     @Override
     public void apply(AppPass app) {
         app.manifest.containers().forEach((name, decl) -> {
-            if (decl.ephemeral()) {
+            if (decl.containerPerUse()) {
                 app.subject = Optional.of("container " + name);
                 app.containers.put(name, applyOne(app, name, decl));
             }

@@ -1,5 +1,6 @@
 package org.hearth.core.supervisor;
 
+import org.hearth.core.ephemeral.SandboxCounts;
 import org.hearth.core.manifest.AppManifest;
 import org.hearth.core.runtime.ContainerRuntime;
 import org.hearth.core.runtime.ContainerRuntime.ContainerInfo;
@@ -53,7 +54,7 @@ final class RunServices implements AppStep {
     @Override
     public void apply(AppPass app) {
         app.manifest.containers().forEach((name, decl) -> {
-            if (decl.ephemeral()) {
+            if (decl.containerPerUse()) {
                 return;
             }
             app.subject = Optional.of("container " + name);
@@ -124,7 +125,19 @@ final class RunServices implements AppStep {
                     ? Optional.of(new InetSocketAddress(ingress, p.port())) : Optional.empty());
         }
         return new SupervisorStatus.Container(name, keep.id(), decl.image(), lifecycle, keep.running(), verdict,
-                backoff.total(key), problem, Optional.empty());
+                backoff.total(key), problem, Optional.empty(), sandboxCounts(decl, keep));
+    }
+
+    /** A sandbox host's counts, asked on its health port: how many sandboxes it made and ended. */
+    private static Optional<SandboxCounts> sandboxCounts(AppManifest.Container decl, ContainerInfo keep) {
+        Optional<AppManifest.Port> status = decl.health().flatMap(AppManifest.Health::tcp).flatMap(decl::port);
+        if (!decl.sandboxHost() || !keep.running() || status.isEmpty()) {
+            return Optional.empty();
+        }
+        // Any of its networks will do, as for its health check.
+        return keep.addresses().values().stream()
+                .flatMap(a -> SandboxCounts.read(new InetSocketAddress(a, status.get().port()), Duration.ofSeconds(1)).stream())
+                .findFirst();
     }
 
     /** Creates, resumes or restarts the container as needed; returns what runs now (null if none). */

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.datatype.jdk8.Jdk8Module;
 
 import org.hearth.core.ephemeral.PoolStatus;
+import org.hearth.core.ephemeral.SandboxCounts;
 import org.hearth.core.overlay.OverlayProvider;
 import org.hearth.core.overlay.OverlayState;
 
@@ -159,7 +160,12 @@ public record SupervisorStatus(boolean running, long pid, String updatedAt, Stri
      * @param pool   the warm pool of a per-connection or per-message role
      */
     public record Container(String name, String id, String image, String lifecycle, boolean running, Health health,
-                            int restarts, Optional<String> problem, Optional<PoolStatus> pool) {
+                            int restarts, Optional<String> problem, Optional<PoolStatus> pool,
+                            Optional<SandboxCounts> sandboxes) {
+        public Container(String name, String id, String image, String lifecycle, boolean running, Health health,
+                         int restarts, Optional<String> problem, Optional<PoolStatus> pool) {
+            this(name, id, image, lifecycle, running, health, restarts, problem, pool, Optional.empty());
+        }
     }
 
     /**

@@ -120,6 +120,18 @@ class ManifestReaderTest {
     }
 
     @Test
+    void theShippedMailAppScansEachMessageInASandboxOfOneLongLivedHost() {
+        AppManifest mail = ManifestReader.read(Path.of("../manifests/mail/app.yaml"));
+
+        AppManifest.Container spam = mail.containers().get("spam");
+        assertThat(spam.sandboxHost()).isTrue();
+        assertThat(spam.containerPerUse()).as("no container per message: the host forks a sandbox").isFalse();
+        assertThat(spam.sandboxesOrDefault()).isEqualTo(4);
+        assertThat(mail.containers().get("smtp-in").containerPerUse()).isTrue();
+        assertThat(mail.containers().get("imap").sandboxHost()).isFalse();
+    }
+
+    @Test
     void emptyOrScalarDocumentIsRefusedPlainly() {
         assertThatThrownBy(() -> ManifestReader.read("empty.yaml", "just text"))
                 .isInstanceOf(ManifestException.class)
