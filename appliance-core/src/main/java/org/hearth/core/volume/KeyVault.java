@@ -233,6 +233,10 @@ public final class KeyVault {
         } finally {
             Arrays.fill(utf8, (byte) 0);
         }
+        // Argon2's memory (64 MiB on the appliance) is garbage once the key is out: collect it now, so
+        // a long-lived supervisor's heap shrinks back rather than holding it until some later full GC.
+        argon = null;
+        System.gc();
         return out;
     }
 
