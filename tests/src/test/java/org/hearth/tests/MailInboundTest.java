@@ -95,6 +95,8 @@ class MailInboundTest {
         assertThat(got.path("spam").asText()).isEqualTo("NO");
         String raw = new String(java.util.Base64.getDecoder().decode(got.path("raw_b64").asText()), StandardCharsets.UTF_8);
         assertThat(raw).contains("Received: from").contains("X-Spam-Status: No, score=");
+        assertThat(raw).as("the edge listener named the real client (PROXY v2), not its own gateway")
+                .contains("([127.0.0.1])");
     }
 
     @Test

@@ -94,12 +94,18 @@ public record AppManifest(int schema, String app, String version, Optional<Strin
      * @param listen   the host port of the edge listener (public and private ports only)
      * @param protocol what the listener may say when it turns a connection away; plain TCP just closes
      * @param overlay  a public port that also listens on the owner's overlay address (public ports only)
+     * @param proxyProtocol the edge listener starts each connection to the container with a PROXY v2 header
      */
     public record Port(String name, int port, Exposure exposure, Optional<Integer> listen, Optional<Protocol> protocol,
-                       Optional<Boolean> overlay) {
+                       Optional<Boolean> overlay, @JsonProperty("proxy-protocol") Optional<Boolean> proxyProtocol) {
         /** Whether the edge listener also listens on the overlay address; the manifest must say so. */
         public boolean alsoOnOverlay() {
             return exposure == Exposure.PUBLIC && overlay.orElse(false);
+        }
+
+        /** Whether the edge listener tells the container who the client is (PROXY protocol v2). */
+        public boolean sendsProxyHeader() {
+            return proxyProtocol.orElse(false);
         }
     }
 

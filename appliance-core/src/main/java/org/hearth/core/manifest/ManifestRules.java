@@ -112,6 +112,9 @@ final class ManifestRules {
                 at.report(append(path, "overlay"), "only public ports take overlay: a private port listens on the"
                         + " overlay alone, an internal one nowhere");
             }
+            if (p.has("proxy-protocol") && !listens) {
+                at.report(append(path, "proxy-protocol"), "only public and private ports have a listener to send it");
+            }
             if (exposure.equals("internal") && p.has("listen")) {
                 at.report(append(path, "listen"), "internal ports have no listener: only declared edges reach them");
             }

@@ -48,33 +48,39 @@ public final class EdgeListener implements AutoCloseable {
     private final AtomicLong refused = new AtomicLong();
     private final java.util.function.Supplier<ServerSocket> serverSockets;
     private final AcceptBackoff acceptBackoff = new AcceptBackoff();
+    private final boolean proxyHeader;
     private ServerSocket server;
 
     /** @param name for logs, e.g. {@code mail/smtp-in/smtp} */
     public EdgeListener(String name, InetSocketAddress bind, Upstream.Source upstreams, ExecutorService pool) {
-        this(name, bind, upstreams, Optional.empty(), pool);
+        this(name, bind, upstreams, Optional.empty(), false, pool);
     }
 
-    /** @param refusal written to a connection that is turned away, before it is closed */
+    /**
+     * @param refusal     written to a connection that is turned away, before it is closed
+     * @param proxyHeader each connection to the upstream starts with a PROXY v2 header naming the client
+     */
     public EdgeListener(String name, InetSocketAddress bind, Upstream.Source upstreams, Optional<byte[]> refusal,
-                        ExecutorService pool) {
-        this(name, bind, upstreams, refusal, pool, CLIENT_GRACE_MS);
+                        boolean proxyHeader, ExecutorService pool) {
+        this(name, bind, upstreams, refusal, proxyHeader, pool, CLIENT_GRACE_MS, EdgeListener::newServerSocket);
     }
 
     EdgeListener(String name, InetSocketAddress bind, Upstream.Source upstreams, Optional<byte[]> refusal,
                  ExecutorService pool, long clientGraceMs) {
-        this(name, bind, upstreams, refusal, pool, clientGraceMs, EdgeListener::newServerSocket);
+        this(name, bind, upstreams, refusal, false, pool, clientGraceMs, EdgeListener::newServerSocket);
     }
 
     /** @param serverSockets makes the unbound listening socket (a test's may fail its accepts) */
     EdgeListener(String name, InetSocketAddress bind, Upstream.Source upstreams, Optional<byte[]> refusal,
-                 ExecutorService pool, long clientGraceMs, java.util.function.Supplier<ServerSocket> serverSockets) {
+                 boolean proxyHeader, ExecutorService pool, long clientGraceMs,
+                 java.util.function.Supplier<ServerSocket> serverSockets) {
         this.serverSockets = serverSockets;
         this.clientGraceMs = clientGraceMs;
         this.name = name;
         this.bind = bind;
         this.upstreams = upstreams;
         this.refusal = refusal;
+        this.proxyHeader = proxyHeader;
         this.pool = pool;
     }
 
@@ -156,6 +162,10 @@ public final class EdgeListener implements AutoCloseable {
             upstream.connect(to.address(), CONNECT_TIMEOUT_MS);
             client.setTcpNoDelay(true);
             upstream.setTcpNoDelay(true);
+            if (proxyHeader) {
+                upstream.getOutputStream().write(ProxyHeader.of((InetSocketAddress) client.getRemoteSocketAddress(),
+                        (InetSocketAddress) client.getLocalSocketAddress()));
+            }
         } catch (IOException e) {
             LOG.warn("listener={} event=upstream-failed target={} error={}", name, to.address(), e.getMessage());
             closeQuietly(upstream);

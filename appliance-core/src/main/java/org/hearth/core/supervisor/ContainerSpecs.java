@@ -18,6 +18,7 @@ import java.util.HexFormat;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.stream.Collectors;
 
 /** The engine spec of a manifest's container, and the hash that says when a running one is out of date. */
 final class ContainerSpecs {
@@ -46,6 +47,12 @@ final class ContainerSpecs {
                 .withLimits(decl.memoryBytes(), decl.pids())
                 .withLabels(Map.of(HearthLabels.INSTANCE, instance, HearthLabels.APP, app.app(), HearthLabels.ROLE, name,
                         HearthLabels.LIFECYCLE, lifecycleOf(decl)));
+        // The server must expect the header on exactly these ports, or it reads it as its client's words.
+        String proxied = decl.ports().stream().filter(AppManifest.Port::sendsProxyHeader)
+                .map(p -> String.valueOf(p.port())).collect(Collectors.joining(","));
+        if (!proxied.isEmpty()) {
+            spec = spec.withEnv(Map.of("HEARTH_PROXY_PROTOCOL_PORTS", proxied));
+        }
         if (decl.sandboxHost()) {
             spec = spec.withSandboxHost().withEnv(Map.of("HEARTH_SANDBOXES", String.valueOf(decl.sandboxesOrDefault())));
         }

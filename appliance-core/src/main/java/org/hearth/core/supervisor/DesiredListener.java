@@ -12,14 +12,15 @@ import java.util.Optional;
  * @param upstream where each connection goes: the warm pool {@code app/container} when pooled, else the
  *                 service target of that key
  * @param refusal  said to a connection turned away (SMTP: a 421), if anything
+ * @param proxyHeader each connection to the upstream starts with a PROXY v2 header naming the client
  */
 record DesiredListener(String key, String app, String container, String port, String exposure,
                        Optional<InetAddress> bind, int listen, boolean pooled, String upstream,
-                       Optional<String> refusal) {
+                       Optional<String> refusal, boolean proxyHeader) {
 
     /** What a listener is bound to and how it finds upstreams: a change needs a new listener. */
     String shape() {
         return bind.map(InetAddress::getHostAddress).orElse("-") + ":" + listen + (pooled ? " pooled" : " service")
-                + (refusal.isPresent() ? " refusal" : "");
+                + (refusal.isPresent() ? " refusal" : "") + (proxyHeader ? " proxy" : "");
     }
 }

@@ -79,7 +79,8 @@ final class ListenerSet implements AutoCloseable {
                 continue;
             }
             EdgeListener listener = new EdgeListener(want.key(), new InetSocketAddress(want.bind().get(), want.listen()),
-                    source(want), want.refusal().map(r -> r.getBytes(StandardCharsets.US_ASCII)), connections);
+                    source(want), want.refusal().map(r -> r.getBytes(StandardCharsets.US_ASCII)), want.proxyHeader(),
+                    connections);
             try {
                 listener.start();
                 open.put(want.key(), listener);

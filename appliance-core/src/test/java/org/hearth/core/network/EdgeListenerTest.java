@@ -9,6 +9,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Optional;
 import java.util.Random;
@@ -70,7 +71,7 @@ class EdgeListenerTest {
             int port = probe.getLocalPort();
             probe.close();
             listener = new EdgeListener("test", new InetSocketAddress(InetAddress.getLoopbackAddress(), port),
-                    source, refusal, pool);
+                    source, refusal, false, pool);
         }
         listener.start();
         return listener.address();
@@ -96,6 +97,40 @@ class EdgeListenerTest {
             assertThat(in.readAllBytes()).isEqualTo(payload);
         }
         assertThat(listener.accepted()).isEqualTo(1);
+    }
+
+    @Test
+    void aProxyingListenerTellsTheUpstreamWhoTheClientIsBeforeItsFirstByte() throws IOException {
+        InetSocketAddress upstream = startEcho();
+        int port;
+        try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            port = probe.getLocalPort();
+        }
+        listener = new EdgeListener("test", new InetSocketAddress(InetAddress.getLoopbackAddress(), port),
+                () -> Optional.of(Upstream.fixed(upstream)), Optional.empty(), true, pool);
+        listener.start();
+
+        try (Socket s = new Socket(InetAddress.getLoopbackAddress(), port)) {
+            s.getOutputStream().write("EHLO".getBytes(StandardCharsets.US_ASCII));
+            s.shutdownOutput();
+            ByteBuffer echoed = ByteBuffer.wrap(s.getInputStream().readAllBytes());
+            byte[] signature = new byte[12];
+            echoed.get(signature);
+            assertThat(signature).isEqualTo(new byte[] {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A});
+            assertThat(echoed.get()).as("version 2, PROXY").isEqualTo((byte) 0x21);
+            assertThat(echoed.get()).as("TCP over IPv4").isEqualTo((byte) 0x11);
+            assertThat(echoed.getShort()).as("address block length").isEqualTo((short) 12);
+            byte[] source = new byte[4];
+            byte[] destination = new byte[4];
+            echoed.get(source).get(destination);
+            assertThat(source).isEqualTo(new byte[] {127, 0, 0, 1});
+            assertThat(destination).isEqualTo(new byte[] {127, 0, 0, 1});
+            assertThat(Short.toUnsignedInt(echoed.getShort())).as("the client's port").isEqualTo(s.getLocalPort());
+            assertThat(Short.toUnsignedInt(echoed.getShort())).as("the listener's port").isEqualTo(port);
+            byte[] rest = new byte[echoed.remaining()];
+            echoed.get(rest);
+            assertThat(new String(rest, StandardCharsets.US_ASCII)).as("then the client's bytes, unchanged").isEqualTo("EHLO");
+        }
     }
 
     @Test
@@ -234,7 +269,7 @@ class EdgeListenerTest {
             port = probe.getLocalPort();
         }
         listener = new EdgeListener("test", new InetSocketAddress(InetAddress.getLoopbackAddress(), port),
-                () -> Optional.of(Upstream.fixed(target)), Optional.empty(), pool, 10_000, emfile);
+                () -> Optional.of(Upstream.fixed(target)), Optional.empty(), false, pool, 10_000, emfile);
         listener.start();
 
         Thread.sleep(700);

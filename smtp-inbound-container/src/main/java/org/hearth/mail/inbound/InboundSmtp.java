@@ -32,6 +32,7 @@ import org.slf4j.LoggerFactory;
 
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -57,15 +58,25 @@ public final class InboundSmtp {
         StoreHandOff handOff = new StoreHandOff(
                 InetSocketAddress.createUnresolved(store.substring(0, colon), Integer.parseInt(store.substring(colon + 1))),
                 hostname, Integer.parseInt(env("STORE_TIMEOUT_MS", "120000")));
-        NettyServer server = server(hostname, maxSize, handOff, TlsIdentity.ephemeral(hostname), new DefaultMetricFactory());
+        // The supervisor lists the ports whose edge listener starts each connection with a PROXY v2 header.
+        String smtpPort = env("SMTP_PORT", "2525");
+        boolean proxied = Arrays.asList(env("HEARTH_PROXY_PROTOCOL_PORTS", "").split(",")).contains(smtpPort);
+        NettyServer server = server(hostname, maxSize, handOff, TlsIdentity.ephemeral(hostname), new DefaultMetricFactory(),
+                proxied);
         // Every interface in the container; a test on the host binds loopback only.
-        server.setListenAddresses(new InetSocketAddress(env("SMTP_BIND", "0.0.0.0"), Integer.parseInt(env("SMTP_PORT", "2525"))));
+        server.setListenAddresses(new InetSocketAddress(env("SMTP_BIND", "0.0.0.0"), Integer.parseInt(smtpPort)));
         server.bind();
         LOG.info("event=ready service=smtp-in ms={}", (System.nanoTime() - start) / 1_000_000);
     }
 
     static NettyServer server(String hostname, long maxSize, StoreHandOff handOff, TlsIdentity tls, MetricFactory metrics)
             throws Exception {
+        return server(hostname, maxSize, handOff, tls, metrics, false);
+    }
+
+    /** @param proxied every connection starts with a PROXY protocol header (v1 or v2) naming the real client */
+    static NettyServer server(String hostname, long maxSize, StoreHandOff handOff, TlsIdentity tls, MetricFactory metrics,
+                              boolean proxied) throws Exception {
         SMTPProtocolHandlerChain chain = new SMTPProtocolHandlerChain(metrics, false);
         // James's default chain accepts postmaster@ and abuse@ of any domain (an open relay for them):
         // the handlers are listed here instead, and the store decides every recipient.
@@ -101,6 +112,7 @@ public final class InboundSmtp {
         return new NettyServer.Factory()
                 .protocol(new SMTPProtocol(chain, config))
                 .secure(Encryption.createStartTls(tls.serverContext()))
+                .proxyRequired(proxied)
                 // Lines as sent (BareLineEndNormalizer decides on bare LFs in DATA); commands buffered with STARTTLS drop the connection.
                 .frameHandlerFactory(SmtpLineFrameDecoder.factory(AbstractChannelPipelineFactory.MAX_LINE_LENGTH))
                 .build();

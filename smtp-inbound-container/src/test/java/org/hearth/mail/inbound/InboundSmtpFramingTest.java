@@ -1,7 +1,5 @@
 package org.hearth.mail.inbound;
 
-import org.apache.james.metrics.logger.DefaultMetricFactory;
-import org.apache.james.protocols.netty.NettyServer;
 import org.hearth.mail.common.TlsIdentity;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -10,7 +8,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import java.net.InetSocketAddress;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -24,8 +21,8 @@ class InboundSmtpFramingTest {
     private static final long MAX_SIZE = 100_000;
     private static TlsIdentity tls;
 
+    private RunningSmtp running;
     private RecordingLmtpServer store;
-    private NettyServer smtp;
     private int port;
 
     @BeforeAll
@@ -35,19 +32,14 @@ class InboundSmtpFramingTest {
 
     @BeforeEach
     void start() throws Exception {
-        store = new RecordingLmtpServer();
-        smtp = InboundSmtp.server("mx.test", MAX_SIZE, new StoreHandOff(store.address(), "mx.test", 5000), tls,
-                new DefaultMetricFactory());
-        smtp.setGracefulShutdown(false);
-        smtp.setListenAddresses(new InetSocketAddress("127.0.0.1", 0));
-        smtp.bind();
-        port = smtp.getListenAddresses().get(0).getPort();
+        running = new RunningSmtp(MAX_SIZE, tls, false);
+        store = running.store;
+        port = running.port;
     }
 
     @AfterEach
     void stop() throws Exception {
-        smtp.unbind();
-        store.close();
+        running.close();
     }
 
     @ParameterizedTest(name = "end sequence {0}")
