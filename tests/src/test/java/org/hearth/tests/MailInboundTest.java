@@ -222,7 +222,7 @@ class MailInboundTest {
     void scannerThatCannotAnswerTempfailsAndTheRetryArrivesExactlyOnce() {
         String subject = "retry " + UUID.randomUUID();
         String messageId = "<" + UUID.randomUUID() + "@example.org>";
-        // Every scanner of the per-message pool freezes: whichever one the message is handed stays silent.
+        // The scanner freezes (its sandbox host, and any sandbox it forks): the message's scan stays silent.
         List<String> scanners = runtime.containers(EngineFixture.roleLabels(state, APP, "spam")).stream()
                 .filter(ContainerRuntime.ContainerInfo::running).map(ContainerRuntime.ContainerInfo::id).toList();
         assertThat(scanners).isNotEmpty();
@@ -236,7 +236,7 @@ class MailInboundTest {
                 try {
                     engine.client().unpauseContainerCmd(id).exec();
                 } catch (RuntimeException e) {
-                    // Already destroyed by its pool after its one (failed) message: as it should be.
+                    // Already gone (replaced by the supervisor): nothing left to thaw.
                 }
             }
         }
