@@ -70,9 +70,11 @@ class EphemeralIsolationTest {
         runtime = new DockerRuntime(engine);
         state = EngineFixture.newStateDir("ephemeral");
         hearth = new HearthCli(state);
+        // The flood below comes from one address and is about the pool, not the per-client ceiling.
         String manifest = EngineFixture.mailManifest(MAIL_APP, SMTP_PORT, IMAP_PORT, 41993)
-                .replaceFirst("warm: 2\n      ceiling: 6", "warm: 4\n      ceiling: 8");
-        assertThat(manifest).contains("warm: 4\n      ceiling: 8");
+                .replaceFirst("warm: 2\n      ceiling: 6", "warm: 4\n      ceiling: 8")
+                .replace("per-client: 10", "per-client: 1000");
+        assertThat(manifest).contains("warm: 4\n      ceiling: 8").contains("per-client: 1000");
         Path file = state.resolve("mail-eph.yaml");
         Files.writeString(file, manifest);
         hearth.ok("up");

@@ -95,9 +95,11 @@ public record AppManifest(int schema, String app, String version, Optional<Strin
      * @param protocol what the listener may say when it turns a connection away; plain TCP just closes
      * @param overlay  a public port that also listens on the owner's overlay address (public ports only)
      * @param proxyProtocol the edge listener starts each connection to the container with a PROXY v2 header
+     * @param perClient most connections one client address may have open at once on the listener
      */
     public record Port(String name, int port, Exposure exposure, Optional<Integer> listen, Optional<Protocol> protocol,
-                       Optional<Boolean> overlay, @JsonProperty("proxy-protocol") Optional<Boolean> proxyProtocol) {
+                       Optional<Boolean> overlay, @JsonProperty("proxy-protocol") Optional<Boolean> proxyProtocol,
+                       @JsonProperty("per-client") Optional<Integer> perClient) {
         /** Whether the edge listener also listens on the overlay address; the manifest must say so. */
         public boolean alsoOnOverlay() {
             return exposure == Exposure.PUBLIC && overlay.orElse(false);

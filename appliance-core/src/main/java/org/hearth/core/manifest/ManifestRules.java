@@ -112,6 +112,9 @@ final class ManifestRules {
                 at.report(append(path, "overlay"), "only public ports take overlay: a private port listens on the"
                         + " overlay alone, an internal one nowhere");
             }
+            if (p.has("per-client") && !listens) {
+                at.report(append(path, "per-client"), "only public and private ports have a listener to count clients");
+            }
             if (p.has("proxy-protocol") && !listens) {
                 at.report(append(path, "proxy-protocol"), "only public and private ports have a listener to send it");
             }

@@ -6,6 +6,7 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -49,30 +50,33 @@ public final class EdgeListener implements AutoCloseable {
     private final java.util.function.Supplier<ServerSocket> serverSockets;
     private final AcceptBackoff acceptBackoff = new AcceptBackoff();
     private final boolean proxyHeader;
+    private final ClientCounts clients;
     private ServerSocket server;
 
     /** @param name for logs, e.g. {@code mail/smtp-in/smtp} */
     public EdgeListener(String name, InetSocketAddress bind, Upstream.Source upstreams, ExecutorService pool) {
-        this(name, bind, upstreams, Optional.empty(), false, pool);
+        this(name, bind, upstreams, Optional.empty(), false, 0, pool);
     }
 
     /**
      * @param refusal     written to a connection that is turned away, before it is closed
      * @param proxyHeader each connection to the upstream starts with a PROXY v2 header naming the client
+     * @param perClient   most connections one client address may have open at once (0: no ceiling);
+     *                    more are turned away at once, with the refusal
      */
     public EdgeListener(String name, InetSocketAddress bind, Upstream.Source upstreams, Optional<byte[]> refusal,
-                        boolean proxyHeader, ExecutorService pool) {
-        this(name, bind, upstreams, refusal, proxyHeader, pool, CLIENT_GRACE_MS, EdgeListener::newServerSocket);
+                        boolean proxyHeader, int perClient, ExecutorService pool) {
+        this(name, bind, upstreams, refusal, proxyHeader, perClient, pool, CLIENT_GRACE_MS, EdgeListener::newServerSocket);
     }
 
     EdgeListener(String name, InetSocketAddress bind, Upstream.Source upstreams, Optional<byte[]> refusal,
                  ExecutorService pool, long clientGraceMs) {
-        this(name, bind, upstreams, refusal, false, pool, clientGraceMs, EdgeListener::newServerSocket);
+        this(name, bind, upstreams, refusal, false, 0, pool, clientGraceMs, EdgeListener::newServerSocket);
     }
 
     /** @param serverSockets makes the unbound listening socket (a test's may fail its accepts) */
     EdgeListener(String name, InetSocketAddress bind, Upstream.Source upstreams, Optional<byte[]> refusal,
-                 boolean proxyHeader, ExecutorService pool, long clientGraceMs,
+                 boolean proxyHeader, int perClient, ExecutorService pool, long clientGraceMs,
                  java.util.function.Supplier<ServerSocket> serverSockets) {
         this.serverSockets = serverSockets;
         this.clientGraceMs = clientGraceMs;
@@ -81,6 +85,7 @@ public final class EdgeListener implements AutoCloseable {
         this.upstreams = upstreams;
         this.refusal = refusal;
         this.proxyHeader = proxyHeader;
+        this.clients = new ClientCounts(perClient);
         this.pool = pool;
     }
 
@@ -150,6 +155,21 @@ public final class EdgeListener implements AutoCloseable {
 
     private void forward(Socket client) {
         open.add(client);
+        InetAddress from = client.getInetAddress();
+        if (!clients.enter(from)) {
+            LOG.info("listener={} event=per-client-limit client={}", name, from.getHostAddress());
+            refuse(client);
+            return;
+        }
+        try {
+            forwardCounted(client);
+        } finally {
+            // When the client's side ends: a server that keeps writing after that is not the client's session.
+            clients.leave(from);
+        }
+    }
+
+    private void forwardCounted(Socket client) {
         Optional<Upstream> acquired = upstreams.acquire();
         if (acquired.isEmpty()) {
             refuse(client);

@@ -13,14 +13,15 @@ import java.util.Optional;
  *                 service target of that key
  * @param refusal  said to a connection turned away (SMTP: a 421), if anything
  * @param proxyHeader each connection to the upstream starts with a PROXY v2 header naming the client
+ * @param perClient most connections one client address may have open at once (0: no ceiling)
  */
 record DesiredListener(String key, String app, String container, String port, String exposure,
                        Optional<InetAddress> bind, int listen, boolean pooled, String upstream,
-                       Optional<String> refusal, boolean proxyHeader) {
+                       Optional<String> refusal, boolean proxyHeader, int perClient) {
 
     /** What a listener is bound to and how it finds upstreams: a change needs a new listener. */
     String shape() {
         return bind.map(InetAddress::getHostAddress).orElse("-") + ":" + listen + (pooled ? " pooled" : " service")
-                + (refusal.isPresent() ? " refusal" : "") + (proxyHeader ? " proxy" : "");
+                + (refusal.isPresent() ? " refusal" : "") + (proxyHeader ? " proxy" : "") + " per-client " + perClient;
     }
 }

@@ -37,11 +37,13 @@ final class ListenerPlan {
                 String upstream = decl.containerPerUse() ? role : key;
                 Optional<InetAddress> bind = p.exposure() == AppManifest.Exposure.PUBLIC ? Optional.of(publicAddress) : overlay;
                 out.add(new DesiredListener(key, m.app(), name, p.name(), p.exposure().name().toLowerCase(Locale.ROOT),
-                        bind, p.listen().get(), decl.containerPerUse(), upstream, refusalOf(p), p.sendsProxyHeader()));
+                        bind, p.listen().get(), decl.containerPerUse(), upstream, refusalOf(p), p.sendsProxyHeader(),
+                        p.perClient().orElse(0)));
                 if (p.alsoOnOverlay()) {
                     // The same port for the owner's devices, on the overlay and under its guard.
                     out.add(new DesiredListener(key + "@overlay", m.app(), name, p.name(), "public", overlay,
-                            p.listen().get(), decl.containerPerUse(), upstream, refusalOf(p), p.sendsProxyHeader()));
+                            p.listen().get(), decl.containerPerUse(), upstream, refusalOf(p), p.sendsProxyHeader(),
+                        p.perClient().orElse(0)));
                 }
             }
         });
@@ -58,7 +60,7 @@ final class ListenerPlan {
                     .map(ListenerPlan::address);
             String key = m.app() + "/" + edge.to() + "/" + port.name() + "/from-" + from;
             out.add(new DesiredListener(key, m.app(), edge.to(), port.name() + " (from " + from + ")", "internal", bind,
-                    port.port(), true, m.app() + "/" + edge.to(), Optional.empty(), false));
+                    port.port(), true, m.app() + "/" + edge.to(), Optional.empty(), false, 0));
         }));
         return out;
     }

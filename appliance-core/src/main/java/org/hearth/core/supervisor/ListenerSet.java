@@ -80,7 +80,7 @@ final class ListenerSet implements AutoCloseable {
             }
             EdgeListener listener = new EdgeListener(want.key(), new InetSocketAddress(want.bind().get(), want.listen()),
                     source(want), want.refusal().map(r -> r.getBytes(StandardCharsets.US_ASCII)), want.proxyHeader(),
-                    connections);
+                    want.perClient(), connections);
             try {
                 listener.start();
                 open.put(want.key(), listener);

@@ -67,11 +67,16 @@ class EdgeListenerTest {
     }
 
     private InetSocketAddress startListener(Upstream.Source source, Optional<byte[]> refusal) throws IOException {
+        return startListener(source, refusal, false, 0);
+    }
+
+    private InetSocketAddress startListener(Upstream.Source source, Optional<byte[]> refusal, boolean proxyHeader,
+                                            int perClient) throws IOException {
         try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             int port = probe.getLocalPort();
             probe.close();
             listener = new EdgeListener("test", new InetSocketAddress(InetAddress.getLoopbackAddress(), port),
-                    source, refusal, false, pool);
+                    source, refusal, proxyHeader, perClient, pool);
         }
         listener.start();
         return listener.address();
@@ -102,13 +107,7 @@ class EdgeListenerTest {
     @Test
     void aProxyingListenerTellsTheUpstreamWhoTheClientIsBeforeItsFirstByte() throws IOException {
         InetSocketAddress upstream = startEcho();
-        int port;
-        try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            port = probe.getLocalPort();
-        }
-        listener = new EdgeListener("test", new InetSocketAddress(InetAddress.getLoopbackAddress(), port),
-                () -> Optional.of(Upstream.fixed(upstream)), Optional.empty(), true, pool);
-        listener.start();
+        int port = startListener(() -> Optional.of(Upstream.fixed(upstream)), Optional.empty(), true, 0).getPort();
 
         try (Socket s = new Socket(InetAddress.getLoopbackAddress(), port)) {
             s.getOutputStream().write("EHLO".getBytes(StandardCharsets.US_ASCII));
@@ -131,6 +130,43 @@ class EdgeListenerTest {
             echoed.get(rest);
             assertThat(new String(rest, StandardCharsets.US_ASCII)).as("then the client's bytes, unchanged").isEqualTo("EHLO");
         }
+    }
+
+    @Test
+    void oneClientAddressGetsNoMoreThanItsCeilingOfConnectionsAtOnce() throws Exception {
+        InetSocketAddress upstream = startEcho();
+        int port = startListener(() -> Optional.of(Upstream.fixed(upstream)),
+                Optional.of("421 busy\r\n".getBytes(StandardCharsets.US_ASCII)), false, 2).getPort();
+
+        try (Socket first = echoing(port); Socket second = echoing(port); Socket third = new Socket(InetAddress.getLoopbackAddress(), port)) {
+            third.setSoTimeout(5000);
+            assertThat(new String(third.getInputStream().readAllBytes(), StandardCharsets.US_ASCII))
+                    .as("the third at once from the same address").isEqualTo("421 busy\r\n");
+            first.close();
+            // The ceiling counts open sessions: once one ends, the address may connect again.
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            boolean servedAgain = false;
+            while (!servedAgain && System.nanoTime() < deadline) {
+                try (Socket again = new Socket(InetAddress.getLoopbackAddress(), port)) {
+                    again.setSoTimeout(5000);
+                    again.getOutputStream().write('x');
+                    servedAgain = again.getInputStream().read() == 'x';
+                }
+            }
+            assertThat(servedAgain).as("a fourth, after the first ended, is echoed").isTrue();
+            second.getOutputStream().write('y');
+            assertThat(second.getInputStream().read()).as("the second was never disturbed").isEqualTo('y');
+        }
+        assertThat(listener.refused()).isGreaterThanOrEqualTo(1);
+    }
+
+    /** A connection through the listener that has shown it reaches the echo server. */
+    private static Socket echoing(int port) throws IOException {
+        Socket s = new Socket(InetAddress.getLoopbackAddress(), port);
+        s.setSoTimeout(5000);
+        s.getOutputStream().write('e');
+        assertThat(s.getInputStream().read()).isEqualTo('e');
+        return s;
     }
 
     @Test
@@ -269,7 +305,7 @@ class EdgeListenerTest {
             port = probe.getLocalPort();
         }
         listener = new EdgeListener("test", new InetSocketAddress(InetAddress.getLoopbackAddress(), port),
-                () -> Optional.of(Upstream.fixed(target)), Optional.empty(), false, pool, 10_000, emfile);
+                () -> Optional.of(Upstream.fixed(target)), Optional.empty(), false, 0, pool, 10_000, emfile);
         listener.start();
 
         Thread.sleep(700);
