@@ -43,7 +43,7 @@ final class ListenerPlan {
                     // The same port for the owner's devices, on the overlay and under its guard.
                     out.add(new DesiredListener(key + "@overlay", m.app(), name, p.name(), "public", overlay,
                             p.listen().get(), decl.containerPerUse(), upstream, refusalOf(p), p.sendsProxyHeader(),
-                        p.perClient().orElse(0)));
+                            p.perClient().orElse(0)));
                 }
             }
         });
