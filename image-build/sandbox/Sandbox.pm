@@ -30,6 +30,10 @@ use constant {
 
 sub number { $SYSCALLS{$ARCH}{$_[0]} }
 
+# Whether the host's sandboxes are scarce (three quarters busy): a server shortens its waits then.
+my $scarce = 0;
+sub scarce { $scarce }
+
 sub call {
     my ($name, @args) = @_;
     # syscall() passes strings as pointers; it needs writable scalars, hence the copies.
@@ -46,7 +50,8 @@ sub spew {
     close($fh) or die "sandbox: $file: $!\n";
 }
 
-# Enters the sandbox. Options: tmp_size (the private /tmp's size, default "16m").
+# Enters the sandbox. Options: tmp_size (the private /tmp's size, default "16m"), scarce (whether
+# sandboxes are scarce as it starts).
 # The process that calls this becomes a waiter: it returns only in the sandbox's pid 1 and exits
 # with that process's status, so the host reaps one child per sandbox.
 sub enter {
@@ -65,11 +70,21 @@ sub enter {
     call('mount', 'tmpfs', '/proc', 'tmpfs', MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, 'size=4k,mode=0555');
     call('sethostname', 'sandbox', 7);
     # A new pid namespace takes effect for the next child: that child is the sandbox's pid 1.
+    # The host's pressure signals go to the waiter, which passes them on (blocked across the fork,
+    # so none is lost before either side has its handler).
+    $scarce = $opt{scarce} ? 1 : 0;
+    my $pressure_signals = POSIX::SigSet->new(POSIX::SIGUSR1(), POSIX::SIGUSR2());
+    POSIX::sigprocmask(POSIX::SIG_BLOCK(), $pressure_signals);
     my $pid = fork() // die "sandbox: fork failed: $!\n";
     if ($pid) {
+        $SIG{$_} = do { my $signal = $_; sub { kill($signal, $pid) } } for qw(USR1 USR2);
+        POSIX::sigprocmask(POSIX::SIG_UNBLOCK(), $pressure_signals);
         waitpid($pid, 0);
         POSIX::_exit(($? & 127) ? 128 + ($? & 127) : $? >> 8);
     }
+    $SIG{USR1} = sub { $scarce = 1 };
+    $SIG{USR2} = sub { $scarce = 0 };
+    POSIX::sigprocmask(POSIX::SIG_UNBLOCK(), $pressure_signals);
     # If the waiter is killed (the host's deadline), the sandbox goes with it.
     call('prctl', PR_SET_PDEATHSIG, 9, 0, 0, 0);
     call('prctl', PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);

@@ -152,18 +152,22 @@ def idle(host, port, user, password, seconds):
     return {"exists": None}
 
 
-def flood(host, port, sender, rcpt, count, marker, seconds=120):
+def flood(host, port, sender, rcpt, count, marker, seconds=120, sources=None):
     """Opens `count` SMTP connections at once, each sending one message; returns how each ended:
-    the final reply code ("250", "421" at the banner, ...) or "error: ..." for a broken connection."""
+    the final reply code ("250", "421" at the banner, ...) or "error: ..." for a broken connection,
+    and the slowest wait for a whole banner. Connection i comes from sources[i % len(sources)]
+    (loopback addresses) when given, as clients from several addresses do."""
     import threading
-    outcomes, lock = {}, threading.Lock()
+    outcomes, banners, lock = {}, [], threading.Lock()
     start = threading.Barrier(count)
 
     def one(i):
         result = None
         try:
             start.wait()
-            with socket.create_connection((host, port), timeout=seconds) as c:
+            source = (sources[i % len(sources)], 0) if sources else None
+            t0 = time.time()
+            with socket.create_connection((host, port), timeout=seconds, source_address=source) as c:
                 f = c.makefile("rb")
 
                 def reply():
@@ -179,6 +183,8 @@ def flood(host, port, sender, rcpt, count, marker, seconds=120):
                     return reply()
 
                 result = reply()
+                with lock:
+                    banners.append(time.time() - t0)
                 if result == "220":
                     for text, want in (("EHLO flood.example.org", "250"), ("MAIL FROM:<%s>" % sender, "250"),
                                        ("RCPT TO:<%s>" % rcpt, "250"), ("DATA", "354")):
@@ -200,7 +206,8 @@ def flood(host, port, sender, rcpt, count, marker, seconds=120):
         t.start()
     for t in threads:
         t.join()
-    return {"outcomes": outcomes, "seconds": round(time.time() - t0, 1)}
+    return {"outcomes": outcomes, "seconds": round(time.time() - t0, 1),
+            "slowest_banner_seconds": round(max(banners), 2) if banners else None}
 
 
 def probe(host, port, implicit_tls=False, timeout=3):

@@ -120,7 +120,7 @@ class EncryptedStorageTest {
         hearth.ok("down");
         hearth.ok("up");
         awaitApp("locked");
-        // smtp-in has no volume: it runs while locked, once its JVM is up.
+        // smtp-in has no volume: it runs while locked, once its sandbox host is up.
         await(() -> container("smtp-in").path("health").asText().equals("healthy"), "smtp-in healthy");
         assertThat(status().path("storage").path("locked").asBoolean()).isTrue();
         assertThat(sendWithId(RETRIED, "try me later", RETRIED_ID).path("ok").asBoolean()).isFalse();

@@ -87,7 +87,7 @@ class MailInboundTest {
                 "--to", ALICE, "--from", "bob@example.org", "--header", "Subject: " + subject, "--body", "Hi Alice"));
 
         assertThat(sent.exitCode()).as(sent.transcript()).isZero();
-        assertThat(sent.transcript()).contains("250 2.6.0 Stored")
+        assertThat(sent.transcript()).contains("250 2.0.0 Stored")
                 .contains("STARTTLS").contains("250-PIPELINING").contains("250-8BITMIME").contains("250-ENHANCEDSTATUSCODES")
                 .contains("SIZE 1048576");
         JsonNode inbox = fetch("INBOX");

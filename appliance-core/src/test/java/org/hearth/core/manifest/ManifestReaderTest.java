@@ -120,14 +120,17 @@ class ManifestReaderTest {
     }
 
     @Test
-    void theShippedMailAppScansEachMessageInASandboxOfOneLongLivedHost() {
+    void theShippedMailAppServesEachConnectionAndScansEachMessageInASandboxOfOneLongLivedHost() {
         AppManifest mail = ManifestReader.read(Path.of("../manifests/mail/app.yaml"));
 
         AppManifest.Container spam = mail.containers().get("spam");
         assertThat(spam.sandboxHost()).isTrue();
         assertThat(spam.containerPerUse()).as("no container per message: the host forks a sandbox").isFalse();
         assertThat(spam.sandboxesOrDefault()).isEqualTo(4);
-        assertThat(mail.containers().get("smtp-in").containerPerUse()).isTrue();
+        AppManifest.Container smtp = mail.containers().get("smtp-in");
+        assertThat(smtp.sandboxHost()).isTrue();
+        assertThat(smtp.containerPerUse()).as("no container per connection: the host forks a sandbox").isFalse();
+        assertThat(smtp.sandboxesOrDefault()).isEqualTo(32);
         assertThat(mail.containers().get("imap").sandboxHost()).isFalse();
     }
 

@@ -1,6 +1,5 @@
 package org.hearth.mail.inbound;
 
-import org.hearth.mail.common.TlsIdentity;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -20,7 +19,7 @@ class ProxiedClientTest {
 
     @BeforeEach
     void start() throws Exception {
-        smtp = new RunningSmtp(100_000, TlsIdentity.ephemeral("mx.test"), true);
+        smtp = new RunningSmtp(100_000, true);
     }
 
     @AfterEach
@@ -43,6 +42,6 @@ class ProxiedClientTest {
             assertThat(wire.command("Subject: proxied\r\n\r\nhello\r\n.")).startsWith("250");
         }
         assertThat(smtp.store.messages()).singleElement().asString()
-                .startsWith("Received: from 203.0.113.7 (EHLO relay.example.org) ([203.0.113.7])");
+                .startsWith("Received: from relay.example.org ([203.0.113.7])");
     }
 }

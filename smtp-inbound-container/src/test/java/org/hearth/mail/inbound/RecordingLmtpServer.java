@@ -136,7 +136,8 @@ final class RecordingLmtpServer implements AutoCloseable {
                         MessageDigest sha256 = sha256();
                         ByteArrayOutputStream head = new ByteArrayOutputStream();
                         long length = 0;
-                        for (byte[] d; (d = readLine(in, raw)) != null && !(d.length == 3 && d[0] == '.'); ) {
+                        byte[] d;
+                        for (; (d = readLine(in, raw)) != null && !(d.length == 3 && d[0] == '.'); ) {
                             if (keepBytes) {
                                 message.write(d);
                             }
@@ -144,6 +145,9 @@ final class RecordingLmtpServer implements AutoCloseable {
                             sha256.update(d, unstuff, d.length - unstuff);
                             head.write(d, unstuff, Math.max(0, Math.min(d.length - unstuff, HEAD_BYTES - head.size())));
                             length += d.length - unstuff;
+                        }
+                        if (d == null) {
+                            return;   // a DATA cut off before its end line: the store keeps nothing
                         }
                         if (keepBytes) {
                             messages.add(message.toByteArray());
