@@ -4,12 +4,14 @@
                                      line and connect -> whole greeting (p50, p95, max)
   during PORT STOP_FILE NAME         the same, one every 0.5 s, until STOP_FILE exists (latency under load)
   hold PORT COUNT SOURCES            COUNT sessions from the comma-separated loopback SOURCES, each
-                                     greeted and silent, held until stdin closes; prints "held N" first
+                                     greeted and then sending NOOP every 5 s (a slow sender, not an idle
+                                     one), held until stdin closes; prints "held N" first
 """
 import os
 import socket
 import statistics
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -63,7 +65,15 @@ def main():
         with ThreadPoolExecutor(max_workers=count) as pool:
             sessions = [r[0] for r in pool.map(lambda i: greet(port, sources[i % len(sources)]), range(count))]
         print("held %d" % len(sessions), flush=True)
+        done = threading.Event()
+
+        def keep_talking():
+            while not done.wait(5):
+                for s in sessions:
+                    s.sendall(b"NOOP\r\n")
+        threading.Thread(target=keep_talking, daemon=True).start()
         sys.stdin.read()
+        done.set()
         for s in sessions:
             s.close()
 

@@ -157,7 +157,7 @@ sub store_ready {
 
 # --- the session ----------------------------------------------------------------------------------
 
-my %peer = (address => 'unknown');
+my %peer;    # the client, as the PROXY header or the socket names it
 my ($helo, $esmtp, $errors) = (undef, 0, 0);
 my ($sender, @recipients, $store_mail_sent);
 
@@ -487,6 +487,8 @@ sub session {
         ($in, $store_in) = ('', '');
         binmode($client);
         binmode($store) if $store;
+        # Without a PROXY header (a direct connection), the peer is the client.
+        $peer{address} = $client->peerhost // 'unknown';
         return if $setting{proxied} && !read_proxy_header();
         session() if greet();
         eval { store_send("QUIT\r\n") if $store && $store_greeted; 1 };

@@ -130,7 +130,7 @@ class ManifestReaderTest {
         AppManifest.Container smtp = mail.containers().get("smtp-in");
         assertThat(smtp.sandboxHost()).isTrue();
         assertThat(smtp.containerPerUse()).as("no container per connection: the host forks a sandbox").isFalse();
-        assertThat(smtp.sandboxesOrDefault()).isEqualTo(32);
+        assertThat(smtp.sandboxesOrDefault()).isEqualTo(64);
         assertThat(mail.containers().get("imap").sandboxHost()).isFalse();
     }
 

@@ -108,7 +108,8 @@ class InboundSmtpFramingTest {
             assertThat(wire.command("QUIT")).startsWith("221");
         }
         assertThat(store.messages()).hasSize(1);
-        assertThat(store.messages().get(0)).endsWith("Subject: dots\r\n\r\n..leading dot\r\n...\r\n..\r\nend\r\n");
+        assertThat(store.messages().get(0)).endsWith("Subject: dots\r\n\r\n..leading dot\r\n...\r\n..\r\nend\r\n")
+                .as("a direct connection names its peer").startsWith("Received: from client.test ([127.0.0.1])");
     }
 
     @Test
