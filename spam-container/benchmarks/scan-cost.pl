@@ -1,6 +1,7 @@
-# CPU per message of a SpamAssassin scan, five ways, in one process (run inside hearth/mail-spam by
+# CPU per message of a SpamAssassin scan, six ways, in one process (run inside hearth/mail-spam by
 # spam-container/benchmarks/sandbox-scan): in the preloaded process itself (the warm baseline), in a
-# forked child, in a forked child inside a Hearth sandbox, and the fork and the sandbox alone.
+# forked child, in a forked child inside a Hearth sandbox, the fork and the sandbox alone, and two
+# sandboxed children scanning at once.
 # CPU is the process's own plus its reaped children's (POSIX times), per message, median of ROUNDS.
 use strict;
 use warnings;
@@ -26,7 +27,14 @@ my %ways = (
     'forked child in a sandbox'     => sub { child(sub { Hearth::Sandbox::enter(); scan() }) },
     'fork alone'                    => sub { child(sub { }) },
     'fork + sandbox alone'          => sub { child(sub { Hearth::Sandbox::enter() }) },
+    # Two sandboxed scans at once, as the host runs them under load (the figure is per message).
+    'two sandboxed children at once' => sub { children(2, sub { Hearth::Sandbox::enter(); scan() }) },
 );
+sub children {
+    my ($n, $work) = @_;
+    my @pids = map { my $pid = fork() // die "fork: $!"; if ($pid == 0) { $work->(); POSIX::_exit(0) } $pid } 1 .. $n;
+    for (@pids) { waitpid($_, 0); die "child failed: $?\n" if $? }
+}
 sub child {
     my ($work) = @_;
     my $pid = fork() // die "fork: $!";
@@ -34,10 +42,12 @@ sub child {
     waitpid($pid, 0);
     die "child failed: $?\n" if $?;
 }
-for my $way ('in the preloaded process', 'forked child', 'forked child in a sandbox', 'fork alone', 'fork + sandbox alone') {
+for my $way ('in the preloaded process', 'forked child', 'forked child in a sandbox', 'fork alone', 'fork + sandbox alone',
+             'two sandboxed children at once') {
+    my $per_call = $way =~ /^two / ? 2 : 1;
     my @per = sort { $a <=> $b } map {
         my $before = cpu_seconds();
-        $ways{$way}->() for 1 .. $messages;
+        $ways{$way}->() for 1 .. $messages / $per_call;
         1000 * (cpu_seconds() - $before) / $messages
     } 1 .. $rounds;
     printf "%-28s median %4.0f ms CPU per message (min %.0f, max %.0f; %d rounds of %d)\n", $way,
