@@ -70,8 +70,8 @@ sub enter {
     call('mount', 'tmpfs', '/proc', 'tmpfs', MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, 'size=4k,mode=0555');
     call('sethostname', 'sandbox', 7);
     # A new pid namespace takes effect for the next child: that child is the sandbox's pid 1.
-    # The host's pressure signals go to the waiter, which passes them on (blocked across the fork,
-    # so none is lost before either side has its handler).
+    # The host's pressure signals go to the waiter, which passes them on. They are blocked from the
+    # host's fork until each side has its handler, so none is lost.
     $scarce = $opt{scarce} ? 1 : 0;
     my $pressure_signals = POSIX::SigSet->new(POSIX::SIGUSR1(), POSIX::SIGUSR2());
     POSIX::sigprocmask(POSIX::SIG_BLOCK(), $pressure_signals);

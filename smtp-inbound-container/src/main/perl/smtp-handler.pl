@@ -18,13 +18,15 @@ use IO::Socket::INET;
 use IO::Socket::SSL;
 use IO::Socket::SSL::Utils qw(CERT_create KEY_create_rsa);
 use POSIX qw(strftime);
+use Time::HiRes qw(time);
 use Hearth::Sandbox;
 
 use constant {
     MAX_COMMAND_LINE => 2048,          # RFC 5321 asks for 512; Postfix takes 2048
     MAX_RECIPIENTS   => 100,           # the least RFC 5321 lets a server take
-    MAX_ERRORS       => 10,            # then the session ends, as Postfix's hard error limit does
+    MAX_ERRORS       => 20,            # then the session ends, as Postfix's hard error limit does
     STREAM_AFTER     => 1024 * 1024,   # a message larger than this goes to the store while it arrives
+    LONG_LINE        => 64 * 1024,     # a DATA line longer than this is passed on in pieces
 };
 
 my %setting;
@@ -47,13 +49,21 @@ sub whole {
 
 my ($client, $in, $tls);    # the socket, bytes read but not yet used, whether TLS is on
 
+# The client's socket is non-blocking: every wait on it is bounded by the idle time, also inside TLS.
 sub send_reply {
     my ($text) = @_;
     my $bytes = "$text\r\n";
+    my $deadline = time() + idle_seconds();
     while (length $bytes) {
         my $n = syswrite($client, $bytes);
-        die "client gone\n" unless $n;
-        substr($bytes, 0, $n, '');
+        if ($n) {
+            substr($bytes, 0, $n, '');
+            next;
+        }
+        die "client gone\n" unless !defined $n && ($!{EAGAIN} || $!{EINTR} || $tls && $SSL_ERROR == SSL_WANT_WRITE);
+        my $left = $deadline - time();
+        die "client stopped reading\n" if $left <= 0;
+        IO::Select->new($client)->can_write($left);
     }
     return 1;
 }
@@ -77,6 +87,10 @@ sub fill {
         my $n = sysread($client, $in, 64 * 1024, length $in);
         return $n if $n;
         return 0 if defined $n || !($!{EAGAIN} || $!{EINTR} || $tls && $SSL_ERROR == SSL_WANT_READ);
+        # Half a TLS record, or a signal: wait for more within the same idle time.
+        next if $tls && $client->pending;
+        my $left = $since + idle_seconds() - time();
+        IO::Select->new($client)->can_read($left) if $left > 0;
     }
 }
 
@@ -84,12 +98,12 @@ sub fill {
 sub command_line {
     while (1) {
         my $end = index($in, "\n");
-        if ($end >= 0) {
+        if ($end >= 0 && $end <= MAX_COMMAND_LINE) {
             my $line = substr($in, 0, $end + 1, '');
             $line =~ s/\r?\n\z//;
             return $line;
         }
-        if (length($in) > MAX_COMMAND_LINE) {
+        if ($end > MAX_COMMAND_LINE || length($in) > MAX_COMMAND_LINE) {
             send_reply('500 5.5.2 Line too long');
             return undef;
         }
@@ -100,10 +114,12 @@ sub command_line {
 # --- the store ------------------------------------------------------------------------------------
 
 my ($store, $store_in);     # the LMTP socket opened outside the sandbox, its unread bytes
+my $store_in_data = 0;      # an LMTP DATA has begun and not ended
 
 sub store_lost {
     close($store) if $store;
     undef $store;
+    $store_in_data = 0;
 }
 
 sub store_send {
@@ -192,19 +208,26 @@ sub read_proxy_header {
     }
     substr($in, 0, 12) eq $signature or return 0;
     my ($command, $family, $length) = unpack('C C n', substr($in, 12, 4));
-    ($command & 0xF0) == 0x20 or return 0;
+    # Version 2; LOCAL (0) or PROXY (1); no more than the largest address block with room for TLVs.
+    ($command & 0xF0) == 0x20 && ($command & 0x0F) <= 1 && $length <= 512 or return 0;
     while (length($in) < 16 + $length) {
         fill() or return 0;
     }
     my $addresses = substr($in, 16, $length);
     substr($in, 0, 16 + $length, '');
-    if (($command & 0x0F) == 1 && $family == 0x11 && $length >= 12) {
+    return 1 if ($command & 0x0F) == 0;    # LOCAL: the listener's own connection, the socket's peer stands
+    if ($family == 0x11) {
+        return 0 if $length < 12;
         $peer{address} = join('.', unpack('C4', $addresses));
-    } elsif (($command & 0x0F) == 1 && $family == 0x21 && $length >= 36) {
+    } elsif ($family == 0x21) {
+        return 0 if $length < 36;
         my @words = unpack('n8', $addresses);
-        $peer{address} = @words[0 .. 5] == (0, 0, 0, 0, 0, 0xFFFF)
+        # An IPv4-mapped address is the IPv4 client; any other is an IPv6 one (RFC 5321's IPv6: form).
+        $peer{address} = join(',', @words[0 .. 5]) eq '0,0,0,0,0,65535'
             ? join('.', unpack('C4', substr($addresses, 12, 4)))
             : 'IPv6:' . join(':', map { sprintf('%x', $_) } @words);
+    } else {
+        return 0;
     }
     return 1;
 }
@@ -215,7 +238,13 @@ sub greet {
     my $banner = "$setting{hostname} ESMTP Hearth";
     if ($setting{greet_pause} > 0) {
         send_reply("220-$banner");
-        if (length($in) || IO::Select->new($client)->can_read($setting{greet_pause} / 1000)) {
+        # A pressure signal may cut a wait short: wait out the whole pause.
+        my $deadline = time() + $setting{greet_pause} / 1000;
+        my $left;
+        while (!length($in) && ($left = $deadline - time()) > 0) {
+            last if IO::Select->new($client)->can_read($left);
+        }
+        if (length($in) || IO::Select->new($client)->can_read(0)) {
             send_reply('554 5.5.1 Protocol error: talked before the greeting');
             print STDERR "role=smtp-in event=pregreet client=$peer{address}\n";
             return 0;
@@ -264,6 +293,8 @@ sub on_mail {
     }
     my $body = uc($parameters->{BODY} // '7BIT');
     return error_reply('501 5.5.4 BODY must be 7BIT or 8BITMIME') unless $body eq '7BIT' || $body eq '8BITMIME';
+    my ($unknown) = grep { $_ ne 'SIZE' && $_ ne 'BODY' } sort keys %$parameters;
+    return error_reply("555 5.5.4 MAIL parameter $unknown not supported") if defined $unknown;
     $sender = $address;
     return send_reply('250 2.1.0 Sender OK');
 }
@@ -271,8 +302,10 @@ sub on_mail {
 sub on_rcpt {
     my ($argument) = @_;
     return error_reply('503 5.5.1 Need MAIL before RCPT') unless defined $sender;
-    my ($address) = address_argument('TO', $argument);
+    my ($address, $parameters) = address_argument('TO', $argument);
     return error_reply('501 5.5.4 Syntax: RCPT TO:<address>') unless defined $address && length $address;
+    my ($unknown) = sort keys %$parameters;
+    return error_reply("555 5.5.4 RCPT parameter $unknown not supported") if defined $unknown;
     return send_reply('452 4.5.3 Too many recipients') if @recipients >= MAX_RECIPIENTS;
     my $reply = eval {
         store_ready();
@@ -286,8 +319,9 @@ sub on_rcpt {
         push(@recipients, $address) if $rcpt->[0] == 250;
         "$rcpt->[0] $rcpt->[1]";
     } // tempfail_store('rcpt', $@);
-    # The store decides every recipient; its reply is the client's.
-    return send_reply($reply);
+    # The store decides every recipient; its reply is the client's. A refusal counts as an error, so
+    # one session cannot try addresses without end.
+    return $reply =~ /^5/ ? error_reply($reply) : send_reply($reply);
 }
 
 # The Received field this server adds on top of each message.
@@ -323,7 +357,8 @@ sub on_data {
 sub message {
     send_reply('354 End data with <CR><LF>.<CR><LF>');
     my $out = received();
-    my ($size, $streaming, $oversize, $store_error) = (0, 0, 0, undef);
+    # The store counts our Received field in its own size limit; so does this one.
+    my ($size, $streaming, $oversize, $store_error) = (length($out), 0, 0, undef);
     my ($after_crlf, $mid_line) = (1, 0);    # the last line end was a CRLF; a long line is being passed on
     my $pass = sub {
         my ($text) = @_;
@@ -334,12 +369,13 @@ sub message {
             return;
         }
         $out .= $text;
-        return if length($out) < STREAM_AFTER || $store_error;
-        eval {
+        return if length($out) < STREAM_AFTER;
+        # After a store error the rest is read and dropped: the answer is 451 whatever follows.
+        $store_error or eval {
             if (!$streaming) {
                 my $data = store_command('DATA');
                 die "DATA $data->[0] $data->[1]\n" unless $data->[0] == 354;
-                $streaming = 1;
+                ($streaming, $store_in_data) = (1, 1);
             }
             store_send($out);
             1;
@@ -350,8 +386,9 @@ sub message {
         # A line ends at CRLF, a bare LF, or a bare CR (one at the very end may be half of a CRLF).
         while ($in =~ /\G([^\r\n]*)(\r\n|\n|\r(?=[^\n]))/gc) {
             my ($text, $end) = ($1, $2);
-            # Only a lone dot between two CRLFs ends DATA; next to a bare line end, a line is text.
-            my $clean = $after_crlf && $end eq "\r\n" && !$mid_line;
+            # Only a lone dot between two CRLFs ends DATA; next to a bare line end, a line is text. A line
+            # too long to wait for is judged by its start alone, as its pieces are (below), however it arrives.
+            my $clean = $after_crlf && !$mid_line && ($end eq "\r\n" || length($text) > LONG_LINE);
             if ($clean && $text eq '.') {
                 substr($in, 0, pos($in), '');
                 last LINE;
@@ -362,7 +399,7 @@ sub message {
         }
         my $rest = substr($in, pos($in) // 0);
         $in = $rest;
-        if (length($in) > MAX_COMMAND_LINE * 32 && $in !~ /\r\z/) {
+        if (length($in) > LONG_LINE && $in !~ /\r\z/) {
             # A line far longer than SMTP allows goes on in pieces; only its start is checked for dots.
             my $piece = $mid_line ? $in : dot_safe($in, $after_crlf);
             $pass->($piece);
@@ -388,7 +425,10 @@ sub message {
             my $data = store_command('DATA');
             die "DATA $data->[0] $data->[1]\n" unless $data->[0] == 354;
         }
-        store_send($out . ".\r\n");
+        $store_in_data = 1;
+        store_send($out);
+        store_send(".\r\n");
+        $store_in_data = 0;
         map { store_reply() } @transaction;
     };
     return tempfail_store('data', $@) unless @replies;
@@ -396,11 +436,13 @@ sub message {
         print STDERR "role=smtp-in event=accepted recipients=" . scalar(@replies) . " bytes=$size\n";
         return '250 2.0.0 Stored';
     }
-    # All refused for good: the store's own reason. Otherwise the sender retries all (a copy already
-    # stored for one recipient may arrive twice, never be lost).
-    return "$replies[0][0] $replies[0][1]" unless grep { $_->[0] < 500 } @replies;
-    my ($first) = grep { $_->[0] != 250 } @replies;
-    return "$first->[0] $first->[1]";
+    # Any failure for now: the sender retries all (a copy already stored for one recipient may arrive
+    # twice, never be lost). All refused for good, or some stored and the rest refused: the store's
+    # own reason, and the sender bounces it.
+    my ($later) = grep { $_->[0] >= 400 && $_->[0] < 500 } @replies;
+    return "$later->[0] $later->[1]" if $later;
+    my ($refused) = grep { $_->[0] >= 500 } @replies;
+    return "$refused->[0] $refused->[1]";
 }
 
 sub on_starttls {
@@ -411,9 +453,11 @@ sub on_starttls {
         return 0;
     }
     send_reply('220 2.0.0 Ready to start TLS');
+    $client->blocking(1);
     IO::Socket::SSL->start_SSL($client, SSL_server => 1, SSL_cert => $certificate, SSL_key => $key,
                                Timeout => idle_seconds())
         or die "TLS handshake failed: $SSL_ERROR\n";
+    $client->blocking(0);
     $tls = 1;
     # RFC 3207: everything known before TLS is forgotten; the client says EHLO again.
     ($helo, $esmtp) = (undef, 0);
@@ -486,12 +530,13 @@ sub session {
         $SIG{PIPE} = 'IGNORE';
         ($in, $store_in) = ('', '');
         binmode($client);
+        $client->blocking(0);
         binmode($store) if $store;
         # Without a PROXY header (a direct connection), the peer is the client.
         $peer{address} = $client->peerhost // 'unknown';
         return if $setting{proxied} && !read_proxy_header();
         session() if greet();
-        eval { store_send("QUIT\r\n") if $store && $store_greeted; 1 };
+        eval { store_send("QUIT\r\n") if $store && $store_greeted && !$store_in_data; 1 };
         # Closing with unread bytes from the client would reset the connection, and the client might
         # never read our last reply: say we are done, then let it finish for a moment.
         shutdown($client, 1);

@@ -6,6 +6,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.util.List;
+
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -81,11 +83,7 @@ class InboundSmtpFramingTest {
     @Test
     void aSmuggledTransactionNeverReachesTheStoreEvenWhenTheFirstMessageIsFine() throws Exception {
         try (SmtpWire wire = new SmtpWire(port)) {
-            wire.reply();
-            wire.command("EHLO client.test");
-            wire.command("MAIL FROM:<alice@sender.test>");
-            wire.command("RCPT TO:<bob@hearth.test>");
-            wire.command("DATA");
+            openMessage(wire);
             wire.write("Subject: one\r\n\r\nfirst\n.\r\nMAIL FROM:<admin@hearth.test>\r\nRCPT TO:<carol@hearth.test>\r\n"
                     + "DATA\r\nSubject: smuggled\r\n\r\nsecond\r\n.\r\n");
             String reply = wire.reply();
@@ -98,11 +96,7 @@ class InboundSmtpFramingTest {
     @Test
     void aCleanMessageIsStoredOnceWithDotLinesIntactAndStuffedTowardsTheStore() throws Exception {
         try (SmtpWire wire = new SmtpWire(port)) {
-            wire.reply();
-            wire.command("EHLO client.test");
-            wire.command("MAIL FROM:<alice@sender.test>");
-            wire.command("RCPT TO:<bob@hearth.test>");
-            assertThat(wire.command("DATA")).startsWith("354");
+            openMessage(wire);
             wire.write("Subject: dots\r\n\r\n..leading dot\r\n...\r\n..\r\nend\r\n.\r\n");
             assertThat(wire.reply()).startsWith("250");
             assertThat(wire.command("QUIT")).startsWith("221");
@@ -164,11 +158,7 @@ class InboundSmtpFramingTest {
     @Test
     void oversizeMailWithoutASizeParameterIsRefusedForGoodAndTheSessionStaysUsable() throws Exception {
         try (SmtpWire wire = new SmtpWire(port)) {
-            wire.reply();
-            wire.command("EHLO client.test");
-            assertThat(wire.command("MAIL FROM:<alice@sender.test>")).startsWith("250");
-            assertThat(wire.command("RCPT TO:<bob@hearth.test>")).startsWith("250");
-            assertThat(wire.command("DATA")).startsWith("354");
+            openMessage(wire);
             String line = "x".repeat(998) + "\r\n";
             StringBuilder body = new StringBuilder("Subject: big\r\n\r\n");
             while (body.length() < MAX_SIZE + 64 * 1024) {
@@ -187,6 +177,43 @@ class InboundSmtpFramingTest {
         assertThat(store.messages().get(0)).endsWith("Subject: small\r\n\r\nfits\r\n");
         assertThat(store.commands()).containsSubsequence("RCPT TO:<bob@hearth.test>", "RSET", "MAIL FROM:<alice@sender.test>");
         assertThat(store.dataCommands()).isEqualTo(1);
+    }
+
+    @Test
+    void theSizeLimitCountsTheReceivedFieldAsTheStoreDoes() throws Exception {
+        try (SmtpWire wire = new SmtpWire(port)) {
+            openMessage(wire);
+            // Fits by itself, not with the Received field this server puts on top (the store would refuse it).
+            String body = "Subject: nearly\r\n\r\n" + "y".repeat((int) MAX_SIZE - 60 - "Subject: nearly\r\n\r\n\r\n".length()) + "\r\n";
+            assertThat(wire.write(body + ".\r\n").reply()).startsWith("552 5.3.4");
+        }
+        assertThat(store.dataCommands()).isZero();
+    }
+
+    @Test
+    void unknownMailParametersAreRefusedNotIgnored() throws Exception {
+        try (SmtpWire wire = new SmtpWire(port)) {
+            wire.reply();
+            wire.command("EHLO client.test");
+            assertThat(wire.command("MAIL FROM:<alice@sender.test> RET=HDRS")).startsWith("555 5.5.4");
+            assertThat(wire.command("MAIL FROM:<alice@sender.test> BODY=8BITMIME")).startsWith("250");
+            assertThat(wire.command("RCPT TO:<bob@hearth.test> NOTIFY=NEVER")).startsWith("555 5.5.4");
+        }
+    }
+
+    @Test
+    void aRecipientDeferredByTheStoreDefersTheMessageEvenWhenAnotherIsRefused() throws Exception {
+        try (RunningSmtp mixed = new RunningSmtp(new RecordingLmtpServer(List.of("550 5.2.2 Mailbox full", "451 4.3.0 Later")),
+                MAX_SIZE, false, java.util.Map.of()); SmtpWire wire = new SmtpWire(mixed.port)) {
+            wire.reply();
+            wire.command("EHLO client.test");
+            wire.command("MAIL FROM:<alice@sender.test>");
+            wire.command("RCPT TO:<bob@hearth.test>");
+            wire.command("RCPT TO:<carol@hearth.test>");
+            assertThat(wire.command("DATA")).startsWith("354");
+            // A 550 would bounce carol's copy too; a 451 lets the sender try both again.
+            assertThat(wire.write("Subject: two\r\n\r\nhi\r\n.\r\n").reply()).startsWith("451 4.3.0");
+        }
     }
 
     @Test
@@ -210,5 +237,14 @@ class InboundSmtpFramingTest {
             assertThat(rest).doesNotStartWith("220").doesNotContain("2.1.0").doesNotContain("<still open>");
         }
         assertThat(store.commands()).isEmpty();
+    }
+
+    /** Greeting, EHLO, one sender and recipient, and DATA accepted: the client may write the message. */
+    private static void openMessage(SmtpWire wire) throws java.io.IOException {
+        assertThat(wire.reply()).startsWith("220");
+        assertThat(wire.command("EHLO client.test")).startsWith("250");
+        assertThat(wire.command("MAIL FROM:<alice@sender.test>")).startsWith("250");
+        assertThat(wire.command("RCPT TO:<bob@hearth.test>")).startsWith("250");
+        assertThat(wire.command("DATA")).startsWith("354");
     }
 }

@@ -36,6 +36,7 @@ final class RecordingLmtpServer implements AutoCloseable {
     private final ServerSocket server;
     private final List<String> dataReplies;
     private final boolean keepBytes;
+    private final String dataCommandReply;
     private final List<Digest> digests = new CopyOnWriteArrayList<>();
     private final List<String> commands = new CopyOnWriteArrayList<>();
     private final List<byte[]> messages = new CopyOnWriteArrayList<>();
@@ -48,17 +49,23 @@ final class RecordingLmtpServer implements AutoCloseable {
 
     /** Answers each DATA with these reply lines (one per recipient) instead of 250s. */
     RecordingLmtpServer(List<String> dataReplies) throws IOException {
-        this(dataReplies, true);
+        this(dataReplies, true, "354 go ahead");
     }
 
     /** Keeps no bytes, only commands and a {@link Digest} per committed message. */
     static RecordingLmtpServer digesting() throws IOException {
-        return new RecordingLmtpServer(List.of(), false);
+        return new RecordingLmtpServer(List.of(), false, "354 go ahead");
     }
 
-    private RecordingLmtpServer(List<String> dataReplies, boolean keepBytes) throws IOException {
+    /** Keeps no bytes and answers every DATA command with this refusal, as a store out of room would. */
+    static RecordingLmtpServer refusingData(String reply) throws IOException {
+        return new RecordingLmtpServer(List.of(), false, reply);
+    }
+
+    private RecordingLmtpServer(List<String> dataReplies, boolean keepBytes, String dataCommandReply) throws IOException {
         this.dataReplies = dataReplies;
         this.keepBytes = keepBytes;
+        this.dataCommandReply = dataCommandReply;
         server = new ServerSocket(0, 10, InetAddress.getLoopbackAddress());
         Thread acceptor = new Thread(this::accept, "recording-lmtp");
         acceptor.setDaemon(true);
@@ -131,7 +138,10 @@ final class RecordingLmtpServer implements AutoCloseable {
                         reply(out, "250 2.0.0 ok");
                     }
                     case "DATA" -> {
-                        reply(out, "354 go ahead");
+                        reply(out, dataCommandReply);
+                        if (!dataCommandReply.startsWith("354")) {
+                            continue;
+                        }
                         ByteArrayOutputStream message = new ByteArrayOutputStream();
                         MessageDigest sha256 = sha256();
                         ByteArrayOutputStream head = new ByteArrayOutputStream();

@@ -105,6 +105,29 @@ class SessionLimitsTest {
     }
 
     @Test
+    void insideTlsASilentOrHalfSentClientStillMeetsTheIdleTimeout() throws Exception {
+        try (RunningSmtp smtp = new RunningSmtp(new RecordingLmtpServer(), 100_000, false,
+                Map.of("SMTP_IDLE_SECONDS", "2", "SMTP_GREET_PAUSE_MS", "0"));
+             Socket plain = new Socket(InetAddress.getLoopbackAddress(), smtp.port)) {
+            plain.setSoTimeout(15_000);
+            Conversation clear = new Conversation(plain);
+            clear.reply();
+            clear.command("EHLO client.test");
+            assertThat(clear.command("STARTTLS")).startsWith("220 2.0.0");
+            SSLSocket tls = (SSLSocket) trustingAll().getSocketFactory().createSocket(plain, "mx.test", smtp.port, true);
+            tls.startHandshake();
+            Conversation secret = new Conversation(tls);
+            assertThat(secret.command("EHLO client.test")).startsWith("250");
+            // The first byte of a TLS record, and nothing more: the server must not wait inside the record.
+            plain.getOutputStream().write(0x17);
+            plain.getOutputStream().flush();
+            Instant start = Instant.now();
+            assertThat(secret.reply()).startsWith("421 4.4.2");
+            assertThat(Duration.between(start, Instant.now())).isLessThan(Duration.ofSeconds(8));
+        }
+    }
+
+    @Test
     void anUnreachableStoreDefersEveryRecipientWith451() throws Exception {
         int closedPort;
         try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
