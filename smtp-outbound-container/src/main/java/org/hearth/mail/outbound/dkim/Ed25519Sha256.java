@@ -1,0 +1,108 @@
+package org.hearth.mail.outbound.dkim;
+
+import java.security.InvalidKeyException;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.PrivateKey;
+import java.security.Provider;
+import java.security.PublicKey;
+import java.security.Security;
+import java.security.Signature;
+import java.security.SignatureException;
+import java.security.SignatureSpi;
+
+/**
+ * DKIM's ed25519-sha256 (RFC 8463 §3) for the JCA: the data is hashed with SHA-256 and the 32-byte
+ * digest is signed with PureEdDSA (the JDK's Ed25519). jDKIM asks the JCA for "SHA256withED25519"
+ * (the hash and key type of the a= tag), so registering this is all it needs to sign with Ed25519;
+ * canonicalisation and the tags stay jDKIM's.
+ */
+final class Ed25519Sha256 extends Provider {
+
+    static final String ALGORITHM = "SHA256withED25519";
+
+    private Ed25519Sha256() {
+        super("HearthDkimEd25519", "1", "DKIM ed25519-sha256: Ed25519 over the SHA-256 of the signed data (RFC 8463)");
+        put("Signature." + ALGORITHM, Spi.class.getName());
+    }
+
+    /** Registers the algorithm once per process. */
+    static synchronized void register() {
+        if (Security.getProvider("HearthDkimEd25519") == null) {
+            Security.addProvider(new Ed25519Sha256());
+        }
+    }
+
+    public static final class Spi extends SignatureSpi {
+        private final MessageDigest digest;
+        private PrivateKey signingKey;
+        private PublicKey verifyingKey;
+
+        public Spi() throws NoSuchAlgorithmException {
+            digest = MessageDigest.getInstance("SHA-256");
+        }
+
+        @Override
+        protected void engineInitSign(PrivateKey key) throws InvalidKeyException {
+            if (!"Ed25519".equals(key.getAlgorithm()) && !"EdDSA".equals(key.getAlgorithm())) {
+                throw new InvalidKeyException("an Ed25519 key is needed, not " + key.getAlgorithm());
+            }
+            signingKey = key;
+            verifyingKey = null;
+            digest.reset();
+        }
+
+        @Override
+        protected void engineInitVerify(PublicKey key) throws InvalidKeyException {
+            verifyingKey = key;
+            signingKey = null;
+            digest.reset();
+        }
+
+        @Override
+        protected void engineUpdate(byte b) {
+            digest.update(b);
+        }
+
+        @Override
+        protected void engineUpdate(byte[] b, int off, int len) {
+            digest.update(b, off, len);
+        }
+
+        @Override
+        protected byte[] engineSign() throws SignatureException {
+            try {
+                Signature ed = Signature.getInstance("Ed25519");
+                ed.initSign(signingKey);
+                ed.update(digest.digest());
+                return ed.sign();
+            } catch (NoSuchAlgorithmException | InvalidKeyException e) {
+                throw new SignatureException(e);
+            }
+        }
+
+        @Override
+        protected boolean engineVerify(byte[] sig) throws SignatureException {
+            try {
+                Signature ed = Signature.getInstance("Ed25519");
+                ed.initVerify(verifyingKey);
+                ed.update(digest.digest());
+                return ed.verify(sig);
+            } catch (NoSuchAlgorithmException | InvalidKeyException e) {
+                throw new SignatureException(e);
+            }
+        }
+
+        @Override
+        @Deprecated
+        protected void engineSetParameter(String param, Object value) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        @Deprecated
+        protected Object engineGetParameter(String param) {
+            throw new UnsupportedOperationException();
+        }
+    }
+}
