@@ -1,0 +1,303 @@
+package org.hearth.mail.outbound.queue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.security.SecureRandom;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Stream;
+
+/**
+ * The outbound queue, on the container's encrypted volume. A message is two files: its bytes in
+ * {@code messages/ID} (written once, never changed) and its {@link Envelope} in
+ * {@code envelopes/ID.json}. Both are written under {@code incoming/}, forced to disk, and renamed
+ * into place, the envelope last: an envelope in {@code envelopes/} is the commit, and only after it
+ * (and its folder) is on disk does {@link #enqueue} return, so that submission may answer 250.
+ * A crash before that leaves files in {@code incoming/} or a message without an envelope, which
+ * {@link #open} removes: that mail was never acknowledged, so its sender still has it.
+ * An attempt's outcome rewrites the envelope the same way (temporary file, force, rename); a message
+ * whose recipients are all done is removed, envelope first.
+ */
+public final class MailQueue {
+
+    private static final ObjectMapper JSON = new ObjectMapper().registerModule(new JavaTimeModule())
+            .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
+    private static final DateTimeFormatter ID_TIME = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss").withZone(ZoneOffset.UTC);
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private final Path incoming;
+    private final Path messages;
+    private final Path envelopes;
+    private final RetrySchedule schedule;
+    /** Messages a delivery attempt holds right now; {@link #due} does not hand them out twice. */
+    private final Set<String> inFlight = new HashSet<>();
+
+    private MailQueue(Path root, RetrySchedule schedule) {
+        this.incoming = root.resolve("incoming");
+        this.messages = root.resolve("messages");
+        this.envelopes = root.resolve("envelopes");
+        this.schedule = schedule;
+    }
+
+    /** Opens the queue under {@code root}, removing what a crash left half-written (never acknowledged). */
+    public static MailQueue open(Path root, RetrySchedule schedule) throws IOException {
+        MailQueue q = new MailQueue(root, schedule);
+        for (Path dir : List.of(q.incoming, q.messages, q.envelopes)) {
+            Files.createDirectories(dir);
+        }
+        try (Stream<Path> leftovers = Files.list(q.incoming)) {
+            for (Path p : leftovers.toList()) {
+                Files.delete(p);
+            }
+        }
+        try (Stream<Path> bodies = Files.list(q.messages)) {
+            for (Path p : bodies.toList()) {
+                if (!Files.exists(q.envelopeFile(p.getFileName().toString()))) {
+                    Files.delete(p);
+                }
+            }
+        }
+        // Envelopes whose message is gone (a removal cut short after the envelope went) are done.
+        for (String id : q.ids()) {
+            if (!Files.exists(q.messages.resolve(id))) {
+                Files.delete(q.envelopeFile(id));
+            }
+        }
+        return q;
+    }
+
+    /**
+     * Commits a message for delivery; returns its id once it is durably on disk.
+     *
+     * @param sender the reverse path, empty for a bounce
+     */
+    public String enqueue(String sender, List<String> recipients, InputStream message, Instant now) throws IOException {
+        if (recipients.isEmpty()) {
+            throw new IllegalArgumentException("a message needs at least one recipient");
+        }
+        String id = ID_TIME.format(now) + "-" + HexFormat.of().formatHex(randomBytes());
+        Path body = incoming.resolve(id);
+        try (FileChannel ch = FileChannel.open(body, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            byte[] buf = new byte[64 * 1024];
+            for (int n; (n = message.read(buf)) > 0; ) {
+                ByteBuffer b = ByteBuffer.wrap(buf, 0, n);
+                while (b.hasRemaining()) {
+                    ch.write(b);
+                }
+            }
+            ch.force(true);
+        }
+        Envelope envelope = new Envelope(id, sender, now, 0, now, false, recipients.stream()
+                .map(r -> new Envelope.Recipient(r, Envelope.State.PENDING, "")).toList());
+        Path staged = writeForced(incoming.resolve(id + ".json"), JSON.writeValueAsBytes(envelope));
+        Files.move(body, messages.resolve(id), StandardCopyOption.ATOMIC_MOVE);
+        force(messages);
+        Files.move(staged, envelopeFile(id), StandardCopyOption.ATOMIC_MOVE);
+        force(envelopes);
+        return id;
+    }
+
+    private static byte[] randomBytes() {
+        byte[] b = new byte[6];
+        RANDOM.nextBytes(b);
+        return b;
+    }
+
+    /** Messages whose next attempt is due, oldest first; each is held until {@link #release}d or recorded. */
+    public synchronized List<Envelope> due(Instant now) throws IOException {
+        List<Envelope> due = new ArrayList<>();
+        for (String id : ids()) {
+            if (inFlight.contains(id)) {
+                continue;
+            }
+            Optional<Envelope> e = read(id);
+            if (e.isPresent() && !e.get().nextAttempt().isAfter(now) && !e.get().pending().isEmpty()) {
+                due.add(e.get());
+            }
+        }
+        due.sort(Comparator.comparing(Envelope::created));
+        due.forEach(e -> inFlight.add(e.id()));
+        return due;
+    }
+
+    /** The message's bytes, as submitted (signed). */
+    public InputStream message(String id) throws IOException {
+        return Files.newInputStream(messages.resolve(id));
+    }
+
+    /** An attempt's outcome for one recipient: delivered (2xx), failed for good (5xx) or deferred (4xx, no answer). */
+    public record Outcome(Envelope.State state, String reply) {
+        public static Outcome delivered(String reply) {
+            return new Outcome(Envelope.State.DELIVERED, reply);
+        }
+
+        public static Outcome failed(String reply) {
+            return new Outcome(Envelope.State.FAILED, reply);
+        }
+
+        public static Outcome deferred(String reply) {
+            return new Outcome(Envelope.State.PENDING, reply);
+        }
+    }
+
+    /**
+     * What an attempt changed, for the notices the sender is owed.
+     *
+     * @param failedNow    recipients that failed for good in this attempt (bounced: at once on 5xx,
+     *                     or at expiry)
+     * @param delayWarning whether the sender should now be told the rest is late (once per message)
+     */
+    public record Recorded(Envelope envelope, List<Envelope.Recipient> failedNow, boolean delayWarning) {
+    }
+
+    /**
+     * Records an attempt (recipients not in {@code outcomes} count as deferred with their last reply)
+     * and releases the message: the next attempt is scheduled, or the message expires, or — every
+     * recipient done — it leaves the queue.
+     */
+    public synchronized Recorded record(String id, Map<String, Outcome> outcomes, Instant now) throws IOException {
+        try {
+            Envelope before = read(id).orElseThrow(() -> new NoSuchFileException("no queued message " + id));
+            boolean expired = schedule.expired(before.created(), now);
+            List<Envelope.Recipient> updated = new ArrayList<>();
+            List<Envelope.Recipient> failedNow = new ArrayList<>();
+            for (Envelope.Recipient r : before.recipients()) {
+                if (r.state() != Envelope.State.PENDING) {
+                    updated.add(r);
+                    continue;
+                }
+                Outcome o = outcomes.getOrDefault(r.address(), new Outcome(Envelope.State.PENDING, r.lastReply()));
+                Envelope.Recipient next = new Envelope.Recipient(r.address(), o.state(), o.reply());
+                if (next.state() == Envelope.State.PENDING && expired) {
+                    next = new Envelope.Recipient(r.address(), Envelope.State.FAILED,
+                            "gave up after " + schedule.lifetime().toDays() + " days; last reply: " + o.reply());
+                }
+                if (next.state() == Envelope.State.FAILED) {
+                    failedNow.add(next);
+                }
+                updated.add(next);
+            }
+            int attempts = before.attempts() + 1;
+            boolean stillPending = updated.stream().anyMatch(r -> r.state() == Envelope.State.PENDING);
+            boolean warn = stillPending && !before.delayNotified() && schedule.delayWarningDue(before.created(), now);
+            Envelope after = new Envelope(id, before.sender(), before.created(), attempts,
+                    schedule.nextAttempt(attempts, now), before.delayNotified() || warn, List.copyOf(updated));
+            if (stillPending) {
+                save(after);
+            } else {
+                remove(id);
+            }
+            return new Recorded(after, List.copyOf(failedNow), warn);
+        } finally {
+            inFlight.remove(id);
+        }
+    }
+
+    /** Gives a message back untried (the attempt never started): it stays due. */
+    public synchronized void release(String id) {
+        inFlight.remove(id);
+    }
+
+    /** Every queued message, oldest first (hearth mail queue). */
+    public synchronized List<Envelope> list() throws IOException {
+        List<Envelope> all = new ArrayList<>();
+        for (String id : ids()) {
+            read(id).ifPresent(all::add);
+        }
+        all.sort(Comparator.comparing(Envelope::created));
+        return all;
+    }
+
+    /** Makes a deferred message due now; false when there is no such message. */
+    public synchronized boolean retryNow(String id, Instant now) throws IOException {
+        Optional<Envelope> e = read(id);
+        if (e.isEmpty()) {
+            return false;
+        }
+        Envelope d = e.get();
+        save(new Envelope(d.id(), d.sender(), d.created(), d.attempts(), now, d.delayNotified(), d.recipients()));
+        return true;
+    }
+
+    /** Removes a message without delivering it (the owner's decision); false when there is no such message. */
+    public synchronized boolean delete(String id) throws IOException {
+        if (inFlight.contains(id) || read(id).isEmpty()) {
+            return false;
+        }
+        remove(id);
+        return true;
+    }
+
+    private List<String> ids() throws IOException {
+        try (Stream<Path> files = Files.list(envelopes)) {
+            return files.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".json"))
+                    .map(n -> n.substring(0, n.length() - ".json".length())).sorted().toList();
+        }
+    }
+
+    private Optional<Envelope> read(String id) throws IOException {
+        if (!id.matches("[0-9A-Za-z-]+")) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(JSON.readValue(Files.readAllBytes(envelopeFile(id)), Envelope.class));
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        }
+    }
+
+    private void save(Envelope e) throws IOException {
+        Path staged = writeForced(incoming.resolve(e.id() + ".json"), JSON.writeValueAsBytes(e));
+        Files.move(staged, envelopeFile(e.id()), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        force(envelopes);
+    }
+
+    /** Envelope first: once it is gone the message is done, whatever happens to the body file. */
+    private void remove(String id) throws IOException {
+        Files.deleteIfExists(envelopeFile(id));
+        force(envelopes);
+        Files.deleteIfExists(messages.resolve(id));
+    }
+
+    private Path envelopeFile(String id) {
+        return envelopes.resolve(id + ".json");
+    }
+
+    private static Path writeForced(Path file, byte[] content) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                StandardOpenOption.WRITE)) {
+            ByteBuffer b = ByteBuffer.wrap(content);
+            while (b.hasRemaining()) {
+                ch.write(b);
+            }
+            ch.force(true);
+        }
+        return file;
+    }
+
+    private static void force(Path dir) throws IOException {
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        }
+    }
+}

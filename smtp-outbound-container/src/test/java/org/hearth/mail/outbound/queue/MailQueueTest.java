@@ -1,0 +1,161 @@
+package org.hearth.mail.outbound.queue;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class MailQueueTest {
+
+    private static final Instant T0 = Instant.parse("2026-12-01T09:00:00Z");
+    private static final byte[] MESSAGE = "From: alice@a.test\r\nSubject: hi\r\n\r\nbody\r\n".getBytes(StandardCharsets.US_ASCII);
+
+    @TempDir
+    Path dir;
+
+    private MailQueue open() throws IOException {
+        return MailQueue.open(dir, RetrySchedule.postfix());
+    }
+
+    /** One attempt at T0 for bob, the only recipient. */
+    private static void attemptAtT0(MailQueue q, String id, MailQueue.Outcome outcome) throws IOException {
+        q.due(T0);
+        q.record(id, Map.of("bob@b.test", outcome), T0);
+    }
+
+    private static String enqueue(MailQueue q, String... rcpts) throws IOException {
+        return q.enqueue("alice@a.test", List.of(rcpts), new ByteArrayInputStream(MESSAGE), T0);
+    }
+
+    @Test
+    void aCommittedMessageIsThereAfterAReopenByteForByte() throws IOException {
+        String id = enqueue(open(), "bob@b.test", "carol@c.test");
+        MailQueue reopened = open();
+        assertThat(reopened.list()).singleElement().satisfies(e -> {
+            assertThat(e.id()).isEqualTo(id);
+            assertThat(e.sender()).isEqualTo("alice@a.test");
+            assertThat(e.pending()).extracting(Envelope.Recipient::address).containsExactly("bob@b.test", "carol@c.test");
+        });
+        try (var in = reopened.message(id)) {
+            assertThat(in.readAllBytes()).isEqualTo(MESSAGE);
+        }
+    }
+
+    @Test
+    void whatACrashLeftHalfWrittenIsRemovedAndNothingElse() throws IOException {
+        MailQueue q = open();
+        String kept = enqueue(q, "bob@b.test");
+        // Never acknowledged: a staged file, and a body whose envelope was not yet committed.
+        Files.writeString(dir.resolve("incoming").resolve("20261201T090000-aaaaaaaaaaaa"), "half");
+        Files.writeString(dir.resolve("messages").resolve("20261201T090000-bbbbbbbbbbbb"), "no envelope");
+        // A removal cut short: the envelope went first, so this message was done.
+        String done = enqueue(q, "dave@d.test");
+        Files.delete(dir.resolve("messages").resolve(done));
+
+        MailQueue reopened = open();
+        assertThat(reopened.list()).extracting(Envelope::id).containsExactly(kept);
+        try (var files = Files.list(dir.resolve("incoming"))) {
+            assertThat(files).isEmpty();
+        }
+        try (var files = Files.list(dir.resolve("messages"))) {
+            assertThat(files.map(p -> p.getFileName().toString())).containsExactly(kept);
+        }
+    }
+
+    @Test
+    void aDueMessageIsHandedOutOnceUntilItsAttemptIsRecordedOrReleased() throws IOException {
+        MailQueue q = open();
+        String id = enqueue(q, "bob@b.test");
+        assertThat(q.due(T0)).extracting(Envelope::id).containsExactly(id);
+        assertThat(q.due(T0)).isEmpty();
+        q.release(id);
+        assertThat(q.due(T0)).extracting(Envelope::id).containsExactly(id);
+    }
+
+    @Test
+    void eachRecipientKeepsItsOwnOutcomeAndDeferralsBackOffLikePostfix() throws IOException {
+        MailQueue q = open();
+        String id = enqueue(q, "bob@b.test", "nobody@b.test", "carol@c.test");
+        q.due(T0);
+        MailQueue.Recorded first = q.record(id, Map.of(
+                "bob@b.test", MailQueue.Outcome.delivered("250 2.0.0 Ok"),
+                "nobody@b.test", MailQueue.Outcome.failed("550 5.1.1 <nobody@b.test>: user unknown"),
+                "carol@c.test", MailQueue.Outcome.deferred("451 4.3.0 try again later")), T0);
+        assertThat(first.failedNow()).extracting(Envelope.Recipient::address).containsExactly("nobody@b.test");
+        assertThat(first.envelope().pending()).extracting(Envelope.Recipient::address).containsExactly("carol@c.test");
+        assertThat(first.envelope().nextAttempt()).isEqualTo(T0.plusSeconds(300));
+        assertThat(q.due(T0.plusSeconds(299))).isEmpty();
+
+        // 300, 600, 1200, 2400, then 4000 s at most between attempts.
+        Instant now = T0;
+        for (int attempt = 2; attempt <= 6; attempt++) {
+            now = q.list().get(0).nextAttempt();
+            assertThat(q.due(now)).hasSize(1);
+            MailQueue.Recorded r = q.record(id, Map.of("carol@c.test", MailQueue.Outcome.deferred("451 4.3.0 later")), now);
+            assertThat(r.failedNow()).isEmpty();
+        }
+        List<Envelope> left = open().list();
+        assertThat(left).singleElement().satisfies(e -> {
+            assertThat(e.attempts()).isEqualTo(6);
+            assertThat(Duration.between(T0, e.nextAttempt()).toSeconds()).isEqualTo(300 + 600 + 1200 + 2400 + 4000 + 4000);
+            assertThat(e.recipients()).extracting(Envelope.Recipient::state).containsExactly(
+                    Envelope.State.DELIVERED, Envelope.State.FAILED, Envelope.State.PENDING);
+        });
+    }
+
+    @Test
+    void theSenderIsWarnedOnceAfterFourHoursAndTheRestFailsAfterFiveDays() throws IOException {
+        MailQueue q = open();
+        String id = enqueue(q, "carol@c.test");
+        q.due(T0);
+        assertThat(q.record(id, Map.of("carol@c.test", MailQueue.Outcome.deferred("451 4.3.0 later")), T0.plusSeconds(3600))
+                .delayWarning()).isFalse();
+        q.due(T0.plus(Duration.ofHours(5)));
+        assertThat(q.record(id, Map.of(), T0.plus(Duration.ofHours(5))).delayWarning()).isTrue();
+        q.due(T0.plus(Duration.ofHours(6)));
+        assertThat(q.record(id, Map.of(), T0.plus(Duration.ofHours(6))).delayWarning()).isFalse();
+
+        q.due(T0.plus(Duration.ofDays(5)));
+        MailQueue.Recorded expired = q.record(id, Map.of("carol@c.test", MailQueue.Outcome.deferred("451 4.3.0 still later")),
+                T0.plus(Duration.ofDays(5)));
+        assertThat(expired.failedNow()).singleElement().satisfies(r ->
+                assertThat(r.lastReply()).isEqualTo("gave up after 5 days; last reply: 451 4.3.0 still later"));
+        assertThat(q.list()).isEmpty();
+        try (var files = Files.list(dir.resolve("messages"))) {
+            assertThat(files).isEmpty();
+        }
+    }
+
+    @Test
+    void aFullyDeliveredMessageLeavesTheQueue() throws IOException {
+        MailQueue q = open();
+        attemptAtT0(q, enqueue(q, "bob@b.test"), MailQueue.Outcome.delivered("250 ok"));
+        assertThat(open().list()).isEmpty();
+    }
+
+    @Test
+    void theOwnerCanRetryNowOrDelete() throws IOException {
+        MailQueue q = open();
+        String id = enqueue(q, "bob@b.test");
+        attemptAtT0(q, id, MailQueue.Outcome.deferred("421 busy"));
+        assertThat(q.due(T0.plusSeconds(10))).isEmpty();
+        assertThat(q.retryNow(id, T0.plusSeconds(10))).isTrue();
+        assertThat(q.due(T0.plusSeconds(10))).extracting(Envelope::id).containsExactly(id);
+        assertThat(q.delete(id)).as("held by an attempt").isFalse();
+        q.release(id);
+        assertThat(q.delete(id)).isTrue();
+        assertThat(q.list()).isEmpty();
+        assertThat(q.delete(id)).isFalse();
+        assertThat(q.retryNow("../../etc/passwd", T0)).isFalse();
+    }
+}
