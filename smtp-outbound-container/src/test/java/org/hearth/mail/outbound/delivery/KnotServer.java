@@ -1,0 +1,86 @@
+package org.hearth.mail.outbound.delivery;
+
+import org.xbill.DNS.Lookup;
+import org.xbill.DNS.SimpleResolver;
+import org.xbill.DNS.Type;
+
+import java.io.IOException;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A real authoritative DNS server for tests: Debian's Knot DNS (knotd), on 127.0.0.1 and a free
+ * port, serving one zone file. Stopped by its own PID.
+ */
+final class KnotServer implements AutoCloseable {
+
+    private final Process process;
+    private final int port;
+
+    private KnotServer(Process process, int port) {
+        this.process = process;
+        this.port = port;
+    }
+
+    /** Starts knotd for {@code zone} (its origin) with the given zone file text; returns once it answers. */
+    static KnotServer start(Path dir, String zone, String zoneText) throws Exception {
+        int port;
+        try (DatagramSocket probe = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
+            port = probe.getLocalPort();
+        }
+        Files.createDirectories(dir.resolve("db"));
+        Files.writeString(dir.resolve(zone + "zone"), zoneText);
+        Files.writeString(dir.resolve("knot.conf"), String.join("\n",
+                "server:",
+                "    rundir: \"" + dir + "\"",
+                "    listen: 127.0.0.1@" + port,
+                "database:",
+                "    storage: \"" + dir.resolve("db") + "\"",
+                "log:",
+                "  - target: stderr",
+                "    any: warning",
+                "zone:",
+                "  - domain: " + zone,
+                "    storage: \"" + dir + "\"",
+                "    file: \"" + zone + "zone\"",
+                ""));
+        Process p = new ProcessBuilder("knotd", "-c", dir.resolve("knot.conf").toString())
+                .redirectErrorStream(true).redirectOutput(dir.resolve("knotd.log").toFile()).start();
+        KnotServer server = new KnotServer(p, port);
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (System.nanoTime() < deadline) {
+            if (!p.isAlive()) {
+                throw new IOException("knotd exited: " + Files.readString(dir.resolve("knotd.log")));
+            }
+            Lookup soa = new Lookup(zone, Type.SOA);
+            soa.setResolver(server.resolver(Duration.ofMillis(300)));
+            soa.setCache(null);
+            soa.run();
+            if (soa.getResult() == Lookup.SUCCESSFUL) {
+                return server;
+            }
+            Thread.sleep(100);
+        }
+        server.close();
+        throw new IOException("knotd did not answer for " + zone + ": " + Files.readString(dir.resolve("knotd.log")));
+    }
+
+    SimpleResolver resolver(Duration timeout) {
+        SimpleResolver r = new SimpleResolver(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+        r.setTimeout(timeout);
+        return r;
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        process.destroy();
+        if (!process.waitFor(10, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+        }
+    }
+}
