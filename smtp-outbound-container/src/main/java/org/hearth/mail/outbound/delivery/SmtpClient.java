@@ -1,0 +1,284 @@
+package org.hearth.mail.outbound.delivery;
+
+import org.hearth.mail.outbound.queue.MailQueue.Outcome;
+
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.SNIHostName;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Hands one message to one remote server and says what became of each recipient. It sends the
+ * queued bytes exactly (only dot-stuffed), because they carry DKIM signatures; replies are read
+ * with bounds, because the server is a stranger.
+ *
+ * <p>Why not Jakarta Mail's SMTPTransport: it sends a MimeMessage (a parse and a re-serialisation
+ * of what was signed), reports per-recipient results through exception chains, and takes its TLS
+ * settings per Session rather than per connection, where MTA-STS and DANE decide per destination.
+ * The protocol an MTA's client needs is small; this is it.
+ */
+public final class SmtpClient {
+
+    /** A reply line longer than this, or a reply of more lines, is a broken (or hostile) server. */
+    private static final int MAX_LINE = 4096;
+    private static final int MAX_LINES = 100;
+
+    /** How STARTTLS is used on this connection. */
+    public enum Tls {
+        /** Opportunistic (RFC 7435): used when offered, certificate not checked; plaintext when not offered. */
+        OPPORTUNISTIC,
+        /** Never (a test, or a destination whose TLS is known broken). */
+        NONE
+    }
+
+    private final String heloName;
+    private final Duration timeout;
+    private final SSLContext tls;
+
+    /**
+     * @param heloName this appliance's host name, as its MX and its reverse DNS name it
+     * @param tls      the context for opportunistic STARTTLS (trusting any certificate)
+     */
+    public SmtpClient(String heloName, Duration timeout, SSLContext tls) {
+        this.heloName = heloName;
+        this.timeout = timeout;
+        this.tls = tls;
+    }
+
+    /**
+     * Delivers to the server at {@code address} (whose DNS name is {@code hostName}, for SNI).
+     * Every recipient gets an outcome: delivered, failed (a 5xx) or deferred (a 4xx, or the
+     * connection failing before its fate was known — after the final dot that may mean a second copy
+     * later, SMTP's own limit, RFC 1047).
+     */
+    public Map<String, Outcome> deliver(InetSocketAddress address, String hostName, Tls policy, String sender,
+                                        List<String> recipients, long size, MessageSource message) {
+        Map<String, Outcome> outcomes = new LinkedHashMap<>();
+        List<String> accepted = new ArrayList<>();
+        String stage = "connect";
+        try (Socket plain = new Socket()) {
+            plain.connect(address, (int) timeout.toMillis());
+            plain.setSoTimeout((int) timeout.toMillis());
+            Session s = new Session(plain);
+            stage = "greeting";
+            SmtpReply greeting = s.read();
+            if (!greeting.positive()) {
+                return all(recipients, greeting, "greeting");
+            }
+            stage = "EHLO";
+            Set<String> extensions = s.ehlo();
+            if (extensions.contains("STARTTLS") && policy == Tls.OPPORTUNISTIC) {
+                stage = "STARTTLS";
+                SmtpReply ready = s.command("STARTTLS");
+                if (ready.code() == 220) {
+                    s = s.startTls(hostName, address);
+                    stage = "EHLO after STARTTLS";
+                    extensions = s.ehlo();
+                }
+            }
+            stage = "MAIL FROM";
+            boolean eightBit = message.eightBit();
+            String mail = "MAIL FROM:<" + sender + ">" + (extensions.contains("SIZE") ? " SIZE=" + size : "")
+                    + (eightBit && extensions.contains("8BITMIME") ? " BODY=8BITMIME" : "");
+            SmtpReply from = s.command(mail);
+            if (!from.positive()) {
+                return all(recipients, from, "MAIL FROM");
+            }
+            for (String rcpt : recipients) {
+                stage = "RCPT TO:<" + rcpt + ">";
+                SmtpReply r = s.command("RCPT TO:<" + rcpt + ">");
+                if (r.positive()) {
+                    accepted.add(rcpt);
+                } else {
+                    outcomes.put(rcpt, outcome(r, "RCPT TO"));
+                }
+            }
+            if (accepted.isEmpty()) {
+                s.quit();
+                return outcomes;
+            }
+            stage = "DATA";
+            SmtpReply data = s.command("DATA");
+            if (data.code() != 354) {
+                accepted.forEach(r -> outcomes.put(r, outcome(data, "DATA")));
+                return outcomes;
+            }
+            stage = "the message";
+            try (InputStream in = message.open()) {
+                s.sendDotStuffed(in);
+            }
+            stage = "end of data";
+            SmtpReply done = s.read();
+            accepted.forEach(r -> outcomes.put(r, done.positive() ? Outcome.delivered(done.toString()) : outcome(done, "end of data")));
+            s.quit();
+            return outcomes;
+        } catch (IOException e) {
+            String why = "connection to " + hostName + " [" + address.getAddress().getHostAddress() + "] failed at "
+                    + stage + ": " + e.getMessage();
+            for (String r : recipients) {
+                outcomes.putIfAbsent(r, Outcome.deferred(why));
+            }
+            return outcomes;
+        }
+    }
+
+    /** The message's bytes, opened once per attempt, and whether any byte is 8-bit. */
+    public interface MessageSource {
+        InputStream open() throws IOException;
+
+        boolean eightBit() throws IOException;
+    }
+
+    private static Map<String, Outcome> all(List<String> recipients, SmtpReply reply, String stage) {
+        Map<String, Outcome> out = new LinkedHashMap<>();
+        recipients.forEach(r -> out.put(r, outcome(reply, stage)));
+        return out;
+    }
+
+    private static Outcome outcome(SmtpReply reply, String stage) {
+        String text = reply + " (at " + stage + ")";
+        return reply.permanent() ? Outcome.failed(text) : Outcome.deferred(text);
+    }
+
+    /** One connection's reader and writer; replaced by a new one over TLS after STARTTLS. */
+    private final class Session {
+        private final Socket socket;
+        private final InputStream in;
+        private final OutputStream out;
+
+        Session(Socket socket) throws IOException {
+            this.socket = socket;
+            this.in = new BufferedInputStream(socket.getInputStream());
+            this.out = new BufferedOutputStream(socket.getOutputStream());
+        }
+
+        Set<String> ehlo() throws IOException {
+            SmtpReply r = command("EHLO " + heloName);
+            Set<String> extensions = new TreeSet<>();
+            if (r.code() == 250) {
+                for (String line : r.lines().subList(1, r.lines().size())) {
+                    extensions.add(line.split(" ", 2)[0].toUpperCase(Locale.ROOT));
+                }
+                return extensions;
+            }
+            SmtpReply helo = command("HELO " + heloName);
+            if (!helo.positive()) {
+                throw new IOException("HELO refused: " + helo);
+            }
+            return extensions;
+        }
+
+        Session startTls(String hostName, InetSocketAddress address) throws IOException {
+            // Anything after the 220 came in plaintext before TLS and would be read as if protected
+            // (the STARTTLS injection of CVE-2011-0411): refuse the connection instead.
+            if (in.available() > 0) {
+                throw new IOException("the server sent more after its STARTTLS reply; not trusting it");
+            }
+            SSLSocket ssl = (SSLSocket) tls.getSocketFactory().createSocket(socket, address.getHostString(),
+                    address.getPort(), true);
+            SSLParameters params = ssl.getSSLParameters();
+            params.setServerNames(List.of(new SNIHostName(hostName)));
+            ssl.setSSLParameters(params);
+            ssl.setUseClientMode(true);
+            ssl.startHandshake();
+            return new Session(ssl);
+        }
+
+        SmtpReply command(String line) throws IOException {
+            out.write((line + "\r\n").getBytes(StandardCharsets.UTF_8));
+            out.flush();
+            return read();
+        }
+
+        SmtpReply read() throws IOException {
+            List<String> lines = new ArrayList<>();
+            int code = -1;
+            while (true) {
+                String line = readLine();
+                if (line.length() < 3 || !line.substring(0, 3).chars().allMatch(Character::isDigit)
+                        || (line.length() > 3 && line.charAt(3) != ' ' && line.charAt(3) != '-')) {
+                    throw new IOException("not an SMTP reply: " + printable(line));
+                }
+                int c = Integer.parseInt(line.substring(0, 3));
+                if (code != -1 && c != code) {
+                    throw new IOException("reply lines with different codes: " + code + " then " + c);
+                }
+                code = c;
+                lines.add(line.length() > 4 ? line.substring(4) : "");
+                if (line.length() == 3 || line.charAt(3) == ' ') {
+                    return new SmtpReply(code, List.copyOf(lines));
+                }
+                if (lines.size() >= MAX_LINES) {
+                    throw new IOException("a reply of more than " + MAX_LINES + " lines");
+                }
+            }
+        }
+
+        private String readLine() throws IOException {
+            StringBuilder b = new StringBuilder();
+            while (true) {
+                int c = in.read();
+                if (c < 0) {
+                    throw new IOException("connection closed by the server");
+                }
+                if (c == '\n') {
+                    int end = b.length() > 0 && b.charAt(b.length() - 1) == '\r' ? b.length() - 1 : b.length();
+                    return b.substring(0, end);
+                }
+                if (b.length() >= MAX_LINE) {
+                    throw new IOException("a reply line longer than " + MAX_LINE + " bytes");
+                }
+                b.append((char) c);
+            }
+        }
+
+        /** The message with every line starting with "." doubled (RFC 5321 §4.5.2), then CRLF.CRLF. */
+        void sendDotStuffed(InputStream message) throws IOException {
+            boolean lineStart = true;
+            int previous = -1;
+            byte[] buf = new byte[64 * 1024];
+            for (int n; (n = message.read(buf)) > 0; ) {
+                for (int i = 0; i < n; i++) {
+                    byte b = buf[i];
+                    if (lineStart && b == '.') {
+                        out.write('.');
+                    }
+                    out.write(b);
+                    lineStart = b == '\n';
+                    previous = b;
+                }
+            }
+            out.write(previous == '\n' ? ".\r\n".getBytes(StandardCharsets.US_ASCII) : "\r\n.\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+        }
+
+        void quit() {
+            try {
+                command("QUIT");
+            } catch (IOException e) {
+                // the message's fate is already known; a server that hangs up first changes nothing
+            }
+        }
+    }
+
+    private static String printable(String s) {
+        String cut = s.length() > 80 ? s.substring(0, 80) + "…" : s;
+        return cut.replaceAll("[^\\x20-\\x7e]", "?");
+    }
+}

@@ -1,0 +1,237 @@
+package org.hearth.mail.outbound.delivery;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.hearth.mail.common.TlsIdentity;
+import org.hearth.mail.outbound.queue.Envelope;
+import org.hearth.mail.outbound.queue.MailQueue.Outcome;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.X509TrustManager;
+import java.io.BufferedReader;
+import java.io.ByteArrayInputStream;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyStore;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Delivery to a receiving server Hearth did not write (aiosmtpd), and to misbehaving ones. */
+class SmtpClientTest {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Lines a naive client would end DATA on, or lose a dot from; and 8-bit text. */
+    private static final byte[] MESSAGE = String.join("\r\n",
+            "From: alice@a.test", "To: bob@b.test", "Subject: dots and more", "DKIM-Signature: v=1; a=ed25519-sha256; b=x",
+            "", ".", ".leading dot", "..two dots", "Grüße", ". ", "last").getBytes(StandardCharsets.UTF_8);
+
+    @TempDir
+    Path dir;
+
+    private final SmtpClient client = new SmtpClient("mx.a.test", Duration.ofSeconds(10), trustAll());
+
+    @Test
+    void theExactBytesArriveWithEachRecipientsOwnOutcome() throws Exception {
+        try (Peer peer = Peer.start(dir, Map.of("rcpt_replies", Map.of(
+                "nobody@b.test", "550 5.1.1 <nobody@b.test>: no such user",
+                "busy@b.test", "452 4.2.2 mailbox full")))) {
+            Map<String, Outcome> out = client.deliver(peer.address(), "mx.b.test", SmtpClient.Tls.NONE, "alice@a.test",
+                    List.of("bob@b.test", "nobody@b.test", "busy@b.test"), MESSAGE.length, source(MESSAGE));
+            assertThat(out.get("bob@b.test").state()).isEqualTo(Envelope.State.DELIVERED);
+            assertThat(out.get("bob@b.test").reply()).startsWith("250 2.0.0 Ok: queued as 1");
+            assertThat(out.get("nobody@b.test")).isEqualTo(Outcome.failed("550 5.1.1 <nobody@b.test>: no such user (at RCPT TO)"));
+            assertThat(out.get("busy@b.test")).isEqualTo(Outcome.deferred("452 4.2.2 mailbox full (at RCPT TO)"));
+
+            // What was signed is what arrives: every dot line intact, the message ended with CRLF.
+            byte[] received = Files.readAllBytes(dir.resolve("message-1.eml"));
+            assertThat(new String(received, StandardCharsets.UTF_8)).isEqualTo(new String(MESSAGE, StandardCharsets.UTF_8) + "\r\n");
+            JsonNode meta = JSON.readTree(dir.resolve("message-1.json").toFile());
+            assertThat(meta.path("rcpt_tos")).extracting(JsonNode::asText).containsExactly("bob@b.test");
+            assertThat(meta.path("helo").asText()).isEqualTo("mx.a.test");
+            assertThat(meta.path("mail_options")).extracting(JsonNode::asText).contains("BODY=8BITMIME", "SIZE=" + MESSAGE.length);
+            assertThat(meta.path("tls").asBoolean()).isFalse();
+        }
+    }
+
+    @Test
+    void starttlsIsUsedWhenOffered() throws Exception {
+        Path[] pem = selfSigned("mx.b.test");
+        try (Peer peer = Peer.start(dir, Map.of("cert", pem[0].toString(), "key", pem[1].toString()))) {
+            Map<String, Outcome> out = client.deliver(peer.address(), "mx.b.test", SmtpClient.Tls.OPPORTUNISTIC,
+                    "alice@a.test", List.of("bob@b.test"), MESSAGE.length, source(MESSAGE));
+            assertThat(out.get("bob@b.test").state()).as(out.toString()).isEqualTo(Envelope.State.DELIVERED);
+            assertThat(JSON.readTree(dir.resolve("message-1.json").toFile()).path("tls").asBoolean()).isTrue();
+        }
+    }
+
+    @Test
+    void aTemporaryRefusalOfTheMessageDefersEveryAcceptedRecipient() throws Exception {
+        try (Peer peer = Peer.start(dir, Map.of("data_reply", "451 4.3.0 try again later"))) {
+            Map<String, Outcome> out = client.deliver(peer.address(), "mx.b.test", SmtpClient.Tls.NONE, "alice@a.test",
+                    List.of("bob@b.test", "carol@b.test"), MESSAGE.length, source(MESSAGE));
+            assertThat(out.values()).extracting(Outcome::state).containsOnly(Envelope.State.PENDING);
+            assertThat(out.get("carol@b.test").reply()).isEqualTo("451 4.3.0 try again later (at end of data)");
+        }
+    }
+
+    @Test
+    void nobodyListeningOrAHostileServerDefersAndNamesWhy() throws Exception {
+        InetSocketAddress closed;
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            closed = new InetSocketAddress(InetAddress.getLoopbackAddress(), s.getLocalPort());
+        }
+        Outcome refused = client.deliver(closed, "mx.b.test", SmtpClient.Tls.NONE, "alice@a.test",
+                List.of("bob@b.test"), MESSAGE.length, source(MESSAGE)).get("bob@b.test");
+        assertThat(refused.state()).isEqualTo(Envelope.State.PENDING);
+        assertThat(refused.reply()).startsWith("connection to mx.b.test [127.0.0.1] failed at connect");
+
+        // A server that greets with an endless line: cut off, not read forever.
+        try (ServerSocket hostile = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            Thread t = new Thread(() -> {
+                try (Socket c = hostile.accept()) {
+                    c.getOutputStream().write(("220 " + "x".repeat(100_000)).getBytes(StandardCharsets.US_ASCII));
+                    c.getInputStream().read();
+                } catch (Exception ignored) {
+                    // the client hung up, as it should
+                }
+            });
+            t.start();
+            Outcome cut = client.deliver(new InetSocketAddress(InetAddress.getLoopbackAddress(), hostile.getLocalPort()),
+                    "mx.b.test", SmtpClient.Tls.NONE, "alice@a.test", List.of("bob@b.test"), 10, source(MESSAGE)).get("bob@b.test");
+            assertThat(cut.reply()).contains("failed at greeting", "longer than 4096 bytes");
+            t.join(5000);
+        }
+    }
+
+    @Test
+    void plaintextSentAlongWithTheStarttlsReplyIsRefused() throws Exception {
+        try (ServerSocket injector = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            Thread t = new Thread(() -> {
+                try (Socket c = injector.accept()) {
+                    var in = new BufferedReader(new InputStreamReader(c.getInputStream(), StandardCharsets.US_ASCII));
+                    var out = c.getOutputStream();
+                    out.write("220 mx.b.test ESMTP\r\n".getBytes(StandardCharsets.US_ASCII));
+                    in.readLine();
+                    out.write("250-mx.b.test\r\n250 STARTTLS\r\n".getBytes(StandardCharsets.US_ASCII));
+                    in.readLine();
+                    // The injected reply rides in the same packet as the 220.
+                    out.write("220 go ahead\r\n250 2.1.0 injected\r\n".getBytes(StandardCharsets.US_ASCII));
+                    in.readLine();
+                } catch (Exception ignored) {
+                    // the client hung up, as it should
+                }
+            });
+            t.start();
+            Outcome out = client.deliver(new InetSocketAddress(InetAddress.getLoopbackAddress(), injector.getLocalPort()),
+                    "mx.b.test", SmtpClient.Tls.OPPORTUNISTIC, "alice@a.test", List.of("bob@b.test"), 10, source(MESSAGE))
+                    .get("bob@b.test");
+            assertThat(out.state()).isEqualTo(Envelope.State.PENDING);
+            assertThat(out.reply()).contains("failed at STARTTLS", "sent more after its STARTTLS reply");
+            t.join(5000);
+        }
+    }
+
+    private static SmtpClient.MessageSource source(byte[] bytes) {
+        return new SmtpClient.MessageSource() {
+            @Override
+            public InputStream open() {
+                return new ByteArrayInputStream(bytes);
+            }
+
+            @Override
+            public boolean eightBit() {
+                for (byte b : bytes) {
+                    if (b < 0) {
+                        return true;
+                    }
+                }
+                return false;
+            }
+        };
+    }
+
+    /** Opportunistic TLS checks no certificate (RFC 7435): a context that trusts any. */
+    private static SSLContext trustAll() {
+        try {
+            SSLContext c = SSLContext.getInstance("TLS");
+            c.init(null, new TrustManager[]{new X509TrustManager() {
+                public void checkClientTrusted(X509Certificate[] chain, String authType) {
+                }
+
+                public void checkServerTrusted(X509Certificate[] chain, String authType) {
+                }
+
+                public X509Certificate[] getAcceptedIssuers() {
+                    return new X509Certificate[0];
+                }
+            }}, null);
+            return c;
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** A certificate and key as PEM files for the Python server, from Hearth's own TLS identity code. */
+    private Path[] selfSigned(String host) throws Exception {
+        Path p12 = dir.resolve("tls/identity.p12");
+        TlsIdentity.stored(p12, host);
+        char[] password = Files.readString(p12.resolveSibling("identity.p12.password")).strip().toCharArray();
+        KeyStore ks = KeyStore.getInstance("PKCS12");
+        try (InputStream in = Files.newInputStream(p12)) {
+            ks.load(in, password);
+        }
+        String alias = ks.aliases().nextElement();
+        var mime = Base64.getMimeEncoder(64, new byte[]{'\n'});
+        Path cert = Files.writeString(dir.resolve("tls/cert.pem"), "-----BEGIN CERTIFICATE-----\n"
+                + mime.encodeToString(ks.getCertificate(alias).getEncoded()) + "\n-----END CERTIFICATE-----\n");
+        Path key = Files.writeString(dir.resolve("tls/key.pem"), "-----BEGIN PRIVATE KEY-----\n"
+                + mime.encodeToString(ks.getKey(alias, password).getEncoded()) + "\n-----END PRIVATE KEY-----\n");
+        return new Path[]{cert, key};
+    }
+
+    /** The aiosmtpd server, on a free loopback port, stopped by its own PID. */
+    private record Peer(Process process, int port) implements AutoCloseable {
+        static Peer start(Path outDir, Map<String, Object> options) throws Exception {
+            int port;
+            try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+                port = s.getLocalPort();
+            }
+            Map<String, Object> args = new HashMap<>(options);
+            args.put("port", port);
+            args.put("out_dir", outDir.toString());
+            Path script = Path.of("src/test/python/smtp_peer.py").toAbsolutePath();
+            Process p = new ProcessBuilder("python3", script.toString(), JSON.writeValueAsString(args))
+                    .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            String first = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8)).readLine();
+            assertThat(first).as("the test SMTP server started").isEqualTo("ready");
+            return new Peer(p, port);
+        }
+
+        InetSocketAddress address() {
+            return new InetSocketAddress(InetAddress.getLoopbackAddress(), port);
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            process.destroy();
+            process.waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+}

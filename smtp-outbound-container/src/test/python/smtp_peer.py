@@ -1,0 +1,63 @@
+"""A receiving mail server for delivery tests: aiosmtpd (Debian's python3-aiosmtpd), an SMTP server
+implementation Hearth did not write. It keeps every message it accepts, exactly as received
+(dot-unstuffed), with its envelope and whether the session was under TLS, in OUT_DIR.
+Usage: smtp_peer.py '{"port": N, "out_dir": DIR, "cert": PEM, "key": PEM,
+                      "rcpt_replies": {"addr": "550 5.1.1 no such user"}, "data_reply": "451 4.3.0 later"}'
+cert/key enable STARTTLS; replies not given are 250. Prints "ready" once listening; stops on SIGTERM."""
+import json
+import os
+import signal
+import ssl
+import sys
+import threading
+
+# python3 on PATH may be another interpreter than Debian's (pyenv); aiosmtpd is installed for Debian's.
+sys.path.append("/usr/lib/python3/dist-packages")
+from aiosmtpd.controller import Controller  # noqa: E402
+
+
+class Keeper:
+    def __init__(self, args):
+        self.args = args
+        self.count = 0
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        reply = self.args.get("rcpt_replies", {}).get(address)
+        if reply:
+            return reply
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        reply = self.args.get("data_reply")
+        if reply:
+            return reply
+        self.count += 1
+        base = os.path.join(self.args["out_dir"], "message-%d" % self.count)
+        with open(base + ".eml", "wb") as f:
+            f.write(envelope.original_content)
+        with open(base + ".json", "w") as f:
+            json.dump({"mail_from": envelope.mail_from, "rcpt_tos": envelope.rcpt_tos,
+                       "mail_options": envelope.mail_options, "tls": session.ssl is not None,
+                       "helo": session.host_name}, f)
+        return "250 2.0.0 Ok: queued as %d" % self.count
+
+
+def main():
+    args = json.loads(sys.argv[1])
+    kwargs = {"hostname": "127.0.0.1", "port": args["port"], "decode_data": False, "enable_SMTPUTF8": True}
+    if args.get("cert"):
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(args["cert"], args["key"])
+        kwargs["tls_context"] = context
+    controller = Controller(Keeper(args), **kwargs)
+    controller.start()
+    print("ready", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *a: stop.set())
+    stop.wait()
+    controller.stop()
+
+
+if __name__ == "__main__":
+    main()
