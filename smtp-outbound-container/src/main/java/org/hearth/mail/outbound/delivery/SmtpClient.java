@@ -67,11 +67,12 @@ public final class SmtpClient {
      * connection failing before its fate was known — after the final dot that may mean a second copy
      * later, SMTP's own limit, RFC 1047).
      */
-    public Map<String, Outcome> deliver(InetSocketAddress address, String hostName, Tls policy, String sender,
-                                        List<String> recipients, long size, MessageSource message) {
+    public Attempt deliver(InetSocketAddress address, String hostName, Tls policy, String sender,
+                           List<String> recipients, long size, MessageSource message) {
         Map<String, Outcome> outcomes = new LinkedHashMap<>();
         List<String> accepted = new ArrayList<>();
         String stage = "connect";
+        boolean anyRecipientAnswered = false;
         try (Socket plain = new Socket()) {
             plain.connect(address, (int) timeout.toMillis());
             plain.setSoTimeout((int) timeout.toMillis());
@@ -79,7 +80,7 @@ public final class SmtpClient {
             stage = "greeting";
             SmtpReply greeting = s.read();
             if (!greeting.positive()) {
-                return all(recipients, greeting, "greeting");
+                return new Attempt(all(recipients, greeting, "greeting"), true);
             }
             stage = "EHLO";
             Set<String> extensions = s.ehlo();
@@ -98,11 +99,12 @@ public final class SmtpClient {
                     + (eightBit && extensions.contains("8BITMIME") ? " BODY=8BITMIME" : "");
             SmtpReply from = s.command(mail);
             if (!from.positive()) {
-                return all(recipients, from, "MAIL FROM");
+                return new Attempt(all(recipients, from, "MAIL FROM"), !from.permanent());
             }
             for (String rcpt : recipients) {
                 stage = "RCPT TO:<" + rcpt + ">";
                 SmtpReply r = s.command("RCPT TO:<" + rcpt + ">");
+                anyRecipientAnswered = true;
                 if (r.positive()) {
                     accepted.add(rcpt);
                 } else {
@@ -111,13 +113,13 @@ public final class SmtpClient {
             }
             if (accepted.isEmpty()) {
                 s.quit();
-                return outcomes;
+                return new Attempt(outcomes, false);
             }
             stage = "DATA";
             SmtpReply data = s.command("DATA");
             if (data.code() != 354) {
                 accepted.forEach(r -> outcomes.put(r, outcome(data, "DATA")));
-                return outcomes;
+                return new Attempt(outcomes, false);
             }
             stage = "the message";
             try (InputStream in = message.open()) {
@@ -127,15 +129,26 @@ public final class SmtpClient {
             SmtpReply done = s.read();
             accepted.forEach(r -> outcomes.put(r, done.positive() ? Outcome.delivered(done.toString()) : outcome(done, "end of data")));
             s.quit();
-            return outcomes;
+            return new Attempt(outcomes, false);
         } catch (IOException e) {
             String why = "connection to " + hostName + " [" + address.getAddress().getHostAddress() + "] failed at "
                     + stage + ": " + e.getMessage();
             for (String r : recipients) {
                 outcomes.putIfAbsent(r, Outcome.deferred(why));
             }
-            return outcomes;
+            // Before any recipient was answered, the next MX host may do better; after, it might
+            // deliver a second copy of what this one took.
+            return new Attempt(outcomes, !anyRecipientAnswered);
         }
+    }
+
+    /**
+     * What one connection achieved.
+     *
+     * @param sessionFailed nothing was decided for any recipient (no connection, a refusing greeting,
+     *                      a temporary MAIL FROM failure): the next address or MX host should be tried
+     */
+    public record Attempt(Map<String, Outcome> outcomes, boolean sessionFailed) {
     }
 
     /** The message's bytes, opened once per attempt, and whether any byte is 8-bit. */

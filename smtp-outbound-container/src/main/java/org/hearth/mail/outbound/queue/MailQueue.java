@@ -140,6 +140,11 @@ public final class MailQueue {
         return due;
     }
 
+    /** The message's size in bytes (for SIZE=). */
+    public long size(String id) throws IOException {
+        return Files.size(messages.resolve(id));
+    }
+
     /** The message's bytes, as submitted (signed). */
     public InputStream message(String id) throws IOException {
         return Files.newInputStream(messages.resolve(id));

@@ -27,6 +27,12 @@ final class KnotServer implements AutoCloseable {
         this.port = port;
     }
 
+    /** A zone file for "test." with its SOA, NS and the name server's address, then {@code records}. */
+    static String testZone(String... records) {
+        return String.join("\n", "$ORIGIN test.", "$TTL 60", "@ SOA ns.test. hostmaster.test. 1 3600 600 86400 60",
+                "@ NS ns.test.", "ns A 127.0.0.1", String.join("\n", records)) + "\n";
+    }
+
     /** Starts knotd for {@code zone} (its origin) with the given zone file text; returns once it answers. */
     static KnotServer start(Path dir, String zone, String zoneText) throws Exception {
         int port;

@@ -20,12 +20,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** MX routing against a real authoritative server (Knot DNS) serving a test zone. */
 class MxResolverTest {
 
-    private static final String ZONE = String.join("\n",
-            "$ORIGIN test.",
-            "$TTL 60",
-            "@            SOA ns.test. hostmaster.test. 1 3600 600 86400 60",
-            "@            NS  ns.test.",
-            "ns           A   127.0.0.1",
+    private static final String ZONE = KnotServer.testZone(
             // Two preferences, two hosts sharing the first; one host has IPv6 and IPv4.
             "b            MX  10 mx1.b.test.",
             "b            MX  10 mx2.b.test.",
@@ -45,8 +40,7 @@ class MxResolverTest {
             // Only MX hosts without addresses.
             "broken       MX  10 gone.broken.test.",
             // A name with a TXT record only: neither MX nor address.
-            "textonly     TXT \"v=spf1 -all\"",
-            "");
+            "textonly     TXT \"v=spf1 -all\"");
 
     @TempDir
     static Path dir;

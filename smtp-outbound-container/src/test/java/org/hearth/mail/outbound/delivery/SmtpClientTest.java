@@ -8,9 +8,6 @@ import org.hearth.mail.outbound.queue.MailQueue.Outcome;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManager;
-import javax.net.ssl.X509TrustManager;
 import java.io.BufferedReader;
 import java.io.ByteArrayInputStream;
 import java.io.InputStream;
@@ -23,13 +20,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyStore;
-import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.Base64;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -45,15 +39,15 @@ class SmtpClientTest {
     @TempDir
     Path dir;
 
-    private final SmtpClient client = new SmtpClient("mx.a.test", Duration.ofSeconds(10), trustAll());
+    private final SmtpClient client = new SmtpClient("mx.a.test", Duration.ofSeconds(10), SmtpPeer.trustAll());
 
     @Test
     void theExactBytesArriveWithEachRecipientsOwnOutcome() throws Exception {
-        try (Peer peer = Peer.start(dir, Map.of("rcpt_replies", Map.of(
+        try (SmtpPeer peer = SmtpPeer.start(dir, Map.of("rcpt_replies", Map.of(
                 "nobody@b.test", "550 5.1.1 <nobody@b.test>: no such user",
                 "busy@b.test", "452 4.2.2 mailbox full")))) {
             Map<String, Outcome> out = client.deliver(peer.address(), "mx.b.test", SmtpClient.Tls.NONE, "alice@a.test",
-                    List.of("bob@b.test", "nobody@b.test", "busy@b.test"), MESSAGE.length, source(MESSAGE));
+                    List.of("bob@b.test", "nobody@b.test", "busy@b.test"), MESSAGE.length, source(MESSAGE)).outcomes();
             assertThat(out.get("bob@b.test").state()).isEqualTo(Envelope.State.DELIVERED);
             assertThat(out.get("bob@b.test").reply()).startsWith("250 2.0.0 Ok: queued as 1");
             assertThat(out.get("nobody@b.test")).isEqualTo(Outcome.failed("550 5.1.1 <nobody@b.test>: no such user (at RCPT TO)"));
@@ -73,9 +67,9 @@ class SmtpClientTest {
     @Test
     void starttlsIsUsedWhenOffered() throws Exception {
         Path[] pem = selfSigned("mx.b.test");
-        try (Peer peer = Peer.start(dir, Map.of("cert", pem[0].toString(), "key", pem[1].toString()))) {
+        try (SmtpPeer peer = SmtpPeer.start(dir, Map.of("cert", pem[0].toString(), "key", pem[1].toString()))) {
             Map<String, Outcome> out = client.deliver(peer.address(), "mx.b.test", SmtpClient.Tls.OPPORTUNISTIC,
-                    "alice@a.test", List.of("bob@b.test"), MESSAGE.length, source(MESSAGE));
+                    "alice@a.test", List.of("bob@b.test"), MESSAGE.length, source(MESSAGE)).outcomes();
             assertThat(out.get("bob@b.test").state()).as(out.toString()).isEqualTo(Envelope.State.DELIVERED);
             assertThat(JSON.readTree(dir.resolve("message-1.json").toFile()).path("tls").asBoolean()).isTrue();
         }
@@ -83,9 +77,9 @@ class SmtpClientTest {
 
     @Test
     void aTemporaryRefusalOfTheMessageDefersEveryAcceptedRecipient() throws Exception {
-        try (Peer peer = Peer.start(dir, Map.of("data_reply", "451 4.3.0 try again later"))) {
+        try (SmtpPeer peer = SmtpPeer.start(dir, Map.of("data_reply", "451 4.3.0 try again later"))) {
             Map<String, Outcome> out = client.deliver(peer.address(), "mx.b.test", SmtpClient.Tls.NONE, "alice@a.test",
-                    List.of("bob@b.test", "carol@b.test"), MESSAGE.length, source(MESSAGE));
+                    List.of("bob@b.test", "carol@b.test"), MESSAGE.length, source(MESSAGE)).outcomes();
             assertThat(out.values()).extracting(Outcome::state).containsOnly(Envelope.State.PENDING);
             assertThat(out.get("carol@b.test").reply()).isEqualTo("451 4.3.0 try again later (at end of data)");
         }
@@ -97,8 +91,10 @@ class SmtpClientTest {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             closed = new InetSocketAddress(InetAddress.getLoopbackAddress(), s.getLocalPort());
         }
-        Outcome refused = client.deliver(closed, "mx.b.test", SmtpClient.Tls.NONE, "alice@a.test",
-                List.of("bob@b.test"), MESSAGE.length, source(MESSAGE)).get("bob@b.test");
+        SmtpClient.Attempt none = client.deliver(closed, "mx.b.test", SmtpClient.Tls.NONE, "alice@a.test",
+                List.of("bob@b.test"), MESSAGE.length, source(MESSAGE));
+        assertThat(none.sessionFailed()).isTrue();
+        Outcome refused = none.outcomes().get("bob@b.test");
         assertThat(refused.state()).isEqualTo(Envelope.State.PENDING);
         assertThat(refused.reply()).startsWith("connection to mx.b.test [127.0.0.1] failed at connect");
 
@@ -114,7 +110,7 @@ class SmtpClientTest {
             });
             t.start();
             Outcome cut = client.deliver(new InetSocketAddress(InetAddress.getLoopbackAddress(), hostile.getLocalPort()),
-                    "mx.b.test", SmtpClient.Tls.NONE, "alice@a.test", List.of("bob@b.test"), 10, source(MESSAGE)).get("bob@b.test");
+                    "mx.b.test", SmtpClient.Tls.NONE, "alice@a.test", List.of("bob@b.test"), 10, source(MESSAGE)).outcomes().get("bob@b.test");
             assertThat(cut.reply()).contains("failed at greeting", "longer than 4096 bytes");
             t.join(5000);
         }
@@ -141,7 +137,7 @@ class SmtpClientTest {
             t.start();
             Outcome out = client.deliver(new InetSocketAddress(InetAddress.getLoopbackAddress(), injector.getLocalPort()),
                     "mx.b.test", SmtpClient.Tls.OPPORTUNISTIC, "alice@a.test", List.of("bob@b.test"), 10, source(MESSAGE))
-                    .get("bob@b.test");
+                    .outcomes().get("bob@b.test");
             assertThat(out.state()).isEqualTo(Envelope.State.PENDING);
             assertThat(out.reply()).contains("failed at STARTTLS", "sent more after its STARTTLS reply");
             t.join(5000);
@@ -167,27 +163,6 @@ class SmtpClientTest {
         };
     }
 
-    /** Opportunistic TLS checks no certificate (RFC 7435): a context that trusts any. */
-    private static SSLContext trustAll() {
-        try {
-            SSLContext c = SSLContext.getInstance("TLS");
-            c.init(null, new TrustManager[]{new X509TrustManager() {
-                public void checkClientTrusted(X509Certificate[] chain, String authType) {
-                }
-
-                public void checkServerTrusted(X509Certificate[] chain, String authType) {
-                }
-
-                public X509Certificate[] getAcceptedIssuers() {
-                    return new X509Certificate[0];
-                }
-            }}, null);
-            return c;
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
     /** A certificate and key as PEM files for the Python server, from Hearth's own TLS identity code. */
     private Path[] selfSigned(String host) throws Exception {
         Path p12 = dir.resolve("tls/identity.p12");
@@ -204,34 +179,5 @@ class SmtpClientTest {
         Path key = Files.writeString(dir.resolve("tls/key.pem"), "-----BEGIN PRIVATE KEY-----\n"
                 + mime.encodeToString(ks.getKey(alias, password).getEncoded()) + "\n-----END PRIVATE KEY-----\n");
         return new Path[]{cert, key};
-    }
-
-    /** The aiosmtpd server, on a free loopback port, stopped by its own PID. */
-    private record Peer(Process process, int port) implements AutoCloseable {
-        static Peer start(Path outDir, Map<String, Object> options) throws Exception {
-            int port;
-            try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-                port = s.getLocalPort();
-            }
-            Map<String, Object> args = new HashMap<>(options);
-            args.put("port", port);
-            args.put("out_dir", outDir.toString());
-            Path script = Path.of("src/test/python/smtp_peer.py").toAbsolutePath();
-            Process p = new ProcessBuilder("python3", script.toString(), JSON.writeValueAsString(args))
-                    .redirectError(ProcessBuilder.Redirect.INHERIT).start();
-            String first = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8)).readLine();
-            assertThat(first).as("the test SMTP server started").isEqualTo("ready");
-            return new Peer(p, port);
-        }
-
-        InetSocketAddress address() {
-            return new InetSocketAddress(InetAddress.getLoopbackAddress(), port);
-        }
-
-        @Override
-        public void close() throws InterruptedException {
-            process.destroy();
-            process.waitFor(10, TimeUnit.SECONDS);
-        }
     }
 }

@@ -1,0 +1,163 @@
+package org.hearth.mail.outbound.delivery;
+
+import org.hearth.mail.outbound.queue.DeliveryStatusNotice;
+import org.hearth.mail.outbound.queue.Envelope;
+import org.hearth.mail.outbound.queue.MailQueue;
+import org.hearth.mail.outbound.queue.MailQueue.Outcome;
+import org.hearth.mail.outbound.queue.RetrySchedule;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Takes what is due from the queue and tries it once: recipients grouped by domain, each domain
+ * routed by its MX records, each host's addresses tried in order until one answers for the
+ * recipients; outcomes recorded; the sender owed a bounce or a delay notice gets it (a notice
+ * itself, with an empty reverse path, never gets one).
+ */
+public final class Deliverer {
+
+    /** How many bytes of a message are read for a notice's returned headers. */
+    private static final int HEADER_BYTES = 64 * 1024;
+
+    private final MailQueue queue;
+    private final MxResolver mx;
+    private final SmtpClient smtp;
+    private final int port;
+    private final String hostname;
+    private final RetrySchedule schedule;
+    private final InstantSource clock;
+
+    /**
+     * @param port     25 in the world; a test's receiving server elsewhere
+     * @param hostname this appliance's name, in notices
+     */
+    public Deliverer(MailQueue queue, MxResolver mx, SmtpClient smtp, int port, String hostname, RetrySchedule schedule,
+                     InstantSource clock) {
+        this.queue = queue;
+        this.mx = mx;
+        this.smtp = smtp;
+        this.port = port;
+        this.hostname = hostname;
+        this.schedule = schedule;
+        this.clock = clock;
+    }
+
+    /** One pass over what is due now; returns how many messages were tried. */
+    public int runOnce() throws IOException {
+        List<Envelope> due = queue.due(clock.instant());
+        for (Envelope e : due) {
+            try {
+                attempt(e);
+            } catch (IOException | RuntimeException failure) {
+                queue.release(e.id());
+                throw failure;
+            }
+        }
+        return due.size();
+    }
+
+    private void attempt(Envelope e) throws IOException {
+        Map<String, List<String>> byDomain = new LinkedHashMap<>();
+        for (Envelope.Recipient r : e.pending()) {
+            byDomain.computeIfAbsent(domainOf(r.address()), d -> new ArrayList<>()).add(r.address());
+        }
+        Map<String, Outcome> outcomes = new LinkedHashMap<>();
+        long size = queue.size(e.id());
+        SmtpClient.MessageSource source = new QueuedMessage(e.id());
+        for (var entry : byDomain.entrySet()) {
+            outcomes.putAll(toDomain(entry.getKey(), entry.getValue(), e.sender(), size, source));
+        }
+        // Read before recording: a message whose recipients are all done leaves the queue then.
+        byte[] headers = head(e.id());
+        Instant now = clock.instant();
+        MailQueue.Recorded recorded = queue.record(e.id(), outcomes, now);
+        if (e.sender().isEmpty()) {
+            return;
+        }
+        if (!recorded.failedNow().isEmpty()) {
+            queue.enqueue("", List.of(e.sender()), new ByteArrayInputStream(
+                    DeliveryStatusNotice.bounce(e, recorded.failedNow(), headers, hostname, now)), now);
+        }
+        if (recorded.delayWarning()) {
+            queue.enqueue("", List.of(e.sender()), new ByteArrayInputStream(DeliveryStatusNotice.delay(e,
+                    recorded.envelope().pending(), headers, hostname, now, e.created().plus(schedule.lifetime()))), now);
+        }
+    }
+
+    private Map<String, Outcome> toDomain(String domain, List<String> recipients, String sender, long size,
+                                          SmtpClient.MessageSource source) {
+        Map<String, Outcome> out = new LinkedHashMap<>();
+        MxResolver.Route route = mx.route(domain);
+        if (route instanceof MxResolver.Undeliverable u) {
+            recipients.forEach(r -> out.put(r, Outcome.failed(u.reply())));
+            return out;
+        }
+        if (route instanceof MxResolver.TryLater later) {
+            recipients.forEach(r -> out.put(r, Outcome.deferred(later.reason())));
+            return out;
+        }
+        SmtpClient.Attempt last = null;
+        for (MxResolver.Host host : ((MxResolver.Hosts) route).hosts()) {
+            for (InetAddress address : host.addresses()) {
+                last = smtp.deliver(new InetSocketAddress(address, port), host.name(), SmtpClient.Tls.OPPORTUNISTIC,
+                        sender, recipients, size, source);
+                if (!last.sessionFailed()) {
+                    return last.outcomes();
+                }
+            }
+        }
+        return last.outcomes();
+    }
+
+    /** The start of the message, for a notice's returned headers. */
+    private byte[] head(String id) throws IOException {
+        try (InputStream in = queue.message(id)) {
+            return in.readNBytes(HEADER_BYTES);
+        }
+    }
+
+    private static String domainOf(String address) {
+        return address.substring(address.lastIndexOf('@') + 1).toLowerCase(Locale.ROOT);
+    }
+
+    private final class QueuedMessage implements SmtpClient.MessageSource {
+        private final String id;
+        private Boolean eightBit;
+
+        QueuedMessage(String id) {
+            this.id = id;
+        }
+
+        @Override
+        public InputStream open() throws IOException {
+            return queue.message(id);
+        }
+
+        @Override
+        public boolean eightBit() throws IOException {
+            if (eightBit == null) {
+                eightBit = false;
+                try (InputStream in = open()) {
+                    byte[] buf = new byte[64 * 1024];
+                    for (int n; !eightBit && (n = in.read(buf)) > 0; ) {
+                        for (int i = 0; i < n && !eightBit; i++) {
+                            eightBit = buf[i] < 0;
+                        }
+                    }
+                }
+            }
+            return eightBit;
+        }
+    }
+}

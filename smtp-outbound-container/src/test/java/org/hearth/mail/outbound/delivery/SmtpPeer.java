@@ -1,0 +1,81 @@
+package org.hearth.mail.outbound.delivery;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.X509TrustManager;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.cert.X509Certificate;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The receiving test server (src/test/python/smtp_peer.py, aiosmtpd) on 127.0.0.1, stopped by its own PID. */
+record SmtpPeer(Process process, int port) implements AutoCloseable {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    static SmtpPeer start(Path outDir, Map<String, Object> options) throws Exception {
+        return start(outDir, options, freePort());
+    }
+
+    /** On a given port: a server that comes back where an earlier one was. */
+    static SmtpPeer start(Path outDir, Map<String, Object> options, int port) throws Exception {
+        Map<String, Object> args = new HashMap<>(options);
+        args.put("port", port);
+        args.put("out_dir", outDir.toString());
+        Path script = Path.of("src/test/python/smtp_peer.py").toAbsolutePath();
+        Process p = new ProcessBuilder("python3", script.toString(), JSON.writeValueAsString(args))
+                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        String first = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8)).readLine();
+        assertThat(first).as("the test SMTP server started").isEqualTo("ready");
+        return new SmtpPeer(p, port);
+    }
+
+    static int freePort() throws Exception {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    InetSocketAddress address() {
+        return new InetSocketAddress(InetAddress.getLoopbackAddress(), port);
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        process.destroy();
+        process.waitFor(10, TimeUnit.SECONDS);
+    }
+
+    /** Opportunistic TLS checks no certificate (RFC 7435): a context that trusts any. */
+    static SSLContext trustAll() {
+        try {
+            SSLContext c = SSLContext.getInstance("TLS");
+            c.init(null, new TrustManager[]{new X509TrustManager() {
+                public void checkClientTrusted(X509Certificate[] chain, String authType) {
+                }
+
+                public void checkServerTrusted(X509Certificate[] chain, String authType) {
+                }
+
+                public X509Certificate[] getAcceptedIssuers() {
+                    return new X509Certificate[0];
+                }
+            }}, null);
+            return c;
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
