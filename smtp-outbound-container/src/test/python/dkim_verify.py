@@ -2,6 +2,7 @@
 ed25519-sha256): an implementation no one here wrote. The key records come from the command line
 instead of DNS, so the test checks exactly the text `hearth mail dns` would publish.
 Usage: dkim_verify.py '{"message_b64": "...", "records": {"sel._domainkey.example.test": "v=DKIM1; ..."}}'
+   or: dkim_verify.py '{"message_b64": "...", "dns": {"host": "127.0.0.1", "port": 5353}}' to ask a DNS server.
 Prints {"signatures": [{"selector": ..., "algorithm": ..., "valid": true|false, "error": ...}, ...]}."""
 import base64
 import json
@@ -15,12 +16,23 @@ import dkim  # noqa: E402
 def main():
     args = json.loads(sys.argv[1])
     message = base64.b64decode(args["message_b64"])
-    records = {name.rstrip(".").lower(): text for name, text in args["records"].items()}
+    records = {name.rstrip(".").lower(): text for name, text in args.get("records", {}).items()}
 
-    def dns(name, timeout=5):
+    def given(name, timeout=5):
         key = (name.decode() if isinstance(name, bytes) else name).rstrip(".").lower()
         text = records.get(key)
         return text.encode() if text is not None else None
+
+    def asked(name, timeout=5):
+        import dns.resolver
+        resolver = dns.resolver.Resolver(configure=False)
+        resolver.nameservers = [args["dns"]["host"]]
+        resolver.port = args["dns"]["port"]
+        answer = resolver.resolve(name.decode() if isinstance(name, bytes) else name, "TXT", lifetime=timeout)
+        # A TXT record's strings are one text, joined without separators (RFC 6376 §3.6.2.2).
+        return b"".join(answer[0].strings)
+
+    dns = asked if "dns" in args else given
 
     verifier = dkim.DKIM(message)
     count = sum(1 for name, _ in verifier.headers if name.lower() == b"dkim-signature")

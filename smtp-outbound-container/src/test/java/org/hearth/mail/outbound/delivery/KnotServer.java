@@ -17,7 +17,7 @@ import java.util.concurrent.TimeUnit;
  * A real authoritative DNS server for tests: Debian's Knot DNS (knotd), on 127.0.0.1 and a free
  * port, serving one zone file. Stopped by its own PID.
  */
-final class KnotServer implements AutoCloseable {
+public final class KnotServer implements AutoCloseable {
 
     private final Process process;
     private final int port;
@@ -28,13 +28,13 @@ final class KnotServer implements AutoCloseable {
     }
 
     /** A zone file for "test." with its SOA, NS and the name server's address, then {@code records}. */
-    static String testZone(String... records) {
+    public static String testZone(String... records) {
         return String.join("\n", "$ORIGIN test.", "$TTL 60", "@ SOA ns.test. hostmaster.test. 1 3600 600 86400 60",
                 "@ NS ns.test.", "ns A 127.0.0.1", String.join("\n", records)) + "\n";
     }
 
     /** Starts knotd for {@code zone} (its origin) with the given zone file text; returns once it answers. */
-    static KnotServer start(Path dir, String zone, String zoneText) throws Exception {
+    public static KnotServer start(Path dir, String zone, String zoneText) throws Exception {
         int port;
         try (DatagramSocket probe = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
             port = probe.getLocalPort();
@@ -76,7 +76,11 @@ final class KnotServer implements AutoCloseable {
         throw new IOException("knotd did not answer for " + zone + ": " + Files.readString(dir.resolve("knotd.log")));
     }
 
-    SimpleResolver resolver(Duration timeout) {
+    public int port() {
+        return port;
+    }
+
+    public SimpleResolver resolver(Duration timeout) {
         SimpleResolver r = new SimpleResolver(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
         r.setTimeout(timeout);
         return r;
