@@ -198,36 +198,6 @@ class EncryptedStorageTest {
 
     @Test
     @Order(9)
-    void downClosesTheVolumeAndUnlockOpensItAgain() throws IOException {
-        Path mountpoint = volumeFile().resolveSibling(APP + "-mail");
-        assertThat(Files.readString(Path.of("/proc/self/mountinfo"))).contains(" " + mountpoint + " ");
-        assertThat(hearth.ok("down").stdout()).contains("volumes closed");
-        // Nothing of the volume is open without a supervisor: not mounted, so no plaintext path.
-        assertThat(Files.readString(Path.of("/proc/self/mountinfo"))).doesNotContain(" " + mountpoint + " ");
-        assertThat(anyFileContains(mountpoint, MARKER)).isFalse();
-
-        hearth.ok("up");
-        awaitApp("locked");
-        hearth.okWithInput(EngineFixture.PASSPHRASE + "\n", "unlock");
-        awaitApp("healthy");
-
-        // A supervisor killed outright cannot close anything: hearth down does it then.
-        long pid = Long.parseLong(Files.readString(state.resolve("supervisor.pid")).strip());
-        ProcessHandle supervisor = ProcessHandle.of(pid).orElseThrow();
-        supervisor.destroyForcibly();
-        supervisor.onExit().join();
-        assertThat(Files.readString(Path.of("/proc/self/mountinfo"))).contains(" " + mountpoint + " ");
-        hearth.ok("down");
-        assertThat(Files.readString(Path.of("/proc/self/mountinfo"))).doesNotContain(" " + mountpoint + " ");
-
-        hearth.ok("up");
-        hearth.okWithInput(EngineFixture.PASSPHRASE + "\n", "unlock");
-        awaitApp("healthy");
-        assertThat(fetch("INBOX").path("messages").findValuesAsText("subject")).contains("marker");
-    }
-
-    @Test
-    @Order(10)
     void theVolumeGrowsAndKeepsItsMail() {
         long before = volumeFile().toFile().length();
         hearth.ok("volume", "grow", APP, "mail", "512MiB");
@@ -237,7 +207,7 @@ class EncryptedStorageTest {
     }
 
     @Test
-    @Order(11)
+    @Order(10)
     void removingTheAppDestroysTheVolumeAndForgetsItsKey() throws IOException {
         hearth.ok("app", "remove", APP);
         assertThat(volumeFile()).doesNotExist();
@@ -245,7 +215,7 @@ class EncryptedStorageTest {
     }
 
     @Test
-    @Order(12)
+    @Order(11)
     void aPassphraseChangeRewrapsTheKeyAndTheOldOneStopsWorking() throws IOException {
         String vault = Files.readString(state.resolve("keys.json"));
         hearth.okWithInput(EngineFixture.PASSPHRASE + "\nnew passphrase\n", "passphrase", "change");

@@ -4,7 +4,6 @@ import org.hearth.core.network.EdgeFirewall;
 import org.hearth.core.runtime.DockerRuntime;
 import org.hearth.core.runtime.Engine;
 import org.hearth.core.supervisor.AppTeardown;
-import org.hearth.core.supervisor.InstalledApps;
 import org.hearth.core.supervisor.SupervisorProcess;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ParentCommand;
@@ -12,8 +11,7 @@ import picocli.CommandLine.ParentCommand;
 import java.util.concurrent.Callable;
 
 @Command(name = "down", mixinStandardHelpOptions = true,
-        description = "Stop the supervisor and the apps' containers and close their encrypted volumes"
-                + " (data and installed apps are kept; hearth unlock opens them again).")
+        description = "Stop the supervisor and the apps' containers (data and installed apps are kept).")
 final class DownCommand implements Callable<Integer> {
 
     @ParentCommand
@@ -36,13 +34,7 @@ final class DownCommand implements Callable<Integer> {
             AppTeardown.stopAll(new DockerRuntime(engine), root.home().instanceId());
         }
         new EdgeFirewall(root.home().instanceId()).remove();
-        // A supervisor that was killed could not close its volumes: none stays open after down.
-        for (InstalledApps.Installed app : new InstalledApps(root.home().stateDir("apps")).list()) {
-            if (app.manifest().isPresent()) {
-                AppTeardown.releaseVolumes(root.home(), app.manifest().get(), false);
-            }
-        }
-        System.out.println("apps stopped, volumes closed");
+        System.out.println("apps stopped");
         return 0;
     }
 }

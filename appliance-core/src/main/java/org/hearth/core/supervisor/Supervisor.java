@@ -196,34 +196,16 @@ public final class Supervisor implements AutoCloseable {
     }
 
     /**
-     * Closes every listener; with {@code stopContainers}, also stops the apps' containers, then
-     * removes the firewall chains and closes the volumes (hearth down).
+     * Closes every listener; with {@code stopContainers}, also stops the apps' containers and then
+     * removes the firewall chains (hearth down).
      */
     public synchronized void shutdown(boolean stopContainers) {
         running = false;
         try {
             pass.shutdown(stopContainers);
-            if (stopContainers) {
-                closeVolumes();
-            }
             LOG.info("event=supervisor-stopped containers={}", stopContainers ? "stopped" : "left running");
         } finally {
             shutdownDone.countDown();
-        }
-    }
-
-    /**
-     * After hearth down no volume stays open — mounted, its key in the kernel — with no supervisor
-     * left to lock it: the data is at rest until the next unlock, as after hearth lock.
-     */
-    private void closeVolumes() {
-        if (storage.missing().isPresent()) {
-            return;
-        }
-        try {
-            storage.lock(installedManifests());
-        } catch (IOException | RuntimeException e) {
-            LOG.warn("event=shutdown-step-failed step=close-volumes error={}", e.getMessage());
         }
     }
 
