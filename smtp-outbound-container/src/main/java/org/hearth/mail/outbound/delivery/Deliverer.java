@@ -53,16 +53,26 @@ public final class Deliverer {
         this.clock = clock;
     }
 
-    /** One pass over what is due now; returns how many messages were tried. */
+    /**
+     * One pass over what is due now; returns how many messages were tried. A message whose attempt
+     * fails (its files unreadable, a disk full for the notices) is given back untried and the pass
+     * goes on; the first such failure is thrown at the end, for the service to report.
+     */
     public int runOnce() throws IOException {
         List<Envelope> due = queue.due(clock.instant());
+        IOException first = null;
         for (Envelope e : due) {
             try {
                 attempt(e);
             } catch (IOException | RuntimeException failure) {
                 queue.release(e.id());
-                throw failure;
+                if (first == null) {
+                    first = new IOException("delivery of " + e.id() + " failed: " + failure.getMessage(), failure);
+                }
             }
+        }
+        if (first != null) {
+            throw first;
         }
         return due.size();
     }
@@ -81,18 +91,20 @@ public final class Deliverer {
         // Read before recording: a message whose recipients are all done leaves the queue then.
         byte[] headers = head(e.id());
         Instant now = clock.instant();
-        MailQueue.Recorded recorded = queue.record(e.id(), outcomes, now);
-        if (e.sender().isEmpty()) {
-            return;
-        }
-        if (!recorded.failedNow().isEmpty()) {
-            queue.enqueue("", List.of(e.sender()), new ByteArrayInputStream(
-                    DeliveryStatusNotice.bounce(e, recorded.failedNow(), headers, hostname, now)), now);
-        }
-        if (recorded.delayWarning()) {
-            queue.enqueue("", List.of(e.sender()), new ByteArrayInputStream(DeliveryStatusNotice.delay(e,
-                    recorded.envelope().pending(), headers, hostname, now, e.created().plus(schedule.lifetime()))), now);
-        }
+        // The notices are queued before the outcome is recorded: a crash between sends one twice, never none.
+        queue.record(e.id(), outcomes, now, recorded -> {
+            if (e.sender().isEmpty()) {
+                return;
+            }
+            if (!recorded.failedNow().isEmpty()) {
+                queue.enqueue("", List.of(e.sender()), new ByteArrayInputStream(
+                        DeliveryStatusNotice.bounce(e, recorded.failedNow(), headers, hostname, now)), now);
+            }
+            if (recorded.delayWarning()) {
+                queue.enqueue("", List.of(e.sender()), new ByteArrayInputStream(DeliveryStatusNotice.delay(e,
+                        recorded.envelope().pending(), headers, hostname, now, e.created().plus(schedule.lifetime()))), now);
+            }
+        });
     }
 
     private Map<String, Outcome> toDomain(String domain, List<String> recipients, String sender, long size,
@@ -110,8 +122,12 @@ public final class Deliverer {
         SmtpClient.Attempt last = null;
         for (MxResolver.Host host : ((MxResolver.Hosts) route).hosts()) {
             for (InetAddress address : host.addresses()) {
-                last = smtp.deliver(new InetSocketAddress(address, port), host.name(), SmtpClient.Tls.OPPORTUNISTIC,
-                        sender, recipients, size, source);
+                InetSocketAddress to = new InetSocketAddress(address, port);
+                last = smtp.deliver(to, host.name(), SmtpClient.Tls.OPPORTUNISTIC, sender, recipients, size, source);
+                if (last.tlsFailed()) {
+                    // Opportunistic TLS (RFC 7435): a server whose TLS is broken still gets its mail, in plaintext.
+                    last = smtp.deliver(to, host.name(), SmtpClient.Tls.NONE, sender, recipients, size, source);
+                }
                 if (!last.sessionFailed()) {
                     return last.outcomes();
                 }

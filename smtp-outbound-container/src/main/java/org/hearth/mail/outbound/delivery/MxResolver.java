@@ -90,11 +90,11 @@ public final class MxResolver {
                 if (target.equals(Name.root)) {
                     continue;
                 }
-                List<InetAddress> addresses = addresses(target);
-                if (addresses.isEmpty()) {
+                Addresses addresses = addresses(target);
+                if (addresses.found().isEmpty()) {
                     unresolved.add(target.toString(true));
                 } else {
-                    hosts.add(new Host(target.toString(true), entry.getKey(), addresses));
+                    hosts.add(new Host(target.toString(true), entry.getKey(), addresses.found()));
                 }
             }
         }
@@ -106,32 +106,43 @@ public final class MxResolver {
     }
 
     private Route implicit(String domain, Name name) {
-        List<InetAddress> addresses = addresses(name);
-        return addresses.isEmpty()
+        Addresses addresses = addresses(name);
+        if (!addresses.found().isEmpty()) {
+            return new Hosts(List.of(new Host(domain, 0, addresses.found())));
+        }
+        // A bounce only when DNS said there is nothing; a failed lookup may answer next time.
+        return addresses.failure() == null
                 ? new Undeliverable("550 5.1.2 " + domain + " has neither MX records nor an address")
-                : new Hosts(List.of(new Host(domain, 0, addresses)));
+                : new TryLater("DNS lookup of " + domain + " failed: " + addresses.failure());
+    }
+
+    /** A host's addresses, and why a lookup failed (null when both answered, with or without records). */
+    private record Addresses(List<InetAddress> found, String failure) {
     }
 
     /** IPv6 addresses first, then IPv4. */
-    private List<InetAddress> addresses(Name host) {
+    private Addresses addresses(Name host) {
         List<InetAddress> out = new ArrayList<>();
-        Lookup v6 = lookup(host, Type.AAAA);
-        if (v6.getResult() == Lookup.SUCCESSFUL) {
-            for (Record r : v6.getAnswers()) {
-                if (r instanceof AAAARecord a) {
-                    out.add(a.getAddress());
+        String failure = null;
+        for (int type : new int[]{Type.AAAA, Type.A}) {
+            Lookup l = lookup(host, type);
+            switch (l.getResult()) {
+                case Lookup.SUCCESSFUL -> {
+                    for (Record r : l.getAnswers()) {
+                        if (r instanceof AAAARecord a) {
+                            out.add(a.getAddress());
+                        } else if (r instanceof ARecord a) {
+                            out.add(a.getAddress());
+                        }
+                    }
                 }
+                case Lookup.TYPE_NOT_FOUND, Lookup.HOST_NOT_FOUND -> {
+                    // an answer: no such records
+                }
+                default -> failure = Type.string(type) + " " + l.getErrorString();
             }
         }
-        Lookup v4 = lookup(host, Type.A);
-        if (v4.getResult() == Lookup.SUCCESSFUL) {
-            for (Record r : v4.getAnswers()) {
-                if (r instanceof ARecord a) {
-                    out.add(a.getAddress());
-                }
-            }
-        }
-        return out;
+        return new Addresses(List.copyOf(out), failure);
     }
 
     private Lookup lookup(Name name, int type) {

@@ -38,6 +38,8 @@ public final class SmtpClient {
     /** A reply line longer than this, or a reply of more lines, is a broken (or hostile) server. */
     private static final int MAX_LINE = 4096;
     private static final int MAX_LINES = 100;
+    /** RFC 5321 §4.5.3.2.6: wait at least 10 minutes for the reply to the final dot; giving up sooner invites a second copy. */
+    private static final Duration FINAL_REPLY = Duration.ofMinutes(10);
 
     /** How STARTTLS is used on this connection. */
     public enum Tls {
@@ -73,6 +75,7 @@ public final class SmtpClient {
         List<String> accepted = new ArrayList<>();
         String stage = "connect";
         boolean anyRecipientAnswered = false;
+        boolean tlsStarted = false;
         try (Socket plain = new Socket()) {
             plain.connect(address, (int) timeout.toMillis());
             plain.setSoTimeout((int) timeout.toMillis());
@@ -80,7 +83,7 @@ public final class SmtpClient {
             stage = "greeting";
             SmtpReply greeting = s.read();
             if (!greeting.positive()) {
-                return new Attempt(all(recipients, greeting, "greeting"), true);
+                return new Attempt(all(recipients, greeting, "greeting"), true, false);
             }
             stage = "EHLO";
             Set<String> extensions = s.ehlo();
@@ -89,17 +92,31 @@ public final class SmtpClient {
                 SmtpReply ready = s.command("STARTTLS");
                 if (ready.code() == 220) {
                     s = s.startTls(hostName, address);
+                    tlsStarted = true;
                     stage = "EHLO after STARTTLS";
                     extensions = s.ehlo();
                 }
             }
             stage = "MAIL FROM";
             boolean eightBit = message.eightBit();
+            // RFC 6152: 8-bit content only to a server that says it takes it; converting it would break
+            // the DKIM signatures, so such a server cannot have this message (RFC 3463 5.6.3).
+            if (eightBit && !extensions.contains("8BITMIME")) {
+                s.quit();
+                return new Attempt(all(recipients, new SmtpReply(554, List.of("5.6.3 " + hostName
+                        + " does not accept 8-bit mail (no 8BITMIME) and the signed message cannot be converted")), "EHLO"), false, false);
+            }
+            long limit = s.sizeLimit();
+            if (limit > 0 && size > limit) {
+                s.quit();
+                return new Attempt(all(recipients, new SmtpReply(552, List.of("5.3.4 the message (" + size + " bytes) is larger than "
+                        + hostName + " accepts (" + limit + ")")), "EHLO"), false, false);
+            }
             String mail = "MAIL FROM:<" + sender + ">" + (extensions.contains("SIZE") ? " SIZE=" + size : "")
                     + (eightBit && extensions.contains("8BITMIME") ? " BODY=8BITMIME" : "");
             SmtpReply from = s.command(mail);
             if (!from.positive()) {
-                return new Attempt(all(recipients, from, "MAIL FROM"), !from.permanent());
+                return new Attempt(all(recipients, from, "MAIL FROM"), !from.permanent(), false);
             }
             for (String rcpt : recipients) {
                 stage = "RCPT TO:<" + rcpt + ">";
@@ -113,24 +130,26 @@ public final class SmtpClient {
             }
             if (accepted.isEmpty()) {
                 s.quit();
-                return new Attempt(outcomes, false);
+                return new Attempt(outcomes, false, false);
             }
             stage = "DATA";
             SmtpReply data = s.command("DATA");
             if (data.code() != 354) {
                 accepted.forEach(r -> outcomes.put(r, outcome(data, "DATA")));
-                return new Attempt(outcomes, false);
+                return new Attempt(outcomes, false, false);
             }
             stage = "the message";
             try (InputStream in = message.open()) {
                 s.sendDotStuffed(in);
             }
             stage = "end of data";
+            s.socket.setSoTimeout((int) Math.max(timeout.toMillis(), FINAL_REPLY.toMillis()));
             SmtpReply done = s.read();
             accepted.forEach(r -> outcomes.put(r, done.positive() ? Outcome.delivered(done.toString()) : outcome(done, "end of data")));
             s.quit();
-            return new Attempt(outcomes, false);
-        } catch (IOException e) {
+            return new Attempt(outcomes, false, false);
+        } catch (IOException | RuntimeException e) {
+            // RuntimeException too: a stranger's answer must never take the delivery pass down.
             String why = "connection to " + hostName + " [" + address.getAddress().getHostAddress() + "] failed at "
                     + stage + ": " + e.getMessage();
             for (String r : recipients) {
@@ -138,7 +157,7 @@ public final class SmtpClient {
             }
             // Before any recipient was answered, the next MX host may do better; after, it might
             // deliver a second copy of what this one took.
-            return new Attempt(outcomes, !anyRecipientAnswered);
+            return new Attempt(outcomes, !anyRecipientAnswered, stage.equals("STARTTLS") && !tlsStarted);
         }
     }
 
@@ -147,8 +166,9 @@ public final class SmtpClient {
      *
      * @param sessionFailed nothing was decided for any recipient (no connection, a refusing greeting,
      *                      a temporary MAIL FROM failure): the next address or MX host should be tried
+     * @param tlsFailed     the TLS handshake after STARTTLS failed: opportunistic TLS may retry in plaintext
      */
-    public record Attempt(Map<String, Outcome> outcomes, boolean sessionFailed) {
+    public record Attempt(Map<String, Outcome> outcomes, boolean sessionFailed, boolean tlsFailed) {
     }
 
     /** The message's bytes, opened once per attempt, and whether any byte is 8-bit. */
@@ -174,6 +194,8 @@ public final class SmtpClient {
         private final Socket socket;
         private final InputStream in;
         private final OutputStream out;
+        /** SIZE's argument in the last EHLO reply (RFC 1870); 0 when none was given. */
+        private long sizeLimit;
 
         Session(Socket socket) throws IOException {
             this.socket = socket;
@@ -186,7 +208,11 @@ public final class SmtpClient {
             Set<String> extensions = new TreeSet<>();
             if (r.code() == 250) {
                 for (String line : r.lines().subList(1, r.lines().size())) {
-                    extensions.add(line.split(" ", 2)[0].toUpperCase(Locale.ROOT));
+                    String[] words = line.split(" ");
+                    extensions.add(words[0].toUpperCase(Locale.ROOT));
+                    if (words[0].equalsIgnoreCase("SIZE") && words.length > 1 && words[1].matches("\\d{1,18}")) {
+                        sizeLimit = Long.parseLong(words[1]);
+                    }
                 }
                 return extensions;
             }
@@ -197,6 +223,10 @@ public final class SmtpClient {
             return extensions;
         }
 
+        long sizeLimit() {
+            return sizeLimit;
+        }
+
         Session startTls(String hostName, InetSocketAddress address) throws IOException {
             // Anything after the 220 came in plaintext before TLS and would be read as if protected
             // (the STARTTLS injection of CVE-2011-0411): refuse the connection instead.
@@ -205,9 +235,15 @@ public final class SmtpClient {
             }
             SSLSocket ssl = (SSLSocket) tls.getSocketFactory().createSocket(socket, address.getHostString(),
                     address.getPort(), true);
-            SSLParameters params = ssl.getSSLParameters();
-            params.setServerNames(List.of(new SNIHostName(hostName)));
-            ssl.setSSLParameters(params);
+            // SNI where the MX name is a valid host name (not every published name is).
+            String sni = hostName.endsWith(".") ? hostName.substring(0, hostName.length() - 1) : hostName;
+            try {
+                SSLParameters params = ssl.getSSLParameters();
+                params.setServerNames(List.of(new SNIHostName(sni)));
+                ssl.setSSLParameters(params);
+            } catch (IllegalArgumentException notAHostName) {
+                // no SNI then; the handshake goes on without it
+            }
             ssl.setUseClientMode(true);
             ssl.startHandshake();
             return new Session(ssl);

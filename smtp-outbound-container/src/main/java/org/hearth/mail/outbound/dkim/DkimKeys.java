@@ -58,8 +58,9 @@ public final class DkimKeys {
         for (DkimAlgorithm algorithm : DkimAlgorithm.values()) {
             String selector = freeSelector(dir, algorithm, today);
             KeyPair pair = generate(algorithm);
-            writeAtomically(dir.resolve(selector + ".pub"), pem("PUBLIC KEY", pair.getPublic().getEncoded()), false);
+            // The private key first: a .pub on disk always has its key (published() lists by .pub).
             writeAtomically(dir.resolve(selector + ".key"), pem("PRIVATE KEY", pair.getPrivate().getEncoded()), true);
+            writeAtomically(dir.resolve(selector + ".pub"), pem("PUBLIC KEY", pair.getPublic().getEncoded()), false);
             made.add(new DkimKey(domain, selector, algorithm, pair.getPrivate(), pair.getPublic()));
         }
         // Only once both keys are safely on disk do they become the signing keys.

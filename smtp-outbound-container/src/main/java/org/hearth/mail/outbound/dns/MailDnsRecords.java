@@ -54,8 +54,10 @@ public record MailDnsRecords(String domain, String mxHost, String privateHost, P
         String d = domain + ".";
         List<String> lines = new ArrayList<>();
         lines.add(d + TTL + "MX 10 " + mxHost + ".");
-        // Only the MX host sends for the domain; everything else fails SPF.
+        // Only the MX host sends for the domain; everything else fails SPF. The MX host's own name
+        // gets one too: notices come from MAILER-DAEMON@ it, and SPF then checks its HELO name.
         lines.add(d + TTL + "TXT \"v=spf1 mx -all\"");
+        lines.add(mxHost + "." + TTL + "TXT \"v=spf1 a -all\"");
         dkim.forEach(k -> lines.add(k.zoneLine()));
         // Mail claiming the domain without an aligned SPF or DKIM pass is refused; Hearth signs
         // everything it sends with d=DOMAIN from the MX host, so strict alignment holds for it.
@@ -72,9 +74,13 @@ public record MailDnsRecords(String domain, String mxHost, String privateHost, P
         return List.copyOf(lines);
     }
 
-    /** The policy served at https://mta-sts.DOMAIN/.well-known/mta-sts.txt (RFC 8461 §3.2). */
+    /**
+     * The policy served at https://mta-sts.DOMAIN/.well-known/mta-sts.txt (RFC 8461 §3.2). "testing"
+     * until the MX has a certificate senders can validate (the onboarding work's ACME): "enforce" with
+     * today's self-signed one would turn senders away for a week.
+     */
     public String mtaStsPolicy() {
-        return "version: STSv1\r\nmode: enforce\r\nmx: " + mxHost + "\r\nmax_age: 604800\r\n";
+        return "version: STSv1\r\nmode: testing\r\nmx: " + mxHost + "\r\nmax_age: 604800\r\n";
     }
 
     /**

@@ -18,7 +18,11 @@ import java.util.regex.Pattern;
  */
 public final class DeliveryStatusNotice {
 
-    private static final DateTimeFormatter DATE = DateTimeFormatter.RFC_1123_DATE_TIME.withZone(ZoneOffset.UTC);
+    /** RFC 5322 §3.3 with a numeric zone ("GMT" is obsolete syntax, §4.3). */
+    private static final DateTimeFormatter DATE = DateTimeFormatter.ofPattern("EEE, d MMM yyyy HH:mm:ss Z", java.util.Locale.ROOT)
+            .withZone(ZoneOffset.UTC);
+    /** A Diagnostic-Code is kept to this much of the remote's reply (which may be many long lines). */
+    private static final int MAX_DIAGNOSTIC = 500;
     /** A reply's enhanced status code (RFC 3463), after its basic code: "550 5.1.1 ...". */
     private static final Pattern ENHANCED = Pattern.compile("^[245]\\d\\d[ -]([245]\\.\\d{1,3}\\.\\d{1,3})\\b");
     private static final Pattern SMTP_REPLY = Pattern.compile("^([245])\\d\\d\\b.*", Pattern.DOTALL);
@@ -61,7 +65,7 @@ public final class DeliveryStatusNotice {
                 .append("Content-Type: multipart/report; report-type=delivery-status;\r\n\tboundary=\"").append(boundary).append("\"\r\n")
                 .append("\r\n")
                 .append("--").append(boundary).append("\r\n")
-                .append("Content-Type: text/plain; charset=utf-8\r\n\r\n")
+                .append("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n")
                 .append(human).append("\r\n")
                 .append("--").append(boundary).append("\r\n")
                 .append("Content-Type: message/delivery-status\r\n\r\n")
@@ -73,7 +77,11 @@ public final class DeliveryStatusNotice {
                     .append("Action: ").append(action).append("\r\n")
                     .append("Status: ").append(status(r.lastReply(), action)).append("\r\n");
             if (SMTP_REPLY.matcher(r.lastReply()).matches()) {
-                m.append("Diagnostic-Code: smtp; ").append(oneLine(r.lastReply())).append("\r\n");
+                // message/delivery-status is US-ASCII (RFC 3464 §2.1.3): the reply is cut and made ASCII.
+                String diagnostic = ascii(oneLine(r.lastReply()));
+                m.append("Diagnostic-Code: smtp; ")
+                        .append(diagnostic.length() > MAX_DIAGNOSTIC ? diagnostic.substring(0, MAX_DIAGNOSTIC) + "..." : diagnostic)
+                        .append("\r\n");
             }
             m.append("Last-Attempt-Date: ").append(DATE.format(now)).append("\r\n");
             if (willRetryUntil != null) {
@@ -81,10 +89,16 @@ public final class DeliveryStatusNotice {
             }
         }
         m.append("\r\n--").append(boundary).append("\r\n")
-                .append("Content-Type: text/rfc822-headers\r\n\r\n")
-                .append(headersOf(original))
-                .append("\r\n--").append(boundary).append("--\r\n");
-        return m.toString().getBytes(StandardCharsets.UTF_8);
+                // The original's headers go back byte for byte, whatever their encoding.
+                .append("Content-Type: text/rfc822-headers\r\nContent-Transfer-Encoding: 8bit\r\n\r\n");
+        byte[] head = m.toString().getBytes(StandardCharsets.UTF_8);
+        byte[] returned = headersOf(original);
+        byte[] tail = ("\r\n--" + boundary + "--\r\n").getBytes(StandardCharsets.US_ASCII);
+        byte[] all = new byte[head.length + returned.length + tail.length];
+        System.arraycopy(head, 0, all, 0, head.length);
+        System.arraycopy(returned, 0, all, head.length, returned.length);
+        System.arraycopy(tail, 0, all, head.length + returned.length, tail.length);
+        return all;
     }
 
     /**
@@ -120,12 +134,27 @@ public final class DeliveryStatusNotice {
         return s.replaceAll("[\\r\\n]+", " ").strip();
     }
 
-    /** The header block of the original message (up to the first empty line), CRLF-terminated. */
-    private static String headersOf(byte[] original) {
-        String text = new String(original, 0, Math.min(original.length, MAX_HEADERS), StandardCharsets.UTF_8);
-        int end = text.indexOf("\r\n\r\n");
-        String headers = end >= 0 ? text.substring(0, end + 2) : text;
-        return headers.endsWith("\r\n") ? headers : headers + "\r\n";
+    /** The header block of the original message (up to the first empty line), as bytes, CRLF-terminated. */
+    private static byte[] headersOf(byte[] original) {
+        int n = Math.min(original.length, MAX_HEADERS);
+        int end = n;
+        for (int i = 0; i + 3 < n; i++) {
+            if (original[i] == '\r' && original[i + 1] == '\n' && original[i + 2] == '\r' && original[i + 3] == '\n') {
+                end = i + 2;
+                break;
+            }
+        }
+        boolean terminated = end >= 2 && original[end - 2] == '\r' && original[end - 1] == '\n';
+        byte[] out = java.util.Arrays.copyOf(original, terminated ? end : end + 2);
+        if (!terminated) {
+            out[end] = '\r';
+            out[end + 1] = '\n';
+        }
+        return out;
+    }
+
+    private static String ascii(String s) {
+        return s.replaceAll("[^\\x20-\\x7e]", "?");
     }
 
 }

@@ -8,23 +8,28 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HexFormat;
 import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -36,18 +41,28 @@ import java.util.stream.Stream;
  * A crash before that leaves files in {@code incoming/} or a message without an envelope, which
  * {@link #open} removes: that mail was never acknowledged, so its sender still has it.
  * An attempt's outcome rewrites the envelope the same way (temporary file, force, rename); a message
- * whose recipients are all done is removed, envelope first.
+ * whose recipients are all done is removed, envelope first. One process holds a queue at a time
+ * (a lock file): a second one would sweep away the first one's half-written files.
  */
-public final class MailQueue {
+public final class MailQueue implements AutoCloseable {
 
     private static final ObjectMapper JSON = new ObjectMapper().registerModule(new JavaTimeModule())
             .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
     private static final DateTimeFormatter ID_TIME = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss").withZone(ZoneOffset.UTC);
     private static final SecureRandom RANDOM = new SecureRandom();
+    /** What {@link #enqueue} makes; anything else is no queue id (and never a path). */
+    private static final Pattern ID = Pattern.compile("\\d{8}T\\d{6}-[0-9a-f]{12}");
+    /** An address as the queue accepts it: no spaces, brackets or control characters, which would break SMTP lines and headers. */
+    private static final Pattern ADDRESS = Pattern.compile("[^\\s<>\\p{Cntrl}]+@[^\\s<>@\\p{Cntrl}]+");
+    private static final FileAttribute<?> OWNER_ONLY =
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"));
 
     private final Path incoming;
     private final Path messages;
     private final Path envelopes;
+    private final Path damaged;
+    private FileChannel lockFile;
+    private FileLock lock;
     private final RetrySchedule schedule;
     /** Messages a delivery attempt holds right now; {@link #due} does not hand them out twice. */
     private final Set<String> inFlight = new HashSet<>();
@@ -56,14 +71,28 @@ public final class MailQueue {
         this.incoming = root.resolve("incoming");
         this.messages = root.resolve("messages");
         this.envelopes = root.resolve("envelopes");
+        this.damaged = root.resolve("damaged");
         this.schedule = schedule;
     }
 
-    /** Opens the queue under {@code root}, removing what a crash left half-written (never acknowledged). */
+    /**
+     * Opens the queue under {@code root}, removing what a crash left half-written (never
+     * acknowledged); refuses when another process (or instance) holds it.
+     */
     public static MailQueue open(Path root, RetrySchedule schedule) throws IOException {
         MailQueue q = new MailQueue(root, schedule);
-        for (Path dir : List.of(q.incoming, q.messages, q.envelopes)) {
+        for (Path dir : List.of(q.incoming, q.messages, q.envelopes, q.damaged)) {
             Files.createDirectories(dir);
+        }
+        q.lockFile = FileChannel.open(root.resolve("lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        try {
+            q.lock = q.lockFile.tryLock();
+        } catch (OverlappingFileLockException e) {
+            q.lock = null;
+        }
+        if (q.lock == null) {
+            q.lockFile.close();
+            throw new IOException("the queue in " + root + " is in use by another process");
         }
         try (Stream<Path> leftovers = Files.list(q.incoming)) {
             for (Path p : leftovers.toList()) {
@@ -77,13 +106,27 @@ public final class MailQueue {
                 }
             }
         }
-        // Envelopes whose message is gone (a removal cut short after the envelope went) are done.
+        // An envelope whose message is gone: no crash leaves that (bodies go in first and out last),
+        // so mail was lost on disk. Kept aside for the owner to see, never silently dropped.
         for (String id : q.ids()) {
             if (!Files.exists(q.messages.resolve(id))) {
-                Files.delete(q.envelopeFile(id));
+                Files.move(q.envelopeFile(id), q.damaged.resolve(id + ".json"), StandardCopyOption.REPLACE_EXISTING);
             }
         }
         return q;
+    }
+
+    /** Envelopes found without their message at {@link #open}: acknowledged mail that disk trouble lost. */
+    public List<String> damaged() throws IOException {
+        try (Stream<Path> files = Files.list(damaged)) {
+            return files.map(p -> p.getFileName().toString().replaceFirst("\\.json$", "")).sorted().toList();
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        lock.release();
+        lockFile.close();
     }
 
     /**
@@ -95,9 +138,18 @@ public final class MailQueue {
         if (recipients.isEmpty()) {
             throw new IllegalArgumentException("a message needs at least one recipient");
         }
+        if (!sender.isEmpty() && !ADDRESS.matcher(sender).matches()) {
+            throw new IllegalArgumentException("not a sender address the queue can carry: " + printable(sender));
+        }
+        for (String r : recipients) {
+            if (!ADDRESS.matcher(r).matches()) {
+                throw new IllegalArgumentException("not a recipient address the queue can carry: " + printable(r));
+            }
+        }
         String id = ID_TIME.format(now) + "-" + HexFormat.of().formatHex(randomBytes());
         Path body = incoming.resolve(id);
-        try (FileChannel ch = FileChannel.open(body, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+        try (FileChannel ch = FileChannel.open(body, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
+                OWNER_ONLY)) {
             byte[] buf = new byte[64 * 1024];
             for (int n; (n = message.read(buf)) > 0; ) {
                 ByteBuffer b = ByteBuffer.wrap(buf, 0, n);
@@ -115,6 +167,10 @@ public final class MailQueue {
         Files.move(staged, envelopeFile(id), StandardCopyOption.ATOMIC_MOVE);
         force(envelopes);
         return id;
+    }
+
+    private static String printable(String s) {
+        return s.replaceAll("\\p{Cntrl}", "?");
     }
 
     private static byte[] randomBytes() {
@@ -142,12 +198,12 @@ public final class MailQueue {
 
     /** The message's size in bytes (for SIZE=). */
     public long size(String id) throws IOException {
-        return Files.size(messages.resolve(id));
+        return Files.size(messages.resolve(checkId(id)));
     }
 
     /** The message's bytes, as submitted (signed). */
     public InputStream message(String id) throws IOException {
-        return Files.newInputStream(messages.resolve(id));
+        return Files.newInputStream(messages.resolve(checkId(id)));
     }
 
     /** An attempt's outcome for one recipient: delivered (2xx), failed for good (5xx) or deferred (4xx, no answer). */
@@ -175,12 +231,25 @@ public final class MailQueue {
     public record Recorded(Envelope envelope, List<Envelope.Recipient> failedNow, boolean delayWarning) {
     }
 
+    /** Work that must be durable before an attempt's outcome is (the notices the sender is owed). */
+    public interface BeforeCommit {
+        void run(Recorded recorded) throws IOException;
+    }
+
+    /** {@link #record(String, Map, Instant, BeforeCommit)} with nothing to do first. */
+    public Recorded record(String id, Map<String, Outcome> outcomes, Instant now) throws IOException {
+        return record(id, outcomes, now, r -> { });
+    }
+
     /**
      * Records an attempt (recipients not in {@code outcomes} count as deferred with their last reply)
      * and releases the message: the next attempt is scheduled, or the message expires, or — every
-     * recipient done — it leaves the queue.
+     * recipient done — it leaves the queue. {@code beforeCommit} runs first with what will be
+     * recorded: if it fails, nothing is, and the message is tried again (a notice may then be sent
+     * twice, never lost).
      */
-    public synchronized Recorded record(String id, Map<String, Outcome> outcomes, Instant now) throws IOException {
+    public synchronized Recorded record(String id, Map<String, Outcome> outcomes, Instant now, BeforeCommit beforeCommit)
+            throws IOException {
         try {
             Envelope before = read(id).orElseThrow(() -> new NoSuchFileException("no queued message " + id));
             boolean expired = schedule.expired(before.created(), now);
@@ -207,12 +276,14 @@ public final class MailQueue {
             boolean warn = stillPending && !before.delayNotified() && schedule.delayWarningDue(before.created(), now);
             Envelope after = new Envelope(id, before.sender(), before.created(), attempts,
                     schedule.nextAttempt(attempts, now), before.delayNotified() || warn, List.copyOf(updated));
+            Recorded recorded = new Recorded(after, List.copyOf(failedNow), warn);
+            beforeCommit.run(recorded);
             if (stillPending) {
                 save(after);
             } else {
                 remove(id);
             }
-            return new Recorded(after, List.copyOf(failedNow), warn);
+            return recorded;
         } finally {
             inFlight.remove(id);
         }
@@ -260,8 +331,15 @@ public final class MailQueue {
         }
     }
 
+    private static String checkId(String id) {
+        if (!ID.matcher(id).matches()) {
+            throw new IllegalArgumentException("not a queue id: " + printable(id));
+        }
+        return id;
+    }
+
     private Optional<Envelope> read(String id) throws IOException {
-        if (!id.matches("[0-9A-Za-z-]+")) {
+        if (!ID.matcher(id).matches()) {
             return Optional.empty();
         }
         try {
@@ -289,8 +367,9 @@ public final class MailQueue {
     }
 
     private static Path writeForced(Path file, byte[] content) throws IOException {
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                StandardOpenOption.WRITE)) {
+        Files.deleteIfExists(file);
+        try (FileChannel ch = FileChannel.open(file, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
+                OWNER_ONLY)) {
             ByteBuffer b = ByteBuffer.wrap(content);
             while (b.hasRemaining()) {
                 ch.write(b);

@@ -38,7 +38,10 @@ class DelivererTest {
             "b        MX  20 mx2.b.test.",
             "mx1.b    A   127.0.0.21",
             "mx2.b    A   127.0.0.1",
-            "nullmx   MX  0 .");
+            "nullmx   MX  0 .",
+            // A published MX name that is no valid TLS server name (SNI refuses underscores).
+            "weird    MX  10 mx_1.weird.test.",
+            "mx_1.weird A 127.0.0.1");
     private static final byte[] MESSAGE = String.join("\r\n", "From: alice@a.test", "To: bob@b.test",
             "Subject: Lunch", "Message-ID: <lunch@a.test>", "", "Noon?", "").getBytes(StandardCharsets.US_ASCII);
 
@@ -144,13 +147,28 @@ class DelivererTest {
         Envelope notice = queued.stream().filter(e -> e.sender().isEmpty()).findFirst().orElseThrow();
         try (var in = queue.message(notice.id())) {
             assertThat(new String(in.readAllBytes(), StandardCharsets.UTF_8)).contains("Action: delayed",
-                    "Final-Recipient: rfc822; bob@b.test", "Will-Retry-Until: Sun, 6 Dec 2026 09:00:00 GMT",
+                    "Final-Recipient: rfc822; bob@b.test", "Will-Retry-Until: Sun, 6 Dec 2026 09:00:00 +0000",
                     "connection to mx2.b.test [127.0.0.1] failed at connect");
         }
         now.updateAndGet(t -> t.plusSeconds(300));
         deliverer.runOnce();
         assertThat(queue.list()).extracting(Envelope::id).as("one notice, then none; the notice itself dropped")
                 .containsExactly(id);
+    }
+
+    @Test
+    void anMxNameNoTlsLibraryAcceptsNeitherStallsThePassNorStopsDelivery() throws Exception {
+        Path received = Files.createDirectories(dir.resolve("received"));
+        Path[] pem = SmtpClientTest.selfSigned(dir, "mx.weird.test");
+        try (SmtpPeer peer = SmtpPeer.start(received, Map.of("cert", pem[0].toString(), "key", pem[1].toString()))) {
+            MailQueue queue = MailQueue.open(dir.resolve("queue"), RetrySchedule.postfix());
+            Deliverer deliverer = deliverer(queue, peer.port(), RetrySchedule.postfix());
+            enqueue(queue, "carol@weird.test");
+            enqueue(queue, "bob@b.test");
+            assertThat(deliverer.runOnce()).isEqualTo(2);
+            assertThat(queue.list()).isEmpty();
+            assertThat(Files.readString(received.resolve("message-1.json"))).contains("\"tls\": true");
+        }
     }
 
     @Test

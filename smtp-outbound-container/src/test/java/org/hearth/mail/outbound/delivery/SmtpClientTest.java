@@ -66,7 +66,7 @@ class SmtpClientTest {
 
     @Test
     void starttlsIsUsedWhenOffered() throws Exception {
-        Path[] pem = selfSigned("mx.b.test");
+        Path[] pem = selfSigned(dir, "mx.b.test");
         try (SmtpPeer peer = SmtpPeer.start(dir, Map.of("cert", pem[0].toString(), "key", pem[1].toString()))) {
             Map<String, Outcome> out = client.deliver(peer.address(), "mx.b.test", SmtpClient.Tls.OPPORTUNISTIC,
                     "alice@a.test", List.of("bob@b.test"), MESSAGE.length, source(MESSAGE)).outcomes();
@@ -164,7 +164,7 @@ class SmtpClientTest {
     }
 
     /** A certificate and key as PEM files for the Python server, from Hearth's own TLS identity code. */
-    private Path[] selfSigned(String host) throws Exception {
+    static Path[] selfSigned(Path dir, String host) throws Exception {
         Path p12 = dir.resolve("tls/identity.p12");
         TlsIdentity.stored(p12, host);
         char[] password = Files.readString(p12.resolveSibling("identity.p12.password")).strip().toCharArray();

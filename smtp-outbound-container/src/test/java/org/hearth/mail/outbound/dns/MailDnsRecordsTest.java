@@ -71,11 +71,12 @@ class MailDnsRecordsTest {
         assertThat(ask("a.test", Type.MX)).singleElement().satisfies(r ->
                 assertThat(((MXRecord) r).getTarget().toString()).isEqualTo("mx.a.test."));
         assertThat(texts("a.test")).containsExactly("v=spf1 mx -all");
+        assertThat(texts("mx.a.test")).containsExactly("v=spf1 a -all");
         assertThat(texts("_dmarc.a.test")).containsExactly(
                 "v=DMARC1; p=reject; adkim=s; aspf=s; rua=mailto:postmaster@a.test");
         assertThat(texts("_mta-sts.a.test")).containsExactly("v=STSv1; id=20261201T090000");
         assertThat(texts("_smtp._tls.a.test")).containsExactly("v=TLSRPTv1; rua=mailto:postmaster@a.test");
-        assertThat(records.mtaStsPolicy()).isEqualTo("version: STSv1\r\nmode: enforce\r\nmx: mx.a.test\r\nmax_age: 604800\r\n");
+        assertThat(records.mtaStsPolicy()).isEqualTo("version: STSv1\r\nmode: testing\r\nmx: mx.a.test\r\nmax_age: 604800\r\n");
     }
 
     @Test

@@ -70,7 +70,7 @@ class DeliveryStatusNoticeTest {
         JsonNode r = dsn.path("recipients").get(0);
         assertThat(r.path("Action").asText()).isEqualTo("delayed");
         assertThat(r.path("Status").asText()).isEqualTo("4.7.0");
-        assertThat(r.path("Will-Retry-Until").asText()).isEqualTo("Sun, 6 Dec 2026 09:00:00 GMT");
+        assertThat(r.path("Will-Retry-Until").asText()).isEqualTo("Sun, 6 Dec 2026 09:00:00 +0000");
         assertThat(dsn.path("subject").asText()).isEqualTo("Delayed Mail (still being retried)");
         assertThat(dsn.path("human").asText()).contains("you need not send it again");
     }

@@ -63,7 +63,12 @@ class KilledWriterTest {
         }
         assertThat(acknowledged).as("the writer committed some messages before the kill").hasSizeGreaterThan(5);
 
-        MailQueue q = MailQueue.open(dir, RetrySchedule.postfix());
+        try (MailQueue q = MailQueue.open(dir, RetrySchedule.postfix())) {
+            check(q, acknowledged);
+        }
+    }
+
+    private static void check(MailQueue q, List<String> acknowledged) throws Exception {
         List<String> held = q.list().stream().map(Envelope::id).toList();
         assertThat(held).containsAll(acknowledged);
         // At most the one in flight at the kill was committed without its id being printed.

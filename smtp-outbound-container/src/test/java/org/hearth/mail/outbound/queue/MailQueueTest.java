@@ -1,5 +1,6 @@
 package org.hearth.mail.outbound.queue;
 
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -8,12 +9,14 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class MailQueueTest {
 
@@ -23,8 +26,22 @@ class MailQueueTest {
     @TempDir
     Path dir;
 
+    private MailQueue current;
+
+    /** Opens the queue, closing the one open before (one holder at a time, as in the container). */
     private MailQueue open() throws IOException {
-        return MailQueue.open(dir, RetrySchedule.postfix());
+        if (current != null) {
+            current.close();
+        }
+        current = MailQueue.open(dir, RetrySchedule.postfix());
+        return current;
+    }
+
+    @AfterEach
+    void closeQueue() throws IOException {
+        if (current != null) {
+            current.close();
+        }
     }
 
     /** One attempt at T0 for bob, the only recipient. */
@@ -58,12 +75,14 @@ class MailQueueTest {
         // Never acknowledged: a staged file, and a body whose envelope was not yet committed.
         Files.writeString(dir.resolve("incoming").resolve("20261201T090000-aaaaaaaaaaaa"), "half");
         Files.writeString(dir.resolve("messages").resolve("20261201T090000-bbbbbbbbbbbb"), "no envelope");
-        // A removal cut short: the envelope went first, so this message was done.
-        String done = enqueue(q, "dave@d.test");
-        Files.delete(dir.resolve("messages").resolve(done));
+        // An envelope whose body is gone is no crash's doing (bodies go in first, out last): mail lost
+        // on disk, kept aside for the owner rather than dropped without a word.
+        String lost = enqueue(q, "dave@d.test");
+        Files.delete(dir.resolve("messages").resolve(lost));
 
         MailQueue reopened = open();
         assertThat(reopened.list()).extracting(Envelope::id).containsExactly(kept);
+        assertThat(reopened.damaged()).containsExactly(lost);
         try (var files = Files.list(dir.resolve("incoming"))) {
             assertThat(files).isEmpty();
         }
@@ -157,5 +176,25 @@ class MailQueueTest {
         assertThat(q.list()).isEmpty();
         assertThat(q.delete(id)).isFalse();
         assertThat(q.retryNow("../../etc/passwd", T0)).isFalse();
+        assertThatThrownBy(() -> q.message("../../etc/passwd")).hasMessage("not a queue id: ../../etc/passwd");
+        assertThatThrownBy(() -> q.size("../lock")).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void oneHolderAtATimeAndAddressesThatWouldBreakSmtpLinesAreRefused() throws IOException {
+        MailQueue q = open();
+        assertThatThrownBy(() -> MailQueue.open(dir, RetrySchedule.postfix()))
+                .hasMessageContaining("is in use by another process");
+        for (String bad : List.of("bob@b.test\r\nRCPT TO:<x@evil.test>", "bob @b.test", "<bob@b.test>", "bob")) {
+            assertThatThrownBy(() -> q.enqueue("alice@a.test", List.of(bad), new ByteArrayInputStream(MESSAGE), T0))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not a recipient address");
+        }
+        assertThatThrownBy(() -> q.enqueue("alice@a.test\n", List.of("bob@b.test"), new ByteArrayInputStream(MESSAGE), T0))
+                .hasMessageContaining("not a sender address");
+        String id = enqueue(q, "bob@b.test");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("messages").resolve(id))))
+                .isEqualTo("rw-------");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("envelopes").resolve(id + ".json"))))
+                .isEqualTo("rw-------");
     }
 }
