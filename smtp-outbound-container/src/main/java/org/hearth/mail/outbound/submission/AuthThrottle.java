@@ -1,0 +1,70 @@
+package org.hearth.mail.outbound.submission;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Slows password guessing on submission: after {@code free} failed logins in a row, a user name or a
+ * client address must wait {@code first} before the next try, twice as long after each further
+ * failure (up to {@code longest}); a success clears that user's and that client's record.
+ */
+public final class AuthThrottle {
+
+    private record Failures(int count, Instant until) {
+    }
+
+    private final int free;
+    private final Duration first;
+    private final Duration longest;
+    private final InstantSource clock;
+    private final Map<String, Failures> byKey = new HashMap<>();
+
+    public AuthThrottle(int free, Duration first, Duration longest, InstantSource clock) {
+        this.free = free;
+        this.first = first;
+        this.longest = longest;
+        this.clock = clock;
+    }
+
+    /** The store's IMAP throttle, for submission: 3 free tries, then 2 s doubling to 5 minutes. */
+    public static AuthThrottle standard() {
+        return new AuthThrottle(3, Duration.ofSeconds(2), Duration.ofMinutes(5), InstantSource.system());
+    }
+
+    /** Why this login may not be tried now; empty when it may. */
+    public synchronized Optional<String> refusal(String user, String client) {
+        Instant now = clock.instant();
+        for (String key : new String[]{"user:" + user, "client:" + client}) {
+            Failures f = byKey.get(key);
+            if (f != null && f.until().isAfter(now)) {
+                return Optional.of("wait " + Math.max(1, Duration.between(now, f.until()).toSeconds()) + " s");
+            }
+        }
+        return Optional.empty();
+    }
+
+    public synchronized void failed(String user, String client) {
+        for (String key : new String[]{"user:" + user, "client:" + client}) {
+            Failures before = byKey.getOrDefault(key, new Failures(0, Instant.MIN));
+            int count = before.count() + 1;
+            Instant until = clock.instant();
+            if (count >= free) {
+                Duration wait = first;
+                for (int i = free; i < count && wait.compareTo(longest) < 0; i++) {
+                    wait = wait.multipliedBy(2);
+                }
+                until = until.plus(wait.compareTo(longest) > 0 ? longest : wait);
+            }
+            byKey.put(key, new Failures(count, until));
+        }
+    }
+
+    public synchronized void succeeded(String user, String client) {
+        byKey.remove("user:" + user);
+        byKey.remove("client:" + client);
+    }
+}

@@ -1,0 +1,224 @@
+package org.hearth.mail.outbound.submission;
+
+import org.apache.james.core.MailAddress;
+import org.apache.james.core.MaybeSender;
+import org.apache.james.core.Username;
+import org.apache.james.metrics.api.MetricFactory;
+import org.apache.james.protocols.api.OidcSASLConfiguration;
+import org.apache.james.protocols.api.ProtocolSession;
+import org.apache.james.protocols.api.handler.CommandDispatcher;
+import org.apache.james.protocols.api.handler.CommandHandlerResultLogger;
+import org.apache.james.protocols.api.handler.ProtocolHandler;
+import org.apache.james.protocols.netty.Encryption;
+import org.apache.james.protocols.netty.NettyServer;
+import org.apache.james.protocols.smtp.SMTPConfigurationImpl;
+import org.apache.james.protocols.smtp.SMTPProtocol;
+import org.apache.james.protocols.smtp.SMTPProtocolHandlerChain;
+import org.apache.james.protocols.smtp.SMTPSession;
+import org.apache.james.protocols.smtp.MailEnvelope;
+import org.apache.james.protocols.smtp.core.DataCmdHandler;
+import org.apache.james.protocols.smtp.core.DataLineMessageHookHandler;
+import org.apache.james.protocols.smtp.core.HeloCmdHandler;
+import org.apache.james.protocols.smtp.core.MailCmdHandler;
+import org.apache.james.protocols.smtp.core.NoopCmdHandler;
+import org.apache.james.protocols.smtp.core.QuitCmdHandler;
+import org.apache.james.protocols.smtp.core.RcptCmdHandler;
+import org.apache.james.protocols.smtp.core.RsetCmdHandler;
+import org.apache.james.protocols.smtp.core.UnknownCmdHandler;
+import org.apache.james.protocols.smtp.core.WelcomeMessageHandler;
+import org.apache.james.protocols.smtp.core.esmtp.AuthCmdHandler;
+import org.apache.james.protocols.smtp.core.esmtp.EhloCmdHandler;
+import org.apache.james.protocols.smtp.core.esmtp.MailSizeEsmtpExtension;
+import org.apache.james.protocols.smtp.core.esmtp.StartTlsCmdHandler;
+import org.apache.james.protocols.smtp.hook.AuthHook;
+import org.apache.james.protocols.smtp.hook.HookResult;
+import org.apache.james.protocols.smtp.hook.HookReturnCode;
+import org.apache.james.protocols.smtp.hook.MailHook;
+import org.apache.james.protocols.smtp.hook.MessageHook;
+import org.apache.james.protocols.smtp.hook.RcptHook;
+
+import javax.net.ssl.SSLContext;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Submission (RFC 6409) for the owner's mail clients, on the private overlay only: port 587 with
+ * STARTTLS, where AUTH is neither offered nor accepted before TLS (RFC 3207 §4, RFC 4954 §4), and
+ * port 465 with TLS from the first byte (RFC 8314). Apache James's SMTP protocol does the SMTP; the
+ * hooks here decide: who may log in (the store's accounts, throttled after failures), that nothing
+ * is accepted without a login, that a user sends only as one of their own addresses or aliases
+ * (550 5.7.1 otherwise), and that 250 comes only once the message is signed and in the queue.
+ */
+public final class SubmissionServer {
+
+    /** How the connection is protected. */
+    public enum Tls { STARTTLS, IMPLICIT }
+
+    /** The store's accounts: a user's login gives the addresses they may send as; empty when refused. */
+    public interface Accounts {
+        Optional<Set<String>> authenticate(String user, String password) throws IOException;
+    }
+
+    /** Signs and queues a message; returns its queue id once it is durable. */
+    public interface Acceptor {
+        String accept(String sender, List<String> recipients, InputStream message) throws IOException;
+    }
+
+    private static final ProtocolSession.AttachmentKey<Addresses> ADDRESSES =
+            ProtocolSession.AttachmentKey.of("hearth.addresses", Addresses.class);
+
+    /** Who logged in and the addresses that allows (an attachment needs a class of its own). */
+    private record Addresses(String user, Set<String> all) {
+    }
+
+    private SubmissionServer() {
+    }
+
+    public static NettyServer build(Tls tls, String hostname, long maxSize, SSLContext context, Accounts accounts,
+                                    Acceptor acceptor, AuthThrottle throttle, MetricFactory metrics) throws Exception {
+        SMTPProtocolHandlerChain chain = new SMTPProtocolHandlerChain(metrics, false);
+        List<ProtocolHandler> handlers = new ArrayList<>(List.of(
+                new CommandDispatcher<SMTPSession>(), new EhloCmdHandler(metrics), new HeloCmdHandler(metrics),
+                new MailCmdHandler(metrics), new NoopCmdHandler(), new QuitCmdHandler(metrics),
+                new RcptCmdHandler(metrics), new RsetCmdHandler(), new DataCmdHandler(metrics),
+                new AuthCmdHandler(), new MailSizeEsmtpExtension(), new WelcomeMessageHandler(), new DataLineMessageHookHandler(),
+                new UnknownCmdHandler(metrics), new CommandHandlerResultLogger(),
+                new OwnerLogin(accounts, throttle), new AuthenticatedSenderOnly(), new AuthenticatedOnly(),
+                new QueueIt(acceptor)));
+        if (tls == Tls.STARTTLS) {
+            handlers.add(new StartTlsCmdHandler());
+        }
+        chain.addAll(handlers);
+        chain.wireExtensibleHandlers();
+        SMTPConfigurationImpl config = new SMTPConfigurationImpl() {
+            @Override
+            public long getMaxMessageSize() {
+                return maxSize;
+            }
+
+            @Override
+            public String getHelloName() {
+                return hostname;
+            }
+
+            @Override
+            public String getSoftwareName() {
+                return "Hearth";
+            }
+
+            @Override
+            public boolean isAuthAnnounced(String remoteIP, boolean tlsStarted) {
+                return tlsStarted;
+            }
+
+            @Override
+            public boolean isPlainAuthEnabled() {
+                return true;
+            }
+        };
+        return new NettyServer.Factory()
+                .protocol(new SMTPProtocol(chain, config))
+                .secure(tls == Tls.STARTTLS ? Encryption.createStartTls(context) : Encryption.createTls(context))
+                .build();
+    }
+
+    /** Logs in against the store's accounts; failures slow that user and that client down. */
+    private static final class OwnerLogin implements AuthHook {
+        private final Accounts accounts;
+        private final AuthThrottle throttle;
+
+        OwnerLogin(Accounts accounts, AuthThrottle throttle) {
+            this.accounts = accounts;
+            this.throttle = throttle;
+        }
+
+        @Override
+        public HookResult doAuth(SMTPSession session, Username username, String password) {
+            // AUTH only over TLS (RFC 4954 §4): a password never crosses the overlay in the clear.
+            if (!session.isTLSStarted()) {
+                return result(HookReturnCode.deny(), "538", "5.7.11 Encryption required: STARTTLS first");
+            }
+            String user = username.asString().toLowerCase(Locale.ROOT);
+            String client = session.getRemoteAddress().getAddress().getHostAddress();
+            Optional<String> wait = throttle.refusal(user, client);
+            if (wait.isPresent()) {
+                return result(HookReturnCode.denySoft(), "454", "4.7.0 Too many failed logins; " + wait.get());
+            }
+            try {
+                Optional<Set<String>> addresses = accounts.authenticate(user, password);
+                if (addresses.isEmpty()) {
+                    throttle.failed(user, client);
+                    return result(HookReturnCode.deny(), "535", "5.7.8 Authentication credentials invalid");
+                }
+                throttle.succeeded(user, client);
+                session.setAttachment(ADDRESSES, new Addresses(user, Set.copyOf(addresses.get())), ProtocolSession.State.Connection);
+                return HookResult.builder().hookReturnCode(HookReturnCode.ok()).build();
+            } catch (IOException e) {
+                return result(HookReturnCode.denySoft(), "454", "4.7.0 Accounts unavailable, try again later");
+            }
+        }
+
+        @Override
+        public HookResult doSasl(SMTPSession session, OidcSASLConfiguration configuration, String initialResponse) {
+            return HookResult.DECLINED;
+        }
+    }
+
+    /** MAIL FROM only after a login, and only as one of the user's own addresses (RFC 6409 §6.1). */
+    private static final class AuthenticatedSenderOnly implements MailHook {
+        @Override
+        public HookResult doMail(SMTPSession session, MaybeSender sender) {
+            Optional<Addresses> own = session.getAttachment(ADDRESSES, ProtocolSession.State.Connection);
+            if (own.isEmpty()) {
+                return result(HookReturnCode.deny(), "530", "5.7.0 Authentication required");
+            }
+            String from = sender.asOptional().map(a -> a.asString().toLowerCase(Locale.ROOT)).orElse("<>");
+            if (!own.get().all().contains(from)) {
+                return result(HookReturnCode.deny(), "550", "5.7.1 " + from + " is not one of "
+                        + own.get().user() + "'s addresses; send as one of them");
+            }
+            return HookResult.DECLINED;
+        }
+    }
+
+    /** No recipient without a login: submission is no relay. */
+    private static final class AuthenticatedOnly implements RcptHook {
+        @Override
+        public HookResult doRcpt(SMTPSession session, MaybeSender sender, MailAddress rcpt) {
+            if (session.getAttachment(ADDRESSES, ProtocolSession.State.Connection).isEmpty()) {
+                return result(HookReturnCode.deny(), "530", "5.7.0 Authentication required");
+            }
+            return HookResult.builder().hookReturnCode(HookReturnCode.ok()).build();
+        }
+    }
+
+    /** 250 only once the message is signed and durably queued. */
+    private static final class QueueIt implements MessageHook {
+        private final Acceptor acceptor;
+
+        QueueIt(Acceptor acceptor) {
+            this.acceptor = acceptor;
+        }
+
+        @Override
+        public HookResult onMessage(SMTPSession session, MailEnvelope mail) {
+            List<String> rcpts = mail.getRecipients().stream().map(MailAddress::asString).toList();
+            String sender = mail.getMaybeSender().asOptional().map(MailAddress::asString).orElse("");
+            try (InputStream in = mail.getMessageInputStream()) {
+                String id = acceptor.accept(sender, rcpts, in);
+                return result(HookReturnCode.ok(), "250", "2.0.0 Queued as " + id);
+            } catch (IOException | RuntimeException e) {
+                return result(HookReturnCode.denySoft(), "451", "4.3.0 Not queued (" + e.getMessage() + "); try again");
+            }
+        }
+    }
+
+    private static HookResult result(HookReturnCode code, String smtp, String text) {
+        return HookResult.builder().hookReturnCode(code).smtpReturnCode(smtp).smtpDescription(text).build();
+    }
+}

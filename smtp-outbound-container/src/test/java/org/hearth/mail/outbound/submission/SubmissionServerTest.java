@@ -1,0 +1,142 @@
+package org.hearth.mail.outbound.submission;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.apache.james.metrics.logger.DefaultMetricFactory;
+import org.apache.james.protocols.netty.NettyServer;
+import org.hearth.mail.common.TlsIdentity;
+import org.hearth.mail.outbound.dkim.DkimKeys;
+import org.hearth.mail.outbound.queue.Envelope;
+import org.hearth.mail.outbound.queue.MailQueue;
+import org.hearth.mail.outbound.queue.RetrySchedule;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Submission as a mail client sees it (Python's smtplib) on both ports, with real DKIM keys and the
+ * real queue behind it. The accounts here are a stand-in for the store's (which answer over its
+ * internal port in the container; the engine tests cover that path): alice, with an alias.
+ */
+class SubmissionServerTest {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String MESSAGE = "From: alice@a.test\r\nTo: bob@b.test\r\nSubject: hello\r\n\r\nHi Bob.\r\n";
+
+    @TempDir
+    static Path dir;
+    private static MailQueue queue;
+    private static SignAndQueue acceptor;
+    private static final TlsIdentity TLS = TlsIdentity.ephemeral("owner.a.test");
+    private static final SubmissionServer.Accounts ACCOUNTS = (user, password) ->
+            user.equals("alice@a.test") && password.equals("alice-secret") ? Optional.of(Set.of("alice@a.test", "info@a.test"))
+                    : Optional.empty();
+    private static final List<NettyServer> SERVERS = new ArrayList<>();
+    private static int starttlsPort;
+    private static int implicitPort;
+
+    @BeforeAll
+    static void start() throws Exception {
+        queue = MailQueue.open(dir.resolve("queue"), RetrySchedule.postfix());
+        acceptor = new SignAndQueue(new DkimKeys(dir.resolve("dkim")), queue, InstantSource.system());
+        AuthThrottle throttle = new AuthThrottle(3, Duration.ofSeconds(30), Duration.ofMinutes(5), InstantSource.system());
+        starttlsPort = server(SubmissionServer.Tls.STARTTLS, throttle);
+        implicitPort = server(SubmissionServer.Tls.IMPLICIT, throttle);
+    }
+
+    /** A server on a free loopback port; returns the port. */
+    private static int server(SubmissionServer.Tls tls, AuthThrottle throttle) throws Exception {
+        NettyServer server = SubmissionServer.build(tls, "owner.a.test", 10_000_000, TLS.serverContext(), ACCOUNTS, acceptor,
+                throttle, new DefaultMetricFactory());
+        server.setListenAddresses(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+        server.bind();
+        SERVERS.add(server);
+        return server.getListenAddresses().get(0).getPort();
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        SERVERS.forEach(NettyServer::unbind);
+        queue.close();
+    }
+
+    @Test
+    void aLoggedInUserSendsAndTheMessageIsSignedAndQueuedBeforeThe250() throws Exception {
+        JsonNode out = submit("starttls", starttlsPort, "alice@a.test", "alice-secret", "alice@a.test", 1);
+        assertThat(out.path("features")).extracting(JsonNode::asText).contains("auth", "size");
+        assertThat(out.path("logins")).extracting(JsonNode::asInt).containsExactly(235);
+        assertThat(out.path("data").get(0).asInt()).isEqualTo(250);
+        String id = out.path("data").get(1).asText().replaceAll("^.*Queued as (\\S+).*$", "$1");
+        Envelope queued = queue.list().stream().filter(e -> e.id().equals(id)).findFirst().orElseThrow();
+        assertThat(queued.sender()).isEqualTo("alice@a.test");
+        assertThat(queued.recipients()).extracting(Envelope.Recipient::address).containsExactly("bob@b.test");
+        try (var in = queue.message(id)) {
+            String text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(text).startsWith("DKIM-Signature: a=rsa-sha256;").contains("a=ed25519-sha256;", "d=a.test;")
+                    .contains("Subject: hello");
+        }
+    }
+
+    @Test
+    void implicitTlsOn465WorksTheSameAndAnAliasIsTheUsersToo() throws Exception {
+        JsonNode out = submit("implicit", implicitPort, "alice@a.test", "alice-secret", "info@a.test", 1);
+        assertThat(out.path("logins")).extracting(JsonNode::asInt).containsExactly(235);
+        assertThat(out.path("data").get(0).asInt()).isEqualTo(250);
+    }
+
+    @Test
+    void noAuthIsOfferedOrAcceptedBeforeTls() throws Exception {
+        JsonNode out = submit("none", starttlsPort, "alice@a.test", "alice-secret", "alice@a.test", 0);
+        assertThat(out.path("features_before_tls")).extracting(JsonNode::asText).contains("starttls").doesNotContain("auth");
+        assertThat(out.path("auth_without_tls").get(0).asInt()).isEqualTo(538);
+        // And nothing is taken without a login.
+        assertThat(out.path("sender_refused").get(0).asInt()).isEqualTo(530);
+    }
+
+    @Test
+    void sendingAsSomeoneElseIsRefusedWithTheReason() throws Exception {
+        JsonNode out = submit("starttls", starttlsPort, "alice@a.test", "alice-secret", "ceo@a.test", 1);
+        assertThat(out.path("sender_refused").get(0).asInt()).isEqualTo(550);
+        assertThat(out.path("sender_refused").get(1).asText()).isEqualTo("5.7.1 ceo@a.test is not one of alice@a.test's addresses; send as one of them");
+    }
+
+    @Test
+    void wrongPasswordsAreRefusedThenThrottled() throws Exception {
+        // A server of its own: the throttle it fills must not slow the other tests' logins.
+        int port = server(SubmissionServer.Tls.STARTTLS,
+                new AuthThrottle(3, Duration.ofSeconds(30), Duration.ofMinutes(5), InstantSource.system()));
+        JsonNode out = submit("starttls", port, "mallory@a.test", "guess", "mallory@a.test", 5);
+        // Three free tries (535), then the user and this client must wait (454), even with a right password.
+        assertThat(out.path("logins")).extracting(JsonNode::asInt).containsExactly(535, 535, 535, 454, 454);
+        assertThat(out.path("sender_refused").get(0).asInt()).isEqualTo(530);
+    }
+
+    private static JsonNode submit(String tls, int port, String user, String password, String sender, int logins)
+            throws Exception {
+        Map<String, Object> args = new HashMap<>(Map.of("host", "127.0.0.1", "port", port, "tls", tls, "user", user,
+                "password", password, "sender", sender, "rcpts", List.of("bob@b.test"), "message", MESSAGE, "logins", logins));
+        Path script = Path.of("src/test/python/submit.py").toAbsolutePath();
+        Process p = new ProcessBuilder("python3", script.toString(), JSON.writeValueAsString(args)).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as(out).isZero();
+        return JSON.readTree(out);
+    }
+}
