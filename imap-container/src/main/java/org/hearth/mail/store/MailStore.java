@@ -3,6 +3,7 @@ package org.hearth.mail.store;
 import org.apache.james.mailbox.Authenticator;
 import org.apache.james.metrics.api.MetricFactory;
 import org.apache.james.metrics.logger.DefaultMetricFactory;
+import org.hearth.mail.common.AuthThrottle;
 import org.hearth.mail.common.TlsIdentity;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -57,6 +58,11 @@ public final class MailStore {
             default -> throw new IllegalArgumentException("SPAM_UNAVAILABLE must be tempfail or deliver-unscanned");
         };
         long maxSize = Long.parseLong(env("MAX_MESSAGE_BYTES", "26214400"));
+        // Submission's login check, where the manifest gives the store a port for it (LoginService).
+        String loginPort = env("STORE_LOGIN_PORT", "");
+        if (!loginPort.isEmpty()) {
+            new LoginService(accounts, AuthThrottle.standard(), new InetSocketAddress(Integer.parseInt(loginPort)));
+        }
         ImapService.start("imap", new InetSocketAddress(Integer.parseInt(env("IMAP_PORT", "1143"))), false, tls,
                 mailboxes, metrics, hostname, maxSize);
         ImapService.start("imaps", new InetSocketAddress(Integer.parseInt(env("IMAPS_PORT", "1993"))), true, tls,

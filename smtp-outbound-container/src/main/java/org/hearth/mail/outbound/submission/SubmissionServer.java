@@ -36,6 +36,7 @@ import org.apache.james.protocols.smtp.hook.HookReturnCode;
 import org.apache.james.protocols.smtp.hook.MailHook;
 import org.apache.james.protocols.smtp.hook.MessageHook;
 import org.apache.james.protocols.smtp.hook.RcptHook;
+import org.hearth.mail.common.AuthThrottle;
 
 import javax.net.ssl.SSLContext;
 import java.io.IOException;
@@ -145,9 +146,10 @@ public final class SubmissionServer {
             }
             String user = username.asString().toLowerCase(Locale.ROOT);
             String client = session.getRemoteAddress().getAddress().getHostAddress();
-            Optional<String> wait = throttle.refusal(user, client);
+            Optional<java.time.Duration> wait = throttle.refusal(user, client);
             if (wait.isPresent()) {
-                return result(HookReturnCode.denySoft(), "454", "4.7.0 Too many failed logins; " + wait.get());
+                return result(HookReturnCode.denySoft(), "454", "4.7.0 Too many failed logins; wait "
+                        + Math.max(1, wait.get().toSeconds()) + " s");
             }
             try {
                 Optional<Set<String>> addresses = accounts.authenticate(user, password);

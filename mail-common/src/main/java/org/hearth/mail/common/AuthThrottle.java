@@ -1,4 +1,4 @@
-package org.hearth.mail.outbound.submission;
+package org.hearth.mail.common;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -8,9 +8,10 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * Slows password guessing on submission: after {@code free} failed logins in a row, a user name or a
- * client address must wait {@code first} before the next try, twice as long after each further
- * failure (up to {@code longest}); a success clears that user's and that client's record.
+ * Slows password guessing (submission, and the store's login check behind it): after {@code free}
+ * failed logins in a row, a user name or a client address must wait {@code first} before the next
+ * try, twice as long after each further failure (up to {@code longest}); a success clears that
+ * user's and that client's record.
  */
 public final class AuthThrottle {
 
@@ -30,21 +31,22 @@ public final class AuthThrottle {
         this.clock = clock;
     }
 
-    /** The store's IMAP throttle, for submission: 3 free tries, then 2 s doubling to 5 minutes. */
+    /** 3 free tries, then 2 s doubling to 5 minutes. */
     public static AuthThrottle standard() {
         return new AuthThrottle(3, Duration.ofSeconds(2), Duration.ofMinutes(5), InstantSource.system());
     }
 
-    /** Why this login may not be tried now; empty when it may. */
-    public synchronized Optional<String> refusal(String user, String client) {
+    /** How long this login must wait before it may be tried; empty when it may be now. */
+    public synchronized Optional<Duration> refusal(String user, String client) {
         Instant now = clock.instant();
+        Duration longestWait = Duration.ZERO;
         for (String key : new String[]{"user:" + user, "client:" + client}) {
             Failures f = byKey.get(key);
-            if (f != null && f.until().isAfter(now)) {
-                return Optional.of("wait " + Math.max(1, Duration.between(now, f.until()).toSeconds()) + " s");
+            if (f != null && f.until().isAfter(now) && Duration.between(now, f.until()).compareTo(longestWait) > 0) {
+                longestWait = Duration.between(now, f.until());
             }
         }
-        return Optional.empty();
+        return longestWait.isZero() ? Optional.empty() : Optional.of(longestWait);
     }
 
     public synchronized void failed(String user, String client) {

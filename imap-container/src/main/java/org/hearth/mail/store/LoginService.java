@@ -1,0 +1,132 @@
+package org.hearth.mail.store;
+
+import org.hearth.mail.common.AuthThrottle;
+import org.hearth.mail.common.StoreLogin;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+
+/**
+ * The store's login check for submission ({@link StoreLogin}'s protocol), on an internal port that
+ * only the outbound container's edge reaches: the accounts and their Argon2id hashes never leave
+ * the store. Failures are throttled per user name and per asking address, so a guesser gains
+ * nothing by going through submission. Two threads: an Argon2id check costs ≈ 19 MiB and tens of
+ * milliseconds, and the box has little of either.
+ */
+final class LoginService implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(LoginService.class);
+    private static final int READ_TIMEOUT_MS = 10_000;
+
+    private final Accounts accounts;
+    private final AuthThrottle throttle;
+    private final ServerSocket server;
+    private final ExecutorService workers = Executors.newFixedThreadPool(2, r -> {
+        Thread t = new Thread(r, "store-login");
+        t.setDaemon(true);
+        return t;
+    });
+
+    LoginService(Accounts accounts, AuthThrottle throttle, InetSocketAddress bind) throws IOException {
+        this.accounts = accounts;
+        this.throttle = throttle;
+        this.server = new ServerSocket();
+        server.bind(bind);
+        Thread acceptor = new Thread(this::acceptLoop, "store-login-accept");
+        acceptor.setDaemon(true);
+        acceptor.start();
+    }
+
+    int port() {
+        return server.getLocalPort();
+    }
+
+    private void acceptLoop() {
+        while (!server.isClosed()) {
+            try {
+                Socket s = server.accept();
+                workers.execute(() -> answer(s));
+            } catch (IOException e) {
+                if (!server.isClosed()) {
+                    LOG.warn("event=login-accept-failed error={}", e.getMessage());
+                }
+            }
+        }
+    }
+
+    private void answer(Socket s) {
+        try (s) {
+            s.setSoTimeout(READ_TIMEOUT_MS);
+            String line = readLine(s);
+            Optional<String[]> request = StoreLogin.parseRequest(line);
+            if (request.isEmpty()) {
+                return;
+            }
+            String user = request.get()[0].toLowerCase(Locale.ROOT);
+            String client = s.getInetAddress().getHostAddress();
+            s.getOutputStream().write(StoreLogin.answerLine(check(user, request.get()[1], client))
+                    .getBytes(StandardCharsets.US_ASCII));
+        } catch (IOException e) {
+            LOG.debug("event=login-connection-failed error={}", e.getMessage());
+        }
+    }
+
+    private StoreLogin.Answer check(String user, String password, String client) {
+        Optional<Duration> wait = throttle.refusal(user, client);
+        if (wait.isPresent()) {
+            return new StoreLogin.Answer.Wait(Math.max(1, wait.get().toSeconds()));
+        }
+        if (!accounts.authenticate(user, password.toCharArray())) {
+            throttle.failed(user, client);
+            LOG.info("event=login-refused user={} client={}", user, client);
+            return new StoreLogin.Answer.Refused();
+        }
+        throttle.succeeded(user, client);
+        return new StoreLogin.Answer.Ok(addressesOf(user));
+    }
+
+    /** The user's own address and every alias that delivers to it. */
+    private Set<String> addressesOf(String user) {
+        Set<String> addresses = new TreeSet<>();
+        addresses.add(user);
+        accounts.current().aliases().forEach((alias, target) -> {
+            if (target.equals(user)) {
+                addresses.add(alias);
+            }
+        });
+        return addresses;
+    }
+
+    private static String readLine(Socket s) throws IOException {
+        BufferedReader in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.US_ASCII),
+                StoreLogin.MAX_LINE);
+        StringBuilder b = new StringBuilder();
+        for (int c; (c = in.read()) >= 0 && c != '\n'; ) {
+            if (b.length() >= StoreLogin.MAX_LINE) {
+                throw new IOException("request line too long");
+            }
+            b.append((char) c);
+        }
+        return b.toString().strip();
+    }
+
+    @Override
+    public void close() throws IOException {
+        server.close();
+        workers.shutdownNow();
+    }
+}

@@ -1,0 +1,102 @@
+package org.hearth.mail.common;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
+
+/**
+ * The store's login check for the other mail containers (submission): one line each way over the
+ * internal network, so that only the store ever holds the accounts and their Argon2id hashes.
+ * <pre>
+ *   LOGIN base64(user) base64(password)
+ *   OK base64(address) base64(address) ...     the user's own address and their aliases
+ *   NO                                         wrong user or password
+ *   WAIT seconds                               too many failures: not even checked
+ * </pre>
+ */
+public final class StoreLogin {
+
+    /** A request line is at most this long: a user name and a password, base64. */
+    public static final int MAX_LINE = 4096;
+
+    public sealed interface Answer {
+        record Ok(Set<String> addresses) implements Answer {
+        }
+
+        record Refused() implements Answer {
+        }
+
+        record Wait(long seconds) implements Answer {
+        }
+    }
+
+    private StoreLogin() {
+    }
+
+    /** Asks the store at {@code store}; an IOException means no answer (try later), never a refusal. */
+    public static Answer ask(InetSocketAddress store, String user, String password, Duration timeout) throws IOException {
+        try (Socket s = new Socket()) {
+            s.connect(store, (int) timeout.toMillis());
+            s.setSoTimeout((int) timeout.toMillis());
+            OutputStream out = s.getOutputStream();
+            out.write(("LOGIN " + b64(user) + " " + b64(password) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            String line = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.US_ASCII)).readLine();
+            return parseAnswer(line);
+        }
+    }
+
+    static Answer parseAnswer(String line) throws IOException {
+        if (line == null) {
+            throw new IOException("the store closed without answering");
+        }
+        String[] words = line.split(" ");
+        return switch (words[0]) {
+            case "OK" -> new Answer.Ok(Arrays.stream(words).skip(1).map(StoreLogin::unb64)
+                    .collect(Collectors.toCollection(TreeSet::new)));
+            case "NO" -> new Answer.Refused();
+            case "WAIT" -> new Answer.Wait(words.length > 1 && words[1].matches("\\d{1,9}") ? Long.parseLong(words[1]) : 1);
+            default -> throw new IOException("not a store login answer: " + line.substring(0, Math.min(40, line.length())));
+        };
+    }
+
+    /** The store's side: a request line's user and password; empty when the line is not one. */
+    public static Optional<String[]> parseRequest(String line) {
+        String[] words = line == null ? new String[0] : line.split(" ");
+        if (words.length != 3 || !words[0].equals("LOGIN")) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(new String[]{unb64(words[1]), unb64(words[2])});
+        } catch (IllegalArgumentException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** The store's side: the answer line for an answer. */
+    public static String answerLine(Answer answer) {
+        if (answer instanceof Answer.Ok ok) {
+            return "OK" + ok.addresses().stream().map(a -> " " + b64(a)).collect(Collectors.joining()) + "\r\n";
+        }
+        return answer instanceof Answer.Wait wait ? "WAIT " + wait.seconds() + "\r\n" : "NO\r\n";
+    }
+
+    private static String b64(String s) {
+        return Base64.getEncoder().encodeToString(s.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static String unb64(String s) {
+        return new String(Base64.getDecoder().decode(s), StandardCharsets.UTF_8);
+    }
+}
