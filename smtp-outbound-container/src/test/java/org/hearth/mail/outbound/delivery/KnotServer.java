@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -33,14 +34,45 @@ public final class KnotServer implements AutoCloseable {
                 "@ NS ns.test.", "ns A 127.0.0.1", String.join("\n", records)) + "\n";
     }
 
-    /** Starts knotd for {@code zone} (its origin) with the given zone file text; returns once it answers. */
+    /**
+     * Starts knotd for {@code zone} (its origin) with the given zone file text; returns once it
+     * answers. A free port can be taken by someone else before knotd binds it (a client's
+     * ephemeral TCP port, say): then it tries another, a few times.
+     */
     public static KnotServer start(Path dir, String zone, String zoneText) throws Exception {
-        int port;
-        try (DatagramSocket probe = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
-            port = probe.getLocalPort();
-        }
         Files.createDirectories(dir.resolve("db"));
         Files.writeString(dir.resolve(zone + "zone"), zoneText);
+        IOException last = null;
+        for (int attempt = 0; attempt < 5; attempt++) {
+            try {
+                return startOn(freeUdpAndTcpPort(), dir, zone);
+            } catch (PortTaken e) {
+                last = e;
+            }
+        }
+        throw last;
+    }
+
+    private static final class PortTaken extends IOException {
+        PortTaken(String message) {
+            super(message);
+        }
+    }
+
+    /** A port free for both UDP and TCP on loopback at this moment. */
+    private static int freeUdpAndTcpPort() throws IOException {
+        for (int i = 0; i < 20; i++) {
+            try (ServerSocket tcp = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+                 DatagramSocket udp = new DatagramSocket(tcp.getLocalPort(), InetAddress.getLoopbackAddress())) {
+                return udp.getLocalPort();
+            } catch (IOException takenForUdp) {
+                // try another
+            }
+        }
+        throw new IOException("no loopback port free for both UDP and TCP");
+    }
+
+    private static KnotServer startOn(int port, Path dir, String zone) throws Exception {
         Files.writeString(dir.resolve("knot.conf"), String.join("\n",
                 "server:",
                 "    rundir: \"" + dir + "\"",
@@ -61,7 +93,8 @@ public final class KnotServer implements AutoCloseable {
         long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
         while (System.nanoTime() < deadline) {
             if (!p.isAlive()) {
-                throw new IOException("knotd exited: " + Files.readString(dir.resolve("knotd.log")));
+                String log = Files.readString(dir.resolve("knotd.log"));
+                throw log.contains("address already in use") ? new PortTaken(log) : new IOException("knotd exited: " + log);
             }
             Lookup soa = new Lookup(zone, Type.SOA);
             soa.setResolver(server.resolver(Duration.ofMillis(300)));

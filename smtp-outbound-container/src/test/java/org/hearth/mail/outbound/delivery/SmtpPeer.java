@@ -25,8 +25,17 @@ record SmtpPeer(Process process, int port) implements AutoCloseable {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    /** On a free port; another one if that was taken before the server could bind it. */
     static SmtpPeer start(Path outDir, Map<String, Object> options) throws Exception {
-        return start(outDir, options, freePort());
+        AssertionError last = null;
+        for (int attempt = 0; attempt < 3; attempt++) {
+            try {
+                return start(outDir, options, freePort());
+            } catch (AssertionError notStarted) {
+                last = notStarted;
+            }
+        }
+        throw last;
     }
 
     /** On a given port: a server that comes back where an earlier one was. */
@@ -38,7 +47,11 @@ record SmtpPeer(Process process, int port) implements AutoCloseable {
         Process p = new ProcessBuilder("python3", script.toString(), JSON.writeValueAsString(args))
                 .redirectError(ProcessBuilder.Redirect.INHERIT).start();
         String first = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8)).readLine();
-        assertThat(first).as("the test SMTP server started").isEqualTo("ready");
+        if (!"ready".equals(first)) {
+            p.destroy();
+            p.waitFor(10, TimeUnit.SECONDS);
+        }
+        assertThat(first).as("the test SMTP server started on port " + port).isEqualTo("ready");
         return new SmtpPeer(p, port);
     }
 
