@@ -102,8 +102,14 @@ public final class ControlSocket implements AutoCloseable {
             LOG.warn("event=request-refused request={} reason={}", kind, e.getMessage());
             return ControlReply.failed(e.getMessage());
         } catch (Exception e) {
-            LOG.warn("event=request-failed request={} error={}", kind, e.getMessage());
-            return ControlReply.failed(e.getMessage());
+            // An exception without a message is a defect, not a refusal: keep its stack to find it.
+            String error = e.getMessage() != null ? e.getMessage() : e.getClass().getName();
+            if (e.getMessage() == null) {
+                LOG.warn("event=request-failed request={} error={}", kind, error, e);
+            } else {
+                LOG.warn("event=request-failed request={} error={}", kind, error);
+            }
+            return ControlReply.failed(error);
         }
     }
 
