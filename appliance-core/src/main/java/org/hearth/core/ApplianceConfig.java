@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.exc.ValueInstantiationException;
 import com.fasterxml.jackson.datatype.jdk8.Jdk8Module;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import org.hearth.core.network.EgressConfig;
 import org.hearth.core.overlay.OverlayConfig;
 import org.hearth.core.yaml.YamlLines;
 
@@ -18,7 +19,7 @@ import java.nio.file.Path;
  * The appliance's own settings, {@code appliance.yaml} in the state folder; every key is optional.
  * Unknown keys are errors, so a misspelt setting is never silently ignored.
  */
-public record ApplianceConfig(OverlayConfig overlay) {
+public record ApplianceConfig(OverlayConfig overlay, EgressConfig egress) {
 
     public static final String FILE = "appliance.yaml";
     private static final ObjectMapper YAML = new ObjectMapper(
@@ -27,6 +28,7 @@ public record ApplianceConfig(OverlayConfig overlay) {
 
     public ApplianceConfig {
         overlay = overlay == null ? OverlayConfig.defaults() : overlay;
+        egress = egress == null ? EgressConfig.defaults() : egress;
     }
 
     public static Path file(HearthHome home) {
@@ -37,7 +39,7 @@ public record ApplianceConfig(OverlayConfig overlay) {
     public static ApplianceConfig read(HearthHome home) {
         Path file = file(home);
         if (!Files.isRegularFile(file)) {
-            return new ApplianceConfig(null);
+            return new ApplianceConfig(null, null);
         }
         String text;
         try {
@@ -46,7 +48,7 @@ public record ApplianceConfig(OverlayConfig overlay) {
             throw new UncheckedIOException("cannot read " + file, e);
         }
         if (text.isBlank()) {
-            return new ApplianceConfig(null);
+            return new ApplianceConfig(null, null);
         }
         try {
             return YAML.readValue(text, ApplianceConfig.class);

@@ -5,6 +5,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -78,5 +79,17 @@ class ApplianceConfigTest {
                   wireguard:
                     listen_port: 1
                 """)).hasMessageStartingWith(file + ":3: overlay.wireguard.listen_port: Unrecognized field \"listen_port\"");
+    }
+
+    @Test
+    void theEgressResolverIsAnIpv4AddressOrAbsent() throws Exception {
+        assertThat(ApplianceConfig.read(new HearthHome(state, state)).egress().resolver()).isEmpty();
+        assertThat(read("egress:\n  resolver: 192.168.1.1\n").egress().resolver()).contains("192.168.1.1");
+
+        Path file = state.resolve(ApplianceConfig.FILE);
+        for (String bad : List.of("dns.example.org", "2001:db8::53", "192.168.1.300")) {
+            assertThatThrownBy(() -> read("egress:\n  resolver: " + bad + "\n")).hasMessage(file + ":1: egress: resolver \""
+                    + bad + "\" must be an IPv4 address (for example 192.168.1.1)");
+        }
     }
 }

@@ -66,7 +66,8 @@ final class UpCommand implements Callable<Integer> {
             try (Engine engine = Engine.connect()) {
                 engine.version();
                 DockerRuntime runtime = new DockerRuntime(engine);
-                Supervisor supervisor = new Supervisor(home, runtime, provider, publicSide, volumes);
+                Supervisor supervisor = new Supervisor(home, runtime, provider, publicSide,
+                        ApplianceConfig.read(home).egress(), volumes);
                 try (ControlSocket control = ControlSocket.open(home, supervisor, runtime, publicSide)) {
                     SupervisorProcess.runForeground(home, supervisor);
                 }

@@ -174,7 +174,17 @@ public record AppManifest(int schema, String app, String version, Optional<Strin
         }
     }
 
+    /**
+     * @param to    {@link #INTERNET} (any address beyond the appliance, on {@code ports}) or
+     *              {@link #RESOLVER} (the DNS resolver appliance.yaml names, port 53)
+     */
     public record Egress(String to, List<Integer> ports) {
+        public static final String INTERNET = "internet";
+        public static final String RESOLVER = "resolver";
+
+        public Egress {
+            ports = ports == null ? List.of() : List.copyOf(ports);
+        }
     }
 
     public record DnsRecord(String type, String name, String value, Optional<Integer> ttl) {

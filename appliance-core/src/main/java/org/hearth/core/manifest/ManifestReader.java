@@ -55,7 +55,7 @@ public final class ManifestReader {
             "duration", "must be a duration such as 500ms, 2s or 1m",
             "version", "must be a version such as 1.2.3",
             "path", "must be an absolute path inside the container",
-            "to", "must be \"internet\" or one DNS name: wildcards are not allowed");
+            "to", "must be \"internet\", \"resolver\" or one DNS name: wildcards are not allowed");
 
     private ManifestReader() {
     }

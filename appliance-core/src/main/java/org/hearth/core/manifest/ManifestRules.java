@@ -79,6 +79,7 @@ final class ManifestRules {
             pool(base, c, lifecycle, at);
             isolation(base, c, lifecycle, at);
             health(base, c, at);
+            egress(base, c, lifecycle, at);
             if (lifecycle.equals("per-message") && !hasEdgeTo(containers, name)) {
                 at.report(append(base, "lifecycle"), "a per-message container serves its peers' connections, "
                         + "but no container declares an edge to \"" + name + "\"");
@@ -261,6 +262,25 @@ final class ManifestRules {
                 at.report(append(path, "path"), "\"" + mount + "\" is a system folder; mount volumes at their own path such as /data");
             } else if (!mount.isEmpty() && !paths.add(mount)) {
                 at.report(append(path, "path"), "\"" + mount + "\" is mounted twice");
+            }
+        }
+    }
+
+    private static void egress(List<String> base, JsonNode c, String lifecycle, ManifestReader.Locator at) {
+        JsonNode egress = c.path("egress");
+        if (egress.size() > 0 && !lifecycle.equals("service")) {
+            at.report(append(base, "egress"), lifecycle + " containers parse what strangers send: they never get a route out");
+        }
+        Set<String> targets = new HashSet<>();
+        for (int i = 0; i < egress.size(); i++) {
+            List<String> path = append(base, "egress", String.valueOf(i));
+            String to = egress.get(i).path("to").asText();
+            JsonNode ports = egress.get(i).path("ports");
+            if (!to.isEmpty() && !targets.add(to)) {
+                at.report(append(path, "to"), "\"" + to + "\" is declared twice in this container");
+            }
+            if (to.equals("resolver") && !(ports.size() == 1 && ports.get(0).asInt() == 53)) {
+                at.report(append(path, "ports"), "a resolver answers on port 53 only: write ports: [53]");
             }
         }
     }

@@ -15,7 +15,8 @@ import java.util.Optional;
  * two members of a network talk on any port and lets containers reach the host through their
  * gateway; Hearth's chains (jumped to from DOCKER-USER and INPUT) allow, per edge network, only
  * the client to the server's declared ports, and to the host only the connections its hand-off
- * listeners take (for per-message servers). The whole rule set is
+ * listeners take (for per-message servers). An egress network (the only kind with a route out)
+ * may leave the host only to its declared ports and resolver. The whole rule set is
  * replaced in one iptables-restore commit, so there is no moment without it.
  */
 public final class EdgeFirewall {
@@ -44,16 +45,46 @@ public final class EdgeFirewall {
     }
 
     /**
+     * A connection out of the host from an egress network.
+     *
+     * @param destination one address (the resolver), or empty for any address beyond this host
+     * @param protocol    {@code tcp} or {@code udp}
+     */
+    public record Outbound(Optional<String> destination, String protocol, int port) {
+        public Outbound {
+            if (!protocol.equals("tcp") && !protocol.equals("udp")) {
+                throw new IllegalArgumentException("protocol must be tcp or udp: " + protocol);
+            }
+        }
+    }
+
+    /**
      * What one Hearth network may carry; anything else is dropped.
      *
      * @param bridge  the network's bridge interface ({@code br-} and the first 12 characters of its id)
      * @param between connections from one member to another (a client to its server)
      * @param toHost  connections from members to the supervisor's hand-off listener on the gateway
+     * @param routed  whether the network has a route out (egress); if so, only {@code out} may leave
+     * @param out     connections a routed network's members may open beyond the host
      */
-    public record NetworkRule(String bridge, List<Flow> between, List<Flow> toHost) {
+    public record NetworkRule(String bridge, List<Flow> between, List<Flow> toHost, boolean routed, List<Outbound> out) {
         public NetworkRule {
             between = List.copyOf(between);
             toHost = List.copyOf(toHost);
+            out = List.copyOf(out);
+            if (!routed && !out.isEmpty()) {
+                throw new IllegalArgumentException("only a routed network can carry connections out");
+            }
+        }
+
+        /** An internal network's rule: connections among its members and to the host only. */
+        public NetworkRule(String bridge, List<Flow> between, List<Flow> toHost) {
+            this(bridge, between, toHost, false, List.of());
+        }
+
+        /** An egress network's rule: its one member may open {@code out} and nothing else. */
+        public static NetworkRule egress(String bridge, List<Outbound> out) {
+            return new NetworkRule(bridge, List.of(), List.of(), true, out);
         }
 
         /** A network that carries no new connection at all (an ingress network, or an edge whose ends do not run). */
@@ -129,12 +160,26 @@ public final class EdgeFirewall {
             String br = r.bridge();
             out.add("-A " + inputChain + " -i " + br + " -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN");
             r.toHost().forEach(f -> out.add("-A " + inputChain + " -i " + br + match(f) + " -j RETURN"));
+            // A resolver may be this host's own address on another interface.
+            r.out().stream().filter(o -> o.destination().isPresent())
+                    .forEach(o -> out.add("-A " + inputChain + " -i " + br + match(o) + " -j RETURN"));
             out.add("-A " + inputChain + " -i " + br + " -j DROP");
             out.add("-A " + forwardChain + " -i " + br + " -o " + br + " -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN");
             r.between().forEach(f -> out.add("-A " + forwardChain + " -i " + br + " -o " + br + match(f) + " -j RETURN"));
             out.add("-A " + forwardChain + " -i " + br + " -o " + br + " -j DROP");
+            if (r.routed()) {
+                // RETURN hands the packet on to the engine's own chains, which keep networks apart.
+                out.add("-A " + forwardChain + " -i " + br + " -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN");
+                r.out().forEach(o -> out.add("-A " + forwardChain + " -i " + br + match(o) + " -j RETURN"));
+                out.add("-A " + forwardChain + " -i " + br + " -j DROP");
+            }
         }
         return out;
+    }
+
+    private static String match(Outbound o) {
+        return o.destination().map(d -> " -d " + d + "/32").orElse("") + " -p " + o.protocol() + " -m " + o.protocol()
+                + " --dport " + o.port();
     }
 
     private static String match(Flow f) {

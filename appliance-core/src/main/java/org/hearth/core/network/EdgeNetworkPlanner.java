@@ -11,7 +11,8 @@ import java.util.Map;
 /**
  * Turns declared edges into engine networks: one internal network per (client, server) pair,
  * holding just those two, and one ingress network per container with a listener. A container
- * therefore shares a network only with the peers it declared, and none has a route out.
+ * therefore shares a network only with the peers it declared. Only a container that declares
+ * egress gets a route out: a network of its own, which the firewall narrows to what it declared.
  */
 public final class EdgeNetworkPlanner {
 
@@ -27,6 +28,11 @@ public final class EdgeNetworkPlanner {
                 String ingress = names.ingressNetwork(app.app(), name);
                 networks.put(ingress, NetworkPlan.Kind.INGRESS);
                 attach(attachments, name, ingress, List.of());
+            }
+            if (!c.egress().isEmpty()) {
+                String egress = names.egressNetwork(app.app(), name);
+                networks.put(egress, NetworkPlan.Kind.EGRESS);
+                attach(attachments, name, egress, List.of());
             }
             c.edges().stream().map(AppManifest.Edge::to).distinct().forEach(to -> {
                 String edge = names.edgeNetwork(app.app(), name, to);

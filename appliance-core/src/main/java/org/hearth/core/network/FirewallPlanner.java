@@ -3,6 +3,7 @@ package org.hearth.core.network;
 import org.hearth.core.manifest.AppManifest;
 import org.hearth.core.runtime.EngineNames;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -13,7 +14,8 @@ import java.util.Optional;
  * what runs now. A network starts closed; each declared edge opens exactly its ports between the
  * two containers' current addresses. A pool of ephemeral clients is "any member" (its containers
  * come and go faster than rules); an ephemeral server is reached only through the hand-off
- * listener on the network's gateway.
+ * listener on the network's gateway. An egress network lets its container out to the declared
+ * ports of any address beyond the host, and to the resolver (if one is configured) on port 53.
  */
 public final class FirewallPlanner {
 
@@ -24,14 +26,22 @@ public final class FirewallPlanner {
      * @param networkIds the engine's id of each planned network, by name
      * @param addresses  each running service container's address on each network, by container, then network name
      * @param gateways   the host's address on each network, by network name
+     * @param egress     the appliance's egress settings (its resolver)
      */
     public static List<EdgeFirewall.NetworkRule> rules(AppManifest m, EngineNames names, NetworkPlan plan,
                                                        Map<String, String> networkIds,
                                                        Map<String, Map<String, String>> addresses,
-                                                       Map<String, String> gateways) {
+                                                       Map<String, String> gateways, EgressConfig egress) {
         Map<String, EdgeFirewall.NetworkRule> rules = new LinkedHashMap<>();
         plan.networks().keySet().forEach(name -> rules.put(name,
                 EdgeFirewall.NetworkRule.closed(EdgeFirewall.NetworkRule.bridgeOf(networkIds.get(name)))));
+        m.containers().forEach((name, decl) -> {
+            if (!decl.egress().isEmpty()) {
+                String network = names.egressNetwork(m.app(), name);
+                rules.put(network, EdgeFirewall.NetworkRule.egress(
+                        EdgeFirewall.NetworkRule.bridgeOf(networkIds.get(network)), outbound(decl.egress(), egress)));
+            }
+        });
         m.containers().forEach((from, decl) -> decl.edges().stream().map(AppManifest.Edge::to).distinct().forEach(to -> {
             String network = names.edgeNetwork(m.app(), from, to);
             List<Integer> ports = decl.edges().stream().filter(e -> e.to().equals(to))
@@ -50,6 +60,21 @@ public final class FirewallPlanner {
                     : new EdgeFirewall.NetworkRule(bridge, flows, List.of()));
         }));
         return List.copyOf(rules.values());
+    }
+
+    private static List<EdgeFirewall.Outbound> outbound(List<AppManifest.Egress> declared, EgressConfig egress) {
+        List<EdgeFirewall.Outbound> out = new ArrayList<>();
+        for (AppManifest.Egress e : declared) {
+            if (e.to().equals(AppManifest.Egress.INTERNET)) {
+                e.ports().forEach(p -> out.add(new EdgeFirewall.Outbound(Optional.empty(), "tcp", p)));
+            } else if (e.to().equals(AppManifest.Egress.RESOLVER) && egress.resolver().isPresent()) {
+                for (String protocol : List.of("udp", "tcp")) {
+                    out.add(new EdgeFirewall.Outbound(egress.resolver(), protocol, EgressConfig.DNS_PORT));
+                }
+            }
+            // Anything else is refused at install (InstallChecks): nothing to open.
+        }
+        return out;
     }
 
     private static Optional<String> addressOf(Map<String, Map<String, String>> addresses, String container, String network) {

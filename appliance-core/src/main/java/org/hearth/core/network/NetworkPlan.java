@@ -20,7 +20,12 @@ public record NetworkPlan(Map<String, Kind> networks, Map<String, List<Attachmen
         /** Shared by exactly one client and the one server it has a declared edge to. */
         EDGE,
         /** Shared by one container and nobody else, so the host's edge listener can reach it. */
-        INGRESS
+        INGRESS,
+        /**
+         * The only kind with a route out (the engine masquerades it): joined by one container that
+         * declares egress; the firewall lets it reach only the declared ports and the resolver.
+         */
+        EGRESS
     }
 
     /** @param aliases the names peers on this network resolve to the container */

@@ -44,8 +44,11 @@ public interface ContainerRuntime {
     /** The engine's id of an image tag, if it is built here. */
     Optional<String> imageId(String image);
 
-    /** Creates an internal network (no route beyond its members) unless one with that name exists. */
-    String ensureInternalNetwork(String name, Map<String, String> labels);
+    /**
+     * Creates a network unless one with that name exists: internal (no route beyond its members),
+     * or routed (the engine masquerades its traffic out; only for egress the firewall narrows).
+     */
+    String ensureNetwork(String name, Map<String, String> labels, boolean internal);
 
     List<NetworkInfo> networks(Map<String, String> labels);
 

@@ -1,5 +1,7 @@
 package org.hearth.core.runtime;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
+
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -19,6 +21,7 @@ import java.util.Optional;
  * @param hosts    extra /etc/hosts entries, name to address
  * @param sandboxHost the container forks a sandbox per use: the runtime lets it create user, mount,
  *                 pid, ipc, uts and network namespaces ({@link SandboxSeccomp}) and nothing more
+ * @param dns      DNS servers for names the engine does not answer itself; empty: the engine's default
  */
 public record ContainerSpec(
         Optional<String> name,
@@ -33,7 +36,9 @@ public record ContainerSpec(
         Map<String, List<String>> networks,
         Map<String, String> volumes,
         Map<String, String> hosts,
-        boolean sandboxHost) {
+        boolean sandboxHost,
+        // Left out of the spec's hash when empty, so containers from before this field are still adopted.
+        @JsonInclude(JsonInclude.Include.NON_EMPTY) List<String> dns) {
 
     public static final long DEFAULT_MEMORY = 128L << 20;
     public static final long DEFAULT_PIDS = 64;
@@ -46,6 +51,7 @@ public record ContainerSpec(
         networks = Map.copyOf(networks);
         volumes = Map.copyOf(volumes);
         hosts = Map.copyOf(hosts);
+        dns = List.copyOf(dns);
         if (memoryBytes <= 0 || pidsLimit <= 0) {
             throw new IllegalArgumentException("memory and pid limits must be positive");
         }
@@ -55,15 +61,15 @@ public record ContainerSpec(
     public static ContainerSpec of(String image, String... command) {
         return new ContainerSpec(Optional.empty(), image, List.of(command), Optional.empty(), Map.of(),
                 Map.of(HearthLabels.MANAGED, "true"), DEFAULT_MEMORY, DEFAULT_PIDS,
-                Map.of("/tmp", "rw,nosuid,nodev,noexec,size=16m,mode=1777"), Map.of(), Map.of(), Map.of(), false);
+                Map.of("/tmp", "rw,nosuid,nodev,noexec,size=16m,mode=1777"), Map.of(), Map.of(), Map.of(), false, List.of());
     }
 
     public ContainerSpec withName(String newName) {
-        return new ContainerSpec(Optional.of(newName), image, command, user, env, labels, memoryBytes, pidsLimit, tmpfs, networks, volumes, hosts, sandboxHost);
+        return new ContainerSpec(Optional.of(newName), image, command, user, env, labels, memoryBytes, pidsLimit, tmpfs, networks, volumes, hosts, sandboxHost, dns);
     }
 
     public ContainerSpec withCommand(List<String> newCommand) {
-        return new ContainerSpec(name, image, newCommand, user, env, labels, memoryBytes, pidsLimit, tmpfs, networks, volumes, hosts, sandboxHost);
+        return new ContainerSpec(name, image, newCommand, user, env, labels, memoryBytes, pidsLimit, tmpfs, networks, volumes, hosts, sandboxHost, dns);
     }
 
     public ContainerSpec withLabel(String key, String value) {
@@ -73,42 +79,47 @@ public record ContainerSpec(
     public ContainerSpec withLabels(Map<String, String> more) {
         Map<String, String> all = new LinkedHashMap<>(labels);
         all.putAll(more);
-        return new ContainerSpec(name, image, command, user, env, all, memoryBytes, pidsLimit, tmpfs, networks, volumes, hosts, sandboxHost);
+        return new ContainerSpec(name, image, command, user, env, all, memoryBytes, pidsLimit, tmpfs, networks, volumes, hosts, sandboxHost, dns);
     }
 
     public ContainerSpec withUser(String newUser) {
-        return new ContainerSpec(name, image, command, Optional.of(newUser), env, labels, memoryBytes, pidsLimit, tmpfs, networks, volumes, hosts, sandboxHost);
+        return new ContainerSpec(name, image, command, Optional.of(newUser), env, labels, memoryBytes, pidsLimit, tmpfs, networks, volumes, hosts, sandboxHost, dns);
     }
 
     public ContainerSpec withEnv(Map<String, String> more) {
         Map<String, String> all = new LinkedHashMap<>(env);
         all.putAll(more);
-        return new ContainerSpec(name, image, command, user, all, labels, memoryBytes, pidsLimit, tmpfs, networks, volumes, hosts, sandboxHost);
+        return new ContainerSpec(name, image, command, user, all, labels, memoryBytes, pidsLimit, tmpfs, networks, volumes, hosts, sandboxHost, dns);
     }
 
     public ContainerSpec withLimits(long newMemoryBytes, long newPidsLimit) {
-        return new ContainerSpec(name, image, command, user, env, labels, newMemoryBytes, newPidsLimit, tmpfs, networks, volumes, hosts, sandboxHost);
+        return new ContainerSpec(name, image, command, user, env, labels, newMemoryBytes, newPidsLimit, tmpfs, networks, volumes, hosts, sandboxHost, dns);
     }
 
     public ContainerSpec withNetwork(String network, String... aliases) {
         Map<String, List<String>> all = new LinkedHashMap<>(networks);
         all.put(network, List.of(aliases));
-        return new ContainerSpec(name, image, command, user, env, labels, memoryBytes, pidsLimit, tmpfs, all, volumes, hosts, sandboxHost);
+        return new ContainerSpec(name, image, command, user, env, labels, memoryBytes, pidsLimit, tmpfs, all, volumes, hosts, sandboxHost, dns);
     }
 
     public ContainerSpec withHost(String hostname, String address) {
         Map<String, String> all = new LinkedHashMap<>(hosts);
         all.put(hostname, address);
-        return new ContainerSpec(name, image, command, user, env, labels, memoryBytes, pidsLimit, tmpfs, networks, volumes, all, sandboxHost);
+        return new ContainerSpec(name, image, command, user, env, labels, memoryBytes, pidsLimit, tmpfs, networks, volumes, all, sandboxHost, dns);
     }
 
     public ContainerSpec withVolume(String dataFolder, String path) {
         Map<String, String> all = new LinkedHashMap<>(volumes);
         all.put(dataFolder, path);
-        return new ContainerSpec(name, image, command, user, env, labels, memoryBytes, pidsLimit, tmpfs, networks, all, hosts, sandboxHost);
+        return new ContainerSpec(name, image, command, user, env, labels, memoryBytes, pidsLimit, tmpfs, networks, all, hosts, sandboxHost, dns);
     }
 
     public ContainerSpec withSandboxHost() {
-        return new ContainerSpec(name, image, command, user, env, labels, memoryBytes, pidsLimit, tmpfs, networks, volumes, hosts, true);
+        return new ContainerSpec(name, image, command, user, env, labels, memoryBytes, pidsLimit, tmpfs, networks, volumes, hosts, true, dns);
+    }
+
+    /** The DNS servers the engine's resolver inside the container forwards to (names it does not know itself). */
+    public ContainerSpec withDns(List<String> servers) {
+        return new ContainerSpec(name, image, command, user, env, labels, memoryBytes, pidsLimit, tmpfs, networks, volumes, hosts, sandboxHost, servers);
     }
 }

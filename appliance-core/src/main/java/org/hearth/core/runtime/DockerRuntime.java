@@ -73,6 +73,9 @@ public final class DockerRuntime implements ContainerRuntime {
                 .withDnsOptions(List.of("timeout:1", "attempts:1"))
                 // "none" unless networks are named: never the default bridge.
                 .withNetworkMode(networks.isEmpty() ? "none" : networks.get(0).getKey());
+        if (!spec.dns().isEmpty()) {
+            host.withDns(spec.dns());
+        }
         List<String> env = new ArrayList<>();
         spec.env().forEach((k, v) -> env.add(k + "=" + v));
         var cmd = docker.createContainerCmd(spec.image())
@@ -264,13 +267,13 @@ public final class DockerRuntime implements ContainerRuntime {
     }
 
     @Override
-    public String ensureInternalNetwork(String name, Map<String, String> labels) {
+    public String ensureNetwork(String name, Map<String, String> labels, boolean internal) {
         for (Network n : docker.listNetworksCmd().withNameFilter(name).exec()) {
             if (n.getName().equals(name)) {
                 return n.getId();
             }
         }
-        return docker.createNetworkCmd().withName(name).withDriver("bridge").withInternal(true)
+        return docker.createNetworkCmd().withName(name).withDriver("bridge").withInternal(internal)
                 .withLabels(labels).withCheckDuplicate(true).exec().getId();
     }
 

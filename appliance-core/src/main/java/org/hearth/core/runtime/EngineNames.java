@@ -25,6 +25,11 @@ public record EngineNames(String instance) {
         return "hearth-" + app + "-" + from + "-to-" + to + "-" + instance;
     }
 
+    /** The one routed network of a container that declares egress; nobody else joins it. */
+    public String egressNetwork(String app, String container) {
+        return "hearth-" + app + "-" + container + "-egress-" + instance;
+    }
+
     /** The internal network between a listening container and the supervisor's edge listener. */
     public String ingressNetwork(String app, String container) {
         return "hearth-" + app + "-" + container + "-ingress-" + instance;

@@ -1,5 +1,6 @@
 package org.hearth.core.supervisor;
 
+import org.hearth.core.network.EgressConfig;
 import org.hearth.core.network.FirewallPlanner;
 import org.hearth.core.runtime.EngineNames;
 
@@ -12,11 +13,13 @@ final class ApplyFirewall implements AppStep {
     private final String name;
     private final AppFirewalls firewalls;
     private final EngineNames names;
+    private final EgressConfig egress;
 
-    ApplyFirewall(String name, AppFirewalls firewalls, EngineNames names) {
+    ApplyFirewall(String name, AppFirewalls firewalls, EngineNames names, EgressConfig egress) {
         this.name = name;
         this.firewalls = firewalls;
         this.names = names;
+        this.egress = egress;
     }
 
     @Override
@@ -27,6 +30,6 @@ final class ApplyFirewall implements AppStep {
     @Override
     public void apply(AppPass app) {
         firewalls.apply(app.app(), FirewallPlanner.rules(app.manifest, names, app.plan, app.networkIds,
-                app.addresses(), app.gateways));
+                app.addresses(), app.gateways, egress));
     }
 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.datatype.jdk8.Jdk8Module;
 import org.hearth.core.manifest.AppManifest;
+import org.hearth.core.network.EgressConfig;
 import org.hearth.core.network.NetworkPlan;
 import org.hearth.core.runtime.ContainerSpec;
 import org.hearth.core.runtime.EngineNames;
@@ -15,6 +16,7 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -26,12 +28,17 @@ final class ContainerSpecs {
     private static final ObjectMapper SPEC_JSON = new ObjectMapper().registerModule(new Jdk8Module())
             .enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS);
 
+    /** The variable that tells a container with egress to the resolver where to ask. */
+    static final String RESOLVER_VARIABLE = "HEARTH_RESOLVER";
+
     private final String instance;
     private final EngineNames names;
+    private final EgressConfig egress;
 
-    ContainerSpecs(String instance, EngineNames names) {
+    ContainerSpecs(String instance, EngineNames names, EgressConfig egress) {
         this.instance = instance;
         this.names = names;
+        this.egress = egress;
     }
 
     static String lifecycleOf(AppManifest.Container decl) {
@@ -55,6 +62,12 @@ final class ContainerSpecs {
         }
         if (decl.sandboxHost()) {
             spec = spec.withSandboxHost().withEnv(Map.of("HEARTH_SANDBOXES", String.valueOf(decl.sandboxesOrDefault())));
+        }
+        boolean asksResolver = decl.egress().stream().anyMatch(e -> e.to().equals(AppManifest.Egress.RESOLVER));
+        if (asksResolver && egress.resolver().isPresent()) {
+            // Both the app's own DNS client and the engine's resolver for everything else go there, and only there.
+            spec = spec.withEnv(Map.of(RESOLVER_VARIABLE, egress.resolver().get()))
+                    .withDns(List.of(egress.resolver().get()));
         }
         for (NetworkPlan.Attachment a : app.plan.attachmentsOf(name)) {
             spec = spec.withNetwork(a.network(), a.aliases().toArray(String[]::new));

@@ -28,9 +28,14 @@ public final class InstallChecks {
                 problems.add(ManifestProblem.at(file, lines, List.of("containers", name, "image"),
                         c.image() + " is not built on this machine (run: hearth images build)"));
             }
-            if (!c.egress().isEmpty()) {
-                problems.add(ManifestProblem.at(file, lines, List.of("containers", name, "egress"),
-                        "this supervisor cannot yet enforce egress rules, so it refuses any egress"));
+            for (int i = 0; i < c.egress().size(); i++) {
+                String to = c.egress().get(i).to();
+                if (!to.equals(AppManifest.Egress.INTERNET) && !to.equals(AppManifest.Egress.RESOLVER)) {
+                    // A name's addresses change behind the firewall's back: rules match addresses.
+                    problems.add(ManifestProblem.at(file, lines, List.of("containers", name, "egress", String.valueOf(i), "to"),
+                            "egress to a named host (" + to + ") cannot be enforced by this supervisor yet: "
+                                    + "declare internet with ports, or resolver"));
+                }
             }
             for (int i = 0; i < c.ports().size(); i++) {
                 AppManifest.Port port = c.ports().get(i);

@@ -1,6 +1,7 @@
 package org.hearth.core.supervisor;
 
 import org.hearth.core.network.EdgeNetworkPlanner;
+import org.hearth.core.network.NetworkPlan;
 import org.hearth.core.runtime.ContainerRuntime;
 import org.hearth.core.runtime.EngineNames;
 import org.hearth.core.runtime.HearthLabels;
@@ -10,7 +11,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 
-/** Plans the app's ingress and edge networks and makes sure each exists, with the host's address on it. */
+/** Plans the app's ingress, edge and egress networks and makes sure each exists, with the host's address on it. */
 final class PlanNetworks implements AppStep {
 
     private final ContainerRuntime runtime;
@@ -36,7 +37,7 @@ final class PlanNetworks implements AppStep {
         app.plan.networks().forEach((name, kind) -> {
             Map<String, String> labels = new HashMap<>(AppTeardown.labelsOf(instance, app.app()));
             labels.put(HearthLabels.ROLE, kind.name().toLowerCase(Locale.ROOT));
-            String id = runtime.ensureInternalNetwork(name, labels);
+            String id = runtime.ensureNetwork(name, labels, kind != NetworkPlan.Kind.EGRESS);
             app.networkIds.put(name, id);
             gatewayOf(id).ifPresent(g -> app.gateways.put(name, g));
         });

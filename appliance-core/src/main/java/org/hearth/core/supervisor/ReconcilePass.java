@@ -2,6 +2,7 @@ package org.hearth.core.supervisor;
 
 import org.hearth.core.manifest.AppManifest;
 import org.hearth.core.network.EdgeFirewall;
+import org.hearth.core.network.EgressConfig;
 import org.hearth.core.overlay.OverlayProvider;
 import org.hearth.core.overlay.OverlayState;
 import org.hearth.core.runtime.ContainerRuntime;
@@ -51,7 +52,7 @@ final class ReconcilePass {
     private final Map<String, String> loggedFailures = new HashMap<>();
 
     ReconcilePass(String instance, ContainerRuntime runtime, OverlayProvider overlay, InetAddress publicAddress,
-                  InstalledApps apps, AppStorage storage) {
+                  EgressConfig egress, InstalledApps apps, AppStorage storage) {
         this.instance = instance;
         this.runtime = runtime;
         this.overlay = overlay;
@@ -60,19 +61,19 @@ final class ReconcilePass {
         this.storage = storage;
         this.firewalls = new AppFirewalls(new EdgeFirewall(instance));
         EngineNames names = new EngineNames(instance);
-        ContainerSpecs specs = new ContainerSpecs(instance, names);
+        ContainerSpecs specs = new ContainerSpecs(instance, names, egress);
         this.services = new RunServices(runtime, names, specs, storage, listeners);
         // The pass over one app, in order; each step reads what the earlier ones decided.
         this.steps = List.of(
                 new PlanNetworks(runtime, names, instance),
                 // Before any container starts on a new network, the network allows nothing.
-                new ApplyFirewall("firewall-before-start", firewalls, names),
+                new ApplyFirewall("firewall-before-start", firewalls, names, egress),
                 new OpenVolumes(storage),
                 services,
                 new RunPools(runtime, specs, pools),
                 new PlanListeners(names, publicAddress),
                 RemoveUndeclared.containers(runtime),
-                new ApplyFirewall("firewall", firewalls, names),
+                new ApplyFirewall("firewall", firewalls, names, egress),
                 RemoveUndeclared.networks(runtime));
     }
 

@@ -5,6 +5,7 @@ import org.hearth.core.manifest.AppManifest;
 import org.hearth.core.manifest.ManifestException;
 import org.hearth.core.manifest.ManifestProblem;
 import org.hearth.core.manifest.ManifestReader;
+import org.hearth.core.network.EgressConfig;
 import org.hearth.core.overlay.OverlayProvider;
 import org.hearth.core.runtime.ContainerRuntime;
 import org.hearth.core.volume.AppVolumes;
@@ -47,16 +48,19 @@ public final class Supervisor implements AutoCloseable {
     private volatile boolean running = true;
     private final CountDownLatch shutdownDone = new CountDownLatch(1);
 
-    /** @param volumes empty when this machine offers no encrypted storage (and plain was not asked for) */
+    /**
+     * @param egress  what containers that declare egress may reach beyond their ports (appliance.yaml)
+     * @param volumes empty when this machine offers no encrypted storage (and plain was not asked for)
+     */
     public Supervisor(HearthHome home, ContainerRuntime runtime, OverlayProvider overlay, InetAddress publicAddress,
-                      Optional<AppVolumes> volumes) {
+                      EgressConfig egress, Optional<AppVolumes> volumes) {
         this.home = home;
         this.runtime = runtime;
         this.overlay = overlay;
         this.publicAddress = publicAddress;
         this.apps = new InstalledApps(home.stateDir("apps"));
         this.storage = new AppStorage(volumes, runtime, home.instanceId());
-        this.pass = new ReconcilePass(home.instanceId(), runtime, overlay, publicAddress, apps, storage);
+        this.pass = new ReconcilePass(home.instanceId(), runtime, overlay, publicAddress, egress, apps, storage);
     }
 
     public static Path statusFile(HearthHome home) {

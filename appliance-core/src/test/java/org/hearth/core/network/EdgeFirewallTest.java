@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Optional;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 class EdgeFirewallTest {
@@ -100,5 +101,31 @@ class EdgeFirewallTest {
     @Test
     void bridgeIsNamedAfterTheNetworkId() {
         assertThat(EdgeFirewall.NetworkRule.bridgeOf("740a5a5a2348ffee0011")).isEqualTo("br-740a5a5a2348");
+    }
+
+    /** The only way out: declared ports to anywhere beyond the host, the resolver's port 53, nothing else. */
+    @Test
+    void anEgressNetworkLeavesOnlyOnItsDeclaredPortsAndToItsResolver() {
+        var rule = EdgeFirewall.NetworkRule.egress("br-0123456789ab", List.of(
+                new EdgeFirewall.Outbound(Optional.empty(), "tcp", 25),
+                new EdgeFirewall.Outbound(Optional.of("192.0.2.53"), "udp", 53)));
+
+        assertThat(new EdgeFirewall("0123456789ab").render(List.of(rule))).containsExactly(
+                "-A HEARTH-I-0123456789ab -i br-0123456789ab -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN",
+                "-A HEARTH-I-0123456789ab -i br-0123456789ab -d 192.0.2.53/32 -p udp -m udp --dport 53 -j RETURN",
+                "-A HEARTH-I-0123456789ab -i br-0123456789ab -j DROP",
+                "-A HEARTH-F-0123456789ab -i br-0123456789ab -o br-0123456789ab -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN",
+                "-A HEARTH-F-0123456789ab -i br-0123456789ab -o br-0123456789ab -j DROP",
+                "-A HEARTH-F-0123456789ab -i br-0123456789ab -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN",
+                "-A HEARTH-F-0123456789ab -i br-0123456789ab -p tcp -m tcp --dport 25 -j RETURN",
+                "-A HEARTH-F-0123456789ab -i br-0123456789ab -d 192.0.2.53/32 -p udp -m udp --dport 53 -j RETURN",
+                "-A HEARTH-F-0123456789ab -i br-0123456789ab -j DROP");
+    }
+
+    @Test
+    void anInternalNetworkCannotCarryConnectionsOut() {
+        assertThatThrownBy(() -> new EdgeFirewall.NetworkRule("br-0123456789ab", List.of(), List.of(), false,
+                List.of(new EdgeFirewall.Outbound(Optional.empty(), "tcp", 25))))
+                .hasMessageContaining("only a routed network");
     }
 }

@@ -2,6 +2,7 @@ package org.hearth.core.network;
 
 import org.hearth.core.manifest.AppManifest;
 import org.hearth.core.manifest.MailShapedManifest;
+import org.hearth.core.manifest.ManifestReader;
 import org.hearth.core.runtime.EngineNames;
 import org.junit.jupiter.api.Test;
 
@@ -17,6 +18,24 @@ class FirewallPlannerTest {
     private static final EngineNames NAMES = new EngineNames("0a1b");
 
     private static final AppManifest MAIL = MailShapedManifest.MAIL;
+    private static final EgressConfig NO_RESOLVER = EgressConfig.defaults();
+    private static final AppManifest SENDER = ManifestReader.read("sender.yaml", """
+            schema: 1
+            app: sender
+            version: 1.0.0
+            containers:
+              out:
+                image: hearth/out
+                lifecycle: service
+                egress:
+                  - to: internet
+                    ports: [25, 587]
+                  - to: resolver
+                    ports: [53]
+              sealed:
+                image: hearth/sealed
+                lifecycle: service
+            """);
 
     private static final NetworkPlan PLAN = EdgeNetworkPlanner.plan(NAMES, MAIL);
     private static final String SMTP_TO_IMAP = NAMES.edgeNetwork("mail", "smtp-in", "imap");
@@ -35,7 +54,7 @@ class FirewallPlannerTest {
 
     @Test
     void beforeAnythingRunsEveryPlannedNetworkIsClosed() {
-        List<EdgeFirewall.NetworkRule> rules = FirewallPlanner.rules(MAIL, NAMES, PLAN, ids(), Map.of(), Map.of());
+        List<EdgeFirewall.NetworkRule> rules = FirewallPlanner.rules(MAIL, NAMES, PLAN, ids(), Map.of(), Map.of(), NO_RESOLVER);
 
         assertThat(rules).hasSize(PLAN.networks().size());
         assertThat(rules).allSatisfy(r -> {
@@ -48,7 +67,7 @@ class FirewallPlannerTest {
     void anEphemeralClientPoolMayReachOnlyTheDeclaredPortOfTheRunningServer() {
         Map<String, Map<String, String>> addresses = Map.of("imap", Map.of(SMTP_TO_IMAP, "172.30.1.2"));
 
-        EdgeFirewall.NetworkRule rule = ruleOf(FirewallPlanner.rules(MAIL, NAMES, PLAN, ids(), addresses, Map.of()),
+        EdgeFirewall.NetworkRule rule = ruleOf(FirewallPlanner.rules(MAIL, NAMES, PLAN, ids(), addresses, Map.of(), NO_RESOLVER),
                 SMTP_TO_IMAP);
 
         assertThat(rule.between()).containsExactly(new EdgeFirewall.Flow(Optional.empty(), "172.30.1.2", 2424));
@@ -60,7 +79,7 @@ class FirewallPlannerTest {
         Map<String, Map<String, String>> addresses = Map.of("imap", Map.of(IMAP_TO_SPAM, "172.30.2.2"));
 
         EdgeFirewall.NetworkRule rule = ruleOf(FirewallPlanner.rules(MAIL, NAMES, PLAN, ids(), addresses,
-                Map.of(IMAP_TO_SPAM, "172.30.2.1")), IMAP_TO_SPAM);
+                Map.of(IMAP_TO_SPAM, "172.30.2.1"), NO_RESOLVER), IMAP_TO_SPAM);
 
         assertThat(rule.between()).isEmpty();
         assertThat(rule.toHost()).containsExactly(new EdgeFirewall.Flow(Optional.of("172.30.2.2"), "172.30.2.1", 7830));
@@ -69,9 +88,41 @@ class FirewallPlannerTest {
     @Test
     void aServiceClientThatDoesNotRunYetOpensNothing() {
         EdgeFirewall.NetworkRule rule = ruleOf(FirewallPlanner.rules(MAIL, NAMES, PLAN, ids(), Map.of(),
-                Map.of(IMAP_TO_SPAM, "172.30.2.1")), IMAP_TO_SPAM);
+                Map.of(IMAP_TO_SPAM, "172.30.2.1"), NO_RESOLVER), IMAP_TO_SPAM);
 
         assertThat(rule.between()).isEmpty();
         assertThat(rule.toHost()).isEmpty();
+    }
+
+    @Test
+    void anEgressNetworkLetsItsContainerOutOnlyToTheDeclaredPortsAndTheResolver() {
+        NetworkPlan plan = EdgeNetworkPlanner.plan(NAMES, SENDER);
+        String egress = NAMES.egressNetwork("sender", "out");
+        Map<String, String> ids = Map.of(egress, "0123456789abcdef");
+
+        List<EdgeFirewall.NetworkRule> rules = FirewallPlanner.rules(SENDER, NAMES, plan, ids, Map.of(), Map.of(),
+                new EgressConfig(Optional.of("192.0.2.53")));
+
+        assertThat(plan.networks()).containsOnlyKeys(egress).containsEntry(egress, NetworkPlan.Kind.EGRESS);
+        assertThat(plan.attachmentsOf("sealed")).isEmpty();
+        assertThat(rules).containsExactly(EdgeFirewall.NetworkRule.egress("br-0123456789ab", List.of(
+                new EdgeFirewall.Outbound(Optional.empty(), "tcp", 25),
+                new EdgeFirewall.Outbound(Optional.empty(), "tcp", 587),
+                new EdgeFirewall.Outbound(Optional.of("192.0.2.53"), "udp", 53),
+                new EdgeFirewall.Outbound(Optional.of("192.0.2.53"), "tcp", 53))));
+    }
+
+    /** Without a resolver in appliance.yaml the container resolves nothing: port 53 stays shut everywhere. */
+    @Test
+    void withoutAResolverNoDnsLeavesTheEgressNetwork() {
+        NetworkPlan plan = EdgeNetworkPlanner.plan(NAMES, SENDER);
+        Map<String, String> ids = Map.of(NAMES.egressNetwork("sender", "out"), "0123456789abcdef");
+
+        List<EdgeFirewall.NetworkRule> rules = FirewallPlanner.rules(SENDER, NAMES, plan, ids, Map.of(), Map.of(), NO_RESOLVER);
+
+        assertThat(rules).singleElement().satisfies(r -> {
+            assertThat(r.routed()).isTrue();
+            assertThat(r.out()).extracting(EdgeFirewall.Outbound::port).containsExactly(25, 587);
+        });
     }
 }

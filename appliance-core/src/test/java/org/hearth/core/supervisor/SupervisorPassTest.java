@@ -1,6 +1,7 @@
 package org.hearth.core.supervisor;
 
 import org.hearth.core.HearthHome;
+import org.hearth.core.network.EgressConfig;
 import org.hearth.core.overlay.LoopbackOverlay;
 import org.hearth.core.runtime.ContainerRuntime;
 import org.hearth.core.runtime.ContainerRuntime.ContainerInfo;
@@ -52,7 +53,7 @@ class SupervisorPassTest {
         InstalledApps apps = new InstalledApps(home.stateDir("apps"));
         apps.install("good", manifest("good"));
         apps.install("bad", manifest("bad"));
-        supervisor = new Supervisor(home, fakeEngine(), new LoopbackOverlay(), InetAddress.getLoopbackAddress(),
+        supervisor = new Supervisor(home, fakeEngine(), new LoopbackOverlay(), InetAddress.getLoopbackAddress(), EgressConfig.defaults(),
                 Optional.empty());
         return supervisor;
     }
@@ -171,7 +172,7 @@ class SupervisorPassTest {
                     }
                     case "removeNetwork" -> null;
                     case "gateway" -> Optional.empty();
-                    case "ensureInternalNetwork" -> "net-" + args[0];
+                    case "ensureNetwork" -> "net-" + args[0];
                     case "hashCode" -> System.identityHashCode(proxy);
                     case "equals" -> proxy == args[0];
                     case "toString" -> "fake engine";

@@ -21,7 +21,7 @@ public final class Probe {
     public static void main(String[] args) throws IOException {
         if (args.length == 0) {
             System.err.println("usage: probe identity | write PATH... | echo-server PORT... | connect HOST PORT | sleep"
-                    + " | obedient-server PORT");
+                    + " | obedient-server PORT | resolve NAME");
             System.exit(2);
         }
         switch (args[0]) {
@@ -36,6 +36,7 @@ public final class Probe {
                 echoServer(Integer.parseInt(args[1]));
             }
             case "connect" -> connect(args[1], Integer.parseInt(args[2]));
+            case "resolve" -> resolve(args[1]);
             case "sleep" -> sleepForever();
             case "obedient-server" -> obedientServer(Integer.parseInt(args[1]));
             case "write" -> {
@@ -156,6 +157,15 @@ public final class Probe {
             }
         } catch (IOException e) {
             System.out.println(key + "=failed " + e.getMessage());
+        }
+    }
+
+    /** Looks a name up the way any program in the container would (its resolv.conf, the engine's resolver). */
+    private static void resolve(String name) {
+        try {
+            System.out.println("resolve " + name + "=" + java.net.InetAddress.getByName(name).getHostAddress());
+        } catch (IOException e) {
+            System.out.println("resolve " + name + "=failed " + e.getClass().getSimpleName());
         }
     }
 

@@ -1,0 +1,41 @@
+package org.hearth.core.network;
+
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.util.Optional;
+
+/**
+ * The appliance config's {@code egress} section: what containers that declare egress may use
+ * beyond their ports.
+ *
+ * @param resolver the DNS resolver (an IPv4 address; port 53) containers with {@code egress: [{to: resolver}]}
+ *                 may ask. Unset, they can resolve nothing: container DNS only ever goes to a resolver
+ *                 the owner chose, never to whatever the host happens to use.
+ */
+public record EgressConfig(Optional<String> resolver) {
+
+    public static final int DNS_PORT = 53;
+
+    public EgressConfig {
+        resolver = resolver == null ? Optional.empty() : resolver;
+        resolver.ifPresent(EgressConfig::checkAddress);
+    }
+
+    public static EgressConfig defaults() {
+        return new EgressConfig(Optional.empty());
+    }
+
+    private static void checkAddress(String value) {
+        // A name would need a resolver to find the resolver; the engine's networks and the firewall are IPv4.
+        boolean ipv4 = value.matches("\\d{1,3}(\\.\\d{1,3}){3}");
+        try {
+            if (ipv4 && InetAddress.getByName(value) instanceof Inet4Address) {
+                return;
+            }
+        } catch (UnknownHostException e) {
+            // reported below
+        }
+        throw new IllegalArgumentException("resolver \"" + value + "\" must be an IPv4 address (for example 192.168.1.1)");
+    }
+}

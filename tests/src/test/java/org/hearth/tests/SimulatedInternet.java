@@ -1,0 +1,148 @@
+package org.hearth.tests;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The internet as engine tests see it: the namespaces of {@code tests/overlay/world} around this
+ * host (addresses in 198.18.BASE.0/24 on the "internet" side; nothing leaves this machine), with
+ * servers started inside it: Debian's Knot DNS as the authoritative server and resolver the
+ * appliance is configured with, and echo listeners standing in for remote servers. Every process
+ * it starts is ended by its own handle; {@link #close} takes the namespaces down.
+ */
+final class SimulatedInternet implements AutoCloseable {
+
+    private final String tag;
+    private final int base;
+    private final Path dir;
+    private final List<Process> started = new ArrayList<>();
+
+    private SimulatedInternet(String tag, int base, Path dir) {
+        this.tag = tag;
+        this.base = base;
+        this.dir = dir;
+    }
+
+    /** Builds the namespaces; {@code base} is the third octet of the first of the three /24s used. */
+    static SimulatedInternet up(String tag, int base, Path dir) throws IOException {
+        Files.createDirectories(dir);
+        run(world("up", tag, String.valueOf(base)));
+        return new SimulatedInternet(tag, base, dir);
+    }
+
+    /** The namespace that is "the internet". */
+    String namespace() {
+        return "hw-" + tag + "-inet";
+    }
+
+    /** This host's address as the internet sees it. */
+    String applianceAddress() {
+        return address(1);
+    }
+
+    /** An address on the internet's side; {@link #addAddress} makes the ones beyond .2 exist. */
+    String address(int host) {
+        return "198.18." + base + "." + host;
+    }
+
+    /** Gives the internet namespace one more address (another "host" out there). */
+    void addAddress(int host) {
+        run(List.of("ip", "-n", namespace(), "addr", "add", address(host) + "/24", "dev", "pub0"));
+    }
+
+    /** TCP echo listeners on each ADDRESS:PORT, inside the internet; returns once all listen. */
+    void echo(String... addressPorts) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of("python3", EngineFixture.home().root().resolve("tests/overlay/tcp-echo").toString()));
+        cmd.addAll(List.of(addressPorts));
+        start("tcp-echo", cmd, List.of("ready"));
+    }
+
+    /**
+     * Knot DNS inside the internet on {@code address}, port 53, authoritative for each zone file
+     * given as (origin, text); returns once it has loaded them.
+     */
+    void dns(String address, String... originsAndZones) throws IOException, InterruptedException {
+        Path knot = Files.createDirectories(dir.resolve("knot-" + address));
+        Files.createDirectories(knot.resolve("db"));
+        List<String> conf = new ArrayList<>(List.of(
+                "server:",
+                "    rundir: \"" + knot + "\"",
+                "    listen: " + address + "@53",
+                "database:",
+                "    storage: \"" + knot.resolve("db") + "\"",
+                "log:",
+                "  - target: stderr",
+                "    any: info",
+                "zone:"));
+        for (int i = 0; i < originsAndZones.length; i += 2) {
+            String origin = originsAndZones[i];
+            Files.writeString(knot.resolve(origin + "zone"), originsAndZones[i + 1]);
+            conf.addAll(List.of("  - domain: " + origin, "    storage: \"" + knot + "\"", "    file: \"" + origin + "zone\""));
+        }
+        Files.writeString(knot.resolve("knot.conf"), String.join("\n", conf) + "\n");
+        List<String> ready = new ArrayList<>(List.of("server started"));
+        for (int i = 0; i < originsAndZones.length; i += 2) {
+            ready.add("[" + originsAndZones[i] + "] loaded");
+        }
+        start("knotd-" + address, List.of("knotd", "-c", knot.resolve("knot.conf").toString()), ready);
+    }
+
+    /** Starts {@code cmd} inside the internet and waits for every one of {@code readyTexts} in its output. */
+    private void start(String name, List<String> cmd, List<String> readyTexts) throws IOException, InterruptedException {
+        List<String> inNamespace = new ArrayList<>(List.of("ip", "netns", "exec", namespace()));
+        inNamespace.addAll(cmd);
+        Path log = dir.resolve(name + ".log");
+        Process p = new ProcessBuilder(inNamespace).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        started.add(p);
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (System.nanoTime() < deadline) {
+            String out = Files.readString(log, StandardCharsets.UTF_8);
+            if (readyTexts.stream().allMatch(out::contains)) {
+                return;
+            }
+            if (!p.isAlive()) {
+                throw new IOException(name + " exited (" + p.exitValue() + "): " + out);
+            }
+            Thread.sleep(50);
+        }
+        throw new IOException(name + " not ready in 20 s: " + Files.readString(log, StandardCharsets.UTF_8));
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        for (Process p : started) {
+            p.destroy();
+            if (!p.waitFor(10, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+            }
+        }
+        run(world("down", tag));
+    }
+
+    private static List<String> world(String... args) {
+        List<String> cmd = new ArrayList<>(List.of("bash", EngineFixture.home().root().resolve("tests/overlay/world").toString()));
+        cmd.addAll(List.of(args));
+        return cmd;
+    }
+
+    private static void run(List<String> cmd) {
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
+                throw new AssertionError(String.join(" ", cmd) + " failed: " + out);
+            }
+        } catch (IOException e) {
+            throw new AssertionError("cannot run " + cmd.get(0) + ": " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted running " + cmd.get(0), e);
+        }
+    }
+}
