@@ -3,6 +3,7 @@
 socket for IDLE, which imaplib lacks) to read. Each command prints one JSON document."""
 import base64
 import email.message
+import email.utils
 import hashlib
 import imaplib
 import json
@@ -43,6 +44,24 @@ def send_attachments(host, port, sender, rcpt, count, size):
     return {"sent": sent}
 
 
+def transaction(connect, sender, rcpts, message, login=None):
+    """One SMTP transaction on the connection connect() opens; every refusal reported with its stage."""
+    try:
+        with connect() as s:
+            if login:
+                s.login(*login)
+            refused = s.sendmail(sender, rcpts, message.as_bytes())
+            return {"ok": True, "refused": {k: [v[0], v[1].decode()] for k, v in refused.items()}}
+    except smtplib.SMTPAuthenticationError as e:
+        return {"ok": False, "stage": "auth", "code": e.smtp_code, "text": e.smtp_error.decode()}
+    except smtplib.SMTPRecipientsRefused as e:
+        return {"ok": False, "stage": "rcpt", "refused": {k: [v[0], v[1].decode()] for k, v in e.recipients.items()}}
+    except smtplib.SMTPSenderRefused as e:
+        return {"ok": False, "stage": "mail", "code": e.smtp_code, "text": e.smtp_error.decode()}
+    except smtplib.SMTPDataError as e:
+        return {"ok": False, "stage": "data", "code": e.smtp_code, "text": e.smtp_error.decode()}
+
+
 def send(host, port, sender, rcpts, subject, body="", starttls=True, message_id=None, body_lines=0):
     if body_lines:
         body = ("x" * 76 + "\n") * body_lines
@@ -51,18 +70,30 @@ def send(host, port, sender, rcpts, subject, body="", starttls=True, message_id=
     if message_id:
         m["Message-ID"] = message_id
     m.set_content(body)
-    try:
-        with smtplib.SMTP(host, port, timeout=60) as s:
-            if starttls:
-                s.starttls(context=tls())
-            refused = s.sendmail(sender, rcpts, m.as_bytes())
-            return {"ok": True, "refused": {k: [v[0], v[1].decode()] for k, v in refused.items()}}
-    except smtplib.SMTPRecipientsRefused as e:
-        return {"ok": False, "stage": "rcpt", "refused": {k: [v[0], v[1].decode()] for k, v in e.recipients.items()}}
-    except smtplib.SMTPSenderRefused as e:
-        return {"ok": False, "stage": "mail", "code": e.smtp_code, "text": e.smtp_error.decode()}
-    except smtplib.SMTPDataError as e:
-        return {"ok": False, "stage": "data", "code": e.smtp_code, "text": e.smtp_error.decode()}
+
+    def connect():
+        s = smtplib.SMTP(host, port, timeout=60)
+        if starttls:
+            s.starttls(context=tls())
+        return s
+    return transaction(connect, sender, rcpts, m)
+
+
+def submit(host, port, user, password, sender, rcpts, subject, body="", implicit_tls=False):
+    """An owner's client sending through submission: TLS first (STARTTLS or implicit), then AUTH."""
+    m = email.message.EmailMessage()
+    m["From"], m["To"], m["Subject"] = sender, ", ".join(rcpts), subject
+    m["Message-ID"] = email.utils.make_msgid(domain=sender.split("@")[-1])
+    m["Date"] = email.utils.formatdate()
+    m.set_content(body)
+
+    def connect():
+        if implicit_tls:
+            return smtplib.SMTP_SSL(host, port, timeout=60, context=tls())
+        s = smtplib.SMTP(host, port, timeout=60)
+        s.starttls(context=tls())
+        return s
+    return transaction(connect, sender, rcpts, m, login=(user, password))
 
 
 def login(host, port, user, password):
@@ -110,7 +141,10 @@ def search_all(host, port, user, password, marker):
     m = login(host, port, user, password)
     found = {}
     for folder in ["INBOX", "Junk", "Sent", "Drafts", "Trash"]:
-        m.select(folder, readonly=True)
+        if m.select(folder, readonly=True)[0] != "OK":
+            # A new mailbox has only the folders mail has been filed into so far.
+            found[folder] = 0
+            continue
         typ, data = m.search(None, "TEXT", '"%s"' % marker)
         found[folder] = len(data[0].split())
     try:
@@ -228,7 +262,7 @@ def probe(host, port, implicit_tls=False, timeout=3):
 
 def main():
     cmd, args = sys.argv[1], json.loads(sys.argv[2])
-    result = {"send": send, "send_attachments": send_attachments, "fetch": fetch, "search": search_all, "create": create,
+    result = {"send": send, "submit": submit, "send_attachments": send_attachments, "fetch": fetch, "search": search_all, "create": create,
               "idle": idle, "flood": flood, "probe": probe}[cmd](**args)
     print(json.dumps(result))
 

@@ -1,7 +1,7 @@
 """A receiving mail server for delivery tests: aiosmtpd (Debian's python3-aiosmtpd), an SMTP server
 implementation Hearth did not write. It keeps every message it accepts, exactly as received
 (dot-unstuffed), with its envelope and whether the session was under TLS, in OUT_DIR.
-Usage: smtp_peer.py '{"port": N, "out_dir": DIR, "cert": PEM, "key": PEM,
+Usage: smtp_peer.py '{"port": N, "host": ADDRESS (127.0.0.1), "out_dir": DIR, "cert": PEM, "key": PEM,
                       "rcpt_replies": {"addr": "550 5.1.1 no such user"}, "data_reply": "451 4.3.0 later"}'
 cert/key enable STARTTLS; replies not given are 250. Prints "ready" once listening; stops on SIGTERM."""
 import json
@@ -45,7 +45,7 @@ class Keeper:
 
 def main():
     args = json.loads(sys.argv[1])
-    kwargs = {"hostname": "127.0.0.1", "port": args["port"], "decode_data": False, "enable_SMTPUTF8": True}
+    kwargs = {"hostname": args.get("host", "127.0.0.1"), "port": args["port"], "decode_data": False, "enable_SMTPUTF8": True}
     if args.get("cert"):
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(args["cert"], args["key"])

@@ -87,7 +87,7 @@ final class EngineFixture {
      */
     static String mailManifest(String app, int smtpPort, int imapPort, int imapsPort) throws IOException {
         String manifest = Files.readString(home().root().resolve("manifests/mail/app.yaml"));
-        for (String line : List.of("app: mail\n", "listen: 2525", "listen: 1143", "listen: 1993")) {
+        for (String line : List.of("app: mail\n", "listen: 2525", "listen: 1143", "listen: 1993", "listen: 1587", "listen: 1465")) {
             if (!manifest.contains(line)) {
                 throw new AssertionError("manifests/mail/app.yaml no longer has \"" + line.strip() + "\"");
             }
@@ -95,7 +95,15 @@ final class EngineFixture {
         return manifest.replace("app: mail\n", "app: " + app + "\n")
                 .replace("listen: 2525", "listen: " + smtpPort)
                 .replace("listen: 1143", "listen: " + imapPort)
-                .replace("listen: 1993", "listen: " + imapsPort);
+                .replace("listen: 1993", "listen: " + imapsPort)
+                // Submission on ports derived from IMAP's, so test instances never meet each other's or the demo's.
+                .replace("listen: 1587", "listen: " + submissionPort(imapPort))
+                .replace("listen: 1465", "listen: " + (submissionPort(imapPort) + 1));
+    }
+
+    /** The host port of submission (STARTTLS) in a test instance whose IMAP listens on {@code imapPort}; implicit TLS is the next. */
+    static int submissionPort(int imapPort) {
+        return imapPort + 400;
     }
 
     /** Adds {@code address}'s domain and the mailbox itself to a mail app. */

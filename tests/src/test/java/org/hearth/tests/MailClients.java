@@ -37,6 +37,11 @@ final class MailClients {
         return pythonIn(List.of("ip", "netns", "exec", netns), command, args);
     }
 
+    /** The client run in a container's network namespace (process {@code pid}): what that container could reach. */
+    static JsonNode pythonInNetworkOf(long pid, String command, Map<String, Object> args) {
+        return pythonIn(List.of("nsenter", "-t", String.valueOf(pid), "-n"), command, args);
+    }
+
     private static JsonNode pythonIn(List<String> prefix, String command, Map<String, Object> args) {
         return finishPython(startPythonIn(prefix, command, args), command);
     }

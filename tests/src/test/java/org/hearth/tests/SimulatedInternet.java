@@ -64,6 +64,18 @@ final class SimulatedInternet implements AutoCloseable {
     }
 
     /**
+     * A receiving mail server no one here wrote (aiosmtpd, through outbound's test peer) on
+     * {@code address}:25; each message it accepts lands in {@code outDir} as message-N.eml with its
+     * envelope in message-N.json.
+     */
+    void smtpPeer(String address, Path outDir) throws IOException, InterruptedException {
+        Files.createDirectories(outDir);
+        String args = "{\"host\": \"" + address + "\", \"port\": 25, \"out_dir\": \"" + outDir + "\"}";
+        start("smtp-peer-" + address, List.of("python3", EngineFixture.home().root()
+                .resolve("smtp-outbound-container/src/test/python/smtp_peer.py").toString(), args), List.of("ready"));
+    }
+
+    /**
      * Knot DNS inside the internet on {@code address}, port 53, authoritative for each zone file
      * given as (origin, text); returns once it has loaded them.
      */

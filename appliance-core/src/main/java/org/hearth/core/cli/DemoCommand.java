@@ -128,6 +128,10 @@ final class DemoCommand implements Callable<Integer> {
         System.out.println("  then read it in any IMAP client at " + privateAddress + ":" + imapPort + " (STARTTLS) or "
                 + privateAddress + ":" + imapsPort + " (TLS)" + (o.provider().equals(OverlayConfig.LOOPBACK) ? ";"
                 : ", from a device on the overlay;"));
+        status.app("mail").flatMap(app -> app.endpoints().stream().filter(e -> e.port().equals("submission")).findFirst())
+                .ifPresent(e -> System.out.println("  send (STARTTLS, then AUTH): swaks --server " + e.address() + ":" + e.listen()
+                        + " --tls --auth-user " + USER + " --auth-password '" + password + "' --from " + USER
+                        + " --to " + USER + "   (mail to other domains waits until appliance.yaml names egress.resolver)"));
         System.out.println("  the certificate is self-signed. More: ./hearth status, ./hearth mail user add ADDRESS");
         return 0;
     }
@@ -190,6 +194,8 @@ final class DemoCommand implements Callable<Integer> {
             case "smtp" -> "SMTP";
             case "imap" -> "IMAP";
             case "imaps" -> "IMAPS";
+            case "submission" -> "Submission";
+            case "submissions" -> "Submissions";
             default -> port;
         };
     }

@@ -21,8 +21,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
 /**
- * The store's login check for submission ({@link StoreLogin}'s protocol), on an internal port that
- * only the outbound container's edge reaches: the accounts and their Argon2id hashes never leave
+ * The store's login check for submission and its list of local domains ({@link StoreLogin}'s
+ * protocol), on an internal port that only the outbound container's edge reaches: the accounts and their Argon2id hashes never leave
  * the store. Failures are throttled per user name and per asking address, so a guesser gains
  * nothing by going through submission. Two threads: an Argon2id check costs ≈ 19 MiB and tens of
  * milliseconds, and the box has little of either.
@@ -72,6 +72,11 @@ final class LoginService implements AutoCloseable {
         try (s) {
             s.setSoTimeout(READ_TIMEOUT_MS);
             String line = readLine(s);
+            if (line.equals(StoreLogin.DOMAINS)) {
+                s.getOutputStream().write(StoreLogin.answerLine(new StoreLogin.Answer.Ok(accounts.current().domains()))
+                        .getBytes(StandardCharsets.US_ASCII));
+                return;
+            }
             Optional<String[]> request = StoreLogin.parseRequest(line);
             if (request.isEmpty()) {
                 return;

@@ -72,6 +72,19 @@ class LoginServiceTest {
     }
 
     @Test
+    void theStoreListsItsDomainsForOutboundsRouting() throws Exception {
+        assertThat(StoreLogin.domains(address, Duration.ofSeconds(10))).containsExactly("a.test");
+        Accounts accounts = new Accounts(data.resolve("accounts.json"));
+        admin(accounts, "", "domain", "add", "B.test");
+        // The service reads the accounts file as it changes (hearth mail domain add runs beside it).
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (!StoreLogin.domains(address, Duration.ofSeconds(10)).contains("b.test") && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        assertThat(StoreLogin.domains(address, Duration.ofSeconds(10))).containsExactly("a.test", "b.test");
+    }
+
+    @Test
     void aLineThatIsNoRequestGetsNoAnswer() throws IOException {
         try (Socket s = new Socket(address.getAddress(), address.getPort())) {
             s.setSoTimeout(10_000);

@@ -16,13 +16,17 @@ import java.util.TreeSet;
 import java.util.stream.Collectors;
 
 /**
- * The store's login check for the other mail containers (submission): one line each way over the
- * internal network, so that only the store ever holds the accounts and their Argon2id hashes.
+ * The store's login check for the other mail containers (submission), and which domains are
+ * local (outbound delivers those to the store): one line each way over the internal network, so
+ * that only the store ever holds the accounts and their Argon2id hashes.
  * <pre>
  *   LOGIN base64(user) base64(password)
  *   OK base64(address) base64(address) ...     the user's own address and their aliases
  *   NO                                         wrong user or password
  *   WAIT seconds                               too many failures: not even checked
+ *
+ *   DOMAINS
+ *   OK base64(domain) base64(domain) ...       the domains the store holds mailboxes for
  * </pre>
  */
 public final class StoreLogin {
@@ -44,16 +48,32 @@ public final class StoreLogin {
     private StoreLogin() {
     }
 
+    /** The request line that asks for the store's domains. */
+    public static final String DOMAINS = "DOMAINS";
+
     /** Asks the store at {@code store}; an IOException means no answer (try later), never a refusal. */
     public static Answer ask(InetSocketAddress store, String user, String password, Duration timeout) throws IOException {
+        return parseAnswer(exchange(store, "LOGIN " + b64(user) + " " + b64(password), timeout));
+    }
+
+    /** The domains the store holds mailboxes for; an IOException when it does not answer. */
+    public static Set<String> domains(InetSocketAddress store, Duration timeout) throws IOException {
+        if (parseAnswer(exchange(store, DOMAINS, timeout)) instanceof Answer.Ok ok) {
+            return ok.addresses();
+        }
+        throw new IOException("the store refused to list its domains");
+    }
+
+    private static String exchange(InetSocketAddress store, String request, Duration timeout) throws IOException {
         try (Socket s = new Socket()) {
-            s.connect(store, (int) timeout.toMillis());
+            // Resolved on every ask: the store's address may change when its container is recreated.
+            s.connect(store.isUnresolved() ? new InetSocketAddress(store.getHostString(), store.getPort()) : store,
+                    (int) timeout.toMillis());
             s.setSoTimeout((int) timeout.toMillis());
             OutputStream out = s.getOutputStream();
-            out.write(("LOGIN " + b64(user) + " " + b64(password) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.write((request + "\r\n").getBytes(StandardCharsets.US_ASCII));
             out.flush();
-            String line = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.US_ASCII)).readLine();
-            return parseAnswer(line);
+            return new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.US_ASCII)).readLine();
         }
     }
 

@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -18,11 +19,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 
 /**
- * Takes what is due from the queue and tries it once: recipients grouped by domain, each domain
- * routed by its MX records, each host's addresses tried in order until one answers for the
- * recipients; outcomes recorded; the sender owed a bounce or a delay notice gets it (a notice
+ * Takes what is due from the queue and tries it once: recipients grouped by domain, the
+ * appliance's own domains delivered to its store over LMTP, every other domain routed by its MX
+ * records, each host's addresses tried in order until one answers for the recipients; outcomes recorded; the sender owed a bounce or a delay notice gets it (a notice
  * itself, with an empty reverse path, never gets one).
  */
 public final class Deliverer {
@@ -31,8 +34,10 @@ public final class Deliverer {
     private static final int HEADER_BYTES = 64 * 1024;
 
     private final MailQueue queue;
-    private final MxResolver mx;
+    private final Router mx;
     private final SmtpClient smtp;
+    private final Optional<LocalStore> store;
+    private final SmtpClient lmtp;
     private final int port;
     private final String hostname;
     private final RetrySchedule schedule;
@@ -42,11 +47,19 @@ public final class Deliverer {
      * @param port     25 in the world; a test's receiving server elsewhere
      * @param hostname this appliance's name, in notices
      */
-    public Deliverer(MailQueue queue, MxResolver mx, SmtpClient smtp, int port, String hostname, RetrySchedule schedule,
+    public Deliverer(MailQueue queue, Router mx, SmtpClient smtp, int port, String hostname, RetrySchedule schedule,
                      InstantSource clock) {
+        this(queue, mx, smtp, Optional.empty(), port, hostname, schedule, clock);
+    }
+
+    /** @param store the appliance's own store, for mail to its domains */
+    public Deliverer(MailQueue queue, Router mx, SmtpClient smtp, Optional<LocalStore> store, int port, String hostname,
+                     RetrySchedule schedule, InstantSource clock) {
         this.queue = queue;
         this.mx = mx;
         this.smtp = smtp;
+        this.store = store;
+        this.lmtp = SmtpClient.lmtp(hostname, Duration.ofMinutes(1));
         this.port = port;
         this.hostname = hostname;
         this.schedule = schedule;
@@ -85,8 +98,29 @@ public final class Deliverer {
         Map<String, Outcome> outcomes = new LinkedHashMap<>();
         long size = queue.size(e.id());
         SmtpClient.MessageSource source = new QueuedMessage(e.id());
+        Set<String> local = Set.of();
+        if (store.isPresent()) {
+            try {
+                local = store.get().domains();
+            } catch (IOException unknown) {
+                // Not knowing which domains are ours, sending any out could loop mail back: all wait.
+                e.pending().forEach(r -> outcomes.put(r.address(), Outcome.deferred(
+                        "the mail store cannot say which domains are local: " + unknown.getMessage())));
+                byDomain.clear();
+            }
+        }
+        List<String> toStore = new ArrayList<>();
         for (var entry : byDomain.entrySet()) {
-            outcomes.putAll(toDomain(entry.getKey(), entry.getValue(), e.sender(), size, source));
+            if (local.contains(entry.getKey())) {
+                toStore.addAll(entry.getValue());
+            } else {
+                outcomes.putAll(toDomain(entry.getKey(), entry.getValue(), e.sender(), size, source));
+            }
+        }
+        if (!toStore.isEmpty()) {
+            InetSocketAddress at = store.get().lmtp();
+            outcomes.putAll(lmtp.deliver(at.isUnresolved() ? new InetSocketAddress(at.getHostString(), at.getPort()) : at,
+                    "the mail store", SmtpClient.Tls.NONE, e.sender(), toStore, size, source).outcomes());
         }
         // Read before recording: a message whose recipients are all done leaves the queue then.
         byte[] headers = head(e.id());

@@ -25,7 +25,7 @@ import java.util.concurrent.ThreadLocalRandom;
  * addresses; without MX records the domain itself (the implicit MX). A null MX (RFC 7505) or a
  * domain that does not exist fails at once; a DNS failure means try later, never a bounce.
  */
-public final class MxResolver {
+public final class MxResolver implements Router {
 
     /** The answer for one domain. */
     public sealed interface Route {
@@ -52,6 +52,7 @@ public final class MxResolver {
         this.resolver = resolver;
     }
 
+    @Override
     public Route route(String domain) {
         Name name;
         try {

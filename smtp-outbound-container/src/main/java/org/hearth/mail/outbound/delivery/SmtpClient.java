@@ -52,15 +52,31 @@ public final class SmtpClient {
     private final String heloName;
     private final Duration timeout;
     private final SSLContext tls;
+    /** LMTP (RFC 2033) to the appliance's own store: LHLO, no STARTTLS, one reply per recipient after the data. */
+    private final boolean lmtp;
 
     /**
      * @param heloName this appliance's host name, as its MX and its reverse DNS name it
      * @param tls      the context for opportunistic STARTTLS (trusting any certificate)
      */
     public SmtpClient(String heloName, Duration timeout, SSLContext tls) {
+        this(heloName, timeout, tls, false);
+    }
+
+    private SmtpClient(String heloName, Duration timeout, SSLContext tls, boolean lmtp) {
         this.heloName = heloName;
         this.timeout = timeout;
         this.tls = tls;
+        this.lmtp = lmtp;
+    }
+
+    /**
+     * A client for the store's LMTP port, over the internal network to it: mail for the appliance's
+     * own domains goes straight in. The store keeps bytes as they are, so 8-bit mail needs no
+     * 8BITMIME there.
+     */
+    public static SmtpClient lmtp(String heloName, Duration timeout) {
+        return new SmtpClient(heloName, timeout, null, true);
     }
 
     /**
@@ -87,7 +103,7 @@ public final class SmtpClient {
             }
             stage = "EHLO";
             Set<String> extensions = s.ehlo();
-            if (extensions.contains("STARTTLS") && policy == Tls.OPPORTUNISTIC) {
+            if (!lmtp && extensions.contains("STARTTLS") && policy == Tls.OPPORTUNISTIC) {
                 stage = "STARTTLS";
                 SmtpReply ready = s.command("STARTTLS");
                 if (ready.code() == 220) {
@@ -101,7 +117,7 @@ public final class SmtpClient {
             boolean eightBit = message.eightBit();
             // RFC 6152: 8-bit content only to a server that says it takes it; converting it would break
             // the DKIM signatures, so such a server cannot have this message (RFC 3463 5.6.3).
-            if (eightBit && !extensions.contains("8BITMIME")) {
+            if (eightBit && !extensions.contains("8BITMIME") && !lmtp) {
                 s.quit();
                 return new Attempt(all(recipients, new SmtpReply(554, List.of("5.6.3 " + hostName
                         + " does not accept 8-bit mail (no 8BITMIME) and the signed message cannot be converted")), "EHLO"), false, false);
@@ -144,13 +160,23 @@ public final class SmtpClient {
             }
             stage = "end of data";
             s.socket.setSoTimeout((int) Math.max(timeout.toMillis(), FINAL_REPLY.toMillis()));
-            SmtpReply done = s.read();
-            accepted.forEach(r -> outcomes.put(r, done.positive() ? Outcome.delivered(done.toString()) : outcome(done, "end of data")));
+            if (lmtp) {
+                // RFC 2033 §4.2: one reply per accepted recipient, in RCPT order.
+                for (String r : accepted) {
+                    stage = "end of data for " + r;
+                    SmtpReply done = s.read();
+                    outcomes.put(r, done.positive() ? Outcome.delivered(done.toString()) : outcome(done, "end of data"));
+                }
+            } else {
+                SmtpReply done = s.read();
+                accepted.forEach(r -> outcomes.put(r, done.positive() ? Outcome.delivered(done.toString()) : outcome(done, "end of data")));
+            }
             s.quit();
             return new Attempt(outcomes, false, false);
         } catch (IOException | RuntimeException e) {
             // RuntimeException too: a stranger's answer must never take the delivery pass down.
-            String why = "connection to " + hostName + " [" + address.getAddress().getHostAddress() + "] failed at "
+            String where = address.getAddress() == null ? address.getHostString() : address.getAddress().getHostAddress();
+            String why = "connection to " + hostName + " [" + where + "] failed at "
                     + stage + ": " + e.getMessage();
             for (String r : recipients) {
                 outcomes.putIfAbsent(r, Outcome.deferred(why));
@@ -204,7 +230,7 @@ public final class SmtpClient {
         }
 
         Set<String> ehlo() throws IOException {
-            SmtpReply r = command("EHLO " + heloName);
+            SmtpReply r = command((lmtp ? "LHLO " : "EHLO ") + heloName);
             Set<String> extensions = new TreeSet<>();
             if (r.code() == 250) {
                 for (String line : r.lines().subList(1, r.lines().size())) {
@@ -215,6 +241,9 @@ public final class SmtpClient {
                     }
                 }
                 return extensions;
+            }
+            if (lmtp) {
+                throw new IOException("LHLO refused: " + r);
             }
             SmtpReply helo = command("HELO " + heloName);
             if (!helo.positive()) {

@@ -67,7 +67,7 @@ class DelivererTest {
 
     private Deliverer deliverer(MailQueue queue, int port, RetrySchedule schedule) {
         return new Deliverer(queue, new MxResolver(knot.resolver(Duration.ofSeconds(2))),
-                new SmtpClient("mx.a.test", Duration.ofSeconds(5), SmtpPeer.trustAll()), port, "mx.a.test", schedule, clock);
+                new SmtpClient("mx.a.test", Duration.ofSeconds(5), OpportunisticTls.context()), port, "mx.a.test", schedule, clock);
     }
 
     private String enqueue(MailQueue queue, String... recipients) throws Exception {
@@ -178,7 +178,7 @@ class DelivererTest {
             nobody.setTimeout(Duration.ofMillis(300));
             MailQueue queue = MailQueue.open(dir.resolve("queue"), RetrySchedule.postfix());
             Deliverer deliverer = new Deliverer(queue, new MxResolver(nobody),
-                    new SmtpClient("mx.a.test", Duration.ofSeconds(5), SmtpPeer.trustAll()), 25, "mx.a.test",
+                    new SmtpClient("mx.a.test", Duration.ofSeconds(5), OpportunisticTls.context()), 25, "mx.a.test",
                     RetrySchedule.postfix(), clock);
             enqueue(queue, "bob@b.test");
             deliverer.runOnce();

@@ -39,7 +39,7 @@ class SmtpClientTest {
     @TempDir
     Path dir;
 
-    private final SmtpClient client = new SmtpClient("mx.a.test", Duration.ofSeconds(10), SmtpPeer.trustAll());
+    private final SmtpClient client = new SmtpClient("mx.a.test", Duration.ofSeconds(10), OpportunisticTls.context());
 
     @Test
     void theExactBytesArriveWithEachRecipientsOwnOutcome() throws Exception {

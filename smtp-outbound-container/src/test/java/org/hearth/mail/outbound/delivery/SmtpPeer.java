@@ -2,10 +2,6 @@ package org.hearth.mail.outbound.delivery;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManager;
-import javax.net.ssl.X509TrustManager;
-
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.net.InetAddress;
@@ -13,7 +9,6 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.security.cert.X509Certificate;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -69,26 +64,5 @@ record SmtpPeer(Process process, int port) implements AutoCloseable {
     public void close() throws InterruptedException {
         process.destroy();
         process.waitFor(10, TimeUnit.SECONDS);
-    }
-
-    /** Opportunistic TLS checks no certificate (RFC 7435): a context that trusts any. */
-    static SSLContext trustAll() {
-        try {
-            SSLContext c = SSLContext.getInstance("TLS");
-            c.init(null, new TrustManager[]{new X509TrustManager() {
-                public void checkClientTrusted(X509Certificate[] chain, String authType) {
-                }
-
-                public void checkServerTrusted(X509Certificate[] chain, String authType) {
-                }
-
-                public X509Certificate[] getAcceptedIssuers() {
-                    return new X509Certificate[0];
-                }
-            }}, null);
-            return c;
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
     }
 }

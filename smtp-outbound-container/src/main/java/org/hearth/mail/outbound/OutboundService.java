@@ -1,0 +1,128 @@
+package org.hearth.mail.outbound;
+
+import org.apache.james.metrics.logger.DefaultMetricFactory;
+import org.apache.james.protocols.netty.NettyServer;
+import org.hearth.mail.common.AuthThrottle;
+import org.hearth.mail.common.TlsIdentity;
+import org.hearth.mail.common.StoreLogin;
+import org.hearth.mail.outbound.delivery.Deliverer;
+import org.hearth.mail.outbound.delivery.LocalStore;
+import org.hearth.mail.outbound.delivery.MxResolver;
+import org.hearth.mail.outbound.delivery.OpportunisticTls;
+import org.hearth.mail.outbound.delivery.Router;
+import org.hearth.mail.outbound.delivery.SmtpClient;
+import org.hearth.mail.outbound.dkim.DkimKeys;
+import org.hearth.mail.outbound.queue.MailQueue;
+import org.hearth.mail.outbound.queue.RetrySchedule;
+import org.hearth.mail.outbound.submission.SignAndQueue;
+import org.hearth.mail.outbound.submission.StoreAccounts;
+import org.hearth.mail.outbound.submission.SubmissionServer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.xbill.DNS.SimpleResolver;
+
+import javax.net.ssl.SSLContext;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The outbound container's process: submission on two ports, the queue and DKIM keys on its
+ * encrypted volume, and delivery passes. Settings from the manifest's environment (defaults in
+ * brackets): MAIL_HOSTNAME (the MX name: HELO, notices), OWNER_HOSTNAME (the private name
+ * submission's certificate carries), MAIL_DATA [/data], SUBMISSION_PORT [587], SUBMISSIONS_PORT
+ * [465], STORE_LOGIN [imap:2465], STORE_LMTP [imap:2424] (mail for the store's own domains goes
+ * there), HEARTH_RESOLVER (set by the supervisor from appliance.yaml's egress.resolver; without it
+ * mail for other domains waits in the queue, saying why), DELIVERY_PORT [25], MAX_MESSAGE_BYTES
+ * [26214400], DELIVERY_PASS_SECONDS [10].
+ */
+public final class OutboundService {
+
+    private static final Logger LOG = LoggerFactory.getLogger(OutboundService.class);
+
+    private OutboundService() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        String mxHost = required("MAIL_HOSTNAME");
+        String ownerHost = required("OWNER_HOSTNAME");
+        Path data = Path.of(env("MAIL_DATA", "/data"));
+        long maxSize = Long.parseLong(env("MAX_MESSAGE_BYTES", "26214400"));
+        RetrySchedule schedule = RetrySchedule.postfix();
+        MailQueue queue = MailQueue.open(data.resolve("queue"), schedule);
+        DkimKeys keys = new DkimKeys(data.resolve("dkim"));
+        SSLContext tls = TlsIdentity.stored(data.resolve("tls/submission.p12"), ownerHost).serverContext();
+        InetSocketAddress storeLogin = hostPort(env("STORE_LOGIN", "imap:2465"));
+        InetSocketAddress storeLmtp = hostPort(env("STORE_LMTP", "imap:2424"));
+        SubmissionServer.Accounts accounts = new StoreAccounts(storeLogin, Duration.ofSeconds(30));
+        SignAndQueue acceptor = new SignAndQueue(keys, queue, InstantSource.system());
+        AuthThrottle throttle = AuthThrottle.standard();
+        for (var port : new Object[][]{{SubmissionServer.Tls.STARTTLS, env("SUBMISSION_PORT", "587")},
+                {SubmissionServer.Tls.IMPLICIT, env("SUBMISSIONS_PORT", "465")}}) {
+            NettyServer server = SubmissionServer.build((SubmissionServer.Tls) port[0], ownerHost, maxSize, tls, accounts,
+                    acceptor, throttle, new DefaultMetricFactory());
+            server.setListenAddresses(new InetSocketAddress(Integer.parseInt((String) port[1])));
+            server.bind();
+        }
+        Router router = Router.withoutResolver();
+        String resolverAddress = env("HEARTH_RESOLVER", "");
+        if (resolverAddress.isEmpty()) {
+            LOG.warn("event=no-resolver detail=\"no egress.resolver in appliance.yaml: mail to other domains stays queued\"");
+        } else {
+            SimpleResolver resolver = new SimpleResolver(new InetSocketAddress(resolverAddress, 53));
+            resolver.setTimeout(Duration.ofSeconds(10));
+            router = new MxResolver(resolver);
+        }
+        LocalStore store = new LocalStore() {
+            @Override
+            public Set<String> domains() throws IOException {
+                return StoreLogin.domains(storeLogin, Duration.ofSeconds(30));
+            }
+
+            @Override
+            public InetSocketAddress lmtp() {
+                return storeLmtp;
+            }
+        };
+        Deliverer deliverer = new Deliverer(queue, router, new SmtpClient(mxHost, Duration.ofMinutes(5), OpportunisticTls.context()),
+                Optional.of(store), Integer.parseInt(env("DELIVERY_PORT", "25")), mxHost, schedule, InstantSource.system());
+        ScheduledExecutorService passes = Executors.newSingleThreadScheduledExecutor(r -> new Thread(r, "delivery"));
+        long every = Long.parseLong(env("DELIVERY_PASS_SECONDS", "10"));
+        passes.scheduleWithFixedDelay(() -> {
+            try {
+                int tried = deliverer.runOnce();
+                if (tried > 0) {
+                    LOG.info("event=delivery-pass tried={} queued={}", tried, queue.list().size());
+                }
+            } catch (Exception e) {
+                LOG.warn("event=delivery-pass-failed error={}", e.getMessage());
+            }
+        }, 0, every, TimeUnit.SECONDS);
+        LOG.info("event=ready service=outbound damaged={}", queue.damaged().size());
+    }
+
+    private static InetSocketAddress hostPort(String value) {
+        int colon = value.lastIndexOf(':');
+        return InetSocketAddress.createUnresolved(value.substring(0, colon), Integer.parseInt(value.substring(colon + 1)));
+    }
+
+    private static String required(String name) {
+        String value = System.getenv(name);
+        if (value == null || value.isBlank()) {
+            throw new IllegalArgumentException("the outbound container needs " + name + " in its environment");
+        }
+        return value;
+    }
+
+    private static String env(String name, String fallback) {
+        String value = System.getenv(name);
+        return value == null || value.isBlank() ? fallback : value;
+    }
+}

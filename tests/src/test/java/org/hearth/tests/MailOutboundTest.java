@@ -1,0 +1,196 @@
+package org.hearth.tests;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.hearth.core.runtime.ContainerRuntime;
+import org.hearth.core.runtime.DockerRuntime;
+import org.hearth.core.runtime.Engine;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Sending, end to end on the real engine: the shipped mail manifest beside a simulated internet
+ * (Knot DNS as the appliance's resolver, serving remote.test's MX; aiosmtpd as remote.test's mail
+ * server). The owner's client is Python's smtplib on the submission port; what arrives is read by
+ * the receiving server's own files and, for the appliance's own domain, over IMAP.
+ */
+@Tag("engine")
+class MailOutboundTest {
+
+    private static final String APP = "mail-out";
+    private static final int SMTP_PORT = 44525;
+    private static final int IMAP_PORT = 44143;
+    private static final int SUBMISSION_PORT = EngineFixture.submissionPort(IMAP_PORT);
+    private static final String DOMAIN = "out.hearth.test";
+    private static final String ALICE = "alice@" + DOMAIN;
+    private static final String BOB = "bob@" + DOMAIN;
+    private static final String PASSWORD = "alice-password-out";
+    private static final String BOB_PASSWORD = "bob-password-out";
+    private static Engine engine;
+    private static ContainerRuntime runtime;
+    private static Path state;
+    private static HearthCli hearth;
+    private static SimulatedInternet internet;
+    private static Path received;
+    private static String mx;
+
+    @BeforeAll
+    static void installMailBesideTheInternet() throws Exception {
+        engine = EngineFixture.engine();
+        EngineFixture.buildPlatformImages(engine);
+        runtime = new DockerRuntime(engine);
+        state = EngineFixture.newStateDir("outbound");
+        internet = SimulatedInternet.up("o", 30, state.resolve("internet"));
+        String resolver = internet.address(2);
+        mx = internet.address(25);
+        internet.addAddress(25);
+        internet.dns(resolver, "remote.test.", String.join("\n", "$ORIGIN remote.test.", "$TTL 60",
+                "@ SOA ns hostmaster 1 3600 600 86400 60", "@ NS ns", "ns A " + resolver,
+                "@ MX 10 mx", "mx A " + mx, ""));
+        received = state.resolve("received");
+        internet.smtpPeer(mx, received);
+        Files.writeString(state.resolve("appliance.yaml"), "egress:\n  resolver: " + resolver + "\n");
+        hearth = new HearthCli(state);
+        Path manifest = state.resolve(APP + ".yaml");
+        Files.writeString(manifest, EngineFixture.mailManifest(APP, SMTP_PORT, IMAP_PORT, IMAP_PORT + 1));
+        hearth.ok("up", "--public-address", internet.applianceAddress());
+        hearth.okWithInput(EngineFixture.PASSPHRASE + "\n", "unlock");
+        hearth.ok("app", "install", manifest.toString(), "--timeout", "300");
+        EngineFixture.addMailbox(hearth, APP, ALICE, PASSWORD);
+        hearth.okWithInput(BOB_PASSWORD + "\n", "mail", "--app", APP, "user", "add", BOB);
+    }
+
+    @AfterAll
+    static void tearDown() throws InterruptedException {
+        if (hearth != null) {
+            hearth.run("app", "remove", APP);
+            hearth.run("down");
+        }
+        if (internet != null) {
+            internet.close();
+        }
+        engine.close();
+    }
+
+    @Test
+    void mailToAnotherDomainIsSignedAndDeliveredToItsMx() throws Exception {
+        String marker = "out-" + UUID.randomUUID();
+        JsonNode sent = submit(ALICE, PASSWORD, ALICE, List.of("carol@remote.test"), marker, false);
+        assertThat(sent.path("ok").asBoolean()).as("submission: %s", sent).isTrue();
+
+        Path eml = await(Duration.ofSeconds(60), () -> arrived(marker));
+        // Header fields unfolded (RFC 5322 §2.2.3), to read each as one line.
+        String message = Files.readString(eml, StandardCharsets.ISO_8859_1).replaceAll("\r?\n[ \t]", " ");
+        JsonNode envelope = MailClients.json(Files.readString(Path.of(eml.toString().replace(".eml", ".json"))));
+        assertThat(envelope.path("mail_from").asText()).isEqualTo(ALICE);
+        assertThat(envelope.path("rcpt_tos").get(0).asText()).isEqualTo("carol@remote.test");
+        assertThat(message).contains("Subject: " + marker);
+        // Both signatures, RSA and Ed25519 (RFC 8463), by the sender's domain.
+        assertThat(message.lines().filter(l -> l.startsWith("DKIM-Signature:")).toList()).hasSize(2)
+                .anySatisfy(l -> assertThat(l).contains("a=rsa-sha256").contains("d=" + DOMAIN))
+                .anySatisfy(l -> assertThat(l).contains("a=ed25519-sha256").contains("d=" + DOMAIN));
+    }
+
+    @Test
+    void mailToTheAppliancesOwnDomainGoesStraightIntoTheMailbox() throws Exception {
+        String marker = "local-" + UUID.randomUUID();
+        JsonNode sent = submit(ALICE, PASSWORD, ALICE, List.of(BOB), marker, true);
+        assertThat(sent.path("ok").asBoolean()).as("submission over implicit TLS: %s", sent).isTrue();
+
+        await(Duration.ofSeconds(60), () -> {
+            JsonNode found = MailClients.python("search", Map.of("host", "127.0.0.2", "port", IMAP_PORT,
+                    "user", BOB, "password", BOB_PASSWORD, "marker", marker));
+            return found.path("INBOX").asInt() == 1 ? Optional.of(found) : Optional.empty();
+        });
+        assertThat(arrived(marker)).as("never out to the world and back").isEmpty();
+    }
+
+    @Test
+    void submissionRefusesSendingAsSomeoneElseAndAWrongPassword() {
+        JsonNode spoof = submit(ALICE, PASSWORD, "ceo@" + DOMAIN, List.of("carol@remote.test"), "spoof", false);
+        assertThat(spoof.path("stage").asText()).isEqualTo("mail");
+        assertThat(spoof.path("code").asInt()).isEqualTo(550);
+        assertThat(spoof.path("text").asText()).startsWith("5.7.1");
+
+        JsonNode wrong = submit(ALICE, "not-her-password", ALICE, List.of("carol@remote.test"), "guess", false);
+        assertThat(wrong.path("stage").asText()).isEqualTo("auth");
+        assertThat(wrong.path("code").asInt()).isEqualTo(535);
+    }
+
+    /** Only outbound has a way out: the store and the SMTP sandbox host cannot reach the internet's MX. */
+    @Test
+    void onlyTheOutboundContainerReachesTheInternet() {
+        for (String role : List.of("imap", "smtp-in")) {
+            JsonNode probe = MailClients.pythonInNetworkOf(pidOf(role), "probe", Map.of("host", mx, "port", 25, "timeout", 3));
+            assertThat(probe.path("result").asText()).as(role + " dialling the internet: %s", probe).isNotEqualTo("open");
+        }
+        JsonNode outbound = MailClients.pythonInNetworkOf(pidOf("outbound"), "probe", Map.of("host", mx, "port", 25, "timeout", 3));
+        assertThat(outbound.path("result").asText()).as("outbound: %s", outbound).isEqualTo("open");
+    }
+
+    private static JsonNode submit(String user, String password, String sender, List<String> rcpts, String subject,
+                                   boolean implicitTls) {
+        return MailClients.python("submit", Map.of("host", "127.0.0.2", "port", SUBMISSION_PORT + (implicitTls ? 1 : 0),
+                "user", user, "password", password, "sender", sender, "rcpts", rcpts, "subject", subject,
+                "body", "sent through Hearth", "implicit_tls", implicitTls));
+    }
+
+    private static Optional<Path> arrived(String marker) throws IOException {
+        if (!Files.isDirectory(received)) {
+            return Optional.empty();
+        }
+        try (Stream<Path> files = Files.list(received)) {
+            for (Path p : files.filter(f -> f.toString().endsWith(".eml")).toList()) {
+                if (Files.readString(p, StandardCharsets.ISO_8859_1).contains(marker)) {
+                    return Optional.of(p);
+                }
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static long pidOf(String role) {
+        List<ContainerRuntime.ContainerInfo> found = runtime.containers(EngineFixture.roleLabels(state, APP, role));
+        assertThat(found).as("running " + role).isNotEmpty();
+        return engine.client().inspectContainerCmd(found.get(0).id()).exec().getState().getPidLong();
+    }
+
+    interface Check<T> {
+        Optional<T> get() throws Exception;
+    }
+
+    private static <T> T await(Duration limit, Check<T> check) throws Exception {
+        Instant deadline = Instant.now().plus(limit);
+        while (true) {
+            Optional<T> value = check.get();
+            if (value.isPresent()) {
+                return value.get();
+            }
+            if (Instant.now().isAfter(deadline)) {
+                throw new AssertionError("not within " + limit.toSeconds() + " s; supervisor log tail: "
+                        + tail(state.resolve("logs/supervisor.log")));
+            }
+            Thread.sleep(250);
+        }
+    }
+
+    private static String tail(Path log) throws IOException {
+        List<String> lines = Files.readAllLines(log);
+        return String.join("\n", lines.subList(Math.max(0, lines.size() - 30), lines.size()));
+    }
+}
