@@ -6,6 +6,9 @@ import org.hearth.mail.outbound.queue.MailQueue;
 import org.hearth.mail.outbound.queue.MailQueue.Outcome;
 import org.hearth.mail.outbound.queue.RetrySchedule;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -30,6 +33,7 @@ import java.util.Set;
  */
 public final class Deliverer {
 
+    private static final Logger LOG = LoggerFactory.getLogger(Deliverer.class);
     /** How many bytes of a message are read for a notice's returned headers. */
     private static final int HEADER_BYTES = 64 * 1024;
 
@@ -122,6 +126,9 @@ public final class Deliverer {
             outcomes.putAll(lmtp.deliver(at.isUnresolved() ? new InetSocketAddress(at.getHostString(), at.getPort()) : at,
                     "the mail store", SmtpClient.Tls.NONE, e.sender(), toStore, size, source).outcomes());
         }
+        // Like Postfix's log: one line per recipient and attempt, the owner's first answer to "where is my mail?".
+        outcomes.forEach((rcpt, o) -> LOG.info("event=delivery id={} to={} outcome={} detail=\"{}\"", e.id(), rcpt,
+                o.state() == Envelope.State.PENDING ? "deferred" : o.state().name().toLowerCase(Locale.ROOT), o.reply().replace('"', '\'')));
         // Read before recording: a message whose recipients are all done leaves the queue then.
         byte[] headers = head(e.id());
         Instant now = clock.instant();
