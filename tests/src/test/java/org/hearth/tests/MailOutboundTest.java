@@ -15,6 +15,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -104,6 +106,43 @@ class MailOutboundTest {
         assertThat(message.lines().filter(l -> l.startsWith("DKIM-Signature:")).toList()).hasSize(2)
                 .anySatisfy(l -> assertThat(l).contains("a=rsa-sha256").contains("d=" + DOMAIN))
                 .anySatisfy(l -> assertThat(l).contains("a=ed25519-sha256").contains("d=" + DOMAIN));
+
+        // What hearth mail dns prints, published by a real DNS server, verifies both with dkimpy.
+        String printed = hearth.ok("mail", "--app", APP, "dns", DOMAIN).stdout();
+        assertThat(printed).contains(DOMAIN + ". 3600 IN MX 10 ").contains("_dmarc." + DOMAIN + ". 3600 IN TXT");
+        String publisher = internet.address(3);
+        internet.addAddress(3);
+        List<String> zone = new ArrayList<>(List.of("$ORIGIN " + DOMAIN + ".", "$TTL 60", "@ SOA ns hostmaster 1 3600 600 86400 60",
+                "@ NS ns", "ns A " + publisher));
+        printed.lines().filter(l -> l.startsWith(DOMAIN + ". ") || l.contains("." + DOMAIN + ". ")).forEach(zone::add);
+        internet.dns(publisher, DOMAIN + ".", String.join("\n", zone) + "\n");
+        JsonNode verdict = MailClients.json(runPython(EngineFixture.home().root().resolve(
+                "smtp-outbound-container/src/test/python/dkim_verify.py"), "{\"message_b64\": \""
+                + Base64.getEncoder().encodeToString(Files.readAllBytes(eml)) + "\", \"dns\": {\"host\": \"" + publisher
+                + "\", \"port\": 53}}"));
+        assertThat(verdict.path("signatures")).as("dkimpy: %s", verdict).hasSize(2)
+                .allSatisfy(s -> assertThat(s.path("valid").asBoolean()).as("%s", s).isTrue());
+    }
+
+    @Test
+    void mailThatCannotLeaveWaitsInTheQueueWhereTheOwnerSeesItAndCanDeleteIt() throws Exception {
+        String marker = "stuck-" + UUID.randomUUID();
+        // nowhere.test is in no zone the resolver serves: every lookup fails, so the message waits.
+        JsonNode sent = submit(ALICE, PASSWORD, ALICE, List.of("dave@nowhere.test"), marker, false);
+        assertThat(sent.path("ok").asBoolean()).as("submission: %s", sent).isTrue();
+
+        String listed = await(Duration.ofSeconds(60), () -> {
+            String out = hearth.ok("mail", "--app", APP, "queue", "list").stdout();
+            return out.contains("<dave@nowhere.test>  ") && !out.contains("not tried yet") ? Optional.of(out) : Optional.empty();
+        });
+        assertThat(listed).contains("from <" + ALICE + ">").contains("nowhere.test");
+        String id = listed.lines().filter(l -> l.contains("from <" + ALICE + ">")).findFirst().orElseThrow().split(" ")[0];
+        assertThat(hearth.ok("mail", "--app", APP, "queue", "retry", id).stdout()).contains("will be tried at once");
+        await(Duration.ofSeconds(60), () -> {
+            HearthCli.Result deleted = hearth.run("mail", "--app", APP, "queue", "delete", id);
+            return deleted.exitCode() == 0 ? Optional.of(deleted) : Optional.empty();
+        });
+        assertThat(hearth.ok("mail", "--app", APP, "queue", "list").stdout()).doesNotContain(id);
     }
 
     @Test
@@ -148,6 +187,13 @@ class MailOutboundTest {
         return MailClients.python("submit", Map.of("host", "127.0.0.2", "port", SUBMISSION_PORT + (implicitTls ? 1 : 0),
                 "user", user, "password", password, "sender", sender, "rcpts", rcpts, "subject", subject,
                 "body", "sent through Hearth", "implicit_tls", implicitTls));
+    }
+
+    private static String runPython(Path script, String args) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder("python3", script.toString(), args).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).as(script.getFileName() + ": " + out).isZero();
+        return out;
     }
 
     private static Optional<Path> arrived(String marker) throws IOException {

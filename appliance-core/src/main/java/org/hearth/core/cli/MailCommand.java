@@ -14,12 +14,15 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 /**
- * {@code hearth mail}: the mail app's users, aliases and domains. Each change is a request to the
- * supervisor, which runs the store's own admin program inside its container (passwords go in on
- * its standard input, never as an argument); it takes effect without a restart.
+ * {@code hearth mail}: the mail app's users, aliases and domains, its DNS records, DKIM keys and
+ * outgoing queue. Each is a request to the supervisor, which runs the container's own admin program
+ * inside it (passwords go in on its standard input, never as an argument); changes take effect
+ * without a restart.
  */
-@Command(name = "mail", mixinStandardHelpOptions = true, description = "Manage the mail app's users, aliases and domains.",
-        subcommands = {MailCommand.User.class, MailCommand.Alias.class, MailCommand.Domain.class})
+@Command(name = "mail", mixinStandardHelpOptions = true,
+        description = "Manage the mail app's users, aliases, domains, DNS records, DKIM keys and outgoing queue.",
+        subcommands = {MailCommand.User.class, MailCommand.Alias.class, MailCommand.Domain.class, MailCommand.Dns.class,
+                MailCommand.Dkim.class, MailCommand.Queue.class})
 final class MailCommand {
 
     static final String APP = "mail";
@@ -97,6 +100,59 @@ final class MailCommand {
         @Override
         public Integer call() throws IOException {
             return mail.admin(prefixed("domain", args), new byte[0]);
+        }
+    }
+
+    @Command(name = "dns", mixinStandardHelpOptions = true,
+            description = "dns DOMAIN: the records the domain needs (MX, SPF, DKIM, DMARC, MTA-STS, TLS-RPT, SRV), as zone file lines")
+    static final class Dns implements Callable<Integer> {
+        @ParentCommand
+        MailCommand mail;
+
+        @Parameters(paramLabel = "DOMAIN", arity = "1")
+        String domain;
+
+        @Override
+        public Integer call() throws IOException {
+            return mail.admin(List.of("dns", domain), new byte[0]);
+        }
+    }
+
+    @Command(name = "dkim", mixinStandardHelpOptions = true,
+            description = "dkim list DOMAIN, dkim rotate DOMAIN (new keys, not signing yet), "
+                    + "dkim activate DOMAIN [--unchecked] (once DNS has them)")
+    static final class Dkim implements Callable<Integer> {
+        @ParentCommand
+        MailCommand mail;
+
+        @Parameters(paramLabel = "ACTION DOMAIN", arity = "2")
+        List<String> args;
+
+        @Option(names = "--unchecked", description = "activate: do not check that DNS publishes the new keys first")
+        boolean unchecked;
+
+        @Override
+        public Integer call() throws IOException {
+            List<String> all = new ArrayList<>(prefixed("dkim", args));
+            if (unchecked) {
+                all.add("--unchecked");
+            }
+            return mail.admin(all, new byte[0]);
+        }
+    }
+
+    @Command(name = "queue", mixinStandardHelpOptions = true,
+            description = "queue list, queue retry ID|all, queue delete ID: mail waiting to leave")
+    static final class Queue implements Callable<Integer> {
+        @ParentCommand
+        MailCommand mail;
+
+        @Parameters(paramLabel = "ACTION ARGS", arity = "0..2")
+        List<String> args = List.of();
+
+        @Override
+        public Integer call() throws IOException {
+            return mail.admin(prefixed("queue", args.isEmpty() ? List.of("list") : args), new byte[0]);
         }
     }
 

@@ -12,12 +12,12 @@ final class SupervisorActions implements ControlActions {
 
     private final Supervisor supervisor;
     private final OverlayDevices devices;
-    private final MailStoreAdmin mail;
+    private final MailAppAdmin mail;
 
     SupervisorActions(HearthHome home, Supervisor supervisor, ContainerRuntime runtime, InetAddress publicAddress) {
         this.supervisor = supervisor;
         this.devices = new OverlayDevices(home, publicAddress);
-        this.mail = new MailStoreAdmin(runtime, home.instanceId());
+        this.mail = new MailAppAdmin(runtime, home.instanceId());
     }
 
     @Override

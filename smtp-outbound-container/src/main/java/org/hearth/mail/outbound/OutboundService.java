@@ -3,6 +3,8 @@ package org.hearth.mail.outbound;
 import org.apache.james.metrics.logger.DefaultMetricFactory;
 import org.apache.james.protocols.netty.NettyServer;
 import org.hearth.mail.common.AuthThrottle;
+import org.hearth.mail.outbound.admin.AdminSocket;
+import org.hearth.mail.outbound.admin.OutboundAdmin;
 import org.hearth.mail.common.TlsIdentity;
 import org.hearth.mail.common.StoreLogin;
 import org.hearth.mail.outbound.delivery.Deliverer;
@@ -19,6 +21,7 @@ import org.hearth.mail.outbound.submission.StoreAccounts;
 import org.hearth.mail.outbound.submission.SubmissionServer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.xbill.DNS.Resolver;
 import org.xbill.DNS.SimpleResolver;
 
 import javax.net.ssl.SSLContext;
@@ -72,6 +75,7 @@ public final class OutboundService {
             server.bind();
         }
         Router router = Router.withoutResolver();
+        Optional<Resolver> dns = Optional.empty();
         String resolverAddress = env("HEARTH_RESOLVER", "");
         if (resolverAddress.isEmpty()) {
             LOG.warn("event=no-resolver detail=\"no egress.resolver in appliance.yaml: mail to other domains stays queued\"");
@@ -79,7 +83,9 @@ public final class OutboundService {
             SimpleResolver resolver = new SimpleResolver(new InetSocketAddress(resolverAddress, 53));
             resolver.setTimeout(Duration.ofSeconds(10));
             router = new MxResolver(resolver);
+            dns = Optional.of(resolver);
         }
+        AdminSocket.serve(new OutboundAdmin(queue, keys, mxHost, ownerHost, dns, InstantSource.system()), AdminSocket.PORT);
         LocalStore store = new LocalStore() {
             @Override
             public Set<String> domains() throws IOException {

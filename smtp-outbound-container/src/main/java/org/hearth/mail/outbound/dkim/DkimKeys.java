@@ -47,11 +47,22 @@ public final class DkimKeys {
     }
 
     /**
-     * Makes a new RSA-2048 and Ed25519 key for the domain and makes them the signing keys; returns them.
+     * Makes a new RSA-2048 and Ed25519 key for the domain and makes them the signing keys at once;
+     * returns them. For a domain's first keys: nothing was signed before, so nothing can break.
+     */
+    public synchronized List<DkimKey> rotate(String domain, LocalDate today) throws IOException {
+        List<DkimKey> made = prepare(domain, today);
+        activate(domain, made.stream().map(DkimKey::selector).toList());
+        return made;
+    }
+
+    /**
+     * Makes a new RSA-2048 and Ed25519 key for the domain that do not sign yet: they are published
+     * (listed by {@link #published}) so their records can reach DNS before any mail carries them.
      * Selectors are {@code rsa-YYYYMMDD} and {@code ed-YYYYMMDD} (with {@code -2}, {@code -3} on the
      * same day), so a DNS reader sees which key and when.
      */
-    public synchronized List<DkimKey> rotate(String domain, LocalDate today) throws IOException {
+    public synchronized List<DkimKey> prepare(String domain, LocalDate today) throws IOException {
         Path dir = Files.createDirectories(domainDir(domain));
         List<DkimKey> made = new ArrayList<>();
         for (DkimAlgorithm algorithm : DkimAlgorithm.values()) {
@@ -62,9 +73,26 @@ public final class DkimKeys {
             writeAtomically(dir.resolve(selector + ".pub"), pem("PUBLIC KEY", pair.getPublic().getEncoded()), false);
             made.add(new DkimKey(domain, selector, algorithm, pair.getPrivate(), pair.getPublic()));
         }
-        // Only once both keys are safely on disk do they become the signing keys.
-        writeAtomically(dir.resolve("active"), made.stream().map(k -> k.selector() + "\n").reduce("", String::concat), false);
         return made;
+    }
+
+    /** Makes {@code selectors} (keys on disk, one per algorithm) the domain's signing keys, in one atomic write. */
+    public synchronized void activate(String domain, List<String> selectors) throws IOException {
+        Path dir = domainDir(domain);
+        List<DkimAlgorithm> algorithms = new ArrayList<>();
+        for (String selector : selectors) {
+            if (!selector.matches("[a-z]+-\\d{8}(-\\d{1,3})?")) {
+                throw new IllegalArgumentException("not a DKIM selector of this appliance: " + selector);
+            }
+            if (!Files.exists(dir.resolve(selector + ".pub")) || !Files.exists(dir.resolve(selector + ".key"))) {
+                throw new IllegalArgumentException("no DKIM key " + selector + " for " + domain);
+            }
+            algorithms.add(DkimAlgorithm.ofSelector(selector));
+        }
+        if (algorithms.size() != DkimAlgorithm.values().length || algorithms.stream().distinct().count() != algorithms.size()) {
+            throw new IllegalArgumentException("a domain signs with one key of each algorithm (rsa-…, ed-…), not " + selectors);
+        }
+        writeAtomically(dir.resolve("active"), selectors.stream().map(s -> s + "\n").reduce("", String::concat), false);
     }
 
     /** The keys that sign the domain's mail; empty when the domain has none yet. */
