@@ -35,6 +35,7 @@ import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The outbound container's process: submission on two ports, the queue and DKIM keys on its
@@ -64,16 +65,7 @@ public final class OutboundService {
         SSLContext tls = TlsIdentity.stored(data.resolve("tls/submission.p12"), ownerHost).serverContext();
         InetSocketAddress storeLogin = hostPort(env("STORE_LOGIN", "imap:2465"));
         InetSocketAddress storeLmtp = hostPort(env("STORE_LMTP", "imap:2424"));
-        SubmissionServer.Accounts accounts = new StoreAccounts(storeLogin, Duration.ofSeconds(30));
-        SignAndQueue acceptor = new SignAndQueue(keys, queue, InstantSource.system());
-        AuthThrottle throttle = AuthThrottle.standard();
-        for (var port : new Object[][]{{SubmissionServer.Tls.STARTTLS, env("SUBMISSION_PORT", "587")},
-                {SubmissionServer.Tls.IMPLICIT, env("SUBMISSIONS_PORT", "465")}}) {
-            NettyServer server = SubmissionServer.build((SubmissionServer.Tls) port[0], ownerHost, maxSize, tls, accounts,
-                    acceptor, throttle, new DefaultMetricFactory());
-            server.setListenAddresses(new InetSocketAddress(Integer.parseInt((String) port[1])));
-            server.bind();
-        }
+
         Router router = Router.withoutResolver();
         Optional<Resolver> dns = Optional.empty();
         String resolverAddress = env("HEARTH_RESOLVER", "");
@@ -85,7 +77,6 @@ public final class OutboundService {
             router = new MxResolver(resolver);
             dns = Optional.of(resolver);
         }
-        AdminSocket.serve(new OutboundAdmin(queue, keys, mxHost, ownerHost, dns, InstantSource.system()), AdminSocket.PORT);
         LocalStore store = new LocalStore() {
             @Override
             public Set<String> domains() throws IOException {
@@ -99,9 +90,7 @@ public final class OutboundService {
         };
         Deliverer deliverer = new Deliverer(queue, router, new SmtpClient(mxHost, Duration.ofMinutes(5), OpportunisticTls.context()),
                 Optional.of(store), Integer.parseInt(env("DELIVERY_PORT", "25")), mxHost, schedule, InstantSource.system());
-        ScheduledExecutorService passes = Executors.newSingleThreadScheduledExecutor(r -> new Thread(r, "delivery"));
-        long every = Long.parseLong(env("DELIVERY_PASS_SECONDS", "10"));
-        passes.scheduleWithFixedDelay(() -> {
+        Runnable pass = () -> {
             try {
                 int tried = deliverer.runOnce();
                 if (tried > 0) {
@@ -110,7 +99,32 @@ public final class OutboundService {
             } catch (Exception e) {
                 LOG.warn("event=delivery-pass-failed error={}", e.getMessage());
             }
-        }, 0, every, TimeUnit.SECONDS);
+        };
+        ScheduledExecutorService passes = Executors.newSingleThreadScheduledExecutor(r -> new Thread(r, "delivery"));
+        AtomicBoolean passWaiting = new AtomicBoolean();
+        SignAndQueue signAndQueue = new SignAndQueue(keys, queue, InstantSource.system());
+        // A new message starts a pass at once (at most one waiting): mail leaves in moments, not at the next tick.
+        SubmissionServer.Acceptor acceptor = (sender, recipients, message) -> {
+            String id = signAndQueue.accept(sender, recipients, message);
+            if (passWaiting.compareAndSet(false, true)) {
+                passes.execute(() -> {
+                    passWaiting.set(false);
+                    pass.run();
+                });
+            }
+            return id;
+        };
+        AuthThrottle throttle = AuthThrottle.standard();
+        SubmissionServer.Accounts accounts = new StoreAccounts(storeLogin, Duration.ofSeconds(30));
+        for (var port : new Object[][]{{SubmissionServer.Tls.STARTTLS, env("SUBMISSION_PORT", "587")},
+                {SubmissionServer.Tls.IMPLICIT, env("SUBMISSIONS_PORT", "465")}}) {
+            NettyServer server = SubmissionServer.build((SubmissionServer.Tls) port[0], ownerHost, maxSize, tls, accounts,
+                    acceptor, throttle, new DefaultMetricFactory());
+            server.setListenAddresses(new InetSocketAddress(Integer.parseInt((String) port[1])));
+            server.bind();
+        }
+        AdminSocket.serve(new OutboundAdmin(queue, keys, mxHost, ownerHost, dns, InstantSource.system()), AdminSocket.PORT);
+        passes.scheduleWithFixedDelay(pass, 0, Long.parseLong(env("DELIVERY_PASS_SECONDS", "10")), TimeUnit.SECONDS);
         LOG.info("event=ready service=outbound damaged={}", queue.damaged().size());
     }
 
