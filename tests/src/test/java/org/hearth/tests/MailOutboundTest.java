@@ -136,6 +136,11 @@ class MailOutboundTest {
             return out.contains("<dave@nowhere.test>  ") && !out.contains("not tried yet") ? Optional.of(out) : Optional.empty();
         });
         assertThat(listed).contains("from <" + ALICE + ">").contains("nowhere.test");
+        String status = await(Duration.ofSeconds(30), () -> {
+            String out = hearth.ok("status").stdout();
+            return out.contains("to.nowhere.test") ? Optional.of(out) : Optional.empty();
+        });
+        assertThat(status).containsPattern("queued +1").containsPattern("oldest +\\d+s");
         String id = listed.lines().filter(l -> l.contains("from <" + ALICE + ">")).findFirst().orElseThrow().split(" ")[0];
         assertThat(hearth.ok("mail", "--app", APP, "queue", "retry", id).stdout()).contains("will be tried at once");
         await(Duration.ofSeconds(60), () -> {

@@ -69,6 +69,7 @@ final class StatusCommand implements Callable<Integer> {
                         p.startP50Ms()));
                 c.sandboxes().ifPresent(b -> System.out.printf("    sandboxes  created %d, destroyed %d, failed %d, busy %d of %d%n",
                         b.created(), b.destroyed(), b.failed(), b.busy(), b.sandboxes()));
+                c.report().forEach((key, value) -> System.out.printf("    %-10s %s%n", key, value));
             }
             if (!app.quarantine().isEmpty()) {
                 System.out.printf("  quarantine %d item(s) set aside for the owner (newest first):%n", app.quarantine().size());

@@ -80,6 +80,7 @@ final class ManifestRules {
             isolation(base, c, lifecycle, at);
             health(base, c, at);
             egress(base, c, lifecycle, at);
+            report(base, c, lifecycle, at);
             if (lifecycle.equals("per-message") && !hasEdgeTo(containers, name)) {
                 at.report(append(base, "lifecycle"), "a per-message container serves its peers' connections, "
                         + "but no container declares an edge to \"" + name + "\"");
@@ -283,6 +284,27 @@ final class ManifestRules {
                 at.report(append(path, "ports"), "a resolver answers on port 53 only: write ports: [53]");
             }
         }
+    }
+
+    private static void report(List<String> base, JsonNode c, String lifecycle, ManifestReader.Locator at) {
+        String report = c.path("report").asText("");
+        if (report.isEmpty()) {
+            return;
+        }
+        if (!lifecycle.equals("service")) {
+            at.report(append(base, "report"), "only service containers report facts (ephemeral ones are gone too soon)");
+            return;
+        }
+        JsonNode ports = c.path("ports");
+        for (int i = 0; i < ports.size(); i++) {
+            if (ports.get(i).path("name").asText().equals(report)) {
+                if (!ports.get(i).path("exposure").asText().equals("internal")) {
+                    at.report(append(base, "report"), "port \"" + report + "\" must be internal: facts are for the supervisor only");
+                }
+                return;
+            }
+        }
+        at.report(append(base, "report"), "no port named \"" + report + "\" in this container");
     }
 
     private static void health(List<String> base, JsonNode c, ManifestReader.Locator at) {

@@ -125,7 +125,7 @@ final class RunServices implements AppStep {
                     ? Optional.of(new InetSocketAddress(ingress, p.port())) : Optional.empty());
         }
         return new SupervisorStatus.Container(name, keep.id(), decl.image(), lifecycle, keep.running(), verdict,
-                backoff.total(key), problem, Optional.empty(), sandboxCounts(decl, keep));
+                backoff.total(key), problem, Optional.empty(), sandboxCounts(decl, keep), report(decl, keep));
     }
 
     /** A sandbox host's counts, asked on its health port: how many sandboxes it made and ended. */
@@ -138,6 +138,17 @@ final class RunServices implements AppStep {
         return keep.addresses().values().stream()
                 .flatMap(a -> SandboxCounts.read(new InetSocketAddress(a, status.get().port()), Duration.ofSeconds(1)).stream())
                 .findFirst();
+    }
+
+    /** The facts the container answers on its report port, asked on any of its networks; none if it does not answer. */
+    private static Map<String, String> report(AppManifest.Container decl, ContainerInfo keep) {
+        Optional<AppManifest.Port> port = decl.report().flatMap(decl::port);
+        if (!keep.running() || port.isEmpty()) {
+            return Map.of();
+        }
+        return keep.addresses().values().stream()
+                .flatMap(a -> StatusReport.read(new InetSocketAddress(a, port.get().port()), Duration.ofSeconds(1)).stream())
+                .findFirst().orElse(Map.of());
     }
 
     /** Creates, resumes or restarts the container as needed; returns what runs now (null if none). */

@@ -158,13 +158,18 @@ public record SupervisorStatus(boolean running, long pid, String updatedAt, Stri
      * @param health for an ephemeral role, {@code healthy} means its pool can hand out containers
      * @param id     empty for an ephemeral role: it has a pool of short-lived containers instead
      * @param pool   the warm pool of a per-connection or per-message role
+     * @param report the facts the container reports on its manifest's {@code report} port (mail's queue, say)
      */
     public record Container(String name, String id, String image, String lifecycle, boolean running, Health health,
                             int restarts, Optional<String> problem, Optional<PoolStatus> pool,
-                            Optional<SandboxCounts> sandboxes) {
+                            Optional<SandboxCounts> sandboxes, Map<String, String> report) {
+        public Container {
+            report = report == null ? Map.of() : Map.copyOf(report);
+        }
+
         public Container(String name, String id, String image, String lifecycle, boolean running, Health health,
                          int restarts, Optional<String> problem, Optional<PoolStatus> pool) {
-            this(name, id, image, lifecycle, running, health, restarts, problem, pool, Optional.empty());
+            this(name, id, image, lifecycle, running, health, restarts, problem, pool, Optional.empty(), Map.of());
         }
     }
 

@@ -5,6 +5,7 @@ import org.apache.james.protocols.netty.NettyServer;
 import org.hearth.mail.common.AuthThrottle;
 import org.hearth.mail.outbound.admin.AdminSocket;
 import org.hearth.mail.outbound.admin.OutboundAdmin;
+import org.hearth.mail.outbound.admin.QueueStatus;
 import org.hearth.mail.common.TlsIdentity;
 import org.hearth.mail.common.StoreLogin;
 import org.hearth.mail.outbound.delivery.Deliverer;
@@ -45,7 +46,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * [465], STORE_LOGIN [imap:2465], STORE_LMTP [imap:2424] (mail for the store's own domains goes
  * there), HEARTH_RESOLVER (set by the supervisor from appliance.yaml's egress.resolver; without it
  * mail for other domains waits in the queue, saying why), DELIVERY_PORT [25], MAX_MESSAGE_BYTES
- * [26214400], DELIVERY_PASS_SECONDS [10].
+ * [26214400], DELIVERY_PASS_SECONDS [10], STATUS_PORT [2589] (the queue's facts for hearth status).
  */
 public final class OutboundService {
 
@@ -124,6 +125,7 @@ public final class OutboundService {
             server.bind();
         }
         AdminSocket.serve(new OutboundAdmin(queue, keys, mxHost, ownerHost, dns, InstantSource.system()), AdminSocket.PORT);
+        QueueStatus.serve(queue, InstantSource.system(), Integer.parseInt(env("STATUS_PORT", "2589")));
         passes.scheduleWithFixedDelay(pass, 0, Long.parseLong(env("DELIVERY_PASS_SECONDS", "10")), TimeUnit.SECONDS);
         LOG.info("event=ready service=outbound damaged={}", queue.damaged().size());
     }

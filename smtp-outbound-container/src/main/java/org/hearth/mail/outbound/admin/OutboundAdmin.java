@@ -20,7 +20,6 @@ import java.time.Instant;
 import java.time.InstantSource;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
-import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -170,8 +169,8 @@ public final class OutboundAdmin {
         StringBuilder out = new StringBuilder();
         for (Envelope e : all) {
             out.append(String.format("%s  %s old, %d bytes, from <%s>, attempts %d, next %s%n", e.id(),
-                    age(Duration.between(e.created(), now)), queue.size(e.id()), e.sender(), e.attempts(),
-                    e.nextAttempt().isAfter(now) ? "in " + age(Duration.between(now, e.nextAttempt())) : "now"));
+                    QueueStatus.age(Duration.between(e.created(), now)), queue.size(e.id()), e.sender(), e.attempts(),
+                    e.nextAttempt().isAfter(now) ? "in " + QueueStatus.age(Duration.between(now, e.nextAttempt())) : "now"));
             for (Envelope.Recipient r : e.pending()) {
                 out.append("    <").append(r.address()).append(">  ")
                         .append(r.lastReply() == null || r.lastReply().isEmpty() ? "not tried yet" : r.lastReply()).append('\n');
@@ -217,11 +216,6 @@ public final class OutboundAdmin {
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
-    }
-
-    private static String age(Duration d) {
-        long s = Math.max(0, d.truncatedTo(ChronoUnit.SECONDS).toSeconds());
-        return s < 120 ? s + "s" : s < 7200 ? s / 60 + "m" : s < 172800 ? s / 3600 + "h" : s / 86400 + "d";
     }
 
     private static String domainArg(List<String> args, int index) {
