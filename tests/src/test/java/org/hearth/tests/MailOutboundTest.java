@@ -6,8 +6,11 @@ import org.hearth.core.runtime.DockerRuntime;
 import org.hearth.core.runtime.Engine;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -32,6 +35,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * the receiving server's own files and, for the appliance's own domain, over IMAP.
  */
 @Tag("engine")
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class MailOutboundTest {
 
     private static final String APP = "mail-out";
@@ -50,6 +54,8 @@ class MailOutboundTest {
     private static SimulatedInternet internet;
     private static Path received;
     private static String mx;
+    /** away.test's MX: nothing answers there until a test brings it back. */
+    private static String awayMx;
 
     @BeforeAll
     static void installMailBesideTheInternet() throws Exception {
@@ -61,11 +67,11 @@ class MailOutboundTest {
         String resolver = internet.address(2);
         mx = internet.address(25);
         internet.addAddress(25);
-        internet.dns(resolver, "remote.test.", String.join("\n", "$ORIGIN remote.test.", "$TTL 60",
-                "@ SOA ns hostmaster 1 3600 600 86400 60", "@ NS ns", "ns A " + resolver,
-                "@ MX 10 mx", "mx A " + mx, ""));
+        awayMx = internet.address(26);
+        internet.addAddress(26);
+        internet.dns(resolver, "remote.test.", zone("remote.test", resolver, mx), "away.test.", zone("away.test", resolver, awayMx));
         received = state.resolve("received");
-        internet.smtpPeer(mx, received);
+        internet.smtpPeer(mx, received, Map.of("nobody@remote.test", "550 5.1.1 <nobody@remote.test>: no such user"));
         Files.writeString(state.resolve("appliance.yaml"), "egress:\n  resolver: " + resolver + "\n");
         hearth = new HearthCli(state);
         Path manifest = state.resolve(APP + ".yaml");
@@ -75,6 +81,11 @@ class MailOutboundTest {
         hearth.ok("app", "install", manifest.toString(), "--timeout", "300");
         EngineFixture.addMailbox(hearth, APP, ALICE, PASSWORD);
         hearth.okWithInput(BOB_PASSWORD + "\n", "mail", "--app", APP, "user", "add", BOB);
+    }
+
+    private static String zone(String origin, String resolver, String mxAddress) {
+        return String.join("\n", "$ORIGIN " + origin + ".", "$TTL 60", "@ SOA ns hostmaster 1 3600 600 86400 60", "@ NS ns",
+                "ns A " + resolver, "@ MX 10 mx", "mx A " + mxAddress, "");
     }
 
     @AfterAll
@@ -90,6 +101,7 @@ class MailOutboundTest {
     }
 
     @Test
+    @Order(1)
     void mailToAnotherDomainIsSignedAndDeliveredToItsMx() throws Exception {
         String marker = "out-" + UUID.randomUUID();
         JsonNode sent = submit(ALICE, PASSWORD, ALICE, List.of("carol@remote.test"), marker, false);
@@ -125,6 +137,46 @@ class MailOutboundTest {
     }
 
     @Test
+    @Order(4)
+    void aRecipientTheRemoteRefusesComesBackToTheSenderAsABounce() throws Exception {
+        String marker = "bounce-" + UUID.randomUUID();
+        JsonNode sent = submit(ALICE, PASSWORD, ALICE, List.of("nobody@remote.test"), marker, false);
+        assertThat(sent.path("ok").asBoolean()).as("submission: %s", sent).isTrue();
+
+        // Alice is no recipient: what reaches her INBOX with the marker is the notice (RFC 3464), which
+        // quotes the original's headers, delivered to her own store like any mail to her domain.
+        await(Duration.ofSeconds(60), () -> {
+            JsonNode found = MailClients.python("search", Map.of("host", "127.0.0.2", "port", IMAP_PORT,
+                    "user", ALICE, "password", PASSWORD, "marker", marker));
+            return found.path("INBOX").asInt() == 1 ? Optional.of(found) : Optional.empty();
+        });
+        assertThat(arrived(marker)).isEmpty();
+    }
+
+    @Test
+    @Order(5)
+    void aDestinationAwayForAWhileGetsItsMailOnceWhenItIsBack() throws Exception {
+        String marker = "away-" + UUID.randomUUID();
+        JsonNode sent = submit(ALICE, PASSWORD, ALICE, List.of("carol@away.test"), marker, false);
+        assertThat(sent.path("ok").asBoolean()).as("submission: %s", sent).isTrue();
+        await(Duration.ofSeconds(60), () -> {
+            String out = hearth.ok("mail", "--app", APP, "queue", "list").stdout();
+            return out.contains("<carol@away.test>  connection to mx.away.test") ? Optional.of(out) : Optional.empty();
+        });
+
+        Path awayReceived = state.resolve("received-away");
+        internet.smtpPeer(awayMx, awayReceived, Map.of());
+        hearth.ok("mail", "--app", APP, "queue", "retry", "all");
+        await(Duration.ofSeconds(60), () -> arrived(awayReceived, marker));
+        Thread.sleep(2000);
+        try (Stream<Path> files = Files.list(awayReceived)) {
+            assertThat(files.filter(f -> f.toString().endsWith(".eml")).count()).as("copies delivered").isEqualTo(1);
+        }
+        assertThat(hearth.ok("mail", "--app", APP, "queue", "list").stdout()).doesNotContain("carol@away.test");
+    }
+
+    @Test
+    @Order(6)
     void mailThatCannotLeaveWaitsInTheQueueWhereTheOwnerSeesItAndCanDeleteIt() throws Exception {
         String marker = "stuck-" + UUID.randomUUID();
         // nowhere.test is in no zone the resolver serves: every lookup fails, so the message waits.
@@ -142,6 +194,20 @@ class MailOutboundTest {
         });
         assertThat(status).containsPattern("queued +1").containsPattern("oldest +\\d+s");
         String id = listed.lines().filter(l -> l.contains("from <" + ALICE + ">")).findFirst().orElseThrow().split(" ")[0];
+        // Nothing in the queue is lost to a supervisor restart or a killed container.
+        hearth.ok("down");
+        hearth.ok("up", "--public-address", internet.applianceAddress());
+        String afterRestart = await(Duration.ofSeconds(120), () -> {
+            HearthCli.Result r = hearth.run("mail", "--app", APP, "queue", "list");
+            return r.exitCode() == 0 ? Optional.of(r.stdout()) : Optional.empty();
+        });
+        assertThat(afterRestart).contains(id);
+        engine.client().killContainerCmd(containerOf("outbound").id()).exec();
+        String afterKill = await(Duration.ofSeconds(120), () -> {
+            HearthCli.Result r = hearth.run("mail", "--app", APP, "queue", "list");
+            return r.exitCode() == 0 ? Optional.of(r.stdout()) : Optional.empty();
+        });
+        assertThat(afterKill).contains(id);
         assertThat(hearth.ok("mail", "--app", APP, "queue", "retry", id).stdout()).contains("will be tried at once");
         await(Duration.ofSeconds(60), () -> {
             HearthCli.Result deleted = hearth.run("mail", "--app", APP, "queue", "delete", id);
@@ -151,6 +217,7 @@ class MailOutboundTest {
     }
 
     @Test
+    @Order(2)
     void mailToTheAppliancesOwnDomainGoesStraightIntoTheMailbox() throws Exception {
         String marker = "local-" + UUID.randomUUID();
         JsonNode sent = submit(ALICE, PASSWORD, ALICE, List.of(BOB), marker, true);
@@ -165,6 +232,7 @@ class MailOutboundTest {
     }
 
     @Test
+    @Order(3)
     void submissionRefusesSendingAsSomeoneElseAndAWrongPassword() {
         JsonNode spoof = submit(ALICE, PASSWORD, "ceo@" + DOMAIN, List.of("carol@remote.test"), "spoof", false);
         assertThat(spoof.path("stage").asText()).isEqualTo("mail");
@@ -178,6 +246,7 @@ class MailOutboundTest {
 
     /** Only outbound has a way out: the store and the SMTP sandbox host cannot reach the internet's MX. */
     @Test
+    @Order(7)
     void onlyTheOutboundContainerReachesTheInternet() {
         for (String role : List.of("imap", "smtp-in")) {
             JsonNode probe = MailClients.pythonInNetworkOf(pidOf(role), "probe", Map.of("host", mx, "port", 25, "timeout", 3));
@@ -202,6 +271,10 @@ class MailOutboundTest {
     }
 
     private static Optional<Path> arrived(String marker) throws IOException {
+        return arrived(received, marker);
+    }
+
+    private static Optional<Path> arrived(Path received, String marker) throws IOException {
         if (!Files.isDirectory(received)) {
             return Optional.empty();
         }
@@ -216,9 +289,13 @@ class MailOutboundTest {
     }
 
     private static long pidOf(String role) {
+        return engine.client().inspectContainerCmd(containerOf(role).id()).exec().getState().getPidLong();
+    }
+
+    private static ContainerRuntime.ContainerInfo containerOf(String role) {
         List<ContainerRuntime.ContainerInfo> found = runtime.containers(EngineFixture.roleLabels(state, APP, role));
         assertThat(found).as("running " + role).isNotEmpty();
-        return engine.client().inspectContainerCmd(found.get(0).id()).exec().getState().getPidLong();
+        return found.get(0);
     }
 
     interface Check<T> {

@@ -1,5 +1,7 @@
 package org.hearth.tests;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -7,6 +9,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -18,6 +21,7 @@ import java.util.concurrent.TimeUnit;
  */
 final class SimulatedInternet implements AutoCloseable {
 
+    private static final ObjectMapper JSON = new ObjectMapper();
     private final String tag;
     private final int base;
     private final Path dir;
@@ -66,12 +70,14 @@ final class SimulatedInternet implements AutoCloseable {
     /**
      * A receiving mail server no one here wrote (aiosmtpd, through outbound's test peer) on
      * {@code address}:25; each message it accepts lands in {@code outDir} as message-N.eml with its
-     * envelope in message-N.json.
+     * envelope in message-N.json. {@code rcptReplies}: recipients it refuses, with the reply.
+     * Returns its process, to take it down (a destination that is away for a while).
      */
-    void smtpPeer(String address, Path outDir) throws IOException, InterruptedException {
+    Process smtpPeer(String address, Path outDir, Map<String, String> rcptReplies) throws IOException, InterruptedException {
         Files.createDirectories(outDir);
-        String args = "{\"host\": \"" + address + "\", \"port\": 25, \"out_dir\": \"" + outDir + "\"}";
-        start("smtp-peer-" + address, List.of("python3", EngineFixture.home().root()
+        String args = JSON.writeValueAsString(Map.of("host", address, "port", 25, "out_dir", outDir.toString(),
+                "rcpt_replies", rcptReplies));
+        return start("smtp-peer-" + address + "-" + started.size(), List.of("python3", EngineFixture.home().root()
                 .resolve("smtp-outbound-container/src/test/python/smtp_peer.py").toString(), args), List.of("ready"));
     }
 
@@ -106,7 +112,7 @@ final class SimulatedInternet implements AutoCloseable {
     }
 
     /** Starts {@code cmd} inside the internet and waits for every one of {@code readyTexts} in its output. */
-    private void start(String name, List<String> cmd, List<String> readyTexts) throws IOException, InterruptedException {
+    private Process start(String name, List<String> cmd, List<String> readyTexts) throws IOException, InterruptedException {
         List<String> inNamespace = new ArrayList<>(List.of("ip", "netns", "exec", namespace()));
         inNamespace.addAll(cmd);
         Path log = dir.resolve(name + ".log");
@@ -116,7 +122,7 @@ final class SimulatedInternet implements AutoCloseable {
         while (System.nanoTime() < deadline) {
             String out = Files.readString(log, StandardCharsets.UTF_8);
             if (readyTexts.stream().allMatch(out::contains)) {
-                return;
+                return p;
             }
             if (!p.isAlive()) {
                 throw new IOException(name + " exited (" + p.exitValue() + "): " + out);
