@@ -2,8 +2,11 @@
 implementation Hearth did not write. It keeps every message it accepts, exactly as received
 (dot-unstuffed), with its envelope and whether the session was under TLS, in OUT_DIR.
 Usage: smtp_peer.py '{"port": N, "host": ADDRESS (127.0.0.1), "out_dir": DIR, "cert": PEM, "key": PEM,
-                      "rcpt_replies": {"addr": "550 5.1.1 no such user"}, "data_reply": "451 4.3.0 later"}'
-cert/key enable STARTTLS; replies not given are 250. Prints "ready" once listening; stops on SIGTERM."""
+                      "rcpt_replies": {"addr": "550 5.1.1 no such user"}, "data_reply": "451 4.3.0 later",
+                      "data_delay": SECONDS}'
+cert/key enable STARTTLS; replies not given are 250. data_delay holds each message that long before
+its reply, and the most messages held at once is kept in OUT_DIR/max_concurrent. Prints "ready" once listening; stops on SIGTERM."""
+import asyncio
 import json
 import os
 import signal
@@ -20,6 +23,8 @@ class Keeper:
     def __init__(self, args):
         self.args = args
         self.count = 0
+        self.active = 0
+        self.max_active = 0
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         reply = self.args.get("rcpt_replies", {}).get(address)
@@ -29,6 +34,13 @@ class Keeper:
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.args.get("data_delay"):
+            self.active += 1
+            self.max_active = max(self.max_active, self.active)
+            with open(os.path.join(self.args["out_dir"], "max_concurrent"), "w") as f:
+                f.write(str(self.max_active))
+            await asyncio.sleep(self.args["data_delay"])
+            self.active -= 1
         reply = self.args.get("data_reply")
         if reply:
             return reply

@@ -46,7 +46,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * [465], STORE_LOGIN [imap:2465], STORE_LMTP [imap:2424] (mail for the store's own domains goes
  * there), HEARTH_RESOLVER (set by the supervisor from appliance.yaml's egress.resolver; without it
  * mail for other domains waits in the queue, saying why), DELIVERY_PORT [25], MAX_MESSAGE_BYTES
- * [26214400], DELIVERY_PASS_SECONDS [10], STATUS_PORT [2589] (the queue's facts for hearth status).
+ * [26214400], DELIVERY_PASS_SECONDS [10], STATUS_PORT [2589] (the queue's facts for hearth status),
+ * DELIVERY_WORKERS [6] (messages tried at once), DESTINATION_CONCURRENCY [3] (sessions to one
+ * destination at once: a slow one holds at most half the workers).
  */
 public final class OutboundService {
 
@@ -90,12 +92,14 @@ public final class OutboundService {
             }
         };
         Deliverer deliverer = new Deliverer(queue, router, new SmtpClient(mxHost, Duration.ofMinutes(5), OpportunisticTls.context()),
-                Optional.of(store), Integer.parseInt(env("DELIVERY_PORT", "25")), mxHost, schedule, InstantSource.system());
+                Optional.of(store), Integer.parseInt(env("DELIVERY_PORT", "25")), mxHost, schedule, InstantSource.system(),
+                new Deliverer.Concurrency(Integer.parseInt(env("DELIVERY_WORKERS", "6")),
+                        Integer.parseInt(env("DESTINATION_CONCURRENCY", "3"))));
         Runnable pass = () -> {
             try {
-                int tried = deliverer.runOnce();
-                if (tried > 0) {
-                    LOG.info("event=delivery-pass tried={} queued={}", tried, queue.list().size());
+                int started = deliverer.startPass().size();
+                if (started > 0) {
+                    LOG.info("event=delivery-pass started={}", started);
                 }
             } catch (Exception e) {
                 LOG.warn("event=delivery-pass-failed error={}", e.getMessage());

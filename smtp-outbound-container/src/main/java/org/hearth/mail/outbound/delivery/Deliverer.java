@@ -24,6 +24,10 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 /**
  * Takes what is due from the queue and tries it once: recipients grouped by domain, the
@@ -36,6 +40,8 @@ public final class Deliverer {
     private static final Logger LOG = LoggerFactory.getLogger(Deliverer.class);
     /** How many bytes of a message are read for a notice's returned headers. */
     private static final int HEADER_BYTES = 64 * 1024;
+    /** The local store as a destination: not a domain name, so no domain can share its count. */
+    private static final String LOCAL_STORE = "[the mail store]";
 
     private final MailQueue queue;
     private final Router mx;
@@ -46,6 +52,8 @@ public final class Deliverer {
     private final String hostname;
     private final RetrySchedule schedule;
     private final InstantSource clock;
+    private final ExecutorService workers;
+    private final DestinationLimit limit;
 
     /**
      * @param port     25 in the world; a test's receiving server elsewhere
@@ -53,12 +61,32 @@ public final class Deliverer {
      */
     public Deliverer(MailQueue queue, Router mx, SmtpClient smtp, int port, String hostname, RetrySchedule schedule,
                      InstantSource clock) {
-        this(queue, mx, smtp, Optional.empty(), port, hostname, schedule, clock);
+        this(queue, mx, smtp, Optional.empty(), port, hostname, schedule, clock, Concurrency.SERIAL);
+    }
+
+    /**
+     * How many messages are tried at once, and at most how many sessions go to one destination
+     * (a domain, or the local store) at a time.
+     */
+    public record Concurrency(int workers, int perDestination) {
+        public static final Concurrency SERIAL = new Concurrency(1, 1);
+
+        public Concurrency {
+            if (workers < 1 || perDestination < 1) {
+                throw new IllegalArgumentException("delivery needs at least one worker and one session per destination");
+            }
+        }
     }
 
     /** @param store the appliance's own store, for mail to its domains */
     public Deliverer(MailQueue queue, Router mx, SmtpClient smtp, Optional<LocalStore> store, int port, String hostname,
-                     RetrySchedule schedule, InstantSource clock) {
+                     RetrySchedule schedule, InstantSource clock, Concurrency concurrency) {
+        this.workers = Executors.newFixedThreadPool(concurrency.workers(), r -> {
+            Thread t = new Thread(r, "delivery-worker");
+            t.setDaemon(true);
+            return t;
+        });
+        this.limit = new DestinationLimit(concurrency.perDestination());
         this.queue = queue;
         this.mx = mx;
         this.smtp = smtp;
@@ -76,25 +104,47 @@ public final class Deliverer {
      * goes on; the first such failure is thrown at the end, for the service to report.
      */
     public int runOnce() throws IOException {
-        List<Envelope> due = queue.due(clock.instant());
+        List<Future<?>> attempts = startPass();
         IOException first = null;
-        for (Envelope e : due) {
+        for (Future<?> attempt : attempts) {
             try {
-                attempt(e);
-            } catch (IOException | RuntimeException failure) {
-                queue.release(e.id());
-                if (first == null) {
-                    first = new IOException("delivery of " + e.id() + " failed: " + failure.getMessage(), failure);
-                }
+                attempt.get();
+            } catch (ExecutionException failed) {
+                first = first != null ? first : (IOException) failed.getCause();
+            } catch (InterruptedException interrupted) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while messages were being delivered", interrupted);
             }
         }
         if (first != null) {
             throw first;
         }
-        return due.size();
+        return attempts.size();
     }
 
-    private void attempt(Envelope e) throws IOException {
+    /**
+     * Starts trying what is due now on the delivery workers and returns at once: a pass stuck on a
+     * slow destination never holds back the next. Messages already being tried are not due, so
+     * passes may overlap. A failed attempt is logged, and its future fails.
+     */
+    public List<Future<?>> startPass() throws IOException {
+        List<Future<?>> attempts = new ArrayList<>();
+        for (Envelope e : queue.due(clock.instant())) {
+            attempts.add(workers.submit(() -> {
+                try {
+                    attempt(e);
+                    return null;
+                } catch (IOException | RuntimeException | InterruptedException failure) {
+                    queue.release(e.id());
+                    LOG.warn("event=delivery-failed id={} error={}", e.id(), failure.toString());
+                    throw new IOException("delivery of " + e.id() + " failed: " + failure.getMessage(), failure);
+                }
+            }));
+        }
+        return attempts;
+    }
+
+    private void attempt(Envelope e) throws IOException, InterruptedException {
         Map<String, List<String>> byDomain = new LinkedHashMap<>();
         for (Envelope.Recipient r : e.pending()) {
             byDomain.computeIfAbsent(domainOf(r.address()), d -> new ArrayList<>()).add(r.address());
@@ -118,13 +168,23 @@ public final class Deliverer {
             if (local.contains(entry.getKey())) {
                 toStore.addAll(entry.getValue());
             } else {
-                outcomes.putAll(toDomain(entry.getKey(), entry.getValue(), e.sender(), size, source));
+                limit.acquire(entry.getKey());
+                try {
+                    outcomes.putAll(toDomain(entry.getKey(), entry.getValue(), e.sender(), size, source));
+                } finally {
+                    limit.release(entry.getKey());
+                }
             }
         }
         if (!toStore.isEmpty()) {
             InetSocketAddress at = store.get().lmtp();
-            outcomes.putAll(lmtp.deliver(at.isUnresolved() ? new InetSocketAddress(at.getHostString(), at.getPort()) : at,
-                    "the mail store", SmtpClient.Tls.NONE, e.sender(), toStore, size, source).outcomes());
+            limit.acquire(LOCAL_STORE);
+            try {
+                outcomes.putAll(lmtp.deliver(at.isUnresolved() ? new InetSocketAddress(at.getHostString(), at.getPort()) : at,
+                        "the mail store", SmtpClient.Tls.NONE, e.sender(), toStore, size, source).outcomes());
+            } finally {
+                limit.release(LOCAL_STORE);
+            }
         }
         // Like Postfix's log: one line per recipient and attempt, the owner's first answer to "where is my mail?".
         outcomes.forEach((rcpt, o) -> LOG.info("event=delivery id={} to={} outcome={} detail=\"{}\"", e.id(), rcpt,

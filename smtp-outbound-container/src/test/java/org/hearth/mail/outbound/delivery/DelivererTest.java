@@ -21,6 +21,7 @@ import java.time.Instant;
 import java.time.InstantSource;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 
@@ -41,7 +42,8 @@ class DelivererTest {
             "nullmx   MX  0 .",
             // A published MX name that is no valid TLS server name (SNI refuses underscores).
             "weird    MX  10 mx_1.weird.test.",
-            "mx_1.weird A 127.0.0.1");
+            "mx_1.weird A 127.0.0.1",
+            "c        MX  10 mx2.b.test.");
     private static final byte[] MESSAGE = String.join("\r\n", "From: alice@a.test", "To: bob@b.test",
             "Subject: Lunch", "Message-ID: <lunch@a.test>", "", "Noon?", "").getBytes(StandardCharsets.US_ASCII);
 
@@ -68,6 +70,32 @@ class DelivererTest {
     private Deliverer deliverer(MailQueue queue, int port, RetrySchedule schedule) {
         return new Deliverer(queue, new MxResolver(knot.resolver(Duration.ofSeconds(2))),
                 new SmtpClient("mx.a.test", Duration.ofSeconds(5), OpportunisticTls.context()), port, "mx.a.test", schedule, clock);
+    }
+
+    /** Postfix's destination concurrency limit: never more sessions to one domain than allowed, however many workers. */
+    @Test
+    void workersDeliverInParallelButNeverMoreThanTheLimitToOneDestination() throws Exception {
+        for (int perDestination : new int[]{2, 4}) {
+            Path received = Files.createDirectories(dir.resolve("received-" + perDestination));
+            try (SmtpPeer peer = SmtpPeer.start(received, Map.of("data_delay", 2))) {
+                MailQueue queue = MailQueue.open(dir.resolve("queue-" + perDestination), RetrySchedule.postfix());
+                Deliverer deliverer = new Deliverer(queue, new MxResolver(knot.resolver(Duration.ofSeconds(2))),
+                        new SmtpClient("mx.a.test", Duration.ofSeconds(5), OpportunisticTls.context()), Optional.empty(),
+                        peer.port(), "mx.a.test", RetrySchedule.postfix(), clock, new Deliverer.Concurrency(4, perDestination));
+                for (int i = 0; i < 8; i++) {
+                    enqueue(queue, "carol" + i + "@c.test");
+                }
+
+                assertThat(deliverer.runOnce()).isEqualTo(8);
+                assertThat(queue.list()).isEmpty();
+                try (Stream<Path> files = Files.list(received)) {
+                    assertThat(files.filter(f -> f.toString().endsWith(".eml")).count()).isEqualTo(8);
+                }
+                // With 4 workers, 4 at once is possible: the limit, not chance, keeps it at 2.
+                assertThat(Integer.parseInt(Files.readString(received.resolve("max_concurrent")))).isEqualTo(perDestination);
+                queue.close();
+            }
+        }
     }
 
     private String enqueue(MailQueue queue, String... recipients) throws Exception {
