@@ -17,9 +17,9 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * What submission does with an accepted message: signs it with its sender's domain's DKIM keys (made
- * on the domain's first message if it has none) and commits it to the queue; the id comes back
- * once the queue has it on disk.
+ * What submission does with an accepted message: makes every line end in CRLF, signs it with its
+ * sender's domain's DKIM keys (made on the domain's first message if it has none) and commits it to
+ * the queue; the id comes back once the queue has it on disk.
  */
 public final class SignAndQueue implements SubmissionServer.Acceptor {
 
@@ -35,7 +35,7 @@ public final class SignAndQueue implements SubmissionServer.Acceptor {
 
     @Override
     public String accept(String sender, List<String> recipients, InputStream message) throws IOException {
-        byte[] bytes = message.readAllBytes();
+        byte[] bytes = crlf(message.readAllBytes());
         String domain = sender.substring(sender.lastIndexOf('@') + 1).toLowerCase(Locale.ROOT);
         List<DkimKey> active = keys.active(domain);
         if (active.isEmpty()) {
@@ -45,5 +45,31 @@ public final class SignAndQueue implements SubmissionServer.Acceptor {
         return queue.enqueue(sender, recipients, new SequenceInputStream(
                 new ByteArrayInputStream(signatures.getBytes(StandardCharsets.US_ASCII)), new ByteArrayInputStream(bytes)),
                 clock.instant());
+    }
+
+    /**
+     * Every bare LF or CR as CRLF, as Postfix's cleanup does for what it relays. Some clients send
+     * LF-only lines (Python's smtplib passes bytes as given); relayed as they are, a receiver reads the
+     * whole message as one overlong line and refuses it (500 5.5.x "line too long"), and a receiver
+     * that splits lines differently from the signer breaks the DKIM signature.
+     */
+    static byte[] crlf(byte[] in) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(in.length + in.length / 40);
+        for (int i = 0; i < in.length; i++) {
+            byte b = in[i];
+            if (b == '\r') {
+                out.write('\r');
+                out.write('\n');
+                if (i + 1 < in.length && in[i + 1] == '\n') {
+                    i++;
+                }
+            } else if (b == '\n') {
+                out.write('\r');
+                out.write('\n');
+            } else {
+                out.write(b);
+            }
+        }
+        return out.toByteArray();
     }
 }

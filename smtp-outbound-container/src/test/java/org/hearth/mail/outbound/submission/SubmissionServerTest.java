@@ -95,6 +95,21 @@ class SubmissionServerTest {
         }
     }
 
+    /** Found by the outbound benchmark: smtplib sends a message's bytes as given, LF-only lines and all. */
+    @Test
+    void bareLineFeedsAreQueuedAsCrlfSoEveryReceiverReadsTheSameLines() throws Exception {
+        assertThat(SignAndQueue.crlf("a\nb\r\nc\rd\r\r\n".getBytes(StandardCharsets.US_ASCII)))
+                .isEqualTo("a\r\nb\r\nc\r\nd\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        JsonNode out = submit("starttls", starttlsPort, "alice@a.test", "alice-secret", "alice@a.test", 1,
+                MESSAGE.replace("\r\n", "\n"));
+        assertThat(out.path("data").get(0).asInt()).as("%s", out).isEqualTo(250);
+        String id = out.path("data").get(1).asText().replaceAll("^.*Queued as (\\S+).*$", "$1");
+        try (var in = queue.message(id)) {
+            String text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(text).contains("Subject: hello\r\n").doesNotContainPattern("[^\r]\n");
+        }
+    }
+
     @Test
     void implicitTlsOn465WorksTheSameAndAnAliasIsTheUsersToo() throws Exception {
         JsonNode out = submit("implicit", implicitPort, "alice@a.test", "alice-secret", "info@a.test", 1);
@@ -131,8 +146,13 @@ class SubmissionServerTest {
 
     private static JsonNode submit(String tls, int port, String user, String password, String sender, int logins)
             throws Exception {
+        return submit(tls, port, user, password, sender, logins, MESSAGE);
+    }
+
+    private static JsonNode submit(String tls, int port, String user, String password, String sender, int logins,
+                                   String message) throws Exception {
         Map<String, Object> args = new HashMap<>(Map.of("host", "127.0.0.1", "port", port, "tls", tls, "user", user,
-                "password", password, "sender", sender, "rcpts", List.of("bob@b.test"), "message", MESSAGE, "logins", logins));
+                "password", password, "sender", sender, "rcpts", List.of("bob@b.test"), "message", message, "logins", logins));
         Path script = Path.of("src/test/python/submit.py").toAbsolutePath();
         Process p = new ProcessBuilder("python3", script.toString(), JSON.writeValueAsString(args)).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
