@@ -1,5 +1,6 @@
 package org.hearth.core.supervisor;
 
+import org.hearth.core.StatusReport;
 import org.hearth.core.ephemeral.SandboxCounts;
 import org.hearth.core.manifest.AppManifest;
 import org.hearth.core.runtime.ContainerRuntime;

@@ -1,4 +1,4 @@
-package org.hearth.core.supervisor;
+package org.hearth.core;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -12,12 +12,12 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * The facts a container reports for {@code hearth status} on the port its manifest names in
- * {@code report}: one line of {@code key=value} pairs, values percent-encoded (RFC 3986), at most
- * {@value #MAX_LINE} bytes. It comes from inside an app, so it is read as untrusted: bounded,
- * keys checked, anything malformed dropped.
+ * The facts a container reports for {@code hearth status}, on the port its manifest names in
+ * {@code report} or a sandbox host's status port: one line of {@code key=value} pairs, values
+ * percent-encoded (RFC 3986), at most {@value #MAX_LINE} bytes. It comes from inside an app, so it
+ * is read as untrusted: bounded, keys checked, anything malformed dropped.
  */
-final class StatusReport {
+public final class StatusReport {
 
     static final int MAX_LINE = 4096;
     private static final int MAX_PAIRS = 32;
@@ -25,7 +25,8 @@ final class StatusReport {
     private StatusReport() {
     }
 
-    static Optional<Map<String, String>> read(InetSocketAddress port, Duration timeout) {
+    /** The facts the port answers; empty if it does not answer in time. */
+    public static Optional<Map<String, String>> read(InetSocketAddress port, Duration timeout) {
         try (Socket s = new Socket()) {
             s.connect(port, (int) timeout.toMillis());
             s.setSoTimeout((int) timeout.toMillis());
@@ -35,7 +36,7 @@ final class StatusReport {
         }
     }
 
-    static Map<String, String> parse(String line) {
+    public static Map<String, String> parse(String line) {
         Map<String, String> facts = new LinkedHashMap<>();
         for (String pair : line.strip().split(" ")) {
             String[] kv = pair.split("=", 2);

@@ -1,4 +1,4 @@
-package org.hearth.core.supervisor;
+package org.hearth.core;
 
 import org.junit.jupiter.api.Test;
 
