@@ -5,9 +5,7 @@ import org.hearth.mail.common.StoreLogin;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -71,7 +69,7 @@ final class LoginService implements AutoCloseable {
     private void answer(Socket s) {
         try (s) {
             s.setSoTimeout(READ_TIMEOUT_MS);
-            String line = readLine(s);
+            String line = StoreLogin.readRequestLine(s.getInputStream(), StoreLogin.MAX_LINE);
             if (line.equals(StoreLogin.DOMAINS)) {
                 s.getOutputStream().write(StoreLogin.answerLine(new StoreLogin.Answer.Ok(accounts.current().domains()))
                         .getBytes(StandardCharsets.US_ASCII));
@@ -114,19 +112,6 @@ final class LoginService implements AutoCloseable {
             }
         });
         return addresses;
-    }
-
-    private static String readLine(Socket s) throws IOException {
-        BufferedReader in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.US_ASCII),
-                StoreLogin.MAX_LINE);
-        StringBuilder b = new StringBuilder();
-        for (int c; (c = in.read()) >= 0 && c != '\n'; ) {
-            if (b.length() >= StoreLogin.MAX_LINE) {
-                throw new IOException("request line too long");
-            }
-            b.append((char) c);
-        }
-        return b.toString().strip();
     }
 
     @Override

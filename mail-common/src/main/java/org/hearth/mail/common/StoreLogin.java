@@ -1,7 +1,9 @@
 package org.hearth.mail.common;
 
 import java.io.BufferedReader;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
@@ -46,6 +48,22 @@ public final class StoreLogin {
     }
 
     private StoreLogin() {
+    }
+
+    /**
+     * One request line from a peer, without its line ending, refused past {@code max} bytes: the
+     * server side of this protocol and of the outbound service's admin socket. Read a byte at a
+     * time, so nothing after the line is consumed.
+     */
+    public static String readRequestLine(InputStream in, int max) throws IOException {
+        ByteArrayOutputStream line = new ByteArrayOutputStream();
+        for (int c; (c = in.read()) >= 0 && c != '\n'; ) {
+            if (line.size() >= max) {
+                throw new IOException("request line too long");
+            }
+            line.write(c);
+        }
+        return line.toString(StandardCharsets.US_ASCII).strip();
     }
 
     /** The request line that asks for the store's domains. */

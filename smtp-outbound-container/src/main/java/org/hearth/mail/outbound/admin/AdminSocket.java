@@ -1,11 +1,10 @@
 package org.hearth.mail.outbound.admin;
 
+import org.hearth.mail.common.StoreLogin;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -56,7 +55,7 @@ public final class AdminSocket implements AutoCloseable {
         while (!server.isClosed()) {
             try (Socket s = server.accept()) {
                 s.setSoTimeout(10_000);
-                String line = readLine(s.getInputStream());
+                String line = StoreLogin.readRequestLine(s.getInputStream(), MAX_LINE);
                 String answer;
                 try {
                     List<String> args = decode(line);
@@ -111,17 +110,6 @@ public final class AdminSocket implements AutoCloseable {
             }
         }
         return args;
-    }
-
-    private static String readLine(InputStream in) throws IOException {
-        ByteArrayOutputStream line = new ByteArrayOutputStream();
-        for (int c; (c = in.read()) >= 0 && c != '\n'; ) {
-            if (line.size() >= MAX_LINE) {
-                throw new IOException("request line too long");
-            }
-            line.write(c);
-        }
-        return line.toString(StandardCharsets.US_ASCII);
     }
 
     @Override
