@@ -280,7 +280,7 @@ final class ManifestRules {
             if (!to.isEmpty() && !targets.add(to)) {
                 at.report(append(path, "to"), "\"" + to + "\" is declared twice in this container");
             }
-            if (to.equals("resolver") && !(ports.size() == 1 && ports.get(0).asInt() == 53)) {
+            if (to.equals(AppManifest.Egress.RESOLVER) && !(ports.size() == 1 && ports.get(0).asInt() == 53)) {
                 at.report(append(path, "ports"), "a resolver answers on port 53 only: write ports: [53]");
             }
         }
