@@ -88,7 +88,7 @@ public final class OutboundService {
 
             @Override
             public InetSocketAddress lmtp() {
-                return storeLmtp;
+                return new InetSocketAddress(storeLmtp.getHostString(), storeLmtp.getPort());
             }
         };
         Deliverer deliverer = new Deliverer(queue, router, new SmtpClient(mxHost, Duration.ofMinutes(5), OpportunisticTls.context()),

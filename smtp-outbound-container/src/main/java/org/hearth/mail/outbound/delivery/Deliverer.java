@@ -177,11 +177,10 @@ public final class Deliverer {
             }
         }
         if (!toStore.isEmpty()) {
-            InetSocketAddress at = store.get().lmtp();
             limit.acquire(LOCAL_STORE);
             try {
-                outcomes.putAll(lmtp.deliver(at.isUnresolved() ? new InetSocketAddress(at.getHostString(), at.getPort()) : at,
-                        "the mail store", SmtpClient.Tls.NONE, e.sender(), toStore, size, source).outcomes());
+                outcomes.putAll(lmtp.deliver(store.get().lmtp(), "the mail store", SmtpClient.Tls.NONE, e.sender(), toStore,
+                        size, source).outcomes());
             } finally {
                 limit.release(LOCAL_STORE);
             }

@@ -13,6 +13,6 @@ public interface LocalStore {
     /** The domains the store holds mailboxes for; an IOException when it cannot say now. */
     Set<String> domains() throws IOException;
 
-    /** The store's LMTP port on the internal network. */
+    /** The store's LMTP port on the internal network, resolved now (the store's address changes when it is recreated). */
     InetSocketAddress lmtp();
 }
