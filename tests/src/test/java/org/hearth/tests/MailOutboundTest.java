@@ -145,11 +145,7 @@ class MailOutboundTest {
 
         // Alice is no recipient: what reaches her INBOX with the marker is the notice (RFC 3464), which
         // quotes the original's headers, delivered to her own store like any mail to her domain.
-        await(Duration.ofSeconds(60), () -> {
-            JsonNode found = MailClients.python("search", Map.of("host", "127.0.0.2", "port", IMAP_PORT,
-                    "user", ALICE, "password", PASSWORD, "marker", marker));
-            return found.path("INBOX").asInt() == 1 ? Optional.of(found) : Optional.empty();
-        });
+        awaitInInbox(ALICE, PASSWORD, marker);
         assertThat(arrived(marker)).isEmpty();
     }
 
@@ -197,17 +193,9 @@ class MailOutboundTest {
         // Nothing in the queue is lost to a supervisor restart or a killed container.
         hearth.ok("down");
         hearth.ok("up", "--public-address", internet.applianceAddress());
-        String afterRestart = await(Duration.ofSeconds(120), () -> {
-            HearthCli.Result r = hearth.run("mail", "--app", APP, "queue", "list");
-            return r.exitCode() == 0 ? Optional.of(r.stdout()) : Optional.empty();
-        });
-        assertThat(afterRestart).contains(id);
+        assertThat(awaitQueueList()).contains(id);
         engine.client().killContainerCmd(containerOf("outbound").id()).exec();
-        String afterKill = await(Duration.ofSeconds(120), () -> {
-            HearthCli.Result r = hearth.run("mail", "--app", APP, "queue", "list");
-            return r.exitCode() == 0 ? Optional.of(r.stdout()) : Optional.empty();
-        });
-        assertThat(afterKill).contains(id);
+        assertThat(awaitQueueList()).contains(id);
         assertThat(hearth.ok("mail", "--app", APP, "queue", "retry", id).stdout()).contains("will be tried at once");
         await(Duration.ofSeconds(60), () -> {
             HearthCli.Result deleted = hearth.run("mail", "--app", APP, "queue", "delete", id);
@@ -223,11 +211,7 @@ class MailOutboundTest {
         JsonNode sent = submit(ALICE, PASSWORD, ALICE, List.of(BOB), marker, true);
         assertThat(sent.path("ok").asBoolean()).as("submission over implicit TLS: %s", sent).isTrue();
 
-        await(Duration.ofSeconds(60), () -> {
-            JsonNode found = MailClients.python("search", Map.of("host", "127.0.0.2", "port", IMAP_PORT,
-                    "user", BOB, "password", BOB_PASSWORD, "marker", marker));
-            return found.path("INBOX").asInt() == 1 ? Optional.of(found) : Optional.empty();
-        });
+        awaitInInbox(BOB, BOB_PASSWORD, marker);
         assertThat(arrived(marker)).as("never out to the world and back").isEmpty();
     }
 
@@ -254,6 +238,23 @@ class MailOutboundTest {
         }
         JsonNode outbound = MailClients.pythonInNetworkOf(pidOf("outbound"), "probe", Map.of("host", mx, "port", 25, "timeout", 3));
         assertThat(outbound.path("result").asText()).as("outbound: %s", outbound).isEqualTo("open");
+    }
+
+    /** Until the mailbox's INBOX holds exactly one message with the marker. */
+    private static void awaitInInbox(String user, String password, String marker) throws Exception {
+        await(Duration.ofSeconds(60), () -> {
+            JsonNode found = MailClients.python("search", Map.of("host", "127.0.0.2", "port", IMAP_PORT,
+                    "user", user, "password", password, "marker", marker));
+            return found.path("INBOX").asInt() == 1 ? Optional.of(found) : Optional.empty();
+        });
+    }
+
+    /** The queue's listing once the outbound container answers again (after a restart or a kill). */
+    private static String awaitQueueList() throws Exception {
+        return await(Duration.ofSeconds(120), () -> {
+            HearthCli.Result r = hearth.run("mail", "--app", APP, "queue", "list");
+            return r.exitCode() == 0 ? Optional.of(r.stdout()) : Optional.empty();
+        });
     }
 
     private static JsonNode submit(String user, String password, String sender, List<String> rcpts, String subject,
