@@ -15,8 +15,6 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -33,7 +31,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 class EgressTest {
 
     private static final String APP = "egress-test";
-    private static final String PROBE = "java -cp /app org.hearth.tests.probe.Probe";
     private static Engine engine;
     private static ContainerRuntime runtime;
     private static Path state;
@@ -128,8 +125,6 @@ class EgressTest {
     }
 
     private static String probe(String role, String args) {
-        List<String> cmd = new ArrayList<>(List.of(PROBE.split(" ")));
-        cmd.addAll(List.of(args.split(" ")));
-        return runtime.exec(container(role).id(), cmd, Duration.ofSeconds(30)).output().stdout().strip();
+        return EngineFixture.probe(runtime, container(role).id(), args);
     }
 }

@@ -4,6 +4,7 @@ import org.hearth.core.HearthHome;
 import org.hearth.core.image.ImageBuilder;
 import org.hearth.core.image.ImageRecipe;
 import org.hearth.core.image.ImageRecipes;
+import org.hearth.core.runtime.ContainerRuntime;
 import org.hearth.core.runtime.ContainerSpec;
 import org.hearth.core.runtime.Engine;
 import org.hearth.core.runtime.HearthLabels;
@@ -11,6 +12,8 @@ import org.hearth.core.runtime.HearthLabels;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -110,6 +113,13 @@ final class EngineFixture {
     static void addMailbox(HearthCli hearth, String app, String address, String password) {
         hearth.ok("mail", "--app", app, "domain", "add", address.substring(address.indexOf('@') + 1));
         hearth.okWithInput(password + "\n", "mail", "--app", app, "user", "add", address);
+    }
+
+    /** Runs the probe (tests/images/probe) inside a running container and returns what it printed. */
+    static String probe(ContainerRuntime runtime, String containerId, String args) {
+        List<String> cmd = new ArrayList<>(List.of("java", "-cp", "/app", "org.hearth.tests.probe.Probe"));
+        cmd.addAll(List.of(args.split(" ")));
+        return runtime.exec(containerId, cmd, Duration.ofSeconds(30)).output().stdout().strip();
     }
 
     /** A spec with Hearth's defaults and the test label. */

@@ -28,7 +28,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -49,7 +48,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class SupervisorTest {
 
     private static final String APP = "isolation-test";
-    private static final String PROBE = "java -cp /app org.hearth.tests.probe.Probe";
     private static Engine engine;
     private static ContainerRuntime runtime;
     private static Path state;
@@ -295,10 +293,7 @@ class SupervisorTest {
 
     /** Runs the probe inside one of the app's containers and returns what it printed. */
     private static String probe(String container, String args) {
-        List<String> cmd = new ArrayList<>(List.of(PROBE.split(" ")));
-        cmd.addAll(List.of(args.split(" ")));
-        ContainerRuntime.Run run = runtime.exec(container(container).id(), cmd, Duration.ofSeconds(30));
-        return run.output().stdout().strip();
+        return EngineFixture.probe(runtime, container(container).id(), args);
     }
 
     private static String echo(String host, int port) throws IOException {
