@@ -14,6 +14,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.stream.Stream;
 
 /**
  * The host's WireGuard interface, run by Debian's userspace {@code wireguard-go} (no kernel
@@ -151,18 +152,45 @@ final class WireGuardInterface {
      * new interface of this name can take the same UDP port at once.
      */
     void delete() throws IOException {
+        String port = isWireGuard() ? SystemTool.run("wg", "show", device, "listen-port").strip() : "0";
         SystemTool.run("ip", "link", "del", device);
         Path socket = Path.of("/var/run/wireguard", device + ".sock");
+        // The daemon removes its control socket before it closes its UDP socket: wait for both.
+        if (!waitFor(() -> !Files.exists(socket))) {
+            throw new IOException("wireguard-go of " + device + " did not stop within 5 s of deleting the interface");
+        }
+        if (!port.equals("0") && !waitFor(() -> !udpPortHeld(port))) {
+            throw new IOException("wireguard-go of " + device + " still holds UDP port " + port
+                    + " 5 s after its interface was deleted");
+        }
+    }
+
+    private interface Check {
+        boolean holds() throws IOException;
+    }
+
+    private boolean waitFor(Check check) throws IOException {
         try {
-            for (int i = 0; i < 100 && Files.exists(socket); i++) {
+            for (int i = 0; i < 100; i++) {
+                if (check.holds()) {
+                    return true;
+                }
                 Thread.sleep(50);
             }
+            return check.holds();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while " + device + " went away", e);
         }
-        if (Files.exists(socket)) {
-            throw new IOException("wireguard-go of " + device + " did not stop within 5 s of deleting the interface");
-        }
+    }
+
+    /** Whether a UDP socket listens on {@code port} where wireguard-go binds (the socket namespace, or the host). */
+    private boolean udpPortHeld(String port) throws IOException {
+        String[] ss = {"ss", "-H", "-u", "-l", "-n", "sport", "=", ":" + port};
+        String listening = socketNamespace.isPresent()
+                ? SystemTool.run(Stream.concat(Stream.of("ip", "netns", "exec", socketNamespace.get()), Stream.of(ss))
+                        .toArray(String[]::new))
+                : SystemTool.run(ss);
+        return !listening.isBlank();
     }
 }

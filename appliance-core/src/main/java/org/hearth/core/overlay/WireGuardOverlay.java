@@ -33,6 +33,7 @@ public final class WireGuardOverlay implements OverlayProvider {
     private final String endpoint;
     private Instant nextStart = Instant.MIN;
     private int failedStarts;
+    private String lastStartFailure;
     /** Whether this supervisor has looked at the interface yet. */
     private boolean started;
     private Optional<InetAddress> lastAddress = Optional.empty();
@@ -87,7 +88,9 @@ public final class WireGuardOverlay implements OverlayProvider {
             started = true;
             if (!link.exists()) {
                 if (Instant.now().isBefore(nextStart)) {
-                    return down("interface " + wg.device() + " is missing; starting it again shortly", details);
+                    return down("interface " + wg.device() + " is missing; starting it again within "
+                            + Duration.between(Instant.now(), nextStart).toSeconds() + " s (the last start failed: "
+                            + lastStartFailure + ")", details);
                 }
                 try {
                     wg.create(devices.appliancePrivateKey(), settings.listenPort(), settings.prefix().host(1),
@@ -96,7 +99,11 @@ public final class WireGuardOverlay implements OverlayProvider {
                             settings.prefix().host(1).getHostAddress(), settings.listenPort());
                     failedStarts = 0;
                 } catch (IOException e) {
-                    nextStart = Instant.now().plus(RETRY.after(++failedStarts));
+                    Duration wait = RETRY.after(++failedStarts);
+                    nextStart = Instant.now().plus(wait);
+                    lastStartFailure = e.getMessage();
+                    LOG.warn("event=wireguard-start-failed device={} attempt={} retry-in={}s error={}", wg.device(),
+                            failedStarts, wait.toSeconds(), e.getMessage());
                     return down("cannot start WireGuard: " + e.getMessage(), details);
                 }
                 link = wg.link();
