@@ -50,7 +50,7 @@ def transaction(connect, sender, rcpts, message, login=None):
         with connect() as s:
             if login:
                 s.login(*login)
-            refused = s.sendmail(sender, rcpts, message.as_bytes())
+            refused = s.sendmail(sender, rcpts, message if isinstance(message, bytes) else message.as_bytes())
             return {"ok": True, "refused": {k: [v[0], v[1].decode()] for k, v in refused.items()}}
     except smtplib.SMTPAuthenticationError as e:
         return {"ok": False, "stage": "auth", "code": e.smtp_code, "text": e.smtp_error.decode()}
@@ -62,14 +62,26 @@ def transaction(connect, sender, rcpts, message, login=None):
         return {"ok": False, "stage": "data", "code": e.smtp_code, "text": e.smtp_error.decode()}
 
 
-def send(host, port, sender, rcpts, subject, body="", starttls=True, message_id=None, body_lines=0):
+def send(host, port, sender, rcpts, subject, body="", starttls=True, message_id=None, body_lines=0,
+         header_from=None, headers=None, dkim=None):
+    """Mail from another server. header_from: the From field, if not the envelope sender; headers:
+    more fields ([name, value] pairs); dkim: {"domain", "selector", "key_pem"} to sign it with dkimpy."""
     if body_lines:
         body = ("x" * 76 + "\n") * body_lines
     m = email.message.EmailMessage()
-    m["From"], m["To"], m["Subject"] = sender, ", ".join(rcpts), subject
+    m["From"], m["To"], m["Subject"] = header_from or sender, ", ".join(rcpts), subject
     if message_id:
         m["Message-ID"] = message_id
+    for name, value in headers or []:
+        m[name] = value
     m.set_content(body)
+    if dkim:
+        # dkimpy is Debian's python3-dkim; python3 on PATH may be another interpreter (pyenv).
+        sys.path.append("/usr/lib/python3/dist-packages")
+        import dkim as dkimpy
+        raw = m.as_bytes(policy=m.policy.clone(linesep="\r\n"))
+        m = dkimpy.sign(raw, dkim["selector"].encode(), dkim["domain"].encode(), dkim["key_pem"].encode(),
+                        include_headers=[b"From", b"To", b"Subject"]) + raw
 
     def connect():
         s = smtplib.SMTP(host, port, timeout=60)
@@ -116,6 +128,8 @@ def fetch(host, port, user, password, folder):
                 out.append({"subject": headers.get("Subject", ""), "spam": headers.get("X-Spam-Flag", ""),
                             "spam_status": headers.get("X-Spam-Status", ""),
                             "message_id": headers.get("Message-ID", ""), "body_sha256": body_digest(raw),
+                            "authentication_results": [" ".join(str(v).split())
+                                                       for v in headers.get_all("Authentication-Results", [])],
                             "raw_b64": base64.b64encode(raw).decode() if len(raw) < 4096 else ""})
     specials = {}
     typ, data = m._simple_command("LIST", '""', "*", "RETURN", "(SPECIAL-USE)")

@@ -2,17 +2,139 @@
 # each message is read and scanned in a sandbox that never saw another message. It answers the
 # SPAMC/1.5 protocol's PING, CHECK and SYMBOLS, which is what the store's client asks
 # (imap-container SpamScanner); it never rewrites mail.
+#
+# Given the envelope sender (request header Envelope-From), it also checks who sent the message:
+# SPF (Mail::SPF) of the relay smtp-in names in its Received field, every DKIM signature
+# (Mail::DKIM) and DMARC (Mail::DMARC, organizational domains from Debian's Public Suffix List),
+# and answers them as Authentication-Results clauses (RFC 8601) plus the sender's DMARC disposition.
+# Its DNS goes through one UDP socket to the appliance's resolver, opened before the sandbox lost the
+# network: an exploited sandbox can ask the resolver about its own message, and reach nothing else.
 use strict;
 use warnings;
+use IO::Socket::IP;
 use Mail::SpamAssassin;
+use Mail::DKIM::DNS;
+use Mail::DKIM::Verifier;
+use Mail::DMARC::PurePerl;
+use Mail::SPF;
+use Time::HiRes qw(time);
 
 # The store scans up to its SPAM_MAX_SCAN_BYTES (512000 by default); anything far larger is refused.
-my $MAX_BYTES = 2 * 1024 * 1024;
+my $MAX_SCAN_BYTES = 2 * 1024 * 1024;
+# Larger messages are read only for their DKIM signatures, a chunk at a time (smtp-in's ceiling).
+my $MAX_BYTES = 64 * 1024 * 1024;
+# All lookups of one message together stop after this, so the store's 30 s wait is never reached.
+my $DNS_SECONDS = 12;
+# The resolver appliance.yaml names; the supervisor sets it with the container's egress.
+my $RESOLVER = $ENV{HEARTH_RESOLVER};
 my $spamassassin;
+
+{
+    # Net::DNS asking through the one socket this sandbox was given and nowhere else. A truncated
+    # answer cannot be retried over TCP (no new connection can be made): it is an error, as is
+    # anything asked after the message's DNS time is up.
+    package Hearth::OneSocketResolver;
+    our @ISA = ('Net::DNS::Resolver');
+    # $FAILURES counts lookups that got no answer (a timeout, SERVFAIL): "no record" is not one.
+    our ($SOCKET, $DEADLINE, $FAILURES);
+    sub _create_udp_socket { return $SOCKET }
+    sub _create_tcp_socket { return }
+    sub send {
+        my $self = shift;
+        if (Time::HiRes::time() > $DEADLINE) {
+            $self->errorstring('query timed out');
+            $FAILURES++;
+            return;
+        }
+        my $reply = $self->SUPER::send(@_);
+        $FAILURES++ unless $reply && $reply->header->rcode =~ /^(NOERROR|NXDOMAIN)\z/;
+        return $reply;
+    }
+}
 
 sub reply {
     my ($client, $code, $text, @lines) = @_;
     print {$client} join("\r\n", "SPAMD/1.5 $code $text", @lines), "\r\n";
+}
+
+# A value for an Authentication-Results property: kept if it is a plain token, else cut to its domain.
+sub value {
+    my ($text) = @_;
+    return $text if $text =~ m{\A[A-Za-z0-9!#\$%&'*+\-/=?^_`{|}~.@]{1,254}\z};
+    return $1 if $text =~ /@([A-Za-z0-9.-]{1,253})\z/;
+    return 'unknown';
+}
+
+# The relay that handed the message to smtp-in: its address and HELO name, from the Received field
+# smtp-in wrote ("from HELO ([ADDRESS]) by HOST (Hearth) with ..."); the store's own LMTP one is above it.
+sub relay {
+    my ($headers) = @_;
+    return ($1, $2) if $headers =~ /^Received: from (\S+) \(\[([0-9A-Fa-f.:]+)\]\)\r?\n[ \t]+by \S+ \(Hearth\) with /m;
+    return;
+}
+
+sub header_field {
+    my ($headers, $name) = @_;
+    return unless $headers =~ /^\Q$name\E:[ \t]*(.*(?:\r?\n[ \t].*)*)/mi;
+    (my $value = $1) =~ s/\r?\n//g;
+    return $value;
+}
+
+# SPF, DKIM and DMARC of one message, as Authentication-Results clauses and the DMARC disposition.
+sub authenticate {
+    my ($headers, $dkim, $envelope_from, $socket) = @_;
+    return ('none (no DNS resolver configured)', 'none') unless $socket;
+    $Hearth::OneSocketResolver::SOCKET = $socket;
+    $Hearth::OneSocketResolver::DEADLINE = time() + $DNS_SECONDS;
+    my $resolver = Hearth::OneSocketResolver->new(nameservers => [$RESOLVER], udppacketsize => 1232,
+                                                  retrans => 2, retry => 2, dnsrch => 0, defnames => 0);
+    my @clauses;
+    my ($helo, $address) = relay($headers);
+    my ($spf, $spf_domain) = ('none', '');
+    if (defined $address) {
+        my $scope = length $envelope_from ? 'mfrom' : 'helo';
+        my $identity = length $envelope_from ? $envelope_from : $helo;
+        ($spf_domain) = $identity =~ /([^@]*)\z/;
+        $spf = eval {
+            Mail::SPF::Server->new(dns_resolver => $resolver)->process(Mail::SPF::Request->new(
+                scope => $scope, identity => $identity, ip_address => $address, helo_identity => $helo))->code;
+        } // 'permerror';
+        push @clauses, "spf=$spf " . ($scope eq 'mfrom' ? 'smtp.mailfrom=' : 'smtp.helo=') . value($identity);
+    } else {
+        push @clauses, 'spf=none (no relay named by smtp-in)';
+    }
+    Mail::DKIM::DNS::resolver($resolver);
+    $dkim->CLOSE;
+    my @signatures = grep { ref($_) ne 'Mail::DKIM::DkSignature' } $dkim->signatures;
+    for my $signature (@signatures) {
+        my $result = $signature->result;
+        # RFC 8601's names: a signature that cannot be checked is a temperror if its key could not be
+        # fetched, else (no key, bad syntax) a permerror.
+        $result = ($signature->result_detail // '') =~ /DNS error/ ? 'temperror' : 'permerror' if $result eq 'invalid';
+        push @clauses, "dkim=$result header.d=" . value($signature->domain // '') . ' header.s='
+            . value($signature->selector // '') . ' header.a=' . value($signature->algorithm // '')
+            . ' header.b=' . value(substr(($signature->data // '') =~ s/\s+//gr, 0, 8));
+    }
+    push @clauses, 'dkim=none' unless @signatures;
+    my $from = header_field($headers, 'From') // '';
+    my $dmarc = Mail::DMARC::PurePerl->new;
+    $dmarc->set_resolver($resolver);
+    $Hearth::OneSocketResolver::FAILURES = 0;
+    my ($verdict, $disposition, $domain) = (eval {
+        $dmarc->source_ip($address) if defined $address;
+        $dmarc->envelope_from($spf_domain) if length $spf_domain;
+        $dmarc->header_from_raw($from);
+        $dmarc->dkim($dkim);
+        $dmarc->spf(domain => $spf_domain, scope => length $envelope_from ? 'mfrom' : 'helo', result => $spf)
+            if length $spf_domain;
+        my $result = $dmarc->validate;
+        my $published = eval { $result->published };
+        # No policy found because the lookups failed is a temperror (RFC 7489 §6.6.3), not "none".
+        my $outcome = $published ? $result->result : $Hearth::OneSocketResolver::FAILURES ? 'temperror' : 'none';
+        [$outcome, $result->disposition // 'none', $dmarc->header_from // ''];
+    } // ['permerror', 'none', ''])->@*;
+    push @clauses, "dmarc=$verdict" . (length $domain ? ' header.from=' . value($domain) : '');
+    return (join('; ', @clauses), $disposition);
 }
 
 {
@@ -22,32 +144,64 @@ sub reply {
             home_dir_for_helpers => '/tmp', userstate_dir => '/tmp',
         });
         $spamassassin->compile_now(0, 1);
+        # The Public Suffix List is read once here, not once per message.
+        Mail::DMARC::PurePerl->new->get_organizational_domain('example.com');
+    },
+    outside => sub {
+        # Before the sandbox: the one path to the resolver it keeps. A socket that cannot be made
+        # leaves the checks without DNS (temperror), never the message unscanned.
+        return unless $RESOLVER;
+        return IO::Socket::IP->new(PeerHost => $RESOLVER, PeerPort => 53, Proto => 'udp');
     },
     serve => sub {
-        my ($client) = @_;
+        my ($client, $dns) = @_;
         binmode($client);
         my $request = <$client> // return;
         my ($verb) = $request =~ m{^(PING|CHECK|SYMBOLS) SPAMC/1\.\d+\r?\n\z}
             or return reply($client, 76, 'EX_PROTOCOL');
         return reply($client, 0, 'PONG') if $verb eq 'PING';
-        my $length;
+        my ($length, $envelope_from, $scan) = (undef, undef, 1);
         while (defined(my $header = <$client>)) {
             last if $header =~ /^\r?\n\z/;
             $length = $1 if $header =~ /^Content-length:\s*(\d+)\r?\n\z/i;
+            $envelope_from = $1 if $header =~ /^Envelope-From:[ \t]*<([^\r\n]*)>\r?\n\z/i;
+            $scan = 0 if $header =~ /^Spam-Check:\s*no\r?\n\z/i;
         }
         return reply($client, 76, 'EX_PROTOCOL') unless defined $length;
-        return reply($client, 74, 'EX_IOERR') if $length > $MAX_BYTES;
-        my $message = '';
-        while (length($message) < $length) {
-            my $n = read($client, $message, $length - length($message), length($message));
+        return reply($client, 74, 'EX_IOERR') if $length > ($scan ? $MAX_SCAN_BYTES : $MAX_BYTES);
+        # Read a chunk at a time: DKIM sees every byte, SpamAssassin (and the header checks) what is kept.
+        my $dkim = defined $envelope_from ? Mail::DKIM::Verifier->new : undef;
+        my ($message, $read, $carry) = ('', 0, '');
+        while ($read < $length) {
+            my $n = read($client, my $chunk, ($length - $read) < 65536 ? $length - $read : 65536);
             return reply($client, 74, 'EX_IOERR') unless $n;
+            $read += $n;
+            $message .= $chunk if $scan || ($message !~ /\r?\n\r?\n/ && length($message) < 1024 * 1024);
+            if ($dkim) {
+                # DKIM reads CRLF lines; a CR that ends a chunk waits for the next one's LF.
+                $chunk = $carry . $chunk;
+                $carry = ($read < $length && $chunk =~ s/\r\z//) ? "\r" : '';
+                $chunk =~ s/(?<!\r)\n/\r\n/g;
+                $dkim->PRINT($chunk);
+            }
+        }
+        my @auth;
+        if ($dkim) {
+            my ($headers) = $message =~ /\A(.*?\r?\n)\r?\n/s;
+            my ($results, $disposition) = authenticate($headers // $message, $dkim, $envelope_from, $dns);
+            @auth = ("Authentication: $results", "DMARC-Disposition: $disposition");
+        }
+        unless ($scan) {
+            print {$client} join("\r\n", 'SPAMD/1.5 0 EX_OK', 'Content-length: 0', @auth), "\r\n\r\n";
+            return;
         }
         my $mail = $spamassassin->parse($message);
         my $status = $spamassassin->check($mail);
         my $verdict = sprintf('Spam: %s ; %.1f / %.1f', $status->is_spam ? 'True' : 'False',
                               $status->get_score, $status->get_required_score);
         my $rules = $verb eq 'SYMBOLS' ? join(',', grep { length } split(/,/, $status->get_names_of_tests_hit)) : '';
-        print {$client} "SPAMD/1.5 0 EX_OK\r\nContent-length: " . length($rules) . "\r\n$verdict\r\n\r\n$rules";
+        print {$client} join("\r\n", 'SPAMD/1.5 0 EX_OK', 'Content-length: ' . length($rules), $verdict, @auth),
+            "\r\n\r\n$rules";
         $status->finish;
         $mail->finish;
     },

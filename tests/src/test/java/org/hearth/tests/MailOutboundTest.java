@@ -16,6 +16,9 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.PublicKey;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -29,10 +32,12 @@ import java.util.stream.Stream;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Sending, end to end on the real engine: the shipped mail manifest beside a simulated internet
- * (Knot DNS as the appliance's resolver, serving remote.test's MX; aiosmtpd as remote.test's mail
- * server). The owner's client is Python's smtplib on the submission port; what arrives is read by
- * the receiving server's own files and, for the appliance's own domain, over IMAP.
+ * Sending, and checking who sent what arrives, end to end on the real engine: the shipped mail
+ * manifest beside a simulated internet (Knot DNS as the appliance's resolver, serving remote.test's
+ * MX and the sending domains' SPF, DKIM and DMARC records; aiosmtpd as remote.test's mail server).
+ * The owner's client is Python's smtplib on the submission port; other servers are smtplib (signing
+ * with dkimpy) inside the internet's namespace; what arrives is read by the receiving server's own
+ * files and, for the appliance's own domain, over IMAP.
  */
 @Tag("engine")
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -47,6 +52,8 @@ class MailOutboundTest {
     private static final String BOB = "bob@" + DOMAIN;
     private static final String PASSWORD = "alice-password-out";
     private static final String BOB_PASSWORD = "bob-password-out";
+    /** The store's name in the Authentication-Results fields it writes (its MAIL_HOSTNAME). */
+    private static final String AUTHSERV_ID = "mail.demo.hearth.test";
     private static Engine engine;
     private static ContainerRuntime runtime;
     private static Path state;
@@ -56,6 +63,8 @@ class MailOutboundTest {
     private static String mx;
     /** away.test's MX: nothing answers there until a test brings it back. */
     private static String awayMx;
+    /** sender.test's DKIM key, published in its zone. */
+    private static KeyPair senderKey;
 
     @BeforeAll
     static void installMailBesideTheInternet() throws Exception {
@@ -69,7 +78,13 @@ class MailOutboundTest {
         internet.addAddress(25);
         awayMx = internet.address(26);
         internet.addAddress(26);
-        internet.dns(resolver, "remote.test.", zone("remote.test", resolver, mx), "away.test.", zone("away.test", resolver, awayMx));
+        senderKey = KeyPairGenerator.getInstance("RSA").generateKeyPair();
+        internet.dns(resolver, "remote.test.", zone("remote.test", resolver, mx), "away.test.", zone("away.test", resolver, awayMx),
+                // Senders on the internet: one that signs and lists its servers, two that others spoof.
+                "sender.test.", senderZone("sender.test", resolver, "v=DMARC1; p=reject", "ip4:" + internet.address(0) + "/24",
+                        senderKey.getPublic()),
+                "bank.test.", senderZone("bank.test", resolver, "v=DMARC1; p=reject", "ip4:192.0.2.1", null),
+                "shop.test.", senderZone("shop.test", resolver, "v=DMARC1; p=quarantine", "ip4:192.0.2.1", null));
         received = state.resolve("received");
         internet.smtpPeer(mx, received, Map.of("nobody@remote.test", "550 5.1.1 <nobody@remote.test>: no such user"));
         Files.writeString(state.resolve("appliance.yaml"), "egress:\n  resolver: " + resolver + "\n");
@@ -86,6 +101,22 @@ class MailOutboundTest {
     private static String zone(String origin, String resolver, String mxAddress) {
         return String.join("\n", "$ORIGIN " + origin + ".", "$TTL 60", "@ SOA ns hostmaster 1 3600 600 86400 60", "@ NS ns",
                 "ns A " + resolver, "@ MX 10 mx", "mx A " + mxAddress, "");
+    }
+
+    /** A sending domain: its SPF lists {@code spfAddresses}; with a key, it publishes it as DKIM selector s1. */
+    private static String senderZone(String origin, String resolver, String dmarc, String spfAddresses, PublicKey dkim) {
+        List<String> lines = new ArrayList<>(List.of(zone(origin, resolver, resolver),
+                "@ TXT \"v=spf1 " + spfAddresses + " -all\"", "_dmarc TXT \"" + dmarc + "\""));
+        if (dkim != null) {
+            String key = "v=DKIM1; k=rsa; p=" + Base64.getEncoder().encodeToString(dkim.getEncoded());
+            // One TXT record of 255-byte strings (RFC 7208 §3.3's rule, which DKIM keys follow).
+            List<String> parts = new ArrayList<>();
+            for (int i = 0; i < key.length(); i += 255) {
+                parts.add("\"" + key.substring(i, Math.min(key.length(), i + 255)) + "\"");
+            }
+            lines.add("s1._domainkey TXT " + String.join(" ", parts));
+        }
+        return String.join("\n", lines) + "\n";
     }
 
     @AfterAll
@@ -238,6 +269,70 @@ class MailOutboundTest {
         }
         JsonNode outbound = MailClients.pythonInNetworkOf(pidOf("outbound"), "probe", Map.of("host", mx, "port", 25, "timeout", 3));
         assertThat(outbound.path("result").asText()).as("outbound: %s", outbound).isEqualTo("open");
+    }
+
+    @Test
+    @Order(8)
+    void mailFromTheInternetIsCheckedAgainstItsSendersDnsAndTheResultRecorded() throws Exception {
+        String marker = "signed-" + UUID.randomUUID();
+        JsonNode sent = sendFromTheInternet("news@sender.test", "news@sender.test", marker, true,
+                List.of(List.of("Authentication-Results", AUTHSERV_ID + "; dmarc=pass (forged by the sender)")));
+        assertThat(sent.path("ok").asBoolean()).as("sent: %s", sent).isTrue();
+
+        JsonNode stored = awaitMessage(BOB, BOB_PASSWORD, "INBOX", marker);
+        // One field under this server's name, the sender's own removed (RFC 8601 §5); the sender's
+        // real address (smtp-in's Received field) passed SPF, its signature DKIM, so DMARC passed.
+        assertThat(stored.path("authentication_results")).as("%s", stored).hasSize(1);
+        assertThat(stored.path("authentication_results").get(0).asText()).startsWith(AUTHSERV_ID + ";")
+                .contains("spf=pass smtp.mailfrom=news@sender.test")
+                .contains("dkim=pass header.d=sender.test header.s=s1 header.a=rsa-sha256")
+                .contains("dmarc=pass header.from=sender.test")
+                .doesNotContain("forged");
+    }
+
+    @Test
+    @Order(9)
+    void spoofedMailIsRefusedOrFiledInJunkAsTheDomainsDmarcPolicyAsks() throws Exception {
+        // bank.test's servers are elsewhere and it signs nothing here: p=reject refuses at the end of DATA.
+        JsonNode refused = sendFromTheInternet("alerts@bank.test", "alerts@bank.test", "spoof-" + UUID.randomUUID(), false, List.of());
+        assertThat(refused.path("stage").asText()).as("%s", refused).isEqualTo("data");
+        assertThat(refused.path("code").asInt()).isEqualTo(550);
+        assertThat(refused.path("text").asText()).startsWith("5.7.1").contains("DMARC policy of bank.test");
+
+        // shop.test asks for quarantine: accepted, and filed in Junk with the reason.
+        String marker = "quarantined-" + UUID.randomUUID();
+        JsonNode accepted = sendFromTheInternet("offers@shop.test", "offers@shop.test", marker, false, List.of());
+        assertThat(accepted.path("ok").asBoolean()).as("%s", accepted).isTrue();
+        JsonNode junk = awaitMessage(BOB, BOB_PASSWORD, "Junk", marker);
+        assertThat(junk.path("authentication_results").get(0).asText()).contains("dmarc=fail header.from=shop.test");
+    }
+
+    /** Mail to bob from a server on the internet (a client in its namespace), signed by sender.test's key if asked. */
+    private static JsonNode sendFromTheInternet(String envelopeFrom, String headerFrom, String subject, boolean sign,
+                                                List<List<String>> headers) throws Exception {
+        Map<String, Object> args = new java.util.HashMap<>(Map.of("host", internet.applianceAddress(), "port", SMTP_PORT,
+                "sender", envelopeFrom, "header_from", headerFrom, "rcpts", List.of(BOB), "subject", subject,
+                "body", "from a server on the internet", "headers", headers));
+        if (sign) {
+            String pem = "-----BEGIN PRIVATE KEY-----\n" + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII))
+                    .encodeToString(senderKey.getPrivate().getEncoded()) + "\n-----END PRIVATE KEY-----\n";
+            args.put("dkim", Map.of("domain", "sender.test", "selector", "s1", "key_pem", pem));
+        }
+        return MailClients.pythonIn(internet.namespace(), "send", args);
+    }
+
+    /** Until the folder holds a message whose subject is the marker; that message as the client read it. */
+    private static JsonNode awaitMessage(String user, String password, String folder, String marker) throws Exception {
+        return await(Duration.ofSeconds(60), () -> {
+            JsonNode fetched = MailClients.python("fetch", Map.of("host", "127.0.0.2", "port", IMAP_PORT,
+                    "user", user, "password", password, "folder", folder));
+            for (JsonNode m : fetched.path("messages")) {
+                if (m.path("subject").asText().equals(marker)) {
+                    return Optional.of(m);
+                }
+            }
+            return Optional.empty();
+        });
     }
 
     /** Until the mailbox's INBOX holds exactly one message with the marker. */

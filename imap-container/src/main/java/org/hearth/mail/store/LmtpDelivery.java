@@ -50,9 +50,11 @@ import java.util.concurrent.CompletableFuture;
 /**
  * The LMTP server the inbound SMTP container delivers through. It checks each recipient against
  * the accounts (unknown domain: 550 5.7.1, unknown user: 550 5.1.1), has every message scanned
- * once, adds the verdict as X-Spam-* headers and stores the message in INBOX or Junk before
- * answering 250 for that recipient. When the scanner cannot answer, the message is tempfailed
- * (451) unless the app says to deliver unscanned.
+ * once and its sender checked (SPF, DKIM, DMARC, by the scanner), adds the verdicts as X-Spam-*
+ * and Authentication-Results fields and stores the message in INBOX or Junk before answering 250
+ * for that recipient. Mail whose From domain's DMARC policy says reject is refused (550 5.7.1);
+ * quarantine files it in Junk. When the scanner cannot answer, the message is tempfailed (451)
+ * unless the app says to deliver unscanned.
  * <p>
  * A retried delivery (same recipient, Message-ID and body within 48 hours, see {@link DeliveryLedger})
  * gets 250 without a second copy. A failure is 451, until the same message has failed the same way
@@ -73,14 +75,17 @@ final class LmtpDelivery {
     /** Larger messages are not scanned (spamc's rule too): spam is small, and a scan of megabytes outlasts any timeout. */
     private final int maxScanBytes;
     private final WhenScannerDown whenScannerDown;
+    /** This server's name in the Authentication-Results fields it writes (RFC 8601 authserv-id). */
+    private final String authservId;
     // One scan per message, shared by its recipients; envelopes are compared by identity. The map's lock
     // is held only to find or claim the message's entry, never during a scan: deliveries of other
     // messages scan at the same time.
-    private final Map<MailEnvelope, CompletableFuture<Optional<SpamScanner.Verdict>>> verdicts =
+    private final Map<MailEnvelope, CompletableFuture<Optional<SpamScanner.Reply>>> replies =
             Collections.synchronizedMap(new WeakHashMap<>());
 
     LmtpDelivery(Accounts accounts, Mailboxes mailboxes, DeliveryLedger ledger, Quarantine quarantine,
-                 SpamScanner scanner, WhenScannerDown whenScannerDown, int maxScanBytes) {
+                 SpamScanner scanner, WhenScannerDown whenScannerDown, int maxScanBytes, String authservId) {
+        this.authservId = authservId;
         this.ledger = ledger;
         this.quarantine = quarantine;
         this.maxScanBytes = maxScanBytes;
@@ -206,30 +211,42 @@ final class LmtpDelivery {
 
     /** Scans, files and appends the message; with a key, records the intent before and the UID after. */
     private HookResult store(Optional<String> key, String user, MailEnvelope envelope, byte[] original) throws Exception {
-        byte[] message;
-        String folder = Mailboxes.INBOX;
-        String spam;
-        if (original.length > maxScanBytes) {
-            message = SpamHeaders.apply(original, "X-Spam-Status: No, not scanned (over " + maxScanBytes + " bytes)");
-            spam = "not-scanned-too-large";
-        } else {
-            Optional<SpamScanner.Verdict> verdict = verdictOf(envelope, original);
-            if (verdict.isEmpty() && whenScannerDown == WhenScannerDown.TEMPFAIL) {
-                return reply(HookReturnCode.denySoft(), SMTPRetCode.LOCAL_ERROR,
-                        DSNStatus.getStatus(DSNStatus.TRANSIENT, DSNStatus.SYSTEM_OTHER)
-                                + " Spam scanner unavailable, try again later");
-            }
-            message = verdict.map(v -> SpamHeaders.apply(original,
-                            "X-Spam-Flag: " + (v.spam() ? "YES" : "NO"),
-                            "X-Spam-Score: " + v.score(),
-                            "X-Spam-Status: " + (v.spam() ? "Yes" : "No") + ", score=" + v.score() + " required="
-                                    + v.required() + " tests=" + String.join(",", v.rules())))
-                    .orElseGet(() -> SpamHeaders.apply(original, "X-Spam-Status: unscanned (scanner unavailable)"));
-            if (verdict.filter(SpamScanner.Verdict::spam).isPresent()) {
-                folder = Mailboxes.JUNK;
-            }
-            spam = verdict.map(v -> String.valueOf(v.score())).orElse("unscanned");
+        boolean scanned = original.length <= maxScanBytes;
+        Optional<SpamScanner.Reply> reply = replyOf(envelope, original, scanned);
+        if (reply.isEmpty() && whenScannerDown == WhenScannerDown.TEMPFAIL) {
+            return reply(HookReturnCode.denySoft(), SMTPRetCode.LOCAL_ERROR,
+                    DSNStatus.getStatus(DSNStatus.TRANSIENT, DSNStatus.SYSTEM_OTHER)
+                            + " Spam scanner unavailable, try again later");
         }
+        Optional<SpamScanner.Verdict> verdict = reply.flatMap(SpamScanner.Reply::verdict);
+        Optional<SpamScanner.SenderCheck> sender = reply.flatMap(SpamScanner.Reply::sender);
+        SpamScanner.Disposition disposition = sender.map(SpamScanner.SenderCheck::disposition)
+                .orElse(SpamScanner.Disposition.NONE);
+        if (disposition == SpamScanner.Disposition.REJECT) {
+            // The From domain asks receivers to refuse mail that fails its DMARC check (RFC 7489 §6.3).
+            LOG.info("event=dmarc-rejected from_domain={} results=\"{}\"", sender.get().fromDomain(), sender.get().results());
+            return reply(HookReturnCode.deny(), SMTPRetCode.MAILBOX_PERM_UNAVAILABLE,
+                    DSNStatus.getStatus(DSNStatus.PERMANENT, DSNStatus.SECURITY_AUTH) + " Rejected: the DMARC policy of "
+                            + sender.get().fromDomain() + " refuses mail that fails its SPF and DKIM checks");
+        }
+        String authentication = "Authentication-Results: " + authservId + ";" + sender
+                .map(c -> "\r\n\t" + c.results().replace("; ", ";\r\n\t"))
+                .orElse(" none (" + (reply.isPresent() ? "no sender check" : "not checked: scanner unavailable") + ")");
+        String spamStatus;
+        if (!scanned) {
+            spamStatus = "X-Spam-Status: No, not scanned (over " + maxScanBytes + " bytes)";
+        } else {
+            spamStatus = verdict.map(v -> "X-Spam-Status: " + (v.spam() ? "Yes" : "No") + ", score=" + v.score()
+                    + " required=" + v.required() + " tests=" + String.join(",", v.rules()))
+                    .orElse("X-Spam-Status: unscanned (scanner unavailable)");
+        }
+        byte[] message = verdict.map(v -> VerdictHeaders.apply(original, authservId, authentication,
+                        "X-Spam-Flag: " + (v.spam() ? "YES" : "NO"), "X-Spam-Score: " + v.score(), spamStatus))
+                .orElseGet(() -> VerdictHeaders.apply(original, authservId, authentication, spamStatus));
+        boolean junk = verdict.filter(SpamScanner.Verdict::spam).isPresent()
+                || disposition == SpamScanner.Disposition.QUARANTINE;
+        String folder = junk ? Mailboxes.JUNK : Mailboxes.INBOX;
+        String spam = !scanned ? "not-scanned-too-large" : verdict.map(v -> String.valueOf(v.score())).orElse("unscanned");
         if (key.isPresent()) {
             ledger.intend(key.get(), user, folder, mailboxes.nextUid(user, folder));
         }
@@ -242,7 +259,8 @@ final class LmtpDelivery {
                 LOG.warn("event=ledger-done-failed uid={} error={}", uid, e.toString());
             }
         }
-        LOG.info("event=delivered folder={} uid={} bytes={} spam={}", folder, uid, message.length, spam);
+        LOG.info("event=delivered folder={} uid={} bytes={} spam={} dmarc={}", folder, uid, message.length, spam,
+                disposition.name().toLowerCase(Locale.ROOT));
         return reply(HookReturnCode.ok(), SMTPRetCode.MAIL_OK,
                 DSNStatus.getStatus(DSNStatus.SUCCESS, DSNStatus.CONTENT_OTHER) + " Delivered");
     }
@@ -275,15 +293,15 @@ final class LmtpDelivery {
                 DSNStatus.getStatus(DSNStatus.TRANSIENT, DSNStatus.UNDEFINED_STATUS) + " Could not store the message, try again later");
     }
 
-    /** The message's verdict: scanned by its first recipient's delivery, shared with the others. */
-    private Optional<SpamScanner.Verdict> verdictOf(MailEnvelope envelope, byte[] original) {
-        CompletableFuture<Optional<SpamScanner.Verdict>> mine = new CompletableFuture<>();
-        CompletableFuture<Optional<SpamScanner.Verdict>> earlier = verdicts.putIfAbsent(envelope, mine);
+    /** The scanner's answer: asked by the message's first recipient's delivery, shared with the others. */
+    private Optional<SpamScanner.Reply> replyOf(MailEnvelope envelope, byte[] original, boolean spamCheck) {
+        CompletableFuture<Optional<SpamScanner.Reply>> mine = new CompletableFuture<>();
+        CompletableFuture<Optional<SpamScanner.Reply>> earlier = replies.putIfAbsent(envelope, mine);
         if (earlier != null) {
             return earlier.join();
         }
         try {
-            mine.complete(scan(original));
+            mine.complete(scan(original, envelope.getMaybeSender().asString(""), spamCheck));
         } catch (RuntimeException e) {
             mine.completeExceptionally(e);
             throw e;
@@ -291,9 +309,9 @@ final class LmtpDelivery {
         return mine.join();
     }
 
-    private Optional<SpamScanner.Verdict> scan(byte[] message) {
+    private Optional<SpamScanner.Reply> scan(byte[] message, String envelopeFrom, boolean spamCheck) {
         try {
-            return Optional.of(scanner.scan(message));
+            return Optional.of(scanner.scan(message, envelopeFrom.replaceAll("[\\r\\n<>]", ""), spamCheck));
         } catch (IOException e) {
             LOG.warn("event=scan-failed error={}", e.getMessage());
             return Optional.empty();

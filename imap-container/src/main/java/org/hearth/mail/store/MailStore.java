@@ -20,12 +20,13 @@ import java.time.Clock;
  * <ul>
  *   <li>{@code MAIL_DATA} (default /data): the volume; holds the Derby database (mailboxes, delivery ledger,
  *       failure counts), accounts, TLS identity and {@code quarantine/}</li>
- *   <li>{@code MAIL_HOSTNAME}: the name in greetings and the certificate</li>
+ *   <li>{@code MAIL_HOSTNAME}: the name in greetings, the certificate and Authentication-Results (its authserv-id)</li>
  *   <li>{@code LMTP_PORT} (2424), {@code IMAP_PORT} (1143, STARTTLS), {@code IMAPS_PORT} (1993, implicit TLS)</li>
  *   <li>{@code SPAM_SCANNER} (spam:7830): spamd's address; {@code SPAM_TIMEOUT_MS} (30000)</li>
  *   <li>{@code SPAM_UNAVAILABLE}: {@code tempfail} (default: answer 451 so the sender retries) or
  *       {@code deliver-unscanned}</li>
- *   <li>{@code SPAM_MAX_SCAN_BYTES} (512000): larger messages are delivered to INBOX unscanned, marked so</li>
+ *   <li>{@code SPAM_MAX_SCAN_BYTES} (512000): larger messages are delivered to INBOX unscanned for spam, marked
+ *       so; their sender is checked all the same</li>
  *   <li>{@code MAX_MESSAGE_BYTES} (26214400)</li>
  * </ul>
  */
@@ -72,7 +73,7 @@ public final class MailStore {
         Quarantine quarantine = new Quarantine(Mailboxes.jdbcUrl(data.resolve("mailboxes")), data.resolve("quarantine"),
                 Clock.systemUTC(), Quarantine.THRESHOLD);
         new LmtpDelivery(accounts, mailboxes, ledger, quarantine, scanner, whenDown,
-                Integer.parseInt(env("SPAM_MAX_SCAN_BYTES", "512000")))
+                Integer.parseInt(env("SPAM_MAX_SCAN_BYTES", "512000")), hostname)
                 .server(new InetSocketAddress(Integer.parseInt(env("LMTP_PORT", "2424"))), maxSize, metrics);
         Files.createDirectories(data);
         LOG.info("event=ready service=mail-store ms={}", (System.nanoTime() - start) / 1_000_000);

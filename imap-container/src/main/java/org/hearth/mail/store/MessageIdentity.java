@@ -15,7 +15,7 @@ import java.util.Optional;
 record MessageIdentity(Optional<String> messageId, String bodySha256) {
 
     static MessageIdentity of(byte[] message) {
-        int bodyStart = SpamHeaders.headerEnd(message);
+        int bodyStart = VerdictHeaders.headerEnd(message);
         MessageDigest sha = sha256();
         sha.update(message, bodyStart, message.length - bodyStart);
         return new MessageIdentity(messageId(message, bodyStart), HexFormat.of().formatHex(sha.digest()));

@@ -11,13 +11,17 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * A socket peer that answers the SPAMC/1.5 SYMBOLS command the way spamd 4.0.1 does, with a
- * verdict the test sets, after an optional delay (to hold a delivery in flight).
+ * verdict the test sets, after an optional delay (to hold a delivery in flight); and, if the test
+ * sets one, a sender check as the real scanner adds it. The real scanner is tested on the engine
+ * (MailInboundTest, MailOutboundTest); this stands in for it where the store's own logic is tested.
  */
 final class FakeSpamd implements AutoCloseable {
 
     private final ServerSocket server;
     private volatile boolean spam;
     private volatile long delayMillis;
+    private volatile String senderCheck = "";
+    private volatile String lastRequest = "";
     private final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
     private final java.util.concurrent.atomic.AtomicInteger mostInFlight = new java.util.concurrent.atomic.AtomicInteger();
 
@@ -34,6 +38,16 @@ final class FakeSpamd implements AutoCloseable {
 
     void spam(boolean verdict) {
         spam = verdict;
+    }
+
+    /** The sender check the real scanner adds: Authentication-Results clauses and a DMARC disposition. */
+    void senderCheck(String results, String disposition) {
+        senderCheck = "Authentication: " + results + "\r\nDMARC-Disposition: " + disposition + "\r\n";
+    }
+
+    /** The last request's command and header lines. */
+    String lastRequest() {
+        return lastRequest;
     }
 
     void delay(long millis) {
@@ -61,7 +75,10 @@ final class FakeSpamd implements AutoCloseable {
     private void answer(Socket s) {
         try (s) {
             InputStream in = s.getInputStream();
-            in.transferTo(new ByteArrayOutputStream());
+            ByteArrayOutputStream request = new ByteArrayOutputStream();
+            in.transferTo(request);
+            lastRequest = request.toString(StandardCharsets.ISO_8859_1).split("\r\n\r\n", 2)[0];
+            boolean spamCheck = !lastRequest.contains("\r\nSpam-Check: no");
             mostInFlight.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
             try {
                 Thread.sleep(delayMillis);
@@ -70,8 +87,8 @@ final class FakeSpamd implements AutoCloseable {
             }
             String verdict = spam ? "Spam: True ; 1002.7 / 5.0" : "Spam: False ; -1.0 / 5.0";
             String rules = spam ? "GTUBE" : "";
-            s.getOutputStream().write(("SPAMD/1.1 0 EX_OK\r\nContent-length: " + rules.length() + "\r\n" + verdict
-                    + "\r\n\r\n" + rules).getBytes(StandardCharsets.US_ASCII));
+            s.getOutputStream().write(("SPAMD/1.1 0 EX_OK\r\nContent-length: " + rules.length() + "\r\n"
+                    + (spamCheck ? verdict + "\r\n" : "") + senderCheck + "\r\n" + rules).getBytes(StandardCharsets.US_ASCII));
         } catch (IOException | InterruptedException ignored) {
             // The client gave up; nothing to answer.
         }

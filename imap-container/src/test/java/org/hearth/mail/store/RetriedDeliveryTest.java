@@ -98,7 +98,7 @@ class RetriedDeliveryTest {
         String key = MessageIdentity.of(first).deliveryKey("a@d.example").orElseThrow();
         // What the crashed attempt left: an intent, then the committed append, and no "done".
         store.ledger.intend(key, "a@d.example", Mailboxes.INBOX, store.mailboxes.nextUid("a@d.example", Mailboxes.INBOX));
-        store.mailboxes.deliver("a@d.example", Mailboxes.INBOX, SpamHeaders.apply(first, "X-Spam-Flag: NO"));
+        store.mailboxes.deliver("a@d.example", Mailboxes.INBOX, VerdictHeaders.apply(first, "mail.d.example", "X-Spam-Flag: NO"));
 
         assertThat(LmtpTestClient.send(store.lmtp, message(2, "<m1@elsewhere.example>", "body\r\n"), "a@d.example"))
                 .singleElement().asString().contains("Already delivered");
@@ -111,7 +111,7 @@ class RetriedDeliveryTest {
         byte[] first = message(1, "<m1@elsewhere.example>", "body\r\n");
         String key = MessageIdentity.of(first).deliveryKey("a@d.example").orElseThrow();
         // A copy from before the window (its record is gone) sits below the UID the crashed attempt recorded.
-        store.mailboxes.deliver("a@d.example", Mailboxes.INBOX, SpamHeaders.apply(first, "X-Spam-Flag: NO"));
+        store.mailboxes.deliver("a@d.example", Mailboxes.INBOX, VerdictHeaders.apply(first, "mail.d.example", "X-Spam-Flag: NO"));
         store.ledger.intend(key, "a@d.example", Mailboxes.INBOX, store.mailboxes.nextUid("a@d.example", Mailboxes.INBOX));
 
         assertThat(LmtpTestClient.send(store.lmtp, message(2, "<m1@elsewhere.example>", "body\r\n"), "a@d.example"))
@@ -124,7 +124,7 @@ class RetriedDeliveryTest {
         byte[] first = message(1, "<m1@elsewhere.example>", "body\r\n");
         String key = MessageIdentity.of(first).deliveryKey("a@d.example").orElseThrow();
         store.ledger.intend(key, "a@d.example", Mailboxes.JUNK, store.mailboxes.nextUid("a@d.example", Mailboxes.JUNK));
-        store.mailboxes.deliver("a@d.example", Mailboxes.JUNK, SpamHeaders.apply(first, "X-Spam-Flag: YES"));
+        store.mailboxes.deliver("a@d.example", Mailboxes.JUNK, VerdictHeaders.apply(first, "mail.d.example", "X-Spam-Flag: YES"));
         spamd.spam(false);
 
         LmtpTestClient.send(store.lmtp, message(2, "<m1@elsewhere.example>", "body\r\n"), "a@d.example");

@@ -4,32 +4,59 @@ import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
 import java.util.List;
+import java.util.Optional;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-/** spamd's replies as SpamAssassin 4.0.1 sends them (captured from the scanner image). */
+/** The scanner's replies: spamd's part as SpamAssassin 4.0.1 sends it (captured from the scanner image), plus the sender check. */
 class SpamScannerTest {
 
     @Test
     void readsASpamVerdictWithItsRules() throws IOException {
-        SpamScanner.Verdict v = SpamScanner.parse("SPAMD/1.1 0 EX_OK\r\nContent-length: 13\r\nSpam: True ; 1002.7 / 5.0\r\n"
-                + "\r\nGTUBE,NO_RELAYS");
+        SpamScanner.Reply r = SpamScanner.parse("SPAMD/1.1 0 EX_OK\r\nContent-length: 13\r\nSpam: True ; 1002.7 / 5.0\r\n"
+                + "\r\nGTUBE,NO_RELAYS", true);
 
-        assertThat(v).isEqualTo(new SpamScanner.Verdict(true, 1002.7, 5.0, List.of("GTUBE", "NO_RELAYS")));
+        assertThat(r.verdict()).contains(new SpamScanner.Verdict(true, 1002.7, 5.0, List.of("GTUBE", "NO_RELAYS")));
+        assertThat(r.sender()).isEmpty();
     }
 
     @Test
-    void readsACleanVerdictWithNegativeScoreAndNoRules() throws IOException {
-        SpamScanner.Verdict v = SpamScanner.parse("SPAMD/1.1 0 EX_OK\r\nContent-length: 0\r\nSpam: False ; -1.0 / 5.0\r\n\r\n");
+    void readsACleanVerdictWithNoRules() throws IOException {
+        SpamScanner.Reply r = SpamScanner.parse("SPAMD/1.1 0 EX_OK\r\nContent-length: 0\r\nSpam: False ; -1.0 / 5.0\r\n\r\n", true);
 
-        assertThat(v).isEqualTo(new SpamScanner.Verdict(false, -1.0, 5.0, List.of()));
+        assertThat(r.verdict()).contains(new SpamScanner.Verdict(false, -1.0, 5.0, List.of()));
+    }
+
+    @Test
+    void readsTheSenderCheckWithOrWithoutASpamVerdict() throws IOException {
+        String results = "spf=fail smtp.mailfrom=x@a.example; dkim=none; dmarc=fail header.from=a.example";
+        SpamScanner.Reply scanned = SpamScanner.parse("SPAMD/1.5 0 EX_OK\r\nContent-length: 0\r\nSpam: False ; 0.1 / 5.0\r\n"
+                + "Authentication: " + results + "\r\nDMARC-Disposition: reject\r\n\r\n", true);
+        SpamScanner.Reply large = SpamScanner.parse("SPAMD/1.5 0 EX_OK\r\nContent-length: 0\r\nAuthentication: "
+                + results + "\r\nDMARC-Disposition: quarantine\r\n\r\n", false);
+
+        assertThat(scanned.sender()).contains(new SpamScanner.SenderCheck(results, SpamScanner.Disposition.REJECT, "a.example"));
+        assertThat(large.verdict()).isEmpty();
+        assertThat(large.sender().map(SpamScanner.SenderCheck::disposition)).contains(SpamScanner.Disposition.QUARANTINE);
+    }
+
+    @Test
+    void aSenderCheckThatIsNotPlainBoundedTextIsDropped() throws IOException {
+        String tooLong = "dkim=pass header.d=" + "a".repeat(4000);
+        SpamScanner.Reply r = SpamScanner.parse("SPAMD/1.5 0 EX_OK\r\nContent-length: 0\r\nSpam: False ; 0.1 / 5.0\r\n"
+                + "Authentication: " + tooLong + "\r\nDMARC-Disposition: none\r\n\r\n", true);
+        SpamScanner.Reply control = SpamScanner.parse("SPAMD/1.5 0 EX_OK\r\nContent-length: 0\r\nSpam: False ; 0.1 / 5.0\r\n"
+                + "Authentication: dkim=pass\u0007\r\n\r\n", true);
+
+        assertThat(r.sender()).isEmpty();
+        assertThat(control.sender()).isEqualTo(Optional.empty());
     }
 
     @Test
     void anErrorOrGarbageIsAFailureNotAVerdict() {
-        assertThatThrownBy(() -> SpamScanner.parse("SPAMD/1.0 76 Bad header line: x\r\n")).isInstanceOf(IOException.class);
-        assertThatThrownBy(() -> SpamScanner.parse("")).isInstanceOf(IOException.class);
-        assertThatThrownBy(() -> SpamScanner.parse("SPAMD/1.1 0 EX_OK\r\n\r\n")).hasMessageContaining("no verdict");
+        assertThatThrownBy(() -> SpamScanner.parse("SPAMD/1.0 76 Bad header line: x\r\n", true)).isInstanceOf(IOException.class);
+        assertThatThrownBy(() -> SpamScanner.parse("", true)).isInstanceOf(IOException.class);
+        assertThatThrownBy(() -> SpamScanner.parse("SPAMD/1.1 0 EX_OK\r\n\r\n", true)).hasMessageContaining("no verdict");
     }
 }

@@ -2,15 +2,20 @@ package org.hearth.mail.store;
 
 import org.apache.james.core.Username;
 import org.apache.james.mailbox.MailboxSession;
+import org.apache.james.mailbox.MessageManager;
+import org.apache.james.mailbox.model.FetchGroup;
 import org.apache.james.mailbox.model.MailboxPath;
+import org.apache.james.mailbox.model.MessageRange;
 import org.apache.james.metrics.api.MetricFactory;
 import org.apache.james.metrics.logger.DefaultMetricFactory;
 import org.apache.james.protocols.netty.NettyServer;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -23,6 +28,9 @@ import java.time.ZoneOffset;
  * the quarantine and the LMTP server on a loopback port, all under one data folder.
  */
 final class StoreFixture implements AutoCloseable {
+
+    /** The store's name in the Authentication-Results fields it writes. */
+    static final String AUTHSERV_ID = "mail.d.example";
 
     /** A clock the test moves by hand. */
     static final class MovableClock extends Clock {
@@ -68,7 +76,7 @@ final class StoreFixture implements AutoCloseable {
         quarantine = new Quarantine(url, data.resolve("quarantine"), clock, Quarantine.THRESHOLD);
         lmtp = new InetSocketAddress("127.0.0.1", freePort());
         server = new LmtpDelivery(accounts, mailboxes, ledger, quarantine, new SpamScanner(spamd, 5_000),
-                LmtpDelivery.WhenScannerDown.TEMPFAIL, 512_000).server(lmtp, 10_000_000, metrics);
+                LmtpDelivery.WhenScannerDown.TEMPFAIL, 512_000, AUTHSERV_ID).server(lmtp, 10_000_000, metrics);
     }
 
     static void writeAccounts(Path data) throws IOException {
@@ -96,6 +104,21 @@ final class StoreFixture implements AutoCloseable {
         Username u = Username.of(user);
         MailboxSession session = mailboxes.manager.createSystemSession(u);
         return mailboxes.manager.getMailbox(MailboxPath.forUser(u, folder), session).getMailboxCounters(session).getCount();
+    }
+
+    /** The newest message in the folder, whole. */
+    String newest(String user, String folder) throws Exception {
+        mailboxes.provision(user);
+        Username u = Username.of(user);
+        MailboxSession session = mailboxes.manager.createSystemSession(u);
+        MessageManager box = mailboxes.manager.getMailbox(MailboxPath.forUser(u, folder), session);
+        String newest = null;
+        for (var it = box.getMessages(MessageRange.all(), FetchGroup.FULL_CONTENT, session); it.hasNext(); ) {
+            try (InputStream in = it.next().getFullContent().getInputStream()) {
+                newest = new String(in.readAllBytes(), StandardCharsets.ISO_8859_1);
+            }
+        }
+        return newest;
     }
 
     @Override
