@@ -65,11 +65,17 @@ sub value {
     return 'unknown';
 }
 
-# The relay that handed the message to smtp-in: its address and HELO name, from the Received field
-# smtp-in wrote ("from HELO ([ADDRESS]) by HOST (Hearth) with ..."); the store's own LMTP one is above it.
+# The relay that handed the message to smtp-in: its HELO name and address, from the Received field
+# smtp-in wrote ("from HELO ([ADDRESS]) by HOST (Hearth) with ..."). Only the topmost field below the
+# store's own (LMTP) counts: mail from outbound has outbound's there, and a field a sender wrote
+# further down is never taken for smtp-in's.
 sub relay {
     my ($headers) = @_;
-    return ($1, $2) if $headers =~ /^Received: from (\S+) \(\[([0-9A-Fa-f.:]+)\]\)\r?\n[ \t]+by \S+ \(Hearth\) with /m;
+    while ($headers =~ /^Received:(.*(?:\r?\n[ \t].*)*)/mg) {
+        my $field = $1;
+        next if $field =~ /\bwith LMTP\b/;
+        return $field =~ /\A from (\S+) \(\[([0-9A-Fa-f.:]+)\]\)\r?\n[ \t]+by \S+ \(Hearth\) with / ? ($1, $2) : ();
+    }
     return;
 }
 

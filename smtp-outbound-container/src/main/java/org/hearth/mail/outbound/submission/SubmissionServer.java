@@ -39,7 +39,13 @@ import org.apache.james.protocols.smtp.hook.RcptHook;
 import org.hearth.mail.common.AuthThrottle;
 
 import javax.net.ssl.SSLContext;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.SequenceInputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
 import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.List;
@@ -90,7 +96,7 @@ public final class SubmissionServer {
                 new AuthCmdHandler(), new MailSizeEsmtpExtension(), new WelcomeMessageHandler(), new DataLineMessageHookHandler(),
                 new UnknownCmdHandler(metrics), new CommandHandlerResultLogger(),
                 new OwnerLogin(accounts, throttle), new AuthenticatedSenderOnly(), new AuthenticatedOnly(),
-                new QueueIt(acceptor)));
+                new QueueIt(acceptor, hostname)));
         if (tls == Tls.STARTTLS) {
             handlers.add(new StartTlsCmdHandler());
         }
@@ -201,22 +207,38 @@ public final class SubmissionServer {
 
     /** 250 only once the message is signed and durably queued. */
     private static final class QueueIt implements MessageHook {
+        private static final DateTimeFormatter DATE = DateTimeFormatter.ofPattern("EEE, d MMM yyyy HH:mm:ss Z", Locale.ROOT);
         private final Acceptor acceptor;
+        private final String hostname;
 
-        QueueIt(Acceptor acceptor) {
+        QueueIt(Acceptor acceptor, String hostname) {
             this.acceptor = acceptor;
+            this.hostname = hostname;
         }
 
         @Override
         public HookResult onMessage(SMTPSession session, MailEnvelope mail) {
             List<String> rcpts = mail.getRecipients().stream().map(MailAddress::asString).toList();
             String sender = mail.getMaybeSender().asOptional().map(MailAddress::asString).orElse("");
-            try (InputStream in = mail.getMessageInputStream()) {
+            try (InputStream in = new SequenceInputStream(new ByteArrayInputStream(received(session)), mail.getMessageInputStream())) {
                 String id = acceptor.accept(sender, rcpts, in);
                 return result(HookReturnCode.ok(), "250", "2.0.0 Queued as " + id);
             } catch (IOException | RuntimeException e) {
                 return result(HookReturnCode.denySoft(), "451", "4.3.0 Not queued (" + e.getMessage() + "); try again");
             }
+        }
+
+        /**
+         * This server's Received field (RFC 5321 §4.4; ESMTPSA per RFC 3848), above everything the client
+         * wrote: the store, seeing it, never takes a client's own Received field for its MX's.
+         */
+        private byte[] received(SMTPSession session) {
+            String helo = session.getAttachment(SMTPSession.CURRENT_HELO_NAME, ProtocolSession.State.Connection)
+                    .map(h -> h.replaceAll("[^\\x21-\\x7e]", "?")).orElse("unknown");
+            String address = session.getRemoteAddress().getAddress().getHostAddress();
+            return ("Received: from " + helo + " ([" + address + "])\r\n\tby " + hostname + " (Hearth submission) with ESMTPSA id "
+                    + session.getSessionID() + ";\r\n\t" + DATE.format(ZonedDateTime.now(ZoneOffset.UTC)) + "\r\n")
+                    .getBytes(StandardCharsets.US_ASCII);
         }
     }
 

@@ -92,6 +92,9 @@ class SubmissionServerTest {
             String text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
             assertThat(text).startsWith("DKIM-Signature: a=rsa-sha256;").contains("a=ed25519-sha256;", "d=a.test;")
                     .contains("Subject: hello");
+            // This server's own Received field, above everything the client wrote.
+            assertThat(text.substring(text.indexOf("\r\nReceived: ") + 2)).startsWith("Received: from ")
+                    .containsPattern("^Received: from \\S+ \\(\\[127\\.0\\.0\\.1\\]\\)\r\n\tby \\S+ \\(Hearth submission\\) with ESMTPSA ");
         }
     }
 
