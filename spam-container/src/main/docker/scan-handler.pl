@@ -30,6 +30,18 @@ my $RESOLVER = $ENV{HEARTH_RESOLVER};
 my $spamassassin;
 
 {
+    # Mail::DMARC with Debian's Public Suffix List (its default), plus RFC 6761's "test": a test
+    # world's domains are judged like real ones, and .test never resolves on the internet.
+    package Hearth::Dmarc;
+    our @ISA = ('Mail::DMARC::PurePerl');
+    sub is_public_suffix {
+        my ($self, $zone) = @_;
+        return 1 if lc($zone // '') eq 'test';
+        return $self->SUPER::is_public_suffix($zone);
+    }
+}
+
+{
     # Net::DNS asking through the one socket this sandbox was given and nowhere else. A truncated
     # answer cannot be retried over TCP (no new connection can be made): it is an error, as is
     # anything asked after the message's DNS time is up.
@@ -123,7 +135,7 @@ sub authenticate {
     }
     push @clauses, 'dkim=none' unless @signatures;
     my $from = header_field($headers, 'From') // '';
-    my $dmarc = Mail::DMARC::PurePerl->new;
+    my $dmarc = Hearth::Dmarc->new;
     $dmarc->set_resolver($resolver);
     $Hearth::OneSocketResolver::FAILURES = 0;
     my ($verdict, $disposition, $domain) = (eval {
@@ -151,7 +163,7 @@ sub authenticate {
         });
         $spamassassin->compile_now(0, 1);
         # The Public Suffix List is read once here, not once per message.
-        Mail::DMARC::PurePerl->new->get_organizational_domain('example.com');
+        Hearth::Dmarc->new->get_organizational_domain('example.com');
     },
     outside => sub {
         # Before the sandbox: the one path to the resolver it keeps. A socket that cannot be made

@@ -132,6 +132,10 @@ class ManifestReaderTest {
         assertThat(smtp.containerPerUse()).as("no container per connection: the host forks a sandbox").isFalse();
         assertThat(smtp.sandboxesOrDefault()).isEqualTo(64);
         assertThat(mail.containers().get("imap").sandboxHost()).isFalse();
+        // The scanner's sandboxes may ask the resolver (sender checks); the parsers reach nothing else.
+        assertThat(spam.egress()).extracting(AppManifest.Egress::to).containsExactly(AppManifest.Egress.RESOLVER);
+        assertThat(smtp.egress()).isEmpty();
+        assertThat(mail.containers().get("imap").egress()).isEmpty();
     }
 
     @Test
