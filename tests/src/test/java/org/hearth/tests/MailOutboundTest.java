@@ -259,14 +259,17 @@ class MailOutboundTest {
         assertThat(wrong.path("code").asInt()).isEqualTo(535);
     }
 
-    /** Only outbound has a way out: the store and the SMTP sandbox host cannot reach the internet's MX. */
+    /** Only outbound has a way out: the store and both sandbox hosts cannot reach the internet's MX; the scanner reaches the resolver. */
     @Test
     @Order(7)
     void onlyTheOutboundContainerReachesTheInternet() {
-        for (String role : List.of("imap", "smtp-in")) {
+        for (String role : List.of("imap", "smtp-in", "spam")) {
             JsonNode probe = MailClients.pythonInNetworkOf(pidOf(role), "probe", Map.of("host", mx, "port", 25, "timeout", 3));
             assertThat(probe.path("result").asText()).as(role + " dialling the internet: %s", probe).isNotEqualTo("open");
         }
+        JsonNode resolver = MailClients.pythonInNetworkOf(pidOf("spam"), "probe", Map.of("host", internet.address(2),
+                "port", 53, "timeout", 3));
+        assertThat(resolver.path("result").asText()).as("the scanner asking the resolver: %s", resolver).isEqualTo("open");
         JsonNode outbound = MailClients.pythonInNetworkOf(pidOf("outbound"), "probe", Map.of("host", mx, "port", 25, "timeout", 3));
         assertThat(outbound.path("result").asText()).as("outbound: %s", outbound).isEqualTo("open");
     }
