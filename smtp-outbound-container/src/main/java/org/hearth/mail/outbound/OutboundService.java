@@ -131,7 +131,7 @@ public final class OutboundService {
         AdminSocket.serve(new OutboundAdmin(queue, keys, mxHost, ownerHost, dns, InstantSource.system()), AdminSocket.PORT);
         QueueStatus.serve(queue, InstantSource.system(), Integer.parseInt(env("STATUS_PORT", "2589")));
         passes.scheduleWithFixedDelay(pass, 0, Long.parseLong(env("DELIVERY_PASS_SECONDS", "10")), TimeUnit.SECONDS);
-        LOG.info("event=ready service=outbound damaged={}", queue.damaged().size());
+        LOG.info("event=ready service=outbound queued={}", queue.list().size());
     }
 
     private static InetSocketAddress hostPort(String value) {

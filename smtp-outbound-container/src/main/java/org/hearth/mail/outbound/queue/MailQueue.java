@@ -4,12 +4,15 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -22,6 +25,7 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.HexFormat;
@@ -33,16 +37,17 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
- * The outbound queue, on the container's encrypted volume. A message is two files: its bytes in
- * {@code messages/ID} (written once, never changed) and its {@link Envelope} in
- * {@code envelopes/ID.json}. Both are written under {@code incoming/}, forced to disk, and renamed
- * into place, the envelope last: an envelope in {@code envelopes/} is the commit, and only after it
- * (and its folder) is on disk does {@link #enqueue} return, so that submission may answer 250.
- * A crash before that leaves files in {@code incoming/} or a message without an envelope, which
- * {@link #open} removes: that mail was never acknowledged, so its sender still has it.
- * An attempt's outcome rewrites the envelope the same way (temporary file, force, rename); a message
- * whose recipients are all done is removed, envelope first. One process holds a queue at a time
- * (a lock file): a second one would sweep away the first one's half-written files.
+ * The outbound queue, on the container's encrypted volume. Like Postfix's queue file, a message is
+ * one file, {@code messages/ID}: a first line holding its {@link Envelope} as it was committed, then
+ * its bytes (never changed). It is written under {@code incoming/}, forced to disk and renamed into
+ * place; once {@code messages/} is forced too, {@link #enqueue} returns and submission may answer
+ * 250: two forced writes per message. What later attempts change is kept beside it in
+ * {@code envelopes/ID.json} (temporary file, force, rename), which supersedes the first line.
+ * A message whose recipients are all done leaves the queue by its file's removal (forced), its
+ * envelope file after. A crash leaves at most files in {@code incoming/} (never acknowledged: the
+ * sender still has that mail) or an envelope file whose message has left; {@link #open} removes
+ * both. One process holds a queue at a time (a lock file): a second one would sweep away the first
+ * one's half-written files.
  */
 public final class MailQueue implements AutoCloseable {
 
@@ -54,13 +59,14 @@ public final class MailQueue implements AutoCloseable {
     private static final Pattern ID = Pattern.compile("\\d{8}T\\d{6}-[0-9a-f]{12}");
     /** An address as the queue accepts it: no spaces, brackets or control characters, which would break SMTP lines and headers. */
     private static final Pattern ADDRESS = Pattern.compile("[^\\s<>\\p{Cntrl}]+@[^\\s<>@\\p{Cntrl}]+");
+    /** What a message file's first line starts with: the envelope it was committed with follows. */
+    private static final byte[] FORMAT = "hearth-queue-1 ".getBytes(StandardCharsets.US_ASCII);
     private static final FileAttribute<?> OWNER_ONLY =
             PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"));
 
     private final Path incoming;
     private final Path messages;
     private final Path envelopes;
-    private final Path damaged;
     private FileChannel lockFile;
     private FileLock lock;
     private final RetrySchedule schedule;
@@ -71,7 +77,6 @@ public final class MailQueue implements AutoCloseable {
         this.incoming = root.resolve("incoming");
         this.messages = root.resolve("messages");
         this.envelopes = root.resolve("envelopes");
-        this.damaged = root.resolve("damaged");
         this.schedule = schedule;
     }
 
@@ -81,7 +86,7 @@ public final class MailQueue implements AutoCloseable {
      */
     public static MailQueue open(Path root, RetrySchedule schedule) throws IOException {
         MailQueue q = new MailQueue(root, schedule);
-        for (Path dir : List.of(q.incoming, q.messages, q.envelopes, q.damaged)) {
+        for (Path dir : List.of(q.incoming, q.messages, q.envelopes)) {
             Files.createDirectories(dir);
         }
         q.lockFile = FileChannel.open(root.resolve("lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
@@ -99,28 +104,21 @@ public final class MailQueue implements AutoCloseable {
                 Files.delete(p);
             }
         }
-        try (Stream<Path> bodies = Files.list(q.messages)) {
-            for (Path p : bodies.toList()) {
-                if (!Files.exists(q.envelopeFile(p.getFileName().toString()))) {
+        // A message file with no envelope at all: written by no commit of this format.
+        for (String id : q.ids()) {
+            if (q.read(id).isEmpty()) {
+                Files.delete(q.messages.resolve(id));
+            }
+        }
+        // An envelope file whose message has left: a removal cut short after its commit.
+        try (Stream<Path> files = Files.list(q.envelopes)) {
+            for (Path p : files.toList()) {
+                if (!Files.exists(q.messages.resolve(p.getFileName().toString().replaceFirst("\\.json$", "")))) {
                     Files.delete(p);
                 }
             }
         }
-        // An envelope whose message is gone: no crash leaves that (bodies go in first and out last),
-        // so mail was lost on disk. Kept aside for the owner to see, never silently dropped.
-        for (String id : q.ids()) {
-            if (!Files.exists(q.messages.resolve(id))) {
-                Files.move(q.envelopeFile(id), q.damaged.resolve(id + ".json"), StandardCopyOption.REPLACE_EXISTING);
-            }
-        }
         return q;
-    }
-
-    /** Envelopes found without their message at {@link #open}: acknowledged mail that disk trouble lost. */
-    public List<String> damaged() throws IOException {
-        try (Stream<Path> files = Files.list(damaged)) {
-            return files.map(p -> p.getFileName().toString().replaceFirst("\\.json$", "")).sorted().toList();
-        }
     }
 
     @Override
@@ -147,9 +145,16 @@ public final class MailQueue implements AutoCloseable {
             }
         }
         String id = ID_TIME.format(now) + "-" + HexFormat.of().formatHex(randomBytes());
-        Path body = incoming.resolve(id);
-        try (FileChannel ch = FileChannel.open(body, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
+        Envelope envelope = new Envelope(id, sender, now, 0, now, false, recipients.stream()
+                .map(r -> new Envelope.Recipient(r, Envelope.State.PENDING, "")).toList());
+        Path staged = incoming.resolve(id);
+        try (FileChannel ch = FileChannel.open(staged, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
                 OWNER_ONLY)) {
+            // Compact JSON has no line break: the first line is the envelope, the rest the message.
+            ByteBuffer first = ByteBuffer.wrap(envelopeLine(envelope));
+            while (first.hasRemaining()) {
+                ch.write(first);
+            }
             byte[] buf = new byte[64 * 1024];
             for (int n; (n = message.read(buf)) > 0; ) {
                 ByteBuffer b = ByteBuffer.wrap(buf, 0, n);
@@ -159,14 +164,38 @@ public final class MailQueue implements AutoCloseable {
             }
             ch.force(true);
         }
-        Envelope envelope = new Envelope(id, sender, now, 0, now, false, recipients.stream()
-                .map(r -> new Envelope.Recipient(r, Envelope.State.PENDING, "")).toList());
-        Path staged = writeForced(incoming.resolve(id + ".json"), JSON.writeValueAsBytes(envelope));
-        Files.move(body, messages.resolve(id), StandardCopyOption.ATOMIC_MOVE);
+        Files.move(staged, messages.resolve(id), StandardCopyOption.ATOMIC_MOVE);
         force(messages);
-        Files.move(staged, envelopeFile(id), StandardCopyOption.ATOMIC_MOVE);
-        force(envelopes);
         return id;
+    }
+
+    private static byte[] envelopeLine(Envelope e) throws IOException {
+        byte[] json = JSON.writeValueAsBytes(e);
+        byte[] line = new byte[FORMAT.length + json.length + 1];
+        System.arraycopy(FORMAT, 0, line, 0, FORMAT.length);
+        System.arraycopy(json, 0, line, FORMAT.length, json.length);
+        line[line.length - 1] = '\n';
+        return line;
+    }
+
+    /** The message file's first line (its committed envelope), or empty for a file that has none. */
+    private Optional<byte[]> firstLine(String id) throws IOException {
+        try (InputStream in = new BufferedInputStream(Files.newInputStream(messages.resolve(id)))) {
+            byte[] start = in.readNBytes(FORMAT.length);
+            if (!Arrays.equals(start, FORMAT)) {
+                return Optional.empty();
+            }
+            ByteArrayOutputStream line = new ByteArrayOutputStream();
+            for (int b; (b = in.read()) != '\n'; ) {
+                if (b < 0) {
+                    throw new IOException("message " + id + " ends inside its envelope line");
+                }
+                line.write(b);
+            }
+            return Optional.of(line.toByteArray());
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        }
     }
 
     private static String printable(String s) {
@@ -198,12 +227,18 @@ public final class MailQueue implements AutoCloseable {
 
     /** The message's size in bytes (for SIZE=). */
     public long size(String id) throws IOException {
-        return Files.size(messages.resolve(checkId(id)));
+        return Files.size(messages.resolve(checkId(id))) - headerLength(id);
     }
 
     /** The message's bytes, as submitted (signed). */
     public InputStream message(String id) throws IOException {
-        return Files.newInputStream(messages.resolve(checkId(id)));
+        InputStream in = Files.newInputStream(messages.resolve(checkId(id)));
+        in.skipNBytes(headerLength(id));
+        return in;
+    }
+
+    private long headerLength(String id) throws IOException {
+        return firstLine(id).map(line -> (long) FORMAT.length + line.length + 1).orElse(0L);
     }
 
     /** An attempt's outcome for one recipient: delivered (2xx), failed for good (5xx) or deferred (4xx, no answer). */
@@ -325,9 +360,8 @@ public final class MailQueue implements AutoCloseable {
     }
 
     private List<String> ids() throws IOException {
-        try (Stream<Path> files = Files.list(envelopes)) {
-            return files.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".json"))
-                    .map(n -> n.substring(0, n.length() - ".json".length())).sorted().toList();
+        try (Stream<Path> files = Files.list(messages)) {
+            return files.map(p -> p.getFileName().toString()).filter(n -> ID.matcher(n).matches()).sorted().toList();
         }
     }
 
@@ -338,14 +372,16 @@ public final class MailQueue implements AutoCloseable {
         return id;
     }
 
+    /** The message's envelope: the newest attempt's, else the one it was committed with. */
     private Optional<Envelope> read(String id) throws IOException {
-        if (!ID.matcher(id).matches()) {
+        if (!ID.matcher(id).matches() || !Files.exists(messages.resolve(id))) {
             return Optional.empty();
         }
         try {
             return Optional.of(JSON.readValue(Files.readAllBytes(envelopeFile(id)), Envelope.class));
         } catch (NoSuchFileException e) {
-            return Optional.empty();
+            Optional<byte[]> committed = firstLine(id);
+            return committed.isEmpty() ? Optional.empty() : Optional.of(JSON.readValue(committed.get(), Envelope.class));
         }
     }
 
@@ -355,11 +391,11 @@ public final class MailQueue implements AutoCloseable {
         force(envelopes);
     }
 
-    /** Envelope first: once it is gone the message is done, whatever happens to the body file. */
+    /** The message file first: once it is gone (and that is on disk) the message is done; its envelope file is litter. */
     private void remove(String id) throws IOException {
-        Files.deleteIfExists(envelopeFile(id));
-        force(envelopes);
         Files.deleteIfExists(messages.resolve(id));
+        force(messages);
+        Files.deleteIfExists(envelopeFile(id));
     }
 
     private Path envelopeFile(String id) {

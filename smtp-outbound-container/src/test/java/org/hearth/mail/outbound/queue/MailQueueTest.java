@@ -66,28 +66,35 @@ class MailQueueTest {
         try (var in = reopened.message(id)) {
             assertThat(in.readAllBytes()).isEqualTo(MESSAGE);
         }
+        assertThat(reopened.size(id)).isEqualTo(MESSAGE.length);
+        // The commit is one file: the message with its envelope as the first line, and nothing else.
+        try (var files = Files.list(dir.resolve("envelopes"))) {
+            assertThat(files).isEmpty();
+        }
     }
 
     @Test
     void whatACrashLeftHalfWrittenIsRemovedAndNothingElse() throws IOException {
         MailQueue q = open();
         String kept = enqueue(q, "bob@b.test");
-        // Never acknowledged: a staged file, and a body whose envelope was not yet committed.
+        // Never acknowledged: a staged file, and a message file with no envelope in it.
         Files.writeString(dir.resolve("incoming").resolve("20261201T090000-aaaaaaaaaaaa"), "half");
         Files.writeString(dir.resolve("messages").resolve("20261201T090000-bbbbbbbbbbbb"), "no envelope");
-        // An envelope whose body is gone is no crash's doing (bodies go in first, out last): mail lost
-        // on disk, kept aside for the owner rather than dropped without a word.
-        String lost = enqueue(q, "dave@d.test");
-        Files.delete(dir.resolve("messages").resolve(lost));
+        // A removal cut short after its commit: the message file is gone, its envelope file is not.
+        String done = enqueue(q, "dave@d.test");
+        attemptAtT0(q, done, MailQueue.Outcome.deferred("451 later"));
+        Files.delete(dir.resolve("messages").resolve(done));
 
         MailQueue reopened = open();
         assertThat(reopened.list()).extracting(Envelope::id).containsExactly(kept);
-        assertThat(reopened.damaged()).containsExactly(lost);
         try (var files = Files.list(dir.resolve("incoming"))) {
             assertThat(files).isEmpty();
         }
         try (var files = Files.list(dir.resolve("messages"))) {
             assertThat(files.map(p -> p.getFileName().toString())).containsExactly(kept);
+        }
+        try (var files = Files.list(dir.resolve("envelopes"))) {
+            assertThat(files).isEmpty();
         }
     }
 
@@ -194,6 +201,7 @@ class MailQueueTest {
         String id = enqueue(q, "bob@b.test");
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("messages").resolve(id))))
                 .isEqualTo("rw-------");
+        attemptAtT0(q, id, MailQueue.Outcome.deferred("451 later"));
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("envelopes").resolve(id + ".json"))))
                 .isEqualTo("rw-------");
     }
