@@ -258,6 +258,20 @@ def flood(host, port, sender, rcpt, count, marker, seconds=120, sources=None):
             "slowest_banner_seconds": round(max(banners), 2) if banners else None}
 
 
+def resolve(server, name, timeout=3):
+    """An A lookup asked of one DNS server over UDP (dnspython, Debian's, as dkimpy uses it)."""
+    sys.path.append("/usr/lib/python3/dist-packages")
+    import dns.exception
+    import dns.resolver
+    resolver = dns.resolver.Resolver(configure=False)
+    resolver.nameservers = [server]
+    resolver.lifetime = timeout
+    try:
+        return {"addresses": [r.address for r in resolver.resolve(name, "A")]}
+    except dns.exception.DNSException as e:
+        return {"error": type(e).__name__}
+
+
 def probe(host, port, implicit_tls=False, timeout=3):
     """What a client sees when it dials: the server's first line, or refused / timeout."""
     try:
@@ -276,7 +290,7 @@ def probe(host, port, implicit_tls=False, timeout=3):
 
 def main():
     cmd, args = sys.argv[1], json.loads(sys.argv[2])
-    result = {"send": send, "submit": submit, "send_attachments": send_attachments, "fetch": fetch, "search": search_all, "create": create,
+    result = {"resolve": resolve, "send": send, "submit": submit, "send_attachments": send_attachments, "fetch": fetch, "search": search_all, "create": create,
               "idle": idle, "flood": flood, "probe": probe}[cmd](**args)
     print(json.dumps(result))
 
