@@ -3,8 +3,9 @@ implementation Hearth did not write. It keeps every message it accepts, exactly 
 (dot-unstuffed), with its envelope and whether the session was under TLS, in OUT_DIR.
 Usage: smtp_peer.py '{"port": N, "host": ADDRESS (127.0.0.1), "out_dir": DIR, "cert": PEM, "key": PEM,
                       "rcpt_replies": {"addr": "550 5.1.1 no such user"}, "data_reply": "451 4.3.0 later",
-                      "data_delay": SECONDS}'
-cert/key enable STARTTLS; replies not given are 250. data_delay holds each message that long before
+                      "data_delay": SECONDS, "implicit_tls": false, "auth": {"user": "password"}}'
+cert/key enable STARTTLS (or with implicit_tls, TLS from the first byte, as on port 465); auth makes it a
+relay that takes mail only after AUTH PLAIN or LOGIN over TLS; replies not given are 250. data_delay holds each message that long before
 its reply, and the most messages held at once is kept in OUT_DIR/max_concurrent. Prints "ready" once listening; stops on SIGTERM."""
 import asyncio
 import json
@@ -17,6 +18,7 @@ import threading
 # python3 on PATH may be another interpreter than Debian's (pyenv); aiosmtpd is installed for Debian's.
 sys.path.append("/usr/lib/python3/dist-packages")
 from aiosmtpd.controller import Controller  # noqa: E402
+from aiosmtpd.smtp import AuthResult, LoginPassword  # noqa: E402
 
 
 class Keeper:
@@ -51,7 +53,8 @@ class Keeper:
         with open(base + ".json", "w") as f:
             json.dump({"mail_from": envelope.mail_from, "rcpt_tos": envelope.rcpt_tos,
                        "mail_options": envelope.mail_options, "tls": session.ssl is not None,
-                       "helo": session.host_name}, f)
+                       "helo": session.host_name,
+                       "login": session.auth_data.login.decode() if session.authenticated else None}, f)
         return "250 2.0.0 Ok: queued as %d" % self.count
 
 
@@ -61,7 +64,15 @@ def main():
     if args.get("cert"):
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(args["cert"], args["key"])
-        kwargs["tls_context"] = context
+        kwargs["ssl_context" if args.get("implicit_tls") else "tls_context"] = context
+    if args.get("auth"):
+        users = args["auth"]
+
+        def authenticator(server, session, envelope, mechanism, auth_data):
+            ok = isinstance(auth_data, LoginPassword) and users.get(auth_data.login.decode()) == auth_data.password.decode()
+            return AuthResult(success=ok, handled=False, auth_data=auth_data)
+        # aiosmtpd counts only STARTTLS as TLS; on an implicit-TLS port every byte is under TLS already.
+        kwargs.update(authenticator=authenticator, auth_required=True, auth_require_tls=not args.get("implicit_tls"))
     controller = Controller(Keeper(args), **kwargs)
     controller.start()
     print("ready", flush=True)

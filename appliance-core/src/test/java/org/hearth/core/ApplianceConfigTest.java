@@ -1,5 +1,6 @@
 package org.hearth.core;
 
+import org.hearth.core.network.RelayConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -91,5 +92,30 @@ class ApplianceConfigTest {
             assertThatThrownBy(() -> read("egress:\n  resolver: " + bad + "\n")).hasMessage(file + ":1: egress: resolver \""
                     + bad + "\" must be an IPv4 address (for example 192.168.1.1)");
         }
+    }
+
+    @Test
+    void aRelayNeedsAHostAndTakesTheSubmissionPortUnlessTold() throws Exception {
+        assertThat(ApplianceConfig.read(new HearthHome(state, state)).egress().relay()).isEmpty();
+        RelayConfig relay = read("egress:\n  relay:\n    host: SMTP.Provider.example\n    username: me@provider.example\n")
+                .egress().relay().orElseThrow();
+        assertThat(relay.host()).isEqualTo("smtp.provider.example");
+        assertThat(relay.port()).isEqualTo(587);
+        assertThat(relay.implicitTls()).isFalse();
+        assertThat(relay.username()).contains("me@provider.example");
+        assertThat(relay.address()).isEmpty();
+        RelayConfig tls = read("egress:\n  relay:\n    host: 192.0.2.25\n    port: 465\n").egress().relay().orElseThrow();
+        assertThat(tls.implicitTls()).isTrue();
+        assertThat(tls.address()).contains("192.0.2.25");
+
+        Path file = state.resolve(ApplianceConfig.FILE);
+        assertThatThrownBy(() -> read("egress:\n  relay:\n    port: 587\n")).hasMessageContaining(file + ":")
+                .hasMessageContaining("relay.host is missing");
+        assertThatThrownBy(() -> read("egress:\n  relay:\n    host: smtp.example\n    port: 25\n"))
+                .hasMessageContaining("relay.port 25 is the port a relay is there to avoid");
+        assertThatThrownBy(() -> read("egress:\n  relay:\n    host: smtp.example\n    password: hunter2\n"))
+                .hasMessageContaining(file + ":4:").hasMessageContaining("password");
+        assertThatThrownBy(() -> read("egress:\n  relay:\n    host: smtp.example\n    trust: /nonexistent/ca.pem\n"))
+                .hasMessageContaining("relay.trust /nonexistent/ca.pem is not a file");
     }
 }

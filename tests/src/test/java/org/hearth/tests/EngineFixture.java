@@ -8,6 +8,7 @@ import org.hearth.core.runtime.ContainerRuntime;
 import org.hearth.core.runtime.ContainerSpec;
 import org.hearth.core.runtime.Engine;
 import org.hearth.core.runtime.HearthLabels;
+import org.hearth.mail.common.TlsIdentity;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -69,6 +70,32 @@ final class EngineFixture {
     static Path newStateDir(String name) throws IOException {
         Path runs = Files.createDirectories(home().state().resolve("test-runs"));
         return Files.createTempDirectory(runs, name + "-");
+    }
+
+    /**
+     * A self-signed certificate for {@code host} and its key, as PEM files in {@code dir} (for a
+     * server of the simulated internet; trust it by the certificate itself), from Hearth's TLS code.
+     */
+    static Path[] certificate(Path dir, String host) throws Exception {
+        Path p12 = Files.createDirectories(dir).resolve("identity.p12");
+        TlsIdentity.stored(p12, host);
+        char[] password = Files.readString(p12.resolveSibling("identity.p12.password")).strip().toCharArray();
+        java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
+        try (java.io.InputStream in = Files.newInputStream(p12)) {
+            ks.load(in, password);
+        }
+        String alias = ks.aliases().nextElement();
+        var mime = java.util.Base64.getMimeEncoder(64, new byte[]{'\n'});
+        Path cert = Files.writeString(dir.resolve("cert.pem"), "-----BEGIN CERTIFICATE-----\n"
+                + mime.encodeToString(ks.getCertificate(alias).getEncoded()) + "\n-----END CERTIFICATE-----\n");
+        Path key = Files.writeString(dir.resolve("key.pem"), "-----BEGIN PRIVATE KEY-----\n"
+                + mime.encodeToString(ks.getKey(alias, password).getEncoded()) + "\n-----END PRIVATE KEY-----\n");
+        // Postfix reads them as its own user, through folders it may walk.
+        for (Path p : List.of(dir, cert, key)) {
+            Files.setPosixFilePermissions(p, java.nio.file.attribute.PosixFilePermissions.fromString(
+                    Files.isDirectory(p) ? "rwxr-xr-x" : "rw-r--r--"));
+        }
+        return new Path[]{cert, key};
     }
 
     /** The {@code org.hearth.instance} label of the Hearth instance keeping its state in {@code state}. */

@@ -63,6 +63,8 @@ class MailOutboundTest {
     private static String mx;
     /** away.test's MX: nothing answers there until a test brings it back. */
     private static String awayMx;
+    /** The smarthost's address (smtp.relay.test), where Postfix takes mail after a login. */
+    private static String relayAddress;
     /** sender.test's DKIM key, published in its zone. */
     private static KeyPair senderKey;
 
@@ -78,8 +80,11 @@ class MailOutboundTest {
         internet.addAddress(25);
         awayMx = internet.address(26);
         internet.addAddress(26);
+        relayAddress = internet.address(27);
+        internet.addAddress(27);
         senderKey = KeyPairGenerator.getInstance("RSA").generateKeyPair();
         internet.dns(resolver, "remote.test.", zone("remote.test", resolver, mx), "away.test.", zone("away.test", resolver, awayMx),
+                "relay.test.", zone("relay.test", resolver, relayAddress) + "smtp A " + relayAddress + "\n",
                 // Senders on the internet: one that signs and lists its servers, two that others spoof.
                 "sender.test.", senderZone("sender.test", resolver, "v=DMARC1; p=reject", "ip4:" + internet.address(0) + "/24",
                         senderKey.getPublic()),
@@ -341,6 +346,79 @@ class MailOutboundTest {
     }
 
     /** Until the mailbox's INBOX holds exactly one message with the marker. */
+    /**
+     * A home whose provider blocks outbound port 25: status says so; the owner names a smarthost
+     * (Postfix with SASL, in the internet) in appliance.yaml and puts its password in the key vault;
+     * the message that waited through the supervisor's restart leaves through the relay, once, with
+     * Hearth's DKIM signatures intact. The password is nowhere on disk in the clear, and locking
+     * storage takes it from the container.
+     */
+    @Test
+    @Order(10)
+    void whenThePortIsBlockedMailLeavesThroughTheSmarthostWithItsPasswordFromTheKeyVault() throws Exception {
+        String relayPassword = "relay-pass-" + UUID.randomUUID();
+        internet.blockPort25From(internet.applianceAddress());
+        String marker = "relay-" + UUID.randomUUID();
+        JsonNode sent = submit(ALICE, PASSWORD, ALICE, List.of("carol@remote.test"), marker, false);
+        assertThat(sent.path("ok").asBoolean()).as("submission: %s", sent).isTrue();
+        String blocked = await(Duration.ofSeconds(60), () -> {
+            String out = hearth.ok("status").stdout();
+            return out.contains("no connection (no answer from mx.remote.test") ? Optional.of(out) : Optional.empty();
+        });
+        assertThat(blocked).contains("name a relay in appliance.yaml (egress.relay)");
+
+        Path[] pem = EngineFixture.certificate(state.resolve("relay-tls"), "smtp.relay.test");
+        SimulatedInternet.Smarthost smarthost = internet.smarthost(relayAddress, mx, "alice-relay@relay.test", relayPassword,
+                pem[0], pem[1]);
+        Files.writeString(state.resolve("appliance.yaml"), "egress:\n  resolver: " + internet.address(2) + "\n"
+                + "  relay:\n    host: smtp.relay.test\n    username: alice-relay@relay.test\n    trust: " + pem[0] + "\n");
+        hearth.ok("down");
+        hearth.ok("up", "--public-address", internet.applianceAddress());
+        assertThat(awaitQueueList()).contains("carol@remote.test");
+        hearth.ok("mail", "--app", APP, "queue", "retry", "all");
+        await(Duration.ofSeconds(60), () -> {
+            String out = hearth.ok("status").stdout();
+            return out.contains("smtp.relay.test:587, failing (the relay's password is not set") ? Optional.of(out) : Optional.empty();
+        });
+
+        hearth.okWithInput(EngineFixture.PASSPHRASE + "\n", "unlock");
+        assertThat(hearth.okWithInput(relayPassword + "\n" + relayPassword + "\n", "secret", "set", "relay-password").stdout())
+                .contains("secret relay-password stored in the key vault");
+        hearth.ok("mail", "--app", APP, "queue", "retry", "all");
+        Path eml = await(Duration.ofSeconds(60), () -> arrived(marker));
+        String message = Files.readString(eml, StandardCharsets.ISO_8859_1).replaceAll("\r?\n[ \t]", " ");
+        assertThat(message).contains("by smtp.relay.test (Postfix)");
+        assertThat(message.lines().filter(l -> l.startsWith("DKIM-Signature:")).toList()).hasSize(2);
+        assertThat(Files.readString(smarthost.log())).contains("sasl_method=PLAIN, sasl_username=alice-relay@relay.test");
+        Thread.sleep(2000);
+        try (Stream<Path> files = Files.list(received)) {
+            assertThat(files.filter(f -> f.toString().endsWith(".eml")).filter(f -> {
+                try {
+                    return Files.readString(f, StandardCharsets.ISO_8859_1).contains(marker);
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }).count()).as("copies delivered").isEqualTo(1);
+        }
+        assertThat(await(Duration.ofSeconds(30), () -> {
+            String out = hearth.ok("status").stdout();
+            return out.contains("smtp.relay.test:587, works") ? Optional.of(out) : Optional.empty();
+        })).contains("not used: mail for other domains goes through the relay");
+
+        // In the vault and in memory only: not in appliance.yaml, the vault file, or anywhere in the state folder.
+        Path handed = Path.of("/dev/shm", "hearth-" + EngineFixture.instanceOf(state), APP + "-outbound", "relay-password");
+        assertThat(Files.readString(handed).strip()).isEqualTo(relayPassword);
+        assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(handed))).isEqualTo("r--------");
+        try (Stream<Path> all = Files.walk(state)) {
+            for (Path f : all.filter(Files::isRegularFile).filter(f -> !f.toString().contains("/volumes/")).toList()) {
+                assertThat(Files.readString(f, StandardCharsets.ISO_8859_1)).as(f.toString()).doesNotContain(relayPassword);
+            }
+        }
+        hearth.ok("lock");
+        assertThat(handed).doesNotExist();
+        hearth.okWithInput(EngineFixture.PASSPHRASE + "\n", "unlock");
+    }
+
     private static void awaitInInbox(String user, String password, String marker) throws Exception {
         await(Duration.ofSeconds(60), () -> {
             JsonNode found = MailClients.python("search", Map.of("host", "127.0.0.2", "port", IMAP_PORT,

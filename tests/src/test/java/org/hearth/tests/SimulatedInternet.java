@@ -26,6 +26,10 @@ final class SimulatedInternet implements AutoCloseable {
     private final int base;
     private final Path dir;
     private final List<Process> started = new ArrayList<>();
+    /** PID files of daemons whose started process is not the daemon itself (Postfix's master). */
+    private final List<Path> daemons = new ArrayList<>();
+    /** Folders made outside {@link #dir}, removed by {@link #close}. */
+    private final List<Path> temporary = new ArrayList<>();
 
     private SimulatedInternet(String tag, int base, Path dir) {
         this.tag = tag;
@@ -60,6 +64,12 @@ final class SimulatedInternet implements AutoCloseable {
         run(List.of("ip", "-n", namespace(), "addr", "add", address(host) + "/24", "dev", "pub0"));
     }
 
+    /** The provider of the host at {@code address} blocks its outbound port 25, as many home providers do: refused at once. */
+    void blockPort25From(String address) {
+        run(List.of("ip", "netns", "exec", namespace(), "iptables", "-I", "INPUT", "-s", address, "-p", "tcp", "--dport", "25",
+                "-j", "REJECT", "--reject-with", "tcp-reset"));
+    }
+
     /** TCP echo listeners on each ADDRESS:PORT, inside the internet; returns once all listen. */
     void echo(String... addressPorts) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of("python3", EngineFixture.home().root().resolve("tests/overlay/tcp-echo").toString()));
@@ -79,6 +89,80 @@ final class SimulatedInternet implements AutoCloseable {
                 "rcpt_replies", rcptReplies));
         return start("smtp-peer-" + address + "-" + started.size(), List.of("python3", EngineFixture.home().root()
                 .resolve("smtp-outbound-container/src/test/python/smtp_peer.py").toString(), args), List.of("ready"));
+    }
+
+    /**
+     * A smarthost no one here wrote: Debian's Postfix on {@code address}:587, taking mail only after
+     * STARTTLS and SASL (Cyrus, sasldb: {@code login} as user@realm, with {@code password}) and
+     * sending all of it on to {@code nextHop}:25. Its log (with each client's sasl_username) is
+     * returned's {@code log}. {@code certPem}/{@code keyPem}: its TLS identity.
+     */
+    Smarthost smarthost(String address, String nextHop, String login, String password, Path certPem, Path keyPem)
+            throws IOException, InterruptedException {
+        // Outside the state folder: Postfix's own user must walk to its data and the SASL database.
+        Path work = Files.createTempDirectory("hearth-smarthost-");
+        temporary.add(work);
+        Files.setPosixFilePermissions(work, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path conf = Files.createDirectories(work.resolve("conf"));
+        Path data = Files.createDirectories(work.resolve("data"));
+        Files.createDirectories(work.resolve("queue"));
+        run(List.of("chown", "postfix:", data.toString()));
+        Files.writeString(conf.resolve("main.cf"), String.join("\n",
+                "compatibility_level = 3.6",
+                "queue_directory = " + work.resolve("queue"),
+                "data_directory = " + data,
+                "maillog_file = /dev/stdout",
+                "mail_owner = postfix",
+                "setgid_group = postdrop",
+                "myhostname = smtp.relay.test",
+                "mydestination =",
+                "inet_interfaces = " + address,
+                "inet_protocols = ipv4",
+                "mynetworks =",
+                // A relay for its logged-in customers only: no login, no relaying.
+                "smtpd_relay_restrictions = permit_sasl_authenticated, reject",
+                "relayhost = [" + nextHop + "]:25",
+                "smtpd_sasl_auth_enable = yes",
+                "smtpd_sasl_type = cyrus",
+                "smtpd_sasl_path = smtpd",
+                "smtpd_tls_auth_only = yes",
+                "smtpd_tls_security_level = may",
+                "smtpd_tls_cert_file = " + certPem,
+                "smtpd_tls_key_file = " + keyPem,
+                "smtp_tls_security_level = may",
+                "biff = no", ""));
+        Files.writeString(conf.resolve("master.cf"), String.join("\n",
+                address + ":587 inet n - n - - smtpd",
+                "pickup    unix n - n 60 1 pickup", "cleanup   unix n - n - 0 cleanup", "qmgr      unix n - n 300 1 qmgr",
+                "tlsmgr    unix - - n 1000? 1 tlsmgr", "rewrite   unix - - n - - trivial-rewrite",
+                "bounce    unix - - n - 0 bounce", "defer     unix - - n - 0 bounce", "trace     unix - - n - 0 bounce",
+                "verify    unix - - n - 1 verify", "flush     unix n - n 1000? 0 flush", "proxymap  unix - - n - - proxymap",
+                "showq     unix n - n - - showq", "error     unix - - n - - error", "retry     unix - - n - - error",
+                "discard   unix - - n - - discard", "smtp      unix - - n - - smtp", "relay     unix - - n - - smtp",
+                "anvil     unix - - n - 1 anvil", "scache    unix - - n - 1 scache", "postlog   unix-dgram n - n - 1 postlogd", ""));
+        // Debian's Postfix reads Cyrus SASL's settings from CONFIG_DIRECTORY/sasl/smtpd.conf.
+        Path sasl = Files.createDirectories(conf.resolve("sasl"));
+        Path db = sasl.resolve("sasldb2");
+        Files.writeString(sasl.resolve("smtpd.conf"), "pwcheck_method: auxprop\nauxprop_plugin: sasldb\n"
+                + "mech_list: PLAIN LOGIN\nsasldb_path: " + db + "\n");
+        String[] userRealm = login.split("@", 2);
+        Process add = new ProcessBuilder("saslpasswd2", "-p", "-c", "-f", db.toString(), "-u", userRealm[1], userRealm[0])
+                .redirectErrorStream(true).start();
+        add.getOutputStream().write(password.getBytes(StandardCharsets.UTF_8));
+        add.getOutputStream().close();
+        String out = new String(add.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (add.waitFor() != 0) {
+            throw new IOException("saslpasswd2 failed: " + out);
+        }
+        run(List.of("chown", "postfix:", db.toString()));
+        Process p = start("smarthost-" + address, List.of("postfix", "-c", conf.toString(), "start-fg"), List.of("daemon started"));
+        // postfix stop cannot see a master started in the namespace; the master's own PID can.
+        daemons.add(work.resolve("queue/pid/master.pid"));
+        return new Smarthost(p, dir.resolve("smarthost-" + address + ".log"));
+    }
+
+    /** A running smarthost and its log. */
+    record Smarthost(Process process, Path log) {
     }
 
     /**
@@ -134,6 +218,17 @@ final class SimulatedInternet implements AutoCloseable {
 
     @Override
     public void close() throws InterruptedException {
+        for (Path pidFile : daemons) {
+            try {
+                long pid = Long.parseLong(Files.readString(pidFile).strip());
+                ProcessHandle.of(pid).ifPresent(master -> {
+                    master.destroy();
+                    master.onExit().orTimeout(10, TimeUnit.SECONDS).exceptionally(t -> null).join();
+                });
+            } catch (IOException | NumberFormatException gone) {
+                // never started, or already stopped
+            }
+        }
         for (Process p : started) {
             p.destroy();
             if (!p.waitFor(10, TimeUnit.SECONDS)) {
@@ -141,6 +236,9 @@ final class SimulatedInternet implements AutoCloseable {
             }
         }
         run(world("down", tag));
+        for (Path t : temporary) {
+            run(List.of("rm", "-rf", t.toString()));
+        }
     }
 
     private static List<String> world(String... args) {

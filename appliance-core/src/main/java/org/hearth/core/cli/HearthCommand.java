@@ -14,7 +14,7 @@ import java.nio.file.Path;
         description = "Hearth: a cloud in every home. Runs apps as isolated containers; mail first.",
         subcommands = {DoctorCommand.class, UpCommand.class, DownCommand.class, StatusCommand.class, AppCommand.class,
                 MailCommand.class, StorageCommands.Unlock.class, StorageCommands.Lock.class,
-                StorageCommands.Passphrase.class, StorageCommands.Volume.class,
+                StorageCommands.Passphrase.class, StorageCommands.Volume.class, SecretCommand.class,
                 OverlayCommand.class, ImagesCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
 public final class HearthCommand {
 

@@ -175,12 +175,14 @@ public record AppManifest(int schema, String app, String version, Optional<Strin
     }
 
     /**
-     * @param to    {@link #INTERNET} (any address beyond the appliance, on {@code ports}) or
-     *              {@link #RESOLVER} (the DNS resolver appliance.yaml names, port 53)
+     * @param to    {@link #INTERNET} (any address beyond the appliance, on {@code ports}),
+     *              {@link #RESOLVER} (the DNS resolver appliance.yaml names, port 53) or {@link #RELAY}
+     *              (the smarthost appliance.yaml names, if any: its address, port and login, no ports here)
      */
     public record Egress(String to, List<Integer> ports) {
         public static final String INTERNET = "internet";
         public static final String RESOLVER = "resolver";
+        public static final String RELAY = "relay";
 
         public Egress {
             ports = ports == null ? List.of() : List.copyOf(ports);

@@ -288,6 +288,11 @@ final class ManifestRules {
             if (to.equals(AppManifest.Egress.RESOLVER) && !(ports.size() == 1 && ports.get(0).asInt() == 53)) {
                 at.report(append(path, "ports"), "a resolver answers on port 53 only: write ports: [53]");
             }
+            if (to.equals(AppManifest.Egress.RELAY) && !ports.isMissingNode()) {
+                at.report(append(path, "ports"), "the relay's port is the owner's to set (appliance.yaml egress.relay.port): leave ports out");
+            } else if (!to.equals(AppManifest.Egress.RELAY) && !to.isEmpty() && ports.isMissingNode()) {
+                at.report(append(path, "to"), "egress to " + to + " needs ports: the ports it may reach there");
+            }
         }
     }
 

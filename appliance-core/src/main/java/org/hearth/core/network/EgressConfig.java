@@ -10,18 +10,21 @@ import java.util.Optional;
  * @param resolver the DNS resolver (an IPv4 address; port 53) containers with {@code egress: [{to: resolver}]}
  *                 may ask. Unset, they can resolve nothing: container DNS only ever goes to a resolver
  *                 the owner chose, never to whatever the host happens to use.
+ * @param relay    the smarthost containers with {@code egress: [{to: relay}]} send through; unset, they
+ *                 deliver straight to each domain's MX on port 25
  */
-public record EgressConfig(Optional<String> resolver) {
+public record EgressConfig(Optional<String> resolver, Optional<RelayConfig> relay) {
 
     public static final int DNS_PORT = 53;
 
     public EgressConfig {
         resolver = resolver == null ? Optional.empty() : resolver;
+        relay = relay == null ? Optional.empty() : relay;
         resolver.ifPresent(EgressConfig::checkAddress);
     }
 
     public static EgressConfig defaults() {
-        return new EgressConfig(Optional.empty());
+        return new EgressConfig(Optional.empty(), Optional.empty());
     }
 
     /**

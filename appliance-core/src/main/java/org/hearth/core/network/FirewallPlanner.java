@@ -71,6 +71,10 @@ public final class FirewallPlanner {
                 for (String protocol : List.of("udp", "tcp")) {
                     out.add(new EdgeFirewall.Outbound(egress.resolver(), protocol, EgressConfig.DNS_PORT));
                 }
+            } else if (e.to().equals(AppManifest.Egress.RELAY) && egress.relay().isPresent()) {
+                // A relay named by a host name may move: its port is open to any address then.
+                RelayConfig relay = egress.relay().get();
+                out.add(new EdgeFirewall.Outbound(relay.address(), "tcp", relay.port()));
             }
             // Anything else is refused at install (InstallChecks): nothing to open.
         }

@@ -54,6 +54,8 @@ public final class DockerRuntime implements ContainerRuntime {
         List<Mount> mounts = new ArrayList<>();
         spec.volumes().forEach((folder, path) ->
                 mounts.add(new Mount().withType(MountType.BIND).withSource(folder).withTarget(path)));
+        spec.secrets().ifPresent(folder -> mounts.add(new Mount().withType(MountType.BIND).withSource(folder)
+                .withTarget(ContainerSpec.SECRETS_PATH).withReadOnly(true)));
         HostConfig host = HostConfig.newHostConfig()
                 .withReadonlyRootfs(true)
                 .withCapDrop(Capability.ALL)

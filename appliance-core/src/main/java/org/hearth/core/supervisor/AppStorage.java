@@ -93,6 +93,36 @@ final class AppStorage {
         return items;
     }
 
+    /** Whether {@link #secret} can tell now: there is a key vault and storage is unlocked. */
+    boolean secretsReadable() {
+        return volumes.isPresent() && volumes.get().backend().encrypted() && !volumes.get().locked();
+    }
+
+    /** A secret from the key vault; empty when not set, unreadable now (see {@link #secretsReadable}) or damaged (logged). */
+    Optional<byte[]> secret(String name) {
+        if (!secretsReadable()) {
+            return Optional.empty();
+        }
+        try {
+            return volumes.get().secret(name);
+        } catch (IOException e) {
+            LOG.warn("event=secret-unreadable name={} error={}", name, e.getMessage());
+            return Optional.empty();
+        }
+    }
+
+    void putSecret(String name, byte[] value) throws IOException {
+        storage().putSecret(name, value);
+    }
+
+    boolean removeSecret(String name) throws IOException {
+        return storage().removeSecret(name);
+    }
+
+    List<String> secretNames() throws IOException {
+        return storage().secretNames();
+    }
+
     boolean passphraseSet() {
         return storage().passphraseSet();
     }

@@ -34,11 +34,13 @@ final class ContainerSpecs {
     private final String instance;
     private final EngineNames names;
     private final EgressConfig egress;
+    private final ContainerSecrets secrets;
 
-    ContainerSpecs(String instance, EngineNames names, EgressConfig egress) {
+    ContainerSpecs(String instance, EngineNames names, EgressConfig egress, ContainerSecrets secrets) {
         this.instance = instance;
         this.names = names;
         this.egress = egress;
+        this.secrets = secrets;
     }
 
     static String lifecycleOf(AppManifest.Container decl) {
@@ -68,6 +70,9 @@ final class ContainerSpecs {
             // Both the app's own DNS client and the engine's resolver for everything else go there, and only there.
             spec = spec.withEnv(Map.of(RESOLVER_VARIABLE, egress.resolver().get()))
                     .withDns(List.of(egress.resolver().get()));
+        }
+        if (secrets.needs(decl)) {
+            spec = spec.withEnv(secrets.relayEnvironment()).withSecrets(secrets.folder(app.app(), name).toString());
         }
         for (NetworkPlan.Attachment a : app.plan.attachmentsOf(name)) {
             spec = spec.withNetwork(a.network(), a.aliases().toArray(String[]::new));

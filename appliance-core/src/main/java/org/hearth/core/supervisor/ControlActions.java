@@ -23,4 +23,10 @@ interface ControlActions {
     String removeDevice(String name) throws Exception;
 
     String mailAdmin(String app, List<String> args, String stdin) throws Exception;
+
+    String setSecret(String name, String value) throws Exception;
+
+    String removeSecret(String name) throws Exception;
+
+    String listSecrets() throws Exception;
 }

@@ -21,7 +21,10 @@ import java.util.Optional;
         @JsonSubTypes.Type(value = ControlRequest.RemoveApp.class, name = "remove-app"),
         @JsonSubTypes.Type(value = ControlRequest.AddDevice.class, name = "add-device"),
         @JsonSubTypes.Type(value = ControlRequest.RemoveDevice.class, name = "remove-device"),
-        @JsonSubTypes.Type(value = ControlRequest.MailAdmin.class, name = "mail-admin")})
+        @JsonSubTypes.Type(value = ControlRequest.MailAdmin.class, name = "mail-admin"),
+        @JsonSubTypes.Type(value = ControlRequest.SetSecret.class, name = "set-secret"),
+        @JsonSubTypes.Type(value = ControlRequest.RemoveSecret.class, name = "remove-secret"),
+        @JsonSubTypes.Type(value = ControlRequest.ListSecrets.class, name = "list-secrets")})
 public sealed interface ControlRequest {
 
     /** Carries the request out on the daemon's side; returns what the owner is told. */
@@ -90,6 +93,28 @@ public sealed interface ControlRequest {
         @Override
         public ControlReply applyTo(ControlActions daemon) throws Exception {
             return ControlReply.of(daemon.mailAdmin(app, args, stdin));
+        }
+    }
+
+    /** @param value read from the CLI's standard input, never an argument */
+    record SetSecret(String name, String value) implements ControlRequest {
+        @Override
+        public ControlReply applyTo(ControlActions daemon) throws Exception {
+            return ControlReply.of(daemon.setSecret(name, value));
+        }
+    }
+
+    record RemoveSecret(String name) implements ControlRequest {
+        @Override
+        public ControlReply applyTo(ControlActions daemon) throws Exception {
+            return ControlReply.of(daemon.removeSecret(name));
+        }
+    }
+
+    record ListSecrets() implements ControlRequest {
+        @Override
+        public ControlReply applyTo(ControlActions daemon) throws Exception {
+            return ControlReply.of(daemon.listSecrets());
         }
     }
 }

@@ -30,11 +30,11 @@ public final class InstallChecks {
             }
             for (int i = 0; i < c.egress().size(); i++) {
                 String to = c.egress().get(i).to();
-                if (!to.equals(AppManifest.Egress.INTERNET) && !to.equals(AppManifest.Egress.RESOLVER)) {
+                if (!List.of(AppManifest.Egress.INTERNET, AppManifest.Egress.RESOLVER, AppManifest.Egress.RELAY).contains(to)) {
                     // A name's addresses change behind the firewall's back: rules match addresses.
                     problems.add(ManifestProblem.at(file, lines, List.of("containers", name, "egress", String.valueOf(i), "to"),
                             "egress to a named host (" + to + ") cannot be enforced by this supervisor yet: "
-                                    + "declare internet with ports, or resolver"));
+                                    + "declare internet with ports, resolver or relay"));
                 }
             }
             for (int i = 0; i < c.ports().size(); i++) {

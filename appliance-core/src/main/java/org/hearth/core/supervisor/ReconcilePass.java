@@ -43,6 +43,7 @@ final class ReconcilePass {
     private final WarmPools pools = new WarmPools();
     private final ListenerSet listeners = new ListenerSet(pools);
     private final RunServices services;
+    private final ContainerSecrets secrets;
     private final List<AppStep> steps;
     /** What the overlay was at the start of the current pass; private listeners bind to its address. */
     private OverlayState overlayNow = OverlayState.down("not started yet", Map.of());
@@ -61,8 +62,9 @@ final class ReconcilePass {
         this.storage = storage;
         this.firewalls = new AppFirewalls(new EdgeFirewall(instance));
         EngineNames names = new EngineNames(instance);
-        ContainerSpecs specs = new ContainerSpecs(instance, names, egress);
-        this.services = new RunServices(runtime, names, specs, storage, listeners);
+        this.secrets = new ContainerSecrets(ContainerSecrets.defaultRoot(instance), egress.relay(), storage);
+        ContainerSpecs specs = new ContainerSpecs(instance, names, egress, secrets);
+        this.services = new RunServices(runtime, names, specs, secrets, storage, listeners);
         // The pass over one app, in order; each step reads what the earlier ones decided.
         this.steps = List.of(
                 new PlanNetworks(runtime, names, instance),
@@ -75,6 +77,11 @@ final class ReconcilePass {
                 RemoveUndeclared.containers(runtime),
                 new ApplyFirewall("firewall", firewalls, names, egress),
                 RemoveUndeclared.networks(runtime));
+    }
+
+    /** Storage locked: the secrets handed to containers are forgotten with the master key. */
+    void forgetSecrets() {
+        secrets.clearAll();
     }
 
     /** The names of the steps of one app's pass, in order (for docs and the log). */

@@ -32,13 +32,15 @@ final class RunServices implements AppStep {
     private final ContainerRuntime runtime;
     private final EngineNames names;
     private final ContainerSpecs specs;
+    private final ContainerSecrets secrets;
     private final AppStorage storage;
     private final ListenerSet listeners;
     private final RestartBackoff backoff = new RestartBackoff();
     private final HealthTracker health;
 
-    RunServices(ContainerRuntime runtime, EngineNames names, ContainerSpecs specs, AppStorage storage,
-                ListenerSet listeners) {
+    RunServices(ContainerRuntime runtime, EngineNames names, ContainerSpecs specs, ContainerSecrets secrets,
+                AppStorage storage, ListenerSet listeners) {
+        this.secrets = secrets;
         this.runtime = runtime;
         this.names = names;
         this.specs = specs;
@@ -87,6 +89,7 @@ final class RunServices implements AppStep {
             return new SupervisorStatus.Container(name, "", decl.image(), lifecycle, false, Health.STOPPED, 0,
                     Optional.of(unavailable.reason()), Optional.empty());
         }
+        secrets.refresh(app.app(), name, decl);
         ContainerSpec spec = specs.spec(app, name, app.dataFolders.getOrDefault(name, Map.of()))
                 .withName(names.container(app.app(), name));
         String hash = ContainerSpecs.hash(spec, imageId.get());

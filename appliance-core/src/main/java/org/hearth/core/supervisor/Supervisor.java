@@ -143,7 +143,39 @@ public final class Supervisor implements AutoCloseable {
         try {
             storage.lock(installedManifests());
         } finally {
+            pass.forgetSecrets();
             passAndRecordStatus();
+        }
+    }
+
+    /**
+     * Keeps a secret in the key vault (storage must be unlocked) and hands it at once to the
+     * containers that use it.
+     */
+    public void setSecret(String name, String value) throws Exception {
+        checkSecretName(name);
+        if (value.isEmpty()) {
+            throw new IllegalArgumentException("the secret " + name + " is empty: nothing was read from standard input");
+        }
+        storage.putSecret(name, value.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        passAndRecordStatus();
+    }
+
+    public boolean removeSecret(String name) throws Exception {
+        checkSecretName(name);
+        boolean removed = storage.removeSecret(name);
+        passAndRecordStatus();
+        return removed;
+    }
+
+    public List<String> secretNames() throws IOException {
+        return storage.secretNames();
+    }
+
+    private static void checkSecretName(String name) {
+        if (!name.matches("[a-z0-9][a-z0-9-]{0,62}")) {
+            throw new IllegalArgumentException("\"" + name + "\" is not a secret's name (lower-case letters, digits and"
+                    + " dashes, such as relay-password)");
         }
     }
 

@@ -70,4 +70,21 @@ final class SupervisorActions implements ControlActions {
     public String mailAdmin(String app, List<String> args, String stdin) {
         return mail.run(app, args, stdin);
     }
+
+    @Override
+    public String setSecret(String name, String value) throws Exception {
+        supervisor.setSecret(name, value);
+        return "secret " + name + " stored in the key vault";
+    }
+
+    @Override
+    public String removeSecret(String name) throws Exception {
+        return supervisor.removeSecret(name) ? "secret " + name + " removed" : "no secret " + name + " was set";
+    }
+
+    @Override
+    public String listSecrets() throws Exception {
+        List<String> names = supervisor.secretNames();
+        return names.isEmpty() ? "no secrets set" : String.join("\n", names);
+    }
 }

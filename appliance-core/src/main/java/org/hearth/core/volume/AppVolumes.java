@@ -16,6 +16,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -213,6 +214,38 @@ public final class AppVolumes {
         } finally {
             Arrays.fill(key, (byte) 0);
         }
+    }
+
+    /** Stores a secret in the key vault; needs storage unlocked (the master key wraps it). */
+    public synchronized void putSecret(String name, byte[] value) throws IOException {
+        vault.putSecret(unlockedMaster(), name, value);
+        LOG.info("event=secret-set name={}", name);
+    }
+
+    /** A secret's value, if set; the caller clears it when done. */
+    public synchronized Optional<byte[]> secret(String name) throws IOException {
+        return vault.secret(unlockedMaster(), name);
+    }
+
+    public synchronized boolean removeSecret(String name) throws IOException {
+        boolean removed = vault.removeSecret(name);
+        LOG.info("event=secret-removed name={} existed={}", name, removed);
+        return removed;
+    }
+
+    public List<String> secretNames() throws IOException {
+        return vault.secretNames();
+    }
+
+    private byte[] unlockedMaster() throws IOException {
+        if (!backend.encrypted()) {
+            throw new IOException("this appliance's storage is not encrypted (" + backend.name()
+                    + "), so it has no key vault to keep secrets in");
+        }
+        if (master == null) {
+            throw new LockedException();
+        }
+        return master;
     }
 
     private void clearMaster() {

@@ -19,8 +19,12 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.SecureRandom;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
+import java.util.Collections;
+import java.util.List;
+import java.util.Optional;
 
 /**
  * The owner's keys, as stored on disk: only ever wrapped. The passphrase, through Argon2id,
@@ -182,6 +186,51 @@ public final class KeyVault {
         save(root);
     }
 
+    /**
+     * Stores a named secret (a relay's password, say) wrapped under the master key, replacing an
+     * earlier value: it is as safe as the volumes' keys and needs the passphrase to be read.
+     */
+    public void putSecret(byte[] master, String name, byte[] value) throws IOException {
+        ObjectNode root = load();
+        ObjectNode secrets = root.has("secrets") ? (ObjectNode) root.get("secrets") : root.putObject("secrets");
+        secrets.put(name, Base64.getEncoder().encodeToString(wrap(master, value, secretPurpose(name))));
+        save(root);
+    }
+
+    /** A secret's value, if set; the caller clears the returned array when done. */
+    public Optional<byte[]> secret(byte[] master, String name) throws IOException {
+        JsonNode secrets = load().path("secrets");
+        if (!(secrets instanceof ObjectNode o) || !o.has(name)) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(unwrap(master, decode(o, name), secretPurpose(name)));
+        } catch (AEADBadTagException e) {
+            throw new IOException(file + ": the secret " + name + " is corrupted (authentication failed); set it again", e);
+        }
+    }
+
+    /** Forgets a secret; false when there was none of that name. */
+    public boolean removeSecret(String name) throws IOException {
+        ObjectNode root = load();
+        if (!(root.path("secrets") instanceof ObjectNode secrets) || secrets.remove(name) == null) {
+            return false;
+        }
+        save(root);
+        return true;
+    }
+
+    /** The names of the secrets set, sorted; their values need the master key. */
+    public List<String> secretNames() throws IOException {
+        if (!exists()) {
+            return List.of();
+        }
+        List<String> names = new ArrayList<>();
+        load().path("secrets").fieldNames().forEachRemaining(names::add);
+        Collections.sort(names);
+        return names;
+    }
+
     private void writeMaster(ObjectNode root, byte[] master, char[] passphrase, Cost cost) {
         byte[] salt = random(SALT_BYTES);
         byte[] kek = derive(passphrase, salt, cost);
@@ -270,6 +319,10 @@ public final class KeyVault {
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("AES-GCM is part of every Java runtime", e);
         }
+    }
+
+    private static String secretPurpose(String name) {
+        return "hearth secret " + name;
     }
 
     private static String volumePurpose(String volume) {

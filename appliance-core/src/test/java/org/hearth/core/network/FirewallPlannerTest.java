@@ -32,6 +32,7 @@ class FirewallPlannerTest {
                     ports: [25, 587]
                   - to: resolver
                     ports: [53]
+                  - to: relay
               sealed:
                 image: hearth/sealed
                 lifecycle: service
@@ -101,7 +102,7 @@ class FirewallPlannerTest {
         Map<String, String> ids = Map.of(egress, "0123456789abcdef");
 
         List<EdgeFirewall.NetworkRule> rules = FirewallPlanner.rules(SENDER, NAMES, plan, ids, Map.of(), Map.of(),
-                new EgressConfig(Optional.of("192.0.2.53")));
+                new EgressConfig(Optional.of("192.0.2.53"), Optional.empty()));
 
         assertThat(plan.networks()).containsOnlyKeys(egress).containsEntry(egress, NetworkPlan.Kind.EGRESS);
         assertThat(plan.attachmentsOf("sealed")).isEmpty();
@@ -110,6 +111,22 @@ class FirewallPlannerTest {
                 new EdgeFirewall.Outbound(Optional.empty(), "tcp", 587),
                 new EdgeFirewall.Outbound(Optional.of("192.0.2.53"), "udp", 53),
                 new EdgeFirewall.Outbound(Optional.of("192.0.2.53"), "tcp", 53))));
+    }
+
+    /** A relay named by its address is reached there alone; one named by a host name on its port anywhere. */
+    @Test
+    void aRelayInApplianceYamlOpensItsPortToItsAddressOrToAnyWhenNamed() {
+        NetworkPlan plan = EdgeNetworkPlanner.plan(NAMES, SENDER);
+        Map<String, String> ids = Map.of(NAMES.egressNetwork("sender", "out"), "0123456789abcdef");
+        RelayConfig byAddress = new RelayConfig("192.0.2.25", 2525, Optional.empty(), Optional.empty());
+        RelayConfig byName = new RelayConfig("smtp.provider.example", null, Optional.of("me"), Optional.empty());
+
+        assertThat(FirewallPlanner.rules(SENDER, NAMES, plan, ids, Map.of(), Map.of(),
+                new EgressConfig(Optional.empty(), Optional.of(byAddress))).get(0).out())
+                .contains(new EdgeFirewall.Outbound(Optional.of("192.0.2.25"), "tcp", 2525));
+        assertThat(FirewallPlanner.rules(SENDER, NAMES, plan, ids, Map.of(), Map.of(),
+                new EgressConfig(Optional.empty(), Optional.of(byName))).get(0).out())
+                .contains(new EdgeFirewall.Outbound(Optional.empty(), "tcp", 587));
     }
 
     /** Without a resolver in appliance.yaml the container resolves nothing: port 53 stays shut everywhere. */

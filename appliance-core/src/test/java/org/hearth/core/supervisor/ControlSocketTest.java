@@ -87,6 +87,21 @@ class ControlSocketTest {
                 calls.add("mail " + app + " " + String.join(" ", args) + " stdin=" + stdin.strip());
                 return "alice@example.org\n";
             }
+
+            public String setSecret(String name, String value) {
+                calls.add("set-secret " + name + " " + value);
+                return "secret " + name + " stored";
+            }
+
+            public String removeSecret(String name) {
+                calls.add("remove-secret " + name);
+                return "secret " + name + " removed";
+            }
+
+            public String listSecrets() {
+                calls.add("list-secrets");
+                return "relay-password";
+            }
         });
         return path;
     }
@@ -117,9 +132,14 @@ class ControlSocketTest {
         ControlReply device = send(path, new ControlRequest.AddDevice("phone", Optional.empty()));
         send(path, new ControlRequest.RemoveDevice("phone"));
         ControlReply users = send(path, new ControlRequest.MailAdmin("mail", List.of("user", "list"), "secret\n"));
+        send(path, new ControlRequest.SetSecret("relay-password", "hunter2"));
+        send(path, new ControlRequest.RemoveSecret("relay-password"));
+        ControlReply secrets = send(path, new ControlRequest.ListSecrets());
 
         assertThat(calls).containsExactly("unlock pass one", "lock", "change old new", "grow mail mail 2147483648",
-                "remove mail true", "add-device phone -", "remove-device phone", "mail mail user list stdin=secret");
+                "remove mail true", "add-device phone -", "remove-device phone", "mail mail user list stdin=secret",
+                "set-secret relay-password hunter2", "remove-secret relay-password", "list-secrets");
+        assertThat(secrets.message()).hasValue("relay-password");
         assertThat(device.document()).hasValue("[Interface]\n");
         assertThat(users.message()).hasValue("alice@example.org\n");
     }

@@ -1,5 +1,8 @@
 package org.hearth.core.volume;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -35,6 +38,34 @@ class KeyVaultTest {
         byte[] again = vault.unlock("battery staple".toCharArray());
         assertThat(again).isEqualTo(master);
         assertThat(vault.volumeKey(again, "mail-data")).isEqualTo(volumeKey).hasSize(64);
+    }
+
+    @Test
+    void aSecretIsKeptWrappedSurvivesAPassphraseChangeAndCannotBeSwappedForAnother() throws Exception {
+        Path file = dir.resolve("keys.json");
+        KeyVault vault = KeyVault.at(file);
+        vault.create("pass".toCharArray(), CHEAP);
+        byte[] master = vault.unlock("pass".toCharArray());
+        vault.putSecret(master, "relay-password", "s3cret-relay-pass".getBytes(StandardCharsets.UTF_8));
+        vault.putSecret(master, "other", "another".getBytes(StandardCharsets.UTF_8));
+
+        assertThat(Files.readString(file)).doesNotContain("s3cret-relay-pass")
+                .doesNotContain(Base64.getEncoder().encodeToString("s3cret-relay-pass".getBytes(StandardCharsets.UTF_8)));
+        vault.changePassphrase("pass".toCharArray(), "new pass".toCharArray(), CHEAP);
+        byte[] again = vault.unlock("new pass".toCharArray());
+        assertThat(vault.secret(again, "relay-password")).hasValueSatisfying(v ->
+                assertThat(new String(v, StandardCharsets.UTF_8)).isEqualTo("s3cret-relay-pass"));
+        assertThat(vault.secretNames()).containsExactly("other", "relay-password");
+
+        // Moved under another name, a wrapped secret does not open: what it is for is bound into it.
+        ObjectNode root = (ObjectNode) new ObjectMapper().readTree(file.toFile());
+        ((ObjectNode) root.get("secrets")).set("other", root.get("secrets").get("relay-password"));
+        Files.writeString(file, root.toString());
+        assertThatThrownBy(() -> vault.secret(again, "other")).hasMessageContaining("the secret other is corrupted");
+
+        assertThat(vault.removeSecret("relay-password")).isTrue();
+        assertThat(vault.removeSecret("relay-password")).isFalse();
+        assertThat(vault.secret(again, "relay-password")).isEmpty();
     }
 
     @Test

@@ -12,6 +12,7 @@ import org.hearth.mail.outbound.delivery.Deliverer;
 import org.hearth.mail.outbound.delivery.LocalStore;
 import org.hearth.mail.outbound.delivery.MxResolver;
 import org.hearth.mail.outbound.delivery.OpportunisticTls;
+import org.hearth.mail.outbound.delivery.Relay;
 import org.hearth.mail.outbound.delivery.Router;
 import org.hearth.mail.outbound.delivery.SmtpClient;
 import org.hearth.mail.outbound.dkim.DkimKeys;
@@ -48,7 +49,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * mail for other domains waits in the queue, saying why), DELIVERY_PORT [25], MAX_MESSAGE_BYTES
  * [26214400], DELIVERY_PASS_SECONDS [10], STATUS_PORT [2589] (the queue's facts for hearth status),
  * DELIVERY_WORKERS [6] (messages tried at once), DESTINATION_CONCURRENCY [3] (sessions to one
- * destination at once: a slow one holds at most half the workers).
+ * destination at once: a slow one holds at most half the workers), HEARTH_RELAY and HEARTH_RELAY_USER (set
+ * by the supervisor from appliance.yaml's egress.relay: every other domain's mail goes to that
+ * smarthost, its password and extra CA certificates in HEARTH_SECRETS [/run/secrets]).
  */
 public final class OutboundService {
 
@@ -91,8 +94,10 @@ public final class OutboundService {
                 return new InetSocketAddress(storeLmtp.getHostString(), storeLmtp.getPort());
             }
         };
+        Optional<Relay> relay = Relay.fromEnvironment(System.getenv(), Path.of(env("HEARTH_SECRETS", "/run/secrets")));
+        relay.ifPresent(r -> LOG.info("event=relay relay={} login={}", r.name(), r.username().orElse("none")));
         Deliverer deliverer = new Deliverer(queue, router, new SmtpClient(mxHost, Duration.ofMinutes(5), OpportunisticTls.context()),
-                Optional.of(store), Integer.parseInt(env("DELIVERY_PORT", "25")), mxHost, schedule, InstantSource.system(),
+                Optional.of(store), relay, Integer.parseInt(env("DELIVERY_PORT", "25")), mxHost, schedule, InstantSource.system(),
                 new Deliverer.Concurrency(Integer.parseInt(env("DELIVERY_WORKERS", "6")),
                         Integer.parseInt(env("DESTINATION_CONCURRENCY", "3"))));
         Runnable pass = () -> {
@@ -129,7 +134,7 @@ public final class OutboundService {
             server.bind();
         }
         AdminSocket.serve(new OutboundAdmin(queue, keys, mxHost, ownerHost, dns, InstantSource.system()), AdminSocket.PORT);
-        QueueStatus.serve(queue, InstantSource.system(), Integer.parseInt(env("STATUS_PORT", "2589")));
+        QueueStatus.serve(queue, deliverer.wayOut(), InstantSource.system(), Integer.parseInt(env("STATUS_PORT", "2589")));
         passes.scheduleWithFixedDelay(pass, 0, Long.parseLong(env("DELIVERY_PASS_SECONDS", "10")), TimeUnit.SECONDS);
         LOG.info("event=ready service=outbound queued={}", queue.list().size());
     }

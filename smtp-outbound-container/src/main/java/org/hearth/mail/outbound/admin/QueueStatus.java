@@ -1,5 +1,6 @@
 package org.hearth.mail.outbound.admin;
 
+import org.hearth.mail.outbound.delivery.WayOut;
 import org.hearth.mail.outbound.queue.Envelope;
 import org.hearth.mail.outbound.queue.MailQueue;
 import org.slf4j.Logger;
@@ -21,34 +22,36 @@ import java.util.Map;
 
 /**
  * The queue as {@code hearth status} shows it (the manifest's {@code report} port): how many
- * messages wait, how old the oldest is, and per destination the last answer that kept mail
- * there. One line of {@code key=value} pairs, values percent-encoded; computed at most every few
+ * messages wait, how old the oldest is, whether the way out works (port 25, or the relay), and per
+ * destination the last answer that kept mail there. One line of {@code key=value} pairs, values percent-encoded; computed at most every few
  * seconds, since the supervisor asks once a second.
  */
 public final class QueueStatus implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(QueueStatus.class);
     private static final Duration FRESH = Duration.ofSeconds(5);
-    /** The supervisor keeps 32 facts; two are the totals. */
-    private static final int MAX_DESTINATIONS = 30;
+    /** The supervisor keeps 32 facts; up to four are the totals and the way out. */
+    private static final int MAX_DESTINATIONS = 28;
 
     private final MailQueue queue;
+    private final WayOut wayOut;
     private final InstantSource clock;
     private final ServerSocket server;
     private String line = "";
     private Instant computed = Instant.MIN;
 
-    private QueueStatus(MailQueue queue, InstantSource clock, ServerSocket server) {
+    private QueueStatus(MailQueue queue, WayOut wayOut, InstantSource clock, ServerSocket server) {
         this.queue = queue;
+        this.wayOut = wayOut;
         this.clock = clock;
         this.server = server;
     }
 
     /** Answers on every address of the container at {@code port}; only the supervisor may reach it (no edge leads there). */
-    public static QueueStatus serve(MailQueue queue, InstantSource clock, int port) throws IOException {
+    public static QueueStatus serve(MailQueue queue, WayOut wayOut, InstantSource clock, int port) throws IOException {
         ServerSocket server = new ServerSocket();
         server.bind(new InetSocketAddress(port));
-        QueueStatus status = new QueueStatus(queue, clock, server);
+        QueueStatus status = new QueueStatus(queue, wayOut, clock, server);
         Thread t = new Thread(status::acceptLoop, "queue-status");
         t.setDaemon(true);
         t.start();
@@ -70,23 +73,25 @@ public final class QueueStatus implements AutoCloseable {
     synchronized String current() throws IOException {
         Instant now = clock.instant();
         if (Duration.between(computed, now).compareTo(FRESH) >= 0 || computed.isAfter(now)) {
-            line = line(queue.list(), now);
+            line = line(queue.list(), wayOut.facts(now), now);
             computed = now;
         }
         return line;
     }
 
-    static String line(List<Envelope> queued, Instant now) {
+    static String line(List<Envelope> queued, Map<String, String> wayOut, Instant now) {
         Map<String, String> facts = new LinkedHashMap<>();
         facts.put("queued", String.valueOf(queued.size()));
         if (!queued.isEmpty()) {
             facts.put("oldest", age(Duration.between(queued.get(0).created(), now)));
         }
+        facts.putAll(wayOut);
+        int limit = facts.size() + MAX_DESTINATIONS;
         // Newest first: a destination's fact is the most recent answer that kept its mail waiting.
         for (int i = queued.size() - 1; i >= 0; i--) {
             for (Envelope.Recipient r : queued.get(i).pending()) {
                 String domain = r.address().substring(r.address().lastIndexOf('@') + 1).toLowerCase(Locale.ROOT);
-                if (r.lastReply() != null && !r.lastReply().isEmpty() && facts.size() < MAX_DESTINATIONS + 2) {
+                if (r.lastReply() != null && !r.lastReply().isEmpty() && facts.size() < limit) {
                     facts.putIfAbsent("to." + domain, r.lastReply());
                 }
             }
@@ -98,7 +103,7 @@ public final class QueueStatus implements AutoCloseable {
     }
 
     /** A duration as the owner reads it: 45s, 12m, 5h, 3d. */
-    static String age(Duration d) {
+    public static String age(Duration d) {
         long s = Math.max(0, d.toSeconds());
         return s < 120 ? s + "s" : s < 7200 ? s / 60 + "m" : s < 172800 ? s / 3600 + "h" : s / 86400 + "d";
     }

@@ -54,6 +54,8 @@ public final class Deliverer {
     private final InstantSource clock;
     private final ExecutorService workers;
     private final DestinationLimit limit;
+    private final Optional<Relay> relay;
+    private final WayOut wayOut;
 
     /**
      * @param port     25 in the world; a test's receiving server elsewhere
@@ -61,7 +63,7 @@ public final class Deliverer {
      */
     public Deliverer(MailQueue queue, Router mx, SmtpClient smtp, int port, String hostname, RetrySchedule schedule,
                      InstantSource clock) {
-        this(queue, mx, smtp, Optional.empty(), port, hostname, schedule, clock, Concurrency.SERIAL);
+        this(queue, mx, smtp, Optional.empty(), Optional.empty(), port, hostname, schedule, clock, Concurrency.SERIAL);
     }
 
     /**
@@ -78,9 +80,14 @@ public final class Deliverer {
         }
     }
 
-    /** @param store the appliance's own store, for mail to its domains */
-    public Deliverer(MailQueue queue, Router mx, SmtpClient smtp, Optional<LocalStore> store, int port, String hostname,
-                     RetrySchedule schedule, InstantSource clock, Concurrency concurrency) {
+    /**
+     * @param store the appliance's own store, for mail to its domains
+     * @param relay the smarthost every other domain's mail goes to, instead of its MX hosts
+     */
+    public Deliverer(MailQueue queue, Router mx, SmtpClient smtp, Optional<LocalStore> store, Optional<Relay> relay,
+                     int port, String hostname, RetrySchedule schedule, InstantSource clock, Concurrency concurrency) {
+        this.relay = relay;
+        this.wayOut = new WayOut(relay);
         this.workers = Executors.newFixedThreadPool(concurrency.workers(), r -> {
             Thread t = new Thread(r, "delivery-worker");
             t.setDaemon(true);
@@ -96,6 +103,11 @@ public final class Deliverer {
         this.hostname = hostname;
         this.schedule = schedule;
         this.clock = clock;
+    }
+
+    /** What the latest connections out said, for hearth status. */
+    public WayOut wayOut() {
+        return wayOut;
     }
 
     /**
@@ -164,9 +176,12 @@ public final class Deliverer {
             }
         }
         List<String> toStore = new ArrayList<>();
+        List<String> toRelay = new ArrayList<>();
         for (var entry : byDomain.entrySet()) {
             if (local.contains(entry.getKey())) {
                 toStore.addAll(entry.getValue());
+            } else if (relay.isPresent()) {
+                toRelay.addAll(entry.getValue());
             } else {
                 limit.acquire(entry.getKey());
                 try {
@@ -174,6 +189,16 @@ public final class Deliverer {
                 } finally {
                     limit.release(entry.getKey());
                 }
+            }
+        }
+        if (!toRelay.isEmpty()) {
+            // One destination: the relay's own concurrency limit, like any domain's.
+            String destination = "[relay " + relay.get().name() + "]";
+            limit.acquire(destination);
+            try {
+                outcomes.putAll(toRelay(relay.get(), toRelay, e.sender(), size, source));
+            } finally {
+                limit.release(destination);
             }
         }
         if (!toStore.isEmpty()) {
@@ -228,12 +253,67 @@ public final class Deliverer {
                     // Opportunistic TLS (RFC 7435): a server whose TLS is broken still gets its mail, in plaintext.
                     last = smtp.deliver(to, host.name(), SmtpClient.Tls.NONE, sender, recipients, size, source);
                 }
+                wayOut.direct(last.connected(), (last.connected() ? "connected to " : "no answer from ") + host.name()
+                        + " [" + address.getHostAddress() + "]:" + port + (last.connected() ? "" : ": " + firstReply(last)),
+                        clock.instant());
                 if (!last.sessionFailed()) {
                     return last.outcomes();
                 }
             }
         }
         return last.outcomes();
+    }
+
+    /**
+     * Everything for other domains to the smarthost, at each of its addresses until one answers. A
+     * relay that cannot be reached, shows a wrong certificate or refuses the login defers the mail:
+     * that is the owner's setting to fix, and the recipients' addresses are not to blame.
+     */
+    private Map<String, Outcome> toRelay(Relay r, List<String> recipients, String sender, long size,
+                                         SmtpClient.MessageSource source) {
+        Map<String, Outcome> out = new LinkedHashMap<>();
+        Optional<SmtpClient.Login> login;
+        javax.net.ssl.SSLContext tls;
+        try {
+            login = r.login();
+            tls = r.tls();
+        } catch (IOException notReady) {
+            recipients.forEach(rcpt -> out.put(rcpt, Outcome.deferred("the relay " + r.name() + " cannot be used: " + notReady.getMessage())));
+            wayOut.relayed(false, notReady.getMessage(), clock.instant());
+            return out;
+        }
+        MxResolver.Route route = r.host().matches("\\d{1,3}(\\.\\d{1,3}){3}")
+                ? new MxResolver.Hosts(List.of(new MxResolver.Host(r.host(), 0, List.of(literal(r.host())))))
+                : mx.host(r.host());
+        if (!(route instanceof MxResolver.Hosts hosts)) {
+            String why = route instanceof MxResolver.TryLater later ? later.reason() : route.toString();
+            recipients.forEach(rcpt -> out.put(rcpt, Outcome.deferred("the relay " + r.name() + " cannot be found: " + why)));
+            wayOut.relayed(false, why, clock.instant());
+            return out;
+        }
+        SmtpClient.Attempt last = null;
+        for (InetAddress address : hosts.hosts().get(0).addresses()) {
+            last = smtp.deliverToRelay(new InetSocketAddress(address, r.port()), r.host(), r.implicitTls(), tls, login,
+                    sender, recipients, size, source);
+            if (!last.sessionFailed()) {
+                break;
+            }
+        }
+        boolean anyTaken = last.outcomes().values().stream().anyMatch(o -> o.state() != Envelope.State.PENDING);
+        wayOut.relayed(anyTaken, anyTaken ? "last message handed over" : firstReply(last), clock.instant());
+        return last.outcomes();
+    }
+
+    private static InetAddress literal(String address) {
+        try {
+            return InetAddress.getByName(address);
+        } catch (java.net.UnknownHostException notALiteral) {
+            throw new IllegalArgumentException(address + " is not an address", notALiteral);
+        }
+    }
+
+    private static String firstReply(SmtpClient.Attempt attempt) {
+        return attempt.outcomes().values().stream().findFirst().map(Outcome::reply).orElse("");
     }
 
     /** The start of the message, for a notice's returned headers. */

@@ -70,6 +70,20 @@ public final class MxResolver implements Router {
         };
     }
 
+    @Override
+    public Route host(String host) {
+        try {
+            Addresses addresses = addresses(Name.fromString(host.endsWith(".") ? host : host + "."));
+            if (!addresses.found().isEmpty()) {
+                return new Hosts(List.of(new Host(host, 0, addresses.found())));
+            }
+            return new TryLater(addresses.failure() == null ? host + " has no address in DNS"
+                    : "DNS lookup of " + host + " failed: " + addresses.failure());
+        } catch (TextParseException e) {
+            return new TryLater(host + " is not a valid host name");
+        }
+    }
+
     private Route fromMx(String domain, Record[] answers) {
         Map<Integer, List<Name>> byPreference = new TreeMap<>();
         for (Record r : answers) {

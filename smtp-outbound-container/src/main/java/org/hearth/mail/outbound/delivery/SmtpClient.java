@@ -16,10 +16,12 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -46,7 +48,19 @@ public final class SmtpClient {
         /** Opportunistic (RFC 7435): used when offered, certificate not checked; plaintext when not offered. */
         OPPORTUNISTIC,
         /** Never (a test, or a destination whose TLS is known broken). */
-        NONE
+        NONE,
+        /** STARTTLS must be offered and the certificate must be valid for the host name, or nothing is sent. */
+        REQUIRED,
+        /** TLS from the first byte (RFC 8314, port 465), the certificate checked as for REQUIRED. */
+        IMPLICIT
+    }
+
+    /** A login for AUTH (RFC 4954), sent only over TLS whose certificate was checked. */
+    public record Login(String username, String password) {
+        @Override
+        public String toString() {
+            return "Login[" + username + "]";
+        }
     }
 
     private final String heloName;
@@ -87,30 +101,70 @@ public final class SmtpClient {
      */
     public Attempt deliver(InetSocketAddress address, String hostName, Tls policy, String sender,
                            List<String> recipients, long size, MessageSource message) {
+        return deliver(address, hostName, policy, tls, Optional.empty(), sender, recipients, size, message);
+    }
+
+    /**
+     * Hands the message to a smarthost at {@code address}: TLS always, the certificate checked
+     * against the relay's name with {@code verified}, then AUTH with {@code login} if given. A relay
+     * that will not do TLS, shows a wrong certificate or refuses the login gets nothing and the
+     * mail waits (deferred), for the owner to fix: that is a setting, not the recipient's fault.
+     */
+    public Attempt deliverToRelay(InetSocketAddress address, String relayName, boolean implicitTls, SSLContext verified,
+                                  Optional<Login> login, String sender, List<String> recipients, long size,
+                                  MessageSource message) {
+        return deliver(address, relayName, implicitTls ? Tls.IMPLICIT : Tls.REQUIRED, verified, login, sender, recipients,
+                size, message);
+    }
+
+    private Attempt deliver(InetSocketAddress address, String hostName, Tls policy, SSLContext context, Optional<Login> login,
+                            String sender, List<String> recipients, long size, MessageSource message) {
+        boolean verify = policy == Tls.REQUIRED || policy == Tls.IMPLICIT;
         Map<String, Outcome> outcomes = new LinkedHashMap<>();
         List<String> accepted = new ArrayList<>();
         String stage = "connect";
         boolean anyRecipientAnswered = false;
         boolean tlsStarted = false;
+        boolean connected = false;
         try (Socket plain = new Socket()) {
             plain.connect(address, (int) timeout.toMillis());
+            connected = true;
             plain.setSoTimeout((int) timeout.toMillis());
             Session s = new Session(plain);
+            if (policy == Tls.IMPLICIT) {
+                stage = "TLS";
+                s = s.tls(context, true, hostName, address);
+                tlsStarted = true;
+            }
             stage = "greeting";
             SmtpReply greeting = s.read();
             if (!greeting.positive()) {
-                return new Attempt(all(recipients, greeting, "greeting"), true, false);
+                return new Attempt(all(recipients, greeting, "greeting"), true, false, true);
             }
             stage = "EHLO";
             Set<String> extensions = s.ehlo();
-            if (!lmtp && extensions.contains("STARTTLS") && policy == Tls.OPPORTUNISTIC) {
+            if (!lmtp && !tlsStarted && extensions.contains("STARTTLS") && policy != Tls.NONE) {
                 stage = "STARTTLS";
                 SmtpReply ready = s.command("STARTTLS");
                 if (ready.code() == 220) {
-                    s = s.startTls(hostName, address);
+                    s = s.startTls(context, verify, hostName, address);
                     tlsStarted = true;
                     stage = "EHLO after STARTTLS";
                     extensions = s.ehlo();
+                }
+            }
+            if (verify && !tlsStarted) {
+                s.quit();
+                return new Attempt(deferAll(recipients, hostName + " did not start TLS (STARTTLS not offered or refused);"
+                        + " nothing is sent to it in plaintext"), true, false, true);
+            }
+            if (login.isPresent()) {
+                stage = "AUTH";
+                SmtpReply auth = s.authenticate(login.get(), extensions);
+                if (auth.code() != 235) {
+                    s.quit();
+                    return new Attempt(deferAll(recipients, hostName + " refused the login of " + login.get().username()
+                            + ": " + auth), true, false, true);
                 }
             }
             stage = "MAIL FROM";
@@ -120,19 +174,19 @@ public final class SmtpClient {
             if (eightBit && !extensions.contains("8BITMIME") && !lmtp) {
                 s.quit();
                 return new Attempt(all(recipients, new SmtpReply(554, List.of("5.6.3 " + hostName
-                        + " does not accept 8-bit mail (no 8BITMIME) and the signed message cannot be converted")), "EHLO"), false, false);
+                        + " does not accept 8-bit mail (no 8BITMIME) and the signed message cannot be converted")), "EHLO"), false, false, true);
             }
             long limit = s.sizeLimit();
             if (limit > 0 && size > limit) {
                 s.quit();
                 return new Attempt(all(recipients, new SmtpReply(552, List.of("5.3.4 the message (" + size + " bytes) is larger than "
-                        + hostName + " accepts (" + limit + ")")), "EHLO"), false, false);
+                        + hostName + " accepts (" + limit + ")")), "EHLO"), false, false, true);
             }
             String mail = "MAIL FROM:<" + sender + ">" + (extensions.contains("SIZE") ? " SIZE=" + size : "")
                     + (eightBit && extensions.contains("8BITMIME") ? " BODY=8BITMIME" : "");
             SmtpReply from = s.command(mail);
             if (!from.positive()) {
-                return new Attempt(all(recipients, from, "MAIL FROM"), !from.permanent(), false);
+                return new Attempt(all(recipients, from, "MAIL FROM"), !from.permanent(), false, true);
             }
             for (String rcpt : recipients) {
                 stage = "RCPT TO:<" + rcpt + ">";
@@ -146,13 +200,13 @@ public final class SmtpClient {
             }
             if (accepted.isEmpty()) {
                 s.quit();
-                return new Attempt(outcomes, false, false);
+                return new Attempt(outcomes, false, false, true);
             }
             stage = "DATA";
             SmtpReply data = s.command("DATA");
             if (data.code() != 354) {
                 accepted.forEach(r -> outcomes.put(r, outcome(data, "DATA")));
-                return new Attempt(outcomes, false, false);
+                return new Attempt(outcomes, false, false, true);
             }
             stage = "the message";
             try (InputStream in = message.open()) {
@@ -172,7 +226,7 @@ public final class SmtpClient {
                 accepted.forEach(r -> outcomes.put(r, done.positive() ? Outcome.delivered(done.toString()) : outcome(done, "end of data")));
             }
             s.quit();
-            return new Attempt(outcomes, false, false);
+            return new Attempt(outcomes, false, false, true);
         } catch (IOException | RuntimeException e) {
             // RuntimeException too: a stranger's answer must never take the delivery pass down.
             String where = address.getAddress() == null ? address.getHostString() : address.getAddress().getHostAddress();
@@ -183,7 +237,8 @@ public final class SmtpClient {
             }
             // Before any recipient was answered, the next MX host may do better; after, it might
             // deliver a second copy of what this one took.
-            return new Attempt(outcomes, !anyRecipientAnswered, stage.equals("STARTTLS") && !tlsStarted);
+            return new Attempt(outcomes, !anyRecipientAnswered,
+                    policy == Tls.OPPORTUNISTIC && stage.equals("STARTTLS") && !tlsStarted, connected);
         }
     }
 
@@ -193,8 +248,9 @@ public final class SmtpClient {
      * @param sessionFailed nothing was decided for any recipient (no connection, a refusing greeting,
      *                      a temporary MAIL FROM failure): the next address or MX host should be tried
      * @param tlsFailed     the TLS handshake after STARTTLS failed: opportunistic TLS may retry in plaintext
+     * @param connected     the TCP connection was made (whatever followed): the way out to that port is open
      */
-    public record Attempt(Map<String, Outcome> outcomes, boolean sessionFailed, boolean tlsFailed) {
+    public record Attempt(Map<String, Outcome> outcomes, boolean sessionFailed, boolean tlsFailed, boolean connected) {
     }
 
     /** The message's bytes, opened once per attempt, and whether any byte is 8-bit. */
@@ -210,6 +266,12 @@ public final class SmtpClient {
         return out;
     }
 
+    private static Map<String, Outcome> deferAll(List<String> recipients, String why) {
+        Map<String, Outcome> out = new LinkedHashMap<>();
+        recipients.forEach(r -> out.put(r, Outcome.deferred(why)));
+        return out;
+    }
+
     private static Outcome outcome(SmtpReply reply, String stage) {
         String text = reply + " (at " + stage + ")";
         return reply.permanent() ? Outcome.failed(text) : Outcome.deferred(text);
@@ -222,6 +284,8 @@ public final class SmtpClient {
         private final OutputStream out;
         /** SIZE's argument in the last EHLO reply (RFC 1870); 0 when none was given. */
         private long sizeLimit;
+        /** AUTH's mechanisms in the last EHLO reply (RFC 4954). */
+        private final Set<String> authMechanisms = new TreeSet<>();
 
         Session(Socket socket) throws IOException {
             this.socket = socket;
@@ -238,6 +302,11 @@ public final class SmtpClient {
                     extensions.add(words[0].toUpperCase(Locale.ROOT));
                     if (words[0].equalsIgnoreCase("SIZE") && words.length > 1 && words[1].matches("\\d{1,18}")) {
                         sizeLimit = Long.parseLong(words[1]);
+                    }
+                    if (words[0].equalsIgnoreCase("AUTH")) {
+                        for (int i = 1; i < words.length; i++) {
+                            authMechanisms.add(words[i].toUpperCase(Locale.ROOT));
+                        }
                     }
                 }
                 return extensions;
@@ -256,26 +325,58 @@ public final class SmtpClient {
             return sizeLimit;
         }
 
-        Session startTls(String hostName, InetSocketAddress address) throws IOException {
+        Session startTls(SSLContext context, boolean verify, String hostName, InetSocketAddress address) throws IOException {
             // Anything after the 220 came in plaintext before TLS and would be read as if protected
             // (the STARTTLS injection of CVE-2011-0411): refuse the connection instead.
             if (in.available() > 0) {
                 throw new IOException("the server sent more after its STARTTLS reply; not trusting it");
             }
-            SSLSocket ssl = (SSLSocket) tls.getSocketFactory().createSocket(socket, address.getHostString(),
+            return tls(context, verify, hostName, address);
+        }
+
+        /**
+         * This connection under TLS. With {@code verify}, the certificate must chain to the
+         * context's trust and name {@code hostName} (the HTTPS rules of RFC 2818, as RFC 6125 asks).
+         */
+        Session tls(SSLContext context, boolean verify, String hostName, InetSocketAddress address) throws IOException {
+            String name = hostName.endsWith(".") ? hostName.substring(0, hostName.length() - 1) : hostName;
+            SSLSocket ssl = (SSLSocket) context.getSocketFactory().createSocket(socket, verify ? name : address.getHostString(),
                     address.getPort(), true);
-            // SNI where the MX name is a valid host name (not every published name is).
-            String sni = hostName.endsWith(".") ? hostName.substring(0, hostName.length() - 1) : hostName;
+            SSLParameters params = ssl.getSSLParameters();
+            if (verify) {
+                params.setEndpointIdentificationAlgorithm("HTTPS");
+            }
+            // SNI where the name is a valid host name (not every published MX name is).
             try {
-                SSLParameters params = ssl.getSSLParameters();
-                params.setServerNames(List.of(new SNIHostName(sni)));
-                ssl.setSSLParameters(params);
+                params.setServerNames(List.of(new SNIHostName(name)));
             } catch (IllegalArgumentException notAHostName) {
                 // no SNI then; the handshake goes on without it
             }
+            ssl.setSSLParameters(params);
             ssl.setUseClientMode(true);
             ssl.startHandshake();
             return new Session(ssl);
+        }
+
+        /** AUTH PLAIN where offered, else LOGIN; the reply that ended it (235 on success). */
+        SmtpReply authenticate(Login login, Set<String> extensions) throws IOException {
+            Base64.Encoder b64 = Base64.getEncoder();
+            if (authMechanisms.contains("PLAIN")) {
+                String response = b64.encodeToString(("\0" + login.username() + "\0" + login.password()).getBytes(StandardCharsets.UTF_8));
+                return command("AUTH PLAIN " + response);
+            }
+            if (authMechanisms.contains("LOGIN")) {
+                SmtpReply r = command("AUTH LOGIN");
+                if (r.code() == 334) {
+                    r = command(b64.encodeToString(login.username().getBytes(StandardCharsets.UTF_8)));
+                }
+                if (r.code() == 334) {
+                    r = command(b64.encodeToString(login.password().getBytes(StandardCharsets.UTF_8)));
+                }
+                return r;
+            }
+            return new SmtpReply(530, List.of("5.7.0 no AUTH PLAIN or LOGIN offered"
+                    + (extensions.contains("AUTH") ? " (it offers " + String.join(" ", authMechanisms) + ")" : "")));
         }
 
         SmtpReply command(String line) throws IOException {

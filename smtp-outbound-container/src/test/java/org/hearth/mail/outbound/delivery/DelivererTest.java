@@ -43,7 +43,8 @@ class DelivererTest {
             // A published MX name that is no valid TLS server name (SNI refuses underscores).
             "weird    MX  10 mx_1.weird.test.",
             "mx_1.weird A 127.0.0.1",
-            "c        MX  10 mx2.b.test.");
+            "c        MX  10 mx2.b.test.",
+            "smtp.relay A 127.0.0.1");
     private static final byte[] MESSAGE = String.join("\r\n", "From: alice@a.test", "To: bob@b.test",
             "Subject: Lunch", "Message-ID: <lunch@a.test>", "", "Noon?", "").getBytes(StandardCharsets.US_ASCII);
 
@@ -80,7 +81,7 @@ class DelivererTest {
             try (SmtpPeer peer = SmtpPeer.start(received, Map.of("data_delay", 2))) {
                 MailQueue queue = MailQueue.open(dir.resolve("queue-" + perDestination), RetrySchedule.postfix());
                 Deliverer deliverer = new Deliverer(queue, new MxResolver(knot.resolver(Duration.ofSeconds(2))),
-                        new SmtpClient("mx.a.test", Duration.ofSeconds(5), OpportunisticTls.context()), Optional.empty(),
+                        new SmtpClient("mx.a.test", Duration.ofSeconds(5), OpportunisticTls.context()), Optional.empty(), Optional.empty(),
                         peer.port(), "mx.a.test", RetrySchedule.postfix(), clock, new Deliverer.Concurrency(4, perDestination));
                 for (int i = 0; i < 8; i++) {
                     enqueue(queue, "carol" + i + "@c.test");
@@ -127,6 +128,9 @@ class DelivererTest {
             assertThat(text).contains("Final-Recipient: rfc822; nobody@b.test", "Status: 5.1.1",
                     "Final-Recipient: rfc822; someone@nullmx.test", "Status: 5.1.10", "Message-ID: <lunch@a.test>")
                     .doesNotContain("Final-Recipient: rfc822; bob@b.test");
+
+            // The way out, as hearth status shows it: the first MX refused the connection, the backup took it.
+            assertThat(deliverer.wayOut().facts(now.get()).get("port25")).startsWith("works (connected to mx2.b.test [127.0.0.1]");
 
             // a.test does not exist in this world: the bounce fails, and is dropped, not bounced.
             assertThat(deliverer.runOnce()).isEqualTo(1);
@@ -215,6 +219,49 @@ class DelivererTest {
                 assertThat(e.recipients().get(0).state()).isEqualTo(Envelope.State.PENDING);
                 assertThat(e.recipients().get(0).lastReply()).startsWith("DNS lookup of MX b.test failed");
             });
+            assertThat(deliverer.wayOut().facts(now.get()).get("port25")).startsWith("not tried yet");
+        }
+    }
+
+    /**
+     * A smarthost, found by its name in DNS: mail for every other domain goes there in one session,
+     * over checked TLS with the login; without its password the mail waits, saying why, and
+     * hearth status says how the relay last answered.
+     */
+    @Test
+    void withARelayEveryOtherDomainsMailGoesThroughItOnceItsPasswordIsThere() throws Exception {
+        Path[] pem = SmtpClientTest.selfSigned(dir, "smtp.relay.test");
+        Path received = Files.createDirectories(dir.resolve("received"));
+        Path secrets = Files.createDirectories(dir.resolve("secrets"));
+        Files.copy(pem[0], secrets.resolve(Relay.TRUST_FILE));
+        try (SmtpPeer relayServer = SmtpPeer.start(received, Map.of("cert", pem[0].toString(), "key", pem[1].toString(),
+                "auth", Map.of("alice-relay", "relay-pass")))) {
+            MailQueue queue = MailQueue.open(dir.resolve("queue"), RetrySchedule.postfix());
+            Relay relay = new Relay("smtp.relay.test", relayServer.port(), Optional.of("alice-relay"), secrets);
+            Deliverer deliverer = new Deliverer(queue, new MxResolver(knot.resolver(Duration.ofSeconds(2))),
+                    new SmtpClient("mx.a.test", Duration.ofSeconds(5), OpportunisticTls.context()), Optional.empty(),
+                    Optional.of(relay), 25, "mx.a.test", RetrySchedule.postfix(), clock, Deliverer.Concurrency.SERIAL);
+            enqueue(queue, "bob@b.test", "carol@c.test");
+
+            deliverer.runOnce();
+            assertThat(queue.list()).singleElement().satisfies(e -> assertThat(e.recipients()).allSatisfy(r -> {
+                assertThat(r.state()).isEqualTo(Envelope.State.PENDING);
+                assertThat(r.lastReply()).contains("the relay smtp.relay.test:" + relayServer.port(),
+                        "password is not set (hearth secret set relay-password)");
+            }));
+            assertThat(deliverer.wayOut().facts(now.get()).get("relay")).contains("failing (the relay's password is not set");
+
+            Files.writeString(secrets.resolve(Relay.PASSWORD_FILE), "relay-pass\n");
+            now.set(now.get().plus(Duration.ofHours(1)));
+            deliverer.runOnce();
+
+            assertThat(queue.list()).isEmpty();
+            String meta = Files.readString(received.resolve("message-1.json"));
+            assertThat(meta).contains("\"rcpt_tos\": [\"bob@b.test\", \"carol@c.test\"]", "\"login\": \"alice-relay\"",
+                    "\"tls\": true");
+            Map<String, String> facts = deliverer.wayOut().facts(now.get());
+            assertThat(facts.get("relay")).startsWith("smtp.relay.test:" + relayServer.port() + ", works");
+            assertThat(facts.get("port25")).startsWith("not used");
         }
     }
 }

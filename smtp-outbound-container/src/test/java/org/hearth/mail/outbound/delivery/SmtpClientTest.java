@@ -24,6 +24,7 @@ import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -72,6 +73,86 @@ class SmtpClientTest {
                     "alice@a.test", List.of("bob@b.test"), MESSAGE.length, source(MESSAGE)).outcomes();
             assertThat(out.get("bob@b.test").state()).as(out.toString()).isEqualTo(Envelope.State.DELIVERED);
             assertThat(JSON.readTree(dir.resolve("message-1.json").toFile()).path("tls").asBoolean()).isTrue();
+        }
+    }
+
+    /** A smarthost (aiosmtpd with AUTH over TLS only) whose certificate the relay settings trust. */
+    private Relay relayWithTrust(Path trust, int port) throws Exception {
+        Path secrets = Files.createDirectories(dir.resolve("secrets"));
+        Files.writeString(secrets.resolve(Relay.PASSWORD_FILE), "relay-pass\n");
+        Files.copy(trust, secrets.resolve(Relay.TRUST_FILE), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        return new Relay("smtp.relay.test", port, java.util.Optional.of("alice"), secrets);
+    }
+
+    private SmtpClient.Attempt toRelay(Relay relay, SmtpPeer peer) throws Exception {
+        return client.deliverToRelay(peer.address(), relay.host(), relay.implicitTls(), relay.tls(), relay.login(),
+                "alice@a.test", List.of("bob@b.test"), MESSAGE.length, source(MESSAGE));
+    }
+
+    @Test
+    void aRelayGetsTheMessageAfterStarttlsWithACheckedCertificateAndTheLogin() throws Exception {
+        Path[] pem = selfSigned(dir, "smtp.relay.test");
+        try (SmtpPeer peer = SmtpPeer.start(dir, Map.of("cert", pem[0].toString(), "key", pem[1].toString(),
+                "auth", Map.of("alice", "relay-pass")))) {
+            Relay relay = relayWithTrust(pem[0], peer.port());
+
+            SmtpClient.Attempt attempt = toRelay(relay, peer);
+
+            assertThat(attempt.outcomes().get("bob@b.test").state()).as(attempt.toString()).isEqualTo(Envelope.State.DELIVERED);
+            JsonNode meta = JSON.readTree(dir.resolve("message-1.json").toFile());
+            assertThat(meta.path("tls").asBoolean()).isTrue();
+            assertThat(meta.path("login").asText()).isEqualTo("alice");
+            // The message's last line gets its CRLF before the final dot.
+            assertThat(Files.readString(dir.resolve("message-1.eml"))).isEqualTo(new String(MESSAGE, StandardCharsets.UTF_8) + "\r\n");
+        }
+    }
+
+    @Test
+    void aRelayOnPort465SpeaksTlsFromTheFirstByte() throws Exception {
+        Path[] pem = selfSigned(dir, "smtp.relay.test");
+        try (SmtpPeer peer = SmtpPeer.start(dir, Map.of("cert", pem[0].toString(), "key", pem[1].toString(),
+                "implicit_tls", true, "auth", Map.of("alice", "relay-pass")))) {
+            Relay relay = relayWithTrust(pem[0], peer.port());
+            SmtpClient.Attempt attempt = client.deliverToRelay(peer.address(), relay.host(), true, relay.tls(), relay.login(),
+                    "alice@a.test", List.of("bob@b.test"), MESSAGE.length, source(MESSAGE));
+
+            assertThat(attempt.outcomes().get("bob@b.test").state()).as(attempt.toString()).isEqualTo(Envelope.State.DELIVERED);
+            assertThat(JSON.readTree(dir.resolve("message-1.json").toFile()).path("login").asText()).isEqualTo("alice");
+        }
+    }
+
+    /**
+     * A wrong password, a certificate no trusted CA signed, a name the certificate does not carry,
+     * or no STARTTLS at all: the mail waits (never bounces), and the password never leaves in plaintext.
+     */
+    @Test
+    void aRelayThatCannotBeTrustedOrRefusesTheLoginGetsNothingAndTheMailWaits() throws Exception {
+        Path[] pem = selfSigned(dir, "smtp.relay.test");
+        Path[] stranger = selfSigned(Files.createDirectories(dir.resolve("other")), "smtp.relay.test");
+        try (SmtpPeer peer = SmtpPeer.start(dir, Map.of("cert", pem[0].toString(), "key", pem[1].toString(),
+                "auth", Map.of("alice", "another-pass")))) {
+            Relay relay = relayWithTrust(pem[0], peer.port());
+            Outcome refused = toRelay(relay, peer).outcomes().get("bob@b.test");
+            assertThat(refused.state()).isEqualTo(Envelope.State.PENDING);
+            assertThat(refused.reply()).contains("refused the login of alice", "535");
+
+            Outcome untrusted = toRelay(relayWithTrust(stranger[0], peer.port()), peer).outcomes().get("bob@b.test");
+            assertThat(untrusted.state()).isEqualTo(Envelope.State.PENDING);
+            assertThat(untrusted.reply()).contains("failed at STARTTLS");
+
+            Relay wrongName = new Relay("other.relay.test", peer.port(), relay.username(), relay.secrets());
+            Outcome misnamed = client.deliverToRelay(peer.address(), wrongName.host(), false, wrongName.tls(), wrongName.login(),
+                    "alice@a.test", List.of("bob@b.test"), MESSAGE.length, source(MESSAGE)).outcomes().get("bob@b.test");
+            assertThat(misnamed.state()).isEqualTo(Envelope.State.PENDING);
+            assertThat(misnamed.reply()).contains("failed at STARTTLS");
+        }
+        try (SmtpPeer plain = SmtpPeer.start(Files.createDirectories(dir.resolve("plain")), Map.of())) {
+            Outcome noTls = toRelay(relayWithTrust(pem[0], plain.port()), plain).outcomes().get("bob@b.test");
+            assertThat(noTls.state()).isEqualTo(Envelope.State.PENDING);
+            assertThat(noTls.reply()).contains("did not start TLS");
+        }
+        try (Stream<Path> kept = Files.list(dir)) {
+            assertThat(kept.filter(f -> f.toString().endsWith(".eml"))).isEmpty();
         }
     }
 

@@ -1,0 +1,137 @@
+package org.hearth.core.supervisor;
+
+import org.hearth.core.image.ImageRecipe;
+import org.hearth.core.manifest.AppManifest;
+import org.hearth.core.network.RelayConfig;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+/**
+ * What a container may know that is not in its manifest: today the relay's password (from the
+ * key vault) and the CA certificates appliance.yaml trusts for the relay. They are written to a
+ * folder in memory (/dev/shm, a tmpfs on every Linux), never to disk, one folder per container,
+ * which the container sees read-only at /run/secrets; a value changed in the vault reaches the
+ * running container without a restart. Locking storage empties them all.
+ */
+final class ContainerSecrets {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ContainerSecrets.class);
+    static final String RELAY_PASSWORD = "relay-password";
+    static final String RELAY_TRUST = "relay-trust.pem";
+
+    private final Path root;
+    private final Optional<RelayConfig> relay;
+    private final AppStorage vault;
+
+    /** @param root a folder on a tmpfs, owned by the supervisor */
+    ContainerSecrets(Path root, Optional<RelayConfig> relay, AppStorage vault) {
+        this.root = root;
+        this.relay = relay;
+        this.vault = vault;
+    }
+
+    static Path defaultRoot(String instance) {
+        return Path.of("/dev/shm", "hearth-" + instance);
+    }
+
+    /** Whether the container gets a secrets folder: it sends through the relay appliance.yaml names. */
+    boolean needs(AppManifest.Container decl) {
+        return relay.isPresent() && decl.egress().stream().anyMatch(e -> e.to().equals(AppManifest.Egress.RELAY));
+    }
+
+    Path folder(String app, String role) {
+        return root.resolve(app + "-" + role);
+    }
+
+    /**
+     * Brings the container's folder up to date before it starts (and on every pass after). A
+     * password not set is left out: the container says so in its status instead of failing to start.
+     */
+    void refresh(String app, String role, AppManifest.Container decl) {
+        if (!needs(decl)) {
+            return;
+        }
+        Path folder = folder(app, role);
+        try {
+            prepare(folder);
+            RelayConfig r = relay.get();
+            // A supervisor restarted while storage stays open cannot read the vault until the owner
+            // unlocks: what it handed over before stays, as the open volumes do.
+            if (r.username().isEmpty()) {
+                write(folder.resolve(RELAY_PASSWORD), Optional.empty());
+            } else if (vault.secretsReadable()) {
+                write(folder.resolve(RELAY_PASSWORD), vault.secret(RelayConfig.PASSWORD_SECRET));
+            }
+            write(folder.resolve(RELAY_TRUST), r.trust().isPresent() ? Optional.of(Files.readAllBytes(Path.of(r.trust().get())))
+                    : Optional.empty());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the secrets of " + app + "/" + role + " to " + folder, e);
+        }
+    }
+
+    /** Storage is locked: no secret stays in memory outside the vault. */
+    void clearAll() {
+        if (!Files.isDirectory(root)) {
+            return;
+        }
+        try (Stream<Path> all = Files.walk(root)) {
+            for (Path p : all.sorted(Comparator.reverseOrder()).filter(p -> !p.equals(root)).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            LOG.warn("event=secrets-not-cleared root={} error={}", root, e.getMessage());
+        }
+    }
+
+    private void prepare(Path folder) throws IOException {
+        if (!Files.isDirectory(root)) {
+            Files.createDirectories(root);
+        }
+        // Only root passes the parent; the container's own user reads its folder (bind-mounted, read-only).
+        Files.setPosixFilePermissions(root, PosixFilePermissions.fromString("rwx------"));
+        Files.createDirectories(folder);
+        Files.setPosixFilePermissions(folder, PosixFilePermissions.fromString("r-x------"));
+        Files.setAttribute(folder, "unix:uid", ImageRecipe.UID);
+        Files.setAttribute(folder, "unix:gid", ImageRecipe.GID);
+    }
+
+    /** Writes (or with an empty value removes) one file, only when it changed; readable by the container's user alone. */
+    private static void write(Path file, Optional<byte[]> value) throws IOException {
+        try {
+            if (value.isEmpty()) {
+                Files.deleteIfExists(file);
+                return;
+            }
+            if (Files.isRegularFile(file) && Arrays.equals(Files.readAllBytes(file), value.get())) {
+                return;
+            }
+            Path next = file.resolveSibling("." + file.getFileName() + ".new");
+            Files.write(next, value.get());
+            Files.setPosixFilePermissions(next, PosixFilePermissions.fromString("r--------"));
+            Files.setAttribute(next, "unix:uid", ImageRecipe.UID);
+            Files.setAttribute(next, "unix:gid", ImageRecipe.GID);
+            Files.move(next, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        } finally {
+            value.ifPresent(v -> Arrays.fill(v, (byte) 0));
+        }
+    }
+
+    /** The environment a relay-sending container gets: where the relay is and whom to log in as. */
+    Map<String, String> relayEnvironment() {
+        RelayConfig r = relay.orElseThrow();
+        return r.username().isPresent()
+                ? Map.of("HEARTH_RELAY", r.host() + ":" + r.port(), "HEARTH_RELAY_USER", r.username().get())
+                : Map.of("HEARTH_RELAY", r.host() + ":" + r.port());
+    }
+}

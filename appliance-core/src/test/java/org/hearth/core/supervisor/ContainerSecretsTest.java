@@ -1,0 +1,79 @@
+package org.hearth.core.supervisor;
+
+import org.hearth.core.image.ImageRecipe;
+import org.hearth.core.manifest.AppManifest;
+import org.hearth.core.manifest.ManifestReader;
+import org.hearth.core.network.RelayConfig;
+import org.hearth.core.volume.AppVolumes;
+import org.hearth.core.volume.KeyVault;
+import org.hearth.core.volume.PlainVolumes;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Map;
+import java.util.Optional;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The folder of what a container may know beyond its manifest. The relay's password itself comes
+ * from an unlocked key vault, which needs an encrypted backend: MailOutboundTest shows it end to end.
+ */
+class ContainerSecretsTest {
+
+    private static final AppManifest MANIFEST = ManifestReader.read("out.yaml", """
+            schema: 1
+            app: mail
+            version: 1.0.0
+            containers:
+              outbound:
+                image: hearth/out
+                lifecycle: service
+                egress:
+                  - to: relay
+              store:
+                image: hearth/store
+                lifecycle: service
+            """);
+
+    @TempDir
+    Path dir;
+
+    private ContainerSecrets secrets(Optional<RelayConfig> relay) {
+        AppVolumes plain = new AppVolumes(new PlainVolumes(dir.resolve("volumes"), ImageRecipe.UID, ImageRecipe.GID), dir,
+                new KeyVault.Cost(1024, 1, 1));
+        return new ContainerSecrets(dir.resolve("shm"), relay, new AppStorage(Optional.of(plain), null, "t"));
+    }
+
+    @Test
+    void onlyAContainerThatSendsThroughAConfiguredRelayGetsAFolderReadableByItsUserAlone() throws Exception {
+        Path ca = Files.writeString(dir.resolve("ca.pem"), "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+        ContainerSecrets s = secrets(Optional.of(new RelayConfig("smtp.provider.example", 465, Optional.of("me"),
+                Optional.of(ca.toString()))));
+
+        assertThat(s.needs(MANIFEST.containers().get("store"))).isFalse();
+        assertThat(secrets(Optional.empty()).needs(MANIFEST.containers().get("outbound"))).isFalse();
+        assertThat(s.needs(MANIFEST.containers().get("outbound"))).isTrue();
+        assertThat(s.relayEnvironment()).isEqualTo(Map.of("HEARTH_RELAY", "smtp.provider.example:465", "HEARTH_RELAY_USER", "me"));
+
+        s.refresh("mail", "outbound", MANIFEST.containers().get("outbound"));
+        s.refresh("mail", "store", MANIFEST.containers().get("store"));
+
+        Path folder = s.folder("mail", "outbound");
+        assertThat(Files.readString(folder.resolve(ContainerSecrets.RELAY_TRUST))).isEqualTo(Files.readString(ca));
+        // Plain storage has no key vault, so no password: the container's status says it is missing.
+        assertThat(folder.resolve(ContainerSecrets.RELAY_PASSWORD)).doesNotExist();
+        assertThat(s.folder("mail", "store")).doesNotExist();
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("shm")))).isEqualTo("rwx------");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(folder))).isEqualTo("r-x------");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(folder.resolve(ContainerSecrets.RELAY_TRUST))))
+                .isEqualTo("r--------");
+        assertThat(Files.getAttribute(folder.resolve(ContainerSecrets.RELAY_TRUST), "unix:uid")).isEqualTo(ImageRecipe.UID);
+
+        s.clearAll();
+        assertThat(dir.resolve("shm")).isEmptyDirectory();
+    }
+}

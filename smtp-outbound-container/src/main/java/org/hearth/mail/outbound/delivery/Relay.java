@@ -1,0 +1,93 @@
+package org.hearth.mail.outbound.delivery;
+
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateFactory;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The smarthost appliance.yaml names, as the supervisor hands it over: HEARTH_RELAY (host:port),
+ * HEARTH_RELAY_USER, and in the read-only secrets folder the password (from the key vault) and any
+ * CA certificates trusted for the relay beside the runtime's public ones. Both files are read at
+ * each connection, so a password changed with {@code hearth secret set} is used at the next try.
+ */
+public record Relay(String host, int port, Optional<String> username, Path secrets) {
+
+    public static final String PASSWORD_FILE = "relay-password";
+    public static final String TRUST_FILE = "relay-trust.pem";
+
+    /** The relay in this environment, if one is set. */
+    public static Optional<Relay> fromEnvironment(Map<String, String> env, Path secrets) {
+        String hostPort = env.getOrDefault("HEARTH_RELAY", "");
+        if (hostPort.isBlank()) {
+            return Optional.empty();
+        }
+        int colon = hostPort.lastIndexOf(':');
+        if (colon < 1) {
+            throw new IllegalArgumentException("HEARTH_RELAY \"" + hostPort + "\" is not host:port");
+        }
+        String user = env.getOrDefault("HEARTH_RELAY_USER", "");
+        return Optional.of(new Relay(hostPort.substring(0, colon), Integer.parseInt(hostPort.substring(colon + 1)),
+                user.isBlank() ? Optional.empty() : Optional.of(user), secrets));
+    }
+
+    /** Port 465 is TLS from the first byte (RFC 8314); any other port must offer STARTTLS. */
+    public boolean implicitTls() {
+        return port == 465;
+    }
+
+    public String name() {
+        return host + ":" + port;
+    }
+
+    /**
+     * The login, when the relay wants one; empty with a reason when its password is not there (not
+     * set in the vault, or storage locked), so the mail waits saying so.
+     */
+    public Optional<SmtpClient.Login> login() throws IOException {
+        if (username.isEmpty()) {
+            return Optional.empty();
+        }
+        Path file = secrets.resolve(PASSWORD_FILE);
+        if (!Files.isRegularFile(file)) {
+            throw new IOException("the relay's password is not set (hearth secret set " + PASSWORD_FILE + ")");
+        }
+        String password = Files.readString(file, StandardCharsets.UTF_8).strip();
+        return Optional.of(new SmtpClient.Login(username.get(), password));
+    }
+
+    /** The runtime's public CAs, plus the relay's own if the owner gave them: the relay's certificate is always checked. */
+    public SSLContext tls() throws IOException {
+        try {
+            KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
+            try (InputStream in = Files.newInputStream(Path.of(System.getProperty("java.home"), "lib", "security", "cacerts"))) {
+                trust.load(in, null);
+            }
+            Path extra = secrets.resolve(TRUST_FILE);
+            if (Files.isRegularFile(extra)) {
+                int i = 0;
+                try (InputStream in = Files.newInputStream(extra)) {
+                    for (Certificate c : CertificateFactory.getInstance("X.509").generateCertificates(in)) {
+                        trust.setCertificateEntry("relay-" + i++, c);
+                    }
+                }
+            }
+            TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+            tmf.init(trust);
+            SSLContext context = SSLContext.getInstance("TLS");
+            context.init(null, tmf.getTrustManagers(), null);
+            return context;
+        } catch (GeneralSecurityException e) {
+            throw new IOException("the relay's trusted certificates cannot be loaded: " + e.getMessage(), e);
+        }
+    }
+}
