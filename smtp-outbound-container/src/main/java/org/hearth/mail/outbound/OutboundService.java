@@ -8,8 +8,10 @@ import org.hearth.mail.outbound.admin.OutboundAdmin;
 import org.hearth.mail.outbound.admin.QueueStatus;
 import org.hearth.mail.common.TlsIdentity;
 import org.hearth.mail.common.StoreLogin;
+import org.hearth.mail.outbound.delivery.CheckedTls;
 import org.hearth.mail.outbound.delivery.Deliverer;
 import org.hearth.mail.outbound.delivery.LocalStore;
+import org.hearth.mail.outbound.delivery.MtaSts;
 import org.hearth.mail.outbound.delivery.MxResolver;
 import org.hearth.mail.outbound.delivery.OpportunisticTls;
 import org.hearth.mail.outbound.delivery.Relay;
@@ -74,6 +76,7 @@ public final class OutboundService {
 
         Router router = Router.withoutResolver();
         Optional<Resolver> dns = Optional.empty();
+        Optional<MtaSts> mtaSts = Optional.empty();
         String resolverAddress = env("HEARTH_RESOLVER", "");
         if (resolverAddress.isEmpty()) {
             LOG.warn("event=no-resolver detail=\"no egress.resolver in appliance.yaml: mail to other domains stays queued\"");
@@ -82,6 +85,8 @@ public final class OutboundService {
             resolver.setTimeout(Duration.ofSeconds(10));
             router = new MxResolver(resolver);
             dns = Optional.of(resolver);
+            mtaSts = Optional.of(new MtaSts(resolver, CheckedTls.context(Optional.empty()),
+                    443, data.resolve("mta-sts"), InstantSource.system()));
         }
         LocalStore store = new LocalStore() {
             @Override
@@ -97,7 +102,7 @@ public final class OutboundService {
         Optional<Relay> relay = Relay.fromEnvironment(System.getenv(), Path.of(env("HEARTH_SECRETS", "/run/secrets")));
         relay.ifPresent(r -> LOG.info("event=relay relay={} login={}", r.name(), r.username().orElse("none")));
         Deliverer deliverer = new Deliverer(queue, router, new SmtpClient(mxHost, Duration.ofMinutes(5), OpportunisticTls.context()),
-                Optional.of(store), relay, Integer.parseInt(env("DELIVERY_PORT", "25")), mxHost, schedule, InstantSource.system(),
+                Optional.of(store), relay, mtaSts, Integer.parseInt(env("DELIVERY_PORT", "25")), mxHost, schedule, InstantSource.system(),
                 new Deliverer.Concurrency(Integer.parseInt(env("DELIVERY_WORKERS", "6")),
                         Integer.parseInt(env("DESTINATION_CONCURRENCY", "3"))));
         Runnable pass = () -> {

@@ -55,6 +55,7 @@ public final class Deliverer {
     private final ExecutorService workers;
     private final DestinationLimit limit;
     private final Optional<Relay> relay;
+    private final Optional<MtaSts> mtaSts;
     private final WayOut wayOut;
 
     /**
@@ -63,7 +64,8 @@ public final class Deliverer {
      */
     public Deliverer(MailQueue queue, Router mx, SmtpClient smtp, int port, String hostname, RetrySchedule schedule,
                      InstantSource clock) {
-        this(queue, mx, smtp, Optional.empty(), Optional.empty(), port, hostname, schedule, clock, Concurrency.SERIAL);
+        this(queue, mx, smtp, Optional.empty(), Optional.empty(), Optional.empty(), port, hostname, schedule, clock,
+                Concurrency.SERIAL);
     }
 
     /**
@@ -83,10 +85,13 @@ public final class Deliverer {
     /**
      * @param store the appliance's own store, for mail to its domains
      * @param relay the smarthost every other domain's mail goes to, instead of its MX hosts
+     * @param mtaSts the policies of domains that ask for checked TLS to their own MX hosts (RFC 8461)
      */
     public Deliverer(MailQueue queue, Router mx, SmtpClient smtp, Optional<LocalStore> store, Optional<Relay> relay,
-                     int port, String hostname, RetrySchedule schedule, InstantSource clock, Concurrency concurrency) {
+                     Optional<MtaSts> mtaSts, int port, String hostname, RetrySchedule schedule, InstantSource clock,
+                     Concurrency concurrency) {
         this.relay = relay;
+        this.mtaSts = mtaSts;
         this.wayOut = new WayOut(relay);
         this.workers = Executors.newFixedThreadPool(concurrency.workers(), r -> {
             Thread t = new Thread(r, "delivery-worker");
@@ -244,11 +249,28 @@ public final class Deliverer {
             recipients.forEach(r -> out.put(r, Outcome.deferred(later.reason())));
             return out;
         }
+        List<MxResolver.Host> hosts = ((MxResolver.Hosts) route).hosts();
+        Optional<MtaSts.Policy> policy = mtaSts.flatMap(m -> m.policy(domain)).filter(p -> p.mode() == MtaSts.Mode.ENFORCE);
+        if (policy.isPresent()) {
+            // RFC 8461 §5: only the MX hosts the policy names, each over TLS with a valid certificate; else wait.
+            hosts = hosts.stream().filter(h -> policy.get().matches(h.name())).toList();
+            if (hosts.isEmpty()) {
+                String why = "no MX host of " + domain + " is one its MTA-STS policy names (mx: "
+                        + String.join(", ", policy.get().mx()) + "); not delivering elsewhere";
+                recipients.forEach(r -> out.put(r, Outcome.deferred(why)));
+                return out;
+            }
+        }
         SmtpClient.Attempt last = null;
-        for (MxResolver.Host host : ((MxResolver.Hosts) route).hosts()) {
+        for (MxResolver.Host host : hosts) {
             for (InetAddress address : host.addresses()) {
                 InetSocketAddress to = new InetSocketAddress(address, port);
-                last = smtp.deliver(to, host.name(), SmtpClient.Tls.OPPORTUNISTIC, sender, recipients, size, source);
+                if (policy.isPresent()) {
+                    last = smtp.deliverWithCheckedTls(to, host.name(), mtaSts.get().tls(), sender, recipients, size, source);
+                    last = withPolicyNamed(last, domain);
+                } else {
+                    last = smtp.deliver(to, host.name(), SmtpClient.Tls.OPPORTUNISTIC, sender, recipients, size, source);
+                }
                 if (last.tlsFailed()) {
                     // Opportunistic TLS (RFC 7435): a server whose TLS is broken still gets its mail, in plaintext.
                     last = smtp.deliver(to, host.name(), SmtpClient.Tls.NONE, sender, recipients, size, source);
@@ -302,6 +324,14 @@ public final class Deliverer {
         boolean anyTaken = last.outcomes().values().stream().anyMatch(o -> o.state() != Envelope.State.PENDING);
         wayOut.relayed(anyTaken, anyTaken ? "last message handed over" : firstReply(last), clock.instant());
         return last.outcomes();
+    }
+
+    /** Says in a deferral that the domain's MTA-STS policy is why plaintext or an unchecked certificate was not enough. */
+    private static SmtpClient.Attempt withPolicyNamed(SmtpClient.Attempt attempt, String domain) {
+        Map<String, Outcome> outcomes = new LinkedHashMap<>();
+        attempt.outcomes().forEach((r, o) -> outcomes.put(r, o.state() == Envelope.State.PENDING && !o.reply().matches("^[45]\\d\\d .*")
+                ? Outcome.deferred(o.reply() + " (" + domain + "'s MTA-STS policy asks for TLS with a valid certificate)") : o));
+        return new SmtpClient.Attempt(outcomes, attempt.sessionFailed(), attempt.tlsFailed(), attempt.connected());
     }
 
     private static InetAddress literal(String address) {

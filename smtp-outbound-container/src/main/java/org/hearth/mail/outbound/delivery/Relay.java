@@ -1,16 +1,10 @@
 package org.hearth.mail.outbound.delivery;
 
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManagerFactory;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.GeneralSecurityException;
-import java.security.KeyStore;
-import java.security.cert.Certificate;
-import java.security.cert.CertificateFactory;
 import java.util.Map;
 import java.util.Optional;
 
@@ -67,27 +61,6 @@ public record Relay(String host, int port, Optional<String> username, Path secre
 
     /** The runtime's public CAs, plus the relay's own if the owner gave them: the relay's certificate is always checked. */
     public SSLContext tls() throws IOException {
-        try {
-            KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
-            try (InputStream in = Files.newInputStream(Path.of(System.getProperty("java.home"), "lib", "security", "cacerts"))) {
-                trust.load(in, null);
-            }
-            Path extra = secrets.resolve(TRUST_FILE);
-            if (Files.isRegularFile(extra)) {
-                int i = 0;
-                try (InputStream in = Files.newInputStream(extra)) {
-                    for (Certificate c : CertificateFactory.getInstance("X.509").generateCertificates(in)) {
-                        trust.setCertificateEntry("relay-" + i++, c);
-                    }
-                }
-            }
-            TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-            tmf.init(trust);
-            SSLContext context = SSLContext.getInstance("TLS");
-            context.init(null, tmf.getTrustManagers(), null);
-            return context;
-        } catch (GeneralSecurityException e) {
-            throw new IOException("the relay's trusted certificates cannot be loaded: " + e.getMessage(), e);
-        }
+        return CheckedTls.context(Optional.of(secrets.resolve(TRUST_FILE)));
     }
 }

@@ -117,6 +117,16 @@ public final class SmtpClient {
                 size, message);
     }
 
+    /**
+     * Delivers to an MX host that must be reached over TLS with a certificate valid for its name
+     * (a domain's MTA-STS policy in enforce mode): no STARTTLS, or a certificate that does not check
+     * out, and nothing is sent; the mail waits.
+     */
+    public Attempt deliverWithCheckedTls(InetSocketAddress address, String hostName, SSLContext verified, String sender,
+                                         List<String> recipients, long size, MessageSource message) {
+        return deliver(address, hostName, Tls.REQUIRED, verified, Optional.empty(), sender, recipients, size, message);
+    }
+
     private Attempt deliver(InetSocketAddress address, String hostName, Tls policy, SSLContext context, Optional<Login> login,
                             String sender, List<String> recipients, long size, MessageSource message) {
         boolean verify = policy == Tls.REQUIRED || policy == Tls.IMPLICIT;
