@@ -9,6 +9,7 @@ import org.hearth.mail.outbound.admin.QueueStatus;
 import org.hearth.mail.common.TlsIdentity;
 import org.hearth.mail.common.StoreLogin;
 import org.hearth.mail.outbound.delivery.CheckedTls;
+import org.hearth.mail.outbound.delivery.Dane;
 import org.hearth.mail.outbound.delivery.Deliverer;
 import org.hearth.mail.outbound.delivery.LocalStore;
 import org.hearth.mail.outbound.delivery.MtaSts;
@@ -29,8 +30,11 @@ import org.xbill.DNS.Resolver;
 import org.xbill.DNS.SimpleResolver;
 
 import javax.net.ssl.SSLContext;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.InstantSource;
@@ -53,7 +57,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * DELIVERY_WORKERS [6] (messages tried at once), DESTINATION_CONCURRENCY [3] (sessions to one
  * destination at once: a slow one holds at most half the workers), HEARTH_RELAY and HEARTH_RELAY_USER (set
  * by the supervisor from appliance.yaml's egress.relay: every other domain's mail goes to that
- * smarthost, its password and extra CA certificates in HEARTH_SECRETS [/run/secrets]).
+ * smarthost, its password and extra CA certificates in HEARTH_SECRETS [/run/secrets]), and the retry
+ * schedule QUEUE_MINIMAL_BACKOFF [300s], QUEUE_MAXIMAL_BACKOFF [4000s], QUEUE_DELAY_WARNING [4h],
+ * QUEUE_LIFETIME [5d] (Postfix's defaults), and DNSSEC_TRUST_ANCHORS (DS or DNSKEY records, one per line,
+ * DANE validates from instead of the root's: a test world with its own signed zones).
  */
 public final class OutboundService {
 
@@ -67,7 +74,7 @@ public final class OutboundService {
         String ownerHost = required("OWNER_HOSTNAME");
         Path data = Path.of(env("MAIL_DATA", "/data"));
         long maxSize = Long.parseLong(env("MAX_MESSAGE_BYTES", "26214400"));
-        RetrySchedule schedule = RetrySchedule.postfix();
+        RetrySchedule schedule = RetrySchedule.fromEnvironment(System.getenv());
         MailQueue queue = MailQueue.open(data.resolve("queue"), schedule);
         DkimKeys keys = new DkimKeys(data.resolve("dkim"));
         SSLContext tls = TlsIdentity.stored(data.resolve("tls/submission.p12"), ownerHost).serverContext();
@@ -76,7 +83,7 @@ public final class OutboundService {
 
         Router router = Router.withoutResolver();
         Optional<Resolver> dns = Optional.empty();
-        Optional<MtaSts> mtaSts = Optional.empty();
+        Deliverer.DestinationTls destinationTls = Deliverer.DestinationTls.OPPORTUNISTIC;
         String resolverAddress = env("HEARTH_RESOLVER", "");
         if (resolverAddress.isEmpty()) {
             LOG.warn("event=no-resolver detail=\"no egress.resolver in appliance.yaml: mail to other domains stays queued\"");
@@ -85,8 +92,15 @@ public final class OutboundService {
             resolver.setTimeout(Duration.ofSeconds(10));
             router = new MxResolver(resolver);
             dns = Optional.of(resolver);
-            mtaSts = Optional.of(new MtaSts(resolver, CheckedTls.context(Optional.empty()),
-                    443, data.resolve("mta-sts"), InstantSource.system()));
+            // DANE validates from the root's anchors, or from DNSSEC_TRUST_ANCHORS (DS or DNSKEY records, one
+            // per line: a test world's own signed zones).
+            String anchors = env("DNSSEC_TRUST_ANCHORS", "");
+            SimpleResolver daneHead = new SimpleResolver(new InetSocketAddress(resolverAddress, 53));
+            try (InputStream in = anchors.isEmpty() ? Dane.rootAnchors()
+                    : new ByteArrayInputStream((anchors + "\n").getBytes(StandardCharsets.US_ASCII))) {
+                destinationTls = new Deliverer.DestinationTls(Optional.of(new Dane(daneHead, in)), Optional.of(new MtaSts(resolver,
+                        CheckedTls.context(Optional.empty()), 443, data.resolve("mta-sts"), InstantSource.system())));
+            }
         }
         LocalStore store = new LocalStore() {
             @Override
@@ -102,7 +116,7 @@ public final class OutboundService {
         Optional<Relay> relay = Relay.fromEnvironment(System.getenv(), Path.of(env("HEARTH_SECRETS", "/run/secrets")));
         relay.ifPresent(r -> LOG.info("event=relay relay={} login={}", r.name(), r.username().orElse("none")));
         Deliverer deliverer = new Deliverer(queue, router, new SmtpClient(mxHost, Duration.ofMinutes(5), OpportunisticTls.context()),
-                Optional.of(store), relay, mtaSts, Integer.parseInt(env("DELIVERY_PORT", "25")), mxHost, schedule, InstantSource.system(),
+                Optional.of(store), relay, destinationTls, Integer.parseInt(env("DELIVERY_PORT", "25")), mxHost, schedule, InstantSource.system(),
                 new Deliverer.Concurrency(Integer.parseInt(env("DELIVERY_WORKERS", "6")),
                         Integer.parseInt(env("DESTINATION_CONCURRENCY", "3"))));
         Runnable pass = () -> {

@@ -56,6 +56,7 @@ public final class Deliverer {
     private final DestinationLimit limit;
     private final Optional<Relay> relay;
     private final Optional<MtaSts> mtaSts;
+    private final Optional<Dane> dane;
     private final WayOut wayOut;
 
     /**
@@ -64,7 +65,7 @@ public final class Deliverer {
      */
     public Deliverer(MailQueue queue, Router mx, SmtpClient smtp, int port, String hostname, RetrySchedule schedule,
                      InstantSource clock) {
-        this(queue, mx, smtp, Optional.empty(), Optional.empty(), Optional.empty(), port, hostname, schedule, clock,
+        this(queue, mx, smtp, Optional.empty(), Optional.empty(), DestinationTls.OPPORTUNISTIC, port, hostname, schedule, clock,
                 Concurrency.SERIAL);
     }
 
@@ -83,15 +84,24 @@ public final class Deliverer {
     }
 
     /**
+     * How a destination may ask for checked TLS to its MX hosts: DANE (RFC 7672, its signed TLSA
+     * records), which takes precedence, and MTA-STS (RFC 8461, its policy over HTTPS).
+     */
+    public record DestinationTls(Optional<Dane> dane, Optional<MtaSts> mtaSts) {
+        /** Neither: opportunistic STARTTLS everywhere (a test, or no resolver). */
+        public static final DestinationTls OPPORTUNISTIC = new DestinationTls(Optional.empty(), Optional.empty());
+    }
+
+    /**
      * @param store the appliance's own store, for mail to its domains
      * @param relay the smarthost every other domain's mail goes to, instead of its MX hosts
-     * @param mtaSts the policies of domains that ask for checked TLS to their own MX hosts (RFC 8461)
      */
     public Deliverer(MailQueue queue, Router mx, SmtpClient smtp, Optional<LocalStore> store, Optional<Relay> relay,
-                     Optional<MtaSts> mtaSts, int port, String hostname, RetrySchedule schedule, InstantSource clock,
+                     DestinationTls destinationTls, int port, String hostname, RetrySchedule schedule, InstantSource clock,
                      Concurrency concurrency) {
         this.relay = relay;
-        this.mtaSts = mtaSts;
+        this.mtaSts = destinationTls.mtaSts();
+        this.dane = destinationTls.dane();
         this.wayOut = new WayOut(relay);
         this.workers = Executors.newFixedThreadPool(concurrency.workers(), r -> {
             Thread t = new Thread(r, "delivery-worker");
@@ -261,13 +271,26 @@ public final class Deliverer {
                 return out;
             }
         }
+        // RFC 7672 §2.2.1: TLSA records count only for MX hosts named by signed MX records.
+        boolean daneDomain = dane.isPresent() && dane.get().mxSecure(domain);
         SmtpClient.Attempt last = null;
         for (MxResolver.Host host : hosts) {
+            Dane.Tlsa tlsa = daneDomain ? dane.get().tlsa(host.name(), port) : new Dane.None();
+            if (tlsa instanceof Dane.Failed failed) {
+                // A TLSA answer that does not validate may be an attacker's: that host gets nothing now.
+                Map<String, Outcome> waiting = new LinkedHashMap<>();
+                recipients.forEach(r -> waiting.put(r, Outcome.deferred(failed.reason() + "; not delivering to " + host.name())));
+                last = new SmtpClient.Attempt(waiting, true, false, false);
+                continue;
+            }
             for (InetAddress address : host.addresses()) {
                 InetSocketAddress to = new InetSocketAddress(address, port);
-                if (policy.isPresent()) {
-                    last = smtp.deliverWithCheckedTls(to, host.name(), mtaSts.get().tls(), sender, recipients, size, source);
-                    last = withPolicyNamed(last, domain);
+                if (tlsa instanceof Dane.Records records) {
+                    last = withReason(smtp.deliverWithDane(to, host.name(), Dane.context(records.usable(), host.name()), sender,
+                            recipients, size, source), host.name() + " publishes TLSA records (DANE): only a certificate they match will do");
+                } else if (policy.isPresent()) {
+                    last = withReason(smtp.deliverWithCheckedTls(to, host.name(), mtaSts.get().tls(), sender, recipients, size,
+                            source), domain + "'s MTA-STS policy asks for TLS with a valid certificate");
                 } else {
                     last = smtp.deliver(to, host.name(), SmtpClient.Tls.OPPORTUNISTIC, sender, recipients, size, source);
                 }
@@ -326,11 +349,11 @@ public final class Deliverer {
         return last.outcomes();
     }
 
-    /** Says in a deferral that the domain's MTA-STS policy is why plaintext or an unchecked certificate was not enough. */
-    private static SmtpClient.Attempt withPolicyNamed(SmtpClient.Attempt attempt, String domain) {
+    /** Says in a deferral before any reply why plaintext or an unchecked certificate was not enough. */
+    private static SmtpClient.Attempt withReason(SmtpClient.Attempt attempt, String reason) {
         Map<String, Outcome> outcomes = new LinkedHashMap<>();
         attempt.outcomes().forEach((r, o) -> outcomes.put(r, o.state() == Envelope.State.PENDING && !o.reply().matches("^[45]\\d\\d .*")
-                ? Outcome.deferred(o.reply() + " (" + domain + "'s MTA-STS policy asks for TLS with a valid certificate)") : o));
+                ? Outcome.deferred(o.reply() + " (" + reason + ")") : o));
         return new SmtpClient.Attempt(outcomes, attempt.sessionFailed(), attempt.tlsFailed(), attempt.connected());
     }
 

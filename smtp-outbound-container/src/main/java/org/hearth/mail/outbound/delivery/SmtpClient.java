@@ -52,7 +52,9 @@ public final class SmtpClient {
         /** STARTTLS must be offered and the certificate must be valid for the host name, or nothing is sent. */
         REQUIRED,
         /** TLS from the first byte (RFC 8314, port 465), the certificate checked as for REQUIRED. */
-        IMPLICIT
+        IMPLICIT,
+        /** STARTTLS must be offered; the certificate is judged by the host's TLSA records alone (RFC 7672), not by its name. */
+        DANE
     }
 
     /** A login for AUTH (RFC 4954), sent only over TLS whose certificate was checked. */
@@ -127,9 +129,19 @@ public final class SmtpClient {
         return deliver(address, hostName, Tls.REQUIRED, verified, Optional.empty(), sender, recipients, size, message);
     }
 
+    /**
+     * Delivers to an MX host whose TLSA records validate (DANE): no STARTTLS, or a certificate they
+     * do not match ({@code dane} checks it), and nothing is sent; the mail waits.
+     */
+    public Attempt deliverWithDane(InetSocketAddress address, String hostName, SSLContext dane, String sender,
+                                   List<String> recipients, long size, MessageSource message) {
+        return deliver(address, hostName, Tls.DANE, dane, Optional.empty(), sender, recipients, size, message);
+    }
+
     private Attempt deliver(InetSocketAddress address, String hostName, Tls policy, SSLContext context, Optional<Login> login,
                             String sender, List<String> recipients, long size, MessageSource message) {
         boolean verify = policy == Tls.REQUIRED || policy == Tls.IMPLICIT;
+        boolean requireTls = verify || policy == Tls.DANE;
         Map<String, Outcome> outcomes = new LinkedHashMap<>();
         List<String> accepted = new ArrayList<>();
         String stage = "connect";
@@ -163,7 +175,7 @@ public final class SmtpClient {
                     extensions = s.ehlo();
                 }
             }
-            if (verify && !tlsStarted) {
+            if (requireTls && !tlsStarted) {
                 s.quit();
                 return new Attempt(deferAll(recipients, hostName + " did not start TLS (STARTTLS not offered or refused);"
                         + " nothing is sent to it in plaintext"), true, false, true);

@@ -82,7 +82,7 @@ class DelivererTest {
                 MailQueue queue = MailQueue.open(dir.resolve("queue-" + perDestination), RetrySchedule.postfix());
                 Deliverer deliverer = new Deliverer(queue, new MxResolver(knot.resolver(Duration.ofSeconds(2))),
                         new SmtpClient("mx.a.test", Duration.ofSeconds(5), OpportunisticTls.context()), Optional.empty(), Optional.empty(),
-                        Optional.empty(), peer.port(), "mx.a.test", RetrySchedule.postfix(), clock, new Deliverer.Concurrency(4, perDestination));
+                        Deliverer.DestinationTls.OPPORTUNISTIC, peer.port(), "mx.a.test", RetrySchedule.postfix(), clock, new Deliverer.Concurrency(4, perDestination));
                 for (int i = 0; i < 8; i++) {
                     enqueue(queue, "carol" + i + "@c.test");
                 }
@@ -240,7 +240,7 @@ class DelivererTest {
             Relay relay = new Relay("smtp.relay.test", relayServer.port(), Optional.of("alice-relay"), secrets);
             Deliverer deliverer = new Deliverer(queue, new MxResolver(knot.resolver(Duration.ofSeconds(2))),
                     new SmtpClient("mx.a.test", Duration.ofSeconds(5), OpportunisticTls.context()), Optional.empty(),
-                    Optional.of(relay), Optional.empty(), 25, "mx.a.test", RetrySchedule.postfix(), clock, Deliverer.Concurrency.SERIAL);
+                    Optional.of(relay), Deliverer.DestinationTls.OPPORTUNISTIC, 25, "mx.a.test", RetrySchedule.postfix(), clock, Deliverer.Concurrency.SERIAL);
             enqueue(queue, "bob@b.test", "carol@c.test");
 
             deliverer.runOnce();

@@ -40,12 +40,17 @@ public final class KnotServer implements AutoCloseable {
      * ephemeral TCP port, say): then it tries another, a few times.
      */
     public static KnotServer start(Path dir, String zone, String zoneText) throws Exception {
+        return start(dir, zone, zoneText, false);
+    }
+
+    /** As {@link #start(Path, String, String)}, with the zone signed by Knot (DNSSEC, its default policy) when {@code signed}. */
+    public static KnotServer start(Path dir, String zone, String zoneText, boolean signed) throws Exception {
         Files.createDirectories(dir.resolve("db"));
         Files.writeString(dir.resolve(zone + "zone"), zoneText);
         IOException last = null;
         for (int attempt = 0; attempt < 5; attempt++) {
             try {
-                return startOn(freeUdpAndTcpPort(), dir, zone);
+                return startOn(freeUdpAndTcpPort(), dir, zone, signed);
             } catch (PortTaken e) {
                 last = e;
             }
@@ -72,7 +77,7 @@ public final class KnotServer implements AutoCloseable {
         throw new IOException("no loopback port free for both UDP and TCP");
     }
 
-    private static KnotServer startOn(int port, Path dir, String zone) throws Exception {
+    private static KnotServer startOn(int port, Path dir, String zone, boolean signed) throws Exception {
         Files.writeString(dir.resolve("knot.conf"), String.join("\n",
                 "server:",
                 "    rundir: \"" + dir + "\"",
@@ -86,6 +91,7 @@ public final class KnotServer implements AutoCloseable {
                 "  - domain: " + zone,
                 "    storage: \"" + dir + "\"",
                 "    file: \"" + zone + "zone\"",
+                signed ? "    dnssec-signing: on" : "",
                 ""));
         Process p = new ProcessBuilder("knotd", "-c", dir.resolve("knot.conf").toString())
                 .redirectErrorStream(true).redirectOutput(dir.resolve("knotd.log").toFile()).start();
@@ -107,6 +113,24 @@ public final class KnotServer implements AutoCloseable {
         }
         server.close();
         throw new IOException("knotd did not answer for " + zone + ": " + Files.readString(dir.resolve("knotd.log")));
+    }
+
+    /** The zone's key-signing keys (DNSKEY records, zone-file form): the trust anchor a validator starts from. */
+    public String trustAnchors(String zone) throws Exception {
+        SimpleResolver r = resolver(Duration.ofSeconds(2));
+        r.setEDNS(0, 4096, org.xbill.DNS.Flags.DO);
+        org.xbill.DNS.Message keys = r.send(org.xbill.DNS.Message.newQuery(org.xbill.DNS.Record.newRecord(
+                org.xbill.DNS.Name.fromString(zone), Type.DNSKEY, org.xbill.DNS.DClass.IN)));
+        StringBuilder out = new StringBuilder();
+        for (org.xbill.DNS.Record k : keys.getSection(org.xbill.DNS.Section.ANSWER)) {
+            if (k instanceof org.xbill.DNS.DNSKEYRecord key && (key.getFlags() & org.xbill.DNS.DNSKEYRecord.Flags.SEP_KEY) != 0) {
+                out.append(k).append('\n');
+            }
+        }
+        if (out.length() == 0) {
+            throw new IOException("no key-signing key for " + zone);
+        }
+        return out.toString();
     }
 
     public int port() {

@@ -89,7 +89,7 @@ class MtaStsTest {
     private Deliverer deliverer(MailQueue queue, int smtpPort, MtaSts mtaSts) {
         return new Deliverer(queue, new MxResolver(knot.resolver(Duration.ofSeconds(2))),
                 new SmtpClient("mx.a.test", Duration.ofSeconds(5), OpportunisticTls.context()), Optional.empty(),
-                Optional.empty(), Optional.of(mtaSts), smtpPort, "mx.a.test", RetrySchedule.postfix(), clock,
+                Optional.empty(), new Deliverer.DestinationTls(Optional.empty(), Optional.of(mtaSts)), smtpPort, "mx.a.test", RetrySchedule.postfix(), clock,
                 Deliverer.Concurrency.SERIAL);
     }
 

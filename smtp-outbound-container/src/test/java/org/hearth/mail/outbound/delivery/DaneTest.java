@@ -1,0 +1,110 @@
+package org.hearth.mail.outbound.delivery;
+
+import org.hearth.mail.outbound.queue.Envelope;
+import org.hearth.mail.outbound.queue.MailQueue;
+import org.hearth.mail.outbound.queue.RetrySchedule;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayInputStream;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * DANE (RFC 7672) with the real pieces: Knot signs the zone (DNSSEC) and publishes the TLSA
+ * records, dnsjava validates from the zone's own key as trust anchor (the root's, on an
+ * appliance), and aiosmtpd receives with the certificate the records name, or another.
+ */
+class DaneTest {
+
+    private static final byte[] MESSAGE = String.join("\r\n", "From: alice@a.test", "To: bob@d.test", "Subject: dane",
+            "", "Hello", "").getBytes(StandardCharsets.US_ASCII);
+
+    @TempDir
+    Path dir;
+
+    /** SHA-256 of the certificate's public key (selector 1, matching type 1): what a DANE-EE record carries. */
+    private static String spkiSha256(Path certPem) throws Exception {
+        try (InputStream in = Files.newInputStream(certPem)) {
+            X509Certificate c = (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in);
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(c.getPublicKey().getEncoded()));
+        }
+    }
+
+    /** Delivers one message to bob@DOMAIN with DANE on, against a signed zone naming {@code mx.DOMAIN} at the peer's port. */
+    private Envelope.Recipient deliver(String domain, int port, String tlsaLines, boolean signed) throws Exception {
+        String zone = KnotServer.testZone(
+                domain.replace(".test", "") + " MX 10 mx." + domain + ".",
+                "mx." + domain.replace(".test", "") + " A 127.0.0.1",
+                tlsaLines.replace("PORT", String.valueOf(port)));
+        try (KnotServer knot = KnotServer.start(dir.resolve("dns-" + domain), "test.", zone, signed)) {
+            Dane dane = new Dane(knot.resolver(Duration.ofSeconds(2)), new ByteArrayInputStream(
+                    (signed ? knot.trustAnchors("test.") : "test. 60 IN DS 1 13 2 " + "00".repeat(32) + "\n")
+                            .getBytes(StandardCharsets.US_ASCII)));
+            MailQueue queue = MailQueue.open(dir.resolve("queue-" + domain), RetrySchedule.postfix());
+            queue.enqueue("alice@a.test", List.of("bob@" + domain), new ByteArrayInputStream(MESSAGE), Instant.EPOCH);
+            new Deliverer(queue, new MxResolver(knot.resolver(Duration.ofSeconds(2))),
+                    new SmtpClient("mx.a.test", Duration.ofSeconds(5), OpportunisticTls.context()), Optional.empty(),
+                    Optional.empty(), new Deliverer.DestinationTls(Optional.of(dane), Optional.empty()), port, "mx.a.test",
+                    RetrySchedule.postfix(), () -> Instant.EPOCH, Deliverer.Concurrency.SERIAL).runOnce();
+            List<Envelope> left = queue.list();
+            return left.isEmpty() ? new Envelope.Recipient("bob@" + domain, Envelope.State.DELIVERED, "")
+                    : left.get(0).recipients().get(0);
+        }
+    }
+
+    @Test
+    void aServerWhoseKeyTheSignedTlsaRecordNamesGetsTheMailOverTls() throws Exception {
+        Path[] pem = SmtpClientTest.selfSigned(dir, "mx.d.test");
+        Path received = Files.createDirectories(dir.resolve("received"));
+        try (SmtpPeer peer = SmtpPeer.start(received, Map.of("cert", pem[0].toString(), "key", pem[1].toString()))) {
+            Envelope.Recipient bob = deliver("d.test", peer.port(), "_PORT._tcp.mx.d TLSA 3 1 1 " + spkiSha256(pem[0]), true);
+
+            assertThat(bob.state()).as(bob.lastReply()).isEqualTo(Envelope.State.DELIVERED);
+            assertThat(Files.readString(received.resolve("message-1.json"))).contains("\"tls\": true");
+        }
+    }
+
+    /** Another key (a man in the middle's, say), or no STARTTLS at all: nothing is sent, the mail waits. */
+    @Test
+    void anotherKeyOrNoTlsGetsNothing() throws Exception {
+        Path[] pem = SmtpClientTest.selfSigned(dir, "mx.d.test");
+        Path received = Files.createDirectories(dir.resolve("received"));
+        try (SmtpPeer peer = SmtpPeer.start(received, Map.of("cert", pem[0].toString(), "key", pem[1].toString()))) {
+            Envelope.Recipient bob = deliver("e.test", peer.port(), "_PORT._tcp.mx.e TLSA 3 1 1 " + "ab".repeat(32), true);
+            assertThat(bob.state()).isEqualTo(Envelope.State.PENDING);
+            assertThat(bob.lastReply()).contains("failed at STARTTLS", "matches none of its TLSA records",
+                    "mx.e.test publishes TLSA records (DANE)");
+        }
+        try (SmtpPeer plain = SmtpPeer.start(received, Map.of())) {
+            Envelope.Recipient bob = deliver("f.test", plain.port(), "_PORT._tcp.mx.f TLSA 3 1 1 " + spkiSha256(pem[0]), true);
+            assertThat(bob.state()).isEqualTo(Envelope.State.PENDING);
+            assertThat(bob.lastReply()).contains("did not start TLS");
+        }
+        assertThat(received).isEmptyDirectory();
+    }
+
+    /** Securely no TLSA records, or a zone that is not signed: DANE does not apply, and plaintext still delivers. */
+    @Test
+    void withoutSignedTlsaRecordsDeliveryIsOpportunistic() throws Exception {
+        Path received = Files.createDirectories(dir.resolve("received"));
+        try (SmtpPeer plain = SmtpPeer.start(received, Map.of())) {
+            assertThat(deliver("g.test", plain.port(), "", true).state()).isEqualTo(Envelope.State.DELIVERED);
+            assertThat(deliver("h.test", plain.port(), "_PORT._tcp.mx.h TLSA 3 1 1 " + "ab".repeat(32), false).state())
+                    .as("an unsigned zone's TLSA records are anyone's").isEqualTo(Envelope.State.DELIVERED);
+        }
+    }
+}
