@@ -129,11 +129,15 @@ public final class Dane {
     public static SSLContext context(List<TLSARecord> records, String host) {
         try {
             SSLContext c = SSLContext.getInstance("TLS");
-            c.init(null, new X509TrustManager[]{new Matcher(records, host)}, null);
+            c.init(null, new X509TrustManager[]{trustManager(records, host)}, null);
             return c;
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("no TLS in this Java runtime", e);
         }
+    }
+
+    static X509TrustManager trustManager(List<TLSARecord> records, String host) {
+        return new Matcher(records, host);
     }
 
     private record Matcher(List<TLSARecord> records, String host) implements X509TrustManager {

@@ -107,4 +107,43 @@ class DaneTest {
                     .as("an unsigned zone's TLSA records are anyone's").isEqualTo(Envelope.State.DELIVERED);
         }
     }
+
+    /**
+     * DANE-TA(2): the record names a CA in the chain the server sends; it must sign down to the
+     * server's certificate, which must carry the MX host's name.
+     */
+    @Test
+    void aTrustAnchorRecordAcceptsWhatItsCaSignedForTheRightNameOnly() throws Exception {
+        java.security.KeyPairGenerator gen = java.security.KeyPairGenerator.getInstance("EC");
+        java.security.KeyPair caKeys = gen.generateKeyPair();
+        java.security.KeyPair leafKeys = gen.generateKeyPair();
+        java.security.KeyPair strangerKeys = gen.generateKeyPair();
+        X509Certificate ca = certificate("CN=Test CA", caKeys.getPublic(), "CN=Test CA", caKeys.getPrivate(), null);
+        X509Certificate leaf = certificate("CN=mx.d.test", leafKeys.getPublic(), "CN=Test CA", caKeys.getPrivate(), "mx.d.test");
+        X509Certificate forged = certificate("CN=mx.d.test", leafKeys.getPublic(), "CN=Test CA", strangerKeys.getPrivate(), "mx.d.test");
+        org.xbill.DNS.TLSARecord anchor = new org.xbill.DNS.TLSARecord(org.xbill.DNS.Name.fromString("_25._tcp.mx.d.test."),
+                org.xbill.DNS.DClass.IN, 60, 2, 0, 1, MessageDigest.getInstance("SHA-256").digest(ca.getEncoded()));
+
+        Dane.trustManager(List.of(anchor), "mx.d.test").checkServerTrusted(new X509Certificate[]{leaf, ca}, "ECDHE_ECDSA");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> Dane.trustManager(List.of(anchor), "mx.other.test")
+                        .checkServerTrusted(new X509Certificate[]{leaf, ca}, "ECDHE_ECDSA"))
+                .hasMessageContaining("matches none of its TLSA records");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> Dane.trustManager(List.of(anchor), "mx.d.test")
+                        .checkServerTrusted(new X509Certificate[]{forged, ca}, "ECDHE_ECDSA"))
+                .hasMessageContaining("matches none of its TLSA records");
+    }
+
+    private static X509Certificate certificate(String subject, java.security.PublicKey key, String issuer,
+                                               java.security.PrivateKey issuerKey, String dnsName) throws Exception {
+        var builder = new org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder(new org.bouncycastle.asn1.x500.X500Name(issuer),
+                java.math.BigInteger.valueOf(System.nanoTime()), java.util.Date.from(Instant.now().minusSeconds(60)),
+                java.util.Date.from(Instant.now().plus(Duration.ofDays(1))), new org.bouncycastle.asn1.x500.X500Name(subject), key);
+        if (dnsName != null) {
+            builder.addExtension(org.bouncycastle.asn1.x509.Extension.subjectAlternativeName, false,
+                    new org.bouncycastle.asn1.x509.GeneralNames(new org.bouncycastle.asn1.x509.GeneralName(
+                            org.bouncycastle.asn1.x509.GeneralName.dNSName, dnsName)));
+        }
+        var signer = new org.bouncycastle.operator.jcajce.JcaContentSignerBuilder("SHA256withECDSA").build(issuerKey);
+        return new org.bouncycastle.cert.jcajce.JcaX509CertificateConverter().getCertificate(builder.build(signer));
+    }
 }
