@@ -63,6 +63,11 @@ class MailOutboundTest {
     private static String mx;
     /** away.test's MX: nothing answers there until a test brings it back. */
     private static String awayMx;
+    /** slow.test's MX, a server that takes its time before it answers the message. */
+    private static String slowMx;
+    /** The MX of dane.test and forged.test, and the certificate it shows (PEM certificate, key). */
+    private static String daneMx;
+    private static Path[] daneCertificate;
     /** The smarthost's address (smtp.relay.test), where Postfix takes mail after a login. */
     private static String relayAddress;
     /** sender.test's DKIM key, published in its zone. */
@@ -82,25 +87,60 @@ class MailOutboundTest {
         internet.addAddress(26);
         relayAddress = internet.address(27);
         internet.addAddress(27);
+        slowMx = internet.address(28);
+        internet.addAddress(28);
+        daneMx = internet.address(29);
+        internet.addAddress(29);
+        daneCertificate = EngineFixture.certificate(state.resolve("dane-tls"), "mx.dane.test");
         senderKey = KeyPairGenerator.getInstance("RSA").generateKeyPair();
-        internet.dns(resolver, "remote.test.", zone("remote.test", resolver, mx), "away.test.", zone("away.test", resolver, awayMx),
+        // Two signed zones whose MX is one server: dane.test's TLSA record names its key, forged.test's another.
+        internet.dns(resolver, java.util.Set.of("dane.test.", "forged.test."), "remote.test.", zone("remote.test", resolver, mx),
+                "dane.test.", zone("dane.test", resolver, daneMx) + "_25._tcp.mx TLSA 3 1 1 " + spkiSha256(daneCertificate[0]) + "\n",
+                "forged.test.", zone("forged.test", resolver, daneMx) + "_25._tcp.mx TLSA 3 1 1 " + "ab".repeat(32) + "\n", "away.test.", zone("away.test", resolver, awayMx),
                 "relay.test.", zone("relay.test", resolver, relayAddress) + "smtp A " + relayAddress + "\n",
+                "slow.test.", zone("slow.test", resolver, slowMx),
                 // Senders on the internet: one that signs and lists its servers, two that others spoof.
                 "sender.test.", senderZone("sender.test", resolver, "v=DMARC1; p=reject", "ip4:" + internet.address(0) + "/24",
                         senderKey.getPublic()),
                 "bank.test.", senderZone("bank.test", resolver, "v=DMARC1; p=reject", "ip4:192.0.2.1", null),
                 "shop.test.", senderZone("shop.test", resolver, "v=DMARC1; p=quarantine", "ip4:192.0.2.1", null));
         received = state.resolve("received");
-        internet.smtpPeer(mx, received, Map.of("nobody@remote.test", "550 5.1.1 <nobody@remote.test>: no such user"));
+        internet.smtpPeer(mx, received, Map.of("nobody@remote.test", "550 5.1.1 <nobody@remote.test>: no such user",
+                "later@remote.test", "451 4.2.1 <later@remote.test>: mailbox busy, try again later"));
         Files.writeString(state.resolve("appliance.yaml"), "egress:\n  resolver: " + resolver + "\n");
         hearth = new HearthCli(state);
-        Path manifest = state.resolve(APP + ".yaml");
-        Files.writeString(manifest, EngineFixture.mailManifest(APP, SMTP_PORT, IMAP_PORT, IMAP_PORT + 1));
         hearth.ok("up", "--public-address", internet.applianceAddress());
         hearth.okWithInput(EngineFixture.PASSPHRASE + "\n", "unlock");
-        hearth.ok("app", "install", manifest.toString(), "--timeout", "300");
+        installWith(Map.of());
         EngineFixture.addMailbox(hearth, APP, ALICE, PASSWORD);
         hearth.okWithInput(BOB_PASSWORD + "\n", "mail", "--app", APP, "user", "add", BOB);
+    }
+
+    /** Installs (or updates) the shipped manifest with {@code outboundEnv} added to outbound's environment. */
+    private static void installWith(Map<String, String> outboundEnv) throws Exception {
+        String text = EngineFixture.mailManifest(APP, SMTP_PORT, IMAP_PORT, IMAP_PORT + 1);
+        String anchor = "      SUBMISSIONS_PORT: \"1465\"\n";
+        assertThat(text).contains(anchor);
+        StringBuilder extra = new StringBuilder(anchor);
+        outboundEnv.forEach((k, v) -> extra.append("      ").append(k).append(": \"")
+                .append(v.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n")).append("\"\n"));
+        Path manifest = state.resolve(APP + ".yaml");
+        Files.writeString(manifest, text.replace(anchor, extra.toString()));
+        hearth.ok("app", "install", manifest.toString(), "--timeout", "300");
+        // Healthy is the container's word; a new one's submission answers a moment later.
+        await(Duration.ofSeconds(60), () -> {
+            JsonNode probe = MailClients.python("probe", Map.of("host", "127.0.0.2", "port", SUBMISSION_PORT, "timeout", 3));
+            return probe.path("greeting").asText().startsWith("220") ? Optional.of(probe) : Optional.empty();
+        });
+    }
+
+    /** SHA-256 of a certificate's public key, in hex: a DANE-EE(3) SPKI(1) SHA-256(1) record's data. */
+    private static String spkiSha256(Path certPem) throws Exception {
+        try (java.io.InputStream in = Files.newInputStream(certPem)) {
+            java.security.cert.Certificate c = java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(in);
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(c.getPublicKey().getEncoded()));
+        }
     }
 
     private static String zone(String origin, String resolver, String mxAddress) {
@@ -353,8 +393,97 @@ class MailOutboundTest {
      * Hearth's DKIM signatures intact. The password is nowhere on disk in the clear, and locking
      * storage takes it from the container.
      */
+    /**
+     * A destination that only ever answers 4xx: the sender hears that the mail is late, then that it
+     * was given up, on the schedule the manifest sets (shortened here from Postfix's 4 h and 5 d).
+     */
     @Test
     @Order(10)
+    void aDestinationThatAlwaysSaysLaterBringsADelayNoticeThenABounce() throws Exception {
+        installWith(Map.of("QUEUE_MINIMAL_BACKOFF", "3s", "QUEUE_MAXIMAL_BACKOFF", "5s", "QUEUE_DELAY_WARNING", "10s",
+                "QUEUE_LIFETIME", "30s"));
+        try {
+            String marker = "later-" + UUID.randomUUID();
+            JsonNode sent = submit(ALICE, PASSWORD, ALICE, List.of("later@remote.test"), marker, false);
+            assertThat(sent.path("ok").asBoolean()).as("submission: %s", sent).isTrue();
+
+            awaitInInbox(ALICE, PASSWORD, marker, 1);
+            assertThat(inboxSubjects(ALICE, PASSWORD)).containsOnlyOnce("Delayed Mail (still being retried)");
+            assertThat(hearth.ok("mail", "--app", APP, "queue", "list").stdout()).contains("later@remote.test");
+
+            awaitInInbox(ALICE, PASSWORD, marker, 2);
+            assertThat(inboxSubjects(ALICE, PASSWORD)).containsOnlyOnce("Delayed Mail (still being retried)")
+                    .filteredOn("Undelivered Mail Returned to Sender"::equals).hasSize(2);
+            assertThat(hearth.ok("mail", "--app", APP, "queue", "list").stdout()).doesNotContain("later@remote.test");
+        } finally {
+            installWith(Map.of());
+        }
+    }
+
+    /**
+     * The outbound container killed while a message is on its way (the remote holds it before its
+     * reply): after the supervisor starts it again, the message arrives, once.
+     */
+    @Test
+    @Order(11)
+    void killedMidDeliveryTheMessageArrivesOnceAfterTheRestart() throws Exception {
+        Path slowReceived = state.resolve("received-slow");
+        internet.smtpPeer(slowMx, slowReceived, Map.of(), 8);
+        String marker = "killed-" + UUID.randomUUID();
+        JsonNode sent = submit(ALICE, PASSWORD, ALICE, List.of("carol@slow.test"), marker, false);
+        assertThat(sent.path("ok").asBoolean()).as("submission: %s", sent).isTrue();
+        // The remote has the message's data and holds its reply: kill the sender now.
+        await(Duration.ofSeconds(60), () -> Files.exists(slowReceived.resolve("max_concurrent")) ? Optional.of(true) : Optional.empty());
+        String killed = containerOf("outbound").id();
+        engine.client().killContainerCmd(killed).exec();
+
+        Path eml = await(Duration.ofSeconds(120), () -> arrived(slowReceived, marker));
+        Thread.sleep(10_000);
+        try (Stream<Path> files = Files.list(slowReceived)) {
+            assertThat(files.filter(f -> f.toString().endsWith(".eml")).toList()).as("copies delivered").containsExactly(eml);
+        }
+    }
+
+    /**
+     * DANE on the engine: the outbound container validates the signed zones (from their anchors, as
+     * it would from the root's) and sends to dane.test's MX only because its key is the one the
+     * signed TLSA record names; forged.test's record names another key, so the same server gets nothing.
+     */
+    @Test
+    @Order(12)
+    void aDomainPublishingDaneGetsMailOnlyOverTlsWithTheKeyItsSignedRecordNames() throws Exception {
+        String resolver = internet.address(2);
+        installWith(Map.of("DNSSEC_TRUST_ANCHORS", internet.trustAnchors(resolver, "dane.test.")
+                + internet.trustAnchors(resolver, "forged.test.")));
+        Path daneReceived = state.resolve("received-dane");
+        internet.smtpPeerWithTls(daneMx, daneReceived, daneCertificate[0], daneCertificate[1]);
+
+        String marker = "dane-" + UUID.randomUUID();
+        assertThat(submit(ALICE, PASSWORD, ALICE, List.of("carol@dane.test"), marker, false).path("ok").asBoolean()).isTrue();
+        Path eml = await(Duration.ofSeconds(60), () -> arrived(daneReceived, marker));
+        assertThat(Files.readString(Path.of(eml.toString().replace(".eml", ".json")))).contains("\"tls\": true");
+
+        String forged = "forged-" + UUID.randomUUID();
+        assertThat(submit(ALICE, PASSWORD, ALICE, List.of("carol@forged.test"), forged, false).path("ok").asBoolean()).isTrue();
+        String listed = await(Duration.ofSeconds(60), () -> {
+            String out = hearth.ok("mail", "--app", APP, "queue", "list").stdout();
+            return out.contains("matches none of its TLSA records") ? Optional.of(out) : Optional.empty();
+        });
+        assertThat(arrived(daneReceived, forged)).isEmpty();
+        // Out of the way of the tests after this one: the message listed just above its recipient.
+        String id = null;
+        for (String line : listed.lines().toList()) {
+            if (line.contains("from <" + ALICE + ">")) {
+                id = line.split(" ")[0];
+            } else if (line.contains("<carol@forged.test>")) {
+                break;
+            }
+        }
+        hearth.ok("mail", "--app", APP, "queue", "delete", id);
+    }
+
+    @Test
+    @Order(13)
     void whenThePortIsBlockedMailLeavesThroughTheSmarthostWithItsPasswordFromTheKeyVault() throws Exception {
         String relayPassword = "relay-pass-" + UUID.randomUUID();
         internet.blockPort25From(internet.applianceAddress());
@@ -378,7 +507,7 @@ class MailOutboundTest {
         hearth.ok("mail", "--app", APP, "queue", "retry", "all");
         await(Duration.ofSeconds(60), () -> {
             String out = hearth.ok("status").stdout();
-            return out.contains("smtp.relay.test:587, failing (the relay's password is not set") ? Optional.of(out) : Optional.empty();
+            return out.contains("smtp.relay.test:587, failing (the relay's password is not here") ? Optional.of(out) : Optional.empty();
         });
 
         hearth.okWithInput(EngineFixture.PASSPHRASE + "\n", "unlock");
@@ -406,7 +535,7 @@ class MailOutboundTest {
         })).contains("not used: mail for other domains goes through the relay");
 
         // In the vault and in memory only: not in appliance.yaml, the vault file, or anywhere in the state folder.
-        Path handed = Path.of("/dev/shm", "hearth-" + EngineFixture.instanceOf(state), APP + "-outbound", "relay-password");
+        Path handed = Path.of("/dev/shm", "hearth-" + EngineFixture.instanceOf(state), APP, "outbound", "relay-password");
         assertThat(Files.readString(handed).strip()).isEqualTo(relayPassword);
         assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(handed))).isEqualTo("r--------");
         try (Stream<Path> all = Files.walk(state)) {
@@ -420,11 +549,24 @@ class MailOutboundTest {
     }
 
     private static void awaitInInbox(String user, String password, String marker) throws Exception {
-        await(Duration.ofSeconds(60), () -> {
+        awaitInInbox(user, password, marker, 1);
+    }
+
+    /** Waits until {@code count} messages in the INBOX contain {@code marker}. */
+    private static void awaitInInbox(String user, String password, String marker, int count) throws Exception {
+        await(Duration.ofSeconds(90), () -> {
             JsonNode found = MailClients.python("search", Map.of("host", "127.0.0.2", "port", IMAP_PORT,
                     "user", user, "password", password, "marker", marker));
-            return found.path("INBOX").asInt() == 1 ? Optional.of(found) : Optional.empty();
+            return found.path("INBOX").asInt() == count ? Optional.of(found) : Optional.empty();
         });
+    }
+
+    private static List<String> inboxSubjects(String user, String password) {
+        JsonNode inbox = MailClients.python("fetch", Map.of("host", "127.0.0.2", "port", IMAP_PORT, "user", user,
+                "password", password, "folder", "INBOX"));
+        List<String> subjects = new ArrayList<>();
+        inbox.path("messages").forEach(m -> subjects.add(m.path("subject").asText()));
+        return subjects;
     }
 
     /** The queue's listing once the outbound container answers again (after a restart or a kill). */

@@ -84,9 +84,28 @@ final class SimulatedInternet implements AutoCloseable {
      * Returns its process, to take it down (a destination that is away for a while).
      */
     Process smtpPeer(String address, Path outDir, Map<String, String> rcptReplies) throws IOException, InterruptedException {
+        return smtpPeer(address, outDir, rcptReplies, 0);
+    }
+
+    /**
+     * As {@link #smtpPeer(String, Path, Map)}, holding each message {@code dataDelaySeconds} before its
+     * reply (and writing OUT_DIR/max_concurrent when one arrives); a client gone meanwhile leaves nothing kept.
+     */
+    Process smtpPeer(String address, Path outDir, Map<String, String> rcptReplies, int dataDelaySeconds)
+            throws IOException, InterruptedException {
+        return startPeer(address, outDir, Map.of("rcpt_replies", rcptReplies, "data_delay", dataDelaySeconds));
+    }
+
+    /** A receiving server offering STARTTLS with this certificate and key (PEM files). */
+    Process smtpPeerWithTls(String address, Path outDir, Path certPem, Path keyPem) throws IOException, InterruptedException {
+        return startPeer(address, outDir, Map.of("cert", certPem.toString(), "key", keyPem.toString()));
+    }
+
+    private Process startPeer(String address, Path outDir, Map<String, Object> options) throws IOException, InterruptedException {
         Files.createDirectories(outDir);
-        String args = JSON.writeValueAsString(Map.of("host", address, "port", 25, "out_dir", outDir.toString(),
-                "rcpt_replies", rcptReplies));
+        Map<String, Object> all = new java.util.HashMap<>(options);
+        all.putAll(Map.of("host", address, "port", 25, "out_dir", outDir.toString()));
+        String args = JSON.writeValueAsString(all);
         return start("smtp-peer-" + address + "-" + started.size(), List.of("python3", EngineFixture.home().root()
                 .resolve("smtp-outbound-container/src/test/python/smtp_peer.py").toString(), args), List.of("ready"));
     }
@@ -170,6 +189,11 @@ final class SimulatedInternet implements AutoCloseable {
      * given as (origin, text); returns once it has loaded them.
      */
     void dns(String address, String... originsAndZones) throws IOException, InterruptedException {
+        dns(address, java.util.Set.of(), originsAndZones);
+    }
+
+    /** As {@link #dns(String, String...)}, with the zones named in {@code signed} signed by Knot (DNSSEC). */
+    void dns(String address, java.util.Set<String> signed, String... originsAndZones) throws IOException, InterruptedException {
         Path knot = Files.createDirectories(dir.resolve("knot-" + address));
         Files.createDirectories(knot.resolve("db"));
         List<String> conf = new ArrayList<>(List.of(
@@ -186,6 +210,9 @@ final class SimulatedInternet implements AutoCloseable {
             String origin = originsAndZones[i];
             Files.writeString(knot.resolve(origin + "zone"), originsAndZones[i + 1]);
             conf.addAll(List.of("  - domain: " + origin, "    storage: \"" + knot + "\"", "    file: \"" + origin + "zone\""));
+            if (signed.contains(origin)) {
+                conf.add("    dnssec-signing: on");
+            }
         }
         Files.writeString(knot.resolve("knot.conf"), String.join("\n", conf) + "\n");
         List<String> ready = new ArrayList<>(List.of("server started"));
@@ -193,6 +220,22 @@ final class SimulatedInternet implements AutoCloseable {
             ready.add("[" + originsAndZones[i] + "] loaded");
         }
         start("knotd-" + address, List.of("knotd", "-c", knot.resolve("knot.conf").toString()), ready);
+    }
+
+    /**
+     * The DS records of a zone Knot signs on {@code address} (from Knot's keymgr), with TTL and class:
+     * the trust anchors a validator of that zone starts from, in a world without a signed root.
+     */
+    String trustAnchors(String address, String zone) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder("keymgr", "-c", dir.resolve("knot-" + address).resolve("knot.conf").toString(), zone, "ds")
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (p.waitFor() != 0 || !out.contains(" DS ")) {
+            throw new IOException("keymgr " + zone + " ds: " + out);
+        }
+        StringBuilder anchors = new StringBuilder();
+        out.lines().filter(l -> l.contains(" DS ")).forEach(l -> anchors.append(l.replaceFirst(" DS ", " 60 IN DS ")).append('\n'));
+        return anchors.toString();
     }
 
     /** Starts {@code cmd} inside the internet and waits for every one of {@code readyTexts} in its output. */

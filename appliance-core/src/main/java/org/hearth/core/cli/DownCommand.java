@@ -33,6 +33,7 @@ final class DownCommand implements Callable<Integer> {
             engine.version();
             AppTeardown.stopAll(new DockerRuntime(engine), root.home().instanceId());
         }
+        AppTeardown.forgetSecrets(root.home().instanceId());
         new EdgeFirewall(root.home().instanceId()).remove();
         System.out.println("apps stopped");
         return 0;

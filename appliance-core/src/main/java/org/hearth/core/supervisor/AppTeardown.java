@@ -30,6 +30,12 @@ public final class AppTeardown {
         Map<String, String> labels = labelsOf(instance, app);
         runtime.containers(labels).forEach(c -> runtime.remove(c.id()));
         runtime.networks(labels).forEach(n -> runtime.removeNetwork(n.id()));
+        ContainerSecrets.forget(instance, app);
+    }
+
+    /** Every app's containers are stopped: what they were handed from the key vault goes too. */
+    public static void forgetSecrets(String instance) {
+        ContainerSecrets.forget(instance, null);
     }
 
     /** After its containers are gone: closes the app's volumes, or with {@code delete} destroys them and their keys. */

@@ -20,7 +20,7 @@ import java.util.stream.Stream;
 /**
  * What a container may know that is not in its manifest: today the relay's password (from the
  * key vault) and the CA certificates appliance.yaml trusts for the relay. They are written to a
- * folder in memory (/dev/shm, a tmpfs on every Linux), never to disk, one folder per container,
+ * folder in memory (/dev/shm, a tmpfs on every Linux), never to disk, one folder per container (APP/ROLE),
  * which the container sees read-only at /run/secrets; a value changed in the vault reaches the
  * running container without a restart. Locking storage empties them all.
  */
@@ -51,7 +51,7 @@ final class ContainerSecrets {
     }
 
     Path folder(String app, String role) {
-        return root.resolve(app + "-" + role);
+        return root.resolve(app).resolve(role);
     }
 
     /**
@@ -82,11 +82,22 @@ final class ContainerSecrets {
 
     /** Storage is locked: no secret stays in memory outside the vault. */
     void clearAll() {
+        delete(root, null);
+    }
+
+    /** The containers are gone (an app removed, or all stopped by hearth down): so are their secrets' folders. */
+    static void forget(String instance, String app) {
+        delete(defaultRoot(instance), app);
+    }
+
+    /** Deletes what is in {@code root}, or with {@code app} only that app's folders. */
+    static void delete(Path root, String app) {
         if (!Files.isDirectory(root)) {
             return;
         }
         try (Stream<Path> all = Files.walk(root)) {
-            for (Path p : all.sorted(Comparator.reverseOrder()).filter(p -> !p.equals(root)).toList()) {
+            for (Path p : all.sorted(Comparator.reverseOrder()).filter(p -> !p.equals(root))
+                    .filter(p -> app == null || root.relativize(p).getName(0).toString().equals(app)).toList()) {
                 Files.deleteIfExists(p);
             }
         } catch (IOException e) {
@@ -98,9 +109,10 @@ final class ContainerSecrets {
         if (!Files.isDirectory(root)) {
             Files.createDirectories(root);
         }
-        // Only root passes the parent; the container's own user reads its folder (bind-mounted, read-only).
+        // Only root passes the parents; the container's own user reads its folder (bind-mounted, read-only).
         Files.setPosixFilePermissions(root, PosixFilePermissions.fromString("rwx------"));
         Files.createDirectories(folder);
+        Files.setPosixFilePermissions(folder.getParent(), PosixFilePermissions.fromString("rwx------"));
         Files.setPosixFilePermissions(folder, PosixFilePermissions.fromString("r-x------"));
         Files.setAttribute(folder, "unix:uid", ImageRecipe.UID);
         Files.setAttribute(folder, "unix:gid", ImageRecipe.GID);

@@ -73,6 +73,11 @@ class ContainerSecretsTest {
                 .isEqualTo("r--------");
         assertThat(Files.getAttribute(folder.resolve(ContainerSecrets.RELAY_TRUST), "unix:uid")).isEqualTo(ImageRecipe.UID);
 
+        ContainerSecrets other = secrets(Optional.of(new RelayConfig("smtp.provider.example", 465, Optional.empty(), Optional.empty())));
+        other.refresh("mail-two", "outbound", MANIFEST.containers().get("outbound"));
+        ContainerSecrets.delete(dir.resolve("shm"), "mail");
+        assertThat(folder).doesNotExist();
+        assertThat(other.folder("mail-two", "outbound")).as("another app's, whose name starts alike").isDirectory();
         s.clearAll();
         assertThat(dir.resolve("shm")).isEmptyDirectory();
     }

@@ -53,7 +53,8 @@ public record Relay(String host, int port, Optional<String> username, Path secre
         }
         Path file = secrets.resolve(PASSWORD_FILE);
         if (!Files.isRegularFile(file)) {
-            throw new IOException("the relay's password is not set (hearth secret set " + PASSWORD_FILE + ")");
+            throw new IOException("the relay's password is not here (set it: hearth secret set " + PASSWORD_FILE
+                    + "; after a restart: hearth unlock)");
         }
         String password = Files.readString(file, StandardCharsets.UTF_8).strip();
         return Optional.of(new SmtpClient.Login(username.get(), password));

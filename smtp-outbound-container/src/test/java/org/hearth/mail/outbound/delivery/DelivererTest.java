@@ -247,9 +247,9 @@ class DelivererTest {
             assertThat(queue.list()).singleElement().satisfies(e -> assertThat(e.recipients()).allSatisfy(r -> {
                 assertThat(r.state()).isEqualTo(Envelope.State.PENDING);
                 assertThat(r.lastReply()).contains("the relay smtp.relay.test:" + relayServer.port(),
-                        "password is not set (hearth secret set relay-password)");
+                        "password is not here (set it: hearth secret set relay-password");
             }));
-            assertThat(deliverer.wayOut().facts(now.get()).get("relay")).contains("failing (the relay's password is not set");
+            assertThat(deliverer.wayOut().facts(now.get()).get("relay")).contains("failing (the relay's password is not here");
 
             Files.writeString(secrets.resolve(Relay.PASSWORD_FILE), "relay-pass\n");
             now.set(now.get().plus(Duration.ofHours(1)));
