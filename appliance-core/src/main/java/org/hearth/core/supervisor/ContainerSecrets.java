@@ -85,9 +85,20 @@ final class ContainerSecrets {
         delete(root, null);
     }
 
-    /** The containers are gone (an app removed, or all stopped by hearth down): so are their secrets' folders. */
+    /**
+     * The containers are gone (an app removed, or with no app all of them stopped by hearth down):
+     * so are their secrets' folders, and with no app the instance's own folder too.
+     */
     static void forget(String instance, String app) {
-        delete(defaultRoot(instance), app);
+        Path root = defaultRoot(instance);
+        delete(root, app);
+        if (app == null) {
+            try {
+                Files.deleteIfExists(root);
+            } catch (IOException e) {
+                LOG.warn("event=secrets-not-cleared root={} error={}", root, e.getMessage());
+            }
+        }
     }
 
     /** Deletes what is in {@code root}, or with {@code app} only that app's folders. */
