@@ -99,7 +99,7 @@ public final class OutboundService {
             try (InputStream in = anchors.isEmpty() ? Dane.rootAnchors()
                     : new ByteArrayInputStream((anchors + "\n").getBytes(StandardCharsets.US_ASCII))) {
                 destinationTls = new Deliverer.DestinationTls(Optional.of(new Dane(daneHead, in)), Optional.of(new MtaSts(resolver,
-                        CheckedTls.context(Optional.empty()), 443, data.resolve("mta-sts"), InstantSource.system())));
+                        CheckedTls.publicCas(), 443, data.resolve("mta-sts"), InstantSource.system())));
             }
         }
         LocalStore store = new LocalStore() {

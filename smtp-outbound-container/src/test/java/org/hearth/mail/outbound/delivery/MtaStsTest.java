@@ -110,7 +110,7 @@ class MtaStsTest {
         Path trust = Files.writeString(dir.resolve("trust.pem"), Files.readString(mx[0]));
         HttpsServer https = policyServer("s.test", "version: STSv1\r\nmode: enforce\r\nmx: mx.s.test\r\nmax_age: 86400\r\n",
                 trust);
-        MtaSts mtaSts = new MtaSts(knot.resolver(Duration.ofSeconds(2)), CheckedTls.context(Optional.of(trust)),
+        MtaSts mtaSts = new MtaSts(knot.resolver(Duration.ofSeconds(2)), CheckedTls.context(Files.readAllBytes(trust)),
                 https.getAddress().getPort(), dir.resolve("cache"), clock);
         assertThat(mtaSts.policy("s.test")).hasValueSatisfying(p -> {
             assertThat(p.mode()).isEqualTo(MtaSts.Mode.ENFORCE);
@@ -146,7 +146,7 @@ class MtaStsTest {
         Path trust = Files.writeString(dir.resolve("trust.pem"), "");
         HttpsServer https = policyServer("t.test", "version: STSv1\nmode: enforce\nmx: *.t.test\nmax_age: 600\n", trust);
         try {
-            MtaSts mtaSts = new MtaSts(knot.resolver(Duration.ofSeconds(2)), CheckedTls.context(Optional.of(trust)),
+            MtaSts mtaSts = new MtaSts(knot.resolver(Duration.ofSeconds(2)), CheckedTls.context(Files.readAllBytes(trust)),
                     https.getAddress().getPort(), dir.resolve("cache"), clock);
             MailQueue queue = MailQueue.open(dir.resolve("queue"), RetrySchedule.postfix());
             queue.enqueue("alice@a.test", List.of("bob@t.test"), new ByteArrayInputStream(MESSAGE), clock.instant());
@@ -165,7 +165,7 @@ class MtaStsTest {
         HttpsServer https = policyServer("u.test", "version: STSv1\nmode: testing\nmx: mx.s.test\nmax_age: 600\n", trust);
         Path received = Files.createDirectories(dir.resolve("received"));
         try (SmtpPeer plain = SmtpPeer.start(received, Map.of())) {
-            MtaSts mtaSts = new MtaSts(knot.resolver(Duration.ofSeconds(2)), CheckedTls.context(Optional.of(trust)),
+            MtaSts mtaSts = new MtaSts(knot.resolver(Duration.ofSeconds(2)), CheckedTls.context(Files.readAllBytes(trust)),
                     https.getAddress().getPort(), dir.resolve("cache"), clock);
             MailQueue queue = MailQueue.open(dir.resolve("queue"), RetrySchedule.postfix());
             queue.enqueue("alice@a.test", List.of("bob@u.test"), new ByteArrayInputStream(MESSAGE), clock.instant());
