@@ -17,6 +17,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The apps' encrypted volumes as the supervisor uses them: opening them for a pass, and locking,
@@ -33,6 +34,8 @@ final class AppStorage {
     private final String instance;
     /** "app/role" of containers stopped because storage locked or a volume was being grown. */
     private final Set<String> stopped = ConcurrentHashMap.newKeySet();
+    /** Counts unlocks, locks and secrets set or removed: what {@link #secret} answers changes only with it. */
+    private final AtomicLong secretsGeneration = new AtomicLong();
 
     AppStorage(Optional<AppVolumes> volumes, ContainerRuntime runtime, String instance) {
         this.volumes = volumes;
@@ -98,6 +101,14 @@ final class AppStorage {
         return volumes.isPresent() && volumes.get().backend().encrypted() && !volumes.get().locked();
     }
 
+    /**
+     * Changes after (never before) what {@link #secret} answers may have changed: a reader that
+     * takes it before reading the vault and finds it the same later has nothing new to read.
+     */
+    long secretsGeneration() {
+        return secretsGeneration.get();
+    }
+
     /** A secret from the key vault; empty when not set, unreadable now (see {@link #secretsReadable}) or damaged (logged). */
     Optional<byte[]> secret(String name) {
         if (!secretsReadable()) {
@@ -113,10 +124,13 @@ final class AppStorage {
 
     void putSecret(String name, byte[] value) throws IOException {
         storage().putSecret(name, value);
+        secretsGeneration.incrementAndGet();
     }
 
     boolean removeSecret(String name) throws IOException {
-        return storage().removeSecret(name);
+        boolean removed = storage().removeSecret(name);
+        secretsGeneration.incrementAndGet();
+        return removed;
     }
 
     List<String> secretNames() throws IOException {
@@ -129,6 +143,7 @@ final class AppStorage {
 
     void unlock(char[] passphrase) throws Exception {
         storage().unlock(passphrase);
+        secretsGeneration.incrementAndGet();
     }
 
     String backendName() {
@@ -142,6 +157,7 @@ final class AppStorage {
     /** Forgets the master key, stops every container with a volume and closes the volumes. */
     void lock(List<AppManifest> apps) throws IOException {
         storage().lock();
+        secretsGeneration.incrementAndGet();
         List<String> failed = new ArrayList<>();
         for (AppManifest m : apps) {
             stopContainersWithVolumes(m);

@@ -10,9 +10,12 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.stream.Stream;
@@ -22,7 +25,8 @@ import java.util.stream.Stream;
  * key vault) and the CA certificates appliance.yaml trusts for the relay. They are written to a
  * folder in memory (/dev/shm, a tmpfs on every Linux), never to disk, one folder per container (APP/ROLE),
  * which the container sees read-only at /run/secrets; a value changed in the vault reaches the
- * running container without a restart. Locking storage empties them all.
+ * running container without a restart. Locking storage empties them all. A folder is written
+ * again only when what it was written from changed: the pass that asks runs every second.
  */
 final class ContainerSecrets {
 
@@ -33,6 +37,20 @@ final class ContainerSecrets {
     private final Path root;
     private final Optional<RelayConfig> relay;
     private final AppStorage vault;
+    /** What each folder was last written from; its owner is the pass, under the supervisor's lock. */
+    private final Map<Path, Source> written = new HashMap<>();
+
+    /** The vault's generation and the trust file's stamp a folder was written from. */
+    private record Source(long vaultGeneration, Optional<FileStamp> trust) {
+    }
+
+    /** Enough of a file's attributes to tell, without reading it, that it was changed or replaced. */
+    private record FileStamp(FileTime modified, long size, Object fileKey) {
+        static FileStamp of(Path file) throws IOException {
+            BasicFileAttributes a = Files.readAttributes(file, BasicFileAttributes.class);
+            return new FileStamp(a.lastModifiedTime(), a.size(), a.fileKey());
+        }
+    }
 
     /** @param root a folder on a tmpfs, owned by the supervisor */
     ContainerSecrets(Path root, Optional<RelayConfig> relay, AppStorage vault) {
@@ -55,17 +73,25 @@ final class ContainerSecrets {
     }
 
     /**
-     * Brings the container's folder up to date before it starts (and on every pass after). A
-     * password not set is left out: the container says so in its status instead of failing to start.
+     * Brings the container's folder up to date: all of it for a container about to be made, else
+     * only when storage was unlocked or locked, a secret set or removed, the relay's trust file
+     * changed, or the folder is gone. A password not set is left out: the container says so in
+     * its status instead of failing to start.
      */
-    void refresh(String app, String role, AppManifest.Container decl) {
+    void refresh(String app, String role, AppManifest.Container decl, boolean newContainer) {
         if (!needs(decl)) {
             return;
         }
         Path folder = folder(app, role);
         try {
-            prepare(folder);
             RelayConfig r = relay.get();
+            // Taken before the vault is read: a secret set meanwhile is written at the next pass.
+            Source now = new Source(vault.secretsGeneration(),
+                    r.trust().isPresent() ? Optional.of(FileStamp.of(Path.of(r.trust().get()))) : Optional.empty());
+            if (!newContainer && now.equals(written.get(folder)) && Files.isDirectory(folder)) {
+                return;
+            }
+            prepare(folder);
             // A supervisor restarted while storage stays open cannot read the vault until the owner
             // unlocks: what it handed over before stays, as the open volumes do.
             if (r.username().isEmpty()) {
@@ -75,6 +101,7 @@ final class ContainerSecrets {
             }
             write(folder.resolve(RELAY_TRUST), r.trust().isPresent() ? Optional.of(Files.readAllBytes(Path.of(r.trust().get())))
                     : Optional.empty());
+            written.put(folder, now);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the secrets of " + app + "/" + role + " to " + folder, e);
         }
@@ -82,6 +109,7 @@ final class ContainerSecrets {
 
     /** Storage is locked: no secret stays in memory outside the vault. */
     void clearAll() {
+        written.clear();
         delete(root, null);
     }
 

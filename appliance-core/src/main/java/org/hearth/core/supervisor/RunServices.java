@@ -89,7 +89,6 @@ final class RunServices implements AppStep {
             return new SupervisorStatus.Container(name, "", decl.image(), lifecycle, false, Health.STOPPED, 0,
                     Optional.of(unavailable.reason()), Optional.empty());
         }
-        secrets.refresh(app.app(), name, decl);
         ContainerSpec spec = specs.spec(app, name, app.dataFolders.getOrDefault(name, Map.of()))
                 .withName(names.container(app.app(), name));
         String hash = ContainerSpecs.hash(spec, imageId.get());
@@ -97,6 +96,8 @@ final class RunServices implements AppStep {
                 .filter(i -> hash.equals(i.labels().get(HearthLabels.SPEC_HASH)))
                 .max(Comparator.comparing(ContainerInfo::running))
                 .orElse(null);
+        // Before anything is removed or made: a folder that cannot be written leaves the containers as they are.
+        secrets.refresh(app.app(), name, decl, keep == null);
         for (ContainerInfo other : existing) {
             if (keep == null || !other.id().equals(keep.id())) {
                 LOG.info("app={} container={} event=replaced id={}", app.app(), name, other.id().substring(0, 12));

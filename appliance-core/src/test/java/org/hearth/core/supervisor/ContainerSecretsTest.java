@@ -5,14 +5,17 @@ import org.hearth.core.manifest.AppManifest;
 import org.hearth.core.manifest.ManifestReader;
 import org.hearth.core.network.RelayConfig;
 import org.hearth.core.volume.AppVolumes;
+import org.hearth.core.volume.FscryptVolumes;
 import org.hearth.core.volume.KeyVault;
 import org.hearth.core.volume.PlainVolumes;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -59,8 +62,8 @@ class ContainerSecretsTest {
         assertThat(s.needs(MANIFEST.containers().get("outbound"))).isTrue();
         assertThat(s.relayEnvironment()).isEqualTo(Map.of("HEARTH_RELAY", "smtp.provider.example:465", "HEARTH_RELAY_USER", "me"));
 
-        s.refresh("mail", "outbound", MANIFEST.containers().get("outbound"));
-        s.refresh("mail", "store", MANIFEST.containers().get("store"));
+        s.refresh("mail", "outbound", MANIFEST.containers().get("outbound"), true);
+        s.refresh("mail", "store", MANIFEST.containers().get("store"), true);
 
         Path folder = s.folder("mail", "outbound");
         assertThat(Files.readString(folder.resolve(ContainerSecrets.RELAY_TRUST))).isEqualTo(Files.readString(ca));
@@ -74,11 +77,71 @@ class ContainerSecretsTest {
         assertThat(Files.getAttribute(folder.resolve(ContainerSecrets.RELAY_TRUST), "unix:uid")).isEqualTo(ImageRecipe.UID);
 
         ContainerSecrets other = secrets(Optional.of(new RelayConfig("smtp.provider.example", 465, Optional.empty(), Optional.empty())));
-        other.refresh("mail-two", "outbound", MANIFEST.containers().get("outbound"));
+        other.refresh("mail-two", "outbound", MANIFEST.containers().get("outbound"), true);
         ContainerSecrets.delete(dir.resolve("shm"), "mail");
         assertThat(folder).doesNotExist();
         assertThat(other.folder("mail-two", "outbound")).as("another app's, whose name starts alike").isDirectory();
         s.clearAll();
         assertThat(dir.resolve("shm")).isEmptyDirectory();
+    }
+
+    /**
+     * The pass asks every second; only an unlock, a lock, a secret set or removed, a changed trust
+     * file or a new container makes it read the vault and write the folder again. The test marks
+     * the handed-over password: a pass that redid the work would overwrite the mark.
+     */
+    @Test
+    void aPassWhereNothingChangedLeavesTheFolderAloneAndAChangedSecretReachesItAtTheNext() throws Exception {
+        Path ca = Files.writeString(dir.resolve("ca.pem"), "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+        // The vault needs an encrypted backend; unlocking and secrets never touch the volumes themselves.
+        AppVolumes encrypted = new AppVolumes(new FscryptVolumes(dir.resolve("volumes"), ImageRecipe.UID, ImageRecipe.GID),
+                dir, new KeyVault.Cost(1024, 1, 1));
+        AppStorage storage = new AppStorage(Optional.of(encrypted), null, "t");
+        ContainerSecrets s = new ContainerSecrets(dir.resolve("shm"), Optional.of(new RelayConfig("smtp.provider.example", 465,
+                Optional.of("me"), Optional.of(ca.toString()))), storage);
+        AppManifest.Container outbound = MANIFEST.containers().get("outbound");
+        Path password = s.folder("mail", "outbound").resolve(ContainerSecrets.RELAY_PASSWORD);
+        Path trust = s.folder("mail", "outbound").resolve(ContainerSecrets.RELAY_TRUST);
+
+        storage.unlock("passphrase".toCharArray());
+        storage.putSecret(RelayConfig.PASSWORD_SECRET, bytes("first"));
+        s.refresh("mail", "outbound", outbound, true);
+        assertThat(password).hasContent("first");
+
+        Files.writeString(password, "mark");
+        s.refresh("mail", "outbound", outbound, false);
+        assertThat(password).as("nothing changed: the vault is not read again").hasContent("mark");
+
+        storage.putSecret(RelayConfig.PASSWORD_SECRET, bytes("second"));
+        s.refresh("mail", "outbound", outbound, false);
+        assertThat(password).hasContent("second");
+
+        storage.removeSecret(RelayConfig.PASSWORD_SECRET);
+        s.refresh("mail", "outbound", outbound, false);
+        assertThat(password).doesNotExist();
+
+        storage.putSecret(RelayConfig.PASSWORD_SECRET, bytes("third"));
+        storage.lock(List.of());
+        s.clearAll();
+        s.refresh("mail", "outbound", outbound, false);
+        assertThat(trust).as("the folder is made again after the lock emptied it").exists();
+        assertThat(password).doesNotExist();
+        storage.unlock("passphrase".toCharArray());
+        s.refresh("mail", "outbound", outbound, false);
+        assertThat(password).hasContent("third");
+
+        Files.writeString(ca, "-----BEGIN CERTIFICATE-----\nMIIBCgKCAQEA\n-----END CERTIFICATE-----\n");
+        s.refresh("mail", "outbound", outbound, false);
+        assertThat(trust).hasContent(Files.readString(ca));
+
+        Files.writeString(password, "mark");
+        s.refresh("mail", "outbound", outbound, false);
+        assertThat(password).hasContent("mark");
+        s.refresh("mail", "outbound", outbound, true);
+        assertThat(password).as("a container about to be made gets its folder written afresh").hasContent("third");
+    }
+
+    private static byte[] bytes(String value) {
+        return value.getBytes(StandardCharsets.UTF_8);
     }
 }
