@@ -26,11 +26,11 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * SMTP MTA Strict Transport Security (RFC 8461): a domain that publishes a policy names its MX
@@ -82,7 +82,7 @@ public final class MtaSts {
 
         /** The policy file's text (RFC 8461 §3.2): key: value lines; unknown keys are ignored, as the RFC asks. */
         static Policy parse(String id, String text, Instant fetched) throws IOException {
-            Map<String, String> single = new ConcurrentHashMap<>();
+            Map<String, String> single = new HashMap<>();
             List<String> mx = new ArrayList<>();
             for (String line : text.split("\r?\n")) {
                 int colon = line.indexOf(':');
