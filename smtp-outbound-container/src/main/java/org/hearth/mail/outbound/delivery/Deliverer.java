@@ -280,7 +280,7 @@ public final class Deliverer {
                 // A TLSA answer that does not validate may be an attacker's: that host gets nothing now.
                 Map<String, Outcome> waiting = new LinkedHashMap<>();
                 recipients.forEach(r -> waiting.put(r, Outcome.deferred(failed.reason() + "; not delivering to " + host.name())));
-                last = new SmtpClient.Attempt(waiting, true, false, false);
+                last = new SmtpClient.Attempt(waiting, true, false, false, Set.copyOf(recipients));
                 continue;
             }
             for (InetAddress address : host.addresses()) {
@@ -349,12 +349,13 @@ public final class Deliverer {
         return last.outcomes();
     }
 
-    /** Says in a deferral before any reply why plaintext or an unchecked certificate was not enough. */
+    /** Says in a deferral no server's reply decided why plaintext or an unchecked certificate was not enough. */
     private static SmtpClient.Attempt withReason(SmtpClient.Attempt attempt, String reason) {
         Map<String, Outcome> outcomes = new LinkedHashMap<>();
-        attempt.outcomes().forEach((r, o) -> outcomes.put(r, o.state() == Envelope.State.PENDING && !o.reply().matches("^[45]\\d\\d .*")
+        attempt.outcomes().forEach((r, o) -> outcomes.put(r, attempt.withoutReply().contains(r)
                 ? Outcome.deferred(o.reply() + " (" + reason + ")") : o));
-        return new SmtpClient.Attempt(outcomes, attempt.sessionFailed(), attempt.tlsFailed(), attempt.connected());
+        return new SmtpClient.Attempt(outcomes, attempt.sessionFailed(), attempt.tlsFailed(), attempt.connected(),
+                attempt.withoutReply());
     }
 
     private static InetAddress literal(String address) {

@@ -17,6 +17,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -177,16 +178,15 @@ public final class SmtpClient {
             }
             if (requireTls && !tlsStarted) {
                 s.quit();
-                return new Attempt(deferAll(recipients, hostName + " did not start TLS (STARTTLS not offered or refused);"
-                        + " nothing is sent to it in plaintext"), true, false, true);
+                return notSent(recipients, hostName + " did not start TLS (STARTTLS not offered or refused);"
+                        + " nothing is sent to it in plaintext");
             }
             if (login.isPresent()) {
                 stage = "AUTH";
                 SmtpReply auth = s.authenticate(login.get(), extensions);
                 if (auth.code() != 235) {
                     s.quit();
-                    return new Attempt(deferAll(recipients, hostName + " refused the login of " + login.get().username()
-                            + ": " + auth), true, false, true);
+                    return notSent(recipients, hostName + " refused the login of " + login.get().username() + ": " + auth);
                 }
             }
             stage = "MAIL FROM";
@@ -254,13 +254,16 @@ public final class SmtpClient {
             String where = address.getAddress() == null ? address.getHostString() : address.getAddress().getHostAddress();
             String why = "connection to " + hostName + " [" + where + "] failed at "
                     + stage + ": " + e.getMessage();
+            Set<String> withoutReply = new HashSet<>();
             for (String r : recipients) {
-                outcomes.putIfAbsent(r, Outcome.deferred(why));
+                if (outcomes.putIfAbsent(r, Outcome.deferred(why)) == null) {
+                    withoutReply.add(r);
+                }
             }
             // Before any recipient was answered, the next MX host may do better; after, it might
             // deliver a second copy of what this one took.
             return new Attempt(outcomes, !anyRecipientAnswered,
-                    policy == Tls.OPPORTUNISTIC && stage.equals("STARTTLS") && !tlsStarted, connected);
+                    policy == Tls.OPPORTUNISTIC && stage.equals("STARTTLS") && !tlsStarted, connected, withoutReply);
         }
     }
 
@@ -271,8 +274,16 @@ public final class SmtpClient {
      *                      a temporary MAIL FROM failure): the next address or MX host should be tried
      * @param tlsFailed     the TLS handshake after STARTTLS failed: opportunistic TLS may retry in plaintext
      * @param connected     the TCP connection was made (whatever followed): the way out to that port is open
+     * @param withoutReply  recipients whose deferral no server's reply to their transaction decided (no TLS
+     *                      to be had, a refused login, a broken connection): a caller may add why it insisted
      */
-    public record Attempt(Map<String, Outcome> outcomes, boolean sessionFailed, boolean tlsFailed, boolean connected) {
+    public record Attempt(Map<String, Outcome> outcomes, boolean sessionFailed, boolean tlsFailed, boolean connected,
+                          Set<String> withoutReply) {
+
+        /** An attempt whose every outcome is a server's reply. */
+        Attempt(Map<String, Outcome> outcomes, boolean sessionFailed, boolean tlsFailed, boolean connected) {
+            this(outcomes, sessionFailed, tlsFailed, connected, Set.of());
+        }
     }
 
     /** The message's bytes, opened once per attempt, and whether any byte is 8-bit. */
@@ -288,10 +299,11 @@ public final class SmtpClient {
         return out;
     }
 
-    private static Map<String, Outcome> deferAll(List<String> recipients, String why) {
+    /** Connected, but the message not offered: every recipient waits, for this client's own reason. */
+    private static Attempt notSent(List<String> recipients, String why) {
         Map<String, Outcome> out = new LinkedHashMap<>();
         recipients.forEach(r -> out.put(r, Outcome.deferred(why)));
-        return out;
+        return new Attempt(out, true, false, true, Set.copyOf(recipients));
     }
 
     private static Outcome outcome(SmtpReply reply, String stage) {

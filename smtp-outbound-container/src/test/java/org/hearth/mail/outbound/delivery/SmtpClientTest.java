@@ -149,7 +149,9 @@ class SmtpClientTest {
             assertThat(misnamed.reply()).contains("failed at STARTTLS");
         }
         try (SmtpPeer plain = SmtpPeer.start(Files.createDirectories(dir.resolve("plain")), Map.of())) {
-            Outcome noTls = toRelay(relayWithTrust(pem[0], plain.port()), plain).outcomes().get("bob@b.test");
+            SmtpClient.Attempt plaintextOnly = toRelay(relayWithTrust(pem[0], plain.port()), plain);
+            assertThat(plaintextOnly.withoutReply()).containsExactly("bob@b.test");
+            Outcome noTls = plaintextOnly.outcomes().get("bob@b.test");
             assertThat(noTls.state()).isEqualTo(Envelope.State.PENDING);
             assertThat(noTls.reply()).contains("did not start TLS");
         }
@@ -161,10 +163,12 @@ class SmtpClientTest {
     @Test
     void aTemporaryRefusalOfTheMessageDefersEveryAcceptedRecipient() throws Exception {
         try (SmtpPeer peer = SmtpPeer.start(dir, Map.of("data_reply", "451 4.3.0 try again later"))) {
-            Map<String, Outcome> out = client.deliver(peer.address(), "mx.b.test", SmtpClient.Tls.NONE, "alice@a.test",
-                    List.of("bob@b.test", "carol@b.test"), MESSAGE.length, source(MESSAGE)).outcomes();
+            SmtpClient.Attempt attempt = client.deliver(peer.address(), "mx.b.test", SmtpClient.Tls.NONE, "alice@a.test",
+                    List.of("bob@b.test", "carol@b.test"), MESSAGE.length, source(MESSAGE));
+            Map<String, Outcome> out = attempt.outcomes();
             assertThat(out.values()).extracting(Outcome::state).containsOnly(Envelope.State.PENDING);
             assertThat(out.get("carol@b.test").reply()).isEqualTo("451 4.3.0 try again later (at end of data)");
+            assertThat(attempt.withoutReply()).as("the server's reply decided").isEmpty();
         }
     }
 
@@ -177,6 +181,7 @@ class SmtpClientTest {
         SmtpClient.Attempt none = client.deliver(closed, "mx.b.test", SmtpClient.Tls.NONE, "alice@a.test",
                 List.of("bob@b.test"), MESSAGE.length, source(MESSAGE));
         assertThat(none.sessionFailed()).isTrue();
+        assertThat(none.withoutReply()).containsExactly("bob@b.test");
         Outcome refused = none.outcomes().get("bob@b.test");
         assertThat(refused.state()).isEqualTo(Envelope.State.PENDING);
         assertThat(refused.reply()).startsWith("connection to mx.b.test [127.0.0.1] failed at connect");
