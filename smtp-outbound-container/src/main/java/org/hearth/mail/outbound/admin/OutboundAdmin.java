@@ -5,6 +5,7 @@ import org.hearth.mail.outbound.dkim.DkimKeys;
 import org.hearth.mail.outbound.dns.MailDnsRecords;
 import org.hearth.mail.outbound.queue.Envelope;
 import org.hearth.mail.outbound.queue.MailQueue;
+import org.hearth.mail.outbound.queue.ShortDuration;
 import org.xbill.DNS.Lookup;
 import org.xbill.DNS.Record;
 import org.xbill.DNS.Resolver;
@@ -169,8 +170,8 @@ public final class OutboundAdmin {
         StringBuilder out = new StringBuilder();
         for (Envelope e : all) {
             out.append(String.format("%s  %s old, %d bytes, from <%s>, attempts %d, next %s%n", e.id(),
-                    QueueStatus.age(Duration.between(e.created(), now)), queue.size(e.id()), e.sender(), e.attempts(),
-                    e.nextAttempt().isAfter(now) ? "in " + QueueStatus.age(Duration.between(now, e.nextAttempt())) : "now"));
+                    ShortDuration.of(Duration.between(e.created(), now)), queue.size(e.id()), e.sender(), e.attempts(),
+                    e.nextAttempt().isAfter(now) ? "in " + ShortDuration.of(Duration.between(now, e.nextAttempt())) : "now"));
             for (Envelope.Recipient r : e.pending()) {
                 out.append("    <").append(r.address()).append(">  ")
                         .append(r.lastReply() == null || r.lastReply().isEmpty() ? "not tried yet" : r.lastReply()).append('\n');

@@ -3,6 +3,7 @@ package org.hearth.mail.outbound.admin;
 import org.hearth.mail.outbound.delivery.WayOut;
 import org.hearth.mail.outbound.queue.Envelope;
 import org.hearth.mail.outbound.queue.MailQueue;
+import org.hearth.mail.outbound.queue.ShortDuration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -83,7 +84,7 @@ public final class QueueStatus implements AutoCloseable {
         Map<String, String> facts = new LinkedHashMap<>();
         facts.put("queued", String.valueOf(queued.size()));
         if (!queued.isEmpty()) {
-            facts.put("oldest", age(Duration.between(queued.get(0).created(), now)));
+            facts.put("oldest", ShortDuration.of(Duration.between(queued.get(0).created(), now)));
         }
         facts.putAll(wayOut);
         int limit = facts.size() + MAX_DESTINATIONS;
@@ -100,12 +101,6 @@ public final class QueueStatus implements AutoCloseable {
         facts.forEach((k, v) -> out.append(out.length() == 0 ? "" : " ").append(k).append('=')
                 .append(URLEncoder.encode(v, StandardCharsets.UTF_8).replace("+", "%20")));
         return out.toString();
-    }
-
-    /** A duration as the owner reads it: 45s, 12m, 5h, 3d. */
-    public static String age(Duration d) {
-        long s = Math.max(0, d.toSeconds());
-        return s < 120 ? s + "s" : s < 7200 ? s / 60 + "m" : s < 172800 ? s / 3600 + "h" : s / 86400 + "d";
     }
 
     @Override

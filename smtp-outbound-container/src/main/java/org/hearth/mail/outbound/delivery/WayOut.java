@@ -1,6 +1,6 @@
 package org.hearth.mail.outbound.delivery;
 
-import org.hearth.mail.outbound.admin.QueueStatus;
+import org.hearth.mail.outbound.queue.ShortDuration;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -53,6 +53,6 @@ public final class WayOut {
     }
 
     private static String ago(Instant at, Instant now) {
-        return QueueStatus.age(Duration.between(at, now)) + " ago";
+        return ShortDuration.of(Duration.between(at, now)) + " ago";
     }
 }
