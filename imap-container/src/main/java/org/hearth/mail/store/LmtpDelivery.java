@@ -67,6 +67,15 @@ final class LmtpDelivery {
     /** What to do with a message the scanner could not check. */
     enum WhenScannerDown { TEMPFAIL, DELIVER_UNSCANNED }
 
+    /**
+     * Who hands mail to this LMTP server, as the port it listens on tells (the firewall lets only
+     * the manifest's edges reach each port): smtp-in, with the world's mail, whose sender is checked
+     * (SPF, DKIM, DMARC) and refused where its domain asks; or the appliance's own outbound, with
+     * its users' authenticated mail and its delivery notices, which no sender check can judge (a
+     * notice from MAILER-DAEMON is signed by no one and sent from no public address).
+     */
+    enum Origin { INTERNET, OWN_OUTBOUND }
+
     private final Accounts accounts;
     private final Mailboxes mailboxes;
     private final DeliveryLedger ledger;
@@ -77,6 +86,7 @@ final class LmtpDelivery {
     private final WhenScannerDown whenScannerDown;
     /** This server's name in the Authentication-Results fields it writes (RFC 8601 authserv-id). */
     private final String authservId;
+    private final Origin origin;
     // One scan per message, shared by its recipients; envelopes are compared by identity. The map's lock
     // is held only to find or claim the message's entry, never during a scan: deliveries of other
     // messages scan at the same time.
@@ -84,8 +94,9 @@ final class LmtpDelivery {
             Collections.synchronizedMap(new WeakHashMap<>());
 
     LmtpDelivery(Accounts accounts, Mailboxes mailboxes, DeliveryLedger ledger, Quarantine quarantine,
-                 SpamScanner scanner, WhenScannerDown whenScannerDown, int maxScanBytes, String authservId) {
+                 SpamScanner scanner, WhenScannerDown whenScannerDown, int maxScanBytes, String authservId, Origin origin) {
         this.authservId = authservId;
+        this.origin = origin;
         this.ledger = ledger;
         this.quarantine = quarantine;
         this.maxScanBytes = maxScanBytes;
@@ -212,14 +223,17 @@ final class LmtpDelivery {
     /** Scans, files and appends the message; with a key, records the intent before and the UID after. */
     private HookResult store(Optional<String> key, String user, MailEnvelope envelope, byte[] original) throws Exception {
         boolean scanned = original.length <= maxScanBytes;
-        Optional<SpamScanner.Reply> reply = replyOf(envelope, original, scanned);
+        // Too large to scan and no sender to check: nothing to ask the scanner.
+        Optional<SpamScanner.Reply> reply = scanned || origin == Origin.INTERNET ? replyOf(envelope, original, scanned)
+                : Optional.of(new SpamScanner.Reply(Optional.empty(), Optional.empty()));
         if (reply.isEmpty() && whenScannerDown == WhenScannerDown.TEMPFAIL) {
             return reply(HookReturnCode.denySoft(), SMTPRetCode.LOCAL_ERROR,
                     DSNStatus.getStatus(DSNStatus.TRANSIENT, DSNStatus.SYSTEM_OTHER)
                             + " Spam scanner unavailable, try again later");
         }
         Optional<SpamScanner.Verdict> verdict = reply.flatMap(SpamScanner.Reply::verdict);
-        Optional<SpamScanner.SenderCheck> sender = reply.flatMap(SpamScanner.Reply::sender);
+        Optional<SpamScanner.SenderCheck> sender = origin == Origin.INTERNET ? reply.flatMap(SpamScanner.Reply::sender)
+                : Optional.empty();
         SpamScanner.Disposition disposition = sender.map(SpamScanner.SenderCheck::disposition)
                 .orElse(SpamScanner.Disposition.NONE);
         if (disposition == SpamScanner.Disposition.REJECT) {
@@ -231,7 +245,8 @@ final class LmtpDelivery {
         }
         String authentication = "Authentication-Results: " + authservId + ";" + sender
                 .map(c -> "\r\n\t" + c.results().replace("; ", ";\r\n\t"))
-                .orElse(" none (" + (reply.isPresent() ? "no sender check" : "not checked: scanner unavailable") + ")");
+                .orElse(" none (" + (origin == Origin.OWN_OUTBOUND ? "sent by this appliance: its own user or a notice"
+                        : reply.isPresent() ? "no sender check" : "not checked: scanner unavailable") + ")");
         String spamStatus;
         if (!scanned) {
             spamStatus = "X-Spam-Status: No, not scanned (over " + maxScanBytes + " bytes)";
@@ -301,7 +316,9 @@ final class LmtpDelivery {
             return earlier.join();
         }
         try {
-            mine.complete(scan(original, envelope.getMaybeSender().asString(""), spamCheck));
+            // The sender is checked only for the world's mail; without one the scanner checks no sender.
+            mine.complete(scan(original, origin == Origin.INTERNET ? Optional.of(envelope.getMaybeSender().asString(""))
+                    : Optional.empty(), spamCheck));
         } catch (RuntimeException e) {
             mine.completeExceptionally(e);
             throw e;
@@ -309,9 +326,9 @@ final class LmtpDelivery {
         return mine.join();
     }
 
-    private Optional<SpamScanner.Reply> scan(byte[] message, String envelopeFrom, boolean spamCheck) {
+    private Optional<SpamScanner.Reply> scan(byte[] message, Optional<String> envelopeFrom, boolean spamCheck) {
         try {
-            return Optional.of(scanner.scan(message, envelopeFrom.replaceAll("[\\r\\n<>]", ""), spamCheck));
+            return Optional.of(scanner.scan(message, envelopeFrom.map(f -> f.replaceAll("[\\r\\n<>]", "")), spamCheck));
         } catch (IOException e) {
             LOG.warn("event=scan-failed error={}", e.getMessage());
             return Optional.empty();

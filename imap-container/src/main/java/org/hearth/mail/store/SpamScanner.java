@@ -58,17 +58,18 @@ final class SpamScanner {
     /**
      * Scans {@code message} and checks its sender; any failure (down, timeout, garbled answer) is an IOException.
      *
-     * @param envelopeFrom the MAIL FROM address, empty for a bounce
+     * @param envelopeFrom the MAIL FROM address to check the sender by ("" for a bounce); none: no sender check
      * @param spamCheck false for a message too large to scan: only its sender is checked
      */
-    Reply scan(byte[] message, String envelopeFrom, boolean spamCheck) throws IOException {
+    Reply scan(byte[] message, Optional<String> envelopeFrom, boolean spamCheck) throws IOException {
         try (Socket s = new Socket()) {
             // Resolved per message: a recreated scanner has a new address.
             s.connect(new InetSocketAddress(address.getHostString(), address.getPort()), timeoutMillis);
             s.setSoTimeout(timeoutMillis);
             OutputStream out = s.getOutputStream();
-            out.write(("SYMBOLS SPAMC/1.5\r\nContent-length: " + message.length + "\r\nEnvelope-From: <" + envelopeFrom
-                    + ">\r\n" + (spamCheck ? "" : "Spam-Check: no\r\n") + "\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.write(("SYMBOLS SPAMC/1.5\r\nContent-length: " + message.length + "\r\n"
+                    + envelopeFrom.map(f -> "Envelope-From: <" + f + ">\r\n").orElse("")
+                    + (spamCheck ? "" : "Spam-Check: no\r\n") + "\r\n").getBytes(StandardCharsets.US_ASCII));
             out.write(message);
             out.flush();
             s.shutdownOutput();

@@ -68,6 +68,24 @@ class SenderCheckTest {
         assertThat(store.count("a@d.example", Mailboxes.JUNK)).isZero();
     }
 
+    /**
+     * Outbound's own port: a delivery notice from MAILER-DAEMON of a domain publishing p=reject is
+     * signed by no one and sent from no public address, so no sender check is asked for or used.
+     */
+    @Test
+    void mailFromTheAppliancesOwnOutboundIsNotJudgedAsAStrangers() throws Exception {
+        scanner.senderCheck("spf=none; dkim=none; dmarc=fail header.from=d.example", "reject");
+
+        assertThat(LmtpTestClient.send(store.ownLmtp, message(""), "a@d.example")).singleElement().asString().startsWith("250");
+
+        assertThat(store.newest("a@d.example", Mailboxes.INBOX)).startsWith("Authentication-Results: "
+                + StoreFixture.AUTHSERV_ID + "; none (sent by this appliance: its own user or a notice)\r\n")
+                .doesNotContain("dmarc=fail");
+        assertThat(scanner.lastRequest()).doesNotContain("Envelope-From");
+        // The world's port still judges the same message.
+        assertThat(LmtpTestClient.send(store.lmtp, message(""), "a@d.example")).singleElement().asString().startsWith("550 5.7.1");
+    }
+
     @Test
     void aDmarcQuarantineGoesToJunk() throws Exception {
         scanner.senderCheck("spf=softfail smtp.mailfrom=sender@elsewhere.example; dkim=none; dmarc=fail header.from=elsewhere.example",

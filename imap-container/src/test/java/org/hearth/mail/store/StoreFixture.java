@@ -62,7 +62,10 @@ final class StoreFixture implements AutoCloseable {
     final DeliveryLedger ledger;
     final Quarantine quarantine;
     final InetSocketAddress lmtp;
+    /** The port the appliance's own outbound delivers to (its users' mail and notices). */
+    final InetSocketAddress ownLmtp;
     private final NettyServer server;
+    private final NettyServer ownServer;
 
     StoreFixture(Path data, InetSocketAddress spamd) throws Exception {
         this.data = data;
@@ -76,7 +79,12 @@ final class StoreFixture implements AutoCloseable {
         quarantine = new Quarantine(url, data.resolve("quarantine"), clock, Quarantine.THRESHOLD);
         lmtp = new InetSocketAddress("127.0.0.1", freePort());
         server = new LmtpDelivery(accounts, mailboxes, ledger, quarantine, new SpamScanner(spamd, 5_000),
-                LmtpDelivery.WhenScannerDown.TEMPFAIL, 512_000, AUTHSERV_ID).server(lmtp, 10_000_000, metrics);
+                LmtpDelivery.WhenScannerDown.TEMPFAIL, 512_000, AUTHSERV_ID, LmtpDelivery.Origin.INTERNET)
+                .server(lmtp, 10_000_000, metrics);
+        ownLmtp = new InetSocketAddress("127.0.0.1", freePort());
+        ownServer = new LmtpDelivery(accounts, mailboxes, ledger, quarantine, new SpamScanner(spamd, 5_000),
+                LmtpDelivery.WhenScannerDown.TEMPFAIL, 512_000, AUTHSERV_ID, LmtpDelivery.Origin.OWN_OUTBOUND)
+                .server(ownLmtp, 10_000_000, metrics);
     }
 
     static void writeAccounts(Path data) throws IOException {
@@ -124,6 +132,7 @@ final class StoreFixture implements AutoCloseable {
     @Override
     public void close() throws Exception {
         server.unbind();
+        ownServer.unbind();
         quarantine.close();
         ledger.close();
         mailboxes.close();

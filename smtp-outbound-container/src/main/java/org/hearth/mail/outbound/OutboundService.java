@@ -50,7 +50,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * encrypted volume, and delivery passes. Settings from the manifest's environment (defaults in
  * brackets): MAIL_HOSTNAME (the MX name: HELO, notices), OWNER_HOSTNAME (the private name
  * submission's certificate carries), MAIL_DATA [/data], SUBMISSION_PORT [587], SUBMISSIONS_PORT
- * [465], STORE_LOGIN [imap:2465], STORE_LMTP [imap:2424] (mail for the store's own domains goes
+ * [465], STORE_LOGIN [imap:2465], STORE_LMTP [imap:2425] (mail for the store's own domains goes
  * there), HEARTH_RESOLVER (set by the supervisor from appliance.yaml's egress.resolver; without it
  * mail for other domains waits in the queue, saying why), DELIVERY_PORT [25], MAX_MESSAGE_BYTES
  * [26214400], DELIVERY_PASS_SECONDS [10], STATUS_PORT [2589] (the queue's facts for hearth status),
@@ -79,7 +79,7 @@ public final class OutboundService {
         DkimKeys keys = new DkimKeys(data.resolve("dkim"));
         SSLContext tls = TlsIdentity.stored(data.resolve("tls/submission.p12"), ownerHost).serverContext();
         InetSocketAddress storeLogin = hostPort(env("STORE_LOGIN", "imap:2465"));
-        InetSocketAddress storeLmtp = hostPort(env("STORE_LMTP", "imap:2424"));
+        InetSocketAddress storeLmtp = hostPort(env("STORE_LMTP", "imap:2425"));
 
         Router router = Router.withoutResolver();
         Optional<Resolver> dns = Optional.empty();
