@@ -20,7 +20,6 @@ import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.PublicKey;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
@@ -239,7 +238,7 @@ class MailOutboundTest {
         Path awayReceived = state.resolve("received-away");
         internet.smtpPeer(awayMx, awayReceived, Map.of());
         hearth.ok("mail", "--app", APP, "queue", "retry", "all");
-        await(Duration.ofSeconds(60), () -> arrived(awayReceived, marker));
+        await(Duration.ofSeconds(60), () -> SimulatedInternet.arrived(awayReceived, marker));
         Thread.sleep(2000);
         try (Stream<Path> files = Files.list(awayReceived)) {
             assertThat(files.filter(f -> f.toString().endsWith(".eml")).count()).as("copies delivered").isEqualTo(1);
@@ -319,6 +318,19 @@ class MailOutboundTest {
         assertThat(lookup.path("addresses").get(0).asText()).isEqualTo(mx);
         JsonNode outbound = MailClients.pythonInNetworkOf(pidOf("outbound"), "probe", Map.of("host", mx, "port", 25, "timeout", 3));
         assertThat(outbound.path("result").asText()).as("outbound: %s", outbound).isEqualTo("open");
+        // The store's port for the appliance's own mail (no sender check) is outbound's alone; smtp-in has the checked one.
+        List<String> store = engine.client().inspectContainerCmd(containerOf("imap").id()).exec().getNetworkSettings()
+                .getNetworks().values().stream().map(n -> n.getIpAddress()).toList();
+        assertThat(store).as("the store's addresses").isNotEmpty();
+        assertThat(store).as("outbound reaches the store's outbound-lmtp")
+                .anyMatch(ip -> probe("outbound", ip, 2425).equals("open"));
+        assertThat(store).as("smtp-in reaches the store's lmtp").anyMatch(ip -> probe("smtp-in", ip, 2424).equals("open"));
+        assertThat(store).as("smtp-in never reaches outbound-lmtp").noneMatch(ip -> probe("smtp-in", ip, 2425).equals("open"));
+    }
+
+    private static String probe(String fromRole, String host, int port) {
+        return MailClients.pythonInNetworkOf(pidOf(fromRole), "probe", Map.of("host", host, "port", port, "timeout", 3))
+                .path("result").asText();
     }
 
     @Test
@@ -385,14 +397,6 @@ class MailOutboundTest {
         });
     }
 
-    /** Until the mailbox's INBOX holds exactly one message with the marker. */
-    /**
-     * A home whose provider blocks outbound port 25: status says so; the owner names a smarthost
-     * (Postfix with SASL, in the internet) in appliance.yaml and puts its password in the key vault;
-     * the message that waited through the supervisor's restart leaves through the relay, once, with
-     * Hearth's DKIM signatures intact. The password is nowhere on disk in the clear, and locking
-     * storage takes it from the container.
-     */
     /**
      * A destination that only ever answers 4xx: the sender hears that the mail is late, then that it
      * was given up, on the schedule the manifest sets (shortened here from Postfix's 4 h and 5 d).
@@ -437,7 +441,7 @@ class MailOutboundTest {
         String killed = containerOf("outbound").id();
         engine.client().killContainerCmd(killed).exec();
 
-        Path eml = await(Duration.ofSeconds(120), () -> arrived(slowReceived, marker));
+        Path eml = await(Duration.ofSeconds(120), () -> SimulatedInternet.arrived(slowReceived, marker));
         Thread.sleep(10_000);
         try (Stream<Path> files = Files.list(slowReceived)) {
             assertThat(files.filter(f -> f.toString().endsWith(".eml")).toList()).as("copies delivered").containsExactly(eml);
@@ -460,7 +464,7 @@ class MailOutboundTest {
 
         String marker = "dane-" + UUID.randomUUID();
         assertThat(submit(ALICE, PASSWORD, ALICE, List.of("carol@dane.test"), marker, false).path("ok").asBoolean()).isTrue();
-        Path eml = await(Duration.ofSeconds(60), () -> arrived(daneReceived, marker));
+        Path eml = await(Duration.ofSeconds(60), () -> SimulatedInternet.arrived(daneReceived, marker));
         assertThat(Files.readString(Path.of(eml.toString().replace(".eml", ".json")))).contains("\"tls\": true");
 
         String forged = "forged-" + UUID.randomUUID();
@@ -469,7 +473,7 @@ class MailOutboundTest {
             String out = hearth.ok("mail", "--app", APP, "queue", "list").stdout();
             return out.contains("matches none of its TLSA records") ? Optional.of(out) : Optional.empty();
         });
-        assertThat(arrived(daneReceived, forged)).isEmpty();
+        assertThat(SimulatedInternet.arrived(daneReceived, forged)).isEmpty();
         // Out of the way of the tests after this one: the message listed just above its recipient.
         String id = null;
         for (String line : listed.lines().toList()) {
@@ -482,6 +486,13 @@ class MailOutboundTest {
         hearth.ok("mail", "--app", APP, "queue", "delete", id);
     }
 
+    /**
+     * A home whose provider blocks outbound port 25: status says so; the owner names a smarthost
+     * (Postfix with SASL, in the internet) in appliance.yaml and puts its password in the key vault;
+     * the message that waited through the supervisor's restart leaves through the relay, once, with
+     * Hearth's DKIM signatures intact. The password is nowhere on disk in the clear, and locking
+     * storage takes it from the container.
+     */
     @Test
     @Order(13)
     void whenThePortIsBlockedMailLeavesThroughTheSmarthostWithItsPasswordFromTheKeyVault() throws Exception {
@@ -548,6 +559,7 @@ class MailOutboundTest {
         hearth.okWithInput(EngineFixture.PASSPHRASE + "\n", "unlock");
     }
 
+    /** Until the mailbox's INBOX holds exactly one message with the marker. */
     private static void awaitInInbox(String user, String password, String marker) throws Exception {
         awaitInInbox(user, password, marker, 1);
     }
@@ -592,21 +604,7 @@ class MailOutboundTest {
     }
 
     private static Optional<Path> arrived(String marker) throws IOException {
-        return arrived(received, marker);
-    }
-
-    private static Optional<Path> arrived(Path received, String marker) throws IOException {
-        if (!Files.isDirectory(received)) {
-            return Optional.empty();
-        }
-        try (Stream<Path> files = Files.list(received)) {
-            for (Path p : files.filter(f -> f.toString().endsWith(".eml")).toList()) {
-                if (Files.readString(p, StandardCharsets.ISO_8859_1).contains(marker)) {
-                    return Optional.of(p);
-                }
-            }
-        }
-        return Optional.empty();
+        return SimulatedInternet.arrived(received, marker);
     }
 
     private static long pidOf(String role) {
@@ -619,27 +617,7 @@ class MailOutboundTest {
         return found.get(0);
     }
 
-    interface Check<T> {
-        Optional<T> get() throws Exception;
-    }
-
-    private static <T> T await(Duration limit, Check<T> check) throws Exception {
-        Instant deadline = Instant.now().plus(limit);
-        while (true) {
-            Optional<T> value = check.get();
-            if (value.isPresent()) {
-                return value.get();
-            }
-            if (Instant.now().isAfter(deadline)) {
-                throw new AssertionError("not within " + limit.toSeconds() + " s; supervisor log tail: "
-                        + tail(state.resolve("logs/supervisor.log")));
-            }
-            Thread.sleep(250);
-        }
-    }
-
-    private static String tail(Path log) throws IOException {
-        List<String> lines = Files.readAllLines(log);
-        return String.join("\n", lines.subList(Math.max(0, lines.size() - 30), lines.size()));
+    private static <T> T await(Duration limit, Await.Check<T> check) throws Exception {
+        return Await.until(limit, () -> Await.supervisorLog(state), check);
     }
 }

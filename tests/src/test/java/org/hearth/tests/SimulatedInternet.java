@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -70,6 +71,43 @@ final class SimulatedInternet implements AutoCloseable {
                 "-j", "REJECT", "--reject-with", "tcp-reset"));
     }
 
+    /**
+     * A home router's two translations for the box behind it at {@code publicAddress} (which this
+     * makes exist): connections to its port 25 go on to this host's {@code smtpPort}, and what this
+     * host sends into the internet leaves from it. Two appliances on one host can then reach each
+     * other as the world would, each by its own MX address; all of this host's traffic shows the last
+     * address given here (one router for the whole home).
+     */
+    void homeRouter(String publicAddress, int smtpPort) {
+        addAddress(Integer.parseInt(publicAddress.substring(publicAddress.lastIndexOf('.') + 1)));
+        for (String chain : List.of("PREROUTING", "OUTPUT")) {
+            iptablesNat("-A", chain, "-d", publicAddress, "-p", "tcp", "--dport", "25", "-j", "DNAT",
+                    "--to-destination", applianceAddress() + ":" + smtpPort);
+        }
+        // Forwarded back to this host (a box reaching another): without a new source this host would
+        // drop a packet from its own address; received here (the internet's servers): the router's address.
+        for (String chain : List.of("POSTROUTING", "INPUT")) {
+            iptablesNat("-I", chain, "-s", applianceAddress(), "-j", "SNAT", "--to-source", publicAddress);
+        }
+    }
+
+    private void iptablesNat(String... rule) {
+        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", namespace(), "iptables", "-w", "-t", "nat"));
+        cmd.addAll(List.of(rule));
+        run(cmd);
+    }
+
+    /**
+     * Programs started in the internet resolve names with {@code resolver} ({@code ip netns exec}
+     * puts /etc/netns/NAMESPACE/resolv.conf in place of /etc/resolv.conf): for servers with no
+     * setting of their own, such as OpenDMARC's SPF checks.
+     */
+    void resolvesWith(String resolver) throws IOException {
+        Path netns = Files.createDirectories(Path.of("/etc/netns", namespace()));
+        temporary.add(netns);
+        Files.writeString(netns.resolve("resolv.conf"), "nameserver " + resolver + "\n");
+    }
+
     /** TCP echo listeners on each ADDRESS:PORT, inside the internet; returns once all listen. */
     void echo(String... addressPorts) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of("python3", EngineFixture.home().root().resolve("tests/overlay/tcp-echo").toString()));
@@ -96,6 +134,21 @@ final class SimulatedInternet implements AutoCloseable {
         return startPeer(address, outDir, Map.of("rcpt_replies", rcptReplies, "data_delay", dataDelaySeconds));
     }
 
+    /** The message a peer started by {@link #smtpPeer} wrote to {@code outDir} that contains {@code marker}, once there. */
+    static Optional<Path> arrived(Path outDir, String marker) throws IOException {
+        if (!Files.isDirectory(outDir)) {
+            return Optional.empty();
+        }
+        try (java.util.stream.Stream<Path> files = Files.list(outDir)) {
+            for (Path p : files.filter(f -> f.toString().endsWith(".eml")).toList()) {
+                if (Files.readString(p, StandardCharsets.ISO_8859_1).contains(marker)) {
+                    return Optional.of(p);
+                }
+            }
+        }
+        return Optional.empty();
+    }
+
     /** A receiving server offering STARTTLS with this certificate and key (PEM files). */
     Process smtpPeerWithTls(String address, Path outDir, Path certPem, Path keyPem) throws IOException, InterruptedException {
         return startPeer(address, outDir, Map.of("cert", certPem.toString(), "key", keyPem.toString()));
@@ -118,47 +171,8 @@ final class SimulatedInternet implements AutoCloseable {
      */
     Smarthost smarthost(String address, String nextHop, String login, String password, Path certPem, Path keyPem)
             throws IOException, InterruptedException {
-        // Outside the state folder: Postfix's own user must walk to its data and the SASL database.
-        Path work = Files.createTempDirectory("hearth-smarthost-");
-        temporary.add(work);
-        Files.setPosixFilePermissions(work, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
-        Path conf = Files.createDirectories(work.resolve("conf"));
-        Path data = Files.createDirectories(work.resolve("data"));
-        Files.createDirectories(work.resolve("queue"));
-        run(List.of("chown", "postfix:", data.toString()));
-        Files.writeString(conf.resolve("main.cf"), String.join("\n",
-                "compatibility_level = 3.6",
-                "queue_directory = " + work.resolve("queue"),
-                "data_directory = " + data,
-                "maillog_file = /dev/stdout",
-                "mail_owner = postfix",
-                "setgid_group = postdrop",
-                "myhostname = smtp.relay.test",
-                "mydestination =",
-                "inet_interfaces = " + address,
-                "inet_protocols = ipv4",
-                "mynetworks =",
-                // A relay for its logged-in customers only: no login, no relaying.
-                "smtpd_relay_restrictions = permit_sasl_authenticated, reject",
-                "relayhost = [" + nextHop + "]:25",
-                "smtpd_sasl_auth_enable = yes",
-                "smtpd_sasl_type = cyrus",
-                "smtpd_sasl_path = smtpd",
-                "smtpd_tls_auth_only = yes",
-                "smtpd_tls_security_level = may",
-                "smtpd_tls_cert_file = " + certPem,
-                "smtpd_tls_key_file = " + keyPem,
-                "smtp_tls_security_level = may",
-                "biff = no", ""));
-        Files.writeString(conf.resolve("master.cf"), String.join("\n",
-                address + ":587 inet n - n - - smtpd",
-                "pickup    unix n - n 60 1 pickup", "cleanup   unix n - n - 0 cleanup", "qmgr      unix n - n 300 1 qmgr",
-                "tlsmgr    unix - - n 1000? 1 tlsmgr", "rewrite   unix - - n - - trivial-rewrite",
-                "bounce    unix - - n - 0 bounce", "defer     unix - - n - 0 bounce", "trace     unix - - n - 0 bounce",
-                "verify    unix - - n - 1 verify", "flush     unix n - n 1000? 0 flush", "proxymap  unix - - n - - proxymap",
-                "showq     unix n - n - - showq", "error     unix - - n - - error", "retry     unix - - n - - error",
-                "discard   unix - - n - - discard", "smtp      unix - - n - - smtp", "relay     unix - - n - - smtp",
-                "anvil     unix - - n - 1 anvil", "scache    unix - - n - 1 scache", "postlog   unix-dgram n - n - 1 postlogd", ""));
+        Path work = postfixWork("smarthost-");
+        Path conf = work.resolve("conf");
         // Debian's Postfix reads Cyrus SASL's settings from CONFIG_DIRECTORY/sasl/smtpd.conf.
         Path sasl = Files.createDirectories(conf.resolve("sasl"));
         Path db = sasl.resolve("sasldb2");
@@ -174,10 +188,108 @@ final class SimulatedInternet implements AutoCloseable {
             throw new IOException("saslpasswd2 failed: " + out);
         }
         run(List.of("chown", "postfix:", db.toString()));
-        Process p = start("smarthost-" + address, List.of("postfix", "-c", conf.toString(), "start-fg"), List.of("daemon started"));
+        Process p = startPostfix("smarthost-" + address, work, List.of(
+                "myhostname = smtp.relay.test",
+                "mydestination =",
+                "inet_interfaces = " + address,
+                "mynetworks =",
+                // A relay for its logged-in customers only: no login, no relaying.
+                "smtpd_relay_restrictions = permit_sasl_authenticated, reject",
+                "relayhost = [" + nextHop + "]:25",
+                "smtpd_sasl_auth_enable = yes",
+                "smtpd_sasl_type = cyrus",
+                "smtpd_sasl_path = smtpd",
+                "smtpd_tls_auth_only = yes",
+                "smtpd_tls_security_level = may",
+                "smtpd_tls_cert_file = " + certPem,
+                "smtpd_tls_key_file = " + keyPem,
+                "smtp_tls_security_level = may"), address + ":587 inet n - n - - smtpd");
+        return new Smarthost(p, dir.resolve("smarthost-" + address + ".log"));
+    }
+
+    /** A work folder for one Postfix (conf, data, queue), outside the state folder: Postfix's own user must walk to it. */
+    private Path postfixWork(String prefix) throws IOException {
+        Path work = Files.createTempDirectory("hearth-" + prefix);
+        temporary.add(work);
+        Files.setPosixFilePermissions(work, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        Files.createDirectories(work.resolve("conf"));
+        Path data = Files.createDirectories(work.resolve("data"));
+        Files.createDirectories(work.resolve("queue"));
+        run(List.of("chown", "postfix:", data.toString()));
+        return work;
+    }
+
+    /**
+     * Debian's Postfix in the internet with {@code settings} besides the common ones, its only
+     * listener {@code listener} (a master.cf line), logging to its own output; returns once it runs.
+     */
+    private Process startPostfix(String name, Path work, List<String> settings, String listener)
+            throws IOException, InterruptedException {
+        Path conf = work.resolve("conf");
+        List<String> main = new ArrayList<>(List.of(
+                "compatibility_level = 3.6",
+                "queue_directory = " + work.resolve("queue"),
+                "data_directory = " + work.resolve("data"),
+                "maillog_file = /dev/stdout",
+                "mail_owner = postfix",
+                "setgid_group = postdrop",
+                "inet_protocols = ipv4",
+                "biff = no"));
+        main.addAll(settings);
+        Files.writeString(conf.resolve("main.cf"), String.join("\n", main) + "\n");
+        Files.writeString(conf.resolve("master.cf"), String.join("\n",
+                listener,
+                "pickup    unix n - n 60 1 pickup", "cleanup   unix n - n - 0 cleanup", "qmgr      unix n - n 300 1 qmgr",
+                "tlsmgr    unix - - n 1000? 1 tlsmgr", "rewrite   unix - - n - - trivial-rewrite",
+                "bounce    unix - - n - 0 bounce", "defer     unix - - n - 0 bounce", "trace     unix - - n - 0 bounce",
+                "verify    unix - - n - 1 verify", "flush     unix n - n 1000? 0 flush", "proxymap  unix - - n - - proxymap",
+                "showq     unix n - n - - showq", "error     unix - - n - - error", "retry     unix - - n - - error",
+                "discard   unix - - n - - discard", "smtp      unix - - n - - smtp", "relay     unix - - n - - smtp",
+                "anvil     unix - - n - 1 anvil", "scache    unix - - n - 1 scache", "postlog   unix-dgram n - n - 1 postlogd", ""));
+        Process p = start(name, List.of("postfix", "-c", conf.toString(), "start-fg"), List.of("daemon started"));
         // postfix stop cannot see a master started in the namespace; the master's own PID can.
         daemons.add(work.resolve("queue/pid/master.pid"));
-        return new Smarthost(p, dir.resolve("smarthost-" + address + ".log"));
+        return p;
+    }
+
+    /**
+     * A receiving mail server that checks what it gets as the big providers do, none of it written
+     * here: Debian's Postfix on {@code address}:25 as {@code hostName}, for {@code domain}, with two
+     * milters, Debian's dkimpy-milter (DKIM, RSA and Ed25519) and OpenDMARC (its own SPF check, and
+     * DMARC from both results). Each adds its Authentication-Results field under {@code hostName}; the
+     * message then goes on to {@code nextHop}:25, where a test reads it. Both milters resolve names
+     * with the internet's resolver ({@link #resolvesWith}).
+     */
+    void verifyingMx(String address, String hostName, String domain, String nextHop) throws IOException, InterruptedException {
+        Path work = postfixWork("verifier-");
+        Path conf = work.resolve("conf");
+        int dkimPort = 8891;
+        int dmarcPort = 8893;
+        // Not OpenDKIM: Debian 12's (2.11.0~beta2, with libunbound) asks no DNS server at all in a
+        // namespace (its resolver thread ends before sending a query), so every key is "not found".
+        Files.writeString(conf.resolve("dkimpy-milter.conf"), String.join("\n",
+                "Mode v", "Socket inet:" + dkimPort + "@127.0.0.1", "AuthservID " + hostName, "UserID dkimpy-milter",
+                "Syslog no", "PidFile " + work.resolve("dkimpy-milter.pid"), ""));
+        Files.writeString(conf.resolve("opendmarc.conf"), String.join("\n",
+                "Socket inet:" + dmarcPort + "@127.0.0.1", "AuthservID " + hostName,
+                // It reads the DKIM results from the field the other milter adds under the same name.
+                "TrustedAuthservIDs " + hostName, "SPFSelfValidate true", "SPFIgnoreResults true",
+                "RejectFailures false", "FailureReports false", "UserID opendmarc", "Syslog false", ""));
+        startListening("dkimpy-milter-" + address, List.of("dkimpy-milter", conf.resolve("dkimpy-milter.conf").toString()),
+                dkimPort);
+        startListening("opendmarc-" + address, List.of("opendmarc", "-f", "-c", conf.resolve("opendmarc.conf").toString()),
+                dmarcPort);
+        startPostfix("verifier-" + address, work, List.of(
+                "myhostname = " + hostName,
+                "mydestination =",
+                "inet_interfaces = " + address,
+                "mynetworks =",
+                "relay_domains = " + domain,
+                "transport_maps = inline:{" + domain + "=smtp:[" + nextHop + "]:25}",
+                "smtpd_relay_restrictions = reject_unauth_destination",
+                "smtpd_milters = inet:127.0.0.1:" + dkimPort + ", inet:127.0.0.1:" + dmarcPort,
+                // A check that cannot run must not let the message through unchecked.
+                "milter_default_action = tempfail"), address + ":25 inet n - n - - smtpd");
     }
 
     /** A running smarthost and its log. */
@@ -240,6 +352,24 @@ final class SimulatedInternet implements AutoCloseable {
 
     /** Starts {@code cmd} inside the internet and waits for every one of {@code readyTexts} in its output. */
     private Process start(String name, List<String> cmd, List<String> readyTexts) throws IOException, InterruptedException {
+        return start(name, cmd, "not ready", out -> readyTexts.stream().allMatch(out::contains));
+    }
+
+    /** Starts {@code cmd} inside the internet and waits until something listens on TCP {@code port} there. */
+    private void startListening(String name, List<String> cmd, int port) throws IOException, InterruptedException {
+        start(name, cmd, "not listening on " + port, out -> {
+            Process ss = new ProcessBuilder("ss", "-N", namespace(), "-Hltn", "sport = :" + port).redirectErrorStream(true).start();
+            String listening = new String(ss.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            return ss.waitFor() == 0 && !listening.isBlank();
+        });
+    }
+
+    /** Whether a started program is ready, judged from its output so far (or from outside). */
+    private interface Readiness {
+        boolean ready(String output) throws IOException, InterruptedException;
+    }
+
+    private Process start(String name, List<String> cmd, String notReady, Readiness readiness) throws IOException, InterruptedException {
         List<String> inNamespace = new ArrayList<>(List.of("ip", "netns", "exec", namespace()));
         inNamespace.addAll(cmd);
         Path log = dir.resolve(name + ".log");
@@ -248,7 +378,7 @@ final class SimulatedInternet implements AutoCloseable {
         long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
         while (System.nanoTime() < deadline) {
             String out = Files.readString(log, StandardCharsets.UTF_8);
-            if (readyTexts.stream().allMatch(out::contains)) {
+            if (readiness.ready(out)) {
                 return p;
             }
             if (!p.isAlive()) {
@@ -256,7 +386,7 @@ final class SimulatedInternet implements AutoCloseable {
             }
             Thread.sleep(50);
         }
-        throw new IOException(name + " not ready in 20 s: " + Files.readString(log, StandardCharsets.UTF_8));
+        throw new IOException(name + " " + notReady + " in 20 s: " + Files.readString(log, StandardCharsets.UTF_8));
     }
 
     @Override
