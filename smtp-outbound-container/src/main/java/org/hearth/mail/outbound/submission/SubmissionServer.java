@@ -96,7 +96,7 @@ public final class SubmissionServer {
                 new AuthCmdHandler(), new MailSizeEsmtpExtension(), new WelcomeMessageHandler(), new DataLineMessageHookHandler(),
                 new UnknownCmdHandler(metrics), new CommandHandlerResultLogger(),
                 new OwnerLogin(accounts, throttle), new AuthenticatedSenderOnly(), new AuthenticatedOnly(),
-                new QueueIt(acceptor, hostname)));
+                new OwnFromFieldOnly(), new QueueIt(acceptor, hostname)));
         if (tls == Tls.STARTTLS) {
             handlers.add(new StartTlsCmdHandler());
         }
@@ -191,6 +191,60 @@ public final class SubmissionServer {
                         + own.get().user() + "'s addresses; send as one of them");
             }
             return HookResult.DECLINED;
+        }
+    }
+
+    /**
+     * The From field too names only the user's own addresses: the envelope alone would let a user
+     * sign (d= their domain) mail that shows someone else as its author, and mail to the
+     * appliance's own users reaches the store with no DMARC check that would catch it.
+     */
+    private static final class OwnFromFieldOnly implements MessageHook {
+        /** The header section is read up to this; a longer one is refused rather than half read. */
+        private static final int MAX_HEADER_BYTES = 256 * 1024;
+
+        @Override
+        public HookResult onMessage(SMTPSession session, MailEnvelope mail) {
+            Addresses own = session.getAttachment(ADDRESSES, ProtocolSession.State.Connection).orElseThrow();
+            String from;
+            try (InputStream in = mail.getMessageInputStream()) {
+                Optional<String> field = fromField(in);
+                if (field.isEmpty()) {
+                    return HookResult.DECLINED;
+                }
+                from = field.get();
+            } catch (IOException e) {
+                return result(HookReturnCode.denySoft(), "451", "4.3.0 Could not read the message; try again");
+            }
+            List<String> authors;
+            try {
+                authors = org.apache.james.mime4j.field.address.DefaultAddressParser.DEFAULT.parseAddressList(from)
+                        .flatten().stream().map(m -> m.getAddress().toLowerCase(Locale.ROOT)).toList();
+            } catch (org.apache.james.mime4j.field.address.ParseException | RuntimeException e) {
+                return result(HookReturnCode.deny(), "550", "5.6.0 The From field cannot be read as addresses: " + e.getMessage());
+            }
+            for (String author : authors) {
+                if (!own.all().contains(author)) {
+                    return result(HookReturnCode.deny(), "550", "5.7.1 From: " + author + " is not one of "
+                            + own.user() + "'s addresses; write as one of them");
+                }
+            }
+            return HookResult.DECLINED;
+        }
+
+        /** The (unfolded) From field of the header section; empty if it has none. */
+        private static Optional<String> fromField(InputStream in) throws IOException {
+            // Lines as the queue will have them (some clients send bare LFs).
+            byte[] head = SignAndQueue.crlf(in.readNBytes(MAX_HEADER_BYTES));
+            String text = new String(head, java.nio.charset.StandardCharsets.ISO_8859_1);
+            int end = text.indexOf("\r\n\r\n");
+            text = (end < 0 ? text : text.substring(0, end)).replaceAll("\r\n[ \t]", " ");
+            for (String line : text.split("\r\n")) {
+                if (line.regionMatches(true, 0, "From:", 0, 5)) {
+                    return Optional.of(line.substring(5).strip());
+                }
+            }
+            return Optional.empty();
         }
     }
 

@@ -136,6 +136,20 @@ class SubmissionServerTest {
         assertThat(out.path("sender_refused").get(1).asText()).isEqualTo("5.7.1 ceo@a.test is not one of alice@a.test's addresses; send as one of them");
     }
 
+    /** The From field is the author the recipient sees: only the user's own addresses, whatever the envelope says. */
+    @Test
+    void aFromFieldNamingSomeoneElseIsRefusedAtTheEndOfData() throws Exception {
+        JsonNode forged = submit("starttls", starttlsPort, "alice@a.test", "alice-secret", "alice@a.test", 1,
+                MESSAGE.replace("From: alice@a.test", "From: \"Bank\" <security@bank.example>"));
+        assertThat(forged.path("data").get(0).asInt()).as("%s", forged).isEqualTo(550);
+        assertThat(forged.path("data").get(1).asText())
+                .isEqualTo("5.7.1 From: security@bank.example is not one of alice@a.test's addresses; write as one of them");
+        // A display name, another case, a folded field and an alias are all still hers.
+        JsonNode own = submit("starttls", starttlsPort, "alice@a.test", "alice-secret", "alice@a.test", 1,
+                MESSAGE.replace("From: alice@a.test", "From: Alice Example <Alice@A.test>,\r\n info@a.test"));
+        assertThat(own.path("data").get(0).asInt()).as("%s", own).isEqualTo(250);
+    }
+
     @Test
     void wrongPasswordsAreRefusedThenThrottled() throws Exception {
         // A server of its own: the throttle it fills must not slow the other tests' logins.
