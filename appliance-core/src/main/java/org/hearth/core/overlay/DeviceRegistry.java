@@ -32,6 +32,9 @@ final class DeviceRegistry<T> {
     private final Path dir;
     private final JavaType listType;
 
+    /** The file lock's partner within this process (see {@link #locked}). */
+    private static final java.util.concurrent.locks.ReentrantLock IN_THIS_PROCESS = new java.util.concurrent.locks.ReentrantLock();
+
     DeviceRegistry(Path dir, Class<T> type) {
         this.dir = dir;
         this.listType = JSON.getTypeFactory().constructCollectionType(List.class, type);
@@ -95,8 +98,14 @@ final class DeviceRegistry<T> {
         Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 
-    /** One writer at a time across processes: the CLI adds and removes while the supervisor reads. */
+    /**
+     * One writer at a time across processes (the CLI adds and removes while the supervisor reads) and
+     * across threads: a file lock excludes other processes only, and a second thread of this one
+     * asking for it gets an OverlappingFileLockException instead of waiting (the supervisor's pass
+     * reading while its control socket adds a device).
+     */
     <R> R locked(Supplier<R> work) {
+        IN_THIS_PROCESS.lock();
         try {
             Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
             try (FileChannel channel = FileChannel.open(dir.resolve("devices.lock"), StandardOpenOption.CREATE,
@@ -105,6 +114,8 @@ final class DeviceRegistry<T> {
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot lock " + dir.resolve("devices.lock"), e);
+        } finally {
+            IN_THIS_PROCESS.unlock();
         }
     }
 }
