@@ -34,7 +34,7 @@ final class AppStorage {
     private final String instance;
     /** "app/role" of containers stopped because storage locked or a volume was being grown. */
     private final Set<String> stopped = ConcurrentHashMap.newKeySet();
-    /** Counts unlocks, locks and secrets set or removed: what {@link #secret} answers changes only with it. */
+    /** Counts unlocks, locks and secrets set or removed through the supervisor (the vault file edited by hand is not seen). */
     private final AtomicLong secretsGeneration = new AtomicLong();
 
     AppStorage(Optional<AppVolumes> volumes, ContainerRuntime runtime, String instance) {
@@ -109,28 +109,32 @@ final class AppStorage {
         return secretsGeneration.get();
     }
 
-    /** A secret from the key vault; empty when not set, unreadable now (see {@link #secretsReadable}) or damaged (logged). */
-    Optional<byte[]> secret(String name) {
+    /**
+     * A secret from the key vault; empty when not set or unreadable now (see {@link #secretsReadable});
+     * an IOException when the vault cannot be read or the entry is damaged (a reader tries again later).
+     */
+    Optional<byte[]> secret(String name) throws IOException {
         if (!secretsReadable()) {
             return Optional.empty();
         }
-        try {
-            return volumes.get().secret(name);
-        } catch (IOException e) {
-            LOG.warn("event=secret-unreadable name={} error={}", name, e.getMessage());
-            return Optional.empty();
-        }
+        return volumes.get().secret(name);
     }
 
     void putSecret(String name, byte[] value) throws IOException {
-        storage().putSecret(name, value);
-        secretsGeneration.incrementAndGet();
+        try {
+            storage().putSecret(name, value);
+        } finally {
+            // Even a write that failed after the vault changed must be handed over.
+            secretsGeneration.incrementAndGet();
+        }
     }
 
     boolean removeSecret(String name) throws IOException {
-        boolean removed = storage().removeSecret(name);
-        secretsGeneration.incrementAndGet();
-        return removed;
+        try {
+            return storage().removeSecret(name);
+        } finally {
+            secretsGeneration.incrementAndGet();
+        }
     }
 
     List<String> secretNames() throws IOException {

@@ -97,7 +97,13 @@ final class ContainerSecrets {
             if (r.username().isEmpty()) {
                 write(folder.resolve(RELAY_PASSWORD), Optional.empty());
             } else if (vault.secretsReadable()) {
-                write(folder.resolve(RELAY_PASSWORD), vault.secret(RelayConfig.PASSWORD_SECRET));
+                try {
+                    write(folder.resolve(RELAY_PASSWORD), vault.secret(RelayConfig.PASSWORD_SECRET));
+                } catch (IOException unreadable) {
+                    // What was handed over stays; not recorded as written, so the next pass tries again.
+                    LOG.warn("event=secret-unreadable name={} error={}", RelayConfig.PASSWORD_SECRET, unreadable.getMessage());
+                    return;
+                }
             }
             write(folder.resolve(RELAY_TRUST), r.trust().isPresent() ? Optional.of(Files.readAllBytes(Path.of(r.trust().get())))
                     : Optional.empty());
