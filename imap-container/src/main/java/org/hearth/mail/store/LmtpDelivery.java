@@ -76,6 +76,11 @@ final class LmtpDelivery {
      */
     enum Origin { INTERNET, OWN_OUTBOUND }
 
+    /** One store's LMTP servers differ only in whom they serve. */
+    interface Factory {
+        LmtpDelivery of(Origin origin);
+    }
+
     private final Accounts accounts;
     private final Mailboxes mailboxes;
     private final DeliveryLedger ledger;

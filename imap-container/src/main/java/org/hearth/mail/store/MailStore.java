@@ -21,7 +21,7 @@ import java.time.Clock;
  *   <li>{@code MAIL_DATA} (default /data): the volume; holds the Derby database (mailboxes, delivery ledger,
  *       failure counts), accounts, TLS identity and {@code quarantine/}</li>
  *   <li>{@code MAIL_HOSTNAME}: the name in greetings, the certificate and Authentication-Results (its authserv-id)</li>
- *   <li>{@code OUTBOUND_LMTP_PORT} (none): LMTP for the appliance's own outbound, whose mail's sender is not checked</li>
+ *   <li>{@code OUTBOUND_LMTP_PORT} (2425): LMTP for the appliance's own outbound, whose mail's sender is not checked</li>
  *   <li>{@code LMTP_PORT} (2424), {@code IMAP_PORT} (1143, STARTTLS), {@code IMAPS_PORT} (1993, implicit TLS)</li>
  *   <li>{@code SPAM_SCANNER} (spam:7830): spamd's address; {@code SPAM_TIMEOUT_MS} (30000)</li>
  *   <li>{@code SPAM_UNAVAILABLE}: {@code tempfail} (default: answer 451 so the sender retries) or
@@ -74,14 +74,12 @@ public final class MailStore {
         Quarantine quarantine = new Quarantine(Mailboxes.jdbcUrl(data.resolve("mailboxes")), data.resolve("quarantine"),
                 Clock.systemUTC(), Quarantine.THRESHOLD);
         int maxScanBytes = Integer.parseInt(env("SPAM_MAX_SCAN_BYTES", "512000"));
-        // Outbound's own port, where the manifest gives it one: the appliance's own mail and notices.
-        String outboundPort = env("OUTBOUND_LMTP_PORT", "");
-        if (!outboundPort.isEmpty()) {
-            new LmtpDelivery(accounts, mailboxes, ledger, quarantine, scanner, whenDown, maxScanBytes, hostname,
-                    LmtpDelivery.Origin.OWN_OUTBOUND).server(new InetSocketAddress(Integer.parseInt(outboundPort)), maxSize, metrics);
-        }
-        new LmtpDelivery(accounts, mailboxes, ledger, quarantine, scanner, whenDown, maxScanBytes, hostname,
-                LmtpDelivery.Origin.INTERNET)
+        // Outbound's own port (the appliance's own mail and notices; only outbound's edge reaches it), then the world's.
+        LmtpDelivery.Factory lmtp = origin -> new LmtpDelivery(accounts, mailboxes, ledger, quarantine, scanner, whenDown,
+                maxScanBytes, hostname, origin);
+        lmtp.of(LmtpDelivery.Origin.OWN_OUTBOUND)
+                .server(new InetSocketAddress(Integer.parseInt(env("OUTBOUND_LMTP_PORT", "2425"))), maxSize, metrics);
+        lmtp.of(LmtpDelivery.Origin.INTERNET)
                 .server(new InetSocketAddress(Integer.parseInt(env("LMTP_PORT", "2424"))), maxSize, metrics);
         Files.createDirectories(data);
         LOG.info("event=ready service=mail-store ms={}", (System.nanoTime() - start) / 1_000_000);

@@ -78,13 +78,11 @@ final class StoreFixture implements AutoCloseable {
         ledger = new DeliveryLedger(url, clock);
         quarantine = new Quarantine(url, data.resolve("quarantine"), clock, Quarantine.THRESHOLD);
         lmtp = new InetSocketAddress("127.0.0.1", freePort());
-        server = new LmtpDelivery(accounts, mailboxes, ledger, quarantine, new SpamScanner(spamd, 5_000),
-                LmtpDelivery.WhenScannerDown.TEMPFAIL, 512_000, AUTHSERV_ID, LmtpDelivery.Origin.INTERNET)
-                .server(lmtp, 10_000_000, metrics);
+        LmtpDelivery.Factory delivery = origin -> new LmtpDelivery(accounts, mailboxes, ledger, quarantine,
+                new SpamScanner(spamd, 5_000), LmtpDelivery.WhenScannerDown.TEMPFAIL, 512_000, AUTHSERV_ID, origin);
+        server = delivery.of(LmtpDelivery.Origin.INTERNET).server(lmtp, 10_000_000, metrics);
         ownLmtp = new InetSocketAddress("127.0.0.1", freePort());
-        ownServer = new LmtpDelivery(accounts, mailboxes, ledger, quarantine, new SpamScanner(spamd, 5_000),
-                LmtpDelivery.WhenScannerDown.TEMPFAIL, 512_000, AUTHSERV_ID, LmtpDelivery.Origin.OWN_OUTBOUND)
-                .server(ownLmtp, 10_000_000, metrics);
+        ownServer = delivery.of(LmtpDelivery.Origin.OWN_OUTBOUND).server(ownLmtp, 10_000_000, metrics);
     }
 
     static void writeAccounts(Path data) throws IOException {
