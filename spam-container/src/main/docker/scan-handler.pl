@@ -90,7 +90,8 @@ my $spamassassin;
     *Mail::DKIM::PublicKey::check = sub {
         my $key = shift;
         return $key_check->($key, @_) unless ($key->get_tag('k') // '') eq 'ed25519';
-        die "unsupported version\n" if ($key->get_tag('v') // 'DKIM1') ne 'DKIM1';
+        my $v = $key->get_tag('v');
+        die "unsupported version\n" if $v && $v ne 'DKIM1';
         my $p = $key->data;
         die "missing p= tag\n" unless defined $p;
         die "revoked\n" if $p eq '';
@@ -152,8 +153,7 @@ sub value {
 
 # The relay that handed the message to smtp-in: its HELO name and address, from the Received field
 # smtp-in wrote ("from HELO ([ADDRESS]) by HOST (Hearth) with ..."). Only the topmost field below the
-# store's own (LMTP) counts: mail from outbound has outbound's there, and a field a sender wrote
-# further down is never taken for smtp-in's.
+# store's own (LMTP) counts: a field a sender wrote further down is never taken for smtp-in's.
 sub relay {
     my ($headers) = @_;
     while ($headers =~ /^Received:(.*(?:\r?\n[ \t].*)*)/mg) {

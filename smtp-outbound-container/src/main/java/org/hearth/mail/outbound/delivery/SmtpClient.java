@@ -280,6 +280,10 @@ public final class SmtpClient {
     public record Attempt(Map<String, Outcome> outcomes, boolean sessionFailed, boolean tlsFailed, boolean connected,
                           Set<String> withoutReply) {
 
+        public Attempt {
+            withoutReply = Set.copyOf(withoutReply);
+        }
+
         /** An attempt whose every outcome is a server's reply. */
         Attempt(Map<String, Outcome> outcomes, boolean sessionFailed, boolean tlsFailed, boolean connected) {
             this(outcomes, sessionFailed, tlsFailed, connected, Set.of());
