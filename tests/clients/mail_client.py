@@ -65,7 +65,8 @@ def transaction(connect, sender, rcpts, message, login=None):
 def send(host, port, sender, rcpts, subject, body="", starttls=True, message_id=None, body_lines=0,
          header_from=None, headers=None, dkim=None):
     """Mail from another server. header_from: the From field, if not the envelope sender; headers:
-    more fields ([name, value] pairs); dkim: {"domain", "selector", "key_pem"} to sign it with dkimpy."""
+    more fields ([name, value] pairs); dkim: {"domain", "selector", "key_pem"} to sign it with dkimpy
+    (RSA), or {"domain", "selector", "ed25519_seed_b64"} for an Ed25519 signature (RFC 8463)."""
     if body_lines:
         body = ("x" * 76 + "\n") * body_lines
     m = email.message.EmailMessage()
@@ -80,8 +81,11 @@ def send(host, port, sender, rcpts, subject, body="", starttls=True, message_id=
         sys.path.append("/usr/lib/python3/dist-packages")
         import dkim as dkimpy
         raw = m.as_bytes(policy=m.policy.clone(linesep="\r\n"))
-        m = dkimpy.sign(raw, dkim["selector"].encode(), dkim["domain"].encode(), dkim["key_pem"].encode(),
-                        include_headers=[b"From", b"To", b"Subject"]) + raw
+        ed25519 = "ed25519_seed_b64" in dkim
+        m = dkimpy.sign(raw, dkim["selector"].encode(), dkim["domain"].encode(),
+                        (dkim["ed25519_seed_b64"] if ed25519 else dkim["key_pem"]).encode(),
+                        include_headers=[b"From", b"To", b"Subject"],
+                        signature_algorithm=b"ed25519-sha256" if ed25519 else b"rsa-sha256") + raw
 
     def connect():
         s = smtplib.SMTP(host, port, timeout=60)

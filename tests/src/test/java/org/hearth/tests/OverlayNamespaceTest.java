@@ -130,7 +130,7 @@ class OverlayNamespaceTest {
         Map<String, List<Integer>> targets = new java.util.LinkedHashMap<>();
         targets.put(PUBLIC_ADDRESS, List.of(IMAP_PORT, IMAPS_PORT));
         targets.put(OVERLAY_ADDRESS, List.of(IMAP_PORT, IMAPS_PORT, SMTP_PORT));
-        containerAddresses("imap").forEach(a -> targets.put(a, List.of(1143, 1993, 2424)));
+        containerAddresses("imap").forEach(a -> targets.put(a, List.of(1143, 1993, 2424, 2425, 2465)));
         assertThat(targets).hasSizeGreaterThan(2);
         targets.forEach((address, ports) -> ports.forEach(port -> {
             String result = probe(INTERNET, address, port, false).path("result").asText();

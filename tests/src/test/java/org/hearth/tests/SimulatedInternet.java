@@ -17,8 +17,10 @@ import java.util.concurrent.TimeUnit;
  * The internet as engine tests see it: the namespaces of {@code tests/overlay/world} around this
  * host (addresses in 198.18.BASE.0/24 on the "internet" side; nothing leaves this machine), with
  * servers started inside it: Debian's Knot DNS as the authoritative server and resolver the
- * appliance is configured with, and echo listeners standing in for remote servers. Every process
- * it starts is ended by its own handle; {@link #close} takes the namespaces down.
+ * appliance is configured with, echo listeners, aiosmtpd and Postfix standing in for remote mail
+ * servers (a smarthost; a provider-like receiver with DKIM and DMARC milters), and the home routers
+ * that put appliances behind addresses of their own. Every process it starts is ended by its own
+ * handle or, for Postfix's master, by the PID it wrote; {@link #close} takes the namespaces down.
  */
 final class SimulatedInternet implements AutoCloseable {
 
@@ -102,7 +104,7 @@ final class SimulatedInternet implements AutoCloseable {
      * puts /etc/netns/NAMESPACE/resolv.conf in place of /etc/resolv.conf): for servers with no
      * setting of their own, such as OpenDMARC's SPF checks.
      */
-    void resolvesWith(String resolver) throws IOException {
+    private void resolvesWith(String resolver) throws IOException {
         Path netns = Files.createDirectories(Path.of("/etc/netns", namespace()));
         temporary.add(netns);
         Files.writeString(netns.resolve("resolv.conf"), "nameserver " + resolver + "\n");
@@ -258,9 +260,12 @@ final class SimulatedInternet implements AutoCloseable {
      * milters, Debian's dkimpy-milter (DKIM, RSA and Ed25519) and OpenDMARC (its own SPF check, and
      * DMARC from both results). Each adds its Authentication-Results field under {@code hostName}; the
      * message then goes on to {@code nextHop}:25, where a test reads it. Both milters resolve names
-     * with the internet's resolver ({@link #resolvesWith}).
+     * with {@code resolver} (through {@link #resolvesWith}); their ports are fixed: one such
+     * receiver per internet.
      */
-    void verifyingMx(String address, String hostName, String domain, String nextHop) throws IOException, InterruptedException {
+    void verifyingMx(String address, String hostName, String domain, String nextHop, String resolver)
+            throws IOException, InterruptedException {
+        resolvesWith(resolver);
         Path work = postfixWork("verifier-");
         Path conf = work.resolve("conf");
         int dkimPort = 8891;
