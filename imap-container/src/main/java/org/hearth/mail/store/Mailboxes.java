@@ -1,6 +1,7 @@
 package org.hearth.mail.store;
 
 import org.apache.james.core.Username;
+import org.apache.james.events.EventBus;
 import org.apache.james.events.InVMEventBus;
 import org.apache.james.events.MemoryEventDeadLetters;
 import org.apache.james.events.RetryBackoffConfiguration;
@@ -62,7 +63,7 @@ final class Mailboxes implements AutoCloseable {
 
     private final EntityManagerFactory emf;
     final OpenJPAMailboxManager manager;
-    final InVMEventBus eventBus;
+    final EventBus eventBus;
     final StoreSubscriptionManager subscriptions;
     final QuotaComponents quota;
     private final Set<String> provisioned = ConcurrentHashMap.newKeySet();
@@ -70,8 +71,8 @@ final class Mailboxes implements AutoCloseable {
     Mailboxes(Path database, Authenticator authenticator, MetricFactory metrics) {
         emf = Persistence.createEntityManagerFactory("James", Map.of("openjpa.ConnectionURL", jdbcUrl(database)));
         JPAMailboxSessionMapperFactory mappers = KeyedDeletes.mappers(emf);
-        eventBus = new InVMEventBus(new InVmEventDelivery(metrics), RetryBackoffConfiguration.DEFAULT,
-                new MemoryEventDeadLetters());
+        eventBus = new InTurnEventBus(new InVMEventBus(new InVmEventDelivery(metrics), RetryBackoffConfiguration.DEFAULT,
+                new MemoryEventDeadLetters()));
         Authorizator sameUserOnly = (user, other) -> user.equals(other)
                 ? Authorizator.AuthorizationState.ALLOWED : Authorizator.AuthorizationState.FORBIDDEN;
         StoreRightManager rights = new StoreRightManager(mappers, new UnionMailboxACLResolver(), eventBus);
