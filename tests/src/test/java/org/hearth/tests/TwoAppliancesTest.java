@@ -293,6 +293,14 @@ class TwoAppliancesTest {
             JsonNode probe = MailClients.python("probe", Map.of("host", internet.applianceAddress(), "port", b.smtpPort(), "timeout", 3));
             return probe.path("greeting").asText().startsWith("220") ? Optional.of(probe) : Optional.empty();
         });
+        // Its store too: smtp-in greets before the store is ready, and until then answers 451 (A would wait 8 minutes).
+        await(Duration.ofSeconds(180), b.state(), () -> {
+            try {
+                return Optional.of(b.inboxCount(marker));
+            } catch (AssertionError storeNotUpYet) {
+                return Optional.empty();
+            }
+        });
         a.hearth().ok("mail", "--app", a.app(), "queue", "retry", "all");
         b.awaitInInbox(marker);
         Thread.sleep(3000);

@@ -5,6 +5,7 @@ import org.hearth.core.SystemTool;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.Optional;
 
@@ -17,6 +18,9 @@ import java.util.Optional;
  * visible: file sizes, timestamps and the folder tree's shape (LUKS2 hides those too).
  */
 public final class FscryptVolumes extends FileBackedVolumes {
+
+    /** How long a closed volume's file system may take to be released before it is grown. */
+    private static final Duration RELEASE_WAIT = Duration.ofSeconds(30);
 
     /** Volumes live in {@code root}; their data folders belong to {@code uid}:{@code gid} (the images' user). */
     public FscryptVolumes(Path root, int uid, int gid) {
@@ -119,6 +123,7 @@ public final class FscryptVolumes extends FileBackedVolumes {
     /** Grows a closed volume offline (e2fsck, resize2fs on the file); fscrypt needs no key for it. */
     @Override
     public void grow(String volume, long sizeBytes, byte[] key) throws IOException {
+        awaitReleased(volume);
         enlarge(volume, sizeBytes);
         SystemTool.run("e2fsck", "-f", "-p", backingFile(volume).toString());
         SystemTool.run("resize2fs", backingFile(volume).toString());
@@ -134,6 +139,30 @@ public final class FscryptVolumes extends FileBackedVolumes {
         } catch (IOException e) {
             SystemTool.run("losetup", "-d", device);
             throw e;
+        }
+    }
+
+    /**
+     * Until the kernel has let go of the volume's file system. Unmounted here, it may still be
+     * mounted in the mount namespace of a container that is going away, which the kernel releases
+     * after that container's last process, not always before {@link #close} returns; its loop
+     * device stays attached until then (close's {@code losetup -d} only marks it), and checking
+     * the file meanwhile would race the file system's last writes: e2fsck found a journal to
+     * recover when two test classes stopped containers at once.
+     */
+    private void awaitReleased(String volume) throws IOException {
+        long deadline = System.nanoTime() + RELEASE_WAIT.toNanos();
+        while (loopDevice(volume).isPresent()) {
+            if (System.nanoTime() - deadline > 0) {
+                throw new IOException("volume " + volume + " is still in use: its file system is mounted somewhere"
+                        + " (a container still stopping?) " + RELEASE_WAIT.toSeconds() + " s after it was closed; try again");
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while waiting for volume " + volume + " to be released", e);
+            }
         }
     }
 
