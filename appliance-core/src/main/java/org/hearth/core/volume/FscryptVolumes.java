@@ -123,8 +123,8 @@ public final class FscryptVolumes extends FileBackedVolumes {
     /** Grows a closed volume offline (e2fsck, resize2fs on the file); fscrypt needs no key for it. */
     @Override
     public void grow(String volume, long sizeBytes, byte[] key) throws IOException {
-        awaitReleased(volume);
         enlarge(volume, sizeBytes);
+        awaitReleased(volume);
         SystemTool.run("e2fsck", "-f", "-p", backingFile(volume).toString());
         SystemTool.run("resize2fs", backingFile(volume).toString());
     }
