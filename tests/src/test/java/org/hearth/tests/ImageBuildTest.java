@@ -70,6 +70,14 @@ class ImageBuildTest {
                 .noneMatch(image -> image.getId().equals(first));
     }
 
+    /** A non-ASCII argument (an alias "jörg@...") reaches the JVM intact only under a UTF-8 locale. */
+    @Test
+    void theJavaBaseReadsArgumentsAndWritesOutputAsUtf8() {
+        ClientProcess.Result run = ClientProcess.run(List.of("docker", "run", "--rm", "--network", "none",
+                "hearth/java-base:latest", "java", "-XshowSettings:properties", "-version"), Duration.ofSeconds(60));
+        assertThat(run.stderr()).as("%s", run).contains("sun.jnu.encoding = UTF-8").contains("file.encoding = UTF-8");
+    }
+
     @Test
     void everyPlatformImageIsLabelledAndRunsAsTheHearthUser() {
         for (String tag : List.of("hearth/debian-base:latest", "hearth/java-base:latest")) {

@@ -15,6 +15,12 @@ final class JlinkKind implements RecipeKind {
     private static final List<String> OPTIONS = List.of(
             "--strip-debug", "--no-header-files", "--no-man-pages", "--generate-cds-archive");
 
+    /**
+     * glibc's C.UTF-8 locale (Debian's libc-bin): with it and LANG=C.UTF-8, the JVM reads arguments and
+     * file names and writes output as UTF-8; without it, a non-ASCII argument (an alias such as
+     * "jörg@...") reaches Java as "??". glibc does not build this locale in.
+     */
+    private static final Path UTF8_LOCALE = Path.of("/usr/lib/locale/C.utf8");
     private final ImageRecipe.Jlink recipe;
     private final BuildTools tools;
 
@@ -28,7 +34,8 @@ final class JlinkKind implements RecipeKind {
         Path javaHome = jdkHome();
         hash.addPath("jdk-release", javaHome.resolve("release"))
                 .add("jdk-version", System.getProperty("java.vm.version"))
-                .add("jlink-options", OPTIONS);
+                .add("jlink-options", OPTIONS)
+                .addPath("locale", UTF8_LOCALE);
         try {
             for (Path lib : SharedLibraries.neededBy(javaHome.resolve("lib"), tools)) {
                 hash.addPath("lib:" + lib, lib);
@@ -45,7 +52,7 @@ final class JlinkKind implements RecipeKind {
         steps.stage("jlink", () -> jlinkRootfs(rootfs, steps));
         steps.stage("adding the hearth user", () -> RootFilesystem.addHearthUser(rootfs));
         steps.stage("writing the Dockerfile", () -> RootFilesystem.writeDockerfile(context, List.of(
-                "ENV JAVA_HOME=/opt/java PATH=/opt/java/bin",
+                "ENV JAVA_HOME=/opt/java PATH=/opt/java/bin LANG=C.UTF-8",
                 "CMD [\"java\", \"-version\"]")));
         steps.stage("packing the root filesystem", () -> RootFilesystem.pack(rootfs, context.resolve("rootfs.tar"), steps));
     }
@@ -69,6 +76,7 @@ final class JlinkKind implements RecipeKind {
             Thread.currentThread().interrupt();
             throw new ImageBuildException(steps.step + ": interrupted while resolving libraries");
         }
+        RootFilesystem.copyTree(UTF8_LOCALE, rootfs.resolve(UTF8_LOCALE.toString().substring(1)));
         Path etc = Files.createDirectories(rootfs.resolve("etc"));
         Files.writeString(etc.resolve("passwd"), "root:x:0:0:root:/root:/nonexistent\n");
         Files.writeString(etc.resolve("group"), "root:x:0:\n");
