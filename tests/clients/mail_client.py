@@ -3,6 +3,7 @@
 socket for IDLE, which imaplib lacks) to read. Each command prints one JSON document."""
 import base64
 import email.message
+import email.policy
 import email.utils
 import hashlib
 import imaplib
@@ -44,13 +45,16 @@ def send_attachments(host, port, sender, rcpt, count, size):
     return {"sent": sent}
 
 
-def transaction(connect, sender, rcpts, message, login=None):
-    """One SMTP transaction on the connection connect() opens; every refusal reported with its stage."""
+def transaction(connect, sender, rcpts, message, login=None, smtputf8=False):
+    """One SMTP transaction on the connection connect() opens; every refusal reported with its stage.
+    smtputf8: declare SMTPUTF8 (RFC 6531) and write the header fields as UTF-8 (RFC 6532)."""
     try:
         with connect() as s:
             if login:
                 s.login(*login)
-            refused = s.sendmail(sender, rcpts, message if isinstance(message, bytes) else message.as_bytes())
+            if not isinstance(message, bytes):
+                message = message.as_bytes(policy=email.policy.SMTPUTF8) if smtputf8 else message.as_bytes()
+            refused = s.sendmail(sender, rcpts, message, mail_options=["SMTPUTF8"] if smtputf8 else [])
             return {"ok": True, "refused": {k: [v[0], v[1].decode()] for k, v in refused.items()}}
     except smtplib.SMTPAuthenticationError as e:
         return {"ok": False, "stage": "auth", "code": e.smtp_code, "text": e.smtp_error.decode()}
@@ -95,8 +99,9 @@ def send(host, port, sender, rcpts, subject, body="", starttls=True, message_id=
     return transaction(connect, sender, rcpts, m)
 
 
-def submit(host, port, user, password, sender, rcpts, subject, body="", implicit_tls=False):
-    """An owner's client sending through submission: TLS first (STARTTLS or implicit), then AUTH."""
+def submit(host, port, user, password, sender, rcpts, subject, body="", implicit_tls=False, smtputf8=False):
+    """An owner's client sending through submission: TLS first (STARTTLS or implicit), then AUTH;
+    smtputf8 for non-ASCII addresses and UTF-8 header fields."""
     m = email.message.EmailMessage()
     m["From"], m["To"], m["Subject"] = sender, ", ".join(rcpts), subject
     m["Message-ID"] = email.utils.make_msgid(domain=sender.split("@")[-1])
@@ -109,7 +114,7 @@ def submit(host, port, user, password, sender, rcpts, subject, body="", implicit
         s = smtplib.SMTP(host, port, timeout=60)
         s.starttls(context=tls())
         return s
-    return transaction(connect, sender, rcpts, m, login=(user, password))
+    return transaction(connect, sender, rcpts, m, login=(user, password), smtputf8=smtputf8)
 
 
 def login(host, port, user, password):
@@ -129,12 +134,13 @@ def fetch(host, port, user, password, folder):
             if isinstance(item, tuple) and b"BODY[]" in item[0]:
                 raw = item[1]
                 headers = email.message_from_bytes(raw)
-                out.append({"subject": headers.get("Subject", ""), "spam": headers.get("X-Spam-Flag", ""),
-                            "spam_status": headers.get("X-Spam-Status", ""),
-                            "message_id": headers.get("Message-ID", ""), "body_sha256": body_digest(raw),
+                # str(): a UTF-8 field (RFC 6532) comes as a Header object from the compat32 parser.
+                out.append({"subject": str(headers.get("Subject", "")), "spam": str(headers.get("X-Spam-Flag", "")),
+                            "spam_status": str(headers.get("X-Spam-Status", "")),
+                            "message_id": str(headers.get("Message-ID", "")), "body_sha256": body_digest(raw),
                             "authentication_results": [" ".join(str(v).split())
                                                        for v in headers.get_all("Authentication-Results", [])],
-                            "raw_b64": base64.b64encode(raw).decode() if len(raw) < 4096 else ""})
+                            "raw_b64": base64.b64encode(raw).decode() if len(raw) < 16384 else ""})
     specials = {}
     typ, data = m._simple_command("LIST", '""', "*", "RETURN", "(SPECIAL-USE)")
     for line in m.untagged_responses.pop("LIST", []):

@@ -5,7 +5,7 @@
 # store's own verdict, and DATA gets 250 only once the store has answered 250 for every recipient,
 # meaning the message is on disk. Anything else downstream is 451, so the sender keeps it and retries.
 #
-# ESMTP with PIPELINING, SIZE, 8BITMIME, ENHANCEDSTATUSCODES and STARTTLS. Only <CRLF>.<CRLF> ends
+# ESMTP with PIPELINING, SIZE, 8BITMIME, SMTPUTF8, ENHANCEDSTATUSCODES and STARTTLS. Only <CRLF>.<CRLF> ends
 # DATA; a bare CR or LF inside it becomes CRLF (SMTP smuggling; smtp-inbound-container/README.md).
 # Settings (the manifest's environment): MAIL_HOSTNAME, MAIL_STORE_LMTP (host:port), MAX_MESSAGE_BYTES,
 # STORE_TIMEOUT_SECONDS (120), SMTP_GREET_PAUSE_MS (500), SMTP_IDLE_SECONDS (300) and
@@ -175,10 +175,11 @@ sub store_ready {
 
 my %peer;    # the client, as the PROXY header or the socket names it
 my ($helo, $esmtp, $errors) = (undef, 0, 0);
-my ($sender, @recipients, $store_mail_sent);
+my ($sender, @recipients, $store_mail_sent, $smtputf8);
 
 sub reset_transaction {
     undef $sender;
+    $smtputf8 = 0;
     @recipients = ();
     $store_mail_sent = 0;
 }
@@ -264,6 +265,17 @@ sub address_argument {
     return ($address, { map { my ($k, $v) = split(/=/, $_, 2); (uc($k) => $v // '') } split(' ', $parameters) });
 }
 
+# RFC 6531: a non-ASCII address only in a transaction that declared SMTPUTF8, and only as UTF-8. The
+# store judges the address itself; the bytes are passed on as they came.
+sub non_ascii_refusal {
+    my ($address, $declared, $which, $status) = @_;
+    return undef unless $address =~ /[\x80-\xff]/;
+    return "553 5.6.7 A non-ASCII $which address needs SMTPUTF8 declared in MAIL (RFC 6531)" unless $declared;
+    my $copy = $address;
+    return "553 $status Bad $which address: it is not valid UTF-8" unless utf8::decode($copy);
+    return undef;
+}
+
 sub on_ehlo {
     my ($verb, $argument) = @_;
     return error_reply('501 5.5.4 Syntax: ' . $verb . ' hostname') unless $argument =~ /^[\x21-\x7e]{1,255}\z/;
@@ -271,7 +283,7 @@ sub on_ehlo {
     $esmtp = $verb eq 'EHLO';
     reset_transaction();
     return send_reply("250 $setting{hostname}") unless $esmtp;
-    my @extensions = ('PIPELINING', "SIZE $setting{max_bytes}", '8BITMIME', 'ENHANCEDSTATUSCODES');
+    my @extensions = ('PIPELINING', "SIZE $setting{max_bytes}", '8BITMIME', 'SMTPUTF8', 'ENHANCEDSTATUSCODES');
     push(@extensions, 'STARTTLS') unless $tls;
     send_reply("250-$setting{hostname}");
     send_reply("250-$_") for @extensions[0 .. $#extensions - 1];
@@ -293,9 +305,14 @@ sub on_mail {
     }
     my $body = uc($parameters->{BODY} // '7BIT');
     return error_reply('501 5.5.4 BODY must be 7BIT or 8BITMIME') unless $body eq '7BIT' || $body eq '8BITMIME';
-    my ($unknown) = grep { $_ ne 'SIZE' && $_ ne 'BODY' } sort keys %$parameters;
+    my ($unknown) = grep { $_ ne 'SIZE' && $_ ne 'BODY' && $_ ne 'SMTPUTF8' } sort keys %$parameters;
     return error_reply("555 5.5.4 MAIL parameter $unknown not supported") if defined $unknown;
+    my $declared = exists $parameters->{SMTPUTF8};
+    return error_reply('501 5.5.4 SMTPUTF8 takes no value') if $declared && length $parameters->{SMTPUTF8};
+    my $refused = non_ascii_refusal($address, $declared, 'sender', '5.1.7');
+    return error_reply($refused) if $refused;
     $sender = $address;
+    $smtputf8 = $declared;
     return send_reply('250 2.1.0 Sender OK');
 }
 
@@ -306,12 +323,14 @@ sub on_rcpt {
     return error_reply('501 5.5.4 Syntax: RCPT TO:<address>') unless defined $address && length $address;
     my ($unknown) = sort keys %$parameters;
     return error_reply("555 5.5.4 RCPT parameter $unknown not supported") if defined $unknown;
+    my $refused = non_ascii_refusal($address, $smtputf8, 'recipient', '5.1.3');
+    return error_reply($refused) if $refused;
     return send_reply('452 4.5.3 Too many recipients') if @recipients >= MAX_RECIPIENTS;
     my $reply = eval {
         store_ready();
         if (!$store_mail_sent) {
             store_command('RSET');
-            my $mail = store_command("MAIL FROM:<$sender>");
+            my $mail = store_command("MAIL FROM:<$sender>" . ($smtputf8 ? ' SMTPUTF8' : ''));
             return "$mail->[0] $mail->[1]" unless $mail->[0] == 250;
             $store_mail_sent = 1;
         }
@@ -329,7 +348,7 @@ sub received {
     my $for = @recipients == 1 ? "\r\n\tfor <$recipients[0]>" : '';
     my $id = sprintf('%08x%08x', int(rand(2**32)), int(rand(2**32)));
     return "Received: from $helo ([$peer{address}])\r\n\tby $setting{hostname} (Hearth) with "
-        . ($esmtp ? ($tls ? 'ESMTPS' : 'ESMTP') : 'SMTP') . " id $id$for;\r\n\t"
+        . ($esmtp ? ($smtputf8 ? 'UTF8SMTP' : 'ESMTP') . ($tls ? 'S' : '') : 'SMTP') . " id $id$for;\r\n\t"
         . strftime('%a, %d %b %Y %H:%M:%S +0000', gmtime) . "\r\n";
 }
 

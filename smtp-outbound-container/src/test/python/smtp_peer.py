@@ -3,9 +3,9 @@ implementation Hearth did not write. It keeps every message it accepts, exactly 
 (dot-unstuffed), with its envelope and whether the session was under TLS, in OUT_DIR.
 Usage: smtp_peer.py '{"port": N, "host": ADDRESS (127.0.0.1), "out_dir": DIR, "cert": PEM, "key": PEM,
                       "rcpt_replies": {"addr": "550 5.1.1 no such user"}, "data_reply": "451 4.3.0 later",
-                      "data_delay": SECONDS, "implicit_tls": false, "auth": {"user": "password"}}'
+                      "data_delay": SECONDS, "implicit_tls": false, "auth": {"user": "password"}, "smtputf8": true}'
 cert/key enable STARTTLS (or with implicit_tls, TLS from the first byte, as on port 465); auth makes it a
-relay that takes mail only after AUTH PLAIN or LOGIN over TLS; replies not given are 250. data_delay holds each message that long before
+relay that takes mail only after AUTH PLAIN or LOGIN over TLS; smtputf8 false hides SMTPUTF8 (RFC 6531); replies not given are 250. data_delay holds each message that long before
 its reply, and the most messages held at once is kept in OUT_DIR/max_concurrent. Prints "ready" once listening; stops on SIGTERM."""
 import asyncio
 import json
@@ -60,7 +60,8 @@ class Keeper:
 
 def main():
     args = json.loads(sys.argv[1])
-    kwargs = {"hostname": args.get("host", "127.0.0.1"), "port": args["port"], "decode_data": False, "enable_SMTPUTF8": True}
+    kwargs = {"hostname": args.get("host", "127.0.0.1"), "port": args["port"], "decode_data": False,
+              "enable_SMTPUTF8": args.get("smtputf8", True)}
     if args.get("cert"):
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(args["cert"], args["key"])

@@ -1,6 +1,7 @@
 """A mail client submitting to Hearth: Python's smtplib (another SMTP implementation), as a desktop
 client would. Usage: submit.py '{"host": ..., "port": N, "tls": "starttls"|"implicit"|"none",
-"user": ..., "password": ..., "sender": ..., "rcpts": [...], "message": "...", "logins": 1}'
+"user": ..., "password": ..., "sender": ..., "rcpts": [...], "message": "...", "logins": 1,
+"mail_options": ["SMTPUTF8"]}'
 Prints what it saw: the EHLO keywords before and after TLS, each login's reply code, and the send's
 outcome (the 250 text, or the refusing code and text)."""
 import json
@@ -41,7 +42,7 @@ def main():
                 s.rset()
             except smtplib.SMTPResponseException as e:
                 out["logins"].append(e.smtp_code)
-    code, text = s.mail(a["sender"])
+    code, text = s.mail(a["sender"], a.get("mail_options", []))
     if code >= 400:
         out["sender_refused"] = [code, text.decode()]
     else:
@@ -54,7 +55,7 @@ def main():
             out["refused"] = refused
         else:
             try:
-                code, text = s.data(a["message"].encode())
+                code, text = s.data(a["message"].encode("utf-8"))
                 out["data"] = [code, text.decode()]
             except smtplib.SMTPDataError as e:
                 out["data"] = [e.smtp_code, e.smtp_error.decode()]

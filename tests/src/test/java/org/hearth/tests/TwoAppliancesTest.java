@@ -194,9 +194,39 @@ class TwoAppliancesTest {
                 .contains("dmarc=pass header.from=home-a.test");
     }
 
-    /** The same mail to a provider's Postfix: dkimpy-milter verifies both signatures, OpenDMARC finds SPF and DMARC passed. */
+    /**
+     * SMTPUTF8 both ways (RFC 6531/6532): A's owner writes as her non-ASCII alias, with UTF-8 header
+     * fields, to B's owner's non-ASCII alias. A's submission, queue, signer and delivery and B's MX,
+     * scanner and store all keep it intact, and every check at B passes.
+     */
     @Test
     @Order(2)
+    void mailBetweenNonAsciiAddressesArrivesIntactWithEveryCheckPassed() throws Exception {
+        a.hearth().ok("mail", "--app", a.app(), "alias", "add", "jörg@home-a.test", a.owner());
+        b.hearth().ok("mail", "--app", b.app(), "alias", "add", "zoë@home-b.test", b.owner());
+        String marker = "utf8-" + UUID.randomUUID();
+        JsonNode sent = MailClients.python("submit", Map.of("host", "127.0.0.2", "port", EngineFixture.submissionPort(a.imapPort()),
+                "user", a.owner(), "password", PASSWORD, "sender", "jörg@home-a.test", "rcpts", List.of("zoë@home-b.test"),
+                "subject", marker + " Grüße aus Köln", "body", "Schöne Grüße, 日本語も\n", "smtputf8", true));
+        assertThat(sent.path("ok").asBoolean()).as("submission at A: %s", sent).isTrue();
+
+        JsonNode stored = b.awaitMessage("INBOX", marker);
+        String raw = new String(java.util.Base64.getDecoder().decode(stored.path("raw_b64").asText()), StandardCharsets.UTF_8);
+        assertThat(raw).as("%s", stored).contains("From: jörg@home-a.test\r\n", "To: zoë@home-b.test\r\n",
+                "Subject: " + marker + " Grüße aus Köln\r\n", "Schöne Grüße, 日本語も")
+                .containsPattern("with UTF8SMTPS id \\S+\r\n\tfor <zoë@home-b.test>;");
+        assertThat(stored.path("authentication_results")).as("%s", stored).hasSize(1);
+        assertThat(stored.path("authentication_results").get(0).asText()).startsWith("mail.home-b.test;")
+                // An address that is no ASCII token is reported by its domain (RFC 8601 §2.3's pvalue).
+                .contains("spf=pass smtp.mailfrom=home-a.test")
+                .containsPattern("dkim=pass header.d=home-a.test header.s=\\S+ header.a=rsa-sha256")
+                .containsPattern("dkim=pass header.d=home-a.test header.s=\\S+ header.a=ed25519-sha256")
+                .contains("dmarc=pass header.from=home-a.test");
+    }
+
+    /** The same mail to a provider's Postfix: dkimpy-milter verifies both signatures, OpenDMARC finds SPF and DMARC passed. */
+    @Test
+    @Order(3)
     void aThirdPartyPostfixWithDkimAndDmarcMiltersSaysPass() throws Exception {
         String marker = "a-to-provider-" + UUID.randomUUID();
         JsonNode sent = a.submit("carol@verify.test", marker);
@@ -216,7 +246,7 @@ class TwoAppliancesTest {
 
     /** A host that is not A, claiming A's domain unsigned, gets B's refusal: A publishes p=reject. */
     @Test
-    @Order(3)
+    @Order(4)
     void mailSpoofingOneApplianceIsRefusedByTheOtherAsItsPolicyAsks() {
         assertRefusedByAsPolicy(Map.of("subject", "spoof-" + UUID.randomUUID()));
     }
@@ -226,7 +256,7 @@ class TwoAppliancesTest {
      * check of the Ed25519 signature fails it, so DMARC fails and A's p=reject refuses the message.
      */
     @Test
-    @Order(4)
+    @Order(5)
     void anEd25519SignatureMadeWithAnotherKeyDoesNotPassForTheDomain() throws Exception {
         byte[] seed = new byte[32];
         new java.security.SecureRandom().nextBytes(seed);
@@ -250,7 +280,7 @@ class TwoAppliancesTest {
 
     /** A recipient B does not have: B refuses it, and A's owner finds the notice (RFC 3464) in her INBOX. */
     @Test
-    @Order(5)
+    @Order(6)
     void aRecipientTheOtherApplianceDoesNotHaveComesBackAsABounce() throws Exception {
         String marker = "no-such-user-" + UUID.randomUUID();
         JsonNode sent = a.submit("nobody@" + b.domain(), marker);
@@ -277,7 +307,7 @@ class TwoAppliancesTest {
 
     /** B away (its supervisor and containers down): A keeps the message and delivers it once B is back. */
     @Test
-    @Order(6)
+    @Order(7)
     void whileTheOtherApplianceIsDownMailWaitsAndArrivesOnceWhenItIsBack() throws Exception {
         b.hearth().ok("down");
         String marker = "while-b-down-" + UUID.randomUUID();

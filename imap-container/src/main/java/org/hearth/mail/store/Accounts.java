@@ -2,6 +2,7 @@ package org.hearth.mail.store;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import org.hearth.mail.common.Smtputf8;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -82,7 +83,7 @@ final class Accounts {
     }
 
     Resolution resolve(String address) {
-        String a = address.toLowerCase(Locale.ROOT);
+        String a = Smtputf8.comparable(address);
         int at = a.lastIndexOf('@');
         Data d = current();
         if (at < 0 || !d.domains().contains(a.substring(at + 1))) {

@@ -15,15 +15,12 @@ import org.apache.james.protocols.lmtp.core.WelcomeMessageHandler;
 import org.apache.james.protocols.lmtp.hook.DeliverToRecipientHook;
 import org.apache.james.protocols.netty.NettyServer;
 import org.apache.james.protocols.smtp.MailEnvelope;
-import org.apache.james.protocols.smtp.SMTPProtocol;
 import org.apache.james.protocols.smtp.SMTPProtocolHandlerChain;
 import org.apache.james.protocols.smtp.SMTPRetCode;
 import org.apache.james.protocols.smtp.SMTPSession;
 import org.apache.james.protocols.smtp.core.DataCmdHandler;
-import org.apache.james.protocols.smtp.core.MailCmdHandler;
 import org.apache.james.protocols.smtp.core.NoopCmdHandler;
 import org.apache.james.protocols.smtp.core.QuitCmdHandler;
-import org.apache.james.protocols.smtp.core.RcptCmdHandler;
 import org.apache.james.protocols.smtp.core.RsetCmdHandler;
 import org.apache.james.protocols.smtp.core.UnknownCmdHandler;
 import org.apache.james.protocols.smtp.core.esmtp.MailSizeEsmtpExtension;
@@ -31,6 +28,7 @@ import org.apache.james.protocols.smtp.dsn.DSNStatus;
 import org.apache.james.protocols.smtp.hook.HookResult;
 import org.apache.james.protocols.smtp.hook.HookReturnCode;
 import org.apache.james.protocols.smtp.hook.RcptHook;
+import org.hearth.mail.common.Smtputf8;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -114,9 +112,9 @@ final class LmtpDelivery {
     NettyServer server(InetSocketAddress listen, long maxMessageSize, MetricFactory metrics) throws Exception {
         SMTPProtocolHandlerChain chain = new SMTPProtocolHandlerChain(metrics, false);
         List<ProtocolHandler> handlers = new ArrayList<>(List.of(
-                new CommandDispatcher<SMTPSession>(), new LhloCmdHandler(metrics), new MailCmdHandler(metrics),
-                new NoopCmdHandler(), new QuitCmdHandler(metrics), new RcptCmdHandler(metrics), new RsetCmdHandler(),
-                new DataCmdHandler(metrics), new MailSizeEsmtpExtension(), new WelcomeMessageHandler(),
+                new CommandDispatcher<SMTPSession>(), new LhloCmdHandler(metrics), new Smtputf8.MailCmd(metrics),
+                new NoopCmdHandler(), new QuitCmdHandler(metrics), new Smtputf8.RcptCmd(metrics), new RsetCmdHandler(),
+                new DataCmdHandler(metrics), new MailSizeEsmtpExtension(), new Smtputf8.Extension(), new WelcomeMessageHandler(),
                 new ReceivedDataLineFilter(), new DataLineMessageHookHandler(), new UnknownCmdHandler(metrics),
                 new CommandHandlerResultLogger()));
         // Hooks last: the size check and the core handlers run first.
@@ -140,7 +138,7 @@ final class LmtpDelivery {
                 return Optional.empty();
             }
         };
-        NettyServer server = new NettyServer.Factory().protocol(new SMTPProtocol(chain, config)).build();
+        NettyServer server = new NettyServer.Factory().protocol(Smtputf8.protocol(chain, config)).build();
         server.setListenAddresses(listen);
         server.bind();
         return server;
@@ -178,7 +176,7 @@ final class LmtpDelivery {
                 LOG.warn("event=delivery-failed error={}", e.toString());
                 return couldNotStore();
             }
-            String recipient = rcpt.asString().toLowerCase(Locale.ROOT);
+            String recipient = Smtputf8.comparable(rcpt.asString());
             MessageIdentity identity = MessageIdentity.of(original);
             Optional<String> key = identity.deliveryKey(recipient);
             HookResult result;

@@ -1,5 +1,7 @@
 package org.hearth.mail.store;
 
+import org.hearth.mail.common.Smtputf8;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -102,7 +104,7 @@ public final class MailAdmin {
                 if (rest.size() != 2) {
                     throw new IllegalArgumentException("usage: alias add ALIAS TARGET");
                 }
-                String alias = address(rest.get(0));
+                String alias = aliasAddress(rest.get(0));
                 String target = address(rest.get(1));
                 accounts.update(d -> {
                     requireDomain(d, alias);
@@ -118,7 +120,7 @@ public final class MailAdmin {
                 return "added alias " + alias + " -> " + target + "\n";
             }
             case "alias remove" -> {
-                String alias = address(one(rest, "ALIAS"));
+                String alias = aliasAddress(one(rest, "ALIAS"));
                 accounts.update(d -> {
                     if (d.aliases().remove(alias) == null) {
                         throw new IllegalArgumentException("no alias " + alias);
@@ -161,6 +163,26 @@ public final class MailAdmin {
             throw new IllegalArgumentException("\"" + text + "\" is not a mail address (local@domain)");
         }
         domain(a.substring(at + 1));
+        return a;
+    }
+
+    /**
+     * An alias may have a non-ASCII local part (RFC 6531: mail to and from it needs SMTPUTF8, which
+     * the store and submission speak); a user's address is also its IMAP login, and James's IMAP
+     * has no UTF8=ACCEPT (RFC 6855), so users stay ASCII. Kept as Hearth compares addresses: lower
+     * case, NFC.
+     */
+    static String aliasAddress(String text) {
+        if (Smtputf8.isAscii(text)) {
+            return address(text);
+        }
+        try {
+            Smtputf8.address(text);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("\"" + text + "\" is not a mail address: " + e.getMessage());
+        }
+        String a = Smtputf8.comparable(text);
+        domain(a.substring(a.lastIndexOf('@') + 1));
         return a;
     }
 

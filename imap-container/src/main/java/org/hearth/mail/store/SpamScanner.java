@@ -69,14 +69,15 @@ final class SpamScanner {
             OutputStream out = s.getOutputStream();
             out.write(("SYMBOLS SPAMC/1.5\r\nContent-length: " + message.length + "\r\n"
                     + envelopeFrom.map(f -> "Envelope-From: <" + f + ">\r\n").orElse("")
-                    + (spamCheck ? "" : "Spam-Check: no\r\n") + "\r\n").getBytes(StandardCharsets.US_ASCII));
+                    // UTF-8: an SMTPUTF8 sender's address goes as it came (the scanner reports its domain).
+                    + (spamCheck ? "" : "Spam-Check: no\r\n") + "\r\n").getBytes(StandardCharsets.UTF_8));
             out.write(message);
             out.flush();
             s.shutdownOutput();
             InputStream in = s.getInputStream();
             ByteArrayOutputStream reply = new ByteArrayOutputStream();
             in.transferTo(reply);
-            return parse(reply.toString(StandardCharsets.US_ASCII), spamCheck);
+            return parse(reply.toString(StandardCharsets.UTF_8), spamCheck);
         }
     }
 

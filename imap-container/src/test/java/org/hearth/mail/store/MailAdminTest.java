@@ -43,6 +43,22 @@ class MailAdminTest {
         assertThat(run("", "user", "list")).isEqualTo("alice@demo.hearth.test\n");
     }
 
+    /** RFC 6531: an alias may be non-ASCII (kept lower case, NFC); a user, whose address is its IMAP login, may not. */
+    @Test
+    void anAliasMayHaveANonAsciiLocalPartAndAUserMayNot() throws IOException {
+        run("", "domain", "add", "d.example");
+        run("long-enough-1\n", "user", "add", "a@d.example");
+        assertThat(run("", "alias", "add", "ZOË@d.example", "a@d.example")).isEqualTo("added alias zoë@d.example -> a@d.example\n");
+        assertThat(accounts().resolve("zoe\u0308@d.example")).isEqualTo(new Accounts.Resolution.Mailbox("a@d.example"));
+        assertThatThrownBy(() -> run("", "alias", "add", "zo\u00eb\u200b@d.example", "a@d.example"))
+                .hasMessageContaining("is not a mail address").hasMessageContaining("U+200B");
+        assertThatThrownBy(() -> run("", "alias", "add", "zoë@bücher.example", "a@d.example"))
+                .hasMessageContaining("is not a domain name");
+        assertThatThrownBy(() -> run("long-enough-1\n", "user", "add", "jörg@d.example"))
+                .hasMessageContaining("is not a mail address");
+        assertThat(run("", "alias", "remove", "zoë@d.example")).isEqualTo("removed alias zoë@d.example\n");
+    }
+
     @Test
     void passwordIsReadFromTheFirstLineOnlyAndChangedInPlace() throws IOException {
         run("", "domain", "add", "d.example");

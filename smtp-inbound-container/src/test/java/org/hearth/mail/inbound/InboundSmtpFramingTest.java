@@ -6,6 +6,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 
@@ -199,6 +200,38 @@ class InboundSmtpFramingTest {
             assertThat(wire.command("MAIL FROM:<alice@sender.test> BODY=8BITMIME")).startsWith("250");
             assertThat(wire.command("RCPT TO:<bob@hearth.test> NOTIFY=NEVER")).startsWith("555 5.5.4");
         }
+    }
+
+    /**
+     * RFC 6531: SMTPUTF8 is offered; a non-ASCII address is taken only in a transaction that declared
+     * it, and only as UTF-8; the store gets the declaration and the bytes as they came.
+     */
+    @Test
+    void nonAsciiAddressesNeedSmtputf8AndReachTheStoreByteForByte() throws Exception {
+        try (SmtpWire wire = new SmtpWire(port)) {
+            wire.reply();
+            assertThat(wire.command("EHLO client.test")).contains("SMTPUTF8");
+            assertThat(wire.command(utf8("MAIL FROM:<müller@sender.test>"))).startsWith("553 5.6.7");
+            assertThat(wire.command("MAIL FROM:<alice@sender.test>")).startsWith("250");
+            assertThat(wire.command(utf8("RCPT TO:<jörg@hearth.test>"))).startsWith("553 5.6.7");
+            assertThat(wire.command("RSET")).startsWith("250");
+            // A Latin-1 "ü" is one byte that is no UTF-8.
+            assertThat(wire.command("MAIL FROM:<m\u00fcller@sender.test> SMTPUTF8")).startsWith("553 5.1.7").contains("not valid UTF-8");
+            assertThat(wire.command(utf8("MAIL FROM:<müller@sender.test> SMTPUTF8"))).startsWith("250");
+            assertThat(wire.command(utf8("RCPT TO:<jörg@hearth.test>"))).startsWith("250");
+            assertThat(wire.command("DATA")).startsWith("354");
+            assertThat(wire.write(utf8("From: Müller <müller@sender.test>\r\nSubject: Grüße\r\n\r\nHallo\r\n.\r\n")).reply())
+                    .startsWith("250");
+        }
+        assertThat(store.commands()).contains(utf8("MAIL FROM:<müller@sender.test> SMTPUTF8"), utf8("RCPT TO:<jörg@hearth.test>"));
+        String stored = new String(store.messages().get(0).getBytes(StandardCharsets.ISO_8859_1), StandardCharsets.UTF_8);
+        assertThat(stored).contains(" with UTF8SMTP id ", "\tfor <jörg@hearth.test>;")
+                .endsWith("From: Müller <müller@sender.test>\r\nSubject: Grüße\r\n\r\nHallo\r\n");
+    }
+
+    /** Text whose UTF-8 bytes SmtpWire writes as they are (it writes each char as one byte). */
+    private static String utf8(String text) {
+        return new String(text.getBytes(StandardCharsets.UTF_8), StandardCharsets.ISO_8859_1);
     }
 
     @Test

@@ -377,8 +377,14 @@ public final class Deliverer {
         }
     }
 
+    /** The recipient's domain as DNS names it: an internationalized one (SMTPUTF8) by its A-labels. */
     private static String domainOf(String address) {
-        return address.substring(address.lastIndexOf('@') + 1).toLowerCase(Locale.ROOT);
+        String domain = address.substring(address.lastIndexOf('@') + 1).toLowerCase(Locale.ROOT);
+        try {
+            return java.net.IDN.toASCII(domain);
+        } catch (IllegalArgumentException e) {
+            return domain;   // not a name DNS can hold: the lookup fails and says so
+        }
     }
 
     private final class QueuedMessage implements SmtpClient.MessageSource {

@@ -1,5 +1,6 @@
 package org.hearth.mail.outbound.delivery;
 
+import org.hearth.mail.common.Smtputf8;
 import org.hearth.mail.outbound.queue.MailQueue.Outcome;
 
 import javax.net.ssl.SSLContext;
@@ -198,6 +199,15 @@ public final class SmtpClient {
                 return new Attempt(all(recipients, new SmtpReply(554, List.of("5.6.3 " + hostName
                         + " does not accept 8-bit mail (no 8BITMIME) and the signed message cannot be converted")), "EHLO"), false, false, true);
             }
+            // RFC 6531 has no downgrade: non-ASCII addresses or UTF-8 header fields go only to a
+            // server that offers SMTPUTF8; to any other they fail now rather than arrive mangled.
+            boolean utf8 = !Smtputf8.isAscii(sender) || recipients.stream().anyMatch(r -> !Smtputf8.isAscii(r))
+                    || message.utf8Headers();
+            if (utf8 && !extensions.contains("SMTPUTF8")) {
+                s.quit();
+                return new Attempt(all(recipients, new SmtpReply(553, List.of("5.6.7 " + hostName + " does not offer SMTPUTF8,"
+                        + " which this message's non-ASCII addresses or header fields need")), "EHLO"), false, false, true);
+            }
             long limit = s.sizeLimit();
             if (limit > 0 && size > limit) {
                 s.quit();
@@ -205,7 +215,7 @@ public final class SmtpClient {
                         + hostName + " accepts (" + limit + ")")), "EHLO"), false, false, true);
             }
             String mail = "MAIL FROM:<" + sender + ">" + (extensions.contains("SIZE") ? " SIZE=" + size : "")
-                    + (eightBit && extensions.contains("8BITMIME") ? " BODY=8BITMIME" : "");
+                    + (eightBit && extensions.contains("8BITMIME") ? " BODY=8BITMIME" : "") + (utf8 ? " SMTPUTF8" : "");
             SmtpReply from = s.command(mail);
             if (!from.positive()) {
                 return new Attempt(all(recipients, from, "MAIL FROM"), !from.permanent(), false, true);
@@ -295,6 +305,29 @@ public final class SmtpClient {
         InputStream open() throws IOException;
 
         boolean eightBit() throws IOException;
+
+        /** Whether the header section holds UTF-8 text (RFC 6532), which only an SMTPUTF8 server may get. */
+        default boolean utf8Headers() throws IOException {
+            try (InputStream in = open()) {
+                return Smtputf8.utf8Headers(headerSection(new BufferedInputStream(in)));
+            }
+        }
+    }
+
+    /** The bytes up to the blank line that ends the header section (at most 256 KiB of them). */
+    static byte[] headerSection(InputStream in) throws IOException {
+        java.io.ByteArrayOutputStream head = new java.io.ByteArrayOutputStream();
+        int previous = -1;
+        for (int b, n = 0; n < 256 * 1024 && (b = in.read()) >= 0; n++) {
+            if (b == '\n' && previous == '\n') {
+                break;
+            }
+            head.write(b);
+            if (b != '\r') {
+                previous = b;
+            }
+        }
+        return head.toByteArray();
     }
 
     private static Map<String, Outcome> all(List<String> recipients, SmtpReply reply, String stage) {

@@ -1,5 +1,7 @@
 package org.hearth.mail.outbound.queue;
 
+import org.hearth.mail.common.Smtputf8;
+
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.ZoneOffset;
@@ -53,6 +55,11 @@ public final class DeliveryStatusNotice {
     private static byte[] report(Envelope e, List<Envelope.Recipient> recipients, byte[] original, String hostname,
                                  Instant now, String subject, String human, String action, Instant willRetryUntil) {
         String boundary = "hearth-dsn-" + UUID.randomUUID();
+        byte[] returned = headersOf(original);
+        // RFC 6533: a report on non-ASCII addresses, or returning UTF-8 header fields, is a global one.
+        boolean global = !Smtputf8.isAscii(e.sender()) || recipients.stream().anyMatch(r -> !Smtputf8.isAscii(r.address()))
+                || Smtputf8.utf8Headers(returned);
+        String reportType = global ? "global-delivery-status" : "delivery-status";
         StringBuilder m = new StringBuilder()
                 .append("From: Mail Delivery System <MAILER-DAEMON@").append(hostname).append(">\r\n")
                 .append("To: <").append(e.sender()).append(">\r\n")
@@ -62,18 +69,20 @@ public final class DeliveryStatusNotice {
                 // RFC 3834: automatic, so that auto-responders do not answer it.
                 .append("Auto-Submitted: auto-replied\r\n")
                 .append("MIME-Version: 1.0\r\n")
-                .append("Content-Type: multipart/report; report-type=delivery-status;\r\n\tboundary=\"").append(boundary).append("\"\r\n")
+                .append("Content-Type: multipart/report; report-type=").append(reportType).append(";\r\n\tboundary=\"")
+                .append(boundary).append("\"\r\n")
                 .append("\r\n")
                 .append("--").append(boundary).append("\r\n")
                 .append("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n")
                 .append(human).append("\r\n")
                 .append("--").append(boundary).append("\r\n")
-                .append("Content-Type: message/delivery-status\r\n\r\n")
+                .append("Content-Type: message/").append(reportType).append("\r\n\r\n")
                 .append("Reporting-MTA: dns; ").append(hostname).append("\r\n")
                 .append("Arrival-Date: ").append(DATE.format(e.created())).append("\r\n");
         for (Envelope.Recipient r : recipients) {
             m.append("\r\n")
-                    .append("Final-Recipient: rfc822; ").append(r.address()).append("\r\n")
+                    .append("Final-Recipient: ").append(Smtputf8.isAscii(r.address()) ? "rfc822; " : "utf-8; ")
+                    .append(r.address()).append("\r\n")
                     .append("Action: ").append(action).append("\r\n")
                     .append("Status: ").append(status(r.lastReply(), action)).append("\r\n");
             if (SMTP_REPLY.matcher(r.lastReply()).matches()) {
@@ -90,9 +99,9 @@ public final class DeliveryStatusNotice {
         }
         m.append("\r\n--").append(boundary).append("\r\n")
                 // The original's headers go back byte for byte, whatever their encoding.
-                .append("Content-Type: text/rfc822-headers\r\nContent-Transfer-Encoding: 8bit\r\n\r\n");
+                .append("Content-Type: ").append(global ? "message/global-headers" : "text/rfc822-headers")
+                .append("\r\nContent-Transfer-Encoding: 8bit\r\n\r\n");
         byte[] head = m.toString().getBytes(StandardCharsets.UTF_8);
-        byte[] returned = headersOf(original);
         byte[] tail = ("\r\n--" + boundary + "--\r\n").getBytes(StandardCharsets.US_ASCII);
         byte[] all = new byte[head.length + returned.length + tail.length];
         System.arraycopy(head, 0, all, 0, head.length);

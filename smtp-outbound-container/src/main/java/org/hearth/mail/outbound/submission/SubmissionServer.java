@@ -12,17 +12,14 @@ import org.apache.james.protocols.api.handler.ProtocolHandler;
 import org.apache.james.protocols.netty.Encryption;
 import org.apache.james.protocols.netty.NettyServer;
 import org.apache.james.protocols.smtp.SMTPConfigurationImpl;
-import org.apache.james.protocols.smtp.SMTPProtocol;
 import org.apache.james.protocols.smtp.SMTPProtocolHandlerChain;
 import org.apache.james.protocols.smtp.SMTPSession;
 import org.apache.james.protocols.smtp.MailEnvelope;
 import org.apache.james.protocols.smtp.core.DataCmdHandler;
 import org.apache.james.protocols.smtp.core.DataLineMessageHookHandler;
 import org.apache.james.protocols.smtp.core.HeloCmdHandler;
-import org.apache.james.protocols.smtp.core.MailCmdHandler;
 import org.apache.james.protocols.smtp.core.NoopCmdHandler;
 import org.apache.james.protocols.smtp.core.QuitCmdHandler;
-import org.apache.james.protocols.smtp.core.RcptCmdHandler;
 import org.apache.james.protocols.smtp.core.RsetCmdHandler;
 import org.apache.james.protocols.smtp.core.UnknownCmdHandler;
 import org.apache.james.protocols.smtp.core.WelcomeMessageHandler;
@@ -37,6 +34,7 @@ import org.apache.james.protocols.smtp.hook.MailHook;
 import org.apache.james.protocols.smtp.hook.MessageHook;
 import org.apache.james.protocols.smtp.hook.RcptHook;
 import org.hearth.mail.common.AuthThrottle;
+import org.hearth.mail.common.Smtputf8;
 
 import javax.net.ssl.SSLContext;
 import java.io.ByteArrayInputStream;
@@ -91,9 +89,10 @@ public final class SubmissionServer {
         SMTPProtocolHandlerChain chain = new SMTPProtocolHandlerChain(metrics, false);
         List<ProtocolHandler> handlers = new ArrayList<>(List.of(
                 new CommandDispatcher<SMTPSession>(), new EhloCmdHandler(metrics), new HeloCmdHandler(metrics),
-                new MailCmdHandler(metrics), new NoopCmdHandler(), new QuitCmdHandler(metrics),
-                new RcptCmdHandler(metrics), new RsetCmdHandler(), new DataCmdHandler(metrics),
-                new AuthCmdHandler(), new MailSizeEsmtpExtension(), new WelcomeMessageHandler(), new DataLineMessageHookHandler(),
+                new Smtputf8.MailCmd(metrics), new NoopCmdHandler(), new QuitCmdHandler(metrics),
+                new Smtputf8.RcptCmd(metrics), new RsetCmdHandler(), new DataCmdHandler(metrics),
+                new AuthCmdHandler(), new MailSizeEsmtpExtension(), new Smtputf8.Extension(), new WelcomeMessageHandler(),
+                new DataLineMessageHookHandler(),
                 new UnknownCmdHandler(metrics), new CommandHandlerResultLogger(),
                 new OwnerLogin(accounts, throttle), new AuthenticatedSenderOnly(), new AuthenticatedOnly(),
                 new OwnFromFieldOnly(), new QueueIt(acceptor, hostname)));
@@ -129,7 +128,7 @@ public final class SubmissionServer {
             }
         };
         return new NettyServer.Factory()
-                .protocol(new SMTPProtocol(chain, config))
+                .protocol(Smtputf8.protocol(chain, config))
                 .secure(tls == Tls.STARTTLS ? Encryption.createStartTls(context) : Encryption.createTls(context))
                 .build();
     }
@@ -185,7 +184,7 @@ public final class SubmissionServer {
             if (own.isEmpty()) {
                 return result(HookReturnCode.deny(), "530", "5.7.0 Authentication required");
             }
-            String from = sender.asOptional().map(a -> a.asString().toLowerCase(Locale.ROOT)).orElse("<>");
+            String from = sender.asOptional().map(a -> Smtputf8.comparable(a.asString())).orElse("<>");
             if (!own.get().all().contains(from)) {
                 return result(HookReturnCode.deny(), "550", "5.7.1 " + from + " is not one of "
                         + own.get().user() + "'s addresses; send as one of them");
@@ -218,8 +217,8 @@ public final class SubmissionServer {
             }
             List<String> authors;
             try {
-                authors = org.apache.james.mime4j.field.address.DefaultAddressParser.DEFAULT.parseAddressList(from)
-                        .flatten().stream().map(m -> m.getAddress().toLowerCase(Locale.ROOT)).toList();
+                authors = org.apache.james.mime4j.field.address.DefaultAddressParser.DEFAULT.parseAddressList(asciiStandIns(from))
+                        .flatten().stream().map(m -> Smtputf8.comparable(fromStandIns(m.getAddress()))).toList();
             } catch (org.apache.james.mime4j.field.address.ParseException | RuntimeException e) {
                 return result(HookReturnCode.deny(), "550", "5.6.0 The From field cannot be read as addresses: " + e.getMessage());
             }
@@ -232,11 +231,37 @@ public final class SubmissionServer {
             return HookResult.DECLINED;
         }
 
+        /**
+         * mime4j's strict address parser knows only ASCII; RFC 6532 lets UTF-8 stand wherever atext
+         * or qtext may. Each non-ASCII character, and the escape '~' itself, is read as "~HEX~" (atext
+         * too) and given back after: the strict parser still judges the field's structure.
+         */
+        static String asciiStandIns(String field) {
+            StringBuilder b = new StringBuilder();
+            field.codePoints().forEach(c -> {
+                if (c < 0x80 && c != '~') {
+                    b.append((char) c);
+                } else {
+                    b.append('~').append(Integer.toHexString(c)).append('~');
+                }
+            });
+            return b.toString();
+        }
+
+        static String fromStandIns(String text) {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("~([0-9a-f]{1,6})~").matcher(text);
+            StringBuilder b = new StringBuilder();
+            while (m.find()) {
+                m.appendReplacement(b, java.util.regex.Matcher.quoteReplacement(Character.toString(Integer.parseInt(m.group(1), 16))));
+            }
+            return m.appendTail(b).toString();
+        }
+
         /** The (unfolded) From field of the header section; empty if it has none. */
         private static Optional<String> fromField(InputStream in) throws IOException {
             // Lines as the queue will have them (some clients send bare LFs).
             byte[] head = SignAndQueue.crlf(in.readNBytes(MAX_HEADER_BYTES));
-            String text = new String(head, java.nio.charset.StandardCharsets.ISO_8859_1);
+            String text = Smtputf8.headerText(head);
             int end = text.indexOf("\r\n\r\n");
             text = (end < 0 ? text : text.substring(0, end)).replaceAll("\r\n[ \t]", " ");
             for (String line : text.split("\r\n")) {
@@ -290,8 +315,10 @@ public final class SubmissionServer {
             String helo = session.getAttachment(SMTPSession.CURRENT_HELO_NAME, ProtocolSession.State.Connection)
                     .map(h -> h.replaceAll("[^\\x21-\\x7e]", "?")).orElse("unknown");
             String address = session.getRemoteAddress().getAddress().getHostAddress();
-            return ("Received: from " + helo + " ([" + address + "])\r\n\tby " + hostname + " (Hearth submission) with ESMTPSA id "
-                    + session.getSessionID() + ";\r\n\t" + DATE.format(ZonedDateTime.now(ZoneOffset.UTC)) + "\r\n")
+            // RFC 6531 §3.7.3: UTF8SMTPSA names a session that declared SMTPUTF8.
+            String protocol = Smtputf8.declared(session) ? "UTF8SMTPSA" : "ESMTPSA";
+            return ("Received: from " + helo + " ([" + address + "])\r\n\tby " + hostname + " (Hearth submission) with "
+                    + protocol + " id " + session.getSessionID() + ";\r\n\t" + DATE.format(ZonedDateTime.now(ZoneOffset.UTC)) + "\r\n")
                     .getBytes(StandardCharsets.US_ASCII);
         }
     }

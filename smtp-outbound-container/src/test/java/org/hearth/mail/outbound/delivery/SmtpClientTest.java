@@ -65,6 +65,45 @@ class SmtpClientTest {
         }
     }
 
+    /** RFC 6531/6532: SMTPUTF8 when an address or a header field needs it, and no downgrade to a server without it. */
+    @Test
+    void nonAsciiAddressesAndUtf8FieldsGoWithSmtputf8AndNeverToAServerWithoutIt() throws Exception {
+        byte[] utf8 = "From: Jörg <jörg@a.test>\r\nTo: zoë@b.test\r\nSubject: Grüße\r\n\r\nHallo.\r\n"
+                .getBytes(StandardCharsets.UTF_8);
+        try (SmtpPeer peer = SmtpPeer.start(dir, Map.of())) {
+            Map<String, Outcome> out = client.deliver(peer.address(), "mx.b.test", SmtpClient.Tls.NONE, "jörg@a.test",
+                    List.of("zoë@b.test"), utf8.length, source(utf8)).outcomes();
+            assertThat(out.get("zoë@b.test").state()).as(out.toString()).isEqualTo(Envelope.State.DELIVERED);
+            JsonNode meta = JSON.readTree(dir.resolve("message-1.json").toFile());
+            assertThat(meta.path("mail_from").asText()).isEqualTo("jörg@a.test");
+            assertThat(meta.path("rcpt_tos")).extracting(JsonNode::asText).containsExactly("zoë@b.test");
+            assertThat(meta.path("mail_options")).extracting(JsonNode::asText).contains("SMTPUTF8", "BODY=8BITMIME");
+            assertThat(Files.readAllBytes(dir.resolve("message-1.eml"))).isEqualTo(utf8);
+
+            // ASCII addresses, but a UTF-8 header field (RFC 6532): SMTPUTF8 all the same.
+            client.deliver(peer.address(), "mx.b.test", SmtpClient.Tls.NONE, "alice@a.test", List.of("bob@b.test"),
+                    utf8.length, source(utf8));
+            assertThat(JSON.readTree(dir.resolve("message-2.json").toFile()).path("mail_options"))
+                    .extracting(JsonNode::asText).contains("SMTPUTF8");
+        }
+        Path plainDir = Files.createDirectories(dir.resolve("plain"));
+        try (SmtpPeer plain = SmtpPeer.start(plainDir, Map.of("smtputf8", false))) {
+            Outcome refused = client.deliver(plain.address(), "mx.c.test", SmtpClient.Tls.NONE, "alice@a.test",
+                    List.of("bob@c.test"), utf8.length, source(utf8)).outcomes().get("bob@c.test");
+            assertThat(refused.state()).isEqualTo(Envelope.State.FAILED);
+            assertThat(refused.reply()).startsWith("553 5.6.7 mx.c.test does not offer SMTPUTF8");
+            assertThat(plainDir.resolve("message-1.eml")).doesNotExist();
+
+            // Legacy 8-bit header bytes that are no UTF-8 went with 8BITMIME before SMTPUTF8 and still do.
+            byte[] latin1 = "From: alice@a.test\r\nSubject: Gr\u00fc\u00dfe\r\n\r\nx\r\n".getBytes(StandardCharsets.ISO_8859_1);
+            Outcome sent = client.deliver(plain.address(), "mx.c.test", SmtpClient.Tls.NONE, "alice@a.test",
+                    List.of("bob@c.test"), latin1.length, source(latin1)).outcomes().get("bob@c.test");
+            assertThat(sent.state()).as(sent.toString()).isEqualTo(Envelope.State.DELIVERED);
+            assertThat(JSON.readTree(plainDir.resolve("message-1.json").toFile()).path("mail_options"))
+                    .extracting(JsonNode::asText).doesNotContain("SMTPUTF8");
+        }
+    }
+
     @Test
     void starttlsIsUsedWhenOffered() throws Exception {
         Path[] pem = selfSigned(dir, "mx.b.test");

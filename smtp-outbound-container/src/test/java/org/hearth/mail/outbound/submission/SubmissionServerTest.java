@@ -34,7 +34,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * Submission as a mail client sees it (Python's smtplib) on both ports, with real DKIM keys and the
  * real queue behind it. The accounts here are a stand-in for the store's (which answer over its
- * internal port in the container; the engine tests cover that path): alice, with an alias.
+ * internal port in the container; the engine tests cover that path): alice, with two aliases.
  */
 class SubmissionServerTest {
 
@@ -47,7 +47,7 @@ class SubmissionServerTest {
     private static SignAndQueue acceptor;
     private static final TlsIdentity TLS = TlsIdentity.ephemeral("owner.a.test");
     private static final SubmissionServer.Accounts ACCOUNTS = (user, password) ->
-            user.equals("alice@a.test") && password.equals("alice-secret") ? Optional.of(Set.of("alice@a.test", "info@a.test"))
+            user.equals("alice@a.test") && password.equals("alice-secret") ? Optional.of(Set.of("alice@a.test", "info@a.test", "jörg@a.test"))
                     : Optional.empty();
     private static final List<NettyServer> SERVERS = new ArrayList<>();
     private static int starttlsPort;
@@ -150,6 +150,32 @@ class SubmissionServerTest {
         assertThat(own.path("data").get(0).asInt()).as("%s", own).isEqualTo(250);
     }
 
+    /** RFC 6531/6532: a non-ASCII alias writes to a non-ASCII address, with UTF-8 header fields. */
+    @Test
+    void aNonAsciiAliasSendsWithSmtputf8AndTheMessageIsQueuedIntact() throws Exception {
+        String message = "From: Jörg <jörg@a.test>\r\nTo: Zoë <zoë@b.test>\r\nSubject: Grüße\r\n\r\nSchöne Grüße.\r\n";
+        JsonNode out = submit("starttls", starttlsPort, "alice@a.test", "alice-secret", "jörg@a.test", 1, message,
+                Map.of("rcpts", List.of("zoë@b.test"), "mail_options", List.of("SMTPUTF8")));
+        assertThat(out.path("features")).extracting(JsonNode::asText).contains("smtputf8");
+        assertThat(out.path("data").get(0).asInt()).as("%s", out).isEqualTo(250);
+        String id = out.path("data").get(1).asText().replaceAll("^.*Queued as (\\S+).*$", "$1");
+        Envelope queued = queue.list().stream().filter(e -> e.id().equals(id)).findFirst().orElseThrow();
+        assertThat(queued.sender()).isEqualTo("jörg@a.test");
+        assertThat(queued.recipients()).extracting(Envelope.Recipient::address).containsExactly("zoë@b.test");
+        try (var in = queue.message(id)) {
+            String text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(text).endsWith(message).contains("(Hearth submission) with UTF8SMTPSA ");
+        }
+        // The From field is checked in UTF-8 too: another non-ASCII author is not hers.
+        JsonNode forged = submit("starttls", starttlsPort, "alice@a.test", "alice-secret", "jörg@a.test", 1,
+                message.replace("From: Jörg <jörg@a.test>", "From: Jürgen <jürgen@a.test>"),
+                Map.of("rcpts", List.of("zoë@b.test"), "mail_options", List.of("SMTPUTF8")));
+        // Replies go out as ASCII (James's transport): the ü shows as "?".
+        assertThat(forged.path("data").get(0).asInt()).as("%s", forged).isEqualTo(550);
+        assertThat(forged.path("data").get(1).asText())
+                .isEqualTo("5.7.1 From: j?rgen@a.test is not one of alice@a.test's addresses; write as one of them");
+    }
+
     @Test
     void wrongPasswordsAreRefusedThenThrottled() throws Exception {
         // A server of its own: the throttle it fills must not slow the other tests' logins.
@@ -168,8 +194,14 @@ class SubmissionServerTest {
 
     private static JsonNode submit(String tls, int port, String user, String password, String sender, int logins,
                                    String message) throws Exception {
+        return submit(tls, port, user, password, sender, logins, message, Map.of());
+    }
+
+    private static JsonNode submit(String tls, int port, String user, String password, String sender, int logins,
+                                   String message, Map<String, Object> more) throws Exception {
         Map<String, Object> args = new HashMap<>(Map.of("host", "127.0.0.1", "port", port, "tls", tls, "user", user,
                 "password", password, "sender", sender, "rcpts", List.of("bob@b.test"), "message", message, "logins", logins));
+        args.putAll(more);
         Path script = Path.of("src/test/python/submit.py").toAbsolutePath();
         Process p = new ProcessBuilder("python3", script.toString(), JSON.writeValueAsString(args)).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
