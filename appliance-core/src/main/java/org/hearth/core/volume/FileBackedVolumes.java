@@ -7,6 +7,7 @@ import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
 
 /**
  * What the encrypted backends share: a volume is one file in {@code root} (the backing file)
@@ -109,16 +110,61 @@ abstract class FileBackedVolumes implements VolumeBackend {
     }
 
     protected boolean mounted(String volume) {
-        String target = " " + mountpoint(volume) + " ";
-        try {
-            return Files.readAllLines(Path.of("/proc/self/mountinfo")).stream().anyMatch(l -> l.contains(target));
-        } catch (IOException e) {
-            return false;
-        }
+        return mountInfo().stream().anyMatch(m -> m.point().equals(mountpoint(volume).toString()));
     }
 
     protected void mount(String device, String volume) throws IOException {
         Files.createDirectories(mountpoint(volume));
+        shareRoot();
         SystemTool.run("mount", "-t", "ext4", "-o", "nosuid,nodev,noexec", device, mountpoint(volume).toString());
+    }
+
+    /** One line of /proc/self/mountinfo: the mount point, and whether it propagates (a "shared:N" field). */
+    private record Mount(String point, boolean shared) {
+    }
+
+    private static List<Mount> mountInfo() {
+        try {
+            return Files.readAllLines(Path.of("/proc/self/mountinfo")).stream().map(l -> l.split(" ")).map(f -> {
+                boolean shared = false;
+                for (int i = 6; i < f.length && !f[i].equals("-"); i++) {
+                    shared |= f[i].startsWith("shared:");
+                }
+                return new Mount(f[4], shared);
+            }).toList();
+        } catch (IOException e) {
+            return List.of();
+        }
+    }
+
+    private boolean anyVolumeMounted() {
+        String under = root + "/";
+        return mountInfo().stream().anyMatch(m -> m.point().startsWith(under));
+    }
+
+    /**
+     * Volumes are mounted under a shared mount of their own root (the root bind-mounted onto
+     * itself). A mount namespace copied from this one as a slave ({@code ip netns exec}: the
+     * overlay's helpers, the tests' servers) then loses a volume when it is unmounted here. Under a
+     * private parent (as "/" is on hosts without systemd) the copy kept the closed volume's file
+     * system, and its loop device, for as long as that namespace lived, and the volume could not be
+     * grown. Not done over volumes already mounted: a bind over them would hide them.
+     */
+    private void shareRoot() throws IOException {
+        java.util.Optional<Mount> own = mountInfo().stream().filter(m -> m.point().equals(root.toString())).reduce((a, b) -> b);
+        if (own.map(Mount::shared).orElse(false) || anyVolumeMounted()) {
+            return;
+        }
+        if (own.isEmpty()) {
+            SystemTool.run("mount", "--bind", root.toString(), root.toString());
+        }
+        SystemTool.run("mount", "--make-rshared", root.toString());
+    }
+
+    /** Once no volume is mounted, the root's own mount goes too: closed means nothing left mounted. */
+    protected void releaseRoot() throws IOException {
+        if (!anyVolumeMounted() && mountInfo().stream().anyMatch(m -> m.point().equals(root.toString()))) {
+            SystemTool.run("umount", root.toString());
+        }
     }
 }

@@ -118,6 +118,7 @@ public final class FscryptVolumes extends FileBackedVolumes {
         if (device.isPresent()) {
             SystemTool.run("losetup", "-d", device.get());
         }
+        releaseRoot();
     }
 
     /** Grows a closed volume offline (e2fsck, resize2fs on the file); fscrypt needs no key for it. */

@@ -126,6 +126,7 @@ public final class LuksVolumes extends FileBackedVolumes {
         if (Files.exists(mapped(volume))) {
             SystemTool.run("cryptsetup", "close", mapping(volume));
         }
+        releaseRoot();
     }
 
     /** Grows a closed volume: the file, then the LUKS mapping, then ext4 (opened briefly, not mounted). */

@@ -122,6 +122,31 @@ class FscryptVolumesTest {
         assertThatThrownBy(() -> volumes.grow("grow-me", SIZE, key)).hasMessageContaining("shrinking");
     }
 
+    /**
+     * A namespace copied as a slave while the volume was open ({@code ip netns exec} makes them so:
+     * the overlay's helpers, the tests' servers) loses it when it is closed here, so it can be
+     * grown at once; under a private parent the copy kept it mounted for the namespace's life.
+     */
+    @Test
+    void aNamespaceCopiedWhileTheVolumeWasOpenDoesNotKeepItAfterClose() throws Exception {
+        byte[] key = key();
+        volumes.create("shared-out", SIZE, key);
+        Process holder = new ProcessBuilder("unshare", "--mount", "--propagation", "slave", "sleep", "60").start();
+        try {
+            Thread.sleep(500);
+            assertThat(holder.isAlive()).isTrue();
+            volumes.close("shared-out");
+
+            long start = System.nanoTime();
+            volumes.grow("shared-out", 2 * SIZE, key);
+            assertThat(java.time.Duration.ofNanos(System.nanoTime() - start)).as("no wait for a release").isLessThan(java.time.Duration.ofSeconds(10));
+        } finally {
+            holder.destroyForcibly().waitFor();
+        }
+        // Nothing of the volumes folder is left mounted once its volumes are closed.
+        assertThat(Files.readString(Path.of("/proc/self/mountinfo"))).doesNotContain(dir.resolve("volumes").toString());
+    }
+
     private static void writeMail(Path data, String mailbox, String marker) throws IOException {
         Path folder = Files.createDirectory(data.resolve(mailbox));
         Files.writeString(folder.resolve("1.eml"), ("Subject: test\r\n\r\n" + marker + "\r\n").repeat(50));
