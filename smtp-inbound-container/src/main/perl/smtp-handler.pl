@@ -13,6 +13,7 @@
 # HEARTH_PROXY_PROTOCOL_PORTS (set by the supervisor).
 use strict;
 use warnings;
+use Encode ();
 use IO::Select;
 use IO::Socket::INET;
 use IO::Socket::SSL;
@@ -271,8 +272,9 @@ sub non_ascii_refusal {
     my ($address, $declared, $which, $status) = @_;
     return undef unless $address =~ /[\x80-\xff]/;
     return "553 5.6.7 A non-ASCII $which address needs SMTPUTF8 declared in MAIL (RFC 6531)" unless $declared;
-    my $copy = $address;
-    return "553 $status Bad $which address: it is not valid UTF-8" unless utf8::decode($copy);
+    # Strict UTF-8 (Encode's "UTF-8", not Perl's lax utf8): no surrogates, nothing past U+10FFFF, no long forms.
+    my $valid = eval { Encode::decode('UTF-8', my $copy = $address, Encode::FB_CROAK); 1 };
+    return "553 $status Bad $which address: it is not valid UTF-8" unless $valid;
     return undef;
 }
 

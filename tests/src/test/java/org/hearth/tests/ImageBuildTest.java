@@ -45,7 +45,9 @@ class ImageBuildTest {
         Duration took = Duration.ofNanos(System.nanoTime() - start);
 
         assertThat(results).isNotEmpty().allMatch(ImageBuilder.Result::cached);
-        assertThat(took).isLessThan(Duration.ofSeconds(10));
+        // A real build takes minutes; 30 s leaves room for a wait on the build lock while the
+        // other engine class beside this one builds its own test images.
+        assertThat(took).isLessThan(Duration.ofSeconds(30));
     }
 
     @Test

@@ -74,6 +74,13 @@ class Smtputf8DeliveryTest {
             assertThat(c.command("MAIL FROM:<s@elsewhere.example>")).startsWith("250");
             assertThat(c.command("RCPT TO:<jörg@d.example>")).startsWith("553 5.6.7");
             assertThat(c.command("RCPT TO:<a@d.example>")).startsWith("250");
+            // A refused MAIL's declaration does not carry over to the next transaction.
+            assertThat(c.command("RSET")).startsWith("250");
+            assertThat(c.command("MAIL FROM:<not an address> SMTPUTF8")).startsWith("5");
+            assertThat(c.command("MAIL FROM:<s@elsewhere.example>")).startsWith("250");
+            assertThat(c.command("RCPT TO:<jörg@d.example>")).startsWith("553 5.6.7");
+            assertThat(c.command("RSET")).startsWith("250");
+            assertThat(c.command("MAIL FROM:<s@elsewhere.example> SMTPUTF8=yes")).startsWith("501 5.5.4 SMTPUTF8 takes no value");
         }
     }
 

@@ -50,6 +50,13 @@ public final class Smtputf8 {
     private static final String STAND_IN = "smtputf8.stand-in@invalid";
     private static final int MAX_LOCAL_PART_OCTETS = 64;
     private static final String ATEXT_SPECIALS = "!#$%&'*+-/=?^_`{|}~";
+    /**
+     * Letters and marks that show as nothing (Hangul fillers, the combining grapheme joiner, the
+     * braille blank, Mongolian and Khmer invisibles); variation selectors are refused by range.
+     */
+    private static final String INVISIBLE = "\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180f\u2800\u3164\uffa0";
+    /** UTS #46's deviation characters: ß, ς, ZWNJ, ZWJ. */
+    private static final String IDNA_DEVIATIONS = "\u00df\u03c2\u200c\u200d";
 
     private Smtputf8() {
     }
@@ -116,6 +123,12 @@ public final class Smtputf8 {
                         local, bad));
             }
         }
+        int deviation = domain.codePoints().filter(c -> IDNA_DEVIATIONS.indexOf(c) >= 0).findFirst().orElse(-1);
+        if (deviation >= 0) {
+            // java.net.IDN is IDNA2003, which maps "faß" to "fass": another name, perhaps another owner's.
+            throw new IllegalArgumentException(String.format("the domain \"%s\" holds U+%04X, which IDNA2003 and"
+                    + " IDNA2008 read differently", domain, deviation));
+        }
         try {
             IDN.toASCII(domain, IDN.USE_STD3_ASCII_RULES);
             return Utf8Address.of(local, Domain.of(domain));
@@ -130,7 +143,8 @@ public final class Smtputf8 {
             return Character.isLetterOrDigit(c) || ATEXT_SPECIALS.indexOf(c) >= 0;
         }
         return !Character.isISOControl(c) && !Character.isSpaceChar(c) && !Character.isWhitespace(c)
-                && Character.getType(c) != Character.FORMAT && Character.isDefined(c);
+                && Character.getType(c) != Character.FORMAT && Character.isDefined(c) && INVISIBLE.indexOf(c) < 0
+                && !(c >= 0xFE00 && c <= 0xFE0F) && !(c >= 0xE0100 && c <= 0xE01EF);
     }
 
     /** The address between the angle brackets of {@code FROM:<...> params}, or null when there are none. */
@@ -153,6 +167,10 @@ public final class Smtputf8 {
 
         @Override
         public HookResult doMailParameter(SMTPSession session, String name, String value) {
+            if (!value.isEmpty()) {
+                return HookResult.builder().hookReturnCode(org.apache.james.protocols.smtp.hook.HookReturnCode.deny())
+                        .smtpReturnCode("501").smtpDescription("5.5.4 SMTPUTF8 takes no value").build();
+            }
             session.setAttachment(DECLARED, true, ProtocolSession.State.Transaction);
             return HookResult.DECLINED;
         }
@@ -171,6 +189,8 @@ public final class Smtputf8 {
 
         @Override
         protected Response doFilterChecks(SMTPSession session, String command, String argument) {
+            // Only this MAIL's own parameter counts: one a refused MAIL declared must not carry over.
+            session.removeAttachment(DECLARED, ProtocolSession.State.Transaction);
             String address = argument == null ? null : bracketed(argument);
             if (address == null || isAscii(address)) {
                 return super.doFilterChecks(session, command, argument);
@@ -320,8 +340,18 @@ public final class Smtputf8 {
         }
     }
 
-    /** The form Hearth compares addresses in: lower case (Locale.ROOT) and Unicode NFC. */
+    /** The form Hearth compares addresses in: lower case (Locale.ROOT), Unicode NFC, the domain in A-labels. */
     public static String comparable(String address) {
-        return java.text.Normalizer.normalize(address, java.text.Normalizer.Form.NFC).toLowerCase(Locale.ROOT);
+        String a = java.text.Normalizer.normalize(address, java.text.Normalizer.Form.NFC).toLowerCase(Locale.ROOT);
+        int at = a.lastIndexOf('@');
+        if (at < 0 || isAscii(a.substring(at + 1))) {
+            return a;
+        }
+        try {
+            // A domain is one name in U-labels or A-labels; the appliance's own are kept in A-labels.
+            return a.substring(0, at + 1) + IDN.toASCII(a.substring(at + 1));
+        } catch (IllegalArgumentException e) {
+            return a;
+        }
     }
 }

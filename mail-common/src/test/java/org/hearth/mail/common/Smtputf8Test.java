@@ -27,9 +27,14 @@ class Smtputf8Test {
         assertThatThrownBy(() -> Smtputf8.address("jö..rg@a.test")).hasMessageContaining("empty dot-separated part");
         assertThatThrownBy(() -> Smtputf8.address("jö rg@a.test")).hasMessageContaining("U+0020");
         assertThatThrownBy(() -> Smtputf8.address("jö\u202erg@a.test")).hasMessageContaining("U+202E");
+        // Letters that show as nothing: an alias "jörg\u3164" would look like "jörg".
+        assertThatThrownBy(() -> Smtputf8.address("jörg\u3164@a.test")).hasMessageContaining("U+3164");
+        assertThatThrownBy(() -> Smtputf8.address("jörg\ufe0f@a.test")).hasMessageContaining("U+FE0F");
         assertThatThrownBy(() -> Smtputf8.address("\"jö rg\"@a.test")).hasMessageContaining("quoted local part");
         assertThatThrownBy(() -> Smtputf8.address("jörg")).hasMessageContaining("is not local-part@domain");
         assertThatThrownBy(() -> Smtputf8.address("jörg@-a.test")).hasMessageContaining("is not a domain name");
+        assertThatThrownBy(() -> Smtputf8.address("jörg@faß.de")).hasMessageContaining("U+00DF")
+                .hasMessageContaining("IDNA2003 and IDNA2008 read differently");
         assertThatThrownBy(() -> Smtputf8.address("ö".repeat(33) + "@a.test")).hasMessageContaining("longer than 64 octets");
         String notUtf8 = new String("j\u00f6rg@a.test".getBytes(StandardCharsets.ISO_8859_1), StandardCharsets.UTF_8);
         assertThatThrownBy(() -> Smtputf8.address(notUtf8)).hasMessageContaining("not valid UTF-8");
@@ -48,5 +53,6 @@ class Smtputf8Test {
     @Test
     void addressesCompareLowerCaseAndComposed() {
         assertThat(Smtputf8.comparable("ZOE\u0308@D.example")).isEqualTo("zoë@d.example");
+        assertThat(Smtputf8.comparable("zoë@Bücher.example")).isEqualTo("zoë@xn--bcher-kva.example");
     }
 }

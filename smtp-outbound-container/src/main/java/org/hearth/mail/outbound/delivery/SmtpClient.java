@@ -201,12 +201,17 @@ public final class SmtpClient {
             }
             // RFC 6531 has no downgrade: non-ASCII addresses or UTF-8 header fields go only to a
             // server that offers SMTPUTF8; to any other they fail now rather than arrive mangled.
-            boolean utf8 = !Smtputf8.isAscii(sender) || recipients.stream().anyMatch(r -> !Smtputf8.isAscii(r))
-                    || message.utf8Headers();
+            boolean utf8Addresses = !Smtputf8.isAscii(sender) || recipients.stream().anyMatch(r -> !Smtputf8.isAscii(r));
+            boolean utf8 = utf8Addresses || message.utf8Headers();
             if (utf8 && !extensions.contains("SMTPUTF8")) {
                 s.quit();
-                return new Attempt(all(recipients, new SmtpReply(553, List.of("5.6.7 " + hostName + " does not offer SMTPUTF8,"
-                        + " which this message's non-ASCII addresses or header fields need")), "EHLO"), false, false, true);
+                // RFC 6531 §3.6 / RFC 5248: 5.6.7 for the addresses, 5.6.9 for header fields alone.
+                SmtpReply refusal = utf8Addresses
+                        ? new SmtpReply(553, List.of("5.6.7 " + hostName + " does not offer SMTPUTF8, which this message's"
+                                + " non-ASCII addresses need"))
+                        : new SmtpReply(554, List.of("5.6.9 " + hostName + " does not offer SMTPUTF8, which this message's"
+                                + " UTF-8 header fields need"));
+                return new Attempt(all(recipients, refusal, "EHLO"), false, false, true);
             }
             long limit = s.sizeLimit();
             if (limit > 0 && size > limit) {

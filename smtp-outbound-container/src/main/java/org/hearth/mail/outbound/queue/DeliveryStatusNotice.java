@@ -52,6 +52,19 @@ public final class DeliveryStatusNotice {
         return report(e, pending, original, hostname, now, "Delayed Mail (still being retried)", human, "delayed", willRetryUntil);
     }
 
+    /** RFC 6533 §3's utf-8-addr-unitext: UTF-8 as it is, but a backslash, "+", "=" and controls as \\x{HEX}. */
+    static String unitext(String address) {
+        StringBuilder b = new StringBuilder();
+        address.codePoints().forEach(c -> {
+            if (c == '\\' || c == '+' || c == '=' || c < 0x20 || c == 0x7f) {
+                b.append("\\x{").append(Integer.toHexString(c).toUpperCase(java.util.Locale.ROOT)).append('}');
+            } else {
+                b.appendCodePoint(c);
+            }
+        });
+        return b.toString();
+    }
+
     private static byte[] report(Envelope e, List<Envelope.Recipient> recipients, byte[] original, String hostname,
                                  Instant now, String subject, String human, String action, Instant willRetryUntil) {
         String boundary = "hearth-dsn-" + UUID.randomUUID();
@@ -76,13 +89,15 @@ public final class DeliveryStatusNotice {
                 .append("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n")
                 .append(human).append("\r\n")
                 .append("--").append(boundary).append("\r\n")
-                .append("Content-Type: message/").append(reportType).append("\r\n\r\n")
+                .append("Content-Type: message/").append(reportType).append("\r\n")
+                .append(global ? "Content-Transfer-Encoding: 8bit\r\n\r\n" : "\r\n")
                 .append("Reporting-MTA: dns; ").append(hostname).append("\r\n")
                 .append("Arrival-Date: ").append(DATE.format(e.created())).append("\r\n");
         for (Envelope.Recipient r : recipients) {
             m.append("\r\n")
-                    .append("Final-Recipient: ").append(Smtputf8.isAscii(r.address()) ? "rfc822; " : "utf-8; ")
-                    .append(r.address()).append("\r\n")
+                    .append("Final-Recipient: ")
+                    .append(Smtputf8.isAscii(r.address()) ? "rfc822; " + r.address() : "utf-8; " + unitext(r.address()))
+                    .append("\r\n")
                     .append("Action: ").append(action).append("\r\n")
                     .append("Status: ").append(status(r.lastReply(), action)).append("\r\n");
             if (SMTP_REPLY.matcher(r.lastReply()).matches()) {

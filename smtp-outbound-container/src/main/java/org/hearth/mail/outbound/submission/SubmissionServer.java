@@ -207,11 +207,16 @@ public final class SubmissionServer {
             Addresses own = session.getAttachment(ADDRESSES, ProtocolSession.State.Connection).orElseThrow();
             String from;
             try (InputStream in = mail.getMessageInputStream()) {
-                Optional<String> field = fromField(in);
-                if (field.isEmpty()) {
+                List<String> fields = fromFields(in);
+                if (fields.isEmpty()) {
                     return HookResult.DECLINED;
                 }
-                from = field.get();
+                if (fields.size() > 1) {
+                    // RFC 5322 §3.6: one From field; a reader may show either of two.
+                    return result(HookReturnCode.deny(), "550", "5.6.0 The message has " + fields.size()
+                            + " From fields; it may have one");
+                }
+                from = fields.get(0);
             } catch (IOException e) {
                 return result(HookReturnCode.denySoft(), "451", "4.3.0 Could not read the message; try again");
             }
@@ -257,20 +262,26 @@ public final class SubmissionServer {
             return m.appendTail(b).toString();
         }
 
-        /** The (unfolded) From field of the header section; empty if it has none. */
-        private static Optional<String> fromField(InputStream in) throws IOException {
+        /** The (unfolded) From fields of the header section, as a reader finds them ("From :" too). */
+        private static List<String> fromFields(InputStream in) throws IOException {
             // Lines as the queue will have them (some clients send bare LFs).
-            byte[] head = SignAndQueue.crlf(in.readNBytes(MAX_HEADER_BYTES));
-            String text = Smtputf8.headerText(head);
-            int end = text.indexOf("\r\n\r\n");
-            text = (end < 0 ? text : text.substring(0, end)).replaceAll("\r\n[ \t]", " ");
+            byte[] read = SignAndQueue.crlf(in.readNBytes(MAX_HEADER_BYTES));
+            // The header section alone decides how it is read: an 8-bit body is no reason to read UTF-8 fields as Latin-1.
+            int end = new String(read, StandardCharsets.ISO_8859_1).indexOf("\r\n\r\n");   // one char per byte
+            String text = Smtputf8.headerText(end < 0 ? read : java.util.Arrays.copyOf(read, end))
+                    .replaceAll("\r\n[ \t]", " ");
+            List<String> fields = new java.util.ArrayList<>();
             for (String line : text.split("\r\n")) {
-                if (line.regionMatches(true, 0, "From:", 0, 5)) {
-                    return Optional.of(line.substring(5).strip());
+                java.util.regex.Matcher m = FROM_FIELD.matcher(line);
+                if (m.lookingAt()) {
+                    fields.add(line.substring(m.end()).strip());
                 }
             }
-            return Optional.empty();
+            return fields;
         }
+
+        private static final java.util.regex.Pattern FROM_FIELD =
+                java.util.regex.Pattern.compile("From[ \t]*:", java.util.regex.Pattern.CASE_INSENSITIVE);
     }
 
     /** No recipient without a login: submission is no relay. */

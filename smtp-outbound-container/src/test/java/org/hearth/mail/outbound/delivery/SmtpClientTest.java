@@ -91,7 +91,10 @@ class SmtpClientTest {
             Outcome refused = client.deliver(plain.address(), "mx.c.test", SmtpClient.Tls.NONE, "alice@a.test",
                     List.of("bob@c.test"), utf8.length, source(utf8)).outcomes().get("bob@c.test");
             assertThat(refused.state()).isEqualTo(Envelope.State.FAILED);
-            assertThat(refused.reply()).startsWith("553 5.6.7 mx.c.test does not offer SMTPUTF8");
+            assertThat(refused.reply()).startsWith("554 5.6.9 mx.c.test does not offer SMTPUTF8, which this message's UTF-8 header fields need");
+            Outcome toUtf8 = client.deliver(plain.address(), "mx.c.test", SmtpClient.Tls.NONE, "alice@a.test",
+                    List.of("zoë@c.test"), utf8.length, source(utf8)).outcomes().get("zoë@c.test");
+            assertThat(toUtf8.reply()).startsWith("553 5.6.7 mx.c.test does not offer SMTPUTF8, which this message's non-ASCII addresses need");
             assertThat(plainDir.resolve("message-1.eml")).doesNotExist();
 
             // Legacy 8-bit header bytes that are no UTF-8 went with 8BITMIME before SMTPUTF8 and still do.

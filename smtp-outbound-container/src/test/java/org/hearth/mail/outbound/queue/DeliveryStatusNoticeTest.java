@@ -66,8 +66,8 @@ class DeliveryStatusNoticeTest {
     void aBounceForANonAsciiRecipientIsAGlobalDeliveryStatus() throws Exception {
         byte[] original = "From: Jörg <jörg@a.test>\r\nTo: zoë@b.test\r\nSubject: Grüße\r\n\r\nHallo.\r\n"
                 .getBytes(StandardCharsets.UTF_8);
-        var failed = List.of(new Envelope.Recipient("zoë@b.test", Envelope.State.FAILED,
-                "553 5.6.7 mx.b.test does not offer SMTPUTF8, which this message's non-ASCII addresses or header fields need"));
+        var failed = List.of(new Envelope.Recipient("zoë+tag@b.test", Envelope.State.FAILED,
+                "553 5.6.7 mx.b.test does not offer SMTPUTF8, which this message's non-ASCII addresses need"));
         Envelope e = new Envelope("20261201T090000-abcdefabcdef", "jörg@a.test", CREATED, 1, CREATED, false, failed);
         JsonNode dsn = parse(DeliveryStatusNotice.bounce(e, failed, original, "mx.a.test", CREATED.plusSeconds(60)));
 
@@ -77,7 +77,8 @@ class DeliveryStatusNoticeTest {
                 .containsExactly("text/plain", "message/global-delivery-status", "message/global-headers");
         assertThat(dsn.path("to").asText()).isEqualTo("jörg@a.test");
         JsonNode r = dsn.path("recipients").get(0);
-        assertThat(r.path("Final-Recipient").asText()).isEqualTo("utf-8; zoë@b.test");
+        // RFC 6533's unitext: "+", "=" and "\\" written as \\x{..}.
+        assertThat(r.path("Final-Recipient").asText()).isEqualTo("utf-8; zoë\\x{2B}tag@b.test");
         assertThat(r.path("Status").asText()).isEqualTo("5.6.7");
         assertThat(dsn.path("returned_headers").path("Subject").asText()).isEqualTo("Grüße");
         // Mail to ASCII addresses with ASCII headers keeps the plain report (the test above).

@@ -176,6 +176,19 @@ class SubmissionServerTest {
                 .isEqualTo("5.7.1 From: j?rgen@a.test is not one of alice@a.test's addresses; write as one of them");
     }
 
+    /** Found in review: "From :" is a From field to every reader, a second one may be the one shown. */
+    @Test
+    void aFromFieldWithSpaceBeforeTheColonOrASecondFromFieldIsRefused() throws Exception {
+        JsonNode spaced = submit("starttls", starttlsPort, "alice@a.test", "alice-secret", "alice@a.test", 1,
+                MESSAGE.replace("From: alice@a.test", "From : security@bank.example"));
+        assertThat(spaced.path("data").get(1).asText()).as("%s", spaced)
+                .isEqualTo("5.7.1 From: security@bank.example is not one of alice@a.test's addresses; write as one of them");
+        JsonNode twice = submit("starttls", starttlsPort, "alice@a.test", "alice-secret", "alice@a.test", 1,
+                MESSAGE.replace("From: alice@a.test", "From: alice@a.test\r\nFrom: security@bank.example"));
+        assertThat(twice.path("data").get(0).asInt()).as("%s", twice).isEqualTo(550);
+        assertThat(twice.path("data").get(1).asText()).isEqualTo("5.6.0 The message has 2 From fields; it may have one");
+    }
+
     @Test
     void wrongPasswordsAreRefusedThenThrottled() throws Exception {
         // A server of its own: the throttle it fills must not slow the other tests' logins.
