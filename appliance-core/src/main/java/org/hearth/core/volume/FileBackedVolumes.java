@@ -119,6 +119,17 @@ abstract class FileBackedVolumes implements VolumeBackend {
         SystemTool.run("mount", "-t", "ext4", "-o", "nosuid,nodev,noexec", device, mountpoint(volume).toString());
     }
 
+    /**
+     * e2fsck before a resize: exit 0 is clean, 1 is errors it corrected (a journal replayed, which
+     * a volume closed after a crash has); anything else stops the grow.
+     */
+    protected static void checkFilesystem(String target) throws IOException {
+        SystemTool.Result r = SystemTool.attempt(new byte[0], "e2fsck", "-f", "-p", target);
+        if (r.exitCode() > 1) {
+            throw new IOException("e2fsck -f -p " + target + " failed (exit " + r.exitCode() + "): " + r.output().strip());
+        }
+    }
+
     /** One line of /proc/self/mountinfo: the mount point, and whether it propagates (a "shared:N" field). */
     private record Mount(String point, boolean shared) {
     }

@@ -126,7 +126,7 @@ public final class FscryptVolumes extends FileBackedVolumes {
     public void grow(String volume, long sizeBytes, byte[] key) throws IOException {
         enlarge(volume, sizeBytes);
         awaitReleased(volume);
-        SystemTool.run("e2fsck", "-f", "-p", backingFile(volume).toString());
+        checkFilesystem(backingFile(volume).toString());
         SystemTool.run("resize2fs", backingFile(volume).toString());
     }
 

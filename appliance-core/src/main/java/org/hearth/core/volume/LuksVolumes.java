@@ -135,7 +135,7 @@ public final class LuksVolumes extends FileBackedVolumes {
         enlarge(volume, sizeBytes);
         openMapping(volume, key);
         try {
-            SystemTool.run("e2fsck", "-f", "-p", mapped(volume).toString());
+            checkFilesystem(mapped(volume).toString());
             SystemTool.run("resize2fs", mapped(volume).toString());
         } finally {
             SystemTool.run("cryptsetup", "close", mapping(volume));
