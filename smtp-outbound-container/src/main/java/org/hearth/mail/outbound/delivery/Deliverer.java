@@ -1,5 +1,6 @@
 package org.hearth.mail.outbound.delivery;
 
+import org.hearth.mail.common.Smtputf8;
 import org.hearth.mail.outbound.queue.DeliveryStatusNotice;
 import org.hearth.mail.outbound.queue.Envelope;
 import org.hearth.mail.outbound.queue.MailQueue;
@@ -379,12 +380,8 @@ public final class Deliverer {
 
     /** The recipient's domain as DNS names it: an internationalized one (SMTPUTF8) by its A-labels. */
     private static String domainOf(String address) {
-        String domain = address.substring(address.lastIndexOf('@') + 1).toLowerCase(Locale.ROOT);
-        try {
-            return java.net.IDN.toASCII(domain);
-        } catch (IllegalArgumentException e) {
-            return domain;   // not a name DNS can hold: the lookup fails and says so
-        }
+        String comparable = Smtputf8.comparable(address);
+        return comparable.substring(comparable.lastIndexOf('@') + 1);
     }
 
     private final class QueuedMessage implements SmtpClient.MessageSource {

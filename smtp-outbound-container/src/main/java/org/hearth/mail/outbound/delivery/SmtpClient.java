@@ -202,7 +202,8 @@ public final class SmtpClient {
             // RFC 6531 has no downgrade: non-ASCII addresses or UTF-8 header fields go only to a
             // server that offers SMTPUTF8; to any other they fail now rather than arrive mangled.
             boolean utf8Addresses = !Smtputf8.isAscii(sender) || recipients.stream().anyMatch(r -> !Smtputf8.isAscii(r));
-            boolean utf8 = utf8Addresses || message.utf8Headers();
+            // UTF-8 header fields are 8-bit: a 7-bit message's header section need not be read again.
+            boolean utf8 = utf8Addresses || eightBit && message.utf8Headers();
             if (utf8 && !extensions.contains("SMTPUTF8")) {
                 s.quit();
                 // RFC 6531 §3.6 / RFC 5248: 5.6.7 for the addresses, 5.6.9 for header fields alone.
