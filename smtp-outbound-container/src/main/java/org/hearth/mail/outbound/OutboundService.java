@@ -9,6 +9,7 @@ import org.hearth.mail.outbound.admin.QueueStatus;
 import org.hearth.mail.common.TlsIdentity;
 import org.hearth.mail.common.StoreLogin;
 import org.hearth.mail.outbound.delivery.CheckedTls;
+import org.hearth.mail.outbound.delivery.CachingResolver;
 import org.hearth.mail.outbound.delivery.Dane;
 import org.hearth.mail.outbound.delivery.Deliverer;
 import org.hearth.mail.outbound.delivery.LocalStore;
@@ -88,14 +89,17 @@ public final class OutboundService {
         if (resolverAddress.isEmpty()) {
             LOG.warn("event=no-resolver detail=\"no egress.resolver in appliance.yaml: mail to other domains stays queued\"");
         } else {
-            SimpleResolver resolver = new SimpleResolver(new InetSocketAddress(resolverAddress, 53));
-            resolver.setTimeout(Duration.ofSeconds(10));
+            SimpleResolver wire = new SimpleResolver(new InetSocketAddress(resolverAddress, 53));
+            wire.setTimeout(Duration.ofSeconds(10));
+            // Every message to a domain asks the same questions: their answers are kept for their TTLs.
+            Resolver resolver = new CachingResolver(wire, InstantSource.system());
             router = new MxResolver(resolver);
-            dns = Optional.of(resolver);
+            dns = Optional.of(wire);  // the admin checks what is published now, not what was kept
             // DANE validates from the root's anchors, or from DNSSEC_TRUST_ANCHORS (DS or DNSKEY records, one
             // per line: a test world's own signed zones).
             String anchors = env("DNSSEC_TRUST_ANCHORS", "");
-            SimpleResolver daneHead = new SimpleResolver(new InetSocketAddress(resolverAddress, 53));
+            Resolver daneHead = new CachingResolver(new SimpleResolver(new InetSocketAddress(resolverAddress, 53)),
+                    InstantSource.system());
             try (InputStream in = anchors.isEmpty() ? Dane.rootAnchors()
                     : new ByteArrayInputStream((anchors + "\n").getBytes(StandardCharsets.US_ASCII))) {
                 destinationTls = new Deliverer.DestinationTls(Optional.of(new Dane(daneHead, in)), Optional.of(new MtaSts(resolver,

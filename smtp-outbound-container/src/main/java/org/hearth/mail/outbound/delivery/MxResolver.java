@@ -163,7 +163,7 @@ public final class MxResolver implements Router {
     private Lookup lookup(Name name, int type) {
         Lookup l = new Lookup(name, type);
         l.setResolver(resolver);
-        // Each delivery asks again: the resolver the appliance runs caches, by the records' TTLs.
+        // dnsjava's own cache is off: the service hands in a CachingResolver, which also serves DANE's validator.
         l.setCache(null);
         l.setSearchPath((Name[]) null);
         l.run();

@@ -22,7 +22,9 @@ import java.time.LocalDate;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.regex.Pattern;
 
@@ -41,6 +43,8 @@ public final class DkimKeys {
     private static final int RSA_BITS = 2048;
 
     private final Path root;
+    /** Each domain's signing keys as last read: every message is signed, and {@link #activate} is their only writer. */
+    private final Map<String, List<DkimKey>> signing = new HashMap<>();
 
     public DkimKeys(Path root) {
         this.root = root;
@@ -93,10 +97,22 @@ public final class DkimKeys {
             throw new IllegalArgumentException("a domain signs with one key of each algorithm (rsa-…, ed-…), not " + selectors);
         }
         writeAtomically(dir.resolve("active"), selectors.stream().map(s -> s + "\n").reduce("", String::concat), false);
+        signing.remove(domain.toLowerCase(Locale.ROOT));
+    }
+
+    /** The keys that sign the domain's mail, made at once (as by {@link #rotate}) for a domain that has none yet. */
+    public synchronized List<DkimKey> signingKeys(String domain, LocalDate today) throws IOException {
+        List<DkimKey> keys = active(domain);
+        return keys.isEmpty() ? rotate(domain, today) : keys;
     }
 
     /** The keys that sign the domain's mail; empty when the domain has none yet. */
     public synchronized List<DkimKey> active(String domain) throws IOException {
+        String d = domain.toLowerCase(Locale.ROOT);
+        List<DkimKey> known = signing.get(d);
+        if (known != null) {
+            return known;
+        }
         Path active = domainDir(domain).resolve("active");
         if (!Files.exists(active)) {
             return List.of();
@@ -107,7 +123,8 @@ public final class DkimKeys {
                 keys.add(load(domain, selector.strip()));
             }
         }
-        return keys;
+        signing.put(d, List.copyOf(keys));
+        return List.copyOf(keys);
     }
 
     /** Every key of the domain still on disk, newest first: what DNS should publish. */

@@ -37,11 +37,9 @@ public final class SignAndQueue implements SubmissionServer.Acceptor {
     public String accept(String sender, List<String> recipients, InputStream message) throws IOException {
         byte[] bytes = crlf(message.readAllBytes());
         String domain = sender.substring(sender.lastIndexOf('@') + 1).toLowerCase(Locale.ROOT);
-        List<DkimKey> active = keys.active(domain);
-        if (active.isEmpty()) {
-            active = keys.rotate(domain, LocalDate.ofInstant(clock.instant(), ZoneOffset.UTC));
-        }
-        String signatures = DkimSigner.sign(bytes, active, clock.instant());
+        // One check and make: two first messages of a new domain at once must not make two key pairs.
+        List<DkimKey> signing = keys.signingKeys(domain, LocalDate.ofInstant(clock.instant(), ZoneOffset.UTC));
+        String signatures = DkimSigner.sign(bytes, signing, clock.instant());
         return queue.enqueue(sender, recipients, new SequenceInputStream(
                 new ByteArrayInputStream(signatures.getBytes(StandardCharsets.US_ASCII)), new ByteArrayInputStream(bytes)),
                 clock.instant());

@@ -139,6 +139,8 @@ class DkimSignerTest {
         assertThat(second).extracting(DkimKey::selector).containsExactly("rsa-20261201-2", "ed-20261201-2");
         assertThat(new DkimKeys(dir).active(DOMAIN)).extracting(DkimKey::selector)
                 .containsExactly("rsa-20261201-2", "ed-20261201-2");
+        // The instance that signs (and keeps its domains' keys in memory) signs with the new keys at once.
+        assertThat(reopened.active(DOMAIN)).extracting(DkimKey::selector).containsExactly("rsa-20261201-2", "ed-20261201-2");
         // Mail signed with the old keys may still be in transit: they stay published.
         assertThat(reopened.published(DOMAIN)).extracting(DkimKey::selector).containsExactlyInAnyOrder(
                 "rsa-20261201", "ed-20261201", "rsa-20261201-2", "ed-20261201-2");
