@@ -76,6 +76,36 @@ class DkimSignerTest {
     }
 
     @Test
+    void foldedRepeatedAndUtf8FieldsAndAMessageWithoutBodyVerify() throws Exception {
+        // The header section is read by Hearth (not mime4j): folding, repeated names and UTF-8 must reach the hash as they are.
+        String folded = String.join("\r\n",
+                "From: =?utf-8?q?J=C3=B6rg?= <alice@example.test>",
+                "To: bob@example.org,",
+                "\tcarol@example.org",
+                "Subject: Grüße aus Köln,",
+                " on two lines",
+                "Cc: dave@example.org",
+                "cc: erin@example.org",
+                "X-Not-Signed: whatever",
+                "",
+                "Body",
+                "");
+        // No body, or only blank lines: signed with simple body canonicalisation (jDKIM's relaxed one hashes these wrongly).
+        String headerOnly = "From: alice@example.test\r\nSubject: nothing to say\r\n";
+        String blankBody = "From: alice@example.test\r\nSubject: blank\r\n\r\n \r\n\r\n";
+        assertThat(DkimSigner.sign(blankBody.getBytes(StandardCharsets.UTF_8), active, Instant.now())).contains("c=relaxed/simple;");
+        for (String message : List.of(folded, headerOnly, blankBody)) {
+            assertThat(verify(signed(message), records(active)).findValues("valid")).as(message)
+                    .extracting(JsonNode::asBoolean).containsExactly(true, true);
+        }
+        // A changed second Cc or a changed folded line still counts.
+        for (String tampered : List.of(signed(folded).replace("erin@", "eve@"), signed(folded).replace("\tcarol", "\tmallory"))) {
+            assertThat(verify(tampered, records(active)).findValues("valid")).extracting(JsonNode::asBoolean)
+                    .containsExactly(false, false);
+        }
+    }
+
+    @Test
     void aChangedSubjectOrBodyBreaksBoth() throws Exception {
         String signed = signed(MESSAGE);
         for (String tampered : List.of(signed.replace("The plan", "The new plan"),
