@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
+import java.time.InstantSource;
 import java.util.List;
 import java.util.Locale;
 import java.util.TreeMap;
@@ -56,11 +57,17 @@ final class Accounts {
     }
 
     private final Path file;
+    private final VerifiedLogins verified;
     private volatile Data data = Data.empty();
     private volatile FileTime loadedAt = FileTime.fromMillis(0);
 
     Accounts(Path file) {
+        this(file, new VerifiedLogins(PasswordHash::verify, InstantSource.system()));
+    }
+
+    Accounts(Path file, VerifiedLogins verified) {
         this.file = file;
+        this.verified = verified;
     }
 
     /** The current content, re-read if the file changed since the last look. */
@@ -100,8 +107,9 @@ final class Accounts {
     }
 
     boolean authenticate(String user, char[] password) {
-        String stored = current().users().get(user.toLowerCase(Locale.ROOT));
-        return stored != null && PasswordHash.verify(password, stored);
+        String u = user.toLowerCase(Locale.ROOT);
+        String stored = current().users().get(u);
+        return stored != null && verified.check(u, password, stored);
     }
 
     List<String> users() {
