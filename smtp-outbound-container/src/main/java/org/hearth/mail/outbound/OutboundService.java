@@ -106,7 +106,7 @@ public final class OutboundService {
                         CheckedTls.publicCas(), 443, data.resolve("mta-sts"), InstantSource.system())));
             }
         }
-        LocalStore store = new LocalStore() {
+        LocalStore store = LocalStore.remembering(new LocalStore() {
             @Override
             public Set<String> domains() throws IOException {
                 return StoreLogin.domains(storeLogin, Duration.ofSeconds(30));
@@ -116,7 +116,7 @@ public final class OutboundService {
             public InetSocketAddress lmtp() {
                 return new InetSocketAddress(storeLmtp.getHostString(), storeLmtp.getPort());
             }
-        };
+        }, Duration.ofSeconds(5), InstantSource.system());
         Optional<Relay> relay = Relay.fromEnvironment(System.getenv(), Path.of(env("HEARTH_SECRETS", "/run/secrets")));
         relay.ifPresent(r -> LOG.info("event=relay relay={} login={}", r.name(), r.username().orElse("none")));
         Deliverer deliverer = new Deliverer(queue, router, new SmtpClient(mxHost, Duration.ofMinutes(5), OpportunisticTls.context()),

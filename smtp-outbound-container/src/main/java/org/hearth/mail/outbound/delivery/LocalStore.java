@@ -2,6 +2,9 @@ package org.hearth.mail.outbound.delivery;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
 import java.util.Set;
 
 /**
@@ -15,4 +18,31 @@ public interface LocalStore {
 
     /** The store's LMTP port on the internal network, resolved now (the store's address changes when it is recreated). */
     InetSocketAddress lmtp();
+
+    /**
+     * This store with its domains asked at most once per {@code keep}: every delivery asks which
+     * domains are local, and a burst of mail asked the store once per message. A domain added or
+     * removed is known here within {@code keep}; a failed answer is not kept.
+     */
+    static LocalStore remembering(LocalStore store, Duration keep, InstantSource clock) {
+        return new LocalStore() {
+            private Set<String> known;
+            private Instant askedAt;
+
+            @Override
+            public synchronized Set<String> domains() throws IOException {
+                Instant now = clock.instant();
+                if (known == null || !now.isBefore(askedAt.plus(keep))) {
+                    known = Set.copyOf(store.domains());
+                    askedAt = now;
+                }
+                return known;
+            }
+
+            @Override
+            public InetSocketAddress lmtp() {
+                return store.lmtp();
+            }
+        };
+    }
 }
