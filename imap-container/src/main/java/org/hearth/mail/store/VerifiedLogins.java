@@ -51,8 +51,9 @@ final class VerifiedLogins {
         Instant now = clock.instant();
         synchronized (verified) {
             Verified v = verified.get(user);
+            // A wall clock set back does not lengthen what is remembered: until() is at most TTL ahead.
             if (v != null && v.storedHash().equals(storedHash) && now.isBefore(v.until())
-                    && MessageDigest.isEqual(v.mac(), mac)) {
+                    && !now.isBefore(v.until().minus(TTL)) && MessageDigest.isEqual(v.mac(), mac)) {
                 return true;
             }
         }
@@ -60,6 +61,8 @@ final class VerifiedLogins {
             return false;
         }
         synchronized (verified) {
+            // What has lapsed, or was checked against a hash since replaced, goes: nothing lingers for removed users.
+            verified.values().removeIf(e -> !now.isBefore(e.until()));
             verified.put(user, new Verified(storedHash, mac, now.plus(TTL)));
         }
         return true;

@@ -1,6 +1,7 @@
 package org.hearth.mail.outbound.delivery;
 
 import org.xbill.DNS.EDNSOption;
+import org.xbill.DNS.ExtendedFlags;
 import org.xbill.DNS.Flags;
 import org.xbill.DNS.Message;
 import org.xbill.DNS.Name;
@@ -14,6 +15,7 @@ import org.xbill.DNS.Type;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -24,7 +26,7 @@ import java.util.function.Supplier;
 
 /**
  * The answers of the resolver the appliance names, kept for as long as their records say (RFC 1035
- * TTLs; a negative answer by its SOA, RFC 2308), at most an hour: a delivery asks for a domain's MX
+ * TTLs; a negative answer by its SOA, RFC 2308), at most ten minutes: a delivery asks for a domain's MX
  * hosts, their addresses, its MTA-STS record and whether DNSSEC signs them, and without this every
  * message to one domain asked all of it again — more of a delivery's time than its SMTP session.
  * A failure the server answered with (SERVFAIL, REFUSED) is kept for {@link #FAILURE_TTL}, as RFC 9520
@@ -34,7 +36,8 @@ import java.util.function.Supplier;
  */
 public final class CachingResolver extends ForwardingResolver {
 
-    static final Duration MAX_TTL = Duration.ofHours(1);
+    /** Short of what TTLs allow: one bad answer (spoofed, or a zone's mistake) is not served for longer than this. */
+    static final Duration MAX_TTL = Duration.ofMinutes(10);
     static final Duration FAILURE_TTL = Duration.ofSeconds(5);
     /** Enough for every destination a home sends to in an hour; an entry is a few hundred bytes. */
     private static final int ENTRIES = 1024;
@@ -52,8 +55,11 @@ public final class CachingResolver extends ForwardingResolver {
         this.clock = clock;
     }
 
-    /** What makes two questions the same: the name, type and class, and whether the asker checks signatures itself (CD). */
-    private record Key(Name name, int type, int dclass, boolean checkingDisabled) {
+    /**
+     * What makes two questions the same: the name, type and class, whether the asker checks
+     * signatures itself (CD), and whether the question itself asks for them (DO in its own OPT).
+     */
+    private record Key(Name name, int type, int dclass, boolean checkingDisabled, boolean dnssecOk) {
     }
 
     private record Entry(Message answer, Instant received, Instant expires) {
@@ -75,11 +81,11 @@ public final class CachingResolver extends ForwardingResolver {
             return ask.get();
         }
         Key key = new Key(question.getName(), question.getType(), question.getDClass(),
-                query.getHeader().getFlag(Flags.CD));
+                query.getHeader().getFlag(Flags.CD), query.getOPT() != null && (query.getOPT().getFlags() & ExtendedFlags.DO) != 0);
         Instant now = clock.instant();
         synchronized (entries) {
             Entry hit = entries.get(key);
-            if (hit != null && now.isBefore(hit.expires())) {
+            if (hit != null && now.isBefore(hit.expires()) && !now.isBefore(hit.received())) {
                 return CompletableFuture.completedFuture(aged(hit, now, query.getHeader().getID()));
             }
             entries.remove(key);
@@ -106,12 +112,15 @@ public final class CachingResolver extends ForwardingResolver {
             return Duration.ZERO;
         }
         long seconds = MAX_TTL.toSeconds();
-        List<Record> answers = answer.getSection(Section.ANSWER);
-        for (Record r : answers) {
+        int asked = answer.getQuestion() == null ? -1 : answer.getQuestion().getType();
+        boolean found = false;
+        for (Record r : answer.getSection(Section.ANSWER)) {
             seconds = Math.min(seconds, r.getTTL());
+            found |= r.getType() == asked;
         }
-        if (answers.isEmpty()) {
-            // RFC 2308 §5: a negative answer lives as long as the SOA's own TTL or its minimum field, whichever is less.
+        if (rcode == Rcode.NXDOMAIN || !found) {
+            // RFC 2308 §5: a negative answer (a CNAME chain ending in nothing too) lives as long as the
+            // SOA's own TTL or its minimum field, whichever is less; without an SOA it is not kept.
             long negative = 0;
             for (Record r : answer.getSection(Section.AUTHORITY)) {
                 if (r instanceof SOARecord soa) {
@@ -125,11 +134,12 @@ public final class CachingResolver extends ForwardingResolver {
 
     /** A copy of a kept answer for the query with {@code id}, every TTL lowered by the time it was kept. */
     private static Message aged(Entry entry, Instant now, int id) {
-        long elapsed = Duration.between(entry.received(), now).toSeconds();
+        // A wall clock set back must not lengthen a TTL.
+        long elapsed = Math.max(0, Duration.between(entry.received(), now).toSeconds());
         Message copy = entry.answer().clone();
         copy.getHeader().setID(id);
         for (int section : new int[]{Section.ANSWER, Section.AUTHORITY, Section.ADDITIONAL}) {
-            List<Record> records = copy.getSection(section);
+            List<Record> records = new ArrayList<>(copy.getSection(section));
             copy.removeAllRecords(section);
             for (Record r : records) {
                 // The OPT pseudo-record's TTL field holds EDNS flags, not a lifetime.

@@ -22,19 +22,30 @@ public interface LocalStore {
     /**
      * This store with its domains asked at most once per {@code keep}: every delivery asks which
      * domains are local, and a burst of mail asked the store once per message. A domain added or
-     * removed is known here within {@code keep}; a failed answer is not kept.
+     * removed is known here within {@code keep}. A failure is kept as long: delivery workers
+     * waiting for the answer would otherwise each wait out the store's timeout in turn.
      */
     static LocalStore remembering(LocalStore store, Duration keep, InstantSource clock) {
         return new LocalStore() {
             private Set<String> known;
+            private IOException failed;
             private Instant askedAt;
 
             @Override
             public synchronized Set<String> domains() throws IOException {
                 Instant now = clock.instant();
-                if (known == null || !now.isBefore(askedAt.plus(keep))) {
-                    known = Set.copyOf(store.domains());
+                if (askedAt == null || !now.isBefore(askedAt.plus(keep)) || now.isBefore(askedAt)) {
                     askedAt = now;
+                    try {
+                        known = Set.copyOf(store.domains());
+                        failed = null;
+                    } catch (IOException e) {
+                        known = null;
+                        failed = e;
+                    }
+                }
+                if (failed != null) {
+                    throw new IOException(failed.getMessage(), failed);
                 }
                 return known;
             }

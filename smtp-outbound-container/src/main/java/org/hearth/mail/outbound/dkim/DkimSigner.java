@@ -139,7 +139,8 @@ public final class DkimSigner {
             List<String> named = new ArrayList<>();
             for (String field : all) {
                 int colon = field.indexOf(':');
-                if (colon > 0 && field.substring(0, colon).strip().equalsIgnoreCase(name)) {
+                // Whitespace only before the colon (RFC 5322's obsolete syntax): " From:" is no From.
+                if (colon > 0 && field.substring(0, colon).stripTrailing().equalsIgnoreCase(name)) {
                     named.add(field);
                 }
             }

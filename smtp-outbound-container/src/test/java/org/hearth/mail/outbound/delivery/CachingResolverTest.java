@@ -128,6 +128,8 @@ class CachingResolverTest {
             Message m = validating.send(query("mx.b.test.", Type.A));
             assertThat(m.getRcode()).isEqualTo(Rcode.NOERROR);
             assertThat(m.getHeader().getFlag(Flags.AD)).as("validated, ask %d", i).isTrue();
+            // Later asks get kept answers rebuilt with lower TTLs: their signatures must still check out.
+            now = now.plusSeconds(10);
         }
         // The first validation asked the wire; the next two were answered from what was kept.
         int firstRound = wire.asked.size();
@@ -140,6 +142,28 @@ class CachingResolverTest {
         Message again = wrongAnchor.send(query("mx.b.test.", Type.A));
         assertThat(again.getRcode()).isEqualTo(Rcode.SERVFAIL);
         assertThat(again.getHeader().getFlag(Flags.AD)).isFalse();
+    }
+
+    @Test
+    void questionsThatDifferInCheckingDisabledAreAskedApartAndAKeptAnswerCannotBeChangedFromOutside() throws Exception {
+        Counting wire = new Counting(knot.resolver(Duration.ofSeconds(2)));
+        CachingResolver cache = new CachingResolver(wire, clock);
+        Message first = cache.send(query("mx.b.test.", Type.A));
+        first.removeAllRecords(Section.ANSWER);
+        Message unchecked = query("mx.b.test.", Type.A);
+        unchecked.getHeader().setFlag(Flags.CD);
+        cache.send(unchecked);
+        assertThat(wire.asked).containsExactly("mx.b.test./A", "mx.b.test./A");
+        assertThat(cache.send(query("mx.b.test.", Type.A)).getSection(Section.ANSWER)).hasSize(1);
+    }
+
+    @Test
+    void noAnswerIsKeptLongerThanTenMinutes() throws Exception {
+        Message answer = query("long.test.", Type.A);
+        answer.getHeader().setFlag(Flags.QR);
+        answer.addRecord(org.xbill.DNS.Record.fromString(Name.fromString("long.test."), Type.A, DClass.IN, 86400,
+                "127.0.0.1", Name.root), Section.ANSWER);
+        assertThat(CachingResolver.lifetime(answer)).isEqualTo(Duration.ofMinutes(10));
     }
 
     private static ValidatingResolver validating(Resolver head, String anchors) throws Exception {
