@@ -1,6 +1,7 @@
 """A receiving mail server for delivery tests: aiosmtpd (Debian's python3-aiosmtpd), an SMTP server
 implementation Hearth did not write. It keeps every message it accepts, exactly as received
-(dot-unstuffed), with its envelope and whether the session was under TLS, in OUT_DIR.
+(dot-unstuffed), with its envelope, whether the session was under TLS and the client's address and
+port (one connection or several), in OUT_DIR.
 Usage: smtp_peer.py '{"port": N, "host": ADDRESS (127.0.0.1), "out_dir": DIR, "cert": PEM, "key": PEM,
                       "rcpt_replies": {"addr": "550 5.1.1 no such user"}, "data_reply": "451 4.3.0 later",
                       "data_delay": SECONDS, "implicit_tls": false, "auth": {"user": "password"}, "smtputf8": true}'
@@ -53,7 +54,7 @@ class Keeper:
         with open(base + ".json", "w") as f:
             json.dump({"mail_from": envelope.mail_from, "rcpt_tos": envelope.rcpt_tos,
                        "mail_options": envelope.mail_options, "tls": session.ssl is not None,
-                       "helo": session.host_name,
+                       "helo": session.host_name, "peer": list(session.peer)[:2],
                        "login": session.auth_data.login.decode() if session.authenticated else None}, f)
         return "250 2.0.0 Ok: queued as %d" % self.count
 

@@ -16,8 +16,11 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.Deque;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -26,6 +29,9 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Hands one message to one remote server and says what became of each recipient. It sends the
@@ -70,6 +76,7 @@ public final class SmtpClient {
     private final String heloName;
     private final Duration timeout;
     private final SSLContext tls;
+    private final IdleSessions idle = new IdleSessions();
     /** LMTP (RFC 2033) to the appliance's own store: LHLO, no STARTTLS, one reply per recipient after the data. */
     private final boolean lmtp;
 
@@ -144,143 +151,311 @@ public final class SmtpClient {
                             String sender, List<String> recipients, long size, MessageSource message) {
         boolean verify = policy == Tls.REQUIRED || policy == Tls.IMPLICIT;
         boolean requireTls = verify || policy == Tls.DANE;
-        Map<String, Outcome> outcomes = new LinkedHashMap<>();
-        List<String> accepted = new ArrayList<>();
-        String stage = "connect";
-        boolean anyRecipientAnswered = false;
-        boolean tlsStarted = false;
-        boolean connected = false;
-        try (Socket plain = new Socket()) {
-            plain.connect(address, (int) timeout.toMillis());
-            connected = true;
-            plain.setSoTimeout((int) timeout.toMillis());
-            Session s = new Session(plain);
-            if (policy == Tls.IMPLICIT) {
-                stage = "TLS";
-                s = s.tls(context, true, hostName, address);
-                tlsStarted = true;
+        Route route = new Route(address, hostName, policy, context, login);
+        Progress p = new Progress();
+        Open open = idle.take(route);
+        if (open != null) {
+            p.connected = true;
+            p.stage = "RSET on a kept connection";
+            if (!open.stillThere(timeout)) {
+                open.close();
+                open = null;
+                p = new Progress();
             }
-            stage = "greeting";
-            SmtpReply greeting = s.read();
-            if (!greeting.positive()) {
-                return new Attempt(all(recipients, greeting, "greeting"), true, false, true);
-            }
-            stage = "EHLO";
-            Set<String> extensions = s.ehlo();
-            if (!lmtp && !tlsStarted && extensions.contains("STARTTLS") && policy != Tls.NONE) {
-                stage = "STARTTLS";
-                SmtpReply ready = s.command("STARTTLS");
-                if (ready.code() == 220) {
-                    s = s.startTls(context, verify, hostName, address);
-                    tlsStarted = true;
-                    stage = "EHLO after STARTTLS";
-                    extensions = s.ehlo();
+        }
+        Session s = open == null ? null : open.session;
+        Socket plain = null;
+        boolean keep = false;
+        try {
+            if (open == null) {
+                p.stage = "connect";
+                plain = new Socket();
+                plain.connect(address, (int) timeout.toMillis());
+                p.connected = true;
+                plain.setSoTimeout((int) timeout.toMillis());
+                s = new Session(plain);
+                if (policy == Tls.IMPLICIT) {
+                    p.stage = "TLS";
+                    s = s.tls(context, true, hostName, address);
+                    p.tlsStarted = true;
                 }
-            }
-            if (requireTls && !tlsStarted) {
-                s.quit();
-                return notSent(recipients, hostName + " did not start TLS (STARTTLS not offered or refused);"
-                        + " nothing is sent to it in plaintext");
-            }
-            if (login.isPresent()) {
-                stage = "AUTH";
-                SmtpReply auth = s.authenticate(login.get(), extensions);
-                if (auth.code() != 235) {
+                p.stage = "greeting";
+                SmtpReply greeting = s.read();
+                if (!greeting.positive()) {
+                    return new Attempt(all(recipients, greeting, "greeting"), true, false, true);
+                }
+                p.stage = "EHLO";
+                Set<String> extensions = s.ehlo();
+                if (!lmtp && !p.tlsStarted && extensions.contains("STARTTLS") && policy != Tls.NONE) {
+                    p.stage = "STARTTLS";
+                    SmtpReply ready = s.command("STARTTLS");
+                    if (ready.code() == 220) {
+                        s = s.startTls(context, verify, hostName, address);
+                        p.tlsStarted = true;
+                        p.stage = "EHLO after STARTTLS";
+                        extensions = s.ehlo();
+                    }
+                }
+                if (requireTls && !p.tlsStarted) {
                     s.quit();
-                    return notSent(recipients, hostName + " refused the login of " + login.get().username() + ": " + auth);
+                    return notSent(recipients, hostName + " did not start TLS (STARTTLS not offered or refused);"
+                            + " nothing is sent to it in plaintext");
                 }
-            }
-            stage = "MAIL FROM";
-            boolean eightBit = message.eightBit();
-            // RFC 6152: 8-bit content only to a server that says it takes it; converting it would break
-            // the DKIM signatures, so such a server cannot have this message (RFC 3463 5.6.3).
-            if (eightBit && !extensions.contains("8BITMIME") && !lmtp) {
-                s.quit();
-                return new Attempt(all(recipients, new SmtpReply(554, List.of("5.6.3 " + hostName
-                        + " does not accept 8-bit mail (no 8BITMIME) and the signed message cannot be converted")), "EHLO"), false, false, true);
-            }
-            // RFC 6531 has no downgrade: non-ASCII addresses or UTF-8 header fields go only to a
-            // server that offers SMTPUTF8; to any other they fail now rather than arrive mangled.
-            boolean utf8Addresses = !Smtputf8.isAscii(sender) || recipients.stream().anyMatch(r -> !Smtputf8.isAscii(r));
-            // UTF-8 header fields are 8-bit: a 7-bit message's header section need not be read again.
-            boolean utf8 = utf8Addresses || eightBit && message.utf8Headers();
-            if (utf8 && !extensions.contains("SMTPUTF8")) {
-                s.quit();
-                // RFC 6531 §3.6 / RFC 5248: 5.6.7 for the addresses, 5.6.9 for header fields alone.
-                SmtpReply refusal = utf8Addresses
-                        ? new SmtpReply(553, List.of("5.6.7 " + hostName + " does not offer SMTPUTF8, which this message's"
-                                + " non-ASCII addresses need"))
-                        : new SmtpReply(554, List.of("5.6.9 " + hostName + " does not offer SMTPUTF8, which this message's"
-                                + " UTF-8 header fields need"));
-                return new Attempt(all(recipients, refusal, "EHLO"), false, false, true);
-            }
-            long limit = s.sizeLimit();
-            if (limit > 0 && size > limit) {
-                s.quit();
-                return new Attempt(all(recipients, new SmtpReply(552, List.of("5.3.4 the message (" + size + " bytes) is larger than "
-                        + hostName + " accepts (" + limit + ")")), "EHLO"), false, false, true);
-            }
-            String mail = "MAIL FROM:<" + sender + ">" + (extensions.contains("SIZE") ? " SIZE=" + size : "")
-                    + (eightBit && extensions.contains("8BITMIME") ? " BODY=8BITMIME" : "") + (utf8 ? " SMTPUTF8" : "");
-            SmtpReply from = s.command(mail);
-            if (!from.positive()) {
-                return new Attempt(all(recipients, from, "MAIL FROM"), !from.permanent(), false, true);
-            }
-            for (String rcpt : recipients) {
-                stage = "RCPT TO:<" + rcpt + ">";
-                SmtpReply r = s.command("RCPT TO:<" + rcpt + ">");
-                anyRecipientAnswered = true;
-                if (r.positive()) {
-                    accepted.add(rcpt);
-                } else {
-                    outcomes.put(rcpt, outcome(r, "RCPT TO"));
+                if (login.isPresent()) {
+                    p.stage = "AUTH";
+                    SmtpReply auth = s.authenticate(login.get(), extensions);
+                    if (auth.code() != 235) {
+                        s.quit();
+                        return notSent(recipients, hostName + " refused the login of " + login.get().username() + ": " + auth);
+                    }
                 }
+                open = new Open(s, extensions);
             }
-            if (accepted.isEmpty()) {
-                s.quit();
-                return new Attempt(outcomes, false, false, true);
-            }
-            stage = "DATA";
-            SmtpReply data = s.command("DATA");
-            if (data.code() != 354) {
-                accepted.forEach(r -> outcomes.put(r, outcome(data, "DATA")));
-                return new Attempt(outcomes, false, false, true);
-            }
-            stage = "the message";
-            try (InputStream in = message.open()) {
-                s.sendDotStuffed(in);
-            }
-            stage = "end of data";
-            s.socket.setSoTimeout((int) Math.max(timeout.toMillis(), FINAL_REPLY.toMillis()));
-            if (lmtp) {
-                // RFC 2033 §4.2: one reply per accepted recipient, in RCPT order.
-                for (String r : accepted) {
-                    stage = "end of data for " + r;
-                    SmtpReply done = s.read();
-                    outcomes.put(r, done.positive() ? Outcome.delivered(done.toString()) : outcome(done, "end of data"));
-                }
-            } else {
-                SmtpReply done = s.read();
-                accepted.forEach(r -> outcomes.put(r, done.positive() ? Outcome.delivered(done.toString()) : outcome(done, "end of data")));
-            }
-            s.quit();
-            return new Attempt(outcomes, false, false, true);
+            Attempt attempt = transaction(open, p, hostName, sender, recipients, size, message);
+            // The server answered the final dot: the connection is ready for the next message to it.
+            keep = p.finished;
+            return attempt;
         } catch (IOException | RuntimeException e) {
             // RuntimeException too: a stranger's answer must never take the delivery pass down.
             String where = address.getAddress() == null ? address.getHostString() : address.getAddress().getHostAddress();
             String why = "connection to " + hostName + " [" + where + "] failed at "
-                    + stage + ": " + e.getMessage();
+                    + p.stage + ": " + e.getMessage();
             Set<String> withoutReply = new HashSet<>();
             for (String r : recipients) {
-                if (outcomes.putIfAbsent(r, Outcome.deferred(why)) == null) {
+                if (p.outcomes.putIfAbsent(r, Outcome.deferred(why)) == null) {
                     withoutReply.add(r);
                 }
             }
             // Before any recipient was answered, the next MX host may do better; after, it might
             // deliver a second copy of what this one took.
-            return new Attempt(outcomes, !anyRecipientAnswered,
-                    policy == Tls.OPPORTUNISTIC && stage.equals("STARTTLS") && !tlsStarted, connected, withoutReply);
+            return new Attempt(p.outcomes, !p.anyRecipientAnswered,
+                    policy == Tls.OPPORTUNISTIC && p.stage.equals("STARTTLS") && !p.tlsStarted, p.connected, withoutReply);
+        } finally {
+            if (keep) {
+                idle.keep(route, open);
+            } else if (s != null) {
+                s.close();
+            } else if (plain != null) {
+                Session.closeQuietly(plain);
+            }
         }
+    }
+
+    /** Which connections may carry each other's messages: the same server, reached and checked the same way. */
+    private record Route(InetSocketAddress address, String hostName, Tls policy, SSLContext context, Optional<Login> login) {
+    }
+
+    /** A connection that has greeted, said EHLO and, where asked, started TLS and logged in. */
+    private static final class Open {
+        final Session session;
+        final Set<String> extensions;
+        final long openedNanos = System.nanoTime();
+        long idleSinceNanos;
+
+        Open(Session session, Set<String> extensions) {
+            this.session = session;
+            this.extensions = extensions;
+        }
+
+        /** RSET answered 250 within {@link IdleSessions#RSET} (Postfix's smtp_rset_timeout): the server is still there, between transactions. */
+        boolean stillThere(Duration timeout) {
+            try {
+                session.socket.setSoTimeout((int) IdleSessions.RSET.toMillis());
+                boolean there = session.command("RSET").code() == 250;
+                session.socket.setSoTimeout((int) timeout.toMillis());
+                return there;
+            } catch (IOException | RuntimeException gone) {
+                return false;
+            }
+        }
+
+        /** QUIT, waiting a moment at most for its reply (the connection carries nothing any more), then closed. */
+        void close() {
+            try {
+                session.socket.setSoTimeout((int) IdleSessions.QUIT.toMillis());
+            } catch (IOException e) {
+                // closed already: nothing to say QUIT on
+            }
+            session.quit();
+            session.close();
+        }
+    }
+
+    /**
+     * Connections kept open after a finished transaction for the next message to the same server,
+     * as Postfix's connection cache does: a burst to one destination pays for its TCP connection,
+     * greeting, EHLO and TLS handshake once, not once a message. Kept at most {@link #IDLE} unused
+     * (Postfix's smtp_connection_cache_time_limit) and {@link #LIFETIME} in all
+     * (smtp_connection_reuse_time_limit); every reuse begins with RSET, so one the server dropped
+     * is never handed a message.
+     */
+    private static final class IdleSessions {
+        static final Duration IDLE = Duration.ofSeconds(2);
+        static final Duration LIFETIME = Duration.ofMinutes(5);
+        static final Duration RSET = Duration.ofSeconds(20);
+        static final Duration QUIT = Duration.ofSeconds(2);
+        /** One daemon thread for every client: it only says QUIT to connections nobody took in time. */
+        private static final ScheduledExecutorService REAPER = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "smtp-idle-reaper");
+            t.setDaemon(true);
+            return t;
+        });
+
+        private final Map<Route, Deque<Open>> kept = new HashMap<>();
+        private boolean reaping;
+
+        Open take(Route route) {
+            List<Open> stale = new ArrayList<>();
+            Open found = null;
+            synchronized (this) {
+                Deque<Open> open = kept.get(route);
+                while (open != null && !open.isEmpty() && found == null) {
+                    Open o = open.pollLast();
+                    if (expired(o, System.nanoTime())) {
+                        stale.add(o);
+                    } else {
+                        found = o;
+                    }
+                }
+                if (open != null && open.isEmpty()) {
+                    kept.remove(route);
+                }
+            }
+            stale.forEach(Open::close);
+            return found;
+        }
+
+        void keep(Route route, Open open) {
+            long now = System.nanoTime();
+            if (now - open.openedNanos >= LIFETIME.toNanos()) {
+                open.close();
+                return;
+            }
+            open.idleSinceNanos = now;
+            synchronized (this) {
+                kept.computeIfAbsent(route, r -> new ArrayDeque<>()).addLast(open);
+                if (!reaping) {
+                    reaping = true;
+                    REAPER.schedule(this::reap, IDLE.toMillis(), TimeUnit.MILLISECONDS);
+                }
+            }
+        }
+
+        private void reap() {
+            List<Open> stale = new ArrayList<>();
+            synchronized (this) {
+                long now = System.nanoTime();
+                for (Deque<Open> open : kept.values()) {
+                    open.removeIf(o -> expired(o, now) && stale.add(o));
+                }
+                kept.values().removeIf(Deque::isEmpty);
+                reaping = !kept.isEmpty();
+                if (reaping) {
+                    REAPER.schedule(this::reap, IDLE.toMillis(), TimeUnit.MILLISECONDS);
+                }
+            }
+            stale.forEach(Open::close);
+        }
+
+        private static boolean expired(Open o, long now) {
+            return now - o.idleSinceNanos >= IDLE.toNanos() || now - o.openedNanos >= LIFETIME.toNanos();
+        }
+    }
+
+    /** How far one attempt got, for what its failure says. */
+    private static final class Progress {
+        String stage = "connect";
+        boolean connected;
+        boolean tlsStarted;
+        boolean anyRecipientAnswered;
+        /** The server answered the final dot (every reply, for LMTP): the session is between transactions. */
+        boolean finished;
+        final Map<String, Outcome> outcomes = new LinkedHashMap<>();
+    }
+
+    /** One transaction, MAIL FROM to the reply to the final dot, on a connection that has said EHLO (and STARTTLS, AUTH). */
+    private Attempt transaction(Open open, Progress p, String hostName, String sender, List<String> recipients, long size,
+                                MessageSource message) throws IOException {
+        Session s = open.session;
+        Set<String> extensions = open.extensions;
+        Map<String, Outcome> outcomes = p.outcomes;
+        List<String> accepted = new ArrayList<>();
+        p.stage = "MAIL FROM";
+        boolean eightBit = message.eightBit();
+        // RFC 6152: 8-bit content only to a server that says it takes it; converting it would break
+        // the DKIM signatures, so such a server cannot have this message (RFC 3463 5.6.3).
+        if (eightBit && !extensions.contains("8BITMIME") && !lmtp) {
+            s.quit();
+            return new Attempt(all(recipients, new SmtpReply(554, List.of("5.6.3 " + hostName
+                    + " does not accept 8-bit mail (no 8BITMIME) and the signed message cannot be converted")), "EHLO"), false, false, true);
+        }
+        // RFC 6531 has no downgrade: non-ASCII addresses or UTF-8 header fields go only to a
+        // server that offers SMTPUTF8; to any other they fail now rather than arrive mangled.
+        boolean utf8Addresses = !Smtputf8.isAscii(sender) || recipients.stream().anyMatch(r -> !Smtputf8.isAscii(r));
+        // UTF-8 header fields are 8-bit: a 7-bit message's header section need not be read again.
+        boolean utf8 = utf8Addresses || eightBit && message.utf8Headers();
+        if (utf8 && !extensions.contains("SMTPUTF8")) {
+            s.quit();
+            // RFC 6531 §3.6 / RFC 5248: 5.6.7 for the addresses, 5.6.9 for header fields alone.
+            SmtpReply refusal = utf8Addresses
+                    ? new SmtpReply(553, List.of("5.6.7 " + hostName + " does not offer SMTPUTF8, which this message's"
+                            + " non-ASCII addresses need"))
+                    : new SmtpReply(554, List.of("5.6.9 " + hostName + " does not offer SMTPUTF8, which this message's"
+                            + " UTF-8 header fields need"));
+            return new Attempt(all(recipients, refusal, "EHLO"), false, false, true);
+        }
+        long limit = s.sizeLimit();
+        if (limit > 0 && size > limit) {
+            s.quit();
+            return new Attempt(all(recipients, new SmtpReply(552, List.of("5.3.4 the message (" + size + " bytes) is larger than "
+                    + hostName + " accepts (" + limit + ")")), "EHLO"), false, false, true);
+        }
+        String mail = "MAIL FROM:<" + sender + ">" + (extensions.contains("SIZE") ? " SIZE=" + size : "")
+                + (eightBit && extensions.contains("8BITMIME") ? " BODY=8BITMIME" : "") + (utf8 ? " SMTPUTF8" : "");
+        SmtpReply from = s.command(mail);
+        if (!from.positive()) {
+            return new Attempt(all(recipients, from, "MAIL FROM"), !from.permanent(), false, true);
+        }
+        for (String rcpt : recipients) {
+            p.stage = "RCPT TO:<" + rcpt + ">";
+            SmtpReply r = s.command("RCPT TO:<" + rcpt + ">");
+            p.anyRecipientAnswered = true;
+            if (r.positive()) {
+                accepted.add(rcpt);
+            } else {
+                outcomes.put(rcpt, outcome(r, "RCPT TO"));
+            }
+        }
+        if (accepted.isEmpty()) {
+            s.quit();
+            return new Attempt(outcomes, false, false, true);
+        }
+        p.stage = "DATA";
+        SmtpReply data = s.command("DATA");
+        if (data.code() != 354) {
+            accepted.forEach(r -> outcomes.put(r, outcome(data, "DATA")));
+            return new Attempt(outcomes, false, false, true);
+        }
+        p.stage = "the message";
+        try (InputStream in = message.open()) {
+            s.sendDotStuffed(in);
+        }
+        p.stage = "end of data";
+        s.socket.setSoTimeout((int) Math.max(timeout.toMillis(), FINAL_REPLY.toMillis()));
+        if (lmtp) {
+            // RFC 2033 §4.2: one reply per accepted recipient, in RCPT order.
+            for (String r : accepted) {
+                p.stage = "end of data for " + r;
+                SmtpReply done = s.read();
+                outcomes.put(r, done.positive() ? Outcome.delivered(done.toString()) : outcome(done, "end of data"));
+            }
+        } else {
+            SmtpReply done = s.read();
+            accepted.forEach(r -> outcomes.put(r, done.positive() ? Outcome.delivered(done.toString()) : outcome(done, "end of data")));
+        }
+        s.socket.setSoTimeout((int) timeout.toMillis());
+        p.finished = true;
+        return new Attempt(outcomes, false, false, true);
     }
 
     /**
@@ -529,6 +704,18 @@ public final class SmtpClient {
                 command("QUIT");
             } catch (IOException e) {
                 // the message's fate is already known; a server that hangs up first changes nothing
+            }
+        }
+
+        void close() {
+            closeQuietly(socket);
+        }
+
+        static void closeQuietly(Socket socket) {
+            try {
+                socket.close();
+            } catch (IOException e) {
+                // closing is all that is left to do with it
             }
         }
     }

@@ -118,6 +118,52 @@ class SmtpClientTest {
         }
     }
 
+    /**
+     * Postfix's connection cache: the next message to the same server goes over the connection the
+     * last one used (after RSET), under the same TLS; one left unused longer than 2 s is closed, and
+     * one the server dropped meanwhile is replaced, the message not lost.
+     */
+    @Test
+    void aConnectionCarriesTheNextMessageToTheSameServerAndIsClosedWhenIdle() throws Exception {
+        Path[] pem = selfSigned(dir, "mx.b.test");
+        try (SmtpPeer peer = SmtpPeer.start(dir, Map.of("cert", pem[0].toString(), "key", pem[1].toString()))) {
+            for (int i = 0; i < 3; i++) {
+                assertThat(client.deliver(peer.address(), "mx.b.test", SmtpClient.Tls.OPPORTUNISTIC, "alice@a.test",
+                        List.of("bob@b.test"), MESSAGE.length, source(MESSAGE)).outcomes().get("bob@b.test").state())
+                        .isEqualTo(Envelope.State.DELIVERED);
+            }
+            // Plaintext is another way of reaching the server: its own connection.
+            client.deliver(peer.address(), "mx.b.test", SmtpClient.Tls.NONE, "alice@a.test", List.of("bob@b.test"),
+                    MESSAGE.length, source(MESSAGE));
+            Thread.sleep(4_500);
+            client.deliver(peer.address(), "mx.b.test", SmtpClient.Tls.OPPORTUNISTIC, "alice@a.test", List.of("bob@b.test"),
+                    MESSAGE.length, source(MESSAGE));
+            List<JsonNode> meta = new java.util.ArrayList<>();
+            for (int i = 1; i <= 5; i++) {
+                meta.add(JSON.readTree(dir.resolve("message-" + i + ".json").toFile()));
+            }
+            assertThat(meta).extracting(m -> m.path("tls").asBoolean()).containsExactly(true, true, true, false, true);
+            assertThat(meta.get(1).path("peer")).isEqualTo(meta.get(0).path("peer"));
+            assertThat(meta.get(2).path("peer")).isEqualTo(meta.get(0).path("peer"));
+            assertThat(meta.get(3).path("peer")).isNotEqualTo(meta.get(0).path("peer"));
+            assertThat(meta.get(4).path("peer")).as("a connection idle for more than 2 s is not used again")
+                    .isNotEqualTo(meta.get(0).path("peer"));
+        }
+        // The server went away with a connection still kept: the next message finds out at RSET and
+        // takes a new connection to the server now listening on that port.
+        SmtpPeer first = SmtpPeer.start(Files.createDirectories(dir.resolve("first")), Map.of());
+        int port = first.port();
+        client.deliver(first.address(), "mx.c.test", SmtpClient.Tls.NONE, "alice@a.test", List.of("bob@c.test"),
+                MESSAGE.length, source(MESSAGE));
+        first.close();
+        try (SmtpPeer second = SmtpPeer.start(Files.createDirectories(dir.resolve("second")), Map.of(), port)) {
+            Map<String, Outcome> out = client.deliver(second.address(), "mx.c.test", SmtpClient.Tls.NONE, "alice@a.test",
+                    List.of("bob@c.test"), MESSAGE.length, source(MESSAGE)).outcomes();
+            assertThat(out.get("bob@c.test").state()).as(out.toString()).isEqualTo(Envelope.State.DELIVERED);
+            assertThat(dir.resolve("second").resolve("message-1.eml")).exists();
+        }
+    }
+
     /** A smarthost (aiosmtpd with AUTH over TLS only) whose certificate the relay settings trust. */
     private Relay relayWithTrust(Path trust, int port) throws Exception {
         Path secrets = Files.createDirectories(dir.resolve("secrets"));
