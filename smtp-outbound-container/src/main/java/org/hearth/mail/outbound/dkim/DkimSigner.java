@@ -44,16 +44,18 @@ public final class DkimSigner {
      */
     public static String sign(byte[] message, List<DkimKey> keys, Instant now) throws IOException {
         HeaderSection header = HeaderSection.of(message);
+        String canonicalization = "relaxed/" + bodyCanonicalization(message, header);
         List<String> fields = new ArrayList<>();
         for (DkimKey key : keys) {
-            fields.add(signOne(message, header, key, now));
+            fields.add(signOne(message, header, canonicalization, key, now));
         }
         return String.join("", fields);
     }
 
-    private static String signOne(byte[] message, HeaderSection header, DkimKey key, Instant now) throws IOException {
+    private static String signOne(byte[] message, HeaderSection header, String canonicalization, DkimKey key, Instant now)
+            throws IOException {
         String h = String.join(":", SIGNED_HEADERS.stream().flatMap(n -> java.util.stream.Stream.of(n, n)).toList());
-        String template = "v=1; a=" + key.algorithm().signatureName() + "; c=relaxed/" + bodyCanonicalization(message, header)
+        String template = "v=1; a=" + key.algorithm().signatureName() + "; c=" + canonicalization
                 + "; d=" + key.domain()
                 + "; s=" + key.selector() + "; t=" + now.getEpochSecond() + "; h=" + h + "; bh=; b=;";
         try {
