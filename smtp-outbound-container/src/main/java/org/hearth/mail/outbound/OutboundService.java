@@ -135,18 +135,17 @@ public final class OutboundService {
         };
         ScheduledExecutorService passes = Executors.newSingleThreadScheduledExecutor(r -> new Thread(r, "delivery"));
         AtomicBoolean passWaiting = new AtomicBoolean();
-        SignAndQueue signAndQueue = new SignAndQueue(keys, queue, InstantSource.system());
-        // A new message starts a pass at once (at most one waiting): mail leaves in moments, not at the next tick.
-        SubmissionServer.Acceptor acceptor = (sender, recipients, message) -> {
-            String id = signAndQueue.accept(sender, recipients, message);
+        // A message due at once (submitted, a bounce or delay notice, the owner's retry) starts a pass
+        // then (at most one waiting): mail leaves in moments, not at the next tick.
+        queue.whenDueNow(() -> {
             if (passWaiting.compareAndSet(false, true)) {
                 passes.execute(() -> {
                     passWaiting.set(false);
                     pass.run();
                 });
             }
-            return id;
-        };
+        });
+        SubmissionServer.Acceptor acceptor = new SignAndQueue(keys, queue, InstantSource.system());
         AuthThrottle throttle = AuthThrottle.standard();
         SubmissionServer.Accounts accounts = new StoreAccounts(storeLogin, Duration.ofSeconds(30));
         for (var port : new Object[][]{{SubmissionServer.Tls.STARTTLS, env("SUBMISSION_PORT", "587")},

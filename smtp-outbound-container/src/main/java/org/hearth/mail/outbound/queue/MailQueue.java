@@ -72,6 +72,8 @@ public final class MailQueue implements AutoCloseable {
     private final RetrySchedule schedule;
     /** Messages a delivery attempt holds right now; {@link #due} does not hand them out twice. */
     private final Set<String> inFlight = new HashSet<>();
+    /** Told when a message becomes due at once; see {@link #whenDueNow}. */
+    private volatile Runnable dueNow = () -> { };
 
     private MailQueue(Path root, RetrySchedule schedule) {
         this.incoming = root.resolve("incoming");
@@ -128,6 +130,15 @@ public final class MailQueue implements AutoCloseable {
     }
 
     /**
+     * Tells {@code listener} whenever a message becomes due at once (committed, or retried by the
+     * owner), so delivery can start then rather than at its next tick. It may be called while the
+     * queue is locked (a notice committed as an outcome is recorded): it must not block.
+     */
+    public void whenDueNow(Runnable listener) {
+        this.dueNow = listener;
+    }
+
+    /**
      * Commits a message for delivery; returns its id once it is durably on disk.
      *
      * @param sender the reverse path, empty for a bounce
@@ -166,6 +177,7 @@ public final class MailQueue implements AutoCloseable {
         }
         Files.move(staged, messages.resolve(id), StandardCopyOption.ATOMIC_MOVE);
         force(messages);
+        dueNow.run();
         return id;
     }
 
@@ -347,6 +359,7 @@ public final class MailQueue implements AutoCloseable {
         }
         Envelope d = e.get();
         save(new Envelope(d.id(), d.sender(), d.created(), d.attempts(), now, d.delayNotified(), d.recipients()));
+        dueNow.run();
         return true;
     }
 

@@ -170,6 +170,32 @@ class MailQueueTest {
     }
 
     @Test
+    void deliveryIsToldWhenAMessageBecomesDueAtOnceIncludingANoticeQueuedAsAnOutcomeIsRecorded() throws IOException {
+        MailQueue q = open();
+        List<Integer> told = new java.util.ArrayList<>();
+        q.whenDueNow(() -> {
+            try {
+                told.add(q.list().size());
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        String id = enqueue(q, "bob@b.test");
+        assertThat(told).as("told once the message is committed, not before").containsExactly(1);
+        q.due(T0);
+        q.record(id, Map.of("bob@b.test", MailQueue.Outcome.failed("550 no such user")), T0,
+                recorded -> q.enqueue("", List.of("alice@a.test"), new ByteArrayInputStream(MESSAGE), T0));
+        assertThat(told).as("the bounce").hasSize(2);
+        String later = enqueue(q, "carol@c.test");
+        q.due(T0);
+        q.record(later, Map.of("carol@c.test", MailQueue.Outcome.deferred("421 busy")), T0);
+        q.retryNow(later, T0.plusSeconds(10));
+        assertThat(told).as("the submission, the bounce, the second submission, the owner's retry").hasSize(4);
+        assertThat(q.retryNow("20261201T090000-000000000000", T0)).isFalse();
+        assertThat(told).as("no such message: nothing became due").hasSize(4);
+    }
+
+    @Test
     void theOwnerCanRetryNowOrDelete() throws IOException {
         MailQueue q = open();
         String id = enqueue(q, "bob@b.test");
