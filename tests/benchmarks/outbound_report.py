@@ -34,7 +34,7 @@ def main():
     latencies = [arrived[i] - sent[i]["sent"] for i in arrived]
     submits = [m["submit"] for m in load["messages"]]
     span = max(arrived.values()) - min(m["sent"] for m in load["messages"]) if arrived else float("nan")
-    print("%-8s %4d sent, %4d arrived (%d extra copies, %d failures)  %6.2f msgs/s  submit->remote p50 %.3f s p95 %.3f s"
+    print("%-16s %4d sent, %4d arrived (%d extra copies, %d failures)  %6.2f msgs/s  submit->remote p50 %.3f s p95 %.3f s"
           "  submit p50 %.3f s p95 %.3f s" % (name, len(sent), len(arrived), copies - len(arrived), len(load["failures"]),
                                               len(arrived) / span if arrived else 0, pct(latencies, 50), pct(latencies, 95),
                                               pct(submits, 50), pct(submits, 95)))
