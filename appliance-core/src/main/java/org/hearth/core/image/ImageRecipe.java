@@ -1,5 +1,6 @@
 package org.hearth.core.image;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
 
@@ -69,15 +70,22 @@ public sealed interface ImageRecipe {
         }
     }
 
-    /** A from-scratch image holding a jlink-ed runtime of the build machine's JDK and the libraries it links. */
-    record Jlink(String name, Path dir, List<String> modules) implements ImageRecipe {
+    /**
+     * A from-scratch image holding a jlink-ed runtime of the build machine's JDK and the libraries it links.
+     *
+     * @param nativeLibraries JNI libraries the services load (paths relative to the recipe folder), put
+     *                        in {@code /usr/lib}, on Java's default library path; what they link comes too
+     */
+    record Jlink(String name, Path dir, List<String> modules,
+                 @JsonProperty("native-libraries") List<String> nativeLibraries) implements ImageRecipe {
         public Jlink {
             modules = List.copyOf(modules);
+            nativeLibraries = nativeLibraries == null ? List.of() : List.copyOf(nativeLibraries);
         }
 
         @Override
         public ImageRecipe withDir(Path newDir) {
-            return new Jlink(name, newDir, modules);
+            return new Jlink(name, newDir, modules, nativeLibraries);
         }
 
         @Override

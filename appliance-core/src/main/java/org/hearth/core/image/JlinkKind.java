@@ -40,6 +40,12 @@ final class JlinkKind implements RecipeKind {
             for (Path lib : SharedLibraries.neededBy(javaHome.resolve("lib"), tools)) {
                 hash.addPath("lib:" + lib, lib);
             }
+            for (Path jni : nativeLibraries()) {
+                hash.addPath("native:" + jni.getFileName(), jni);
+                for (Path lib : SharedLibraries.neededBy(jni, tools)) {
+                    hash.addPath("lib:" + lib, lib);
+                }
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new ImageBuildException("interrupted while hashing " + recipe.name());
@@ -66,8 +72,13 @@ final class JlinkKind implements RecipeKind {
                 "--add-modules", String.join(",", recipe.modules()), "--output", runtime.toString()));
         cmd.addAll(OPTIONS);
         steps.run(cmd, line -> Optional.empty());
+        Path usrLib = Files.createDirectories(rootfs.resolve("usr/lib"));
+        for (Path jni : nativeLibraries()) {
+            Files.copy(jni, usrLib.resolve(jni.getFileName()), StandardCopyOption.REPLACE_EXISTING);
+        }
         try {
-            for (Path lib : SharedLibraries.neededBy(runtime, tools)) {
+            // The runtime's and the JNI libraries' needs, resolved together.
+            for (Path lib : SharedLibraries.neededBy(rootfs, tools)) {
                 Path target = rootfs.resolve(lib.toString().substring(1));
                 Files.createDirectories(target.getParent());
                 Files.copy(lib.toRealPath(), target, StandardCopyOption.REPLACE_EXISTING);
@@ -83,6 +94,20 @@ final class JlinkKind implements RecipeKind {
         Files.writeString(etc.resolve("nsswitch.conf"), "passwd: files\ngroup: files\nhosts: files dns\n");
         Path tmp = Files.createDirectories(rootfs.resolve("tmp"));
         Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxrwxrwx"));
+    }
+
+    /** The recipe's JNI libraries; one missing fails the build, naming the recipe field. */
+    private List<Path> nativeLibraries() {
+        List<Path> found = new ArrayList<>();
+        for (String name : recipe.nativeLibraries()) {
+            Path jni = recipe.dir().resolve(name).normalize();
+            if (!Files.isRegularFile(jni)) {
+                throw new ImageBuildException(recipe.dir().resolve(ImageRecipes.RECIPE_FILE) + ": native-libraries: " + jni
+                        + " does not exist (build the module first)");
+            }
+            found.add(jni);
+        }
+        return found;
     }
 
     /** The JDK running this builder; its jlink and jmods make the Java base. */

@@ -70,6 +70,18 @@ class ImageBuilderErrorsTest {
     }
 
     @Test
+    void aMissingNativeLibraryNamesTheRecipeFieldAndTheFile() throws Exception {
+        Path recipeDir = Files.createDirectories(dir.resolve("recipes/test-java"));
+        Files.writeString(recipeDir.resolve(ImageRecipes.RECIPE_FILE), "name: test-java\n");
+        ImageRecipe recipe = new ImageRecipe.Jlink("test-java", recipeDir, List.of("java.base"), List.of("../native/libnone.so"));
+
+        assertThatThrownBy(() -> builder(BuildTools.fromEnvironment()).build(List.of(recipe)))
+                .isInstanceOf(ImageBuildException.class)
+                .hasMessageContaining(recipeDir.resolve(ImageRecipes.RECIPE_FILE) + ": native-libraries: "
+                        + dir.resolve("recipes/native/libnone.so") + " does not exist (build the module first)");
+    }
+
+    @Test
     void onlyALockThatCannotBeTakenSaysCannotLock() throws Exception {
         // A folder where the lock file should be: opening it for writing fails.
         Path lock = Files.createDirectories(dir.resolve("state/images/build.lock"));

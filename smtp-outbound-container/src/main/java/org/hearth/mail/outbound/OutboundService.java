@@ -71,6 +71,7 @@ public final class OutboundService {
     }
 
     public static void main(String[] args) throws Exception {
+        NativeCrypto.install();
         String mxHost = required("MAIL_HOSTNAME");
         String ownerHost = required("OWNER_HOSTNAME");
         Path data = Path.of(env("MAIL_DATA", "/data"));

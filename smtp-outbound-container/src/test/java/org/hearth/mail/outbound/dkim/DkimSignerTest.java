@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.hearth.mail.outbound.NativeCrypto;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -11,6 +12,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.security.Security;
+import java.security.Signature;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.util.ArrayList;
@@ -185,6 +188,28 @@ class DkimSignerTest {
         for (String bad : List.of("../etc", "example", "exa mple.test", "/tmp/x.test")) {
             assertThatThrownBy(() -> keys.rotate(bad, DAY)).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("not a domain name: " + bad);
+        }
+    }
+
+    /**
+     * As the container runs: the native provider (AWS-LC) first, so keys are made, stored, read back
+     * and used through it. It must load on this machine, and what it signs must verify.
+     */
+    @Test
+    void withTheNativeProviderFirstKeysMadeAndReadBackSignWhatVerifies(@TempDir Path other) throws Exception {
+        try {
+            assertThat(NativeCrypto.install()).as("Amazon Corretto Crypto Provider loads here").isTrue();
+            assertThat(Security.getProviders()[0].getName()).isEqualTo("AmazonCorrettoCryptoProvider");
+            new DkimKeys(other).rotate(DOMAIN, DAY);
+            List<DkimKey> reread = new DkimKeys(other).active(DOMAIN);
+            assertThat(reread).hasSize(2);
+            assertThat(Signature.getInstance("SHA256withRSA").getProvider().getName()).isEqualTo("AmazonCorrettoCryptoProvider");
+            String message = DkimSigner.sign(MESSAGE.getBytes(StandardCharsets.UTF_8), reread, Instant.now()) + MESSAGE;
+            JsonNode result = verify(message, records(reread));
+            assertThat(result.findValuesAsText("algorithm")).containsExactly("rsa-sha256", "ed25519-sha256");
+            assertThat(result.findValues("valid")).extracting(JsonNode::asBoolean).containsExactly(true, true);
+        } finally {
+            Security.removeProvider("AmazonCorrettoCryptoProvider");
         }
     }
 
