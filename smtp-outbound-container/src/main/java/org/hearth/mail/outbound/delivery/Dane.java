@@ -4,6 +4,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.xbill.DNS.DClass;
 import org.xbill.DNS.Flags;
+import org.xbill.DNS.MXRecord;
 import org.xbill.DNS.Message;
 import org.xbill.DNS.Name;
 import org.xbill.DNS.Rcode;
@@ -28,6 +29,9 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * DANE for SMTP (RFC 7672): a domain whose MX records are signed (DNSSEC) and whose MX hosts
@@ -73,10 +77,30 @@ public final class Dane {
         return Dane.class.getResourceAsStream("root-anchors.ds");
     }
 
-    /** Whether {@code domain}'s MX records validate: only then are its hosts' TLSA records to be asked (RFC 7672 §2.2.1). */
-    public boolean mxSecure(String domain) {
+    /**
+     * The MX hosts DNSSEC vouches for, lower case without the final dot: only these may get mail
+     * under DANE, and only their TLSA records count (RFC 7672 §2.2.1); the plain answer delivery
+     * routed by may have been forged on the way. The domain itself when it securely has no MX
+     * records (its address records stand in). Empty when the MX answer is not secure: DANE does
+     * not apply to the domain.
+     */
+    public Optional<Set<String>> signedMxHosts(String domain) {
         Message m = ask(domain, Type.MX);
-        return m != null && m.getRcode() == Rcode.NOERROR && m.getHeader().getFlag(Flags.AD);
+        if (m == null || m.getRcode() != Rcode.NOERROR || !m.getHeader().getFlag(Flags.AD)) {
+            return Optional.empty();
+        }
+        Set<String> hosts = new TreeSet<>();
+        for (Record r : m.getSection(Section.ANSWER)) {
+            if (r instanceof MXRecord mx) {
+                hosts.add(hostName(mx.getTarget().toString()));
+            }
+        }
+        return Optional.of(hosts.isEmpty() ? Set.of(hostName(domain)) : Set.copyOf(hosts));
+    }
+
+    /** A host name as {@link #signedMxHosts} compares them. */
+    public static String hostName(String name) {
+        return name.replaceAll("\\.$", "").toLowerCase(Locale.ROOT);
     }
 
     /** The TLSA records of {@code host}'s SMTP port, as DNSSEC vouches for them. */

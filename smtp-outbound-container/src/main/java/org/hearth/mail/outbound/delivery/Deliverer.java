@@ -272,8 +272,21 @@ public final class Deliverer {
                 return out;
             }
         }
-        // RFC 7672 §2.2.1: TLSA records count only for MX hosts named by signed MX records.
-        boolean daneDomain = dane.isPresent() && dane.get().mxSecure(domain);
+        // RFC 7672 §2.2.1: TLSA records count only for MX hosts named by signed MX records, and
+        // with signed ones only their hosts get the mail, whatever the plain answer said.
+        Optional<Set<String>> signedMx = dane.flatMap(d -> d.signedMxHosts(domain));
+        boolean daneDomain = signedMx.isPresent();
+        if (daneDomain) {
+            List<MxResolver.Host> unsigned = hosts;
+            hosts = hosts.stream().filter(h -> signedMx.get().contains(Dane.hostName(h.name()))).toList();
+            if (hosts.isEmpty()) {
+                String why = "the MX hosts found for " + domain + " (" + String.join(", ", unsigned.stream()
+                        .map(MxResolver.Host::name).toList()) + ") are not those its signed MX records name ("
+                        + String.join(", ", signedMx.get()) + "); not delivering elsewhere";
+                recipients.forEach(r -> out.put(r, Outcome.deferred(why)));
+                return out;
+            }
+        }
         SmtpClient.Attempt last = null;
         for (MxResolver.Host host : hosts) {
             Dane.Tlsa tlsa = daneDomain ? dane.get().tlsa(host.name(), port) : new Dane.None();

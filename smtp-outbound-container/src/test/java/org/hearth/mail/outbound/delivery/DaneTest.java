@@ -46,6 +46,12 @@ class DaneTest {
 
     /** Delivers one message to bob@DOMAIN with DANE on, against a signed zone naming {@code mx.DOMAIN} at the peer's port. */
     private Envelope.Recipient deliver(String domain, int port, String tlsaLines, boolean signed) throws Exception {
+        return deliver(domain, port, tlsaLines, signed, Optional.empty());
+    }
+
+    /** The same; with {@code forgedMx}, delivery's plain MX answer names that host instead (a forged answer). */
+    private Envelope.Recipient deliver(String domain, int port, String tlsaLines, boolean signed, Optional<String> forgedMx)
+            throws Exception {
         String zone = KnotServer.testZone(
                 domain.replace(".test", "") + " MX 10 mx." + domain + ".",
                 "mx." + domain.replace(".test", "") + " A 127.0.0.1",
@@ -56,7 +62,20 @@ class DaneTest {
                             .getBytes(StandardCharsets.US_ASCII)));
             MailQueue queue = MailQueue.open(dir.resolve("queue-" + domain), RetrySchedule.postfix());
             queue.enqueue("alice@a.test", List.of("bob@" + domain), new ByteArrayInputStream(MESSAGE), Instant.EPOCH);
-            new Deliverer(queue, new MxResolver(knot.resolver(Duration.ofSeconds(2))),
+            MxResolver mx = new MxResolver(knot.resolver(Duration.ofSeconds(2)));
+            Router router = forgedMx.isEmpty() ? mx : new Router() {
+                @Override
+                public MxResolver.Route route(String d) {
+                    return new MxResolver.Hosts(List.of(new MxResolver.Host(forgedMx.get(), 10,
+                            List.of(java.net.InetAddress.getLoopbackAddress()))));
+                }
+
+                @Override
+                public MxResolver.Route host(String name) {
+                    return mx.host(name);
+                }
+            };
+            new Deliverer(queue, router,
                     new SmtpClient("mx.a.test", Duration.ofSeconds(5), OpportunisticTls.context()), Optional.empty(),
                     Optional.empty(), new Deliverer.DestinationTls(Optional.of(dane), Optional.empty()), port, "mx.a.test",
                     RetrySchedule.postfix(), () -> Instant.EPOCH, Deliverer.Concurrency.SERIAL).runOnce();
@@ -93,6 +112,25 @@ class DaneTest {
             Envelope.Recipient bob = deliver("f.test", plain.port(), "_PORT._tcp.mx.f TLSA 3 1 1 " + spkiSha256(pem[0]), true);
             assertThat(bob.state()).isEqualTo(Envelope.State.PENDING);
             assertThat(bob.lastReply()).contains("did not start TLS");
+        }
+        assertThat(received).isEmptyDirectory();
+    }
+
+    /**
+     * A forged plain MX answer naming another host, one whose own signed TLSA records its key
+     * matches (an attacker with a signed zone of their own): with the domain's MX records signed,
+     * only the hosts they name get the mail (RFC 7672 §2.2.1), so it waits.
+     */
+    @Test
+    void aForgedMxAnswerCannotSendTheMailToAnotherHostWithItsOwnTlsaRecords() throws Exception {
+        Path[] pem = SmtpClientTest.selfSigned(dir, "evil.i.test");
+        Path received = Files.createDirectories(dir.resolve("received"));
+        try (SmtpPeer peer = SmtpPeer.start(received, Map.of("cert", pem[0].toString(), "key", pem[1].toString()))) {
+            String tlsa = "_PORT._tcp.evil.i TLSA 3 1 1 " + spkiSha256(pem[0]) + "\nevil.i A 127.0.0.1";
+            Envelope.Recipient bob = deliver("i.test", peer.port(), tlsa, true, Optional.of("evil.i.test"));
+            assertThat(bob.state()).isEqualTo(Envelope.State.PENDING);
+            assertThat(bob.lastReply()).isEqualTo("the MX hosts found for i.test (evil.i.test) are not those its signed"
+                    + " MX records name (mx.i.test); not delivering elsewhere");
         }
         assertThat(received).isEmptyDirectory();
     }
