@@ -207,7 +207,12 @@ public final class SubmissionServer {
             Addresses own = session.getAttachment(ADDRESSES, ProtocolSession.State.Connection).orElseThrow();
             String from;
             try (InputStream in = mail.getMessageInputStream()) {
-                List<String> fields = fromFields(in);
+                byte[] header = headerSection(in);
+                Optional<String> malformed = malformed(header);
+                if (malformed.isPresent()) {
+                    return result(HookReturnCode.deny(), "550", "5.6.0 " + malformed.get());
+                }
+                List<String> fields = fromFields(header);
                 if (fields.isEmpty()) {
                     return HookResult.DECLINED;
                 }
@@ -262,14 +267,51 @@ public final class SubmissionServer {
             return m.appendTail(b).toString();
         }
 
-        /** The (unfolded) From fields of the header section, as a reader finds them ("From :" too). */
-        private static List<String> fromFields(InputStream in) throws IOException {
-            // Lines as the queue will have them (some clients send bare LFs).
+        /** The header section, with lines as the queue will have them (some clients send bare LFs), without the blank line. */
+        private static byte[] headerSection(InputStream in) throws IOException {
             byte[] read = SignAndQueue.crlf(in.readNBytes(MAX_HEADER_BYTES));
-            // The header section alone decides how it is read: an 8-bit body is no reason to read UTF-8 fields as Latin-1.
             int end = new String(read, StandardCharsets.ISO_8859_1).indexOf("\r\n\r\n");   // one char per byte
-            String text = Smtputf8.headerText(end < 0 ? read : java.util.Arrays.copyOf(read, end))
-                    .replaceAll("\r\n[ \t]", " ");
+            return end < 0 ? read : java.util.Arrays.copyOf(read, end + 2);
+        }
+
+        /**
+         * What makes a header section unfit to sign, as a reply's text: a first line that continues
+         * no field (the signer and readers would each attach it differently), or 8-bit bytes that are
+         * not UTF-8 (legacy charsets: DKIM's signer hashes header text as UTF-8, so the signature
+         * would not verify; RFC 6532 allows UTF-8 there, and RFC 2047 encodes anything else).
+         */
+        static Optional<String> malformed(byte[] header) {
+            if (header.length > 0 && (header[0] == ' ' || header[0] == '\t')) {
+                return Optional.of("The header section begins with a continuation line (a space or tab first), which continues no field");
+            }
+            java.nio.charset.CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT);
+            int line = 1;
+            for (int start = 0; start < header.length; line++) {
+                int end = start;
+                boolean eightBit = false;
+                while (end < header.length && header[end] != '\n') {
+                    eightBit |= header[end] < 0;
+                    end++;
+                }
+                if (eightBit) {
+                    try {
+                        utf8.decode(java.nio.ByteBuffer.wrap(header, start, end - start));
+                    } catch (java.nio.charset.CharacterCodingException e) {
+                        return Optional.of("Header line " + line + " has 8-bit bytes that are not UTF-8; send such text as"
+                                + " UTF-8 (RFC 6532) or as encoded words (RFC 2047)");
+                    }
+                }
+                start = end + 1;
+            }
+            return Optional.empty();
+        }
+
+        /** The (unfolded) From fields of the header section, as a reader finds them ("From :" too). */
+        private static List<String> fromFields(byte[] header) {
+            // The header section alone decides how it is read: an 8-bit body is no reason to read UTF-8 fields as Latin-1.
+            String text = Smtputf8.headerText(header).replaceAll("\r\n[ \t]", " ");
             List<String> fields = new java.util.ArrayList<>();
             for (String line : text.split("\r\n")) {
                 java.util.regex.Matcher m = FROM_FIELD.matcher(line);

@@ -189,6 +189,29 @@ class SubmissionServerTest {
         assertThat(twice.path("data").get(1).asText()).isEqualTo("5.6.0 The message has 2 From fields; it may have one");
     }
 
+    /**
+     * Header sections the signer would sign into a signature no one verifies: a first line that
+     * continues nothing, and legacy 8-bit text (here Latin-1) that is not UTF-8. A UTF-8 header and
+     * a Latin-1 body (8BITMIME's old business) still go.
+     */
+    @Test
+    void aHeaderThatStartsWithAContinuationOrHasEightBitBytesThatAreNotUtf8IsRefusedByLine() throws Exception {
+        JsonNode continued = submit("starttls", starttlsPort, "alice@a.test", "alice-secret", "alice@a.test", 1,
+                " stray\r\n" + MESSAGE);
+        assertThat(continued.path("data").get(0).asInt()).as("%s", continued).isEqualTo(550);
+        assertThat(continued.path("data").get(1).asText())
+                .isEqualTo("5.6.0 The header section begins with a continuation line (a space or tab first), which continues no field");
+        String latin1 = "From: alice@a.test\r\nTo: bob@b.test\r\nSubject: Gr\u00fc\u00dfe\r\n\r\nSch\u00f6n.\r\n";
+        JsonNode legacy = submit("starttls", starttlsPort, "alice@a.test", "alice-secret", "alice@a.test", 1, latin1,
+                Map.of("encoding", "latin-1"));
+        assertThat(legacy.path("data").get(0).asInt()).as("%s", legacy).isEqualTo(550);
+        assertThat(legacy.path("data").get(1).asText()).isEqualTo("5.6.0 Header line 3 has 8-bit bytes that are not UTF-8;"
+                + " send such text as UTF-8 (RFC 6532) or as encoded words (RFC 2047)");
+        JsonNode body = submit("starttls", starttlsPort, "alice@a.test", "alice-secret", "alice@a.test", 1,
+                latin1.replace("Gr\u00fc\u00dfe", "=?ISO-8859-1?Q?Gr=FC=DFe?="), Map.of("encoding", "latin-1"));
+        assertThat(body.path("data").get(0).asInt()).as("a Latin-1 body: %s", body).isEqualTo(250);
+    }
+
     @Test
     void wrongPasswordsAreRefusedThenThrottled() throws Exception {
         // A server of its own: the throttle it fills must not slow the other tests' logins.
