@@ -1,7 +1,8 @@
 """A mail client submitting to Hearth: Python's smtplib (another SMTP implementation), as a desktop
 client would. Usage: submit.py '{"host": ..., "port": N, "tls": "starttls"|"implicit"|"none",
 "user": ..., "password": ..., "sender": ..., "rcpts": [...], "message": "...", "logins": 1,
-"mail_options": ["SMTPUTF8"], "encoding": "latin-1"}' (the message's bytes: UTF-8 unless said)
+"mail_options": ["SMTPUTF8"], "encoding": "latin-1", "prefix": ["LINE", N]}' (the message's bytes: UTF-8
+unless said; prefix: LINE N times before the message, for sizes no command line can carry)
 Prints what it saw: the EHLO keywords before and after TLS, each login's reply code, and the send's
 outcome (the 250 text, or the refusing code and text)."""
 import json
@@ -55,7 +56,8 @@ def main():
             out["refused"] = refused
         else:
             try:
-                code, text = s.data(a["message"].encode(a.get("encoding", "utf-8")))
+                prefix = a["prefix"][0] * a["prefix"][1] if a.get("prefix") else ""
+                code, text = s.data((prefix + a["message"]).encode(a.get("encoding", "utf-8")))
                 out["data"] = [code, text.decode()]
             except smtplib.SMTPDataError as e:
                 out["data"] = [e.smtp_code, e.smtp_error.decode()]

@@ -208,6 +208,10 @@ public final class SubmissionServer {
             String from;
             try (InputStream in = mail.getMessageInputStream()) {
                 byte[] header = headerSection(in);
+                if (header == null) {
+                    return result(HookReturnCode.deny(), "552", "5.3.4 The header section is longer than "
+                            + MAX_HEADER_BYTES / 1024 + " KiB; it may not be");
+                }
                 Optional<String> malformed = malformed(header);
                 if (malformed.isPresent()) {
                     return result(HookReturnCode.deny(), "550", "5.6.0 " + malformed.get());
@@ -267,11 +271,20 @@ public final class SubmissionServer {
             return m.appendTail(b).toString();
         }
 
-        /** The header section, with lines as the queue will have them (some clients send bare LFs), without the blank line. */
+        /**
+         * The header section, with lines as the queue will have them (some clients send bare LFs),
+         * without the blank line; null when it runs past {@link #MAX_HEADER_BYTES}: a From field
+         * after the part read would go unchecked.
+         */
         private static byte[] headerSection(InputStream in) throws IOException {
-            byte[] read = SignAndQueue.crlf(in.readNBytes(MAX_HEADER_BYTES));
+            byte[] raw = in.readNBytes(MAX_HEADER_BYTES);
+            boolean more = in.read() >= 0;
+            byte[] read = SignAndQueue.crlf(raw);
             int end = new String(read, StandardCharsets.ISO_8859_1).indexOf("\r\n\r\n");   // one char per byte
-            return end < 0 ? read : java.util.Arrays.copyOf(read, end + 2);
+            if (end < 0) {
+                return more ? null : read;
+            }
+            return java.util.Arrays.copyOf(read, end + 2);
         }
 
         /**

@@ -212,6 +212,16 @@ class SubmissionServerTest {
         assertThat(body.path("data").get(0).asInt()).as("a Latin-1 body: %s", body).isEqualTo(250);
     }
 
+    /** Found in review: a From field after 256 KiB of other fields went unchecked (and was signed). */
+    @Test
+    void aHeaderSectionPastItsLimitIsRefusedSoNoFromFieldHidesBeyondIt() throws Exception {
+        JsonNode hidden = submit("starttls", starttlsPort, "alice@a.test", "alice-secret", "alice@a.test", 1,
+                MESSAGE.replace("From: alice@a.test", "From: security@bank.example"),
+                Map.of("prefix", List.of("X-Padding: " + "p".repeat(66) + "\r\n", 4000)));   // 312 KB of fields first
+        assertThat(hidden.path("data").get(0).asInt()).as("%s", hidden).isEqualTo(552);
+        assertThat(hidden.path("data").get(1).asText()).isEqualTo("5.3.4 The header section is longer than 256 KiB; it may not be");
+    }
+
     @Test
     void wrongPasswordsAreRefusedThenThrottled() throws Exception {
         // A server of its own: the throttle it fills must not slow the other tests' logins.
