@@ -103,8 +103,10 @@ public final class OutboundService {
                     InstantSource.system());
             try (InputStream in = anchors.isEmpty() ? Dane.rootAnchors()
                     : new ByteArrayInputStream((anchors + "\n").getBytes(StandardCharsets.US_ASCII))) {
-                destinationTls = new Deliverer.DestinationTls(Optional.of(new Dane(daneHead, in)), Optional.of(new MtaSts(resolver,
-                        CheckedTls.publicCas(), 443, data.resolve("mta-sts"), InstantSource.system())));
+                // Once DNSSEC has validated through this resolver, a failure makes mail wait (Dane.mx).
+                Path dnssecSeen = data.resolve("dane/dnssec-seen-" + resolverAddress.replace(':', '_'));
+                destinationTls = new Deliverer.DestinationTls(Optional.of(new Dane(daneHead, in, Optional.of(dnssecSeen))),
+                        Optional.of(new MtaSts(resolver, CheckedTls.publicCas(), 443, data.resolve("mta-sts"), InstantSource.system())));
             }
         }
         LocalStore store = LocalStore.remembering(new LocalStore() {

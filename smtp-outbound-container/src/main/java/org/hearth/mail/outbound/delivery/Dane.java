@@ -5,6 +5,7 @@ import org.slf4j.LoggerFactory;
 import org.xbill.DNS.DClass;
 import org.xbill.DNS.Flags;
 import org.xbill.DNS.MXRecord;
+import org.xbill.DNS.Master;
 import org.xbill.DNS.Message;
 import org.xbill.DNS.Name;
 import org.xbill.DNS.Rcode;
@@ -18,8 +19,11 @@ import org.xbill.DNS.dnssec.ValidatingResolver;
 
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.X509TrustManager;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.cert.CertificateException;
@@ -60,17 +64,44 @@ public final class Dane {
     public record Failed(String reason) implements Tlsa {
     }
 
+    /** What DNSSEC says about a domain's MX records. */
+    public sealed interface Mx {
+    }
+
+    /** Signed: only these hosts (lower case, no final dot) may get the mail, and their TLSA records count. */
+    public record SignedMx(Set<String> hosts) implements Mx {
+    }
+
+    /** Not signed, or the resolver carries no DNSSEC at all: DANE does not apply. */
+    public record UnsignedMx() implements Mx {
+    }
+
+    /** The answer should have validated and did not, or none came: the mail waits (RFC 7672 §2.2.1). */
+    public record FailedMx(String reason) implements Mx {
+    }
+
     private final ValidatingResolver resolver;
+    private final List<Name> anchorNames = new ArrayList<>();
+    private final Optional<Path> dnssecSeen;
 
     /**
-     * @param head    the resolver the appliance uses (asked with the DO bit; its own AD bit is ignored)
-     * @param anchors trust anchors in zone-file form (DS or DNSKEY records); the root's by {@link #rootAnchors}
+     * @param head       the resolver the appliance uses (asked with the DO bit; its own AD bit is ignored)
+     * @param anchors    trust anchors in zone-file form (DS or DNSKEY records); the root's by {@link #rootAnchors}
+     * @param dnssecSeen a file that records, once, that DNSSEC validated through this resolver (on the
+     *                   volume, named for the resolver): from then on a failure makes mail wait
      */
-    public Dane(Resolver head, InputStream anchors) throws IOException {
+    public Dane(Resolver head, InputStream anchors, Optional<Path> dnssecSeen) throws IOException {
         head.setEDNS(0, 4096, Flags.DO);
         head.setTimeout(Duration.ofSeconds(10));
         this.resolver = new ValidatingResolver(head);
-        resolver.loadTrustAnchors(anchors);
+        byte[] text = anchors.readAllBytes();
+        resolver.loadTrustAnchors(new ByteArrayInputStream(text));
+        try (Master records = new Master(new ByteArrayInputStream(text))) {
+            for (Record r; (r = records.nextRecord()) != null; ) {
+                anchorNames.add(r.getName());
+            }
+        }
+        this.dnssecSeen = dnssecSeen;
     }
 
     public static InputStream rootAnchors() {
@@ -78,27 +109,71 @@ public final class Dane {
     }
 
     /**
-     * The MX hosts DNSSEC vouches for, lower case without the final dot: only these may get mail
-     * under DANE, and only their TLSA records count (RFC 7672 §2.2.1); the plain answer delivery
-     * routed by may have been forged on the way. The domain itself when it securely has no MX
-     * records (its address records stand in). Empty when the MX answer is not secure: DANE does
-     * not apply to the domain.
+     * What DNSSEC says of {@code domain}'s MX records (RFC 7672 §2.2.1). Signed: the hosts they
+     * name, which alone may get the mail (the plain answer delivery routed by may have been forged
+     * on the way), or the domain itself when it securely has none (its address records stand in).
+     * Unsigned: DANE does not apply. A signed answer that does not validate, or none: failed.
      */
-    public Optional<Set<String>> signedMxHosts(String domain) {
+    public Mx mx(String domain) {
         Message m = ask(domain, Type.MX);
-        if (m == null || m.getRcode() != Rcode.NOERROR || !m.getHeader().getFlag(Flags.AD)) {
-            return Optional.empty();
-        }
-        Set<String> hosts = new TreeSet<>();
-        for (Record r : m.getSection(Section.ANSWER)) {
-            if (r instanceof MXRecord mx) {
-                hosts.add(hostName(mx.getTarget().toString()));
+        boolean secure = m != null && m.getHeader().getFlag(Flags.AD);
+        if (secure && m.getRcode() == Rcode.NOERROR) {
+            remember();
+            Set<String> hosts = new TreeSet<>();
+            for (Record r : m.getSection(Section.ANSWER)) {
+                if (r instanceof MXRecord mx) {
+                    hosts.add(hostName(mx.getTarget().toString()));
+                }
             }
+            return new SignedMx(hosts.isEmpty() ? Set.of(hostName(domain)) : Set.copyOf(hosts));
         }
-        return Optional.of(hosts.isEmpty() ? Set.of(hostName(domain)) : Set.copyOf(hosts));
+        if (secure) {
+            // Signed: no such domain. Whatever the plain answer routed by named, it was not this.
+            return new FailedMx("MX " + domain + ": DNSSEC says the domain does not exist");
+        }
+        if (m != null && (m.getRcode() == Rcode.NOERROR || m.getRcode() == Rcode.NXDOMAIN)) {
+            return new UnsignedMx();
+        }
+        // Bogus (the validator answers SERVFAIL) or no answer. Stripped signatures look the same as a
+        // resolver that never carried DNSSEC (many home routers): that one turns DANE off, once it
+        // has been seen to, this one makes mail wait.
+        if (!carriesDnssec()) {
+            LOG.warn("event=dane-unavailable detail=\"the resolver carries no DNSSEC (the trust anchors' keys do not validate"
+                    + " through it): DANE cannot protect mail to {}\"", domain);
+            return new UnsignedMx();
+        }
+        return new FailedMx("MX " + domain + (m == null ? ": no answer" : " did not validate (DNSSEC)")
+                + "; not delivering where an unchecked answer points");
     }
 
-    /** A host name as {@link #signedMxHosts} compares them. */
+    /** Whether DNSSEC has validated through this resolver: now (the anchors' own DNSKEY records), or ever before. */
+    private boolean carriesDnssec() {
+        if (dnssecSeen.isPresent() && Files.exists(dnssecSeen.get())) {
+            return true;
+        }
+        for (Name anchor : anchorNames) {
+            Message m = ask(anchor.toString(), Type.DNSKEY);
+            if (m != null && m.getRcode() == Rcode.NOERROR && m.getHeader().getFlag(Flags.AD)) {
+                remember();
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void remember() {
+        if (dnssecSeen.isEmpty() || Files.exists(dnssecSeen.get())) {
+            return;
+        }
+        try {
+            Files.createDirectories(dnssecSeen.get().getParent());
+            Files.writeString(dnssecSeen.get(), "DNSSEC validated through this resolver\n");
+        } catch (IOException e) {
+            LOG.warn("event=dane-remember-failed file={} error={}", dnssecSeen.get(), e.getMessage());
+        }
+    }
+
+    /** A host name as {@link SignedMx} holds them. */
     public static String hostName(String name) {
         return name.replaceAll("\\.$", "").toLowerCase(Locale.ROOT);
     }

@@ -274,15 +274,19 @@ public final class Deliverer {
         }
         // RFC 7672 §2.2.1: TLSA records count only for MX hosts named by signed MX records, and
         // with signed ones only their hosts get the mail, whatever the plain answer said.
-        Optional<Set<String>> signedMx = dane.flatMap(d -> d.signedMxHosts(domain));
-        boolean daneDomain = signedMx.isPresent();
-        if (daneDomain) {
+        Dane.Mx signedMx = dane.isPresent() ? dane.get().mx(domain) : new Dane.UnsignedMx();
+        if (signedMx instanceof Dane.FailedMx failed) {
+            recipients.forEach(r -> out.put(r, Outcome.deferred(failed.reason())));
+            return out;
+        }
+        boolean daneDomain = signedMx instanceof Dane.SignedMx;
+        if (signedMx instanceof Dane.SignedMx signed) {
             List<MxResolver.Host> unsigned = hosts;
-            hosts = hosts.stream().filter(h -> signedMx.get().contains(Dane.hostName(h.name()))).toList();
+            hosts = hosts.stream().filter(h -> signed.hosts().contains(Dane.hostName(h.name()))).toList();
             if (hosts.isEmpty()) {
                 String why = "the MX hosts found for " + domain + " (" + String.join(", ", unsigned.stream()
                         .map(MxResolver.Host::name).toList()) + ") are not those its signed MX records name ("
-                        + String.join(", ", signedMx.get()) + "); not delivering elsewhere";
+                        + String.join(", ", signed.hosts()) + "); not delivering elsewhere";
                 recipients.forEach(r -> out.put(r, Outcome.deferred(why)));
                 return out;
             }

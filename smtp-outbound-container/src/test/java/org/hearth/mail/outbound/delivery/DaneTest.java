@@ -3,6 +3,13 @@ package org.hearth.mail.outbound.delivery;
 import org.hearth.mail.outbound.queue.Envelope;
 import org.hearth.mail.outbound.queue.MailQueue;
 import org.hearth.mail.outbound.queue.RetrySchedule;
+import org.junit.jupiter.api.BeforeEach;
+import org.xbill.DNS.Message;
+import org.xbill.DNS.RRSIGRecord;
+import org.xbill.DNS.Record;
+import org.xbill.DNS.Resolver;
+import org.xbill.DNS.Section;
+import org.xbill.DNS.Type;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -20,6 +27,9 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.function.UnaryOperator;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -35,6 +45,43 @@ class DaneTest {
 
     @TempDir
     Path dir;
+    /** What stands between DANE's validator and Knot; a test may put an attacker there. */
+    private UnaryOperator<Resolver> daneHead = UnaryOperator.identity();
+    /** Where DANE records that DNSSEC validated through the resolver. */
+    private Path dnssecSeen;
+
+    @BeforeEach
+    void noDnssecSeenYet() {
+        dnssecSeen = dir.resolve("dane/dnssec-seen");
+    }
+
+    /** A resolver that drops the signatures from MX answers, as someone on the way to it could. */
+    private static Resolver strippingMxSignatures(Resolver behind) {
+        return new ForwardingResolver(behind) {
+            @Override
+            public CompletionStage<Message> sendAsync(Message query, Executor executor) {
+                return behind.sendAsync(query, executor).thenApply(DaneTest::withoutMxSignatures);
+            }
+
+            @Override
+            public CompletionStage<Message> sendAsync(Message query) {
+                return behind.sendAsync(query).thenApply(DaneTest::withoutMxSignatures);
+            }
+        };
+    }
+
+    private static Message withoutMxSignatures(Message m) {
+        if (m.getQuestion() == null || m.getQuestion().getType() != Type.MX) {
+            return m;
+        }
+        Message copy = m.clone();
+        for (Record r : m.getSection(Section.ANSWER)) {
+            if (r instanceof RRSIGRecord) {
+                copy.removeRecord(r, Section.ANSWER);
+            }
+        }
+        return copy;
+    }
 
     /** SHA-256 of the certificate's public key (selector 1, matching type 1): what a DANE-EE record carries. */
     private static String spkiSha256(Path certPem) throws Exception {
@@ -57,9 +104,9 @@ class DaneTest {
                 "mx." + domain.replace(".test", "") + " A 127.0.0.1",
                 tlsaLines.replace("PORT", String.valueOf(port)));
         try (KnotServer knot = KnotServer.start(dir.resolve("dns-" + domain), "test.", zone, signed)) {
-            Dane dane = new Dane(knot.resolver(Duration.ofSeconds(2)), new ByteArrayInputStream(
+            Dane dane = new Dane(daneHead.apply(knot.resolver(Duration.ofSeconds(2))), new ByteArrayInputStream(
                     (signed ? knot.trustAnchors("test.") : "test. 60 IN DS 1 13 2 " + "00".repeat(32) + "\n")
-                            .getBytes(StandardCharsets.US_ASCII)));
+                            .getBytes(StandardCharsets.US_ASCII)), Optional.of(dnssecSeen));
             MailQueue queue = MailQueue.open(dir.resolve("queue-" + domain), RetrySchedule.postfix());
             queue.enqueue("alice@a.test", List.of("bob@" + domain), new ByteArrayInputStream(MESSAGE), Instant.EPOCH);
             MxResolver mx = new MxResolver(knot.resolver(Duration.ofSeconds(2)));
@@ -135,15 +182,45 @@ class DaneTest {
         assertThat(received).isEmptyDirectory();
     }
 
-    /** Securely no TLSA records, or a zone that is not signed: DANE does not apply, and plaintext still delivers. */
+    /**
+     * Securely no TLSA records: DANE does not apply, and plaintext still delivers. Nor where DNSSEC
+     * does not reach the appliance at all (here the anchor's zone is served unsigned, as a resolver
+     * that strips DNSSEC would show it): its TLSA records are anyone's.
+     */
     @Test
     void withoutSignedTlsaRecordsDeliveryIsOpportunistic() throws Exception {
         Path received = Files.createDirectories(dir.resolve("received"));
         try (SmtpPeer plain = SmtpPeer.start(received, Map.of())) {
             assertThat(deliver("g.test", plain.port(), "", true).state()).isEqualTo(Envelope.State.DELIVERED);
+            Files.delete(dnssecSeen);
             assertThat(deliver("h.test", plain.port(), "_PORT._tcp.mx.h TLSA 3 1 1 " + "ab".repeat(32), false).state())
-                    .as("an unsigned zone's TLSA records are anyone's").isEqualTo(Envelope.State.DELIVERED);
+                    .as("without DNSSEC through the resolver, TLSA records are anyone's").isEqualTo(Envelope.State.DELIVERED);
         }
+    }
+
+    /**
+     * Found in review: signatures stripped from the MX answer made DANE not apply, so a forged plain
+     * answer took the mail again. Once DNSSEC is seen to work through the resolver, an MX answer that
+     * does not validate makes the mail wait; and a resolver that later stops carrying DNSSEC at all
+     * makes it wait too, rather than turning DANE off.
+     */
+    @Test
+    void anMxAnswerStrippedOfItsSignaturesMakesTheMailWaitOnceDnssecWorksThroughTheResolver() throws Exception {
+        Path[] pem = SmtpClientTest.selfSigned(dir, "evil.j.test");
+        Path received = Files.createDirectories(dir.resolve("received"));
+        try (SmtpPeer peer = SmtpPeer.start(received, Map.of("cert", pem[0].toString(), "key", pem[1].toString()))) {
+            daneHead = DaneTest::strippingMxSignatures;
+            Envelope.Recipient bob = deliver("j.test", peer.port(), "evil.j A 127.0.0.1", true, Optional.of("evil.j.test"));
+            assertThat(bob.state()).isEqualTo(Envelope.State.PENDING);
+            assertThat(bob.lastReply()).isEqualTo("MX j.test did not validate (DNSSEC); not delivering where an unchecked answer points");
+            assertThat(dnssecSeen).as("the anchors' keys validated through it").exists();
+
+            daneHead = UnaryOperator.identity();
+            Envelope.Recipient later = deliver("k.test", peer.port(), "", false, Optional.of("evil.k.test"));
+            assertThat(later.state()).as("DNSSEC gone from a resolver that carried it").isEqualTo(Envelope.State.PENDING);
+            assertThat(later.lastReply()).startsWith("MX k.test did not validate (DNSSEC)");
+        }
+        assertThat(received).isEmptyDirectory();
     }
 
     /**
