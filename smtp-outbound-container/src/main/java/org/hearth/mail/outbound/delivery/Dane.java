@@ -83,6 +83,9 @@ public final class Dane {
     private final ValidatingResolver resolver;
     private final List<Name> anchorNames = new ArrayList<>();
     private final Optional<Path> dnssecSeen;
+    private static final Duration PROBE_AGAIN_AFTER = Duration.ofMinutes(10);
+    /** When a probe last found no DNSSEC through the resolver ({@link System#nanoTime}); long ago at first. */
+    private volatile long unavailableSince = System.nanoTime() - PROBE_AGAIN_AFTER.toNanos();
 
     /**
      * @param head       the resolver the appliance uses (asked with the DO bit; its own AD bit is ignored)
@@ -138,18 +141,22 @@ public final class Dane {
         // resolver that never carried DNSSEC (many home routers): that one turns DANE off, once it
         // has been seen to, this one makes mail wait.
         if (!carriesDnssec()) {
-            LOG.warn("event=dane-unavailable detail=\"the resolver carries no DNSSEC (the trust anchors' keys do not validate"
-                    + " through it): DANE cannot protect mail to {}\"", domain);
             return new UnsignedMx();
         }
         return new FailedMx("MX " + domain + (m == null ? ": no answer" : " did not validate (DNSSEC)")
                 + "; not delivering where an unchecked answer points");
     }
 
-    /** Whether DNSSEC has validated through this resolver: now (the anchors' own DNSKEY records), or ever before. */
+    /**
+     * Whether DNSSEC has validated through this resolver: ever before, or now (the anchors' own
+     * DNSKEY records). A failed probe is believed for ten minutes, and said once in the log.
+     */
     private boolean carriesDnssec() {
         if (dnssecSeen.isPresent() && Files.exists(dnssecSeen.get())) {
             return true;
+        }
+        if (System.nanoTime() - unavailableSince < PROBE_AGAIN_AFTER.toNanos()) {
+            return false;
         }
         for (Name anchor : anchorNames) {
             Message m = ask(anchor.toString(), Type.DNSKEY);
@@ -158,6 +165,9 @@ public final class Dane {
                 return true;
             }
         }
+        unavailableSince = System.nanoTime();
+        LOG.warn("event=dane-unavailable detail=\"the resolver carries no DNSSEC (the trust anchors' keys do not validate"
+                + " through it): DANE protects no mail; asked again in {} minutes\"", PROBE_AGAIN_AFTER.toMinutes());
         return false;
     }
 
