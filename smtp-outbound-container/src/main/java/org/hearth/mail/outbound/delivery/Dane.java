@@ -5,7 +5,6 @@ import org.slf4j.LoggerFactory;
 import org.xbill.DNS.DClass;
 import org.xbill.DNS.Flags;
 import org.xbill.DNS.MXRecord;
-import org.xbill.DNS.Master;
 import org.xbill.DNS.Message;
 import org.xbill.DNS.Name;
 import org.xbill.DNS.Rcode;
@@ -22,6 +21,7 @@ import javax.net.ssl.X509TrustManager;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
@@ -99,9 +99,11 @@ public final class Dane {
         this.resolver = new ValidatingResolver(head);
         byte[] text = anchors.readAllBytes();
         resolver.loadTrustAnchors(new ByteArrayInputStream(text));
-        try (Master records = new Master(new ByteArrayInputStream(text))) {
-            for (Record r; (r = records.nextRecord()) != null; ) {
-                anchorNames.add(r.getName());
+        // The owner names, read as loosely as the validator reads the records (the root's come without TTLs).
+        for (String line : new String(text, StandardCharsets.US_ASCII).split("\n")) {
+            String record = line.replaceAll(";.*", "");
+            if (!record.isBlank() && !Character.isWhitespace(record.charAt(0))) {
+                anchorNames.add(Name.fromString(record.split("\\s+")[0], Name.root));
             }
         }
         this.dnssecSeen = dnssecSeen;

@@ -198,6 +198,15 @@ class DaneTest {
         }
     }
 
+    /** The root's anchors as shipped (no TTLs): the container's Dane is made from them. */
+    @Test
+    void theShippedRootAnchorsLoad() throws Exception {
+        try (KnotServer knot = KnotServer.start(dir.resolve("dns-root"), "test.", KnotServer.testZone("x A 127.0.0.1"))) {
+            assertThat(new Dane(knot.resolver(Duration.ofSeconds(2)), Dane.rootAnchors(), Optional.empty()).mx("x.test"))
+                    .as("the test zone is under no anchor of these").isEqualTo(new Dane.UnsignedMx());
+        }
+    }
+
     /**
      * Found in review: signatures stripped from the MX answer made DANE not apply, so a forged plain
      * answer took the mail again. Once DNSSEC is seen to work through the resolver, an MX answer that
