@@ -331,9 +331,15 @@ public final class Smtputf8 {
     }
 
     private static boolean validUtf8(byte[] bytes) {
+        return validUtf8(bytes, 0, bytes.length);
+    }
+
+    /** Whether {@code length} bytes from {@code offset} are well-formed UTF-8. */
+    public static boolean validUtf8(byte[] bytes, int offset, int length) {
         try {
             StandardCharsets.UTF_8.newDecoder().onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT).decode(java.nio.ByteBuffer.wrap(bytes));
+                    .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
+                    .decode(java.nio.ByteBuffer.wrap(bytes, offset, length));
             return true;
         } catch (java.nio.charset.CharacterCodingException e) {
             return false;

@@ -297,9 +297,6 @@ public final class SubmissionServer {
             if (header.length > 0 && (header[0] == ' ' || header[0] == '\t')) {
                 return Optional.of("The header section begins with a continuation line (a space or tab first), which continues no field");
             }
-            java.nio.charset.CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
-                    .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT);
             int line = 1;
             for (int start = 0; start < header.length; line++) {
                 int end = start;
@@ -308,13 +305,9 @@ public final class SubmissionServer {
                     eightBit |= header[end] < 0;
                     end++;
                 }
-                if (eightBit) {
-                    try {
-                        utf8.decode(java.nio.ByteBuffer.wrap(header, start, end - start));
-                    } catch (java.nio.charset.CharacterCodingException e) {
-                        return Optional.of("Header line " + line + " has 8-bit bytes that are not UTF-8; send such text as"
-                                + " UTF-8 (RFC 6532) or as encoded words (RFC 2047)");
-                    }
+                if (eightBit && !Smtputf8.validUtf8(header, start, end - start)) {
+                    return Optional.of("Header line " + line + " has 8-bit bytes that are not UTF-8; send such text as"
+                            + " UTF-8 (RFC 6532) or as encoded words (RFC 2047)");
                 }
                 start = end + 1;
             }
