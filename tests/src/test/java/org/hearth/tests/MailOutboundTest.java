@@ -20,6 +20,7 @@ import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.PublicKey;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
@@ -624,6 +625,16 @@ class MailOutboundTest {
     }
 
     private static <T> T await(Duration limit, Await.Check<T> check) throws Exception {
-        return Await.until(limit, () -> Await.supervisorLog(state), check);
+        return Await.until(limit, () -> Await.supervisorLog(state) + "\n" + outboundLog(), check);
+    }
+
+    /** What the outbound container said in the last five minutes: most waits here are on its queue and deliveries. */
+    private static String outboundLog() {
+        List<ContainerRuntime.ContainerInfo> found = runtime.containers(EngineFixture.roleLabels(state, APP, "outbound"));
+        if (found.isEmpty()) {
+            return "no outbound container";
+        }
+        List<String> lines = runtime.logsSince(found.get(0).id(), Instant.now().minusSeconds(300)).lines().toList();
+        return "outbound log tail: " + String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
     }
 }

@@ -72,6 +72,11 @@ public final class MailQueue implements AutoCloseable {
     private final RetrySchedule schedule;
     /** Messages a delivery attempt holds right now; {@link #due} does not hand them out twice. */
     private final Set<String> inFlight = new HashSet<>();
+    /**
+     * Messages the owner asked to retry while an attempt held them: that attempt's outcome must not
+     * push the retry back by a backoff (the owner may just have fixed what it failed on).
+     */
+    private final Set<String> retryAfterAttempt = new HashSet<>();
     /** Told when a message becomes due at once; see {@link #whenDueNow}. */
     private volatile Runnable dueNow = () -> { };
 
@@ -321,24 +326,30 @@ public final class MailQueue implements AutoCloseable {
             int attempts = before.attempts() + 1;
             boolean stillPending = updated.stream().anyMatch(r -> r.state() == Envelope.State.PENDING);
             boolean warn = stillPending && !before.delayNotified() && schedule.delayWarningDue(before.created(), now);
+            boolean retryAsked = retryAfterAttempt.remove(id);
             Envelope after = new Envelope(id, before.sender(), before.created(), attempts,
-                    schedule.nextAttempt(attempts, now), before.delayNotified() || warn, List.copyOf(updated));
+                    retryAsked ? now : schedule.nextAttempt(attempts, now), before.delayNotified() || warn, List.copyOf(updated));
             Recorded recorded = new Recorded(after, List.copyOf(failedNow), warn);
             beforeCommit.run(recorded);
             if (stillPending) {
                 save(after);
+                if (retryAsked) {
+                    dueNow.run();
+                }
             } else {
                 remove(id);
             }
             return recorded;
         } finally {
             inFlight.remove(id);
+            retryAfterAttempt.remove(id);
         }
     }
 
     /** Gives a message back untried (the attempt never started): it stays due. */
     public synchronized void release(String id) {
         inFlight.remove(id);
+        retryAfterAttempt.remove(id);
     }
 
     /** Every queued message, oldest first (hearth mail queue). */
@@ -351,11 +362,18 @@ public final class MailQueue implements AutoCloseable {
         return all;
     }
 
-    /** Makes a deferred message due now; false when there is no such message. */
+    /**
+     * Makes a deferred message due now; false when there is no such message. One an attempt holds
+     * is due again as soon as that attempt is recorded, if it did not deliver everything.
+     */
     public synchronized boolean retryNow(String id, Instant now) throws IOException {
         Optional<Envelope> e = read(id);
         if (e.isEmpty()) {
             return false;
+        }
+        if (inFlight.contains(id)) {
+            retryAfterAttempt.add(id);
+            return true;
         }
         Envelope d = e.get();
         save(new Envelope(d.id(), d.sender(), d.created(), d.attempts(), now, d.delayNotified(), d.recipients()));

@@ -196,6 +196,23 @@ class MailQueueTest {
     }
 
     @Test
+    void theOwnersRetryWhileAnAttemptHoldsTheMessageIsNotLostToThatAttemptsBackoff() throws IOException {
+        MailQueue q = open();
+        List<String> told = new java.util.ArrayList<>();
+        q.whenDueNow(() -> told.add("due"));
+        String id = enqueue(q, "bob@b.test");
+        assertThat(q.due(T0)).extracting(Envelope::id).containsExactly(id);
+        // The owner fixes the relay's password and retries while the old attempt is still on its way.
+        assertThat(q.retryNow(id, T0)).isTrue();
+        assertThat(told).as("held: not due yet, nothing to start").hasSize(1);
+        q.record(id, Map.of("bob@b.test", MailQueue.Outcome.deferred("the relay's password is not here")), T0.plusSeconds(1));
+        assertThat(told).as("due again once the attempt is recorded").hasSize(2);
+        assertThat(q.due(T0.plusSeconds(1))).extracting(Envelope::id).containsExactly(id);
+        q.record(id, Map.of("bob@b.test", MailQueue.Outcome.deferred("421 busy")), T0.plusSeconds(2));
+        assertThat(q.due(T0.plusSeconds(3))).as("the retry was once; the backoff applies again").isEmpty();
+    }
+
+    @Test
     void theOwnerCanRetryNowOrDelete() throws IOException {
         MailQueue q = open();
         String id = enqueue(q, "bob@b.test");
