@@ -80,6 +80,19 @@ class ImageBuildTest {
         assertThat(run.stderr()).as("%s", run).contains("sun.jnu.encoding = UTF-8").contains("file.encoding = UTF-8");
     }
 
+    /**
+     * Every security provider the Java base lists exists in it: the JCA looks for a missing one
+     * among the class path's providers by instantiating each (Bouncy Castle's whole JCA and
+     * post-quantum providers, in the store and outbound, which use only its lightweight API).
+     */
+    @Test
+    void theJavaBaseListsOnlySecurityProvidersItHas() {
+        EngineFixture.buildTestImages(engine, "probe");
+        ClientProcess.Result run = ClientProcess.run(List.of("docker", "run", "--rm", "--network", "none",
+                "hearth-test/probe:latest", "security-providers"), Duration.ofSeconds(60));
+        assertThat(run.stdout()).as("%s", run).contains("SUN=loaded", "SunEC=loaded", "SunJSSE=loaded").doesNotContain("missing");
+    }
+
     @Test
     void everyPlatformImageIsLabelledAndRunsAsTheHearthUser() {
         for (String tag : List.of("hearth/debian-base:latest", "hearth/java-base:latest")) {

@@ -35,6 +35,7 @@ final class JlinkKind implements RecipeKind {
         hash.addPath("jdk-release", javaHome.resolve("release"))
                 .add("jdk-version", System.getProperty("java.vm.version"))
                 .add("jlink-options", OPTIONS)
+                .add("security-providers", "only those whose modules are in the runtime")
                 .addPath("locale", UTF8_LOCALE);
         try {
             for (Path lib : SharedLibraries.neededBy(javaHome.resolve("lib"), tools)) {
@@ -72,6 +73,7 @@ final class JlinkKind implements RecipeKind {
                 "--add-modules", String.join(",", recipe.modules()), "--output", runtime.toString()));
         cmd.addAll(OPTIONS);
         steps.run(cmd, line -> Optional.empty());
+        SecurityProviders.trim(runtime);
         Path usrLib = Files.createDirectories(rootfs.resolve("usr/lib"));
         for (Path jni : nativeLibraries()) {
             Files.copy(jni, usrLib.resolve(jni.getFileName()), StandardCopyOption.REPLACE_EXISTING);

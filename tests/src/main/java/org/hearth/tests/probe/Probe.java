@@ -21,7 +21,7 @@ public final class Probe {
     public static void main(String[] args) throws IOException {
         if (args.length == 0) {
             System.err.println("usage: probe identity | write PATH... | echo-server PORT... | connect HOST PORT | sleep"
-                    + " | obedient-server PORT | resolve NAME");
+                    + " | obedient-server PORT | resolve NAME | security-providers");
             System.exit(2);
         }
         switch (args[0]) {
@@ -37,6 +37,7 @@ public final class Probe {
             }
             case "connect" -> connect(args[1], Integer.parseInt(args[2]));
             case "resolve" -> resolve(args[1]);
+            case "security-providers" -> securityProviders();
             case "sleep" -> sleepForever();
             case "obedient-server" -> obedientServer(Integer.parseInt(args[1]));
             case "write" -> {
@@ -48,6 +49,14 @@ public final class Probe {
                 System.err.println("probe: unknown command " + args[0]);
                 System.exit(2);
             }
+        }
+    }
+
+    /** Each provider the runtime's java.security lists, and whether the JCA has it. */
+    private static void securityProviders() {
+        for (int i = 1; java.security.Security.getProperty("security.provider." + i) != null; i++) {
+            String name = java.security.Security.getProperty("security.provider." + i).strip().split("\\s+")[0];
+            System.out.println(name + "=" + (java.security.Security.getProvider(name) != null ? "loaded" : "missing"));
         }
     }
 
