@@ -18,8 +18,9 @@ use Mail::DKIM::Verifier;
 BEGIN {
     # Mail::DMARC loads its reporting side with its checks (Mail::DMARC::Report: aggregate reports'
     # XML, mail and compression, 12 MiB in every scanner). Deciding DMARC needs only the reporting
-    # URIs of a policy read (Report::URI); this stands in for the rest, and anything else asked of
-    # it fails loudly, which the checks turn into dmarc=permerror rather than a wrong verdict.
+    # URIs of a policy read (Report::URI); this stands in for the rest. Reports are never saved here
+    # (auto_save is 0 in Mail::DMARC's own config); anything else asked of the stand-in dies rather
+    # than quietly doing nothing.
     package Mail::DMARC::Report;
     $INC{'Mail/DMARC/Report.pm'} = __FILE__;
     require Mail::DMARC::Report::URI;

@@ -99,6 +99,24 @@ class MailInboundTest {
                 .contains("([127.0.0.1])");
     }
 
+    /**
+     * Debian's SpamAssassin takes 5 points off a Subject starting "Debconf:" (its 65_debian.cf, meant
+     * for a Debian machine's own reports): on an MX, anyone could write that. The image leaves it out.
+     */
+    @Test
+    @Order(2)
+    void aSubjectCannotBuyOffFivePointsByLookingLikeDebianMail() {
+        String subject = "Debconf: " + UUID.randomUUID();
+        MailClients.Swaks sent = MailClients.swaks(List.of("--server", SMTP + ":" + SMTP_PORT, "--to", ALICE,
+                "--from", "bob@example.org", "--header", "Subject: " + subject, "--body", "Hi Alice"));
+        assertThat(sent.exitCode()).as(sent.transcript()).isZero();
+        String raw = new String(java.util.Base64.getDecoder().decode(message(fetch("INBOX"), subject).path("raw_b64").asText()),
+                StandardCharsets.UTF_8);
+        java.util.regex.Matcher score = java.util.regex.Pattern.compile("X-Spam-Status: \\w+, score=(-?[0-9.]+)").matcher(raw);
+        assertThat(score.find()).as(raw).isTrue();
+        assertThat(Double.parseDouble(score.group(1))).as("no D_SENT_BY_DEBCONF (-5.0)").isGreaterThan(-4.0);
+    }
+
     @Test
     @Order(2)
     void foldersCarrySpecialUseAttributes() {

@@ -35,7 +35,7 @@ final class JlinkKind implements RecipeKind {
         hash.addPath("jdk-release", javaHome.resolve("release"))
                 .add("jdk-version", System.getProperty("java.vm.version"))
                 .add("jlink-options", OPTIONS)
-                .add("security-providers", "only those whose modules are in the runtime")
+                .add("security-providers", SecurityProviders.rule())
                 .addPath("locale", UTF8_LOCALE);
         try {
             for (Path lib : SharedLibraries.neededBy(javaHome.resolve("lib"), tools)) {

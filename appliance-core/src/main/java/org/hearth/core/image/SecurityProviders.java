@@ -8,6 +8,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.stream.Collectors;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -35,6 +36,11 @@ final class SecurityProviders {
     private static final Pattern ENTRY = Pattern.compile("security\\.provider\\.\\d+=\\s*(\\S+).*");
 
     private SecurityProviders() {
+    }
+
+    /** The rule as an image input: a change to the table rebuilds the Java base. */
+    static String rule() {
+        return "providers kept only with their modules: " + new TreeMap<>(MODULES);
     }
 
     /** Rewrites the jlink-ed {@code runtime}'s provider list for the modules its release file names. */

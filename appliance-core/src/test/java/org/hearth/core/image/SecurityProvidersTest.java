@@ -57,7 +57,7 @@ class SecurityProvidersTest {
     }
 
     @Test
-    void everyModuleTheJavaBaseRecipeListsKeepsItsProviders() {
+    void aRuntimeWithEveryProvidersModuleKeepsThemAll() {
         assertThat(SecurityProviders.onlyPresent(JDK17, Set.of("java.base", "jdk.crypto.ec", "java.security.jgss",
                 "java.security.sasl", "java.xml.crypto", "java.smartcardio", "java.naming", "jdk.security.jgss",
                 "jdk.crypto.cryptoki"))).contains("security.provider.12=SunPKCS11");

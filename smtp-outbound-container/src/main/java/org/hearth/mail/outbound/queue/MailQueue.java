@@ -349,7 +349,9 @@ public final class MailQueue implements AutoCloseable {
     /** Gives a message back untried (the attempt never started): it stays due. */
     public synchronized void release(String id) {
         inFlight.remove(id);
-        retryAfterAttempt.remove(id);
+        if (retryAfterAttempt.remove(id)) {
+            dueNow.run();
+        }
     }
 
     /** Every queued message, oldest first (hearth mail queue). */
@@ -364,7 +366,8 @@ public final class MailQueue implements AutoCloseable {
 
     /**
      * Makes a deferred message due now; false when there is no such message. One an attempt holds
-     * is due again as soon as that attempt is recorded, if it did not deliver everything.
+     * is due again as soon as that attempt ends, unless it delivered everything or the message
+     * expired with it.
      */
     public synchronized boolean retryNow(String id, Instant now) throws IOException {
         Optional<Envelope> e = read(id);

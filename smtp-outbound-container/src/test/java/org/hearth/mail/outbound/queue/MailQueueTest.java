@@ -210,6 +210,15 @@ class MailQueueTest {
         assertThat(q.due(T0.plusSeconds(1))).extracting(Envelope::id).containsExactly(id);
         q.record(id, Map.of("bob@b.test", MailQueue.Outcome.deferred("421 busy")), T0.plusSeconds(2));
         assertThat(q.due(T0.plusSeconds(3))).as("the retry was once; the backoff applies again").isEmpty();
+
+        // An attempt that fails before it starts gives the message back: the retry starts a pass then.
+        assertThat(q.retryNow(id, T0.plusSeconds(3))).isTrue();
+        assertThat(q.due(T0.plusSeconds(3))).extracting(Envelope::id).containsExactly(id);
+        q.retryNow(id, T0.plusSeconds(3));
+        int before = told.size();
+        q.release(id);
+        assertThat(told).as("released with a retry asked: due now, and said so").hasSize(before + 1);
+        assertThat(q.due(T0.plusSeconds(3))).extracting(Envelope::id).containsExactly(id);
     }
 
     @Test
