@@ -75,13 +75,17 @@ final class LoginService implements AutoCloseable {
                         .getBytes(StandardCharsets.US_ASCII));
                 return;
             }
-            Optional<String[]> request = StoreLogin.parseRequest(line);
+            Optional<StoreLogin.LoginRequest> request = StoreLogin.parseRequest(line);
             if (request.isEmpty()) {
                 return;
             }
-            String user = request.get()[0].toLowerCase(Locale.ROOT);
-            String client = s.getInetAddress().getHostAddress();
-            s.getOutputStream().write(StoreLogin.answerLine(check(user, request.get()[1], client))
+            String user = request.get().user().toLowerCase(Locale.ROOT);
+            // Failures count per client the asking container names (every login reaches the store from
+            // that container, so one guesser must not lock out everyone who logs in through it), and
+            // within that asker only: no asker can spend another's allowance.
+            String asker = s.getInetAddress().getHostAddress();
+            String client = request.get().client().map(c -> asker + " for " + c).orElse(asker);
+            s.getOutputStream().write(StoreLogin.answerLine(check(user, request.get().password(), client))
                     .getBytes(StandardCharsets.US_ASCII));
         } catch (IOException e) {
             LOG.debug("event=login-connection-failed error={}", e.getMessage());

@@ -51,7 +51,11 @@ class LoginServiceTest {
     }
 
     private StoreLogin.Answer ask(String user, String password) throws IOException {
-        return StoreLogin.ask(address, user, password, Duration.ofSeconds(10));
+        return ask(user, password, "192.0.2.7");
+    }
+
+    private StoreLogin.Answer ask(String user, String password, String client) throws IOException {
+        return StoreLogin.ask(address, user, password, client, Duration.ofSeconds(10));
     }
 
     @Test
@@ -66,9 +70,19 @@ class LoginServiceTest {
         assertThat(ask("alice@a.test", "guess-1")).isEqualTo(new StoreLogin.Answer.Refused());
         assertThat(ask("alice@a.test", "guess-2")).isEqualTo(new StoreLogin.Answer.Refused());
         assertThat(ask("nobody@a.test", "guess-3")).isEqualTo(new StoreLogin.Answer.Refused());
-        // The asker (one address here) failed three times: even a right password waits now, unchecked.
+        // That client failed three times: even a right password waits now, unchecked.
         assertThat(ask("alice@a.test", "alice-password-1")).isInstanceOf(StoreLogin.Answer.Wait.class);
         assertThat(ask("bob@a.test", "bob-password-1")).isInstanceOf(StoreLogin.Answer.Wait.class);
+    }
+
+    @Test
+    void oneClientsGuessesDoNotLockOutAnotherWhoLogsInThroughTheSameAsker() throws IOException {
+        // Webmail and submission ask for every browser and mail client: the store sees one asker.
+        for (String guess : java.util.List.of("guess-1", "guess-2", "guess-3")) {
+            assertThat(ask("nobody@a.test", guess, "198.51.100.66")).isEqualTo(new StoreLogin.Answer.Refused());
+        }
+        assertThat(ask("bob@a.test", "bob-password-1", "198.51.100.66")).isInstanceOf(StoreLogin.Answer.Wait.class);
+        assertThat(ask("bob@a.test", "bob-password-1", "198.51.100.7")).isEqualTo(new StoreLogin.Answer.Ok(java.util.Set.of("bob@a.test")));
     }
 
     @Test
@@ -92,6 +106,6 @@ class LoginServiceTest {
             assertThat(s.getInputStream().read()).isEqualTo(-1);
         }
         assertThatThrownBy(() -> StoreLogin.ask(new InetSocketAddress(InetAddress.getLoopbackAddress(), 1), "a", "b",
-                Duration.ofSeconds(2))).isInstanceOf(IOException.class);
+                "192.0.2.7", Duration.ofSeconds(2))).isInstanceOf(IOException.class);
     }
 }

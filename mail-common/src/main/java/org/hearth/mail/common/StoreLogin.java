@@ -22,7 +22,7 @@ import java.util.stream.Collectors;
  * local (outbound delivers those to the store): one line each way over the internal network, so
  * that only the store ever holds the accounts and their Argon2id hashes.
  * <pre>
- *   LOGIN base64(user) base64(password)
+ *   LOGIN base64(user) base64(password) [base64(client)]
  *   OK base64(address) base64(address) ...     the user's own address and their aliases
  *   NO                                         wrong user or password
  *   WAIT seconds                               too many failures: not even checked
@@ -69,9 +69,18 @@ public final class StoreLogin {
     /** The request line that asks for the store's domains. */
     public static final String DOMAINS = "DOMAINS";
 
-    /** Asks the store at {@code store}; an IOException means no answer (try later), never a refusal. */
-    public static Answer ask(InetSocketAddress store, String user, String password, Duration timeout) throws IOException {
-        return parseAnswer(exchange(store, "LOGIN " + b64(user) + " " + b64(password), timeout));
+    /**
+     * Asks the store at {@code store} for {@code client}, the address the login came from (a browser,
+     * a mail client): the store throttles failures per user and per client, and every login reaches it
+     * from the asking container. An IOException means no answer (try later), never a refusal.
+     */
+    public static Answer ask(InetSocketAddress store, String user, String password, String client, Duration timeout)
+            throws IOException {
+        return parseAnswer(exchange(store, "LOGIN " + b64(user) + " " + b64(password) + " " + b64(client), timeout));
+    }
+
+    /** A login request: who, with what password, from which client (the asker's word; absent from older askers). */
+    public record LoginRequest(String user, String password, Optional<String> client) {
     }
 
     /** The domains the store holds mailboxes for; an IOException when it does not answer. */
@@ -109,14 +118,15 @@ public final class StoreLogin {
         };
     }
 
-    /** The store's side: a request line's user and password; empty when the line is not one. */
-    public static Optional<String[]> parseRequest(String line) {
+    /** The store's side: a request line's user, password and client; empty when the line is not one. */
+    public static Optional<LoginRequest> parseRequest(String line) {
         String[] words = line == null ? new String[0] : line.split(" ");
-        if (words.length != 3 || !words[0].equals("LOGIN")) {
+        if (words.length < 3 || words.length > 4 || !words[0].equals("LOGIN")) {
             return Optional.empty();
         }
         try {
-            return Optional.of(new String[]{unb64(words[1]), unb64(words[2])});
+            return Optional.of(new LoginRequest(unb64(words[1]), unb64(words[2]),
+                    words.length == 4 ? Optional.of(unb64(words[3])) : Optional.empty()));
         } catch (IllegalArgumentException e) {
             return Optional.empty();
         }

@@ -20,8 +20,8 @@ public final class StoreAccounts implements SubmissionServer.Accounts {
     }
 
     @Override
-    public Optional<Set<String>> authenticate(String user, String password) throws IOException {
-        StoreLogin.Answer answer = StoreLogin.ask(store, user, password, timeout);
+    public Optional<Set<String>> authenticate(String user, String password, String client) throws IOException {
+        StoreLogin.Answer answer = StoreLogin.ask(store, user, password, client, timeout);
         if (answer instanceof StoreLogin.Answer.Ok ok) {
             return Optional.of(ok.addresses());
         }

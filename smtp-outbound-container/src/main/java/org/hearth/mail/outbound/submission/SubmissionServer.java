@@ -66,7 +66,8 @@ public final class SubmissionServer {
 
     /** The store's accounts: a user's login gives the addresses they may send as; empty when refused. */
     public interface Accounts {
-        Optional<Set<String>> authenticate(String user, String password) throws IOException;
+        /** {@code client}: the address the login came from, for the store's throttle. */
+        Optional<Set<String>> authenticate(String user, String password, String client) throws IOException;
     }
 
     /** Signs and queues a message; returns its queue id once it is durable. */
@@ -157,7 +158,7 @@ public final class SubmissionServer {
                         + Math.max(1, wait.get().toSeconds()) + " s");
             }
             try {
-                Optional<Set<String>> addresses = accounts.authenticate(user, password);
+                Optional<Set<String>> addresses = accounts.authenticate(user, password, client);
                 if (addresses.isEmpty()) {
                     throttle.failed(user, client);
                     return result(HookReturnCode.deny(), "535", "5.7.8 Authentication credentials invalid");

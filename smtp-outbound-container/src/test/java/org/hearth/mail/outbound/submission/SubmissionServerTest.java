@@ -46,7 +46,7 @@ class SubmissionServerTest {
     private static MailQueue queue;
     private static SignAndQueue acceptor;
     private static final TlsIdentity TLS = TlsIdentity.ephemeral("owner.a.test");
-    private static final SubmissionServer.Accounts ACCOUNTS = (user, password) ->
+    private static final SubmissionServer.Accounts ACCOUNTS = (user, password, client) ->
             user.equals("alice@a.test") && password.equals("alice-secret") ? Optional.of(Set.of("alice@a.test", "info@a.test", "jörg@a.test"))
                     : Optional.empty();
     private static final List<NettyServer> SERVERS = new ArrayList<>();
