@@ -132,6 +132,9 @@ final class DemoCommand implements Callable<Integer> {
                 .ifPresent(e -> System.out.println("  send (STARTTLS, then AUTH): swaks --server " + e.address() + ":" + e.listen()
                         + " --tls --auth-user " + USER + " --auth-password '" + password + "' --from " + USER
                         + " --to " + USER + "   (mail to other domains waits until appliance.yaml names egress.resolver)"));
+        status.app("mail").flatMap(app -> app.endpoints().stream().filter(e -> e.port().equals("https")).findFirst())
+                .ifPresent(e -> System.out.println("  webmail: https://" + e.address() + ":" + e.listen() + "/ in a browser, as "
+                        + USER + " with the password above"));
         System.out.println("  the certificate is self-signed. More: ./hearth status, ./hearth mail user add ADDRESS");
         return 0;
     }
@@ -196,6 +199,7 @@ final class DemoCommand implements Callable<Integer> {
             case "imaps" -> "IMAPS";
             case "submission" -> "Submission";
             case "submissions" -> "Submissions";
+            case "https" -> "Webmail";
             default -> port;
         };
     }

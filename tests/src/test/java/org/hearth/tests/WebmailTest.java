@@ -1,0 +1,370 @@
+package org.hearth.tests;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.hearth.core.runtime.Engine;
+import com.microsoft.playwright.Browser;
+import com.microsoft.playwright.APIResponse;
+import com.microsoft.playwright.BrowserContext;
+import com.microsoft.playwright.BrowserType;
+import com.microsoft.playwright.Page;
+import com.microsoft.playwright.Playwright;
+import com.microsoft.playwright.options.Cookie;
+import com.microsoft.playwright.options.FormData;
+import com.microsoft.playwright.options.RequestOptions;
+import com.microsoft.playwright.options.ColorScheme;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * The webmail in a real browser: Debian's Chromium, driven by Playwright, against the shipped mail
+ * manifest on the real engine. Mail arrives by swaks on the public SMTP port; what the webmail
+ * sent and moved is checked with Python's imaplib, a client the webmail does not share code with.
+ * Every page the browser opens is watched: a dialog, a console error or a request to anything but
+ * the webmail fails the test (the security promise: nothing runs, nothing loads from elsewhere).
+ */
+@Tag("engine")
+@Tag("browser")
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class WebmailTest {
+
+    private static final String APP = "mail-web";
+    private static final int SMTP_PORT = 45525;
+    private static final int IMAP_PORT = 45143;
+    private static final int WEBMAIL_PORT = EngineFixture.webmailPort(IMAP_PORT);
+    private static final String BASE = "https://127.0.0.2:" + WEBMAIL_PORT;
+    private static final String DOMAIN = "web.hearth.test";
+    private static final String ALICE = "alice@" + DOMAIN;
+    private static final String BOB = "bob@" + DOMAIN;
+    private static final String PASSWORD = "alice-password-web";
+    private static final String BOB_PASSWORD = "bob-password-web";
+    private static final Path SCREENSHOTS = Path.of("target/screenshots");
+
+    private static Engine engine;
+    private static Path state;
+    private static HearthCli hearth;
+    private static Playwright playwright;
+    private static Browser browser;
+
+    private BrowserContext context;
+    /** What a page did that it must not: dialogs, console errors, requests elsewhere. */
+    private final List<String> misdeeds = new ArrayList<>();
+
+    @BeforeAll
+    static void installMailAndStartTheBrowser() throws Exception {
+        engine = EngineFixture.engine();
+        EngineFixture.buildPlatformImages(engine);
+        state = EngineFixture.newStateDir("webmail");
+        hearth = new HearthCli(state);
+        Path manifest = state.resolve(APP + ".yaml");
+        Files.writeString(manifest, EngineFixture.mailManifest(APP, SMTP_PORT, IMAP_PORT, IMAP_PORT + 1));
+        hearth.ok("up");
+        hearth.okWithInput(EngineFixture.PASSPHRASE + "\n", "unlock");
+        hearth.ok("app", "install", manifest.toString(), "--timeout", "300");
+        EngineFixture.addMailbox(hearth, APP, ALICE, PASSWORD);
+        hearth.okWithInput(BOB_PASSWORD + "\n", "mail", "--app", APP, "user", "add", BOB);
+        playwright = Playwright.create(new Playwright.CreateOptions().setEnv(Map.of("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")));
+        browser = playwright.chromium().launch(new BrowserType.LaunchOptions().setExecutablePath(Path.of("/usr/bin/chromium"))
+                .setHeadless(true).setArgs(List.of("--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                        "--disable-background-networking", "--disable-component-update", "--disable-sync")));
+        Files.createDirectories(SCREENSHOTS);
+        Await.until(Duration.ofSeconds(60), () -> Await.supervisorLog(state), () -> {
+            try (Socket s = new Socket()) {
+                s.connect(new InetSocketAddress("127.0.0.2", WEBMAIL_PORT), 2000);
+                return Optional.of(true);
+            } catch (IOException e) {
+                return Optional.empty();
+            }
+        });
+    }
+
+    @AfterAll
+    static void stop() {
+        if (browser != null) {
+            browser.close();
+        }
+        if (playwright != null) {
+            playwright.close();
+        }
+        if (hearth != null) {
+            hearth.run("app", "remove", APP);
+            hearth.run("down");
+        }
+        if (engine != null) {
+            engine.close();
+        }
+    }
+
+    @AfterEach
+    void closeContext() {
+        if (context != null) {
+            context.close();
+        }
+    }
+
+    /** A fresh browser profile at phone size (390 × 844) or desktop size, watched for misdeeds. */
+    private Page newPage(boolean phone, ColorScheme scheme) {
+        context = browser.newContext(new Browser.NewContextOptions().setIgnoreHTTPSErrors(true).setColorScheme(scheme)
+                .setViewportSize(phone ? 390 : 1280, phone ? 844 : 800).setIsMobile(phone).setHasTouch(phone));
+        context.onRequest(r -> {
+            if (!r.url().startsWith(BASE + "/") && !r.url().startsWith("data:")) {
+                misdeeds.add("request to " + r.url());
+            }
+        });
+        Page page = context.newPage();
+        page.onDialog(d -> {
+            misdeeds.add("dialog: " + d.type() + " " + d.message());
+            d.dismiss();
+        });
+        page.onConsoleMessage(m -> {
+            if (m.type().equals("error")) {
+                misdeeds.add("console error: " + m.text());
+            }
+        });
+        page.onPageError(e -> misdeeds.add("page error: " + e));
+        return page;
+    }
+
+    private Page loggedIn(boolean phone, String user, String password) {
+        Page page = newPage(phone, ColorScheme.LIGHT);
+        page.navigate(BASE + "/");
+        assertThat(page.url()).isEqualTo(BASE + "/login");
+        page.getByLabel("Address").fill(user);
+        page.getByLabel("Password").fill(password);
+        page.getByRole(com.microsoft.playwright.options.AriaRole.BUTTON, new Page.GetByRoleOptions().setName("Log in")).click();
+        page.waitForURL(BASE + "/mail/INBOX");
+        return page;
+    }
+
+    private static void deliver(String from, String to, String subject, String body) {
+        MailClients.Swaks r = MailClients.swaks(List.of("--server", "127.0.0.1:" + SMTP_PORT, "--from", from, "--to", to,
+                "--h-Subject", subject, "--body", body));
+        assertThat(r.exitCode()).as(r.transcript()).isZero();
+    }
+
+    private static void deliverRaw(String from, String to, String message) throws IOException {
+        Path file = state.resolve("raw-" + UUID.randomUUID() + ".eml");
+        Files.writeString(file, message.replace("\n", "\r\n"));
+        MailClients.Swaks r = MailClients.swaks(List.of("--server", "127.0.0.1:" + SMTP_PORT, "--from", from, "--to", to,
+                "--data", "@" + file));
+        assertThat(r.exitCode()).as(r.transcript()).isZero();
+    }
+
+    private static JsonNode fetch(String user, String password, String folder) {
+        return MailClients.python("fetch", Map.of("host", "127.0.0.2", "port", IMAP_PORT, "user", user, "password", password,
+                "folder", folder));
+    }
+
+    private static Optional<JsonNode> messageWithSubject(JsonNode fetched, String subject) {
+        for (JsonNode m : fetched.path("messages")) {
+            if (m.path("subject").asText().equals(subject)) {
+                return Optional.of(m);
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static JsonNode awaitMessage(String user, String password, String folder, String subject) throws Exception {
+        return Await.until(Duration.ofSeconds(90), () -> Await.supervisorLog(state),
+                () -> messageWithSubject(fetch(user, password, folder), subject));
+    }
+
+    private void screenshot(Page page, String name) {
+        page.screenshot(new Page.ScreenshotOptions().setPath(SCREENSHOTS.resolve("webmail-" + name + ".png")).setFullPage(false));
+    }
+
+    @Test
+    @Order(1)
+    void theOwnersJourneyAtPhoneSize() throws Exception {
+        String subject = "Lunch on Friday? " + UUID.randomUUID().toString().substring(0, 8);
+        deliver(BOB, ALICE, subject, "Shall we meet at noon?\nBob");
+        awaitMessage(ALICE, PASSWORD, "INBOX", subject);
+
+        Page page = loggedIn(true, ALICE, PASSWORD);
+        screenshot(page, "phone-inbox");
+        page.getByText(subject).click();
+        page.waitForURL(url -> url.startsWith(BASE + "/mail/INBOX/"));
+        assertThat(page.locator(".plain").textContent()).contains("Shall we meet at noon?");
+        screenshot(page, "phone-message");
+
+        // Reply with an attachment: the other user gets it, and Sent keeps a copy.
+        page.getByRole(com.microsoft.playwright.options.AriaRole.LINK, new Page.GetByRoleOptions().setName("Reply").setExact(true)).click();
+        assertThat(page.getByLabel("To").inputValue()).contains(BOB);
+        assertThat(page.getByLabel("Subject").inputValue()).isEqualTo("Re: " + subject);
+        page.getByLabel("Message").press("Control+Home");
+        page.getByLabel("Message").pressSequentially("Noon is good.");
+        Path plan = state.resolve("plan.txt");
+        Files.writeString(plan, "Table for two at noon\n");
+        page.setInputFiles("#files", plan);
+        screenshot(page, "phone-compose");
+        page.getByRole(com.microsoft.playwright.options.AriaRole.BUTTON, new Page.GetByRoleOptions().setName("Send")).click();
+        page.waitForURL(url -> url.startsWith(BASE + "/mail/INBOX"));
+        assertThat(page.locator(".notice").textContent()).isEqualTo("Sent.");
+
+        JsonNode sent = awaitMessage(ALICE, PASSWORD, "Sent", "Re: " + subject);
+        JsonNode arrived = awaitMessage(BOB, BOB_PASSWORD, "INBOX", "Re: " + subject);
+        for (JsonNode copy : List.of(sent, arrived)) {
+            String raw = new String(Base64.getDecoder().decode(copy.path("raw_b64").asText()), StandardCharsets.UTF_8);
+            assertThat(raw).contains("Noon is good.").contains("filename=plan.txt").contains("In-Reply-To:");
+        }
+
+        // Search finds it by subject, and says so when nothing matches.
+        page.getByLabel("Search INBOX").fill("Lunch on Friday");
+        page.getByLabel("Search INBOX").press("Enter");
+        assertThat(page.getByText(subject).count()).isEqualTo(1);
+        page.getByLabel("Search INBOX").fill("no such words anywhere");
+        page.getByLabel("Search INBOX").press("Enter");
+        assertThat(page.locator(".empty").textContent()).isEqualTo("Nothing matches.");
+
+        // Spam, and back: the message moves to Junk and out again.
+        page.navigate(BASE + "/mail/INBOX");
+        page.getByLabel("Select: " + subject).check();
+        page.getByRole(com.microsoft.playwright.options.AriaRole.BUTTON, new Page.GetByRoleOptions().setName("Spam").setExact(true)).click();
+        assertThat(page.locator(".notice").textContent()).isEqualTo("1 message moved to Junk.");
+        assertThat(messageWithSubject(fetch(ALICE, PASSWORD, "INBOX"), subject)).isEmpty();
+        page.navigate(BASE + "/mail/Junk");
+        page.getByLabel("Select: " + subject).check();
+        page.getByRole(com.microsoft.playwright.options.AriaRole.BUTTON, new Page.GetByRoleOptions().setName("Not spam")).click();
+        assertThat(messageWithSubject(fetch(ALICE, PASSWORD, "INBOX"), subject)).isPresent();
+        assertThat(messageWithSubject(fetch(ALICE, PASSWORD, "Junk"), subject)).isEmpty();
+
+        assertThat(misdeeds).isEmpty();
+    }
+
+    @Test
+    @Order(2)
+    void theSameScreensWorkOnADesktopInDarkMode() {
+        Page page = newPage(false, ColorScheme.DARK);
+        page.navigate(BASE + "/login");
+        page.getByLabel("Address").fill(ALICE);
+        page.getByLabel("Password").fill(PASSWORD);
+        page.getByLabel("Password").press("Enter");
+        page.waitForURL(BASE + "/mail/INBOX");
+        // The folders sit beside the list on a wide screen, with their unread counts.
+        assertThat(page.locator("#folders").isVisible()).isTrue();
+        assertThat(page.locator("#folders a[aria-current=page]").textContent()).startsWith("INBOX");
+        String background = (String) page.evaluate("getComputedStyle(document.body).backgroundColor");
+        assertThat(background).as("dark mode").isEqualTo("rgb(23, 24, 28)");
+        screenshot(page, "desktop-dark-inbox");
+        assertThat(misdeeds).isEmpty();
+    }
+
+    /** Last: it leaves this machine's address throttled for a while. */
+    @Test
+    @Order(99)
+    void aWrongPasswordIsRefusedAndRepeatedTriesMustWait() {
+        Page page = newPage(true, ColorScheme.LIGHT);
+        for (int i = 0; i < 4; i++) {
+            page.navigate(BASE + "/login");
+            page.getByLabel("Address").fill(ALICE);
+            page.getByLabel("Password").fill("wrong-" + i);
+            page.getByLabel("Password").press("Enter");
+            page.waitForLoadState();
+        }
+        assertThat(page.locator(".error").textContent()).startsWith("Too many failed logins. Wait");
+        assertThat(page.url()).isEqualTo(BASE + "/login");
+        // Another account from the same browser waits too: the throttle counts per client address as well.
+        page.getByLabel("Address").fill(BOB);
+        page.getByLabel("Password").fill(BOB_PASSWORD);
+        page.getByLabel("Password").press("Enter");
+        page.waitForLoadState();
+        assertThat(page.locator(".error").textContent()).startsWith("Too many failed logins.");
+    }
+
+    @Test
+    @Order(4)
+    void sessionCookiesAreStrictAndEveryChangeNeedsTheFormToken() {
+        Page page = loggedIn(true, BOB, BOB_PASSWORD);
+        Cookie session = context.cookies().stream().filter(c -> c.name.equals("__Host-hearth")).findFirst().orElseThrow();
+        assertThat(session.secure).isTrue();
+        assertThat(session.httpOnly).isTrue();
+        assertThat(session.sameSite).hasToString("STRICT");
+        APIResponse inbox = page.request().get(BASE + "/mail/INBOX");
+        assertThat(inbox.headers().get("content-security-policy")).contains("script-src 'self'").doesNotContain("unsafe-inline")
+                .contains("frame-ancestors 'none'");
+        assertThat(inbox.headers().get("x-content-type-options")).isEqualTo("nosniff");
+        // The same session's cookie without the page's token: refused, nothing changed.
+        APIResponse forged = page.request().post(BASE + "/logout-everywhere", RequestOptions.create().setForm(FormData.create().set("csrf", "guess")));
+        assertThat(forged.status()).isEqualTo(403);
+        assertThat(page.request().get(BASE + "/mail/INBOX").url()).isEqualTo(BASE + "/mail/INBOX");
+        // Logging out everywhere ends this session too.
+        page.getByRole(com.microsoft.playwright.options.AriaRole.BUTTON, new Page.GetByRoleOptions().setName("Log out everywhere")).click();
+        page.waitForURL(BASE + "/login");
+        page.navigate(BASE + "/mail/INBOX");
+        assertThat(page.url()).isEqualTo(BASE + "/login");
+        assertThat(misdeeds).isEmpty();
+    }
+
+    @Test
+    @Order(5)
+    void hostileHtmlRunsNothingAndLoadsNothingFromElsewhere() throws Exception {
+        String subject = "<img src=x onerror=alert(1)>Invoice \"><script>alert(2)</script>";
+        deliverRaw("mallory@evil.test", ALICE, """
+                From: "<svg onload=alert(3)>" <mallory@evil.test>
+                To: alice@web.hearth.test
+                Subject: %s
+                MIME-Version: 1.0
+                Content-Type: multipart/mixed; boundary=b
+
+                --b
+                Content-Type: text/html; charset=utf-8
+
+                <p>Dear customer</p><script>alert(4)</script><img src="https://tracker.evil.test/p.gif">
+                <a href="javascript:alert(5)">pay</a><iframe src="https://evil.test/"></iframe>
+                <div style="background:url(https://evil.test/bg.png)">x</div><svg><animate onbegin=alert(6) attributeName=x dur=1s>
+                <form action="https://evil.test/"><input name=card></form><base href="https://evil.test/">
+                <meta http-equiv="refresh" content="0;url=https://evil.test/">
+                --b
+                Content-Type: text/html; name="<img src=x onerror=alert(7)>.html"
+                Content-Disposition: attachment; filename="<img src=x onerror=alert(7)>.html"
+
+                <script>alert(8)</script>
+                --b--
+                """.formatted(subject));
+        awaitMessage(ALICE, PASSWORD, "INBOX", subject);
+        Page page = loggedIn(true, ALICE, PASSWORD);
+        page.getByText("Invoice").first().click();
+        page.waitForURL(url -> url.startsWith(BASE + "/mail/INBOX/"));
+        page.locator("iframe.html").waitFor();
+        page.waitForTimeout(1000);
+        assertThat(page.locator("h1").textContent()).contains("<img src=x onerror=alert(1)>");
+        assertThat(page.frames().get(1).content()).contains("Dear customer").doesNotContain("<script").doesNotContain("evil.test");
+        assertThat(page.getByText("Remote images are hidden").count()).isEqualTo(1);
+        // The attachment downloads with its name, never opened as a page.
+        APIResponse attachment = page.request().get(BASE + page.locator(".attachments a").getAttribute("href"));
+        assertThat(attachment.headers().get("content-disposition")).startsWith("attachment;");
+        assertThat(misdeeds).isEmpty();
+    }
+
+    @Test
+    @Order(6)
+    void theWebmailIsOnlyOnTheOverlayAddress() {
+        assertThatThrownBy(() -> {
+            try (Socket s = new Socket()) {
+                s.connect(new InetSocketAddress("127.0.0.1", WEBMAIL_PORT), 2000);
+            }
+        }).isInstanceOf(IOException.class);
+    }
+}

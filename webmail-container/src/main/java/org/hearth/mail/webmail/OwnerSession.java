@@ -1,0 +1,84 @@
+package org.hearth.mail.webmail;
+
+import java.time.Instant;
+import java.util.Set;
+
+/**
+ * One logged-in browser: who, the password its IMAP and submission connections need, the
+ * addresses the owner may send as, the token every form of this session must carry (CSRF), and
+ * the session's own IMAP connection, opened on first use.
+ */
+final class OwnerSession {
+
+    private final String id;
+    private final String user;
+    private final String password;
+    private final Set<String> addresses;
+    private final String formToken;
+    private final String client;
+    private final Instant created;
+    private volatile Instant lastUsed;
+    private ImapMailbox mailbox;
+
+    OwnerSession(String id, String user, String password, Set<String> addresses, String formToken, String client, Instant created) {
+        this.id = id;
+        this.user = user;
+        this.password = password;
+        this.addresses = addresses;
+        this.formToken = formToken;
+        this.client = client;
+        this.created = created;
+        this.lastUsed = created;
+    }
+
+    String id() {
+        return id;
+    }
+
+    String user() {
+        return user;
+    }
+
+    String password() {
+        return password;
+    }
+
+    Set<String> addresses() {
+        return addresses;
+    }
+
+    String formToken() {
+        return formToken;
+    }
+
+    String client() {
+        return client;
+    }
+
+    Instant created() {
+        return created;
+    }
+
+    Instant lastUsed() {
+        return lastUsed;
+    }
+
+    void touch(Instant now) {
+        lastUsed = now;
+    }
+
+    /** This session's mailbox connection, (re)opened when needed. One request at a time uses it. */
+    synchronized ImapMailbox mailbox(MailServers servers) {
+        if (mailbox == null) {
+            mailbox = new ImapMailbox(servers, user, password);
+        }
+        return mailbox;
+    }
+
+    synchronized void close() {
+        if (mailbox != null) {
+            mailbox.close();
+            mailbox = null;
+        }
+    }
+}
