@@ -207,6 +207,9 @@ final class ImapMailbox implements AutoCloseable {
 
     /** Deletes for good (from Trash, or Junk): flagged deleted and expunged. */
     synchronized void expunge(String folder, List<Long> uids) throws MessagingException {
+        if (uids.isEmpty()) {
+            return;
+        }
         withFolder(folder, Folder.READ_WRITE, f -> {
             Message[] ms = existing(f, uids);
             f.setFlags(ms, new Flags(Flags.Flag.DELETED), true);

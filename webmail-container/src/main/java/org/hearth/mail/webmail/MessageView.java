@@ -26,8 +26,8 @@ import java.util.Optional;
  * {@code cid:}. Parts are named by their place in the MIME tree ("2.1"); only the text is read here,
  * attachments are fetched when asked for, so a large message opens as fast as a small one.
  */
-record MessageView(long uid, String folder, String from, String to, String cc, String subject, Optional<Date> date,
-                   Optional<String> messageId, Optional<String> references, Optional<String> replyTo,
+record MessageView(long uid, String folder, String from, String fromAddress, String to, String cc, String bcc, String subject, Optional<Date> date,
+                   Optional<String> messageId, Optional<String> inReplyTo, Optional<String> references, Optional<String> replyTo,
                    Body body, List<Attachment> attachments, Map<String, String> inlineByContentId, boolean flagged) {
 
     /** The readable text: sanitising HTML is the caller's work. */
@@ -50,11 +50,16 @@ record MessageView(long uid, String folder, String from, String to, String cc, S
         walk.visit(m, "");
         String[] refs = m.getHeader("References");
         String[] ids = m.getHeader("Message-ID");
+        String[] inReplyTo = m.getHeader("In-Reply-To");
         Optional<String> replyTo = m.getHeader("Reply-To") == null ? Optional.empty() : Optional.of(Addresses.full(m.getReplyTo()));
-        return new MessageView(uid, folder, Addresses.full(m.getFrom()), Addresses.full(m.getRecipients(Message.RecipientType.TO)),
-                Addresses.full(m.getRecipients(Message.RecipientType.CC)), Optional.ofNullable(m.getSubject()).orElse(""),
+        String fromAddress = m.getFrom() != null && m.getFrom().length > 0 && m.getFrom()[0] instanceof jakarta.mail.internet.InternetAddress ia
+                ? ia.getAddress().toLowerCase(java.util.Locale.ROOT) : "";
+        return new MessageView(uid, folder, Addresses.full(m.getFrom()), fromAddress, Addresses.full(m.getRecipients(Message.RecipientType.TO)),
+                Addresses.full(m.getRecipients(Message.RecipientType.CC)), Addresses.full(m.getRecipients(Message.RecipientType.BCC)),
+                Optional.ofNullable(m.getSubject()).orElse(""),
                 Optional.ofNullable(m.getSentDate()).or(() -> Optional.ofNullable(receivedDate(m))),
-                Optional.ofNullable(ids).map(a -> a[0].strip()), Optional.ofNullable(refs).map(a -> a[0].strip()),
+                Optional.ofNullable(ids).map(a -> a[0].strip()), Optional.ofNullable(inReplyTo).map(a -> a[0].strip()),
+                Optional.ofNullable(refs).map(a -> a[0].strip()),
                 replyTo,
                 walk.body != null ? walk.body : new Body.Text(""), List.copyOf(walk.attachments),
                 Map.copyOf(walk.inline), m.isSet(jakarta.mail.Flags.Flag.FLAGGED));

@@ -71,6 +71,13 @@ final class OwnerSessions {
         return Optional.of(s);
     }
 
+    /** Whether the session with this id is still there, without counting this as its use (a page's background stream). */
+    boolean isLive(String id) {
+        OwnerSession s = byId.get(id);
+        Instant now = clock.instant();
+        return s != null && !now.isAfter(s.lastUsed().plus(limits.idle())) && !now.isAfter(s.created().plus(limits.absolute()));
+    }
+
     /** Ends the session with this id, if there is one. */
     void close(String id) {
         OwnerSession s = id == null ? null : byId.remove(id);

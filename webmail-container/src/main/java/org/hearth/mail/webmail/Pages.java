@@ -131,7 +131,9 @@ final class Pages {
         if (page.messages().isEmpty()) {
             m.append("<p class=\"empty\">").append(query.isPresent() ? "Nothing matches." : "No messages.").append("</p>");
         }
-        m.append("<ul class=\"messages\">");
+        // The newest page of a folder, unsearched, follows new mail as it arrives (app.js).
+        boolean live = page.number() == 1 && query.isEmpty() && folder.equals("INBOX");
+        m.append("<ul class=\"messages\"").append(live ? " data-live" : "").append(">");
         for (ImapMailbox.Summary sum : page.messages()) {
             String id = "m" + sum.uid();
             m.append("<li class=\"").append(sum.seen() ? "seen" : "unseen").append(sum.flagged() ? " flagged" : "").append("\">")
@@ -195,6 +197,7 @@ final class Pages {
 
     static String message(OwnerSession s, List<ImapMailbox.FolderInfo> folders, MessageView v, Optional<String> notice,
                           int blockedRemote, boolean remoteAllowed) {
+        boolean isDrafts = folders.stream().anyMatch(f -> f.name().equals(v.folder()) && f.role().equals(Optional.of(ImapMailbox.Role.DRAFTS)));
         String here = messageUrl(v.folder(), v.uid());
         StringBuilder m = new StringBuilder();
         m.append("<p class=\"back\"><a href=\"").append(folderUrl(v.folder())).append("\">← ").append(text(v.folder())).append("</a></p>");
@@ -209,7 +212,11 @@ final class Pages {
         }
         v.date().ifPresent(d -> m.append("<dt>Date</dt><dd>").append(text(FULL.format(d.toInstant().atZone(ZoneId.systemDefault())))).append("</dd>"));
         m.append("</dl>");
-        m.append("<nav class=\"reply\" aria-label=\"Reply\">")
+        m.append("<nav class=\"reply\" aria-label=\"Reply\">");
+        if (isDrafts) {
+            m.append("<a class=\"button primary\" href=\"/compose?mode=draft&amp;folder=").append(url(v.folder())).append("&amp;uid=").append(v.uid()).append("\">Go on writing</a>");
+        }
+        m.append("")
                 .append("<a class=\"button\" href=\"/compose?mode=reply&amp;folder=").append(url(v.folder())).append("&amp;uid=").append(v.uid()).append("\">Reply</a>")
                 .append("<a class=\"button\" href=\"/compose?mode=all&amp;folder=").append(url(v.folder())).append("&amp;uid=").append(v.uid()).append("\">Reply all</a>")
                 .append("<a class=\"button\" href=\"/compose?mode=forward&amp;folder=").append(url(v.folder())).append("&amp;uid=").append(v.uid()).append("\">Forward</a>")
@@ -220,8 +227,13 @@ final class Pages {
                 .append("<input type=\"hidden\" name=\"from-message\" value=\"1\">")
                 .append(actions(folders, v.folder(), false)).append("</form>");
         if (blockedRemote > 0 && !remoteAllowed) {
-            m.append("<p class=\"notice\">Remote images are hidden to protect your privacy. ")
-                    .append("<a href=\"").append(here).append("?remote=1\">Show them for this message</a></p>");
+            m.append("<div class=\"notice\"><p>Remote images are hidden to protect your privacy.</p>")
+                    .append("<a class=\"button\" href=\"").append(here).append("?remote=1\">Show them for this message</a>");
+            if (!v.fromAddress().isEmpty()) {
+                m.append("<form method=\"post\" action=\"").append(here).append("/allow-sender\" class=\"inline\">").append(token(s))
+                        .append("<button type=\"submit\">Always show from ").append(text(v.fromAddress())).append("</button></form>");
+            }
+            m.append("</div>");
         }
         if (v.body() instanceof MessageView.Body.Text t) {
             m.append("<div class=\"plain\">").append(text(t.text())).append("</div>");
@@ -252,9 +264,9 @@ final class Pages {
 
     /** What a compose form holds: kept whole when sending fails, so nothing written is lost. */
     record Draft(String from, String to, String cc, String bcc, String subject, String text, String inReplyTo,
-                 String references, String forwardOf) {
+                 String references, String forwardOf, String draftUid) {
         static Draft empty(String from) {
-            return new Draft(from, "", "", "", "", "", "", "", "");
+            return new Draft(from, "", "", "", "", "", "", "", "", "");
         }
     }
 
@@ -264,7 +276,9 @@ final class Pages {
         m.append("<form method=\"post\" action=\"/send\" enctype=\"multipart/form-data\" class=\"compose\">").append(token(s))
                 .append("<input type=\"hidden\" name=\"in-reply-to\" value=\"").append(text(d.inReplyTo())).append("\">")
                 .append("<input type=\"hidden\" name=\"references\" value=\"").append(text(d.references())).append("\">")
-                .append("<input type=\"hidden\" name=\"forward-of\" value=\"").append(text(d.forwardOf())).append("\">");
+                .append("<input type=\"hidden\" name=\"forward-of\" value=\"").append(text(d.forwardOf())).append("\">")
+                // The copy in Drafts this form last saved (app.js saves while the owner writes); replaced at each save.
+                .append("<input type=\"hidden\" name=\"draft-uid\" value=\"").append(text(d.draftUid())).append("\">");
         m.append("<label for=\"from\">From</label><select id=\"from\" name=\"from\">");
         for (String a : s.addresses()) {
             m.append("<option").append(a.equals(d.from()) ? " selected" : "").append(">").append(text(a)).append("</option>");
@@ -278,7 +292,8 @@ final class Pages {
         m.append("<label for=\"text\">Message</label><textarea id=\"text\" name=\"text\" rows=\"14\">").append(text(d.text())).append("</textarea>");
         m.append("<label for=\"files\">Attachments</label><input id=\"files\" name=\"files\" type=\"file\" multiple>");
         m.append("<div class=\"actions\"><button type=\"submit\" class=\"primary\" name=\"action\" value=\"send\">Send</button>")
-                .append("<button type=\"submit\" name=\"action\" value=\"draft\">Save draft</button></div></form>");
+                .append("<button type=\"submit\" name=\"action\" value=\"draft\">Save draft</button>")
+                .append("<span id=\"draft-status\" class=\"meta\" role=\"status\"></span></div></form>");
         return frame(s, folders, "", "Write", m.toString());
     }
 

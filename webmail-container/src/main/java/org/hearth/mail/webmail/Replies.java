@@ -42,14 +42,24 @@ final class Replies {
                 }
                 String quoted = text.lines().map(l -> l.startsWith(">") ? ">" + l : "> " + l).collect(Collectors.joining("\n"));
                 yield new Pages.Draft(own, to, cc, "", prefixed("Re: ", v.subject()),
-                        "\n\nOn " + when + ", " + v.from() + " wrote:\n" + quoted + "\n", v.messageId().orElse(""), references, "");
+                        "\n\nOn " + when + ", " + v.from() + " wrote:\n" + quoted + "\n", v.messageId().orElse(""), references, "", "");
             }
             case "forward" -> new Pages.Draft(own, "", "", "", prefixed("Fwd: ", v.subject()),
                     "\n\n---------- Forwarded message ----------\nFrom: " + v.from() + "\nDate: " + when + "\nSubject: "
-                            + v.subject() + "\nTo: " + v.to() + "\n\n" + text + "\n", "", "", "");
-            case "attach" -> new Pages.Draft(own, "", "", "", prefixed("Fwd: ", v.subject()), "", "", "", folder + "/" + uid);
+                            + v.subject() + "\nTo: " + v.to() + "\n\n" + text + "\n", "", "", "", "");
+            case "attach" -> new Pages.Draft(own, "", "", "", prefixed("Fwd: ", v.subject()), "", "", "", folder + "/" + uid, "");
+            // A saved draft, to go on writing: its fields as they were; saving again replaces it.
+            case "draft" -> new Pages.Draft(s.addresses().contains(bare(v.from())) ? bare(v.from()) : from, v.to(), v.cc(),
+                    v.bcc(), v.subject(), text, v.inReplyTo().orElse(""), v.references().orElse(""), "", String.valueOf(uid));
             default -> Pages.Draft.empty(from);
         };
+    }
+
+    /** The address alone, from "Name <address>". */
+    private static String bare(String address) {
+        int lt = address.lastIndexOf('<');
+        return (lt >= 0 ? address.substring(lt + 1, address.indexOf('>', lt) < 0 ? address.length() : address.indexOf('>', lt)) : address)
+                .strip().toLowerCase(Locale.ROOT);
     }
 
     private static String prefixed(String prefix, String subject) {

@@ -25,6 +25,7 @@ import org.slf4j.LoggerFactory;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.net.URLDecoder;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -68,14 +69,19 @@ final class WebmailHandler extends Handler.Abstract {
     private final OwnerSessions sessions;
     private final LoginGate gate;
     private final Outgoing outgoing;
+    private final NewMailEvents events;
+    private final RemoteContentSenders senders;
     private final Path uploads;
     private final long maxMessage;
 
-    WebmailHandler(MailServers servers, OwnerSessions sessions, LoginGate gate, Path uploads, long maxMessage) {
+    WebmailHandler(MailServers servers, OwnerSessions sessions, LoginGate gate, RemoteContentSenders senders, Path uploads,
+                   long maxMessage) {
+        this.senders = senders;
         this.servers = servers;
         this.sessions = sessions;
         this.gate = gate;
         this.outgoing = new Outgoing(servers);
+        this.events = new NewMailEvents(servers);
         this.uploads = uploads;
         this.maxMessage = maxMessage;
         Executors.newSingleThreadScheduledExecutor(r -> {
@@ -92,6 +98,11 @@ final class WebmailHandler extends Handler.Abstract {
             route(request, response, callback);
         } catch (ImapMailbox.NoSuchFolder | ImapMailbox.NoSuchMessage e) {
             html(response, callback, 404, Pages.problem("Not found", e.getMessage()));
+        } catch (jakarta.mail.AuthenticationFailedException e) {
+            // The password changed (or the account went) since this session began: it ends here.
+            sessions.close(cookie(request, SESSION_COOKIE));
+            Response.addCookie(response, expired(SESSION_COOKIE));
+            html(response, callback, 401, Pages.problem("Log in again", "Your mail store no longer accepts this session's login."));
         } catch (MessagingException e) {
             LOG.warn("event=store-failed path={} error={}", request.getHttpURI().getPath(), e.getMessage());
             html(response, callback, 503, Pages.problem("Your mail cannot be reached just now",
@@ -157,6 +168,8 @@ final class WebmailHandler extends Handler.Abstract {
             LOG.info("event=logout-everywhere user={} sessions={}", s.user(), n);
             Response.addCookie(response, expired(SESSION_COOKIE));
             redirect(response, callback, "/login");
+        } else if (path.equals("/events") && get) {
+            events.open(s, () -> sessions.isLive(s.id()), request, response, callback);
         } else if (path.equals("/compose") && get) {
             compose(request, response, callback, s);
         } else if (path.equals("/send") && post) {
@@ -182,7 +195,6 @@ final class WebmailHandler extends Handler.Abstract {
             act(response, callback, s, box, folder, form);
         } else if (seg.size() == 3 && form == null) {
             long uid = uid(seg.get(2));
-            boolean remote = "1".equals(query.getValue("remote"));
             record Shown(MessageView view, int blocked) {
             }
             Shown shown = box.read(folder, uid, m -> {
@@ -190,38 +202,50 @@ final class WebmailHandler extends Handler.Abstract {
                 int blocked = v.body() instanceof MessageView.Body.Html h ? SafeHtml.clean(h.html(), id -> null, false).blockedRemote() : 0;
                 return new Shown(v, blocked);
             });
+            boolean remote = "1".equals(query.getValue("remote")) || senders.allows(s.user(), shown.view().fromAddress());
             html(response, callback, 200, Pages.message(s, box.folders(), shown.view(), Optional.ofNullable(query.getValue("done")),
                     shown.blocked(), remote));
+        } else if (seg.size() == 4 && seg.get(3).equals("allow-sender") && form != null) {
+            long uid = uid(seg.get(2));
+            String sender = box.read(folder, uid, m -> MessageView.of(folder, uid, m).fromAddress());
+            if (sender.isEmpty()) {
+                throw new BadRequest("This message names no sender to allow");
+            }
+            senders.allow(s.user(), sender);
+            LOG.info("event=remote-content-allowed user={} sender={}", s.user(), sender);
+            redirect(response, callback, Pages.messageUrl(folder, uid) + "?done=" + Pages.url("Remote images from " + sender + " will be shown."));
         } else if (seg.size() == 4 && seg.get(3).equals("body") && form == null) {
             long uid = uid(seg.get(2));
-            boolean remote = "1".equals(query.getValue("remote"));
+            boolean[] remote = {"1".equals(query.getValue("remote"))};
             String doc = box.read(folder, uid, m -> {
                 MessageView v = MessageView.of(folder, uid, m);
                 if (!(v.body() instanceof MessageView.Body.Html h)) {
                     return Pages.messageBody("");
                 }
+                remote[0] = remote[0] || senders.allows(s.user(), v.fromAddress());
                 Map<String, String> inline = inlineImages(m, v);
-                return Pages.messageBody(SafeHtml.clean(h.html(), inline, remote).html());
+                return Pages.messageBody(SafeHtml.clean(h.html(), inline, remote[0]).html());
             });
-            securityHeaders(response, remote ? BODY_POLICY_REMOTE : BODY_POLICY);
+            securityHeaders(response, remote[0] ? BODY_POLICY_REMOTE : BODY_POLICY);
             response.getHeaders().put("X-Frame-Options", "SAMEORIGIN");
             html(response, callback, 200, doc);
         } else if (seg.size() == 5 && seg.get(3).equals("part") && form == null) {
             long uid = uid(seg.get(2));
             String partPath = seg.get(4);
-            byte[][] holder = new byte[1][];
-            String[] nameAndType = box.read(folder, uid, m -> {
+            box.read(folder, uid, m -> {
                 MessageView v = MessageView.of(folder, uid, m);
                 if (!v.servesPart(partPath)) {
                     throw new ImapMailbox.NoSuchMessage(folder, uid);
                 }
                 Part p = MessageView.part(m, partPath).orElseThrow(() -> new ImapMailbox.NoSuchMessage(folder, uid));
-                try (InputStream in = p.getInputStream()) {
-                    holder[0] = in.readAllBytes();
+                download(response, MessageView.fileName(p, "part-" + partPath), MessageView.baseType(p));
+                // Streamed from the store as it comes: an attachment of many megabytes never sits whole in memory.
+                try (InputStream in = p.getInputStream(); OutputStream out = Content.Sink.asOutputStream(response)) {
+                    in.transferTo(out);
                 }
-                return new String[]{MessageView.fileName(p, "part-" + partPath), MessageView.baseType(p)};
+                callback.succeeded();
+                return null;
             });
-            download(response, callback, nameAndType[0], nameAndType[1], holder[0]);
         } else {
             html(response, callback, 404, Pages.problem("Not found", "There is no such page"));
         }
@@ -352,10 +376,14 @@ final class WebmailHandler extends Handler.Abstract {
             }
             Pages.Draft d = new Pages.Draft(value(parts, "from"), value(parts, "to"), value(parts, "cc"), value(parts, "bcc"),
                     value(parts, "subject"), value(parts, "text").replace("\r\n", "\n"), value(parts, "in-reply-to"),
-                    value(parts, "references"), value(parts, "forward-of"));
+                    value(parts, "references"), value(parts, "forward-of"), value(parts, "draft-uid"));
+            String action = value(parts, "action");
+            // "autosave": app.js saving the text while the owner writes (no files; answered in JSON).
+            boolean autosave = action.equals("autosave");
+            boolean draft = autosave || action.equals("draft");
             List<Outgoing.Upload> files = new ArrayList<>();
             for (MultiPart.Part p : parts) {
-                if (p.getName().equals("files") && p.getFileName() != null && !p.getFileName().isBlank()) {
+                if (!autosave && p.getName().equals("files") && p.getFileName() != null && !p.getFileName().isBlank()) {
                     Path file = Files.createTempFile(uploads, "upload", ".part");
                     toDelete.add(file);
                     Files.delete(file);
@@ -364,14 +392,21 @@ final class WebmailHandler extends Handler.Abstract {
                     files.add(new Outgoing.Upload(p.getFileName().replaceAll("[\\r\\n\"]", "_"), type, file));
                 }
             }
+            List<Long> previousDraft = d.draftUid().matches("[1-9][0-9]{0,9}") ? List.of(Long.parseLong(d.draftUid())) : List.of();
             ImapMailbox box = s.mailbox(servers);
-            boolean draft = "draft".equals(value(parts, "action"));
             try {
                 Optional<byte[]> original = d.forwardOf().isEmpty() ? Optional.empty() : Optional.of(original(box, d.forwardOf()));
                 MimeMessage m = outgoing.build(s, d, files, original, draft);
+                String drafts = box.folderFor(ImapMailbox.Role.DRAFTS);
                 if (draft) {
-                    box.append(box.folderFor(ImapMailbox.Role.DRAFTS), m, flags(Flags.Flag.DRAFT, Flags.Flag.SEEN));
-                    redirect(response, callback, Pages.folderUrl(box.folderFor(ImapMailbox.Role.DRAFTS)) + "?done=" + Pages.url("Draft saved."));
+                    // The new copy first, then the one it replaces: a failure in between leaves two, never none.
+                    Optional<Long> saved = box.append(drafts, m, flags(Flags.Flag.DRAFT, Flags.Flag.SEEN));
+                    box.expunge(drafts, previousDraft);
+                    if (autosave) {
+                        json(response, callback, 200, "{\"draft\":" + saved.map(String::valueOf).orElse("null") + "}");
+                    } else {
+                        redirect(response, callback, Pages.folderUrl(drafts) + "?done=" + Pages.url("Draft saved."));
+                    }
                     return;
                 }
                 outgoing.send(s, m);
@@ -379,12 +414,17 @@ final class WebmailHandler extends Handler.Abstract {
                 String done = "Sent.";
                 try {
                     box.append(box.folderFor(ImapMailbox.Role.SENT), m, flags(Flags.Flag.SEEN));
+                    box.expunge(drafts, previousDraft);
                 } catch (MessagingException e) {
                     done = "Sent, but its copy could not be kept in Sent (" + e.getMessage() + ").";
                 }
                 redirect(response, callback, "/mail/INBOX?done=" + Pages.url(done));
             } catch (Outgoing.Refused e) {
-                html(response, callback, 422, Pages.compose(s, box.folders(), d, Optional.of(e.getMessage())));
+                if (autosave) {
+                    json(response, callback, 422, "{\"error\":\"" + e.getMessage().replace("\\", "\\\\").replace("\"", "\\\"") + "\"}");
+                } else {
+                    html(response, callback, 422, Pages.compose(s, box.folders(), d, Optional.of(e.getMessage())));
+                }
             }
         } finally {
             for (Path p : toDelete) {
@@ -490,9 +530,20 @@ final class WebmailHandler extends Handler.Abstract {
     }
 
     private static void html(Response response, Callback callback, int status, String html) {
+        if (response.isCommitted()) {
+            // A download failed half-way: too late for a page, the browser sees the transfer break off.
+            callback.failed(new IOException("failed after the response began (status " + status + ")"));
+            return;
+        }
         response.setStatus(status);
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/html; charset=utf-8");
         Content.Sink.write(response, true, html, callback);
+    }
+
+    private static void json(Response response, Callback callback, int status, String json) {
+        response.setStatus(status);
+        response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
+        Content.Sink.write(response, true, json, callback);
     }
 
     private static void redirect(Response response, Callback callback, String location) {
@@ -501,14 +552,13 @@ final class WebmailHandler extends Handler.Abstract {
         response.write(true, null, callback);
     }
 
-    private static void download(Response response, Callback callback, String name, String type, byte[] bytes) {
+    /** The headers of an attachment's download: never rendered as a page of this origin, never sniffed. */
+    private static void download(Response response, String name, String type) {
         response.setStatus(200);
-        // Never rendered by the browser as a page of this origin: always a download, never sniffed.
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, type.matches("[a-z0-9.+-]+/[a-z0-9.+-]+") ? type : "application/octet-stream");
         response.getHeaders().put(new HttpField(HttpHeader.CONTENT_DISPOSITION, "attachment; filename=\""
                 + name.replaceAll("[^\\x20-\\x7e]|[\"\\\\]", "_") + "\"; filename*=UTF-8''" + Pages.url(name)));
         response.getHeaders().put("Content-Security-Policy", "default-src 'none'; sandbox");
-        response.write(true, ByteBuffer.wrap(bytes), callback);
     }
 
     private static final Map<String, String> STATIC_TYPES = Map.of("css", "text/css; charset=utf-8",
@@ -527,6 +577,8 @@ final class WebmailHandler extends Handler.Abstract {
         response.setStatus(200);
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, STATIC_TYPES.get(name.substring(name.lastIndexOf('.') + 1)));
         response.getHeaders().put(HttpHeader.CACHE_CONTROL, "private, max-age=3600");
+        // The same files for everyone, secret to no one (a message frame, an opaque origin, may show the icon).
+        response.getHeaders().put("Cross-Origin-Resource-Policy", "cross-origin");
         response.write(true, ByteBuffer.wrap(bytes), callback);
     }
 

@@ -28,8 +28,8 @@ import java.util.Map;
  *
  * <p>Settings (environment): {@code WEBMAIL_PORT} (8443), {@code STORE_IMAP} (imap:1143),
  * {@code STORE_LOGIN} (imap:2465), {@code SUBMISSION} (outbound:1587), {@code MAIL_HOSTNAME} (the
- * certificate's name), {@code MAIL_DATA} (/data: its TLS key and uploads in flight, on its
- * encrypted volume), {@code MAX_MESSAGE_BYTES} (a message sent, attachments included). When the
+ * certificate's name), {@code MAIL_DATA} (/data: its TLS key, uploads in flight and the senders
+ * each owner allows remote images from, on its encrypted volume), {@code MAX_MESSAGE_BYTES} (a message sent, attachments included). When the
  * supervisor names the port in {@code HEARTH_PROXY_PROTOCOL_PORTS}, each connection starts with the
  * edge listener's PROXY header: the browser's own address, which login throttling needs.
  */
@@ -49,7 +49,7 @@ public final class WebmailService {
                 address(env, "SUBMISSION", "outbound:1587"), Duration.ofSeconds(20));
         long maxMessage = Long.parseLong(env.getOrDefault("MAX_MESSAGE_BYTES", "26214400"));
         WebmailHandler handler = new WebmailHandler(servers, new OwnerSessions(OwnerSessions.Limits.standard()),
-                new LoginGate(), data.resolve("uploads"), maxMessage);
+                new LoginGate(), new RemoteContentSenders(data.resolve("settings")), data.resolve("uploads"), maxMessage);
 
         // Few threads: a home has a handful of browsers (a page waits on IMAP, not on CPU).
         QueuedThreadPool threads = new QueuedThreadPool(24, 2, 60_000);

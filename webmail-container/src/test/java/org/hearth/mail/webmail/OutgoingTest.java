@@ -27,7 +27,7 @@ class OutgoingTest {
             "192.0.2.1", Instant.now());
 
     private static Pages.Draft draft(String from, String to, String subject) {
-        return new Pages.Draft(from, to, "", "", subject, "Hello", "<orig@b.test>", "<root@b.test> <orig@b.test>", "");
+        return new Pages.Draft(from, to, "", "", subject, "Hello", "<orig@b.test>", "<root@b.test> <orig@b.test>", "", "");
     }
 
     @Test
