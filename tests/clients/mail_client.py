@@ -282,12 +282,15 @@ def resolve(server, name, timeout=3):
         return {"error": type(e).__name__}
 
 
-def probe(host, port, implicit_tls=False, timeout=3):
-    """What a client sees when it dials: the server's first line, or refused / timeout."""
+def probe(host, port, implicit_tls=False, timeout=3, say=None):
+    """What a client sees when it dials: the server's first line, or refused / timeout. For a
+    protocol where the client speaks first (HTTP), SAY is what it says."""
     try:
         with socket.create_connection((host, port), timeout=timeout) as raw:
             conn = tls().wrap_socket(raw) if implicit_tls else raw
             conn.settimeout(timeout)
+            if say:
+                conn.sendall(say.encode())
             line = conn.makefile("rb").readline().decode(errors="replace").strip()
             return {"result": "open", "greeting": line}
     except ConnectionRefusedError:

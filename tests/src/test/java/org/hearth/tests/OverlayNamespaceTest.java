@@ -46,6 +46,7 @@ class OverlayNamespaceTest {
     private static final int SMTP_PORT = 43525;
     private static final int IMAP_PORT = 43143;
     private static final int IMAPS_PORT = 43993;
+    private static final int WEBMAIL_PORT = EngineFixture.webmailPort(IMAP_PORT);
     private static final String DOMAIN = "ovl.hearth.test";
     private static final String ALICE = "alice@" + DOMAIN;
     private static final String PASSWORD = "alice-password-ovl";
@@ -105,6 +106,7 @@ class OverlayNamespaceTest {
 
         assertThat(listening(IMAP_PORT)).containsExactly(OVERLAY_ADDRESS + ":" + IMAP_PORT);
         assertThat(listening(IMAPS_PORT)).containsExactly(OVERLAY_ADDRESS + ":" + IMAPS_PORT);
+        assertThat(listening(WEBMAIL_PORT)).containsExactly(OVERLAY_ADDRESS + ":" + WEBMAIL_PORT);
         assertThat(listening(SMTP_PORT)).containsExactly(PUBLIC_ADDRESS + ":" + SMTP_PORT);
     }
 
@@ -121,6 +123,8 @@ class OverlayNamespaceTest {
         assertThat(found.path("INBOX").asInt()).as("IMAP login and search from the phone: %s", found).isEqualTo(1);
         assertThat(probe(PHONE, OVERLAY_ADDRESS, IMAPS_PORT, true).path("greeting").asText())
                 .as("IMAPS over the overlay").startsWith("* OK");
+        assertThat(webmailProbe(PHONE, OVERLAY_ADDRESS, WEBMAIL_PORT).path("greeting").asText())
+                .as("webmail over the overlay").startsWith("HTTP/1.1 303");
     }
 
     @Test
@@ -128,12 +132,15 @@ class OverlayNamespaceTest {
     void theInternetReachesNoPrivatePortOnAnyAddressItCanRouteTo() {
         // The appliance's own addresses with the host ports, then the store's container addresses with its own ports.
         Map<String, List<Integer>> targets = new java.util.LinkedHashMap<>();
-        targets.put(PUBLIC_ADDRESS, List.of(IMAP_PORT, IMAPS_PORT));
-        targets.put(OVERLAY_ADDRESS, List.of(IMAP_PORT, IMAPS_PORT, SMTP_PORT));
+        targets.put(PUBLIC_ADDRESS, List.of(IMAP_PORT, IMAPS_PORT, WEBMAIL_PORT));
+        targets.put(OVERLAY_ADDRESS, List.of(IMAP_PORT, IMAPS_PORT, WEBMAIL_PORT, SMTP_PORT));
         containerAddresses("imap").forEach(a -> targets.put(a, List.of(1143, 1993, 2424, 2425, 2465)));
+        containerAddresses("webmail").forEach(a -> targets.put(a, List.of(8443)));
         assertThat(targets).hasSizeGreaterThan(2);
         targets.forEach((address, ports) -> ports.forEach(port -> {
-            String result = probe(INTERNET, address, port, false).path("result").asText();
+            // HTTPS speaks only when spoken to: asked as a browser would, so that a silent open port cannot pass for closed.
+            String result = (port == WEBMAIL_PORT || port == 8443 ? webmailProbe(INTERNET, address, port) : probe(INTERNET, address, port, false))
+                    .path("result").asText();
             assertThat(result).as("internet -> %s:%d", address, port).isIn("refused", "timeout");
         }));
         assertThat(probe(INTERNET, PUBLIC_ADDRESS, SMTP_PORT, false).path("greeting").asText()).startsWith("220");
@@ -218,6 +225,12 @@ class OverlayNamespaceTest {
         java.util.regex.Matcher m = java.util.regex.Pattern.compile("pid=(\\d+)").matcher(out);
         assertThat(m.find()).as("wireguard-go owns %s's socket: %s", DEVICE, out).isTrue();
         return Long.parseLong(m.group(1));
+    }
+
+    /** A browser's first request to the webmail over TLS: its status line, or refused / timeout. */
+    private static JsonNode webmailProbe(String netns, String host, int port) {
+        return MailClients.pythonIn(netns, "probe", Map.of("host", host, "port", port, "implicit_tls", true, "timeout", 3,
+                "say", "GET / HTTP/1.1\r\nHost: webmail\r\nConnection: close\r\n\r\n"));
     }
 
     private static List<String> containerAddresses(String role) {
