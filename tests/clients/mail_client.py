@@ -285,8 +285,10 @@ def resolve(server, name, timeout=3):
 def probe(host, port, implicit_tls=False, timeout=3, say=None):
     """What a client sees when it dials: the server's first line, or refused / timeout. For a
     protocol where the client speaks first (HTTP), SAY is what it says."""
+    connected = False
     try:
         with socket.create_connection((host, port), timeout=timeout) as raw:
+            connected = True
             conn = tls().wrap_socket(raw) if implicit_tls else raw
             conn.settimeout(timeout)
             if say:
@@ -296,7 +298,8 @@ def probe(host, port, implicit_tls=False, timeout=3, say=None):
     except ConnectionRefusedError:
         return {"result": "refused"}
     except (socket.timeout, TimeoutError):
-        return {"result": "timeout"}
+        # Connected, then nothing: an open port that stays silent is still open.
+        return {"result": "silent" if connected else "timeout"}
     except OSError as e:
         return {"result": "error", "error": str(e)}
 

@@ -65,6 +65,7 @@ final class ImapMailbox implements AutoCloseable {
     private final String password;
     private final Session mailSession;
     private IMAPStore store;
+    private boolean closed;
 
     ImapMailbox(MailServers servers, String user, String password) {
         this.servers = servers;
@@ -77,6 +78,10 @@ final class ImapMailbox implements AutoCloseable {
     }
 
     private synchronized IMAPStore connected() throws MessagingException {
+        if (closed) {
+            // Its session ended (logout) while a request still held it: no new connection for it.
+            throw new jakarta.mail.AuthenticationFailedException("the session has ended");
+        }
         if (store == null || !store.isConnected()) {
             store = (IMAPStore) mailSession.getStore("imap");
             store.connect(servers.imap().getHostString(), servers.imap().getPort(), user, password);
@@ -212,6 +217,9 @@ final class ImapMailbox implements AutoCloseable {
         }
         withFolder(folder, Folder.READ_WRITE, f -> {
             Message[] ms = existing(f, uids);
+            if (ms.length == 0) {
+                return null;
+            }
             f.setFlags(ms, new Flags(Flags.Flag.DELETED), true);
             ((IMAPFolder) f).expunge(ms);
             return null;
@@ -220,7 +228,10 @@ final class ImapMailbox implements AutoCloseable {
 
     synchronized void flag(String folder, List<Long> uids, Flags.Flag flag, boolean set) throws MessagingException {
         withFolder(folder, Folder.READ_WRITE, f -> {
-            f.setFlags(existing(f, uids), new Flags(flag), set);
+            Message[] ms = existing(f, uids);
+            if (ms.length > 0) {
+                f.setFlags(ms, new Flags(flag), set);
+            }
             return null;
         });
     }
@@ -254,14 +265,19 @@ final class ImapMailbox implements AutoCloseable {
         try {
             return work.run(f);
         } finally {
-            if (f.isOpen()) {
-                f.close(false);
+            try {
+                if (f.isOpen()) {
+                    f.close(false);
+                }
+            } catch (MessagingException e) {
+                // The work is done (or failed on its own); a connection that breaks at CLOSE reconnects next time.
             }
         }
     }
 
     @Override
     public synchronized void close() {
+        closed = true;
         if (store != null) {
             try {
                 store.close();

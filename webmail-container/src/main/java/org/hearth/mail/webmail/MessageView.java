@@ -43,7 +43,7 @@ record MessageView(long uid, String folder, String from, String fromAddress, Str
     }
 
     /** A readable text longer than this is cut (a page of many megabytes helps no one on a phone). */
-    static final int MAX_TEXT_CHARS = 2_000_000;
+    static final int MAX_TEXT_CHARS = 1_000_000;
 
     static MessageView of(String folder, long uid, Message m) throws MessagingException, IOException {
         Walk walk = new Walk();

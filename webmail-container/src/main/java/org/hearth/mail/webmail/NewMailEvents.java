@@ -35,7 +35,7 @@ final class NewMailEvents {
 
     private static final Logger LOG = LoggerFactory.getLogger(NewMailEvents.class);
     /** Each stream is an IMAP connection and a waiting thread: a home has a handful of open pages. */
-    private static final int MAX_STREAMS = 32;
+    private static final int MAX_STREAMS = 16;
     private static final Duration PING = Duration.ofSeconds(25);
 
     private final MailServers servers;
@@ -67,7 +67,7 @@ final class NewMailEvents {
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/event-stream; charset=utf-8");
         Stream stream = new Stream(owner, live, response, callback);
         // A page that goes away closes its connection: end at once rather than at the next ping.
-        request.addFailureListener(failure -> stream.end());
+        request.addFailureListener(stream::fail);
         waiters.execute(stream::run);
     }
 
@@ -77,6 +77,7 @@ final class NewMailEvents {
         private final Response response;
         private final Callback callback;
         private volatile boolean ended;
+        private final java.util.concurrent.locks.ReentrantLock writing = new java.util.concurrent.locks.ReentrantLock();
         private volatile IMAPStore store;
 
         Stream(OwnerSession owner, BooleanSupplier live, Response response, Callback callback) {
@@ -120,31 +121,55 @@ final class NewMailEvents {
             return "{\"folder\":\"INBOX\",\"messages\":" + inbox.getMessageCount() + ",\"unread\":" + inbox.getUnreadMessageCount() + "}";
         }
 
-        /** A comment line now and then: the only way to learn that the page went away. */
+        /**
+         * A comment line now and then: the only way to learn that the page went away. One ping thread
+         * serves every stream, so a stream still busy writing (a stalled browser) is skipped, not waited for.
+         */
         private void ping() {
+            if (!live.getAsBoolean()) {
+                end(null);
+                return;
+            }
+            if (!writing.tryLock()) {
+                return;
+            }
             try {
-                if (!live.getAsBoolean()) {
-                    end();
-                    return;
-                }
                 send(": ping\n\n");
             } catch (IOException | RuntimeException e) {
-                end();
+                end(null);
+            } finally {
+                writing.unlock();
             }
         }
 
-        private synchronized void send(String text) throws IOException {
-            if (ended) {
-                throw new IOException("stream ended");
-            }
-            try (Blocker.Callback written = Blocker.callback()) {
-                response.write(false, ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8)), written);
-                written.block();
+        private void send(String text) throws IOException {
+            writing.lock();
+            try {
+                if (ended) {
+                    throw new IOException("stream ended");
+                }
+                try (Blocker.Callback written = Blocker.callback()) {
+                    response.write(false, ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8)), written);
+                    written.block();
+                }
+            } finally {
+                writing.unlock();
             }
         }
 
-        /** Ends the stream once: the response completes, the IDLE connection closes (which wakes the waiter). */
+        void fail(Throwable cause) {
+            end(cause);
+        }
+
         void end() {
+            end(null);
+        }
+
+        /**
+         * Ends the stream once: the response completes (or fails, when the connection did), and the IDLE
+         * connection is closed on the waiters' pool (closing it wakes the waiter; it may take a moment).
+         */
+        private void end(Throwable cause) {
             synchronized (this) {
                 if (ended) {
                     return;
@@ -152,8 +177,12 @@ final class NewMailEvents {
                 ended = true;
             }
             streams.release();
-            closeStore();
-            callback.succeeded();
+            waiters.execute(this::closeStore);
+            if (cause == null) {
+                callback.succeeded();
+            } else {
+                callback.failed(cause);
+            }
         }
 
         private void closeStore() {

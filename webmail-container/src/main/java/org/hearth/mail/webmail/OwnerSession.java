@@ -19,6 +19,7 @@ final class OwnerSession {
     private final Instant created;
     private volatile Instant lastUsed;
     private ImapMailbox mailbox;
+    private boolean ended;
 
     OwnerSession(String id, String user, String password, Set<String> addresses, String formToken, String client, Instant created) {
         this.id = id;
@@ -71,14 +72,19 @@ final class OwnerSession {
     synchronized ImapMailbox mailbox(MailServers servers) {
         if (mailbox == null) {
             mailbox = new ImapMailbox(servers, user, password);
+            if (ended) {
+                // Ended while a request was under way: a mailbox that refuses to connect.
+                mailbox.close();
+            }
         }
         return mailbox;
     }
 
+    /** Ends this session's mailbox connection for good: a request still under way gets no new one. */
     synchronized void close() {
+        ended = true;
         if (mailbox != null) {
             mailbox.close();
-            mailbox = null;
         }
     }
 }

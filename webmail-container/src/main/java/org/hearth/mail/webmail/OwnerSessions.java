@@ -101,7 +101,9 @@ final class OwnerSessions {
     /** Drops expired sessions (and their IMAP connections); the service calls it now and then. */
     void sweep() {
         for (String id : List.copyOf(byId.keySet())) {
-            find(id);
+            if (!isLive(id)) {
+                close(id);
+            }
         }
     }
 

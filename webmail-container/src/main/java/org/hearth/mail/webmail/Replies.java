@@ -48,9 +48,11 @@ final class Replies {
                     "\n\n---------- Forwarded message ----------\nFrom: " + v.from() + "\nDate: " + when + "\nSubject: "
                             + v.subject() + "\nTo: " + v.to() + "\n\n" + text + "\n", "", "", "", "");
             case "attach" -> new Pages.Draft(own, "", "", "", prefixed("Fwd: ", v.subject()), "", "", "", folder + "/" + uid, "");
-            // A saved draft, to go on writing: its fields as they were; saving again replaces it.
+            // A saved draft, to go on writing: its fields as they were; saving again replaces it, unless it
+            // holds attachments, which the form cannot carry: then that copy stays in Drafts beside the new one.
             case "draft" -> new Pages.Draft(s.addresses().contains(bare(v.from())) ? bare(v.from()) : from, v.to(), v.cc(),
-                    v.bcc(), v.subject(), text, v.inReplyTo().orElse(""), v.references().orElse(""), "", String.valueOf(uid));
+                    v.bcc(), v.subject(), text, v.inReplyTo().orElse(""), v.references().orElse(""), "",
+                    v.attachments().isEmpty() ? String.valueOf(uid) : "");
             default -> Pages.Draft.empty(from);
         };
     }

@@ -63,7 +63,7 @@ final class WebmailHandler extends Handler.Abstract {
 
     private static final int PAGE_SIZE = 50;
     /** Inline images are sent inside the message's frame (data: URLs), up to this much per message. */
-    private static final int MAX_INLINE_BYTES = 8 * 1024 * 1024;
+    private static final int MAX_INLINE_BYTES = 2 * 1024 * 1024;
 
     private final MailServers servers;
     private final OwnerSessions sessions;
@@ -240,9 +240,12 @@ final class WebmailHandler extends Handler.Abstract {
                 Part p = MessageView.part(m, partPath).orElseThrow(() -> new ImapMailbox.NoSuchMessage(folder, uid));
                 download(response, MessageView.fileName(p, "part-" + partPath), MessageView.baseType(p));
                 // Streamed from the store as it comes: an attachment of many megabytes never sits whole in memory.
-                try (InputStream in = p.getInputStream(); OutputStream out = Content.Sink.asOutputStream(response)) {
+                // Closed (which ends the response) only when all of it went: a failure breaks the transfer off.
+                OutputStream out = Content.Sink.asOutputStream(response);
+                try (InputStream in = p.getInputStream()) {
                     in.transferTo(out);
                 }
+                out.close();
                 callback.succeeded();
                 return null;
             });
@@ -395,13 +398,14 @@ final class WebmailHandler extends Handler.Abstract {
             List<Long> previousDraft = d.draftUid().matches("[1-9][0-9]{0,9}") ? List.of(Long.parseLong(d.draftUid())) : List.of();
             ImapMailbox box = s.mailbox(servers);
             try {
-                Optional<byte[]> original = d.forwardOf().isEmpty() ? Optional.empty() : Optional.of(original(box, d.forwardOf()));
+                // The forwarded original goes with the message sent or saved by hand, not with every autosave.
+                Optional<byte[]> original = d.forwardOf().isEmpty() || autosave ? Optional.empty() : Optional.of(original(box, d.forwardOf()));
                 MimeMessage m = outgoing.build(s, d, files, original, draft);
                 String drafts = box.folderFor(ImapMailbox.Role.DRAFTS);
                 if (draft) {
                     // The new copy first, then the one it replaces: a failure in between leaves two, never none.
                     Optional<Long> saved = box.append(drafts, m, flags(Flags.Flag.DRAFT, Flags.Flag.SEEN));
-                    box.expunge(drafts, previousDraft);
+                    removeDraft(box, drafts, previousDraft);
                     if (autosave) {
                         json(response, callback, 200, "{\"draft\":" + saved.map(String::valueOf).orElse("null") + "}");
                     } else {
@@ -414,7 +418,7 @@ final class WebmailHandler extends Handler.Abstract {
                 String done = "Sent.";
                 try {
                     box.append(box.folderFor(ImapMailbox.Role.SENT), m, flags(Flags.Flag.SEEN));
-                    box.expunge(drafts, previousDraft);
+                    removeDraft(box, drafts, previousDraft);
                 } catch (MessagingException e) {
                     done = "Sent, but its copy could not be kept in Sent (" + e.getMessage() + ").";
                 }
@@ -433,6 +437,15 @@ final class WebmailHandler extends Handler.Abstract {
             for (MultiPart.Part p : parts) {
                 p.delete();
             }
+        }
+    }
+
+    /** Removes the copy a new one replaces; a failure leaves two copies, which is better than a failed save. */
+    private static void removeDraft(ImapMailbox box, String drafts, List<Long> uids) {
+        try {
+            box.expunge(drafts, uids);
+        } catch (MessagingException e) {
+            LOG.info("event=old-draft-kept error={}", e.getMessage());
         }
     }
 
@@ -535,6 +548,7 @@ final class WebmailHandler extends Handler.Abstract {
             callback.failed(new IOException("failed after the response began (status " + status + ")"));
             return;
         }
+        response.getHeaders().remove(HttpHeader.CONTENT_DISPOSITION);
         response.setStatus(status);
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/html; charset=utf-8");
         Content.Sink.write(response, true, html, callback);

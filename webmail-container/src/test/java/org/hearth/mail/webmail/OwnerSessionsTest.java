@@ -35,6 +35,19 @@ class OwnerSessionsTest {
     }
 
     @Test
+    void theSweepEndsIdleSessionsWithoutCountingItselfAsTheirUse() {
+        OwnerSession idle = open("a@x.test");
+        OwnerSession used = open("b@x.test");
+        for (int minute = 0; minute < 40; minute++) {
+            now.set(now.get().plus(Duration.ofMinutes(1)));
+            sessions.sweep();
+            assertThat(sessions.find(used.id())).isPresent();
+        }
+        assertThat(sessions.isLive(idle.id())).isFalse();
+        assertThat(sessions.size()).isEqualTo(1);
+    }
+
+    @Test
     void loggingOutEverywhereEndsEveryDeviceOfThatUserOnly() {
         OwnerSession phone = open("a@x.test");
         OwnerSession laptop = open("a@x.test");
