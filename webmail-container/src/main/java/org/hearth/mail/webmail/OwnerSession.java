@@ -15,19 +15,17 @@ final class OwnerSession {
     private final String password;
     private final Set<String> addresses;
     private final String formToken;
-    private final String client;
     private final Instant created;
     private volatile Instant lastUsed;
     private ImapMailbox mailbox;
     private boolean ended;
 
-    OwnerSession(String id, String user, String password, Set<String> addresses, String formToken, String client, Instant created) {
+    OwnerSession(String id, String user, String password, Set<String> addresses, String formToken, Instant created) {
         this.id = id;
         this.user = user;
         this.password = password;
         this.addresses = addresses;
         this.formToken = formToken;
-        this.client = client;
         this.created = created;
         this.lastUsed = created;
     }
@@ -50,10 +48,6 @@ final class OwnerSession {
 
     String formToken() {
         return formToken;
-    }
-
-    String client() {
-        return client;
     }
 
     Instant created() {

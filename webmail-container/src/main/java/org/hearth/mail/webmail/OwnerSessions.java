@@ -44,14 +44,14 @@ final class OwnerSessions {
     }
 
     /** A new session for a login the store accepted; its id is fresh (never one the browser had before). */
-    OwnerSession open(String user, String password, Set<String> addresses, String client) {
+    OwnerSession open(String user, String password, Set<String> addresses) {
         Instant now = clock.instant();
         List<OwnerSession> own = new ArrayList<>(byId.values().stream().filter(s -> s.user().equals(user)).toList());
         own.sort((a, b) -> a.created().compareTo(b.created()));
         for (int i = 0; i <= own.size() - limits.perUser(); i++) {
             close(own.get(i).id());
         }
-        OwnerSession session = new OwnerSession(token(), user, password, Set.copyOf(addresses), token(), client, now);
+        OwnerSession session = new OwnerSession(token(), user, password, Set.copyOf(addresses), token(), now);
         byId.put(session.id(), session);
         return session;
     }

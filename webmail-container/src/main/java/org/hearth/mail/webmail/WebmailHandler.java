@@ -496,7 +496,7 @@ final class WebmailHandler extends Handler.Abstract {
         if (outcome instanceof LoginGate.Outcome.Admitted a) {
             // A fresh session id at every login: whatever id a browser held before is worth nothing.
             sessions.close(cookie(request, SESSION_COOKIE));
-            OwnerSession s = sessions.open(a.user(), form.getValue("password"), a.addresses(), client);
+            OwnerSession s = sessions.open(a.user(), form.getValue("password"), a.addresses());
             LOG.info("event=login user={} client={}", a.user(), client);
             Response.addCookie(response, cookie(SESSION_COOKIE, s.id(), -1));
             Response.addCookie(response, expired(LOGIN_COOKIE));

@@ -24,7 +24,7 @@ class OutgoingTest {
     private final Outgoing outgoing = new Outgoing(new MailServers(InetSocketAddress.createUnresolved("imap", 1143),
             InetSocketAddress.createUnresolved("imap", 2465), InetSocketAddress.createUnresolved("outbound", 1587), Duration.ofSeconds(5)));
     private final OwnerSession alice = new OwnerSession("id", "alice@a.test", "pw", Set.of("alice@a.test", "info@a.test"), "t",
-            "192.0.2.1", Instant.now());
+            Instant.now());
 
     private static Pages.Draft draft(String from, String to, String subject) {
         return new Pages.Draft(from, to, "", "", subject, "Hello", "<orig@b.test>", "<root@b.test> <orig@b.test>", "", "");

@@ -17,7 +17,7 @@ class OwnerSessionsTest {
             (InstantSource) now::get);
 
     private OwnerSession open(String user) {
-        return sessions.open(user, "pw", Set.of(user), "192.0.2.1");
+        return sessions.open(user, "pw", Set.of(user));
     }
 
     @Test
