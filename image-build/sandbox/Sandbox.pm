@@ -21,7 +21,8 @@ my ($ARCH) = $Config{archname} =~ /^(x86_64|aarch64)/
 use constant {
     CLONE_NEWNS => 0x00020000, CLONE_NEWUTS => 0x04000000, CLONE_NEWIPC => 0x08000000,
     CLONE_NEWUSER => 0x10000000, CLONE_NEWPID => 0x20000000, CLONE_NEWNET => 0x40000000,
-    MS_RDONLY => 1, MS_NOSUID => 2, MS_NODEV => 4, MS_NOEXEC => 8, MS_REC => 0x4000, MS_PRIVATE => 0x40000,
+    MS_RDONLY => 1, MS_NOSUID => 2, MS_NODEV => 4, MS_NOEXEC => 8, MS_REMOUNT => 32, MS_BIND => 4096,
+    MS_REC => 0x4000, MS_PRIVATE => 0x40000,
     PR_SET_PDEATHSIG => 1, PR_SET_DUMPABLE => 4, PR_SET_SECCOMP => 22, SECCOMP_MODE_FILTER => 2, PR_SET_SECUREBITS => 28, PR_SET_NO_NEW_PRIVS => 38,
     # SECBIT_NOROOT, its lock, SECBIT_NO_CAP_AMBIENT_RAISE and its lock: an exec never grants capabilities.
     SECUREBITS_LOCKED_NOROOT => 0x01 | 0x02 | 0x40 | 0x80,
@@ -51,7 +52,9 @@ sub spew {
 }
 
 # Enters the sandbox. Options: tmp_size (the private /tmp's size, default "16m"), scarce (whether
-# sandboxes are scarce as it starts).
+# sandboxes are scarce as it starts), binds ([source, target, 'ro' or 'rw'] each: a directory the
+# sandbox keeps, at target, e.g. one user's part of a volume) and hide (directories covered by an
+# empty read-only tmpfs after the binds, e.g. the rest of that volume).
 # The process that calls this becomes a waiter: it returns only in the sandbox's pid 1 and exits
 # with that process's status, so the host reaps one child per sandbox.
 sub enter {
@@ -68,6 +71,14 @@ sub enter {
     call('mount', 'tmpfs', '/tmp', 'tmpfs', MS_NOSUID | MS_NODEV | MS_NOEXEC,
          'size=' . ($opt{tmp_size} // '16m') . ",mode=0700,uid=$uid,gid=$gid");
     call('mount', 'tmpfs', '/proc', 'tmpfs', MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, 'size=4k,mode=0555');
+    for my $bind (@{ $opt{binds} // [] }) {
+        my ($source, $target, $mode) = @$bind;
+        call('mount', $source, $target, 0, MS_BIND, 0);
+        call('mount', 'none', $target, 0,
+             MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV | MS_NOEXEC | ($mode eq 'rw' ? 0 : MS_RDONLY), 0);
+    }
+    call('mount', 'tmpfs', $_, 'tmpfs', MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, 'size=4k,mode=0555')
+        for @{ $opt{hide} // [] };
     call('sethostname', 'sandbox', 7);
     # A new pid namespace takes effect for the next child: that child is the sandbox's pid 1.
     # The host's pressure signals go to the waiter, which passes them on. They are blocked from the

@@ -179,6 +179,29 @@ def search_all(host, port, user, password, marker):
     return found
 
 
+def move(host, port, user, password, folder, target, marker, how="move"):
+    """What a mail client does when the owner drags messages: UID MOVE (or UID COPY) of every message
+    in folder whose Subject contains marker. Returns the UIDs moved and the server's COPYUID code."""
+    m = login(host, port, user, password)
+    m.select(folder)
+    typ, data = m.uid("SEARCH", "SUBJECT", '"%s"' % marker)
+    uids = data[0].decode().split()
+    answer = ""
+    if uids:
+        typ, data = m.uid(how.upper(), ",".join(uids), target)
+        if typ != "OK":
+            return {"ok": False, "text": str(data)}
+        answer = " ".join(str(d) for d in data)
+        if how == "copy":
+            m.uid("STORE", ",".join(uids), "+FLAGS.SILENT", r"(\Deleted)")
+            m.expunge()
+    try:
+        m.logout()
+    except imaplib.IMAP4.abort:
+        pass
+    return {"ok": True, "uids": uids, "answer": answer}
+
+
 def idle(host, port, user, password, seconds):
     """Logs in over implicit TLS, enters IDLE, prints 'idling' on stderr and waits for an EXISTS."""
     raw = tls().wrap_socket(socket.create_connection((host, port), timeout=seconds + 10))
@@ -307,6 +330,7 @@ def probe(host, port, implicit_tls=False, timeout=3, say=None):
 def main():
     cmd, args = sys.argv[1], json.loads(sys.argv[2])
     result = {"resolve": resolve, "send": send, "submit": submit, "send_attachments": send_attachments, "fetch": fetch, "search": search_all, "create": create,
+              "move": move,
               "idle": idle, "flood": flood, "probe": probe}[cmd](**args)
     print(json.dumps(result))
 

@@ -3,6 +3,12 @@
 # SPAMC/1.5 protocol's PING, CHECK and SYMBOLS, which is what the store's client asks
 # (imap-container SpamScanner); it never rewrites mail.
 #
+# Each user has a Bayes database of their own on the scanner's encrypted volume. A scan's sandbox
+# sees its recipient's read-only, and says whether SpamAssassin's auto-learning thresholds call the
+# message clearly ham or spam; the store then asks for it to be learned (TELL, what sa-learn does),
+# as it does when the owner moves a message into or out of Junk. A learner's sandbox sees that one
+# user's database, writable, and nothing else of the volume.
+#
 # Given the envelope sender (request header Envelope-From), it also checks who sent the message:
 # SPF (Mail::SPF) of the relay smtp-in names in its Received field, every DKIM signature
 # (Mail::DKIM) and DMARC (Mail::DMARC, organizational domains from Debian's Public Suffix List),
@@ -13,6 +19,14 @@ use strict;
 use warnings;
 use IO::Socket::IP;
 use Mail::SpamAssassin;
+use Mail::SpamAssassin::BayesStore::DBM;
+{
+    # A scan's sandbox reads its user's Bayes database and cannot write it: the token touches
+    # SpamAssassin would journal there after a scan (for expiry) are skipped, so tokens age from
+    # when they were learned.
+    no warnings 'redefine';
+    *Mail::SpamAssassin::BayesStore::DBM::tok_touch_all = sub { 1 };
+}
 use Mail::DKIM::DNS;
 use Mail::DKIM::Verifier;
 BEGIN {
@@ -32,6 +46,7 @@ BEGIN {
 }
 use Mail::DMARC::PurePerl;
 use Mail::SPF;
+use Digest::SHA qw(sha256_hex);
 use Time::HiRes qw(time);
 
 # The store scans up to its SPAM_MAX_SCAN_BYTES (512000 by default); anything far larger is refused.
@@ -42,6 +57,10 @@ my $MAX_BYTES = 64 * 1024 * 1024;
 my $DNS_SECONDS = 12;
 # The resolver appliance.yaml names; the supervisor sets it with the container's egress.
 my $RESOLVER = $ENV{HEARTH_RESOLVER};
+# Each user's Bayes database: a directory per user (named by a hash of the name) on the volume.
+my $BAYES_ROOT = '/data/bayes';
+# Where a sandbox finds the one user's directory it keeps (local.cf's bayes_path): empty in the image.
+my $BAYES_DIR = '/var/lib/hearth/bayes';
 my $spamassassin;
 
 {
@@ -243,6 +262,40 @@ sub authenticate {
     return (join('; ', @clauses), $disposition);
 }
 
+# TELL: learns one message as spam or ham into the user's database, which this sandbox alone has
+# writable (Message-class: spam|ham, Set: local, as spamc -L sends). A message learned before under
+# the other class is unlearned from it first (SpamAssassin keeps what it learned in bayes_seen).
+sub learn {
+    my ($client, $outside) = @_;
+    return reply($client, 67, 'EX_NOUSER') unless $outside->{bayes};
+    my ($length, $class, $set) = (undef, '', 0);
+    while (defined(my $header = <$client>)) {
+        last if $header =~ /^\r?\n\z/;
+        $length = $1 if $header =~ /^Content-length:\s*(\d+)\r?\n\z/i;
+        $class = lc $1 if $header =~ /^Message-class:\s*(spam|ham)\r?\n\z/i;
+        $set = 1 if $header =~ /^Set:\s*local\r?\n\z/i;
+    }
+    return reply($client, 76, 'EX_PROTOCOL') unless defined $length && length $class && $set;
+    return reply($client, 74, 'EX_IOERR') if $length > $MAX_SCAN_BYTES;
+    my ($message, $read) = ('', 0);
+    while ($read < $length) {
+        my $n = read($client, $message, $length - $read, $read);
+        return reply($client, 74, 'EX_IOERR') unless $n;
+        $read += $n;
+    }
+    # Expiry (bayes_auto_expire) happens here, the one place the database is writable.
+    $spamassassin->{conf}->{bayes_auto_expire} = 1;
+    $spamassassin->init_learner({ wait_for_lock => 1 });
+    my $mail = $spamassassin->parse($message);
+    my $status = $spamassassin->learn($mail, undef, $class eq 'spam', 0);
+    my $learned = $status->did_learn;
+    $status->finish;
+    $mail->finish;
+    $spamassassin->finish_learner;
+    # spamd's answer: DidSet when learned; nothing when it was learned so already (or not at all).
+    print {$client} join("\r\n", 'SPAMD/1.5 0 EX_OK', $learned ? 'DidSet: local' : ()), "\r\n\r\n";
+}
+
 {
     prepare => sub {
         $spamassassin = Mail::SpamAssassin->new({
@@ -254,20 +307,41 @@ sub authenticate {
         Hearth::Dmarc->new->get_organizational_domain('example.com');
     },
     outside => sub {
-        # Before the sandbox: the one path to the resolver it keeps. A socket that cannot be made
-        # leaves the checks without DNS (temperror), never the message unscanned.
-        return unless $RESOLVER;
-        return IO::Socket::IP->new(PeerHost => $RESOLVER, PeerPort => 53, Proto => 'udp');
+        my ($client) = @_;
+        binmode($client);
+        # Before the sandbox, only what the store writes itself: the request line and, first of its
+        # headers, the user it asks for. The sender's words (Envelope-From, the message) come after
+        # and are read inside.
+        my $request = <$client> // '';
+        my $first = $request =~ /^(?:CHECK|SYMBOLS|TELL) / ? <$client> // '' : '';
+        my $learn = $request =~ /^TELL /;
+        my ($user, @binds);
+        if ($first =~ /^User:[ \t]*([^\s\/]{1,320})\r?\n\z/) {
+            ($user, $first) = ($1, '');
+            my $dir = "$BAYES_ROOT/" . sha256_hex(lc $user);
+            if ($learn && !-d $dir) {
+                mkdir($BAYES_ROOT, 0700);
+                mkdir($dir, 0700) or print STDERR "role=spam event=bayes-unavailable error=\"$dir: $!\"\n";
+            }
+            @binds = ([$dir, $BAYES_DIR, $learn ? 'rw' : 'ro']) if -d $dir;
+        }
+        # The one path to the resolver a scan keeps. A socket that cannot be made leaves the sender
+        # checks without DNS (temperror), never the message unscanned.
+        my $dns = $RESOLVER && !$learn ? IO::Socket::IP->new(PeerHost => $RESOLVER, PeerPort => 53, Proto => 'udp') : undef;
+        # The rest of the volume (/data) the host covers in every sandbox (HEARTH_SANDBOX_HIDE).
+        return ({ request => $request, first => $first, dns => $dns, bayes => scalar(@binds) }, binds => \@binds);
     },
     serve => sub {
-        my ($client, $dns) = @_;
-        binmode($client);
-        my $request = <$client> // return;
-        my ($verb) = $request =~ m{^(PING|CHECK|SYMBOLS) SPAMC/1\.\d+\r?\n\z}
+        my ($client, $outside) = @_;
+        my ($request, $dns) = ($outside->{request}, $outside->{dns});
+        my ($verb) = $request =~ m{^(PING|CHECK|SYMBOLS|TELL) SPAMC/1\.\d+\r?\n\z}
             or return reply($client, 76, 'EX_PROTOCOL');
         return reply($client, 0, 'PONG') if $verb eq 'PING';
+        return learn($client, $outside) if $verb eq 'TELL';
         my ($length, $envelope_from, $scan) = (undef, undef, 1);
-        while (defined(my $header = <$client>)) {
+        my $pending = $outside->{first};
+        while (defined(my $header = length $pending ? $pending : <$client>)) {
+            $pending = '';
             last if $header =~ /^\r?\n\z/;
             $length = $1 if $header =~ /^Content-length:\s*(\d+)\r?\n\z/i;
             $envelope_from = $1 if $header =~ /^Envelope-From:[ \t]*<([^\r\n]*)>\r?\n\z/i;
@@ -306,7 +380,12 @@ sub authenticate {
         my $verdict = sprintf('Spam: %s ; %.1f / %.1f', $status->is_spam ? 'True' : 'False',
                               $status->get_score, $status->get_required_score);
         my $rules = $verb eq 'SYMBOLS' ? join(',', grep { length } split(/,/, $status->get_names_of_tests_hit)) : '';
-        print {$client} join("\r\n", 'SPAMD/1.5 0 EX_OK', 'Content-length: ' . length($rules), $verdict, @auth),
+        # Whether SpamAssassin's auto-learning would learn it (its thresholds, bayes_auto_learn_*),
+        # for the store to ask a learner: this sandbox may only read the user's database.
+        my $autolearn = $spamassassin->call_plugins('autolearn_discriminator', { permsgstatus => $status });
+        my $learn = !ref $autolearn || !defined $autolearn->[0] ? 'no' : $autolearn->[0] ? 'spam' : 'ham';
+        print {$client} join("\r\n", 'SPAMD/1.5 0 EX_OK', 'Content-length: ' . length($rules), $verdict, @auth,
+                             "Autolearn: $learn"),
             "\r\n\r\n$rules";
         $status->finish;
         $mail->finish;

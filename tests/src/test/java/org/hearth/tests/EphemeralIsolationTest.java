@@ -249,6 +249,9 @@ class EphemeralIsolationTest {
             assertThat(cell.ask("list /proc")).as("no other process is visible").isEqualTo("entries ");
             assertThat(cell.ask("list /tmp")).as("a /tmp no one used before").isEqualTo("entries ");
             assertThat(cell.ask("write /tmp/secret " + marker)).isEqualTo("written");
+            assertThat(cell.ask("write /data/secret " + marker)).as("the host's volume is covered, read-only")
+                    .startsWith("refused");
+            assertThat(cell.ask("list /data")).as("and shows nothing of the host's").isEqualTo("entries ");
             assertThat(cell.ask("connect 127.0.0.1 7200")).as("no network: not even its own host's port")
                     .startsWith("refused");
             assertThat(cell.ask("connect edge-listener 17200")).startsWith("refused");

@@ -625,16 +625,20 @@ class MailOutboundTest {
     }
 
     private static <T> T await(Duration limit, Await.Check<T> check) throws Exception {
-        return Await.until(limit, () -> Await.supervisorLog(state) + "\n" + outboundLog(), check);
+        return Await.until(limit, () -> Await.supervisorLog(state) + "\n" + logTail("outbound") + "\n" + logTail("imap"),
+                check);
     }
 
-    /** What the outbound container said in the last five minutes: most waits here are on its queue and deliveries. */
-    private static String outboundLog() {
-        List<ContainerRuntime.ContainerInfo> found = runtime.containers(EngineFixture.roleLabels(state, APP, "outbound"));
+    /**
+     * What a container said in the last five minutes: most waits here are on outbound's queue and
+     * deliveries, and end in the store (a 451 from it says why only in its own log).
+     */
+    private static String logTail(String role) {
+        List<ContainerRuntime.ContainerInfo> found = runtime.containers(EngineFixture.roleLabels(state, APP, role));
         if (found.isEmpty()) {
-            return "no outbound container";
+            return "no " + role + " container";
         }
         List<String> lines = runtime.logsSince(found.get(0).id(), Instant.now().minusSeconds(300)).lines().toList();
-        return "outbound log tail: " + String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
+        return role + " log tail: " + String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
     }
 }

@@ -63,7 +63,10 @@ final class ContainerSpecs {
             spec = spec.withEnv(Map.of("HEARTH_PROXY_PROTOCOL_PORTS", proxied));
         }
         if (decl.sandboxHost()) {
-            spec = spec.withSandboxHost().withEnv(Map.of("HEARTH_SANDBOXES", String.valueOf(decl.sandboxesOrDefault())));
+            // Its volumes are the host's: each sandbox gets them covered (Hearth::Sandbox hide).
+            spec = spec.withSandboxHost().withEnv(Map.of("HEARTH_SANDBOXES", String.valueOf(decl.sandboxesOrDefault()),
+                    "HEARTH_SANDBOX_HIDE", decl.volumes().stream().map(AppManifest.Volume::path)
+                            .collect(Collectors.joining(":"))));
         }
         boolean asksResolver = decl.egress().stream().anyMatch(e -> e.to().equals(AppManifest.Egress.RESOLVER));
         if (asksResolver && egress.resolver().isPresent()) {

@@ -58,12 +58,14 @@ final class ImapService {
         private final Encryption tls;
         private final long appendLimit;
 
-        Server(Mailboxes store, MetricFactory metrics, Encryption tls, ImapDecoder parser, long appendLimit) {
+        Server(Mailboxes store, SpamLearner learner, MetricFactory metrics, Encryption tls, ImapDecoder parser,
+               long appendLimit) {
             super(parser, new DefaultImapEncoderFactory().buildImapEncoder(),
-                    new ParseInTurn(parser, new AnnouncedMessagesOnly(new AlreadyExistsCode(new ReadableBodiesOnly(new FlagWritesInTurn(
+                    new ParseInTurn(parser, new AnnouncedMessagesOnly(new AlreadyExistsCode(new ReadableBodiesOnly(
+                            new JunkMoves(new FlagWritesInTurn(
                             DefaultImapProcessorFactory.createXListSupportingProcessor(store.manager, store.eventBus,
                                     store.subscriptions, new FolderRoles(), store.quota.getQuotaManager(),
-                                    store.quota.getQuotaRootResolver(), metrics)))))),
+                                    store.quota.getQuotaRootResolver(), metrics)), learner))))),
                     new ImapMetrics(metrics), new NoopGaugeRegistry());
             this.tls = tls;
             this.appendLimit = appendLimit;
@@ -97,10 +99,11 @@ final class ImapService {
     /**
      * Starts a server on {@code bind}: STARTTLS when {@code implicitTls} is false, TLS from the
      * first byte otherwise. {@code name} must differ between servers (James registers it in JMX).
-     * {@code appendLimit} is the largest message APPEND takes (advertised as APPENDLIMIT).
+     * {@code appendLimit} is the largest message APPEND takes (advertised as APPENDLIMIT). Messages
+     * moved into and out of Junk go to {@code learner}.
      */
     static IMAPServer start(String name, InetSocketAddress bind, boolean implicitTls, SSLContext tls, Mailboxes store,
-                            MetricFactory metrics, String hostname, long appendLimit) throws Exception {
+                            SpamLearner learner, MetricFactory metrics, String hostname, long appendLimit) throws Exception {
         BaseHierarchicalConfiguration config = new BaseHierarchicalConfiguration();
         config.addProperty("bind", bind.getHostString() + ":" + bind.getPort());
         config.addProperty("jmxName", name);
@@ -111,7 +114,7 @@ final class ImapService {
         config.addProperty("auth.requireSSL", true);
         config.addProperty("enableIdle", true);
         config.addProperty("literalSizeLimit", appendLimit);
-        Server server = new Server(store, metrics, implicitTls ? Encryption.createTls(tls) : Encryption.createStartTls(tls),
+        Server server = new Server(store, learner, metrics, implicitTls ? Encryption.createTls(tls) : Encryption.createStartTls(tls),
                 DefaultImapDecoderFactory.createDecoder(), appendLimit);
         server.configure(config);
         server.init();

@@ -44,6 +44,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.WeakHashMap;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The LMTP server the inbound SMTP container delivers through. It checks each recipient against
@@ -84,20 +85,21 @@ final class LmtpDelivery {
     private final DeliveryLedger ledger;
     private final Quarantine quarantine;
     private final SpamScanner scanner;
+    private final SpamLearner learner;
     /** Larger messages are not scanned (spamc's rule too): spam is small, and a scan of megabytes outlasts any timeout. */
     private final int maxScanBytes;
     private final WhenScannerDown whenScannerDown;
     /** This server's name in the Authentication-Results fields it writes (RFC 8601 authserv-id). */
     private final String authservId;
     private final Origin origin;
-    // One scan per message, shared by its recipients; envelopes are compared by identity. The map's lock
-    // is held only to find or claim the message's entry, never during a scan: deliveries of other
-    // messages scan at the same time.
-    private final Map<MailEnvelope, CompletableFuture<Optional<SpamScanner.Reply>>> replies =
+    // One scan per message and user (each user's Bayes data judges it), shared by that user's
+    // recipients (aliases); envelopes are compared by identity. The map's lock is held only to find or
+    // claim the entry, never during a scan: deliveries of other messages scan at the same time.
+    private final Map<MailEnvelope, Map<String, CompletableFuture<Optional<SpamScanner.Reply>>>> replies =
             Collections.synchronizedMap(new WeakHashMap<>());
 
     LmtpDelivery(Accounts accounts, Mailboxes mailboxes, DeliveryLedger ledger, Quarantine quarantine,
-                 SpamScanner scanner, WhenScannerDown whenScannerDown, int maxScanBytes, String authservId, Origin origin) {
+                 SpamScanner scanner, SpamLearner learner, WhenScannerDown whenScannerDown, int maxScanBytes, String authservId, Origin origin) {
         this.authservId = authservId;
         this.origin = origin;
         this.ledger = ledger;
@@ -106,6 +108,7 @@ final class LmtpDelivery {
         this.accounts = accounts;
         this.mailboxes = mailboxes;
         this.scanner = scanner;
+        this.learner = learner;
         this.whenScannerDown = whenScannerDown;
     }
 
@@ -227,8 +230,8 @@ final class LmtpDelivery {
     private HookResult store(Optional<String> key, String user, MailEnvelope envelope, byte[] original) throws Exception {
         boolean scanned = original.length <= maxScanBytes;
         // Too large to scan and no sender to check: nothing to ask the scanner.
-        Optional<SpamScanner.Reply> reply = scanned || origin == Origin.INTERNET ? replyOf(envelope, original, scanned)
-                : Optional.of(new SpamScanner.Reply(Optional.empty(), Optional.empty()));
+        Optional<SpamScanner.Reply> reply = scanned || origin == Origin.INTERNET ? replyOf(user, envelope, original, scanned)
+                : Optional.of(new SpamScanner.Reply(Optional.empty(), Optional.empty(), SpamScanner.Autolearn.NO));
         if (reply.isEmpty() && whenScannerDown == WhenScannerDown.TEMPFAIL) {
             return reply(HookReturnCode.denySoft(), SMTPRetCode.LOCAL_ERROR,
                     DSNStatus.getStatus(DSNStatus.TRANSIENT, DSNStatus.SYSTEM_OTHER)
@@ -279,6 +282,12 @@ final class LmtpDelivery {
         }
         LOG.info("event=delivered folder={} uid={} bytes={} spam={} dmarc={}", folder, uid, message.length, spam,
                 disposition.name().toLowerCase(Locale.ROOT));
+        // What the thresholds call clearly ham or spam is learned as stored (with its verdict headers,
+        // as a move to or from Junk would learn it), after the answer is decided.
+        SpamScanner.Autolearn autolearn = reply.map(SpamScanner.Reply::autolearn).orElse(SpamScanner.Autolearn.NO);
+        if (autolearn != SpamScanner.Autolearn.NO) {
+            learner.learnDelivered(user, message, autolearn == SpamScanner.Autolearn.SPAM);
+        }
         return reply(HookReturnCode.ok(), SMTPRetCode.MAIL_OK,
                 DSNStatus.getStatus(DSNStatus.SUCCESS, DSNStatus.CONTENT_OTHER) + " Delivered");
     }
@@ -311,16 +320,17 @@ final class LmtpDelivery {
                 DSNStatus.getStatus(DSNStatus.TRANSIENT, DSNStatus.UNDEFINED_STATUS) + " Could not store the message, try again later");
     }
 
-    /** The scanner's answer: asked by the message's first recipient's delivery, shared with the others. */
-    private Optional<SpamScanner.Reply> replyOf(MailEnvelope envelope, byte[] original, boolean spamCheck) {
+    /** The scanner's answer for the user: asked by their first recipient's delivery, shared with the others. */
+    private Optional<SpamScanner.Reply> replyOf(String user, MailEnvelope envelope, byte[] original, boolean spamCheck) {
         CompletableFuture<Optional<SpamScanner.Reply>> mine = new CompletableFuture<>();
-        CompletableFuture<Optional<SpamScanner.Reply>> earlier = replies.putIfAbsent(envelope, mine);
+        CompletableFuture<Optional<SpamScanner.Reply>> earlier = replies
+                .computeIfAbsent(envelope, e -> new ConcurrentHashMap<>()).putIfAbsent(user, mine);
         if (earlier != null) {
             return earlier.join();
         }
         try {
             // The sender is checked only for the world's mail; without one the scanner checks no sender.
-            mine.complete(scan(original, origin == Origin.INTERNET ? Optional.of(envelope.getMaybeSender().asString(""))
+            mine.complete(scan(user, original, origin == Origin.INTERNET ? Optional.of(envelope.getMaybeSender().asString(""))
                     : Optional.empty(), spamCheck));
         } catch (RuntimeException e) {
             mine.completeExceptionally(e);
@@ -329,9 +339,9 @@ final class LmtpDelivery {
         return mine.join();
     }
 
-    private Optional<SpamScanner.Reply> scan(byte[] message, Optional<String> envelopeFrom, boolean spamCheck) {
+    private Optional<SpamScanner.Reply> scan(String user, byte[] message, Optional<String> envelopeFrom, boolean spamCheck) {
         try {
-            return Optional.of(scanner.scan(message, envelopeFrom.map(f -> f.replaceAll("[\\r\\n<>]", "")), spamCheck));
+            return Optional.of(scanner.scan(user, message, envelopeFrom.map(f -> f.replaceAll("[\\r\\n<>]", "")), spamCheck));
         } catch (IOException e) {
             LOG.warn("event=scan-failed error={}", e.getMessage());
             return Optional.empty();

@@ -65,18 +65,19 @@ public final class MailStore {
         if (!loginPort.isEmpty()) {
             new LoginService(accounts, AuthThrottle.standard(), new InetSocketAddress(Integer.parseInt(loginPort)));
         }
+        int maxScanBytes = Integer.parseInt(env("SPAM_MAX_SCAN_BYTES", "512000"));
+        SpamLearner learner = new SpamLearner(mailboxes, scanner, maxScanBytes);
         ImapService.start("imap", new InetSocketAddress(Integer.parseInt(env("IMAP_PORT", "1143"))), false, tls,
-                mailboxes, metrics, hostname, maxSize);
+                mailboxes, learner, metrics, hostname, maxSize);
         ImapService.start("imaps", new InetSocketAddress(Integer.parseInt(env("IMAPS_PORT", "1993"))), true, tls,
-                mailboxes, metrics, hostname, maxSize);
+                mailboxes, learner, metrics, hostname, maxSize);
         // LMTP last: its port answering (the health check) means the whole store is up.
         DeliveryLedger ledger = new DeliveryLedger(Mailboxes.jdbcUrl(data.resolve("mailboxes")), Clock.systemUTC());
         Quarantine quarantine = new Quarantine(Mailboxes.jdbcUrl(data.resolve("mailboxes")), data.resolve("quarantine"),
                 Clock.systemUTC(), Quarantine.THRESHOLD);
-        int maxScanBytes = Integer.parseInt(env("SPAM_MAX_SCAN_BYTES", "512000"));
         // Outbound's own port (the appliance's own mail and notices; only outbound's edge reaches it), then the world's.
-        LmtpDelivery.Factory lmtp = origin -> new LmtpDelivery(accounts, mailboxes, ledger, quarantine, scanner, whenDown,
-                maxScanBytes, hostname, origin);
+        LmtpDelivery.Factory lmtp = origin -> new LmtpDelivery(accounts, mailboxes, ledger, quarantine, scanner, learner,
+                whenDown, maxScanBytes, hostname, origin);
         lmtp.of(LmtpDelivery.Origin.OWN_OUTBOUND)
                 .server(new InetSocketAddress(Integer.parseInt(env("OUTBOUND_LMTP_PORT", "2425"))), maxSize, metrics);
         lmtp.of(LmtpDelivery.Origin.INTERNET)

@@ -177,6 +177,27 @@ final class Mailboxes implements AutoCloseable {
         }
     }
 
+    /** The message with this UID in the user's folder, whole; empty if it is gone. */
+    Optional<byte[]> content(String user, String folder, long uid) throws MailboxException {
+        Username username = Username.of(user);
+        MailboxSession session = manager.createSystemSession(username);
+        manager.startProcessingRequest(session);
+        try {
+            MessageResultIterator messages = manager.getMailbox(MailboxPath.forUser(username, folder), session)
+                    .getMessages(MessageRange.one(MessageUid.of(uid)), FetchGroup.FULL_CONTENT, session);
+            if (!messages.hasNext()) {
+                return Optional.empty();
+            }
+            try (InputStream in = messages.next().getFullContent().getInputStream()) {
+                return Optional.of(in.readAllBytes());
+            }
+        } catch (IOException e) {
+            throw new MailboxException("cannot read a stored message", e);
+        } finally {
+            manager.endProcessingRequest(session);
+        }
+    }
+
     @Override
     public void close() {
         emf.close();

@@ -19,6 +19,9 @@ import java.util.regex.Pattern;
  * stored as it came. Given the envelope sender, the scanner also checks who sent the message (SPF,
  * DKIM, DMARC) and answers that in two more reply headers; a message too large to scan for spam
  * is still sent whole for its DKIM signatures ({@code Spam-Check: no}).
+ *
+ * <p>Each request names the user first ({@code User:}): the scanner gives the scan that user's Bayes
+ * database to read, and a learner ({@link #learn}, SPAMC's TELL) that user's database to write.
  */
 final class SpamScanner {
 
@@ -38,8 +41,14 @@ final class SpamScanner {
     record SenderCheck(String results, Disposition disposition, String fromDomain) {
     }
 
-    /** The scanner's answer: a verdict unless the message was too large to scan; the sender check if asked. */
-    record Reply(Optional<Verdict> verdict, Optional<SenderCheck> sender) {
+    /** What SpamAssassin's auto-learning thresholds make of a scanned message. */
+    enum Autolearn { NO, HAM, SPAM }
+
+    /**
+     * The scanner's answer: a verdict unless the message was too large to scan; the sender check if
+     * asked; whether the message is clearly enough ham or spam to be learned.
+     */
+    record Reply(Optional<Verdict> verdict, Optional<SenderCheck> sender, Autolearn autolearn) {
     }
 
     private static final Pattern SPAM_LINE = Pattern.compile("Spam: (True|False) ; (-?[0-9.]+) / (-?[0-9.]+)");
@@ -61,23 +70,40 @@ final class SpamScanner {
      * @param envelopeFrom the MAIL FROM address to check the sender by ("" for a bounce); none: no sender check
      * @param spamCheck false for a message too large to scan: only its sender is checked
      */
-    Reply scan(byte[] message, Optional<String> envelopeFrom, boolean spamCheck) throws IOException {
+    Reply scan(String user, byte[] message, Optional<String> envelopeFrom, boolean spamCheck) throws IOException {
+        return parse(exchange("SYMBOLS", user, envelopeFrom.map(f -> "Envelope-From: <" + f + ">\r\n").orElse("")
+                // UTF-8: an SMTPUTF8 sender's address goes as it came (the scanner reports its domain).
+                + (spamCheck ? "" : "Spam-Check: no\r\n"), message), spamCheck);
+    }
+
+    /**
+     * Teaches the user's Bayes database that {@code message} is spam (or ham); one learned before as
+     * the other is moved over. Returns false when it was learned so already.
+     */
+    boolean learn(String user, byte[] message, boolean spam) throws IOException {
+        String reply = exchange("TELL", user, "Message-class: " + (spam ? "spam" : "ham") + "\r\nSet: local\r\n", message);
+        if (!reply.startsWith("SPAMD/") || !reply.split("\r\n", 2)[0].endsWith(" 0 EX_OK")) {
+            throw new IOException("the learner refused the message: " + reply.split("\r\n", 2)[0]);
+        }
+        return reply.contains("\r\nDidSet: local\r\n");
+    }
+
+    private String exchange(String verb, String user, String headers, byte[] message) throws IOException {
         try (Socket s = new Socket()) {
             // Resolved per message: a recreated scanner has a new address.
             s.connect(new InetSocketAddress(address.getHostString(), address.getPort()), timeoutMillis);
             s.setSoTimeout(timeoutMillis);
             OutputStream out = s.getOutputStream();
-            out.write(("SYMBOLS SPAMC/1.5\r\nContent-length: " + message.length + "\r\n"
-                    + envelopeFrom.map(f -> "Envelope-From: <" + f + ">\r\n").orElse("")
-                    // UTF-8: an SMTPUTF8 sender's address goes as it came (the scanner reports its domain).
-                    + (spamCheck ? "" : "Spam-Check: no\r\n") + "\r\n").getBytes(StandardCharsets.UTF_8));
+            // The user first: the scanner reads it before the sandbox, to give it that user's database.
+            out.write((verb + " SPAMC/1.5\r\nUser: " + user + "\r\nContent-length: " + message.length + "\r\n" + headers
+                    + "\r\n").getBytes(StandardCharsets.UTF_8));
             out.write(message);
             out.flush();
             s.shutdownOutput();
             InputStream in = s.getInputStream();
             ByteArrayOutputStream reply = new ByteArrayOutputStream();
             in.transferTo(reply);
-            return parse(reply.toString(StandardCharsets.UTF_8), spamCheck);
+            return reply.toString(StandardCharsets.UTF_8);
         }
     }
 
@@ -97,7 +123,9 @@ final class SpamScanner {
             verdict = Optional.of(new Verdict(m.group(1).equals("True"), Double.parseDouble(m.group(2)),
                     Double.parseDouble(m.group(3)), symbols.isEmpty() ? List.of() : List.of(symbols.split(","))));
         }
-        return new Reply(verdict, senderCheck(head));
+        Autolearn autolearn = head.contains("\r\nAutolearn: ham") ? Autolearn.HAM
+                : head.contains("\r\nAutolearn: spam") ? Autolearn.SPAM : Autolearn.NO;
+        return new Reply(verdict, senderCheck(head), autolearn);
     }
 
     private static Optional<SenderCheck> senderCheck(String head) {

@@ -41,9 +41,12 @@ final class InProcessImap implements AutoCloseable {
         startTlsPort = StoreFixture.freePort();
         implicitTls = new InetSocketAddress("127.0.0.1", implicitTlsPort);
         startTls = new InetSocketAddress("127.0.0.1", startTlsPort);
-        servers.add(ImapService.start("imaps-" + implicitTlsPort, implicitTls, true, tls, mailboxes, metrics,
+        // No scanner here: a message moved into or out of Junk is learned on the real engine (SpamLearningTest).
+        SpamLearner learner = new SpamLearner(mailboxes,
+                new SpamScanner(InetSocketAddress.createUnresolved("127.0.0.1", StoreFixture.freePort()), 1000), 512000);
+        servers.add(ImapService.start("imaps-" + implicitTlsPort, implicitTls, true, tls, mailboxes, learner, metrics,
                 "mail.d.example", appendLimit));
-        servers.add(ImapService.start("imap-" + startTlsPort, startTls, false, tls, mailboxes, metrics,
+        servers.add(ImapService.start("imap-" + startTlsPort, startTls, false, tls, mailboxes, learner, metrics,
                 "mail.d.example", appendLimit));
     }
 

@@ -54,6 +54,16 @@ class SpamScannerTest {
     }
 
     @Test
+    void theAutolearnLineSaysWhetherToLearnTheMessage() throws IOException {
+        String head = "SPAMD/1.5 0 EX_OK\r\nContent-length: 0\r\nSpam: False ; -0.2 / 5.0\r\n";
+        assertThat(SpamScanner.parse(head + "Autolearn: ham\r\n\r\n", true).autolearn()).isEqualTo(SpamScanner.Autolearn.HAM);
+        assertThat(SpamScanner.parse(head + "Autolearn: spam\r\n\r\n", true).autolearn()).isEqualTo(SpamScanner.Autolearn.SPAM);
+        assertThat(SpamScanner.parse(head + "Autolearn: no\r\n\r\n", true).autolearn()).isEqualTo(SpamScanner.Autolearn.NO);
+        // A scanner without the line (an older image) asks for no learning.
+        assertThat(SpamScanner.parse(head + "\r\n", true).autolearn()).isEqualTo(SpamScanner.Autolearn.NO);
+    }
+
+    @Test
     void anErrorOrGarbageIsAFailureNotAVerdict() {
         assertThatThrownBy(() -> SpamScanner.parse("SPAMD/1.0 76 Bad header line: x\r\n", true)).isInstanceOf(IOException.class);
         assertThatThrownBy(() -> SpamScanner.parse("", true)).isInstanceOf(IOException.class);

@@ -79,7 +79,8 @@ final class StoreFixture implements AutoCloseable {
         quarantine = new Quarantine(url, data.resolve("quarantine"), clock, Quarantine.THRESHOLD);
         lmtp = new InetSocketAddress("127.0.0.1", freePort());
         LmtpDelivery.Factory delivery = origin -> new LmtpDelivery(accounts, mailboxes, ledger, quarantine,
-                new SpamScanner(spamd, 5_000), LmtpDelivery.WhenScannerDown.TEMPFAIL, 512_000, AUTHSERV_ID, origin);
+                new SpamScanner(spamd, 5_000), new SpamLearner(mailboxes, new SpamScanner(spamd, 5_000), 512_000),
+                LmtpDelivery.WhenScannerDown.TEMPFAIL, 512_000, AUTHSERV_ID, origin);
         server = delivery.of(LmtpDelivery.Origin.INTERNET).server(lmtp, 10_000_000, metrics);
         ownLmtp = new InetSocketAddress("127.0.0.1", freePort());
         ownServer = delivery.of(LmtpDelivery.Origin.OWN_OUTBOUND).server(ownLmtp, 10_000_000, metrics);
