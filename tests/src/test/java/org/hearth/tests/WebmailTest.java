@@ -273,6 +273,79 @@ class WebmailTest {
 
     /** Last: it leaves this machine's address throttled for a while. */
     @Test
+    @Order(10)
+    void repliesGatherIntoOneConversationAndAStrangerCannotJoinIt() throws Exception {
+        String tag = UUID.randomUUID().toString().substring(0, 8);
+        String subject = "Picnic " + tag;
+        String first = "<picnic-" + tag + "@web-bob.test>";
+        deliverRaw(BOB, ALICE, """
+                From: Bob <%s>
+                To: %s
+                Subject: %s
+                Message-ID: %s
+
+                Saturday at the lake?
+                """.formatted(BOB, ALICE, subject, first));
+        awaitMessage(ALICE, PASSWORD, "INBOX", subject);
+        Page page = loggedIn(true, ALICE, PASSWORD);
+        page.getByText(subject).first().click();
+        page.getByRole(com.microsoft.playwright.options.AriaRole.LINK, new Page.GetByRoleOptions().setName("Reply").setExact(true)).click();
+        page.getByLabel("Message").press("Control+Home");
+        page.getByLabel("Message").pressSequentially("Yes, I will bring cake.");
+        page.getByRole(com.microsoft.playwright.options.AriaRole.BUTTON, new Page.GetByRoleOptions().setName("Send")).click();
+        page.waitForURL(url -> url.startsWith(BASE + "/mail/INBOX"));
+        String reply = awaitMessage(ALICE, PASSWORD, "Sent", "Re: " + subject).path("message_id").asText();
+        assertThat(reply).startsWith("<");
+
+        // Bob answers Alice's reply, naming both; a stranger names Bob's first message under another subject.
+        deliverRaw(BOB, ALICE, """
+                From: Bob <%s>
+                To: %s
+                Subject: Re: %s
+                Message-ID: <picnic-2-%s@web-bob.test>
+                In-Reply-To: %s
+                References: %s %s
+
+                I will bring a blanket.
+                """.formatted(BOB, ALICE, subject, tag, reply, first, reply));
+        deliverRaw("mallory@evil.test", ALICE, """
+                From: <mallory@evil.test>
+                To: %s
+                Subject: Cheap watches %s
+                References: %s
+
+                Buy now.
+                """.formatted(ALICE, tag, first));
+        awaitMessage(ALICE, PASSWORD, "INBOX", "Re: " + subject);
+        awaitMessage(ALICE, PASSWORD, "INBOX", "Cheap watches " + tag);
+
+        // The INBOX shows the conversation's two messages there as one row, the stranger's apart.
+        page.navigate(BASE + "/mail/INBOX");
+        assertThat(page.getByLabel("Select: Re: " + subject + " (2 messages)", new Page.GetByLabelOptions().setExact(true)).count())
+                .isEqualTo(1);
+        assertThat(page.getByLabel("Select: Cheap watches " + tag, new Page.GetByLabelOptions().setExact(true)).count()).isEqualTo(1);
+        page.getByText("Re: " + subject).click();
+        page.waitForURL(url -> url.startsWith(BASE + "/mail/INBOX/"));
+        // Opened, the message lists its conversation, oldest first, Alice's reply from Sent among it.
+        assertThat(page.locator(".conversation summary").textContent()).isEqualTo("3 messages in this conversation");
+        page.locator(".conversation summary").click();
+        assertThat(page.locator(".conversation li").count()).isEqualTo(3);
+        assertThat(page.locator(".conversation li a[href*='/mail/Sent/']").count()).isEqualTo(1);
+        page.locator(".conversation li a").first().click();
+        assertThat(page.locator(".plain").textContent()).contains("Saturday at the lake?");
+        screenshot(page, "phone-conversation");
+
+        // Selecting the row acts on the whole conversation in the folder.
+        page.navigate(BASE + "/mail/INBOX");
+        page.getByLabel("Select: Re: " + subject + " (2 messages)").check();
+        page.getByRole(com.microsoft.playwright.options.AriaRole.BUTTON, new Page.GetByRoleOptions().setName("Archive")).click();
+        assertThat(page.locator(".notice").textContent()).isEqualTo("2 messages archived.");
+        assertThat(messageWithSubject(fetch(ALICE, PASSWORD, "INBOX"), subject)).isEmpty();
+        assertThat(messageWithSubject(fetch(ALICE, PASSWORD, "INBOX"), "Cheap watches " + tag)).isPresent();
+        assertThat(misdeeds).isEmpty();
+    }
+
+    @Test
     @Order(99)
     void aWrongPasswordIsRefusedAndRepeatedTriesMustWait() {
         Page page = newPage(true, ColorScheme.LIGHT);

@@ -15,6 +15,7 @@ import jakarta.mail.search.OrTerm;
 import jakarta.mail.search.SearchTerm;
 import jakarta.mail.search.SubjectTerm;
 import org.eclipse.angus.mail.imap.IMAPFolder;
+import org.eclipse.angus.mail.imap.IMAPMessage;
 import org.eclipse.angus.mail.imap.IMAPStore;
 
 import java.util.ArrayList;
@@ -49,12 +50,30 @@ final class ImapMailbox implements AutoCloseable {
     record FolderInfo(String name, Optional<Role> role, int unread, int total) {
     }
 
-    record Summary(long uid, String from, String subject, java.util.Date date, boolean seen, boolean flagged,
-                   boolean answered) {
+    record Summary(String folder, long uid, String from, String subject, java.util.Date date, boolean seen,
+                   boolean flagged, boolean answered, Conversations.Ids ids) {
     }
 
-    /** A page of a folder's list, newest first: {@code total} is the folder's (or the search's) count. */
-    record Page(String folder, int number, int size, int total, List<Summary> messages) {
+    /** Messages of one conversation (Conversations), newest first. */
+    record Conversation(List<Summary> messages) {
+        Summary newest() {
+            return messages.get(0);
+        }
+
+        boolean seen() {
+            return messages.stream().allMatch(Summary::seen);
+        }
+
+        boolean flagged() {
+            return messages.stream().anyMatch(Summary::flagged);
+        }
+    }
+
+    /**
+     * A page of a folder's list, newest first, its messages gathered into conversations: {@code total}
+     * is the folder's (or the search's) count of messages.
+     */
+    record Page(String folder, int number, int size, int total, List<Conversation> conversations) {
         int pages() {
             return Math.max(1, (total + size - 1) / size);
         }
@@ -158,20 +177,67 @@ final class ImapMailbox implements AutoCloseable {
                 from = Math.max(0, to - size);
                 chosen = to == 0 ? new Message[0] : f.getMessages(from + 1, to);
             }
-            FetchProfile profile = new FetchProfile();
-            profile.add(FetchProfile.Item.ENVELOPE);
-            profile.add(FetchProfile.Item.FLAGS);
-            profile.add(UIDFolder.FetchProfileItem.UID);
-            f.fetch(chosen, profile);
-            List<Summary> list = new ArrayList<>();
-            for (int i = chosen.length - 1; i >= 0; i--) {
-                Message m = chosen[i];
-                list.add(new Summary(((UIDFolder) f).getUID(m), Addresses.display(m.getFrom()), Optional.ofNullable(m.getSubject()).orElse(""),
-                        Optional.ofNullable(m.getSentDate()).orElse(m.getReceivedDate()), m.isSet(Flags.Flag.SEEN),
-                        m.isSet(Flags.Flag.FLAGGED), m.isSet(Flags.Flag.ANSWERED)));
-            }
-            return new Page(folder, number, size, total, list);
+            return new Page(folder, number, size, total, conversations(summaries(f, chosen)));
         });
+    }
+
+    /** The messages' envelopes, flags and thread ids in one FETCH, newest (last) first. */
+    private static List<Summary> summaries(Folder f, Message[] chosen) throws MessagingException {
+        FetchProfile profile = new FetchProfile();
+        profile.add(FetchProfile.Item.ENVELOPE);
+        profile.add(FetchProfile.Item.FLAGS);
+        profile.add(UIDFolder.FetchProfileItem.UID);
+        // Not in the envelope, and asked per message if not fetched with the rest.
+        profile.add("References");
+        f.fetch(chosen, profile);
+        List<Summary> list = new ArrayList<>();
+        for (int i = chosen.length - 1; i >= 0; i--) {
+            IMAPMessage m = (IMAPMessage) chosen[i];
+            String subject = Optional.ofNullable(m.getSubject()).orElse("");
+            List<String> related = new ArrayList<>(Conversations.ids(m.getInReplyTo()));
+            related.addAll(Conversations.ids(String.join(" ", Optional.ofNullable(m.getHeader("References")).orElse(new String[0]))));
+            List<String> own = Conversations.ids(m.getMessageID());
+            list.add(new Summary(f.getFullName(), ((UIDFolder) f).getUID(m), Addresses.display(m.getFrom()), subject,
+                    Optional.ofNullable(m.getSentDate()).orElse(m.getReceivedDate()), m.isSet(Flags.Flag.SEEN),
+                    m.isSet(Flags.Flag.FLAGGED), m.isSet(Flags.Flag.ANSWERED),
+                    new Conversations.Ids(own.isEmpty() ? "" : own.get(0), related, subject)));
+        }
+        return list;
+    }
+
+    private static List<Conversation> conversations(List<Summary> newestFirst) {
+        List<Conversation> out = new ArrayList<>();
+        for (List<Integer> group : Conversations.group(newestFirst.stream().map(Summary::ids).toList())) {
+            out.add(new Conversation(group.stream().map(newestFirst::get).toList()));
+        }
+        return out;
+    }
+
+    /** How far around a message its conversation is looked for: this many messages either side, and in Sent. */
+    private static final int NEARBY = 100;
+
+    /**
+     * The conversation of {@code message} (open in its folder): the messages near it in that folder
+     * and the newest in Sent that join it, newest first, itself included. Nearby only: a 10,000-message
+     * folder is never read whole to show one message.
+     */
+    synchronized Conversation conversation(Message message) throws MessagingException {
+        Folder f = message.getFolder();
+        int at = message.getMessageNumber();
+        List<Summary> nearby = new ArrayList<>(summaries(f,
+                f.getMessages(Math.max(1, at - NEARBY), Math.min(f.getMessageCount(), at + NEARBY))));
+        String sent = folderFor(Role.SENT);
+        if (!sent.equals(f.getFullName())) {
+            nearby.addAll(withFolder(sent, Folder.READ_ONLY, s -> {
+                int count = s.getMessageCount();
+                return count == 0 ? List.<Summary>of() : summaries(s, s.getMessages(Math.max(1, count - NEARBY + 1), count));
+            }));
+        }
+        long uid = ((UIDFolder) f).getUID(message);
+        nearby.sort(Comparator.comparing((Summary x) -> Optional.ofNullable(x.date()).orElse(new java.util.Date(0))).reversed());
+        return conversations(nearby).stream()
+                .filter(c -> c.messages().stream().anyMatch(x -> x.uid() == uid && x.folder().equals(f.getFullName())))
+                .findFirst().orElseThrow();
     }
 
     /**

@@ -128,22 +128,28 @@ final class Pages {
                 .append(text(query.orElse(""))).append("\"><button type=\"submit\">Search</button></form>");
         m.append("<form method=\"post\" action=\"").append(folderUrl(folder)).append("/act\" id=\"list\">").append(token(s));
         m.append(actions(folders, folder, true));
-        if (page.messages().isEmpty()) {
+        if (page.conversations().isEmpty()) {
             m.append("<p class=\"empty\">").append(query.isPresent() ? "Nothing matches." : "No messages.").append("</p>");
         }
         // The newest page of a folder, unsearched, follows new mail as it arrives (app.js).
         boolean live = page.number() == 1 && query.isEmpty() && folder.equals("INBOX");
         m.append("<ul class=\"messages\"").append(live ? " data-live" : "").append(">");
-        for (ImapMailbox.Summary sum : page.messages()) {
-            String id = "m" + sum.uid();
-            m.append("<li class=\"").append(sum.seen() ? "seen" : "unseen").append(sum.flagged() ? " flagged" : "").append("\">")
-                    .append("<input type=\"checkbox\" name=\"uid\" value=\"").append(sum.uid()).append("\" id=\"").append(id)
-                    .append("\" aria-label=\"Select: ").append(text(sum.subject())).append("\">")
+        // A conversation is one row: its newest message, and how many of its messages this page holds.
+        for (ImapMailbox.Conversation c : page.conversations()) {
+            ImapMailbox.Summary sum = c.newest();
+            int count = c.messages().size();
+            String uids = String.join(",", c.messages().stream().map(x -> String.valueOf(x.uid())).toList());
+            m.append("<li class=\"").append(c.seen() ? "seen" : "unseen").append(c.flagged() ? " flagged" : "").append("\">")
+                    .append("<input type=\"checkbox\" name=\"uid\" value=\"").append(uids).append("\" id=\"m").append(sum.uid())
+                    .append("\" aria-label=\"Select: ").append(text(sum.subject())).append(count > 1 ? " (" + count + " messages)" : "")
+                    .append("\">")
                     .append("<a href=\"").append(messageUrl(folder, sum.uid())).append("\">")
-                    .append("<span class=\"from\">").append(text(sum.from())).append("</span>")
+                    .append("<span class=\"from\">").append(text(sum.from()))
+                    .append(count > 1 ? "<span class=\"count\" aria-label=\"" + count + " messages\">" + count + "</span>" : "")
+                    .append("</span>")
                     .append("<time>").append(text(shortDate(sum.date()))).append("</time>")
                     .append("<span class=\"subject\">").append(sum.subject().isBlank() ? "(no subject)" : text(sum.subject()))
-                    .append("</span>").append(sum.seen() ? "" : "<span class=\"hidden\">unread</span>")
+                    .append("</span>").append(c.seen() ? "" : "<span class=\"hidden\">unread</span>")
                     .append("</a></li>");
         }
         m.append("</ul></form>");
@@ -195,8 +201,8 @@ final class Pages {
         return "<button type=\"submit\" name=\"action\" value=\"" + action + "\">" + label + "</button>";
     }
 
-    static String message(OwnerSession s, List<ImapMailbox.FolderInfo> folders, MessageView v, Optional<String> notice,
-                          int blockedRemote, boolean remoteAllowed) {
+    static String message(OwnerSession s, List<ImapMailbox.FolderInfo> folders, MessageView v,
+                          ImapMailbox.Conversation conversation, Optional<String> notice, int blockedRemote, boolean remoteAllowed) {
         boolean isDrafts = folders.stream().anyMatch(f -> f.name().equals(v.folder()) && f.role().equals(Optional.of(ImapMailbox.Role.DRAFTS)));
         String here = messageUrl(v.folder(), v.uid());
         StringBuilder m = new StringBuilder();
@@ -212,6 +218,20 @@ final class Pages {
         }
         v.date().ifPresent(d -> m.append("<dt>Date</dt><dd>").append(text(FULL.format(d.toInstant().atZone(ZoneId.systemDefault())))).append("</dd>"));
         m.append("</dl>");
+        if (conversation.messages().size() > 1) {
+            // Oldest first, as a conversation is read; this message named, not linked.
+            m.append("<details class=\"conversation\"><summary>").append(conversation.messages().size())
+                    .append(" messages in this conversation</summary><ol>");
+            for (int i = conversation.messages().size() - 1; i >= 0; i--) {
+                ImapMailbox.Summary x = conversation.messages().get(i);
+                boolean self = x.uid() == v.uid() && x.folder().equals(v.folder());
+                String line = "<span class=\"from\">" + text(x.from()) + "</span> <time>" + text(shortDate(x.date()))
+                        + "</time>" + (x.folder().equals(v.folder()) ? "" : " <span class=\"meta\">" + text(x.folder()) + "</span>");
+                m.append("<li>").append(self ? "<span aria-current=\"page\">" + line + "</span>"
+                        : "<a href=\"" + messageUrl(x.folder(), x.uid()) + "\">" + line + "</a>").append("</li>");
+            }
+            m.append("</ol></details>");
+        }
         m.append("<nav class=\"reply\" aria-label=\"Reply\">");
         if (isDrafts) {
             m.append("<a class=\"button primary\" href=\"/compose?mode=draft&amp;folder=").append(url(v.folder())).append("&amp;uid=").append(v.uid()).append("\">Go on writing</a>");

@@ -195,16 +195,16 @@ final class WebmailHandler extends Handler.Abstract {
             act(response, callback, s, box, folder, form);
         } else if (seg.size() == 3 && form == null) {
             long uid = uid(seg.get(2));
-            record Shown(MessageView view, int blocked) {
+            record Shown(MessageView view, int blocked, ImapMailbox.Conversation conversation) {
             }
             Shown shown = box.read(folder, uid, m -> {
                 MessageView v = MessageView.of(folder, uid, m);
                 int blocked = v.body() instanceof MessageView.Body.Html h ? SafeHtml.clean(h.html(), id -> null, false).blockedRemote() : 0;
-                return new Shown(v, blocked);
+                return new Shown(v, blocked, box.conversation(m));
             });
             boolean remote = "1".equals(query.getValue("remote")) || senders.allows(s.user(), shown.view().fromAddress());
-            html(response, callback, 200, Pages.message(s, box.folders(), shown.view(), Optional.ofNullable(query.getValue("done")),
-                    shown.blocked(), remote));
+            html(response, callback, 200, Pages.message(s, box.folders(), shown.view(), shown.conversation(),
+                    Optional.ofNullable(query.getValue("done")), shown.blocked(), remote));
         } else if (seg.size() == 4 && seg.get(3).equals("allow-sender") && form != null) {
             long uid = uid(seg.get(2));
             String sender = box.read(folder, uid, m -> MessageView.of(folder, uid, m).fromAddress());
@@ -283,8 +283,11 @@ final class WebmailHandler extends Handler.Abstract {
     private void act(Response response, Callback callback, OwnerSession s, ImapMailbox box, String folder, Fields form)
             throws MessagingException, BadRequest {
         List<Long> uids = new ArrayList<>();
+        // A conversation's row in the list selects all its messages on the page ("12,15,19").
         for (String v : Optional.ofNullable(form.getValues("uid")).orElse(List.of())) {
-            uids.add(uid(v));
+            for (String one : v.split(",", 200)) {
+                uids.add(uid(one));
+            }
         }
         String action = Optional.ofNullable(form.getValue("action")).orElse("");
         if (uids.isEmpty()) {
