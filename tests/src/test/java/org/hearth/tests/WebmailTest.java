@@ -345,6 +345,124 @@ class WebmailTest {
         assertThat(misdeeds).isEmpty();
     }
 
+    /** Elements and attributes no message may bring into a page: JavaScript run in the page, and in the message's frame. */
+    private static final String INJECTED = """
+            (inFrame) => {
+              const found = [];
+              const banned = /^(SCRIPT|OBJECT|EMBED|BASE|META|LINK|FORM|INPUT|BUTTON|TEXTAREA|SELECT|IFRAME|FRAME|SVG|MATH|\
+            TEMPLATE|VIDEO|AUDIO|SOURCE|NOSCRIPT|MARQUEE|XSS|ISINDEX|APPLET)$/i;
+              for (const e of document.querySelectorAll(inFrame ? 'body *' : '#main *')) {
+                const mine = !inFrame && (e.matches('form, input, button, select, label, option, details, summary')
+                    || e.matches('iframe.html'));
+                if (banned.test(e.tagName) && !mine) found.push(e.tagName);
+                for (const a of e.attributes) {
+                  if (/^on/i.test(a.name)) found.push(e.tagName + ' ' + a.name);
+                  // A link may lead anywhere (it opens only when tapped, in a new tab); nothing else may load from elsewhere.
+                  const link = e.tagName === 'A' && a.name.toLowerCase() === 'href';
+                  if (/^(href|src|srcset|action|formaction|data|srcdoc|background|ping|poster|xlink:href)$/i.test(a.name)
+                      && (link ? /javascript:|vbscript:|^\\s*data:/i : /javascript:|vbscript:|evil\\.test|^\\s*data:text/i)
+                          .test(a.value)) found.push(e.tagName + ' ' + a.name + '=' + a.value);
+                }
+              }
+              return found;
+            }""";
+
+    private static List<String> vectors() throws IOException {
+        try (var in = WebmailTest.class.getResourceAsStream("/injection-vectors.txt")) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8).lines()
+                    .filter(l -> !l.isBlank() && !l.startsWith("# ")).toList();
+        }
+    }
+
+    private static String encodedWord(String text) {
+        return "=?UTF-8?B?" + Base64.getEncoder().encodeToString(text.getBytes(StandardCharsets.UTF_8)) + "?=";
+    }
+
+    @Test
+    @Order(11)
+    void noneOfACorpusOfInjectionVectorsRunsOrLoadsAnythingWhereverItIsPlaced() throws Exception {
+        List<String> vectors = vectors();
+        assertThat(vectors).hasSizeGreaterThan(40);
+        String tag = UUID.randomUUID().toString().substring(0, 8);
+        // Every vector in the bodies, HTML and plain text...
+        String all = String.join("\n<p>between</p>\n", vectors);
+        deliverRaw("mallory@evil.test", ALICE, """
+                From: <mallory@evil.test>
+                To: %s
+                Subject: Corpus html %s
+                MIME-Version: 1.0
+                Content-Type: text/html; charset=utf-8
+
+                <p>corpus start</p>
+                %s
+                """.formatted(ALICE, tag, all));
+        deliverRaw("mallory@evil.test", ALICE, """
+                From: <mallory@evil.test>
+                To: %s
+                Subject: Corpus text %s
+                Content-Type: text/plain; charset=utf-8
+
+                %s
+                """.formatted(ALICE, tag, String.join("\n", vectors)));
+        // ...and each in a header: the subject as written, a sender's and a Cc's name as RFC 2047
+        // encoded words (which decode to the raw markup) and raw, an attachment's name (RFC 2231).
+        int messages = (vectors.size() + 3) / 4;
+        for (int k = 0; k < messages; k++) {
+            String subject = vectors.get(4 * k % vectors.size());
+            String sender = vectors.get((4 * k + 1) % vectors.size());
+            String cc = vectors.get((4 * k + 2) % vectors.size());
+            String file = vectors.get((4 * k + 3) % vectors.size());
+            deliverRaw("mallory@evil.test", ALICE, """
+                    From: %s <mallory@evil.test>
+                    To: %s
+                    Cc: "%s" <carol@evil.test>, %s <dave@evil.test>
+                    Subject: %s %s
+                    MIME-Version: 1.0
+                    Content-Type: multipart/mixed; boundary=b
+
+                    --b
+                    Content-Type: text/plain
+
+                    header corpus %d
+                    --b
+                    Content-Type: text/html
+                    Content-Disposition: attachment; filename*=UTF-8''%s
+
+                    <script>alert(99)</script>
+                    --b--
+                    """.formatted(encodedWord(sender), ALICE, cc.replace("\"", "'"), encodedWord(cc), subject, tag, k,
+                    java.net.URLEncoder.encode(file, StandardCharsets.UTF_8).replace("+", "%20")));
+        }
+        Await.until(Duration.ofSeconds(120), () -> Await.supervisorLog(state), () -> {
+            long arrived = fetch(ALICE, PASSWORD, "INBOX").path("messages").findValuesAsText("subject").stream()
+                    .filter(x -> x.contains(tag)).count();
+            return arrived >= messages + 2 ? Optional.of(arrived) : Optional.empty();
+        });
+
+        Page page = loggedIn(false, ALICE, PASSWORD);
+        assertThat(page.evaluate(INJECTED, false)).as("the list").isEqualTo(List.of());
+        List<String> links = new ArrayList<>();
+        for (Object href : (List<?>) page.evaluate("() => [...document.querySelectorAll('.messages a')].map(a => a.getAttribute('href'))")) {
+            links.add(String.valueOf(href));
+        }
+        int opened = 0;
+        for (int i = 0; i < Math.min(links.size(), messages + 2); i++) {
+            page.navigate(BASE + links.get(i));
+            assertThat(page.evaluate(INJECTED, false)).as("message page %s", links.get(i)).isEqualTo(List.of());
+            if (page.locator("iframe.html").count() > 0) {
+                page.locator("iframe.html").waitFor();
+                com.microsoft.playwright.Frame body = page.frames().get(1);
+                body.waitForLoadState();
+                assertThat(body.evaluate(INJECTED, true)).as("message frame %s", links.get(i)).isEqualTo(List.of());
+                assertThat(body.content()).as("the frame runs nothing").doesNotContain("<script");
+            }
+            opened++;
+        }
+        assertThat(opened).isEqualTo(messages + 2);
+        page.waitForTimeout(1000);
+        assertThat(misdeeds).as("dialogs, console errors and requests elsewhere").isEmpty();
+    }
+
     @Test
     @Order(99)
     void aWrongPasswordIsRefusedAndRepeatedTriesMustWait() {

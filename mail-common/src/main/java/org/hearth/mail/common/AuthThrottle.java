@@ -11,7 +11,9 @@ import java.util.Optional;
  * Slows password guessing (submission, and the store's login check behind it): after {@code free}
  * failed logins in a row, a user name or a client address must wait {@code first} before the next
  * try, twice as long after each further failure (up to {@code longest}); a success clears that
- * user's and that client's record.
+ * user's and that client's record. A record that has stayed quiet for {@code longest} after its
+ * wait is forgotten, so what is kept is bounded by how many names and clients failed recently,
+ * never by all that ever did.
  */
 public final class AuthThrottle {
 
@@ -23,6 +25,8 @@ public final class AuthThrottle {
     private final Duration longest;
     private final InstantSource clock;
     private final Map<String, Failures> byKey = new HashMap<>();
+    /** Past this many records, forgotten ones are swept out at the next failure. */
+    private static final int SWEEP_ABOVE = 1024;
 
     public AuthThrottle(int free, Duration first, Duration longest, InstantSource clock) {
         this.free = free;
@@ -50,10 +54,17 @@ public final class AuthThrottle {
     }
 
     public synchronized void failed(String user, String client) {
+        Instant now = clock.instant();
+        if (byKey.size() > SWEEP_ABOVE) {
+            byKey.values().removeIf(f -> forgotten(f, now));
+        }
         for (String key : new String[]{"user:" + user, "client:" + client}) {
-            Failures before = byKey.getOrDefault(key, new Failures(0, Instant.MIN));
+            Failures before = byKey.get(key);
+            if (before == null || forgotten(before, now)) {
+                before = new Failures(0, Instant.MIN);
+            }
             int count = before.count() + 1;
-            Instant until = clock.instant();
+            Instant until = now;
             if (count >= free) {
                 Duration wait = first;
                 for (int i = free; i < count && wait.compareTo(longest) < 0; i++) {
@@ -63,6 +74,15 @@ public final class AuthThrottle {
             }
             byKey.put(key, new Failures(count, until));
         }
+    }
+
+    private boolean forgotten(Failures f, Instant now) {
+        return f.until().plus(longest).isBefore(now);
+    }
+
+    /** How many names and clients have a record (for tests). */
+    synchronized int records() {
+        return byKey.size();
     }
 
     public synchronized void succeeded(String user, String client) {
