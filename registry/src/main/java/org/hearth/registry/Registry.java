@@ -1,0 +1,192 @@
+package org.hearth.registry;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+/**
+ * What the registry does, apart from HTTP: names checked and claimed, a box's addresses published.
+ * Every answer is a status and a JSON body; a refusal's body says what was wrong ("error") so the
+ * owner's app can show it.
+ */
+final class Registry {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Registry.class);
+    /** A signed request older or newer than this (the box's clock against ours) is refused. */
+    static final Duration SKEW = Duration.ofMinutes(5);
+    private static final long TTL = 300;
+    private static final Pattern IPV4 = Pattern.compile("\\d{1,3}(\\.\\d{1,3}){3}");
+    private static final Pattern IPV6 = Pattern.compile("[0-9A-Fa-f:.]{2,45}");
+
+    record Answer(int status, Map<String, Object> body) {
+        static Answer error(int status, String error) {
+            return new Answer(status, Map.of("error", error));
+        }
+    }
+
+    /** The parts of a signed request: who signed it (for a claim, the key travels in the body), when, and the signature. */
+    record Signed(long millis, String signature) {
+    }
+
+    private final RegistryStore store;
+    private final DnsPublisher dns;
+    private final Clock clock;
+    private final ObjectMapper json = new ObjectMapper();
+    private final RateLimit claims;
+    private final RateLimit lookups;
+
+    Registry(RegistryStore store, DnsPublisher dns, Clock clock, RateLimit claims, RateLimit lookups) {
+        this.store = store;
+        this.dns = dns;
+        this.clock = clock;
+        this.claims = claims;
+        this.lookups = lookups;
+    }
+
+    String fqdn(String name) {
+        return name + "." + dns.zone().toString(true);
+    }
+
+    /** Whether {@code name} can be had: the live check as the owner types. */
+    Answer availability(String name, String client) throws SQLException {
+        if (!lookups.allow(client, clock.instant())) {
+            return Answer.error(429, "too many lookups from this address; try again in a minute");
+        }
+        Optional<String> refusal = NamePolicy.refusal(name);
+        if (refusal.isPresent()) {
+            return new Answer(200, body("name", name, "available", false, "reason", refusal.get()));
+        }
+        boolean taken = store.owner(name).isPresent();
+        return new Answer(200, body("name", name, "available", !taken, "reason", taken ? "taken" : ""));
+    }
+
+    /**
+     * A box claims {@code name} with its public key (body: {"publicKey": ...}), signing the request
+     * with that key: the name is the box's from then on, and only that key may change its records.
+     */
+    Answer claim(String name, byte[] body, Signed signed, String client) throws SQLException {
+        if (!claims.allow(client, clock.instant())) {
+            return Answer.error(429, "too many names claimed from this address; try again later");
+        }
+        Optional<String> refusal = NamePolicy.refusal(name);
+        if (refusal.isPresent()) {
+            return Answer.error(400, refusal.get());
+        }
+        BoxKey key;
+        try {
+            key = BoxKey.parse(parse(body).path("publicKey").asText(""));
+        } catch (IllegalArgumentException e) {
+            return Answer.error(400, e.getMessage());
+        }
+        Optional<Answer> bad = checkSignature(key, "POST", "/v1/names/" + name, body, signed);
+        if (bad.isPresent()) {
+            return bad.get();
+        }
+        return switch (store.claim(name, key.id(), key.encoded(), signed.millis(), clock.instant())) {
+            case NAME_TAKEN -> Answer.error(409, "\"" + name + "\" is taken");
+            case BOX_HAS_A_NAME -> Answer.error(409, "this box has a name already: " + fqdn(store.nameOf(key.id()).orElse("?")));
+            case CLAIMED -> {
+                LOG.info("event=claimed name={} box={} client={}", name, key.id(), client);
+                yield new Answer(201, body("name", name, "fqdn", fqdn(name), "box", key.id()));
+            }
+        };
+    }
+
+    /** The box's public addresses (body: {"addresses": [...]}), published as the name's A and AAAA records. */
+    Answer addresses(String boxId, byte[] body, Signed signed) throws SQLException, IOException {
+        Optional<RegistryStore.Box> box = store.box(boxId);
+        Optional<String> name = store.nameOf(boxId);
+        if (box.isEmpty() || name.isEmpty()) {
+            return Answer.error(404, "no box " + boxId);
+        }
+        Optional<Answer> bad = checkSignature(BoxKey.parse(box.get().publicKey()), "PUT", "/v1/boxes/" + boxId + "/addresses",
+                body, signed);
+        if (bad.isPresent()) {
+            return bad.get();
+        }
+        List<String> v4 = new ArrayList<>();
+        List<String> v6 = new ArrayList<>();
+        JsonNode list = parse(body).path("addresses");
+        if (!list.isArray() || list.isEmpty() || list.size() > 8) {
+            return Answer.error(400, "addresses must be a list of 1 to 8 addresses");
+        }
+        for (JsonNode a : list) {
+            Optional<InetAddress> address = publicAddress(a.asText(""));
+            if (address.isEmpty()) {
+                return Answer.error(400, "\"" + a.asText("") + "\" is not a public IPv4 or IPv6 address");
+            }
+            (address.get() instanceof Inet4Address ? v4 : v6).add(address.get().getHostAddress());
+        }
+        if (!store.acceptSigned(boxId, signed.millis())) {
+            return Answer.error(409, "a request signed at or before this one was taken already (a replay, or a clock gone back)");
+        }
+        Map<Integer, List<String>> records = new LinkedHashMap<>();
+        records.put(org.xbill.DNS.Type.A, v4);
+        records.put(org.xbill.DNS.Type.AAAA, v6);
+        dns.replace(name.get(), records, TTL);
+        List<String> all = new ArrayList<>(v4);
+        all.addAll(v6);
+        store.addresses(boxId, all, clock.instant());
+        LOG.info("event=addresses name={} box={} addresses={}", name.get(), boxId, all);
+        return new Answer(200, body("name", name.get(), "fqdn", fqdn(name.get()), "addresses", all));
+    }
+
+    private Optional<Answer> checkSignature(BoxKey key, String method, String path, byte[] body, Signed signed) {
+        long now = clock.millis();
+        if (Math.abs(now - signed.millis()) > SKEW.toMillis()) {
+            return Optional.of(Answer.error(401, "the request's time is more than 5 minutes from the registry's: "
+                    + "set the box's clock"));
+        }
+        if (!key.verifies(BoxKey.signedText(method, path, signed.millis(), body), signed.signature())) {
+            return Optional.of(Answer.error(401, "the signature does not match this box's key"));
+        }
+        return Optional.empty();
+    }
+
+    /** A literal public unicast address; never a name (no lookup is made for it). */
+    static Optional<InetAddress> publicAddress(String text) {
+        if (!(IPV4.matcher(text).matches() || (text.contains(":") && IPV6.matcher(text).matches()))) {
+            return Optional.empty();
+        }
+        try {
+            InetAddress a = InetAddress.getByName(text);
+            boolean unusable = a.isAnyLocalAddress() || a.isLoopbackAddress() || a.isLinkLocalAddress()
+                    || a.isSiteLocalAddress() || a.isMulticastAddress()
+                    // IPv6 unique local addresses (fc00::/7), which Java does not call site-local.
+                    || (!(a instanceof Inet4Address) && (a.getAddress()[0] & 0xfe) == 0xfc);
+            return unusable ? Optional.empty() : Optional.of(a);
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    private JsonNode parse(byte[] body) {
+        try {
+            return json.readTree(body);
+        } catch (IOException e) {
+            return json.createObjectNode();
+        }
+    }
+
+    private static Map<String, Object> body(Object... pairs) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        for (int i = 0; i < pairs.length; i += 2) {
+            m.put((String) pairs[i], pairs[i + 1]);
+        }
+        return m;
+    }
+}

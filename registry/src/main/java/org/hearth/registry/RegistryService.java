@@ -1,0 +1,165 @@
+package org.hearth.registry;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.Callback;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.xbill.DNS.TSIG;
+
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The registry's HTTP API (JSON):
+ * <ul>
+ *   <li>{@code GET /v1/names/NAME}: whether NAME can be had.</li>
+ *   <li>{@code POST /v1/names/NAME}, body {@code {"publicKey": ...}}, signed by that key: the box claims NAME.</li>
+ *   <li>{@code PUT /v1/boxes/BOX/addresses}, body {@code {"addresses": [...]}}, signed by the box's key:
+ *       its public addresses, published as NAME's A and AAAA records.</li>
+ * </ul>
+ * Signed requests carry {@code Hearth-Signed} (milliseconds) and {@code Hearth-Signature} (Ed25519
+ * over {@link BoxKey#signedText}). Settings (environment): REGISTRY_ZONE, REGISTRY_DNS (the
+ * authoritative server, host:port), REGISTRY_TSIG (a file holding "name algorithm base64-secret"),
+ * REGISTRY_DATA (its database's folder), REGISTRY_LISTEN (host:port).
+ */
+public final class RegistryService {
+
+    private static final Logger LOG = LoggerFactory.getLogger(RegistryService.class);
+    private static final Pattern NAME = Pattern.compile("/v1/names/([^/]{1,64})");
+    private static final Pattern ADDRESSES = Pattern.compile("/v1/boxes/([0-9a-f]{32})/addresses");
+    private static final int MAX_BODY = 16 * 1024;
+
+    private final Server server;
+    private final RegistryStore store;
+
+    private RegistryService(Server server, RegistryStore store) {
+        this.server = server;
+        this.store = store;
+    }
+
+    public static void main(String[] args) throws Exception {
+        String[] tsig = Files.readString(Path.of(env("REGISTRY_TSIG"))).strip().split("\\s+");
+        if (tsig.length != 3) {
+            throw new IllegalArgumentException(env("REGISTRY_TSIG") + ": expected \"name algorithm base64-secret\"");
+        }
+        start(env("REGISTRY_ZONE"), hostPort(env("REGISTRY_DNS")), new TSIG(tsig[1], tsig[0], tsig[2]),
+                Path.of(env("REGISTRY_DATA")), hostPort(env("REGISTRY_LISTEN")), Clock.systemUTC());
+    }
+
+    /** Starts the registry; it answers on {@link #port()} until {@link #stop()}. */
+    static RegistryService start(String zone, InetSocketAddress dnsServer, TSIG key, Path data, InetSocketAddress listen,
+                                 Clock clock) throws Exception {
+        Files.createDirectories(data);
+        RegistryStore store = new RegistryStore(data);
+        Registry registry = new Registry(store, new DnsPublisher(dnsServer, zone, key), clock,
+                new RateLimit(10, Duration.ofHours(1)), new RateLimit(120, Duration.ofMinutes(1)));
+        Server server = new Server();
+        ServerConnector connector = new ServerConnector(server);
+        connector.setHost(listen.getHostString());
+        connector.setPort(listen.getPort());
+        server.addConnector(connector);
+        server.setHandler(new Api(registry));
+        server.start();
+        LOG.info("event=ready service=registry zone={} port={}", zone, connector.getLocalPort());
+        return new RegistryService(server, store);
+    }
+
+    int port() {
+        return ((ServerConnector) server.getConnectors()[0]).getLocalPort();
+    }
+
+    void stop() throws Exception {
+        server.stop();
+        store.close();
+    }
+
+    private static final class Api extends Handler.Abstract {
+        private final Registry registry;
+        private final ObjectMapper json = new ObjectMapper();
+
+        Api(Registry registry) {
+            this.registry = registry;
+        }
+
+        @Override
+        public boolean handle(Request request, Response response, Callback callback) throws Exception {
+            String path = request.getHttpURI().getPath();
+            String method = request.getMethod();
+            String client = Request.getRemoteAddr(request);
+            Registry.Answer answer;
+            try {
+                Matcher name = NAME.matcher(path);
+                Matcher addresses = ADDRESSES.matcher(path);
+                if (name.matches() && method.equals("GET")) {
+                    answer = registry.availability(name.group(1), client);
+                } else if (name.matches() && method.equals("POST")) {
+                    answer = registry.claim(name.group(1), body(request), signed(request), client);
+                } else if (addresses.matches() && method.equals("PUT")) {
+                    answer = registry.addresses(addresses.group(1), body(request), signed(request));
+                } else {
+                    answer = Registry.Answer.error(404, "no such request: " + method + " " + path);
+                }
+            } catch (BadRequest e) {
+                answer = Registry.Answer.error(400, e.getMessage());
+            } catch (Exception e) {
+                LOG.warn("event=request-failed method={} path={} error={}", method, path, e.toString());
+                answer = Registry.Answer.error(503, "the registry cannot do this now; try again later");
+            }
+            response.setStatus(answer.status());
+            response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
+            response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");
+            response.write(true, ByteBuffer.wrap(json.writeValueAsBytes(answer.body())), callback);
+            return true;
+        }
+
+        private static byte[] body(Request request) throws Exception {
+            // Read no further than the limit: a body is small JSON, whatever its sender says.
+            byte[] body = Content.Source.asInputStream(request).readNBytes(MAX_BODY + 1);
+            if (body.length > MAX_BODY) {
+                throw new BadRequest("the body is larger than " + MAX_BODY + " bytes");
+            }
+            return body;
+        }
+
+        private static Registry.Signed signed(Request request) throws BadRequest {
+            String when = request.getHeaders().get("Hearth-Signed");
+            String signature = request.getHeaders().get("Hearth-Signature");
+            if (when == null || signature == null || !when.matches("[0-9]{1,15}")) {
+                throw new BadRequest("a signed request needs Hearth-Signed (milliseconds) and Hearth-Signature headers");
+            }
+            return new Registry.Signed(Long.parseLong(when), signature);
+        }
+    }
+
+    private static final class BadRequest extends Exception {
+        BadRequest(String message) {
+            super(message);
+        }
+    }
+
+    private static String env(String name) {
+        String v = System.getenv(name);
+        if (v == null || v.isBlank()) {
+            throw new IllegalArgumentException(name + " is not set");
+        }
+        return v;
+    }
+
+    static InetSocketAddress hostPort(String text) {
+        int colon = text.lastIndexOf(':');
+        return new InetSocketAddress(text.substring(0, colon), Integer.parseInt(text.substring(colon + 1)));
+    }
+}

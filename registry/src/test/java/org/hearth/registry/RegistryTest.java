@@ -1,0 +1,184 @@
+package org.hearth.registry;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.xbill.DNS.ARecord;
+import org.xbill.DNS.AAAARecord;
+import org.xbill.DNS.DClass;
+import org.xbill.DNS.Message;
+import org.xbill.DNS.Name;
+import org.xbill.DNS.Record;
+import org.xbill.DNS.Section;
+import org.xbill.DNS.SimpleResolver;
+import org.xbill.DNS.TSIG;
+import org.xbill.DNS.Type;
+
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.Signature;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.List;
+import java.util.stream.Collectors;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The registry over HTTP against a real Knot: names claimed by boxes' keys, addresses published by
+ * signed dynamic updates and read back from the server, and every refusal the owner's app shows.
+ */
+class RegistryTest {
+
+    private static final String ZONE = "boxes.hearth.test";
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final HttpClient HTTP = HttpClient.newHttpClient();
+
+    @TempDir
+    static Path dir;
+    private static Knot knot;
+    private static RegistryService registry;
+
+    @BeforeAll
+    static void start() throws Exception {
+        knot = new Knot(dir.resolve("knot"), ZONE);
+        registry = startRegistry();
+    }
+
+    private static RegistryService startRegistry() throws Exception {
+        return RegistryService.start(ZONE, new InetSocketAddress("127.0.0.1", knot.port),
+                new TSIG(TSIG.HMAC_SHA256, knot.keyName, knot.secret), dir.resolve("registry"),
+                new InetSocketAddress("127.0.0.1", 0), Clock.systemUTC());
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        registry.stop();
+        knot.close();
+    }
+
+    private static KeyPair box() throws Exception {
+        return KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+    }
+
+    private static String publicKey(KeyPair box) {
+        return Base64.getEncoder().encodeToString(box.getPublic().getEncoded());
+    }
+
+    private static String id(KeyPair box) {
+        return BoxKey.parse(publicKey(box)).id();
+    }
+
+    private static HttpResponse<String> send(String method, String path, String body, KeyPair signer, long signed)
+            throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + registry.port() + path))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        if (signer != null) {
+            Signature s = Signature.getInstance("Ed25519");
+            s.initSign(signer.getPrivate());
+            s.update(BoxKey.signedText(method, path, signed, body.getBytes(StandardCharsets.UTF_8)));
+            b.header("Hearth-Signed", String.valueOf(signed)).header("Hearth-Signature", Base64.getEncoder().encodeToString(s.sign()));
+        }
+        return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static HttpResponse<String> claim(String name, KeyPair box) throws Exception {
+        return send("POST", "/v1/names/" + name, "{\"publicKey\":\"" + publicKey(box) + "\"}", box, System.currentTimeMillis());
+    }
+
+    private static JsonNode json(HttpResponse<String> r) throws Exception {
+        return JSON.readTree(r.body());
+    }
+
+    private static List<String> lookup(String name, int type) throws Exception {
+        SimpleResolver resolver = new SimpleResolver(new InetSocketAddress("127.0.0.1", knot.port));
+        Message answer = resolver.send(Message.newQuery(Record.newRecord(Name.fromString(name + "." + ZONE + "."), type, DClass.IN)));
+        return answer.getSection(Section.ANSWER).stream().map(r -> r instanceof ARecord a ? a.getAddress().getHostAddress()
+                : r instanceof AAAARecord a ? a.getAddress().getHostAddress() : r.rdataToString()).sorted().collect(Collectors.toList());
+    }
+
+    @Test
+    void aBoxClaimsANameAndPublishesItsAddressesThroughTheAuthoritativeServer() throws Exception {
+        KeyPair alice = box();
+        assertThat(json(send("GET", "/v1/names/alice", null, null, 0)).path("available").asBoolean()).isTrue();
+        HttpResponse<String> claimed = claim("alice", alice);
+        assertThat(claimed.statusCode()).as(claimed.body()).isEqualTo(201);
+        assertThat(json(claimed).path("fqdn").asText()).isEqualTo("alice." + ZONE);
+        assertThat(json(send("GET", "/v1/names/alice", null, null, 0)).path("reason").asText()).isEqualTo("taken");
+
+        String path = "/v1/boxes/" + id(alice) + "/addresses";
+        HttpResponse<String> updated = send("PUT", path, "{\"addresses\":[\"198.18.7.1\",\"2001:db8:7::1\"]}", alice,
+                System.currentTimeMillis());
+        assertThat(updated.statusCode()).as(updated.body()).isEqualTo(200);
+        assertThat(lookup("alice", Type.A)).containsExactly("198.18.7.1");
+        assertThat(lookup("alice", Type.AAAA)).containsExactly("2001:db8:7:0:0:0:0:1");
+
+        // A new address replaces the old ones, v6 gone too.
+        send("PUT", path, "{\"addresses\":[\"198.18.7.2\"]}", alice, System.currentTimeMillis() + 1);
+        assertThat(lookup("alice", Type.A)).containsExactly("198.18.7.2");
+        assertThat(lookup("alice", Type.AAAA)).isEmpty();
+    }
+
+    @Test
+    void everyRefusalSaysWhy() throws Exception {
+        KeyPair bob = box();
+        KeyPair mallory = box();
+        assertThat(claim("bob", bob).statusCode()).isEqualTo(201);
+
+        HttpResponse<String> taken = claim("bob", mallory);
+        assertThat(taken.statusCode()).isEqualTo(409);
+        assertThat(json(taken).path("error").asText()).isEqualTo("\"bob\" is taken");
+        HttpResponse<String> second = claim("bobby", bob);
+        assertThat(second.statusCode()).isEqualTo(409);
+        assertThat(json(second).path("error").asText()).isEqualTo("this box has a name already: bob." + ZONE);
+        HttpResponse<String> reserved = claim("postmaster", mallory);
+        assertThat(reserved.statusCode()).isEqualTo(400);
+        assertThat(json(reserved).path("error").asText()).isEqualTo("\"postmaster\" is reserved");
+
+        // A claim signed by another key than the one it names.
+        HttpResponse<String> forged = send("POST", "/v1/names/carol", "{\"publicKey\":\"" + publicKey(bob) + "\"}", mallory,
+                System.currentTimeMillis());
+        assertThat(forged.statusCode()).isEqualTo(401);
+        assertThat(json(forged).path("error").asText()).isEqualTo("the signature does not match this box's key");
+
+        // An address update for Bob's box signed with Mallory's key; then Bob's own, replayed.
+        String path = "/v1/boxes/" + id(bob) + "/addresses";
+        String body = "{\"addresses\":[\"198.18.8.1\"]}";
+        assertThat(send("PUT", path, body, mallory, System.currentTimeMillis()).statusCode()).isEqualTo(401);
+        assertThat(lookup("bob", Type.A)).isEmpty();
+        long at = System.currentTimeMillis();
+        assertThat(send("PUT", path, body, bob, at).statusCode()).isEqualTo(200);
+        HttpResponse<String> replayed = send("PUT", path, body, bob, at);
+        assertThat(replayed.statusCode()).isEqualTo(409);
+        assertThat(json(replayed).path("error").asText()).contains("a replay");
+        HttpResponse<String> old = send("PUT", path, body, bob, at - Duration.ofMinutes(10).toMillis());
+        assertThat(json(old).path("error").asText()).contains("more than 5 minutes");
+        HttpResponse<String> privateAddress = send("PUT", path, "{\"addresses\":[\"192.168.1.20\"]}", bob, at + 5);
+        assertThat(privateAddress.statusCode()).isEqualTo(400);
+        assertThat(json(privateAddress).path("error").asText()).isEqualTo("\"192.168.1.20\" is not a public IPv4 or IPv6 address");
+        HttpResponse<String> aName = send("PUT", path, "{\"addresses\":[\"evil.test\"]}", bob, at + 6);
+        assertThat(json(aName).path("error").asText()).isEqualTo("\"evil.test\" is not a public IPv4 or IPv6 address");
+        assertThat(lookup("bob", Type.A)).containsExactly("198.18.8.1");
+    }
+
+    @Test
+    void whatWasClaimedOutlivesARestart() throws Exception {
+        KeyPair carol = box();
+        assertThat(claim("carol", carol).statusCode()).isEqualTo(201);
+        registry.stop();
+        registry = startRegistry();
+        assertThat(json(send("GET", "/v1/names/carol", null, null, 0)).path("reason").asText()).isEqualTo("taken");
+        assertThat(claim("carol", carol).statusCode()).as("the same box claiming its own name again").isEqualTo(201);
+    }
+}
