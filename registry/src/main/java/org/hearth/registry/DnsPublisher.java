@@ -43,15 +43,24 @@ final class DnsPublisher {
      * each type, the records' presentation data; an empty list removes that type.
      */
     void replace(String label, Map<Integer, List<String>> rrsets, long ttl) throws IOException {
-        Name name = label.equals("@") ? zone : Name.fromString(label, zone);
+        publish(Map.of(label, rrsets), ttl);
+    }
+
+    /** As {@link #replace}, for several names in one update: all of it happens, or none. */
+    void publish(Map<String, Map<Integer, List<String>>> byLabel, long ttl) throws IOException {
         Update update = new Update(zone);
-        for (Map.Entry<Integer, List<String>> set : rrsets.entrySet()) {
-            update.delete(name, set.getKey());
-            for (String data : set.getValue()) {
-                update.add(Record.fromString(name, set.getKey(), DClass.IN, ttl, data, zone));
+        Name first = zone;
+        for (Map.Entry<String, Map<Integer, List<String>>> named : byLabel.entrySet()) {
+            Name name = named.getKey().equals("@") ? zone : Name.fromString(named.getKey(), zone);
+            first = name;
+            for (Map.Entry<Integer, List<String>> set : named.getValue().entrySet()) {
+                update.delete(name, set.getKey());
+                for (String data : set.getValue()) {
+                    update.add(Record.fromString(name, set.getKey(), DClass.IN, ttl, data, zone));
+                }
             }
         }
-        send(update, name);
+        send(update, first);
     }
 
     /** Removes every record of {@code label}. */

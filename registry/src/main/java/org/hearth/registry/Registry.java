@@ -16,6 +16,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
@@ -143,6 +144,88 @@ final class Registry {
         store.addresses(boxId, all, clock.instant());
         LOG.info("event=addresses name={} box={} addresses={}", name.get(), boxId, all);
         return new Answer(200, body("name", name.get(), "fqdn", fqdn(name.get()), "addresses", all));
+    }
+
+    /** Types a box may publish under its name besides its addresses. */
+    private static final Set<String> RECORD_TYPES = Set.of("MX", "TXT", "SRV", "CNAME", "CAA", "TLSA");
+    private static final Pattern OWNER = Pattern.compile("@|(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)"
+            + "(?:\\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*");
+    private static final int MAX_RECORDS = 64;
+
+    /**
+     * The box's records besides its addresses (body: {"records": [{"owner", "type", "data"}]}): MX,
+     * SPF, DKIM, DMARC, MTA-STS, TLS-RPT, SRV, autoconfig, an ACME DNS-01 challenge. Owners are
+     * relative to the box's name ("@" for the name itself, "_dmarc", "sel._domainkey"), so a box can
+     * never write outside it. The set replaces the last one: record sets it no longer names go.
+     */
+    Answer records(String boxId, byte[] body, Signed signed) throws SQLException, IOException {
+        Optional<RegistryStore.Box> box = store.box(boxId);
+        Optional<String> name = store.nameOf(boxId);
+        if (box.isEmpty() || name.isEmpty()) {
+            return Answer.error(404, "no box " + boxId);
+        }
+        Optional<Answer> bad = checkSignature(BoxKey.parse(box.get().publicKey()), "PUT", "/v1/boxes/" + boxId + "/records",
+                body, signed);
+        if (bad.isPresent()) {
+            return bad.get();
+        }
+        JsonNode list = parse(body).path("records");
+        if (!list.isArray() || list.size() > MAX_RECORDS) {
+            return Answer.error(400, "records must be a list of at most " + MAX_RECORDS + " records");
+        }
+        org.xbill.DNS.Name origin = org.xbill.DNS.Name.fromString(fqdn(name.get()) + ".");
+        List<RegistryStore.BoxRecord> records = new ArrayList<>();
+        for (int i = 0; i < list.size(); i++) {
+            JsonNode r = list.get(i);
+            String owner = r.path("owner").asText("");
+            String type = r.path("type").asText("").toUpperCase(java.util.Locale.ROOT);
+            String data = r.path("data").asText("");
+            String where = "record " + (i + 1) + " (" + owner + " " + type + ")";
+            if (!OWNER.matcher(owner).matches() || owner.length() > 200) {
+                return Answer.error(400, where + ": owner must be \"@\" or labels under the box's name");
+            }
+            if (!RECORD_TYPES.contains(type)) {
+                return Answer.error(400, where + ": a box may publish " + String.join(", ", new java.util.TreeSet<>(RECORD_TYPES))
+                        + " records (its addresses through /addresses)");
+            }
+            if (type.equals("CNAME") && owner.equals("@")) {
+                return Answer.error(400, where + ": the box's name has its addresses, so it cannot be a CNAME");
+            }
+            try {
+                org.xbill.DNS.Record.fromString(org.xbill.DNS.Name.root, org.xbill.DNS.Type.value(type), org.xbill.DNS.DClass.IN,
+                        TTL, data, origin);
+            } catch (IOException | RuntimeException e) {
+                return Answer.error(400, where + ": " + e.getMessage());
+            }
+            records.add(new RegistryStore.BoxRecord(owner, type, data));
+        }
+        if (!store.acceptSigned(boxId, signed.millis())) {
+            return Answer.error(409, "a request signed at or before this one was taken already (a replay, or a clock gone back)");
+        }
+        Map<String, Map<Integer, List<String>>> rrsets = new LinkedHashMap<>();
+        for (RegistryStore.BoxRecord old : store.records(boxId)) {
+            rrsets.computeIfAbsent(label(old.owner(), name.get()), k -> new LinkedHashMap<>())
+                    .put(org.xbill.DNS.Type.value(old.type()), new ArrayList<>());
+        }
+        for (RegistryStore.BoxRecord r : records) {
+            rrsets.computeIfAbsent(label(r.owner(), name.get()), k -> new LinkedHashMap<>())
+                    .computeIfAbsent(org.xbill.DNS.Type.value(r.type()), k -> new ArrayList<>()).add(absolute(r.data(), r.type(), origin));
+        }
+        dns.publish(rrsets, TTL);
+        store.records(boxId, records);
+        LOG.info("event=records name={} box={} count={}", name.get(), boxId, records.size());
+        return new Answer(200, body("name", name.get(), "records", records.size()));
+    }
+
+    /** The record's owner relative to the zone. */
+    private static String label(String owner, String name) {
+        return owner.equals("@") ? name : owner + "." + name;
+    }
+
+    /** The data with names made absolute against the box's name, as the box meant them. */
+    private static String absolute(String data, String type, org.xbill.DNS.Name origin) throws IOException {
+        return org.xbill.DNS.Record.fromString(org.xbill.DNS.Name.root, org.xbill.DNS.Type.value(type), org.xbill.DNS.DClass.IN,
+                TTL, data, origin).rdataToString();
     }
 
     private Optional<Answer> checkSignature(BoxKey key, String method, String path, byte[] body, Signed signed) {

@@ -29,6 +29,8 @@ import java.util.regex.Pattern;
  *   <li>{@code POST /v1/names/NAME}, body {@code {"publicKey": ...}}, signed by that key: the box claims NAME.</li>
  *   <li>{@code PUT /v1/boxes/BOX/addresses}, body {@code {"addresses": [...]}}, signed by the box's key:
  *       its public addresses, published as NAME's A and AAAA records.</li>
+ *   <li>{@code PUT /v1/boxes/BOX/records}, body {@code {"records": [{"owner", "type", "data"}]}}, signed
+ *       by the box's key: its other records under NAME (MX, TXT, SRV, CNAME, CAA, TLSA).</li>
  * </ul>
  * Signed requests carry {@code Hearth-Signed} (milliseconds) and {@code Hearth-Signature} (Ed25519
  * over {@link BoxKey#signedText}). Settings (environment): REGISTRY_ZONE, REGISTRY_DNS (the
@@ -40,6 +42,7 @@ public final class RegistryService {
     private static final Logger LOG = LoggerFactory.getLogger(RegistryService.class);
     private static final Pattern NAME = Pattern.compile("/v1/names/([^/]{1,64})");
     private static final Pattern ADDRESSES = Pattern.compile("/v1/boxes/([0-9a-f]{32})/addresses");
+    private static final Pattern RECORDS = Pattern.compile("/v1/boxes/([0-9a-f]{32})/records");
     private static final int MAX_BODY = 16 * 1024;
 
     private final Server server;
@@ -103,12 +106,15 @@ public final class RegistryService {
             try {
                 Matcher name = NAME.matcher(path);
                 Matcher addresses = ADDRESSES.matcher(path);
+                Matcher records = RECORDS.matcher(path);
                 if (name.matches() && method.equals("GET")) {
                     answer = registry.availability(name.group(1), client);
                 } else if (name.matches() && method.equals("POST")) {
                     answer = registry.claim(name.group(1), body(request), signed(request), client);
                 } else if (addresses.matches() && method.equals("PUT")) {
                     answer = registry.addresses(addresses.group(1), body(request), signed(request));
+                } else if (records.matches() && method.equals("PUT")) {
+                    answer = registry.records(records.group(1), body(request), signed(request));
                 } else {
                     answer = Registry.Answer.error(404, "no such request: " + method + " " + path);
                 }

@@ -175,6 +175,45 @@ final class RegistryStore implements AutoCloseable {
         return out;
     }
 
+    /** A record a box publishes: its owner relative to the box's name ("@" for the name itself). */
+    record BoxRecord(String owner, String type, String data) {
+    }
+
+    List<BoxRecord> records(String boxId) throws SQLException {
+        List<BoxRecord> out = new ArrayList<>();
+        try (Connection c = connect(); PreparedStatement s = c.prepareStatement(
+                "SELECT owner, type, data FROM records WHERE box_id = ? ORDER BY owner, type, data")) {
+            s.setString(1, boxId);
+            try (ResultSet r = s.executeQuery()) {
+                while (r.next()) {
+                    out.add(new BoxRecord(r.getString(1), r.getString(2), r.getString(3)));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Makes the box's recorded records exactly these. */
+    synchronized void records(String boxId, List<BoxRecord> records) throws SQLException {
+        transaction(c -> {
+            try (PreparedStatement s = c.prepareStatement("DELETE FROM records WHERE box_id = ?")) {
+                s.setString(1, boxId);
+                s.executeUpdate();
+            }
+            try (PreparedStatement s = c.prepareStatement("INSERT INTO records (box_id, owner, type, data) VALUES (?, ?, ?, ?)")) {
+                for (BoxRecord r : records) {
+                    s.setString(1, boxId);
+                    s.setString(2, r.owner());
+                    s.setString(3, r.type());
+                    s.setString(4, r.data());
+                    s.addBatch();
+                }
+                s.executeBatch();
+            }
+            return null;
+        });
+    }
+
     @Override
     public void close() {
         try {

@@ -15,6 +15,7 @@ import org.xbill.DNS.Record;
 import org.xbill.DNS.Section;
 import org.xbill.DNS.SimpleResolver;
 import org.xbill.DNS.TSIG;
+import org.xbill.DNS.TXTRecord;
 import org.xbill.DNS.Type;
 
 import java.net.InetSocketAddress;
@@ -105,7 +106,8 @@ class RegistryTest {
         SimpleResolver resolver = new SimpleResolver(new InetSocketAddress("127.0.0.1", knot.port));
         Message answer = resolver.send(Message.newQuery(Record.newRecord(Name.fromString(name + "." + ZONE + "."), type, DClass.IN)));
         return answer.getSection(Section.ANSWER).stream().map(r -> r instanceof ARecord a ? a.getAddress().getHostAddress()
-                : r instanceof AAAARecord a ? a.getAddress().getHostAddress() : r.rdataToString()).sorted().collect(Collectors.toList());
+                : r instanceof AAAARecord a ? a.getAddress().getHostAddress()
+                : r instanceof TXTRecord t ? String.join("", t.getStrings()) : r.rdataToString()).sorted().collect(Collectors.toList());
     }
 
     @Test
@@ -170,6 +172,55 @@ class RegistryTest {
         HttpResponse<String> aName = send("PUT", path, "{\"addresses\":[\"evil.test\"]}", bob, at + 6);
         assertThat(json(aName).path("error").asText()).isEqualTo("\"evil.test\" is not a public IPv4 or IPv6 address");
         assertThat(lookup("bob", Type.A)).containsExactly("198.18.8.1");
+    }
+
+    private static String record(String owner, String type, String data) {
+        return "{\"owner\":\"" + owner + "\",\"type\":\"" + type + "\",\"data\":" + JSON.valueToTree(data) + "}";
+    }
+
+    @Test
+    void aBoxPublishesItsMailRecordsUnderItsNameAndNowhereElse() throws Exception {
+        KeyPair dora = box();
+        assertThat(claim("dora", dora).statusCode()).isEqualTo(201);
+        String fqdn = "dora." + ZONE + ".";
+        String path = "/v1/boxes/" + id(dora) + "/records";
+        String mail = "{\"records\":[" + String.join(",",
+                record("@", "MX", "10 " + fqdn),
+                record("@", "TXT", "\"v=spf1 mx -all\""),
+                record("_dmarc", "TXT", "\"v=DMARC1; p=quarantine\""),
+                record("hearth1._domainkey", "TXT", "\"v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=\""),
+                record("_submissions._tcp", "SRV", "0 1 465 " + fqdn),
+                record("_imaps._tcp", "SRV", "0 1 993 " + fqdn),
+                record("autoconfig", "CNAME", fqdn),
+                record("_acme-challenge", "TXT", "\"challenge-token-1\"")) + "]}";
+        HttpResponse<String> published = send("PUT", path, mail, dora, System.currentTimeMillis());
+        assertThat(published.statusCode()).as(published.body()).isEqualTo(200);
+        assertThat(lookup("dora", Type.MX)).containsExactly("10 " + fqdn);
+        assertThat(lookup("dora", Type.TXT)).containsExactly("v=spf1 mx -all");
+        assertThat(lookup("_dmarc.dora", Type.TXT)).containsExactly("v=DMARC1; p=quarantine");
+        assertThat(lookup("_imaps._tcp.dora", Type.SRV)).containsExactly("0 1 993 " + fqdn);
+        assertThat(lookup("autoconfig.dora", Type.CNAME)).containsExactly(fqdn);
+        assertThat(lookup("_acme-challenge.dora", Type.TXT)).containsExactly("challenge-token-1");
+
+        // The next set replaces this one: the challenge answered, its record goes.
+        String without = mail.replace("," + record("_acme-challenge", "TXT", "\"challenge-token-1\""), "");
+        assertThat(send("PUT", path, without, dora, System.currentTimeMillis() + 1).statusCode()).isEqualTo(200);
+        assertThat(lookup("_acme-challenge.dora", Type.TXT)).isEmpty();
+        assertThat(lookup("dora", Type.MX)).containsExactly("10 " + fqdn);
+
+        // Nothing outside its own name, no delegation, nothing unparseable.
+        long at = System.currentTimeMillis() + 2;
+        for (String[] refused : new String[][]{
+                {record("..", "TXT", "\"x\""), "owner must be \"@\" or labels under the box's name"},
+                {record("bob." + ZONE + ".", "TXT", "\"x\""), "owner must be \"@\" or labels under the box's name"},
+                {record("@", "NS", "ns.evil.test."), "a box may publish"},
+                {record("@", "CNAME", "evil.test."), "cannot be a CNAME"},
+                {record("@", "MX", "ten mail"), "record 1 (@ MX)"}}) {
+            HttpResponse<String> r = send("PUT", path, "{\"records\":[" + refused[0] + "]}", dora, at++);
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(400);
+            assertThat(json(r).path("error").asText()).contains(refused[1]);
+        }
+        assertThat(lookup("dora", Type.MX)).containsExactly("10 " + fqdn);
     }
 
     @Test
