@@ -109,15 +109,10 @@ final class Registry {
 
     /** The box's public addresses (body: {"addresses": [...]}), published as the name's A and AAAA records. */
     Answer addresses(String boxId, byte[] body, Signed signed) throws SQLException, IOException {
-        Optional<RegistryStore.Box> box = store.box(boxId);
         Optional<String> name = store.nameOf(boxId);
-        if (box.isEmpty() || name.isEmpty()) {
-            return Answer.error(404, "no box " + boxId);
-        }
-        Optional<Answer> bad = checkSignature(BoxKey.parse(box.get().publicKey()), "PUT", "/v1/boxes/" + boxId + "/addresses",
-                body, signed);
-        if (bad.isPresent()) {
-            return bad.get();
+        Optional<Answer> refused = checkBox(boxId, name, "/v1/boxes/" + boxId + "/addresses", body, signed);
+        if (refused.isPresent()) {
+            return refused.get();
         }
         List<String> v4 = new ArrayList<>();
         List<String> v6 = new ArrayList<>();
@@ -159,15 +154,10 @@ final class Registry {
      * never write outside it. The set replaces the last one: record sets it no longer names go.
      */
     Answer records(String boxId, byte[] body, Signed signed) throws SQLException, IOException {
-        Optional<RegistryStore.Box> box = store.box(boxId);
         Optional<String> name = store.nameOf(boxId);
-        if (box.isEmpty() || name.isEmpty()) {
-            return Answer.error(404, "no box " + boxId);
-        }
-        Optional<Answer> bad = checkSignature(BoxKey.parse(box.get().publicKey()), "PUT", "/v1/boxes/" + boxId + "/records",
-                body, signed);
-        if (bad.isPresent()) {
-            return bad.get();
+        Optional<Answer> refused = checkBox(boxId, name, "/v1/boxes/" + boxId + "/records", body, signed);
+        if (refused.isPresent()) {
+            return refused.get();
         }
         JsonNode list = parse(body).path("records");
         if (!list.isArray() || list.size() > MAX_RECORDS) {
@@ -226,6 +216,16 @@ final class Registry {
     private static String absolute(String data, String type, org.xbill.DNS.Name origin) throws IOException {
         return org.xbill.DNS.Record.fromString(org.xbill.DNS.Name.root, org.xbill.DNS.Type.value(type), org.xbill.DNS.DClass.IN,
                 TTL, data, origin).rdataToString();
+    }
+
+    /** A refusal unless the box exists, has a name, and signed this PUT with its key. */
+    private Optional<Answer> checkBox(String boxId, Optional<String> name, String path, byte[] body, Signed signed)
+            throws SQLException {
+        Optional<RegistryStore.Box> box = store.box(boxId);
+        if (box.isEmpty() || name.isEmpty()) {
+            return Optional.of(Answer.error(404, "no box " + boxId));
+        }
+        return checkSignature(BoxKey.parse(box.get().publicKey()), "PUT", path, body, signed);
     }
 
     private Optional<Answer> checkSignature(BoxKey key, String method, String path, byte[] body, Signed signed) {
