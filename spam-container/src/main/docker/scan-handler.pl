@@ -283,14 +283,18 @@ sub learn {
         return reply($client, 74, 'EX_IOERR') unless $n;
         $read += $n;
     }
-    # Expiry (bayes_auto_expire) happens here, the one place the database is writable.
-    $spamassassin->{conf}->{bayes_auto_expire} = 1;
-    $spamassassin->init_learner({ wait_for_lock => 1 });
+    $spamassassin->init_learner({ wait_for_lock => 1, caller_will_untie => 1 });
     my $mail = $spamassassin->parse($message);
     my $status = $spamassassin->learn($mail, undef, $class eq 'spam', 0);
     my $learned = $status->did_learn;
     $status->finish;
     $mail->finish;
+    # Expiry happens here, the one place the database is writable (SpamAssassin runs it from scans
+    # only, which here cannot write), when its own rules call it due: past 150,000 tokens
+    # (bayes_expiry_max_db_size), at most every 12 hours.
+    $spamassassin->{conf}->{bayes_auto_expire} = 1;
+    my ($bayes) = grep { ref($_) eq 'Mail::SpamAssassin::Plugin::Bayes' } @{ $spamassassin->{plugins}->{plugins} // [] };
+    $spamassassin->rebuild_learner_caches() if $bayes && $bayes->{store} && eval { $bayes->{store}->expiry_due };
     $spamassassin->finish_learner;
     # spamd's answer: DidSet when learned; nothing when it was learned so already (or not at all).
     print {$client} join("\r\n", 'SPAMD/1.5 0 EX_OK', $learned ? 'DidSet: local' : ()), "\r\n\r\n";
@@ -316,7 +320,8 @@ sub learn {
         my $first = $request =~ /^(?:CHECK|SYMBOLS|TELL) / ? <$client> // '' : '';
         my $learn = $request =~ /^TELL /;
         my ($user, @binds);
-        if ($first =~ /^User:[ \t]*([^\s\/]{1,320})\r?\n\z/) {
+        # Any printable name (a local part may hold "/"): it is hashed before it names a directory.
+        if ($first =~ /^User:[ \t]*(\S{1,320})\r?\n\z/) {
             ($user, $first) = ($1, '');
             my $dir = "$BAYES_ROOT/" . sha256_hex(lc $user);
             if ($learn && !-d $dir) {
@@ -328,8 +333,10 @@ sub learn {
         # The one path to the resolver a scan keeps. A socket that cannot be made leaves the sender
         # checks without DNS (temperror), never the message unscanned.
         my $dns = $RESOLVER && !$learn ? IO::Socket::IP->new(PeerHost => $RESOLVER, PeerPort => 53, Proto => 'udp') : undef;
-        # The rest of the volume (/data) the host covers in every sandbox (HEARTH_SANDBOX_HIDE).
-        return ({ request => $request, first => $first, dns => $dns, bayes => scalar(@binds) }, binds => \@binds);
+        # The rest of the volume the host covers in every sandbox (HEARTH_SANDBOX_HIDE); covered here
+        # too, so a host started without that setting still shows no sandbox another user's database.
+        return ({ request => $request, first => $first, dns => $dns, bayes => scalar(@binds) }, binds => \@binds,
+                hide => [grep { -d } $BAYES_ROOT]);
     },
     serve => sub {
         my ($client, $outside) = @_;

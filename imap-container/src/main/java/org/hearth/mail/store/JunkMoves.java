@@ -10,7 +10,6 @@ import org.apache.james.imap.api.process.SelectedMailbox;
 import org.apache.james.imap.message.request.AbstractMessageRangeRequest;
 import org.apache.james.imap.message.request.CopyRequest;
 import org.apache.james.imap.message.request.MoveRequest;
-import org.apache.james.mailbox.model.MailboxPath;
 import reactor.core.publisher.Mono;
 
 import java.util.ArrayList;
@@ -42,8 +41,11 @@ final class JunkMoves implements ImapProcessor {
         }
         SelectedMailbox selected = session.getSelected();
         String target = ((AbstractMessageRangeRequest) message).getMailboxName();
-        return selected.getPathReactive().map(MailboxPath::getName).flatMap(source -> {
-            boolean intoJunk = target.equals(Mailboxes.JUNK) && !source.equals(Mailboxes.JUNK);
+        // A selected folder another session deleted has no path: James answers the command itself.
+        return selected.getPathReactive().map(path -> java.util.Optional.of(path.getName()))
+                .onErrorReturn(java.util.Optional.empty()).defaultIfEmpty(java.util.Optional.empty()).flatMap(known -> {
+            String source = known.orElse("");
+            boolean intoJunk = known.isPresent() && target.equals(Mailboxes.JUNK) && !source.equals(Mailboxes.JUNK);
             boolean outOfJunk = source.equals(Mailboxes.JUNK) && !target.equals(Mailboxes.JUNK) && !target.equals(TRASH);
             if (!intoJunk && !outOfJunk) {
                 return james.processReactive(message, responder, session);

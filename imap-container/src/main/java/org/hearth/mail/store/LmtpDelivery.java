@@ -95,8 +95,13 @@ final class LmtpDelivery {
     // One scan per message and user (each user's Bayes data judges it), shared by that user's
     // recipients (aliases); envelopes are compared by identity. The map's lock is held only to find or
     // claim the entry, never during a scan: deliveries of other messages scan at the same time.
-    private final Map<MailEnvelope, Map<String, CompletableFuture<Optional<SpamScanner.Reply>>>> replies =
-            Collections.synchronizedMap(new WeakHashMap<>());
+    private final Map<MailEnvelope, Scans> replies = Collections.synchronizedMap(new WeakHashMap<>());
+
+    /** A message's scans: one per user; the first also checks the sender, for all of them. */
+    private static final class Scans {
+        final Map<String, CompletableFuture<Optional<SpamScanner.Reply>>> byUser = new ConcurrentHashMap<>();
+        CompletableFuture<Optional<SpamScanner.Reply>> senderChecked;
+    }
 
     LmtpDelivery(Accounts accounts, Mailboxes mailboxes, DeliveryLedger ledger, Quarantine quarantine,
                  SpamScanner scanner, SpamLearner learner, WhenScannerDown whenScannerDown, int maxScanBytes, String authservId, Origin origin) {
@@ -286,7 +291,7 @@ final class LmtpDelivery {
         // as a move to or from Junk would learn it), after the answer is decided.
         SpamScanner.Autolearn autolearn = reply.map(SpamScanner.Reply::autolearn).orElse(SpamScanner.Autolearn.NO);
         if (autolearn != SpamScanner.Autolearn.NO) {
-            learner.learnDelivered(user, message, autolearn == SpamScanner.Autolearn.SPAM);
+            learner.learnStored(user, folder, uid, autolearn == SpamScanner.Autolearn.SPAM, SpamLearner.Why.AUTOLEARN);
         }
         return reply(HookReturnCode.ok(), SMTPRetCode.MAIL_OK,
                 DSNStatus.getStatus(DSNStatus.SUCCESS, DSNStatus.CONTENT_OTHER) + " Delivered");
@@ -320,23 +325,43 @@ final class LmtpDelivery {
                 DSNStatus.getStatus(DSNStatus.TRANSIENT, DSNStatus.UNDEFINED_STATUS) + " Could not store the message, try again later");
     }
 
-    /** The scanner's answer for the user: asked by their first recipient's delivery, shared with the others. */
+    /**
+     * The scanner's answer for the user: asked by their first recipient's delivery, shared with the
+     * others. The sender (SPF, DKIM, DMARC: up to 12 s of lookups) is checked once per message, by its
+     * first scan; the other users' scans judge only the text, and carry that first check.
+     */
     private Optional<SpamScanner.Reply> replyOf(String user, MailEnvelope envelope, byte[] original, boolean spamCheck) {
+        Scans scans = replies.computeIfAbsent(envelope, e -> new Scans());
         CompletableFuture<Optional<SpamScanner.Reply>> mine = new CompletableFuture<>();
-        CompletableFuture<Optional<SpamScanner.Reply>> earlier = replies
-                .computeIfAbsent(envelope, e -> new ConcurrentHashMap<>()).putIfAbsent(user, mine);
+        CompletableFuture<Optional<SpamScanner.Reply>> earlier = scans.byUser.putIfAbsent(user, mine);
         if (earlier != null) {
             return earlier.join();
         }
+        CompletableFuture<Optional<SpamScanner.Reply>> checker;
+        synchronized (scans) {
+            checker = scans.senderChecked;
+            if (checker == null) {
+                scans.senderChecked = mine;
+            }
+        }
         try {
-            // The sender is checked only for the world's mail; without one the scanner checks no sender.
-            mine.complete(scan(user, original, origin == Origin.INTERNET ? Optional.of(envelope.getMaybeSender().asString(""))
-                    : Optional.empty(), spamCheck));
+            mine.complete(checker == null ? scan(user, original, origin == Origin.INTERNET
+                    // The sender is checked only for the world's mail; without one the scanner checks no sender.
+                    ? Optional.of(envelope.getMaybeSender().asString("")) : Optional.empty(), spamCheck)
+                    : withSenderOf(checker.join(), spamCheck ? scan(user, original, Optional.empty(), true) : checker.join()));
         } catch (RuntimeException e) {
             mine.completeExceptionally(e);
             throw e;
         }
         return mine.join();
+    }
+
+    /** This user's verdict with the message's sender check; no answer if either scan failed. */
+    private static Optional<SpamScanner.Reply> withSenderOf(Optional<SpamScanner.Reply> first, Optional<SpamScanner.Reply> own) {
+        if (first.isEmpty() || own.isEmpty()) {
+            return Optional.empty();
+        }
+        return Optional.of(new SpamScanner.Reply(own.get().verdict(), first.get().sender(), own.get().autolearn()));
     }
 
     private Optional<SpamScanner.Reply> scan(String user, byte[] message, Optional<String> envelopeFrom, boolean spamCheck) {

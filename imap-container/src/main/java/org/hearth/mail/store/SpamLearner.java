@@ -44,27 +44,17 @@ final class SpamLearner {
         this.maxBytes = maxBytes;
     }
 
-    /** Learns the message now at {@code uid} in the user's folder. */
+    /**
+     * Learns the message now at {@code uid} in the user's folder. The queue holds only where it is:
+     * the message is read when its turn comes (gone by then, it is skipped).
+     */
     void learnStored(String user, String folder, long uid, boolean spam, Why why) {
-        submit(user, spam, why, () -> mailboxes.content(user, folder, uid));
-    }
-
-    /** Learns a message just delivered. */
-    void learnDelivered(String user, byte[] message, boolean spam) {
-        submit(user, spam, Why.AUTOLEARN, () -> Optional.of(message));
-    }
-
-    private interface Content {
-        Optional<byte[]> read() throws Exception;
-    }
-
-    private void submit(String user, boolean spam, Why why, Content content) {
         String what = (spam ? "spam" : "ham") + " why=" + why.name().toLowerCase(Locale.ROOT);
         try {
             worker.execute(() -> {
                 long start = System.nanoTime();
                 try {
-                    Optional<byte[]> message = content.read();
+                    Optional<byte[]> message = mailboxes.content(user, folder, uid);
                     if (message.isEmpty()) {
                         LOG.info("event=learn-skipped user={} class={} reason=gone", user, what);
                     } else if (message.get().length > maxBytes) {

@@ -22,6 +22,7 @@ final class FakeSpamd implements AutoCloseable {
     private volatile long delayMillis;
     private volatile String senderCheck = "";
     private volatile String lastRequest = "";
+    private final java.util.List<String> requests = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
     private final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
     private final java.util.concurrent.atomic.AtomicInteger mostInFlight = new java.util.concurrent.atomic.AtomicInteger();
 
@@ -48,6 +49,11 @@ final class FakeSpamd implements AutoCloseable {
     /** The last request's command and header lines. */
     String lastRequest() {
         return lastRequest;
+    }
+
+    /** Every request's command and header lines, in the order they came. */
+    java.util.List<String> requests() {
+        return java.util.List.copyOf(requests);
     }
 
     void delay(long millis) {
@@ -78,6 +84,7 @@ final class FakeSpamd implements AutoCloseable {
             ByteArrayOutputStream request = new ByteArrayOutputStream();
             in.transferTo(request);
             lastRequest = request.toString(StandardCharsets.ISO_8859_1).split("\r\n\r\n", 2)[0];
+            requests.add(lastRequest);
             boolean spamCheck = !lastRequest.contains("\r\nSpam-Check: no");
             mostInFlight.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
             try {

@@ -57,6 +57,22 @@ class SenderCheckTest {
     }
 
     @Test
+    void aMessageForTwoUsersIsScannedForEachWithItsSenderCheckedOnce() throws Exception {
+        scanner.senderCheck("spf=pass smtp.mailfrom=sender@elsewhere.example; dkim=none; dmarc=none", "none");
+
+        assertThat(LmtpTestClient.send(store.lmtp, message(""), "a@d.example", "b@d.example"))
+                .hasSize(2).allSatisfy(reply -> assertThat(reply).startsWith("250"));
+
+        // Each user's Bayes data judges the text; the sender's DNS is asked once.
+        assertThat(scanner.requests()).hasSize(2);
+        assertThat(scanner.requests().get(0)).contains("\r\nUser: a@d.example\r\n").contains("\r\nEnvelope-From: <");
+        assertThat(scanner.requests().get(1)).contains("\r\nUser: b@d.example\r\n").doesNotContain("Envelope-From");
+        for (String user : new String[]{"a@d.example", "b@d.example"}) {
+            assertThat(store.newest(user, Mailboxes.INBOX)).as(user).contains("spf=pass smtp.mailfrom=sender@elsewhere.example");
+        }
+    }
+
+    @Test
     void aDmarcRejectionIsRefusedWith550AndNothingIsStored() throws Exception {
         scanner.senderCheck("spf=fail smtp.mailfrom=sender@elsewhere.example; dkim=none; dmarc=fail header.from=bank.example",
                 "reject");

@@ -11,9 +11,9 @@ import java.util.Optional;
  * Slows password guessing (submission, and the store's login check behind it): after {@code free}
  * failed logins in a row, a user name or a client address must wait {@code first} before the next
  * try, twice as long after each further failure (up to {@code longest}); a success clears that
- * user's and that client's record. A record that has stayed quiet for {@code longest} after its
- * wait is forgotten, so what is kept is bounded by how many names and clients failed recently,
- * never by all that ever did.
+ * user's and that client's record. A record quiet for a day is forgotten (a guesser that waits that
+ * long between tries is no threat), so what is kept is bounded by how many names and clients failed
+ * in the last day, never by all that ever did.
  */
 public final class AuthThrottle {
 
@@ -25,8 +25,11 @@ public final class AuthThrottle {
     private final Duration longest;
     private final InstantSource clock;
     private final Map<String, Failures> byKey = new HashMap<>();
-    /** Past this many records, forgotten ones are swept out at the next failure. */
-    private static final int SWEEP_ABOVE = 1024;
+    /** How long a record is kept after its last failure's wait ends. */
+    private static final Duration FORGET_AFTER = Duration.ofDays(1);
+    /** Records are swept when they have doubled since the last sweep (at least this many): rarely, never per failure. */
+    private static final int FIRST_SWEEP = 1024;
+    private int sweepAt = FIRST_SWEEP;
 
     public AuthThrottle(int free, Duration first, Duration longest, InstantSource clock) {
         this.free = free;
@@ -55,8 +58,9 @@ public final class AuthThrottle {
 
     public synchronized void failed(String user, String client) {
         Instant now = clock.instant();
-        if (byKey.size() > SWEEP_ABOVE) {
+        if (byKey.size() > sweepAt) {
             byKey.values().removeIf(f -> forgotten(f, now));
+            sweepAt = Math.max(FIRST_SWEEP, 2 * byKey.size());
         }
         for (String key : new String[]{"user:" + user, "client:" + client}) {
             Failures before = byKey.get(key);
@@ -77,7 +81,7 @@ public final class AuthThrottle {
     }
 
     private boolean forgotten(Failures f, Instant now) {
-        return f.until().plus(longest).isBefore(now);
+        return f.until().plus(FORGET_AFTER).isBefore(now);
     }
 
     /** How many names and clients have a record (for tests). */

@@ -35,12 +35,15 @@ class AuthThrottleTest {
     }
 
     @Test
-    void aRecordQuietForTheLongestWaitIsForgottenAndSweptOut() {
+    void aRecordIsKeptThroughPausesAndForgottenAfterADayOfQuiet() {
         for (int i = 0; i < 5; i++) {
             throttle.failed("alice", "10.0.0.1");
         }
+        // A patient guesser that waits out its wait still doubles it at the next failure.
         pass(Duration.ofMinutes(11));
-        // Forgotten: the next failure starts a fresh count rather than doubling on.
+        throttle.failed("alice", "10.0.0.1");
+        assertThat(throttle.refusal("alice", "10.0.0.1")).contains(Duration.ofSeconds(16));
+        pass(Duration.ofDays(2));
         throttle.failed("alice", "10.0.0.1");
         assertThat(throttle.refusal("alice", "10.0.0.1")).isEmpty();
 
@@ -49,8 +52,11 @@ class AuthThrottleTest {
             throttle.failed("name" + i, "10.0.0.2");
         }
         assertThat(throttle.records()).isGreaterThan(2000);
-        pass(Duration.ofMinutes(30));
-        throttle.failed("late", "10.0.0.3");
-        assertThat(throttle.records()).isEqualTo(2);
+        // A day later they go, at a sweep: when the records have doubled since the last one.
+        pass(Duration.ofDays(2));
+        for (int i = 0; i < 100; i++) {
+            throttle.failed("late" + i, "10.0.0.3");
+        }
+        assertThat(throttle.records()).as("only the late names and their client").isEqualTo(101);
     }
 }

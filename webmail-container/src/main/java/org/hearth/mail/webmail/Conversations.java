@@ -51,13 +51,15 @@ final class Conversations {
     static List<List<Integer>> group(List<Ids> messages) {
         Map<String, String> parent = new HashMap<>();
         for (int i = 0; i < messages.size(); i++) {
+            // Messages and ids are nodes of two kinds: "#3" is the fourth message, "<a@b>" an id; no id
+            // a sender writes can name a message node.
             String self = "#" + i;
             Ids m = messages.get(i);
             if (!m.messageId().isEmpty()) {
-                union(parent, self, m.messageId());
+                union(parent, self, "<" + m.messageId() + ">");
             }
             for (String id : m.related()) {
-                union(parent, self, id);
+                union(parent, self, "<" + id + ">");
             }
         }
         Map<String, List<Integer>> groups = new LinkedHashMap<>();

@@ -122,15 +122,24 @@ final class ImapMailbox implements AutoCloseable {
         return out;
     }
 
-    /** The folder that plays {@code role} in this account: by SPECIAL-USE, else by its usual name. */
-    synchronized String folderFor(Role role) throws MessagingException {
+    /** The folder that plays {@code role} in this account, if there is one: by SPECIAL-USE, else by its usual name. */
+    synchronized Optional<String> existingFolderFor(Role role) throws MessagingException {
         if (role == Role.INBOX) {
-            return "INBOX";
+            return Optional.of("INBOX");
         }
         for (Folder f : connected().getDefaultFolder().list("*")) {
             if (role(f).equals(Optional.of(role))) {
-                return f.getFullName();
+                return Optional.of(f.getFullName());
             }
+        }
+        return Optional.empty();
+    }
+
+    /** The folder that plays {@code role} in this account, made if there is none. */
+    synchronized String folderFor(Role role) throws MessagingException {
+        Optional<String> existing = existingFolderFor(role);
+        if (existing.isPresent()) {
+            return existing.get();
         }
         Folder made = connected().getFolder(role.defaultName);
         if (!made.exists()) {
@@ -226,9 +235,9 @@ final class ImapMailbox implements AutoCloseable {
         int at = message.getMessageNumber();
         List<Summary> nearby = new ArrayList<>(summaries(f,
                 f.getMessages(Math.max(1, at - NEARBY), Math.min(f.getMessageCount(), at + NEARBY))));
-        String sent = folderFor(Role.SENT);
-        if (!sent.equals(f.getFullName())) {
-            nearby.addAll(withFolder(sent, Folder.READ_ONLY, s -> {
+        Optional<String> sent = existingFolderFor(Role.SENT);
+        if (sent.isPresent() && !sent.get().equals(f.getFullName())) {
+            nearby.addAll(withFolder(sent.get(), Folder.READ_ONLY, s -> {
                 int count = s.getMessageCount();
                 return count == 0 ? List.<Summary>of() : summaries(s, s.getMessages(Math.max(1, count - NEARBY + 1), count));
             }));
@@ -237,7 +246,7 @@ final class ImapMailbox implements AutoCloseable {
         nearby.sort(Comparator.comparing((Summary x) -> Optional.ofNullable(x.date()).orElse(new java.util.Date(0))).reversed());
         return conversations(nearby).stream()
                 .filter(c -> c.messages().stream().anyMatch(x -> x.uid() == uid && x.folder().equals(f.getFullName())))
-                .findFirst().orElseThrow();
+                .findFirst().orElse(new Conversation(List.of()));
     }
 
     /**

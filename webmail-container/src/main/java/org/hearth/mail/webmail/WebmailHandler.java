@@ -200,7 +200,7 @@ final class WebmailHandler extends Handler.Abstract {
             Shown shown = box.read(folder, uid, m -> {
                 MessageView v = MessageView.of(folder, uid, m);
                 int blocked = v.body() instanceof MessageView.Body.Html h ? SafeHtml.clean(h.html(), id -> null, false).blockedRemote() : 0;
-                return new Shown(v, blocked, box.conversation(m));
+                return new Shown(v, blocked, conversationOf(box, m, folder, uid));
             });
             boolean remote = "1".equals(query.getValue("remote")) || senders.allows(s.user(), shown.view().fromAddress());
             html(response, callback, 200, Pages.message(s, box.folders(), shown.view(), shown.conversation(),
@@ -278,6 +278,16 @@ final class WebmailHandler extends Handler.Abstract {
             urls.put(e.getKey(), "data:" + type + ";base64," + Base64.getEncoder().encodeToString(bytes));
         }
         return urls;
+    }
+
+    /** The message's conversation; an extra: if it cannot be found, the message shows on its own. */
+    private static ImapMailbox.Conversation conversationOf(ImapMailbox box, jakarta.mail.Message m, String folder, long uid) {
+        try {
+            return box.conversation(m);
+        } catch (MessagingException | RuntimeException e) {
+            LOG.warn("event=conversation-failed folder={} uid={} error={}", folder, uid, e.toString());
+            return new ImapMailbox.Conversation(List.of());
+        }
     }
 
     private void act(Response response, Callback callback, OwnerSession s, ImapMailbox box, String folder, Fields form)

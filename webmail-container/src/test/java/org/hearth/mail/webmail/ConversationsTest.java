@@ -35,6 +35,13 @@ class ConversationsTest {
     }
 
     @Test
+    void anIdCannotNameAMessageOfThePage() {
+        // "#0" and "#1" are how messages are told apart inside; as ids a sender writes they join nothing.
+        assertThat(Conversations.group(List.of(message("<x@y>", null, null, ""), message("<z@y>", null, null, ""),
+                message("<m@evil>", null, "<#0> <#1>", "")))).containsExactly(List.of(0), List.of(1), List.of(2));
+    }
+
+    @Test
     void messagesWithoutIdsAreEachTheirOwn() {
         assertThat(Conversations.group(List.of(message(null, null, null, "x"), message("", "", "", "x"))))
                 .containsExactly(List.of(0), List.of(1));
