@@ -67,6 +67,8 @@ class WebmailTest {
     private static HearthCli hearth;
     private static Playwright playwright;
     private static Browser browser;
+    private static String browserNamespace;
+    private static final List<Process> forwarders = new ArrayList<>();
 
     private BrowserContext context;
     /** What a page did that it must not: dialogs, console errors, requests elsewhere. */
@@ -86,7 +88,7 @@ class WebmailTest {
         EngineFixture.addMailbox(hearth, APP, ALICE, PASSWORD);
         hearth.okWithInput(BOB_PASSWORD + "\n", "mail", "--app", APP, "user", "add", BOB);
         playwright = Playwright.create(new Playwright.CreateOptions().setEnv(Map.of("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")));
-        browser = playwright.chromium().launch(new BrowserType.LaunchOptions().setExecutablePath(Path.of("/usr/bin/chromium"))
+        browser = playwright.chromium().launch(new BrowserType.LaunchOptions().setExecutablePath(browserInItsOwnNetwork())
                 .setHeadless(true).setArgs(List.of("--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                         "--disable-background-networking", "--disable-component-update", "--disable-sync")));
         Files.createDirectories(SCREENSHOTS);
@@ -100,6 +102,32 @@ class WebmailTest {
         });
     }
 
+    /**
+     * Chromium in a network namespace of its own, where 127.0.0.2:WEBMAIL_PORT leads (through a UNIX
+     * socket and two socats) to the webmail's listener on this machine's 127.0.0.2. Chromium drops
+     * every request in flight when the network it sees changes (net::ERR_NETWORK_CHANGED), and the
+     * test classes beside this one make and remove engine networks all the time; in here it sees
+     * none of that. Playwright talks to it over pipes, which cross namespaces.
+     */
+    private static Path browserInItsOwnNetwork() throws Exception {
+        browserNamespace = "hearth-browser-" + ProcessHandle.current().pid();
+        for (List<String> cmd : List.of(List.of("ip", "netns", "add", browserNamespace),
+                List.of("ip", "-n", browserNamespace, "link", "set", "lo", "up"))) {
+            ClientProcess.Result r = ClientProcess.run(cmd, Duration.ofSeconds(10));
+            assertThat(r.exitCode()).as(String.join(" ", cmd) + ": " + r.stderr()).isZero();
+        }
+        Path socket = state.resolve("browser-webmail.sock");
+        forwarders.add(new ProcessBuilder("socat", "UNIX-LISTEN:" + socket + ",fork,mode=600",
+                "TCP:127.0.0.2:" + WEBMAIL_PORT).redirectErrorStream(true).redirectOutput(state.resolve("socat-host.log").toFile()).start());
+        forwarders.add(new ProcessBuilder("ip", "netns", "exec", browserNamespace, "socat",
+                "TCP-LISTEN:" + WEBMAIL_PORT + ",bind=127.0.0.2,fork,reuseaddr", "UNIX-CONNECT:" + socket)
+                .redirectErrorStream(true).redirectOutput(state.resolve("socat-browser.log").toFile()).start());
+        Path launcher = state.resolve("chromium-in-its-own-network");
+        Files.writeString(launcher, "#!/bin/sh\nexec ip netns exec " + browserNamespace + " /usr/bin/chromium \"$@\"\n");
+        launcher.toFile().setExecutable(true);
+        return launcher;
+    }
+
     @AfterAll
     static void stop() {
         if (browser != null) {
@@ -107,6 +135,10 @@ class WebmailTest {
         }
         if (playwright != null) {
             playwright.close();
+        }
+        forwarders.forEach(Process::destroy);
+        if (browserNamespace != null) {
+            ClientProcess.run(List.of("ip", "netns", "del", browserNamespace), Duration.ofSeconds(10));
         }
         if (hearth != null) {
             hearth.run("app", "remove", APP);
