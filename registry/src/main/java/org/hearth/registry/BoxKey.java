@@ -13,8 +13,9 @@ import java.util.HexFormat;
 /**
  * A box's public key (Ed25519, made on the box at pairing; the registry never sees its private
  * half) and what it signs. A box is known by the key's hash, so the id names exactly one key.
- * What a box signs is its request's method, path, time (milliseconds) and the SHA-256 of its body,
- * a line each: a signature cannot be moved to another request, path or body.
+ * What a box signs is the registry's zone, its request's method, path, time (milliseconds) and the
+ * SHA-256 of its body, a line each: a signature cannot be moved to another registry, request, path
+ * or body.
  */
 final class BoxKey {
 
@@ -52,10 +53,10 @@ final class BoxKey {
     }
 
     /** What a request signs. */
-    static byte[] signedText(String method, String path, long signedMillis, byte[] body) {
+    static byte[] signedText(String zone, String method, String path, long signedMillis, byte[] body) {
         try {
             String digest = Base64.getEncoder().encodeToString(MessageDigest.getInstance("SHA-256").digest(body));
-            return (method + "\n" + path + "\n" + signedMillis + "\n" + digest).getBytes(StandardCharsets.UTF_8);
+            return (zone + "\n" + method + "\n" + path + "\n" + signedMillis + "\n" + digest).getBytes(StandardCharsets.UTF_8);
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException(e);
         }

@@ -30,8 +30,6 @@ final class Registry {
     /** A signed request older or newer than this (the box's clock against ours) is refused. */
     static final Duration SKEW = Duration.ofMinutes(5);
     private static final long TTL = 300;
-    private static final Pattern IPV4 = Pattern.compile("\\d{1,3}(\\.\\d{1,3}){3}");
-    private static final Pattern IPV6 = Pattern.compile("[0-9A-Fa-f:.]{2,45}");
 
     record Answer(int status, Map<String, Object> body) {
         static Answer error(int status, String error) {
@@ -49,13 +47,16 @@ final class Registry {
     private final ObjectMapper json = new ObjectMapper();
     private final RateLimit claims;
     private final RateLimit lookups;
+    private final PublicAddresses publicAddresses;
 
-    Registry(RegistryStore store, DnsPublisher dns, Clock clock, RateLimit claims, RateLimit lookups) {
+    Registry(RegistryStore store, DnsPublisher dns, Clock clock, RateLimit claims, RateLimit lookups,
+             PublicAddresses publicAddresses) {
         this.store = store;
         this.dns = dns;
         this.clock = clock;
         this.claims = claims;
         this.lookups = lookups;
+        this.publicAddresses = publicAddresses;
     }
 
     String fqdn(String name) {
@@ -108,7 +109,9 @@ final class Registry {
     }
 
     /** The box's public addresses (body: {"addresses": [...]}), published as the name's A and AAAA records. */
-    Answer addresses(String boxId, byte[] body, Signed signed) throws SQLException, IOException {
+    // Signed changes take turns (synchronized): an older request can never land after a newer one,
+    // and each publication sees the one before it finished. A registry's traffic is small.
+    synchronized Answer addresses(String boxId, byte[] body, Signed signed) throws SQLException, IOException {
         Optional<String> name = store.nameOf(boxId);
         Optional<Answer> refused = checkBox(boxId, name, "/v1/boxes/" + boxId + "/addresses", body, signed);
         if (refused.isPresent()) {
@@ -121,7 +124,7 @@ final class Registry {
             return Answer.error(400, "addresses must be a list of 1 to 8 addresses");
         }
         for (JsonNode a : list) {
-            Optional<InetAddress> address = publicAddress(a.asText(""));
+            Optional<InetAddress> address = publicAddresses.parse(a.asText(""));
             if (address.isEmpty()) {
                 return Answer.error(400, "\"" + a.asText("") + "\" is not a public IPv4 or IPv6 address");
             }
@@ -146,6 +149,8 @@ final class Registry {
     private static final Pattern OWNER = Pattern.compile("@|(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)"
             + "(?:\\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*");
     private static final int MAX_RECORDS = 64;
+    /** A record's presentation data, at most (eight 255-byte TXT strings, quoted, fit). */
+    static final int MAX_DATA = 2100;
 
     /**
      * The box's records besides its addresses (body: {"records": [{"owner", "type", "data"}]}): MX,
@@ -153,7 +158,7 @@ final class Registry {
      * relative to the box's name ("@" for the name itself, "_dmarc", "sel._domainkey"), so a box can
      * never write outside it. The set replaces the last one: record sets it no longer names go.
      */
-    Answer records(String boxId, byte[] body, Signed signed) throws SQLException, IOException {
+    synchronized Answer records(String boxId, byte[] body, Signed signed) throws SQLException, IOException {
         Optional<String> name = store.nameOf(boxId);
         Optional<Answer> refused = checkBox(boxId, name, "/v1/boxes/" + boxId + "/records", body, signed);
         if (refused.isPresent()) {
@@ -167,7 +172,7 @@ final class Registry {
         List<RegistryStore.BoxRecord> records = new ArrayList<>();
         for (int i = 0; i < list.size(); i++) {
             JsonNode r = list.get(i);
-            String owner = r.path("owner").asText("");
+            String owner = r.path("owner").asText("").toLowerCase(java.util.Locale.ROOT);
             String type = r.path("type").asText("").toUpperCase(java.util.Locale.ROOT);
             String data = r.path("data").asText("");
             String where = "record " + (i + 1) + " (" + owner + " " + type + ")";
@@ -181,6 +186,14 @@ final class Registry {
             if (type.equals("CNAME") && owner.equals("@")) {
                 return Answer.error(400, where + ": the box's name has its addresses, so it cannot be a CNAME");
             }
+            if (data.length() > MAX_DATA) {
+                return Answer.error(400, where + ": data longer than " + MAX_DATA + " characters");
+            }
+            try {
+                org.xbill.DNS.Name.fromString(label(owner, name.get()), dns.zone());
+            } catch (IOException e) {
+                return Answer.error(400, where + ": the full name is too long for DNS");
+            }
             try {
                 org.xbill.DNS.Record.fromString(org.xbill.DNS.Name.root, org.xbill.DNS.Type.value(type), org.xbill.DNS.DClass.IN,
                         TTL, data, origin);
@@ -188,6 +201,13 @@ final class Registry {
                 return Answer.error(400, where + ": " + e.getMessage());
             }
             records.add(new RegistryStore.BoxRecord(owner, type, data));
+        }
+        // A CNAME stands alone at its owner (RFC 1034 §3.6.2): the server would drop the rest silently.
+        for (RegistryStore.BoxRecord r : records) {
+            if (r.type().equals("CNAME") && records.stream().anyMatch(o -> o != r && o.owner().equals(r.owner()))) {
+                return Answer.error(400, "record " + (records.indexOf(r) + 1) + " (" + r.owner()
+                        + " CNAME): a CNAME cannot share its owner with another record");
+            }
         }
         if (!store.acceptSigned(boxId, signed.millis())) {
             return Answer.error(409, "a request signed at or before this one was taken already (a replay, or a clock gone back)");
@@ -201,6 +221,11 @@ final class Registry {
             rrsets.computeIfAbsent(label(r.owner(), name.get()), k -> new LinkedHashMap<>())
                     .computeIfAbsent(org.xbill.DNS.Type.value(r.type()), k -> new ArrayList<>()).add(absolute(r.data(), r.type(), origin));
         }
+        // Recorded first as old and new together, so if the update or this store fails midway the next
+        // publication still removes every record set either may have left in the zone.
+        List<RegistryStore.BoxRecord> both = new ArrayList<>(store.records(boxId));
+        both.addAll(records);
+        store.records(boxId, both);
         dns.publish(rrsets, TTL);
         store.records(boxId, records);
         LOG.info("event=records name={} box={} count={}", name.get(), boxId, records.size());
@@ -234,27 +259,10 @@ final class Registry {
             return Optional.of(Answer.error(401, "the request's time is more than 5 minutes from the registry's: "
                     + "set the box's clock"));
         }
-        if (!key.verifies(BoxKey.signedText(method, path, signed.millis(), body), signed.signature())) {
+        if (!key.verifies(BoxKey.signedText(dns.zone().toString(true), method, path, signed.millis(), body), signed.signature())) {
             return Optional.of(Answer.error(401, "the signature does not match this box's key"));
         }
         return Optional.empty();
-    }
-
-    /** A literal public unicast address; never a name (no lookup is made for it). */
-    static Optional<InetAddress> publicAddress(String text) {
-        if (!(IPV4.matcher(text).matches() || (text.contains(":") && IPV6.matcher(text).matches()))) {
-            return Optional.empty();
-        }
-        try {
-            InetAddress a = InetAddress.getByName(text);
-            boolean unusable = a.isAnyLocalAddress() || a.isLoopbackAddress() || a.isLinkLocalAddress()
-                    || a.isSiteLocalAddress() || a.isMulticastAddress()
-                    // IPv6 unique local addresses (fc00::/7), which Java does not call site-local.
-                    || (!(a instanceof Inet4Address) && (a.getAddress()[0] & 0xfe) == 0xfc);
-            return unusable ? Optional.empty() : Optional.of(a);
-        } catch (IOException e) {
-            return Optional.empty();
-        }
     }
 
     private JsonNode parse(byte[] body) {

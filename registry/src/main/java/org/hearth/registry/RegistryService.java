@@ -35,7 +35,8 @@ import java.util.regex.Pattern;
  * Signed requests carry {@code Hearth-Signed} (milliseconds) and {@code Hearth-Signature} (Ed25519
  * over {@link BoxKey#signedText}). Settings (environment): REGISTRY_ZONE, REGISTRY_DNS (the
  * authoritative server, host:port), REGISTRY_TSIG (a file holding "name algorithm base64-secret"),
- * REGISTRY_DATA (its database's folder), REGISTRY_LISTEN (host:port).
+ * REGISTRY_DATA (its database's folder), REGISTRY_LISTEN (host:port), REGISTRY_TEST_WORLD=yes (a test
+ * world: boxes may publish addresses in the benchmarking and documentation blocks).
  */
 public final class RegistryService {
 
@@ -59,16 +60,22 @@ public final class RegistryService {
             throw new IllegalArgumentException(env("REGISTRY_TSIG") + ": expected \"name algorithm base64-secret\"");
         }
         start(env("REGISTRY_ZONE"), hostPort(env("REGISTRY_DNS")), new TSIG(tsig[1], tsig[0], tsig[2]),
-                Path.of(env("REGISTRY_DATA")), hostPort(env("REGISTRY_LISTEN")), Clock.systemUTC());
+                Path.of(env("REGISTRY_DATA")), hostPort(env("REGISTRY_LISTEN")), Clock.systemUTC(),
+                "yes".equals(System.getenv("REGISTRY_TEST_WORLD")));
     }
 
     /** Starts the registry; it answers on {@link #port()} until {@link #stop()}. */
     static RegistryService start(String zone, InetSocketAddress dnsServer, TSIG key, Path data, InetSocketAddress listen,
-                                 Clock clock) throws Exception {
+                                 Clock clock, boolean testWorld) throws Exception {
         Files.createDirectories(data);
+        // Derby writes its log beside its database, never into the working folder.
+        if (System.getProperty("derby.stream.error.file") == null) {
+            System.setProperty("derby.stream.error.file", data.resolve("derby.log").toString());
+        }
         RegistryStore store = new RegistryStore(data);
         Registry registry = new Registry(store, new DnsPublisher(dnsServer, zone, key), clock,
-                new RateLimit(10, Duration.ofHours(1)), new RateLimit(120, Duration.ofMinutes(1)));
+                new RateLimit(10, 500, Duration.ofHours(1)), new RateLimit(120, 10_000, Duration.ofMinutes(1)),
+                new PublicAddresses(testWorld));
         Server server = new Server();
         ServerConnector connector = new ServerConnector(server);
         connector.setHost(listen.getHostString());

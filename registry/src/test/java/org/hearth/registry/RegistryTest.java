@@ -60,7 +60,7 @@ class RegistryTest {
     private static RegistryService startRegistry() throws Exception {
         return RegistryService.start(ZONE, new InetSocketAddress("127.0.0.1", knot.port),
                 new TSIG(TSIG.HMAC_SHA256, knot.keyName, knot.secret), dir.resolve("registry"),
-                new InetSocketAddress("127.0.0.1", 0), Clock.systemUTC());
+                new InetSocketAddress("127.0.0.1", 0), Clock.systemUTC(), true);
     }
 
     @AfterAll
@@ -88,7 +88,7 @@ class RegistryTest {
         if (signer != null) {
             Signature s = Signature.getInstance("Ed25519");
             s.initSign(signer.getPrivate());
-            s.update(BoxKey.signedText(method, path, signed, body.getBytes(StandardCharsets.UTF_8)));
+            s.update(BoxKey.signedText(ZONE, method, path, signed, body.getBytes(StandardCharsets.UTF_8)));
             b.header("Hearth-Signed", String.valueOf(signed)).header("Hearth-Signature", Base64.getEncoder().encodeToString(s.sign()));
         }
         return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
@@ -215,7 +215,9 @@ class RegistryTest {
                 {record("bob." + ZONE + ".", "TXT", "\"x\""), "owner must be \"@\" or labels under the box's name"},
                 {record("@", "NS", "ns.evil.test."), "a box may publish"},
                 {record("@", "CNAME", "evil.test."), "cannot be a CNAME"},
-                {record("@", "MX", "ten mail"), "record 1 (@ MX)"}}) {
+                {record("@", "MX", "ten mail"), "record 1 (@ MX)"},
+                {record("@", "TXT", "\"" + "x".repeat(2200) + "\""), "data longer than"},
+                {record("www", "CNAME", fqdn) + "," + record("WWW", "TXT", "\"x\""), "cannot share its owner"}}) {
             HttpResponse<String> r = send("PUT", path, "{\"records\":[" + refused[0] + "]}", dora, at++);
             assertThat(r.statusCode()).as(r.body()).isEqualTo(400);
             assertThat(json(r).path("error").asText()).contains(refused[1]);

@@ -87,11 +87,6 @@ class WebmailTest {
         hearth.ok("app", "install", manifest.toString(), "--timeout", "300");
         EngineFixture.addMailbox(hearth, APP, ALICE, PASSWORD);
         hearth.okWithInput(BOB_PASSWORD + "\n", "mail", "--app", APP, "user", "add", BOB);
-        playwright = Playwright.create(new Playwright.CreateOptions().setEnv(Map.of("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")));
-        browser = playwright.chromium().launch(new BrowserType.LaunchOptions().setExecutablePath(browserInItsOwnNetwork())
-                .setHeadless(true).setArgs(List.of("--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                        "--disable-background-networking", "--disable-component-update", "--disable-sync")));
-        Files.createDirectories(SCREENSHOTS);
         Await.until(Duration.ofSeconds(60), () -> Await.supervisorLog(state), () -> {
             try (Socket s = new Socket()) {
                 s.connect(new InetSocketAddress("127.0.0.2", WEBMAIL_PORT), 2000);
@@ -100,6 +95,11 @@ class WebmailTest {
                 return Optional.empty();
             }
         });
+        playwright = Playwright.create(new Playwright.CreateOptions().setEnv(Map.of("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")));
+        browser = playwright.chromium().launch(new BrowserType.LaunchOptions().setExecutablePath(browserInItsOwnNetwork())
+                .setHeadless(true).setArgs(List.of("--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                        "--disable-background-networking", "--disable-component-update", "--disable-sync")));
+        Files.createDirectories(SCREENSHOTS);
     }
 
     /**
@@ -116,12 +116,23 @@ class WebmailTest {
             ClientProcess.Result r = ClientProcess.run(cmd, Duration.ofSeconds(10));
             assertThat(r.exitCode()).as(String.join(" ", cmd) + ": " + r.stderr()).isZero();
         }
-        Path socket = state.resolve("browser-webmail.sock");
+        // Short: a UNIX socket's path has at most 107 bytes, and a checkout's state folder can be deep.
+        Path socket = Files.createTempDirectory("hearth-browser").resolve("webmail.sock");
         forwarders.add(new ProcessBuilder("socat", "UNIX-LISTEN:" + socket + ",fork,mode=600",
                 "TCP:127.0.0.2:" + WEBMAIL_PORT).redirectErrorStream(true).redirectOutput(state.resolve("socat-host.log").toFile()).start());
         forwarders.add(new ProcessBuilder("ip", "netns", "exec", browserNamespace, "socat",
                 "TCP-LISTEN:" + WEBMAIL_PORT + ",bind=127.0.0.2,fork,reuseaddr", "UNIX-CONNECT:" + socket)
                 .redirectErrorStream(true).redirectOutput(state.resolve("socat-browser.log").toFile()).start());
+        // Both ends up before the browser starts: a connection from inside the namespace gets the webmail's TLS.
+        Await.until(Duration.ofSeconds(60), () -> "socat: " + Files.readString(state.resolve("socat-host.log"))
+                + Files.readString(state.resolve("socat-browser.log")), () -> {
+            ClientProcess.Result r = ClientProcess.run(List.of("ip", "netns", "exec", browserNamespace, "python3", "-c",
+                    "import socket,ssl; c=ssl.create_default_context(); c.check_hostname=False; c.verify_mode=ssl.CERT_NONE; "
+                            + "s=c.wrap_socket(socket.create_connection(('127.0.0.2'," + WEBMAIL_PORT + "),3)); print(s.version())"),
+                    Duration.ofSeconds(10));
+            return r.exitCode() == 0 ? Optional.of(true) : Optional.empty();
+        });
+        assertThat(forwarders).allSatisfy(p -> assertThat(p.isAlive()).isTrue());
         Path launcher = state.resolve("chromium-in-its-own-network");
         Files.writeString(launcher, "#!/bin/sh\nexec ip netns exec " + browserNamespace + " /usr/bin/chromium \"$@\"\n");
         launcher.toFile().setExecutable(true);

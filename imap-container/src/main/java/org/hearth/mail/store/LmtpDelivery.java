@@ -345,10 +345,17 @@ final class LmtpDelivery {
             }
         }
         try {
-            mine.complete(checker == null ? scan(user, original, origin == Origin.INTERNET
-                    // The sender is checked only for the world's mail; without one the scanner checks no sender.
-                    ? Optional.of(envelope.getMaybeSender().asString("")) : Optional.empty(), spamCheck)
-                    : withSenderOf(checker.join(), spamCheck ? scan(user, original, Optional.empty(), true) : checker.join()));
+            if (checker == null) {
+                // The sender is checked only for the world's mail; without one the scanner checks no sender.
+                mine.complete(scan(user, original, origin == Origin.INTERNET
+                        ? Optional.of(envelope.getMaybeSender().asString("")) : Optional.empty(), spamCheck));
+            } else {
+                Optional<SpamScanner.Reply> first = checker.join();
+                // The first scan failed: this one would be missing the sender check, so it is not asked
+                // (no 30 s wait for an answer that would be thrown away); the delivery goes as the first did.
+                mine.complete(first.isEmpty() || !spamCheck ? first
+                        : withSenderOf(first.get(), scan(user, original, Optional.empty(), true)));
+            }
         } catch (RuntimeException e) {
             mine.completeExceptionally(e);
             throw e;
@@ -356,12 +363,9 @@ final class LmtpDelivery {
         return mine.join();
     }
 
-    /** This user's verdict with the message's sender check; no answer if either scan failed. */
-    private static Optional<SpamScanner.Reply> withSenderOf(Optional<SpamScanner.Reply> first, Optional<SpamScanner.Reply> own) {
-        if (first.isEmpty() || own.isEmpty()) {
-            return Optional.empty();
-        }
-        return Optional.of(new SpamScanner.Reply(own.get().verdict(), first.get().sender(), own.get().autolearn()));
+    /** This user's verdict with the message's sender check; no answer if this user's scan failed. */
+    private static Optional<SpamScanner.Reply> withSenderOf(SpamScanner.Reply first, Optional<SpamScanner.Reply> own) {
+        return own.map(o -> new SpamScanner.Reply(o.verdict(), first.sender(), o.autolearn()));
     }
 
     private Optional<SpamScanner.Reply> scan(String user, byte[] message, Optional<String> envelopeFrom, boolean spamCheck) {

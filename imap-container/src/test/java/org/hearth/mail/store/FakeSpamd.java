@@ -83,9 +83,10 @@ final class FakeSpamd implements AutoCloseable {
             InputStream in = s.getInputStream();
             ByteArrayOutputStream request = new ByteArrayOutputStream();
             in.transferTo(request);
-            lastRequest = request.toString(StandardCharsets.ISO_8859_1).split("\r\n\r\n", 2)[0];
-            requests.add(lastRequest);
-            boolean spamCheck = !lastRequest.contains("\r\nSpam-Check: no");
+            String head = request.toString(StandardCharsets.ISO_8859_1).split("\r\n\r\n", 2)[0];
+            lastRequest = head;
+            requests.add(head);
+            boolean spamCheck = !head.contains("\r\nSpam-Check: no");
             mostInFlight.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
             try {
                 Thread.sleep(delayMillis);
@@ -95,7 +96,9 @@ final class FakeSpamd implements AutoCloseable {
             String verdict = spam ? "Spam: True ; 1002.7 / 5.0" : "Spam: False ; -1.0 / 5.0";
             String rules = spam ? "GTUBE" : "";
             s.getOutputStream().write(("SPAMD/1.1 0 EX_OK\r\nContent-length: " + rules.length() + "\r\n"
-                    + (spamCheck ? verdict + "\r\n" : "") + senderCheck + "\r\n" + rules).getBytes(StandardCharsets.US_ASCII));
+                    // As the real scanner: the sender is checked only when the request names it.
+                    + (spamCheck ? verdict + "\r\n" : "") + (head.contains("\r\nEnvelope-From:") ? senderCheck : "")
+                    + "\r\n" + rules).getBytes(StandardCharsets.US_ASCII));
         } catch (IOException | InterruptedException ignored) {
             // The client gave up; nothing to answer.
         }
