@@ -14,6 +14,7 @@ import reactor.core.publisher.Mono;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * James's processors, watched for the owner's verdicts: a COPY or MOVE into Junk says "spam", one
@@ -42,8 +43,8 @@ final class JunkMoves implements ImapProcessor {
         SelectedMailbox selected = session.getSelected();
         String target = ((AbstractMessageRangeRequest) message).getMailboxName();
         // A selected folder another session deleted has no path: James answers the command itself.
-        return selected.getPathReactive().map(path -> java.util.Optional.of(path.getName()))
-                .onErrorReturn(java.util.Optional.empty()).defaultIfEmpty(java.util.Optional.empty()).flatMap(known -> {
+        return selected.getPathReactive().map(path -> Optional.of(path.getName()))
+                .onErrorReturn(Optional.empty()).defaultIfEmpty(Optional.empty()).flatMap(known -> {
             String source = known.orElse("");
             boolean intoJunk = known.isPresent() && target.equals(Mailboxes.JUNK) && !source.equals(Mailboxes.JUNK);
             boolean outOfJunk = source.equals(Mailboxes.JUNK) && !target.equals(Mailboxes.JUNK) && !target.equals(TRASH);
@@ -58,7 +59,7 @@ final class JunkMoves implements ImapProcessor {
                             && "COPYUID".equals(status.getResponseCode().getCode())) {
                         List<String> ranges = new ArrayList<>(status.getResponseCode().getParameters());
                         for (long uid : uids(ranges.get(ranges.size() - 1))) {
-                            learner.learnStored(user, target, uid, intoJunk,
+                            learner.learn(user, target, uid, intoJunk,
                                     intoJunk ? SpamLearner.Why.MOVED_TO_JUNK : SpamLearner.Why.MOVED_OUT_OF_JUNK);
                         }
                     }

@@ -291,7 +291,7 @@ final class LmtpDelivery {
         // as a move to or from Junk would learn it), after the answer is decided.
         SpamScanner.Autolearn autolearn = reply.map(SpamScanner.Reply::autolearn).orElse(SpamScanner.Autolearn.NO);
         if (autolearn != SpamScanner.Autolearn.NO) {
-            learner.learnStored(user, folder, uid, autolearn == SpamScanner.Autolearn.SPAM, SpamLearner.Why.AUTOLEARN);
+            learner.learn(user, folder, uid, autolearn == SpamScanner.Autolearn.SPAM, SpamLearner.Why.AUTOLEARN);
         }
         return reply(HookReturnCode.ok(), SMTPRetCode.MAIL_OK,
                 DSNStatus.getStatus(DSNStatus.SUCCESS, DSNStatus.CONTENT_OTHER) + " Delivered");

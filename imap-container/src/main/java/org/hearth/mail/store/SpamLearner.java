@@ -48,7 +48,7 @@ final class SpamLearner {
      * Learns the message now at {@code uid} in the user's folder. The queue holds only where it is:
      * the message is read when its turn comes (gone by then, it is skipped).
      */
-    void learnStored(String user, String folder, long uid, boolean spam, Why why) {
+    void learn(String user, String folder, long uid, boolean spam, Why why) {
         String what = (spam ? "spam" : "ham") + " why=" + why.name().toLowerCase(Locale.ROOT);
         try {
             worker.execute(() -> {
