@@ -1,6 +1,5 @@
 package org.hearth.registry;
 
-import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.MessageDigest;
@@ -13,9 +12,8 @@ import java.util.HexFormat;
 /**
  * A box's public key (Ed25519, made on the box at pairing; the registry never sees its private
  * half) and what it signs. A box is known by the key's hash, so the id names exactly one key.
- * What a box signs is the registry's zone, its request's method, path, time (milliseconds) and the
- * SHA-256 of its body, a line each: a signature cannot be moved to another registry, request, path
- * or body.
+ * What a box signs is {@link org.hearth.registry.protocol.SignedRequest#text}: a signature cannot be
+ * moved to another registry, request, path or body.
  */
 final class BoxKey {
 
@@ -47,16 +45,6 @@ final class BoxKey {
         try {
             byte[] hash = MessageDigest.getInstance("SHA-256").digest(key.getEncoded());
             return HexFormat.of().formatHex(hash, 0, 16);
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    /** What a request signs. */
-    static byte[] signedText(String zone, String method, String path, long signedMillis, byte[] body) {
-        try {
-            String digest = Base64.getEncoder().encodeToString(MessageDigest.getInstance("SHA-256").digest(body));
-            return (zone + "\n" + method + "\n" + path + "\n" + signedMillis + "\n" + digest).getBytes(StandardCharsets.UTF_8);
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException(e);
         }

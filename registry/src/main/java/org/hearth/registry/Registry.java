@@ -2,6 +2,7 @@ package org.hearth.registry;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.hearth.registry.protocol.SignedRequest;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -259,7 +260,7 @@ final class Registry {
             return Optional.of(Answer.error(401, "the request's time is more than 5 minutes from the registry's: "
                     + "set the box's clock"));
         }
-        if (!key.verifies(BoxKey.signedText(dns.zone().toString(true), method, path, signed.millis(), body), signed.signature())) {
+        if (!key.verifies(SignedRequest.text(dns.zone().toString(true), method, path, signed.millis(), body), signed.signature())) {
             return Optional.of(Answer.error(401, "the signature does not match this box's key"));
         }
         return Optional.empty();

@@ -1,5 +1,6 @@
 package org.hearth.registry;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.Content;
@@ -9,16 +10,21 @@ import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.Fields;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
+import org.hearth.registry.protocol.SignedRequest;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.xbill.DNS.TSIG;
 
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -31,9 +37,15 @@ import java.util.regex.Pattern;
  *       its public addresses, published as NAME's A and AAAA records.</li>
  *   <li>{@code PUT /v1/boxes/BOX/records}, body {@code {"records": [{"owner", "type", "data"}]}}, signed
  *       by the box's key: its other records under NAME (MX, TXT, SRV, CNAME, CAA, TLSA).</li>
+ *   <li>{@code GET /v1/info}: the zone.</li>
+ *   <li>The pairing relay ({@link PairingRelay}): {@code PUT /v1/pairing/CHANNEL} with {@code {"closeHash"}}
+ *       (the box opens it), {@code POST} and {@code GET /v1/pairing/CHANNEL/to-box|to-phone?after=N&wait=S}
+ *       (sealed messages each way, polls waiting up to S seconds), {@code DELETE /v1/pairing/CHANNEL} with
+ *       {@code Hearth-Close-Token} (paired: the code is used up).</li>
+ *   <li>Everything outside {@code /v1/}: the owner app ({@link OwnerApp}).</li>
  * </ul>
  * Signed requests carry {@code Hearth-Signed} (milliseconds) and {@code Hearth-Signature} (Ed25519
- * over {@link BoxKey#signedText}). Settings (environment): REGISTRY_ZONE, REGISTRY_DNS (the
+ * over {@link SignedRequest#text}). Settings (environment): REGISTRY_ZONE, REGISTRY_DNS (the
  * authoritative server, host:port), REGISTRY_TSIG (a file holding "name algorithm base64-secret"),
  * REGISTRY_DATA (its database's folder), REGISTRY_LISTEN (host:port), REGISTRY_TEST_WORLD=yes (a test
  * world: boxes may publish addresses in the benchmarking and documentation blocks).
@@ -44,7 +56,14 @@ public final class RegistryService {
     private static final Pattern NAME = Pattern.compile("/v1/names/([^/]{1,64})");
     private static final Pattern ADDRESSES = Pattern.compile("/v1/boxes/([0-9a-f]{32})/addresses");
     private static final Pattern RECORDS = Pattern.compile("/v1/boxes/([0-9a-f]{32})/records");
+    private static final Pattern PAIRING = Pattern.compile("/v1/pairing/([0-9a-f]{32})");
+    private static final Pattern PAIRING_MESSAGES = Pattern.compile("/v1/pairing/([0-9a-f]{32})/(to-box|to-phone)");
     private static final int MAX_BODY = 16 * 1024;
+    /** Enough for every long poll the relay lets wait and the short requests beside them. */
+    static final int THREADS = PairingRelay.MAX_WAITING + 50;
+
+    /** The header a box closes its pairing channel with. */
+    static final String CLOSE_TOKEN = "Hearth-Close-Token";
 
     private final Server server;
     private final RegistryStore store;
@@ -76,12 +95,13 @@ public final class RegistryService {
         Registry registry = new Registry(store, new DnsPublisher(dnsServer, zone, key), clock,
                 new RateLimit(10, 500, Duration.ofHours(1)), new RateLimit(120, 10_000, Duration.ofMinutes(1)),
                 new PublicAddresses(testWorld));
-        Server server = new Server();
+        PairingRelay relay = new PairingRelay(store, clock);
+        Server server = new Server(new QueuedThreadPool(THREADS));
         ServerConnector connector = new ServerConnector(server);
         connector.setHost(listen.getHostString());
         connector.setPort(listen.getPort());
         server.addConnector(connector);
-        server.setHandler(new Api(registry));
+        server.setHandler(new Api(registry, relay, zone, new RateLimit(120, 50_000, Duration.ofMinutes(1)), clock));
         server.start();
         LOG.info("event=ready service=registry zone={} port={}", zone, connector.getLocalPort());
         return new RegistryService(server, store);
@@ -98,10 +118,19 @@ public final class RegistryService {
 
     private static final class Api extends Handler.Abstract {
         private final Registry registry;
+        private final PairingRelay relay;
+        private final String zone;
+        private final RateLimit pairingRequests;
+        private final Clock clock;
+        private final OwnerApp app = new OwnerApp();
         private final ObjectMapper json = new ObjectMapper();
 
-        Api(Registry registry) {
+        Api(Registry registry, PairingRelay relay, String zone, RateLimit pairingRequests, Clock clock) {
             this.registry = registry;
+            this.relay = relay;
+            this.zone = zone;
+            this.pairingRequests = pairingRequests;
+            this.clock = clock;
         }
 
         @Override
@@ -109,12 +138,32 @@ public final class RegistryService {
             String path = request.getHttpURI().getPath();
             String method = request.getMethod();
             String client = Request.getRemoteAddr(request);
+            if (!path.startsWith("/v1/")) {
+                return app.serve(request, response, callback);
+            }
             Registry.Answer answer;
             try {
                 Matcher name = NAME.matcher(path);
                 Matcher addresses = ADDRESSES.matcher(path);
                 Matcher records = RECORDS.matcher(path);
-                if (name.matches() && method.equals("GET")) {
+                Matcher pairing = PAIRING.matcher(path);
+                Matcher messages = PAIRING_MESSAGES.matcher(path);
+                if ((pairing.matches() || messages.matches()) && !pairingRequests.allow(client, clock.instant())) {
+                    answer = Registry.Answer.error(429, "too many pairing requests from this address; wait a minute");
+                } else if (path.equals("/v1/info") && method.equals("GET")) {
+                    answer = new Registry.Answer(200, Map.of("zone", zone));
+                } else if (pairing.matches() && method.equals("PUT")) {
+                    answer = relay.open(pairing.group(1), json.readTree(body(request)).path("closeHash").asText(null));
+                } else if (pairing.matches() && method.equals("DELETE")) {
+                    answer = relay.close(pairing.group(1), request.getHeaders().get(CLOSE_TOKEN));
+                } else if (messages.matches() && method.equals("POST")) {
+                    byte[] text = Content.Source.asInputStream(request).readNBytes(PairingRelay.MAX_MESSAGE + 1);
+                    answer = relay.post(messages.group(1), messages.group(2), new String(text, StandardCharsets.US_ASCII));
+                } else if (messages.matches() && method.equals("GET")) {
+                    Fields query = Request.extractQueryParameters(request);
+                    answer = relay.poll(messages.group(1), messages.group(2), intParameter(query, "after", 0),
+                            Duration.ofSeconds(intParameter(query, "wait", 0)));
+                } else if (name.matches() && method.equals("GET")) {
                     answer = registry.availability(name.group(1), client);
                 } else if (name.matches() && method.equals("POST")) {
                     answer = registry.claim(name.group(1), body(request), signed(request), client);
@@ -127,6 +176,8 @@ public final class RegistryService {
                 }
             } catch (BadRequest e) {
                 answer = Registry.Answer.error(400, e.getMessage());
+            } catch (JsonProcessingException e) {
+                answer = Registry.Answer.error(400, "the body is not JSON");
             } catch (Exception e) {
                 LOG.warn("event=request-failed method={} path={} error={}", method, path, e.toString());
                 answer = Registry.Answer.error(503, "the registry cannot do this now; try again later");
@@ -136,6 +187,17 @@ public final class RegistryService {
             response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");
             response.write(true, ByteBuffer.wrap(json.writeValueAsBytes(answer.body())), callback);
             return true;
+        }
+
+        private static int intParameter(Fields query, String name, int otherwise) throws BadRequest {
+            String v = query.getValue(name);
+            if (v == null) {
+                return otherwise;
+            }
+            if (!v.matches("[0-9]{1,6}")) {
+                throw new BadRequest(name + " must be a whole number");
+            }
+            return Integer.parseInt(v);
         }
 
         private static byte[] body(Request request) throws Exception {
@@ -148,8 +210,8 @@ public final class RegistryService {
         }
 
         private static Registry.Signed signed(Request request) throws BadRequest {
-            String when = request.getHeaders().get("Hearth-Signed");
-            String signature = request.getHeaders().get("Hearth-Signature");
+            String when = request.getHeaders().get(SignedRequest.SIGNED);
+            String signature = request.getHeaders().get(SignedRequest.SIGNATURE);
             if (when == null || signature == null || !when.matches("[0-9]{1,15}")) {
                 throw new BadRequest("a signed request needs Hearth-Signed (milliseconds) and Hearth-Signature headers");
             }

@@ -55,6 +55,33 @@ final class RegistryStore implements AutoCloseable {
         }
     }
 
+    boolean pairingUsed(String channel) throws SQLException {
+        try (Connection c = connect(); PreparedStatement s = c.prepareStatement(
+                "SELECT 1 FROM used_pairings WHERE channel = ?")) {
+            s.setString(1, channel);
+            try (ResultSet r = s.executeQuery()) {
+                return r.next();
+            }
+        }
+    }
+
+    /** Records that {@code channel} paired its box; false if it had been recorded already. */
+    boolean usePairing(String channel, Instant now) throws SQLException {
+        return transaction(c -> {
+            try (PreparedStatement s = c.prepareStatement("INSERT INTO used_pairings (channel, used_at) VALUES (?, ?)")) {
+                s.setString(1, channel);
+                s.setTimestamp(2, Timestamp.from(now));
+                s.executeUpdate();
+                return true;
+            } catch (SQLException e) {
+                if ("23505".equals(e.getSQLState())) {
+                    return false;
+                }
+                throw e;
+            }
+        });
+    }
+
     Optional<Box> box(String id) throws SQLException {
         try (Connection c = connect(); PreparedStatement s = c.prepareStatement(
                 "SELECT id, public_key, last_signed FROM boxes WHERE id = ?")) {

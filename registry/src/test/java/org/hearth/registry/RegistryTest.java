@@ -2,10 +2,9 @@ package org.hearth.registry;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.hearth.registry.protocol.SignedRequest;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.xbill.DNS.ARecord;
 import org.xbill.DNS.AAAARecord;
 import org.xbill.DNS.DClass;
@@ -14,7 +13,6 @@ import org.xbill.DNS.Name;
 import org.xbill.DNS.Record;
 import org.xbill.DNS.Section;
 import org.xbill.DNS.SimpleResolver;
-import org.xbill.DNS.TSIG;
 import org.xbill.DNS.TXTRecord;
 import org.xbill.DNS.Type;
 
@@ -24,11 +22,8 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
-import java.security.Signature;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
@@ -42,32 +37,12 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class RegistryTest {
 
-    private static final String ZONE = "boxes.hearth.test";
+    private static final String ZONE = TestRegistry.ZONE;
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final HttpClient HTTP = HttpClient.newHttpClient();
 
-    @TempDir
-    static Path dir;
-    private static Knot knot;
-    private static RegistryService registry;
-
-    @BeforeAll
-    static void start() throws Exception {
-        knot = new Knot(dir.resolve("knot"), ZONE);
-        registry = startRegistry();
-    }
-
-    private static RegistryService startRegistry() throws Exception {
-        return RegistryService.start(ZONE, new InetSocketAddress("127.0.0.1", knot.port),
-                new TSIG(TSIG.HMAC_SHA256, knot.keyName, knot.secret), dir.resolve("registry"),
-                new InetSocketAddress("127.0.0.1", 0), Clock.systemUTC(), true);
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        registry.stop();
-        knot.close();
-    }
+    @RegisterExtension
+    static final TestRegistry registry = new TestRegistry();
 
     private static KeyPair box() throws Exception {
         return KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
@@ -86,10 +61,8 @@ class RegistryTest {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + registry.port() + path))
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
         if (signer != null) {
-            Signature s = Signature.getInstance("Ed25519");
-            s.initSign(signer.getPrivate());
-            s.update(BoxKey.signedText(ZONE, method, path, signed, body.getBytes(StandardCharsets.UTF_8)));
-            b.header("Hearth-Signed", String.valueOf(signed)).header("Hearth-Signature", Base64.getEncoder().encodeToString(s.sign()));
+            b.header(SignedRequest.SIGNED, String.valueOf(signed)).header(SignedRequest.SIGNATURE,
+                    SignedRequest.sign(signer.getPrivate(), ZONE, method, path, signed, body.getBytes(StandardCharsets.UTF_8)));
         }
         return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
     }
@@ -103,7 +76,7 @@ class RegistryTest {
     }
 
     private static List<String> lookup(String name, int type) throws Exception {
-        SimpleResolver resolver = new SimpleResolver(new InetSocketAddress("127.0.0.1", knot.port));
+        SimpleResolver resolver = new SimpleResolver(new InetSocketAddress("127.0.0.1", registry.knot.port));
         Message answer = resolver.send(Message.newQuery(Record.newRecord(Name.fromString(name + "." + ZONE + "."), type, DClass.IN)));
         return answer.getSection(Section.ANSWER).stream().map(r -> r instanceof ARecord a ? a.getAddress().getHostAddress()
                 : r instanceof AAAARecord a ? a.getAddress().getHostAddress()
@@ -229,8 +202,7 @@ class RegistryTest {
     void whatWasClaimedOutlivesARestart() throws Exception {
         KeyPair carol = box();
         assertThat(claim("carol", carol).statusCode()).isEqualTo(201);
-        registry.stop();
-        registry = startRegistry();
+        registry.restart();
         assertThat(json(send("GET", "/v1/names/carol", null, null, 0)).path("reason").asText()).isEqualTo("taken");
         assertThat(claim("carol", carol).statusCode()).as("the same box claiming its own name again").isEqualTo(201);
     }

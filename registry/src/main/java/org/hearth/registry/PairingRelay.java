@@ -1,0 +1,214 @@
+package org.hearth.registry;
+
+import org.hearth.registry.protocol.PairingSeal;
+
+import java.security.MessageDigest;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Semaphore;
+import java.util.regex.Pattern;
+
+/**
+ * Carries a box's and its owner's phone's pairing messages both ways, so a box behind NAT needs
+ * only to reach out. The registry knows a channel by a name derived from the pairing code and can
+ * read none of the messages (sealed end to end, {@link PairingSeal}); it keeps them in memory only,
+ * since a pairing lasts minutes. A box opens its channel and keeps asking for messages; once paired
+ * it closes the channel with a token only the code gives, and the channel is recorded as used for
+ * good, so the code pairs nothing again. Messages are answered to long polls (up to
+ * {@link #LONGEST_WAIT}), with a bound on how many wait at once.
+ */
+final class PairingRelay {
+
+    static final int MAX_MESSAGE = 64 * 1024;
+    static final Duration LONGEST_WAIT = Duration.ofSeconds(25);
+    private static final int MAX_PER_DIRECTION = 32;
+    private static final int MAX_CHANNELS = 10_000;
+    /** Each waiting poll holds one of the server's threads ({@link RegistryService#THREADS}). */
+    static final int MAX_WAITING = 150;
+    /** A box that has not asked for its messages for this long is taken to be off. */
+    private static final Duration BOX_GONE = Duration.ofSeconds(90);
+    private static final Duration FORGOTTEN = Duration.ofMinutes(30);
+    private static final Pattern MESSAGE = Pattern.compile("v1\\.[0-9]{1,9}\\.[A-Za-z0-9_-]{16}\\.[A-Za-z0-9_-]{22,}");
+
+    private final RegistryStore store;
+    private final Clock clock;
+    private final Map<String, Channel> channels = new HashMap<>();
+    private final Semaphore waiting = new Semaphore(MAX_WAITING);
+
+    PairingRelay(RegistryStore store, Clock clock) {
+        this.store = store;
+        this.clock = clock;
+    }
+
+    private static final class Channel {
+        final byte[] closeHash;
+        final Map<String, List<String>> messages = Map.of(PairingSeal.TO_BOX, new ArrayList<>(),
+                PairingSeal.TO_PHONE, new ArrayList<>());
+        Instant boxSeen;
+        Instant lastUsed;
+        boolean closed;
+
+        Channel(byte[] closeHash, Instant now) {
+            this.closeHash = closeHash;
+            this.boxSeen = now;
+            this.lastUsed = now;
+        }
+    }
+
+    /** The box opens its channel (again, after a restart: the same code gives the same hash). */
+    Registry.Answer open(String channel, String closeHashBase64) throws SQLException {
+        byte[] closeHash;
+        try {
+            closeHash = Base64.getDecoder().decode(closeHashBase64 == null ? "" : closeHashBase64);
+        } catch (IllegalArgumentException e) {
+            closeHash = new byte[0];
+        }
+        if (closeHash.length != 32) {
+            return Registry.Answer.error(400, "closeHash must be the SHA-256 of the channel's close token, base64");
+        }
+        if (store.pairingUsed(channel)) {
+            return used();
+        }
+        Instant now = clock.instant();
+        synchronized (channels) {
+            forgetIdle(now);
+            Channel c = channels.get(channel);
+            if (c != null && !MessageDigest.isEqual(c.closeHash, closeHash)) {
+                return Registry.Answer.error(409, "this channel is open with another close token");
+            }
+            if (c == null) {
+                if (channels.size() >= MAX_CHANNELS) {
+                    return Registry.Answer.error(503, "the registry has too many pairings in progress; try again later");
+                }
+                channels.put(channel, new Channel(closeHash, now));
+            } else {
+                c.boxSeen = now;
+            }
+        }
+        return new Registry.Answer(200, Map.of("channel", channel));
+    }
+
+    /** A message into the channel: from the phone to the box, or from the box to the phone. */
+    Registry.Answer post(String channel, String direction, String message) throws SQLException {
+        if (message.length() > MAX_MESSAGE || !MESSAGE.matcher(message).matches()) {
+            return Registry.Answer.error(400, "a pairing message is a sealed v1 message of at most " + MAX_MESSAGE + " bytes");
+        }
+        Channel c = find(channel);
+        if (c == null) {
+            return store.pairingUsed(channel) ? used() : unknown();
+        }
+        Instant now = clock.instant();
+        synchronized (c) {
+            if (c.closed) {
+                return used();
+            }
+            if (direction.equals(PairingSeal.TO_BOX) && Duration.between(c.boxSeen, now).compareTo(BOX_GONE) > 0) {
+                return Registry.Answer.error(503, "Your box is not answering. Check that it is switched on and connected"
+                        + " to the internet, then try again.");
+            }
+            List<String> list = c.messages.get(direction);
+            if (list.size() >= MAX_PER_DIRECTION) {
+                return Registry.Answer.error(429, "this pairing has exchanged too many messages; start again with"
+                        + " hearth pair on the box");
+            }
+            list.add(message);
+            c.lastUsed = now;
+            c.notifyAll();
+            return new Registry.Answer(202, Map.of("index", list.size()));
+        }
+    }
+
+    /** The messages after {@code after} in {@code direction}, waiting up to {@code wait} for one. */
+    Registry.Answer poll(String channel, String direction, int after, Duration wait) throws SQLException, InterruptedException {
+        Channel c = find(channel);
+        if (c == null) {
+            return store.pairingUsed(channel) ? used() : unknown();
+        }
+        boolean mayWait = waiting.tryAcquire();
+        try {
+            synchronized (c) {
+                long deadline = System.nanoTime() + (mayWait ? Math.min(wait.toNanos(), LONGEST_WAIT.toNanos()) : 0);
+                List<String> list = c.messages.get(direction);
+                while (list.size() <= after && !c.closed) {
+                    if (direction.equals(PairingSeal.TO_BOX)) {
+                        c.boxSeen = clock.instant();
+                    }
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        break;
+                    }
+                    c.wait(Math.max(1, left / 1_000_000));
+                }
+                if (direction.equals(PairingSeal.TO_BOX)) {
+                    c.boxSeen = clock.instant();
+                }
+                Map<String, Object> body = new LinkedHashMap<>();
+                body.put("messages", list.subList(Math.min(Math.max(after, 0), list.size()), list.size()));
+                body.put("next", list.size());
+                body.put("closed", c.closed);
+                return new Registry.Answer(200, body);
+            }
+        } finally {
+            if (mayWait) {
+                waiting.release();
+            }
+        }
+    }
+
+    /** The box is paired: the channel never opens again. Its last messages stay readable a while, for the phone. */
+    Registry.Answer close(String channel, String tokenBase64) throws Exception {
+        Channel c = find(channel);
+        byte[] token;
+        try {
+            token = Base64.getDecoder().decode(tokenBase64 == null ? "" : tokenBase64);
+        } catch (IllegalArgumentException e) {
+            token = new byte[0];
+        }
+        if (c == null) {
+            return store.pairingUsed(channel) ? new Registry.Answer(200, Map.of("closed", true)) : unknown();
+        }
+        if (!MessageDigest.isEqual(c.closeHash, MessageDigest.getInstance("SHA-256").digest(token))) {
+            return Registry.Answer.error(403, "that is not this channel's close token");
+        }
+        store.usePairing(channel, clock.instant());
+        synchronized (c) {
+            c.closed = true;
+            c.lastUsed = clock.instant();
+            c.notifyAll();
+        }
+        return new Registry.Answer(200, Map.of("closed", true));
+    }
+
+    private Channel find(String channel) {
+        synchronized (channels) {
+            return channels.get(channel);
+        }
+    }
+
+    private void forgetIdle(Instant now) {
+        channels.values().removeIf(c -> {
+            synchronized (c) {
+                return Duration.between(c.closed ? c.lastUsed : c.boxSeen, now).compareTo(c.closed ? Duration.ofMinutes(10)
+                        : FORGOTTEN) > 0;
+            }
+        });
+    }
+
+    private static Registry.Answer unknown() {
+        return Registry.Answer.error(404, "No box is waiting for this pairing code. Check the code on the card (or"
+                + " what hearth pair shows), and that the box is switched on and connected to the internet.");
+    }
+
+    private static Registry.Answer used() {
+        return Registry.Answer.error(410, "This pairing code has already been used: its box is paired. To pair it again,"
+                + " make a new code on the box (hearth pair --new).");
+    }
+}

@@ -1,0 +1,62 @@
+package org.hearth.registry;
+
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
+import org.xbill.DNS.TSIG;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.Comparator;
+import java.util.stream.Stream;
+
+/**
+ * A registry on loopback in front of a real Knot for its zone, one per test class (a static
+ * {@code @RegisterExtension}); restartable on the same state.
+ */
+final class TestRegistry implements BeforeAllCallback, AfterAllCallback {
+
+    static final String ZONE = "boxes.hearth.test";
+    Knot knot;
+    private Path dir;
+    private RegistryService service;
+
+    @Override
+    public void beforeAll(ExtensionContext context) throws Exception {
+        dir = Files.createTempDirectory("hearth-registry-test");
+        knot = new Knot(dir.resolve("knot"), ZONE);
+        service = start();
+    }
+
+    private RegistryService start() throws Exception {
+        return RegistryService.start(ZONE, new InetSocketAddress("127.0.0.1", knot.port),
+                new TSIG(TSIG.HMAC_SHA256, knot.keyName, knot.secret), dir.resolve("registry"),
+                new InetSocketAddress("127.0.0.1", 0), Clock.systemUTC(), true);
+    }
+
+    int port() {
+        return service.port();
+    }
+
+    /** Stops the registry and starts it again on its database, as after a crash or an upgrade. */
+    void restart() throws Exception {
+        service.stop();
+        service = start();
+    }
+
+    @Override
+    public void afterAll(ExtensionContext context) throws Exception {
+        service.stop();
+        knot.close();
+        try (Stream<Path> files = Files.walk(dir)) {
+            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        } catch (IOException e) {
+            // A leftover temporary folder is no failure of the registry.
+        }
+    }
+}
