@@ -8,6 +8,7 @@ import com.fasterxml.jackson.datatype.jdk8.Jdk8Module;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import org.hearth.core.network.EgressConfig;
 import org.hearth.core.overlay.OverlayConfig;
+import org.hearth.core.pairing.RegistryConfig;
 import org.hearth.core.yaml.YamlLines;
 
 import java.io.IOException;
@@ -19,7 +20,7 @@ import java.nio.file.Path;
  * The appliance's own settings, {@code appliance.yaml} in the state folder; every key is optional.
  * Unknown keys are errors, so a misspelt setting is never silently ignored.
  */
-public record ApplianceConfig(OverlayConfig overlay, EgressConfig egress) {
+public record ApplianceConfig(OverlayConfig overlay, EgressConfig egress, RegistryConfig registry) {
 
     public static final String FILE = "appliance.yaml";
     private static final ObjectMapper YAML = new ObjectMapper(
@@ -29,6 +30,7 @@ public record ApplianceConfig(OverlayConfig overlay, EgressConfig egress) {
     public ApplianceConfig {
         overlay = overlay == null ? OverlayConfig.defaults() : overlay;
         egress = egress == null ? EgressConfig.defaults() : egress;
+        registry = registry == null ? RegistryConfig.none() : registry;
     }
 
     public static Path file(HearthHome home) {
@@ -39,7 +41,7 @@ public record ApplianceConfig(OverlayConfig overlay, EgressConfig egress) {
     public static ApplianceConfig read(HearthHome home) {
         Path file = file(home);
         if (!Files.isRegularFile(file)) {
-            return new ApplianceConfig(null, null);
+            return new ApplianceConfig(null, null, null);
         }
         String text;
         try {
@@ -48,7 +50,7 @@ public record ApplianceConfig(OverlayConfig overlay, EgressConfig egress) {
             throw new UncheckedIOException("cannot read " + file, e);
         }
         if (text.isBlank()) {
-            return new ApplianceConfig(null, null);
+            return new ApplianceConfig(null, null, null);
         }
         try {
             return YAML.readValue(text, ApplianceConfig.class);

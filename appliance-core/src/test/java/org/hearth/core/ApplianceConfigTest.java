@@ -50,6 +50,19 @@ class ApplianceConfigTest {
     }
 
     @Test
+    void readsTheRegistryAndRefusesWhatIsNotOne() throws Exception {
+        assertThat(ApplianceConfig.read(new HearthHome(state, state)).registry().url()).isEmpty();
+        assertThat(read("registry:\n  url: https://boxes.example.net/\n").registry().url().orElseThrow())
+                .hasToString("https://boxes.example.net");
+        assertThatThrownBy(() -> read("registry:\n  url: ftp://boxes.example.net\n"))
+                .hasMessageContaining("registry.url: an https:// URL");
+        assertThatThrownBy(() -> read("registry:\n  url: https://boxes.example.net/pair\n"))
+                .hasMessageContaining("without a path");
+        assertThatThrownBy(() -> read("registry:\n  adress: https://boxes.example.net\n"))
+                .hasMessageContaining("adress");
+    }
+
+    @Test
     void readsTheZeroTierSection() throws Exception {
         ApplianceConfig config = read("""
                 overlay:

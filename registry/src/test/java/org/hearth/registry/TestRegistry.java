@@ -15,11 +15,12 @@ import java.util.stream.Stream;
 
 /**
  * A registry on loopback in front of a real Knot for its zone, one per test class (a static
- * {@code @RegisterExtension}); restartable on the same state.
+ * {@code @RegisterExtension}); restartable on the same state. Shared with the end-to-end tests
+ * (the tests module) through this module's test jar.
  */
-final class TestRegistry implements BeforeAllCallback, AfterAllCallback {
+public final class TestRegistry implements BeforeAllCallback, AfterAllCallback {
 
-    static final String ZONE = "boxes.hearth.test";
+    public static final String ZONE = "boxes.hearth.test";
     Knot knot;
     private Path dir;
     private RegistryService service;
@@ -28,23 +29,25 @@ final class TestRegistry implements BeforeAllCallback, AfterAllCallback {
     public void beforeAll(ExtensionContext context) throws Exception {
         dir = Files.createTempDirectory("hearth-registry-test");
         knot = new Knot(dir.resolve("knot"), ZONE);
-        service = start();
+        service = start(0);
     }
 
-    private RegistryService start() throws Exception {
+    private RegistryService start(int port) throws Exception {
         return RegistryService.start(ZONE, new InetSocketAddress("127.0.0.1", knot.port),
                 new TSIG(TSIG.HMAC_SHA256, knot.keyName, knot.secret), dir.resolve("registry"),
-                new InetSocketAddress("127.0.0.1", 0), Clock.systemUTC(), true);
+                new InetSocketAddress("127.0.0.1", port), Clock.systemUTC(), true);
     }
 
-    int port() {
+    public int port() {
         return service.port();
     }
 
     /** Stops the registry and starts it again on its database, as after a crash or an upgrade. */
-    void restart() throws Exception {
+    public void restart() throws Exception {
+        int port = service.port();
         service.stop();
-        service = start();
+        // On the same port: its clients keep their address across the restart.
+        service = start(port);
     }
 
     @Override

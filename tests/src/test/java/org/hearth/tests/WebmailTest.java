@@ -5,9 +5,7 @@ import org.hearth.core.runtime.Engine;
 import com.microsoft.playwright.Browser;
 import com.microsoft.playwright.APIResponse;
 import com.microsoft.playwright.BrowserContext;
-import com.microsoft.playwright.BrowserType;
 import com.microsoft.playwright.Page;
-import com.microsoft.playwright.Playwright;
 import com.microsoft.playwright.options.Cookie;
 import com.microsoft.playwright.options.FormData;
 import com.microsoft.playwright.options.RequestOptions;
@@ -65,10 +63,8 @@ class WebmailTest {
     private static Engine engine;
     private static Path state;
     private static HearthCli hearth;
-    private static Playwright playwright;
+    private static NamespacedBrowser chromium;
     private static Browser browser;
-    private static String browserNamespace;
-    private static final List<Process> forwarders = new ArrayList<>();
 
     private BrowserContext context;
     /** What a page did that it must not: dialogs, console errors, requests elsewhere. */
@@ -95,61 +91,15 @@ class WebmailTest {
                 return Optional.empty();
             }
         });
-        playwright = Playwright.create(new Playwright.CreateOptions().setEnv(Map.of("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")));
-        browser = playwright.chromium().launch(new BrowserType.LaunchOptions().setExecutablePath(browserInItsOwnNetwork())
-                .setHeadless(true).setArgs(List.of("--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                        "--disable-background-networking", "--disable-component-update", "--disable-sync")));
+        chromium = NamespacedBrowser.start(state, List.of(new InetSocketAddress("127.0.0.2", WEBMAIL_PORT)));
+        browser = chromium.browser;
         Files.createDirectories(SCREENSHOTS);
-    }
-
-    /**
-     * Chromium in a network namespace of its own, where 127.0.0.2:WEBMAIL_PORT leads (through a UNIX
-     * socket and two socats) to the webmail's listener on this machine's 127.0.0.2. Chromium drops
-     * every request in flight when the network it sees changes (net::ERR_NETWORK_CHANGED), and the
-     * test classes beside this one make and remove engine networks all the time; in here it sees
-     * none of that. Playwright talks to it over pipes, which cross namespaces.
-     */
-    private static Path browserInItsOwnNetwork() throws Exception {
-        browserNamespace = "hearth-browser-" + ProcessHandle.current().pid();
-        for (List<String> cmd : List.of(List.of("ip", "netns", "add", browserNamespace),
-                List.of("ip", "-n", browserNamespace, "link", "set", "lo", "up"))) {
-            ClientProcess.Result r = ClientProcess.run(cmd, Duration.ofSeconds(10));
-            assertThat(r.exitCode()).as(String.join(" ", cmd) + ": " + r.stderr()).isZero();
-        }
-        // Short: a UNIX socket's path has at most 107 bytes, and a checkout's state folder can be deep.
-        Path socket = Files.createTempDirectory("hearth-browser").resolve("webmail.sock");
-        forwarders.add(new ProcessBuilder("socat", "UNIX-LISTEN:" + socket + ",fork,mode=600",
-                "TCP:127.0.0.2:" + WEBMAIL_PORT).redirectErrorStream(true).redirectOutput(state.resolve("socat-host.log").toFile()).start());
-        forwarders.add(new ProcessBuilder("ip", "netns", "exec", browserNamespace, "socat",
-                "TCP-LISTEN:" + WEBMAIL_PORT + ",bind=127.0.0.2,fork,reuseaddr", "UNIX-CONNECT:" + socket)
-                .redirectErrorStream(true).redirectOutput(state.resolve("socat-browser.log").toFile()).start());
-        // Both ends up before the browser starts: a connection from inside the namespace gets the webmail's TLS.
-        Await.until(Duration.ofSeconds(60), () -> "socat: " + Files.readString(state.resolve("socat-host.log"))
-                + Files.readString(state.resolve("socat-browser.log")), () -> {
-            ClientProcess.Result r = ClientProcess.run(List.of("ip", "netns", "exec", browserNamespace, "python3", "-c",
-                    "import socket,ssl; c=ssl.create_default_context(); c.check_hostname=False; c.verify_mode=ssl.CERT_NONE; "
-                            + "s=c.wrap_socket(socket.create_connection(('127.0.0.2'," + WEBMAIL_PORT + "),3)); print(s.version())"),
-                    Duration.ofSeconds(10));
-            return r.exitCode() == 0 ? Optional.of(true) : Optional.empty();
-        });
-        assertThat(forwarders).allSatisfy(p -> assertThat(p.isAlive()).isTrue());
-        Path launcher = state.resolve("chromium-in-its-own-network");
-        Files.writeString(launcher, "#!/bin/sh\nexec ip netns exec " + browserNamespace + " /usr/bin/chromium \"$@\"\n");
-        launcher.toFile().setExecutable(true);
-        return launcher;
     }
 
     @AfterAll
     static void stop() {
-        if (browser != null) {
-            browser.close();
-        }
-        if (playwright != null) {
-            playwright.close();
-        }
-        forwarders.forEach(Process::destroy);
-        if (browserNamespace != null) {
-            ClientProcess.run(List.of("ip", "netns", "del", browserNamespace), Duration.ofSeconds(10));
+        if (chromium != null) {
+            chromium.close();
         }
         if (hearth != null) {
             hearth.run("app", "remove", APP);

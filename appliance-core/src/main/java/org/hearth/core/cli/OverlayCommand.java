@@ -3,27 +3,21 @@ package org.hearth.core.cli;
 import org.hearth.core.ApplianceConfig;
 import org.hearth.core.HearthHome;
 import org.hearth.core.overlay.OverlayConfig;
-import org.hearth.core.overlay.QrCode;
 import org.hearth.core.overlay.WireGuardDevices;
 import org.hearth.core.overlay.WireGuardOverlay;
 import org.hearth.core.overlay.ZeroTierDevices;
 import org.hearth.core.supervisor.ControlReply;
 import org.hearth.core.supervisor.ControlRequest;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
-import java.nio.ByteBuffer;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.Callable;
 
 /**
@@ -66,11 +60,8 @@ final class OverlayCommand {
         @Parameters(paramLabel = "NAME", description = "A name for the device: phone, laptop, ...")
         String name;
 
-        @Option(names = "--qr-png", paramLabel = "FILE", description = "Also write the QR code as a PNG (owner-only) to FILE.")
-        Optional<Path> png;
-
-        @Option(names = "--no-qr", description = "Print only the configuration text.")
-        boolean noQr;
+        @Mixin
+        QrOptions qr;
 
         @Option(names = "--zerotier", paramLabel = "MEMBER", description = "Authorize this ZeroTier address (10 hex"
                 + " digits, shown in the device's ZeroTier app once it joins) on overlay.zerotier.network instead.")
@@ -78,7 +69,7 @@ final class OverlayCommand {
 
         @Override
         public Integer call() throws Exception {
-            if (zeroTierMember.isPresent() && png.isPresent()) {
+            if (zeroTierMember.isPresent() && qr.png.isPresent()) {
                 throw new IllegalArgumentException("--qr-png is for WireGuard devices; a ZeroTier device joins by network id");
             }
             ControlReply reply = ControlClient.send(group.home(), new ControlRequest.AddDevice(name, zeroTierMember));
@@ -90,21 +81,7 @@ final class OverlayCommand {
             System.out.println("Its configuration holds the device's private key: it is shown once and not kept here.");
             System.out.println();
             System.out.print(text);
-            if (!noQr) {
-                System.out.println();
-                System.out.print(QrCode.of(text).terminal());
-                System.out.println("Scan it in the WireGuard app: + , Create from QR code.");
-            }
-            if (png.isPresent()) {
-                Path file = png.get();
-                Files.deleteIfExists(file);
-                // One open that creates the file owner-only: no window for a link swapped in between.
-                try (var out = Files.newByteChannel(file, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
-                        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))) {
-                    out.write(ByteBuffer.wrap(QrCode.of(text).png(8)));
-                }
-                System.out.println("QR code written to " + file);
-            }
+            qr.show(text, "Scan it in the WireGuard app: + , Create from QR code.");
             return 0;
         }
     }

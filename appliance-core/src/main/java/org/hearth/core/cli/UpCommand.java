@@ -5,7 +5,12 @@ import org.hearth.core.HearthHome;
 import org.hearth.core.image.ImageRecipe;
 import org.hearth.core.volume.AppVolumes;
 import org.hearth.core.volume.KeyVault;
+import org.hearth.core.pairing.BoxIdentity;
+import org.hearth.core.pairing.PairingAgent;
+import org.hearth.core.pairing.PairingState;
+import org.hearth.core.pairing.RegistryClient;
 import org.hearth.core.supervisor.AppTeardown;
+import org.hearth.core.supervisor.PairingSetup;
 import org.hearth.core.supervisor.ControlSocket;
 import org.hearth.core.overlay.LoopbackOverlay;
 import org.hearth.core.overlay.OverlayConfig;
@@ -20,6 +25,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
 import java.io.File;
+import java.io.IOException;
+import java.net.URI;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Files;
@@ -69,7 +76,12 @@ final class UpCommand implements Callable<Integer> {
                 Supervisor supervisor = new Supervisor(home, runtime, provider, publicSide,
                         ApplianceConfig.read(home).egress(), volumes);
                 try (ControlSocket control = ControlSocket.open(home, supervisor, runtime, publicSide)) {
-                    SupervisorProcess.runForeground(home, supervisor);
+                    Optional<PairingAgent> pairing = startPairing(home, supervisor, runtime, publicSide);
+                    try {
+                        SupervisorProcess.runForeground(home, supervisor);
+                    } finally {
+                        pairing.ifPresent(PairingAgent::stop);
+                    }
                 }
             }
             return 0;
@@ -77,6 +89,26 @@ final class UpCommand implements Callable<Integer> {
         long pid = ensureRunning(home, publicAddress, overlay, insecurePlainStorage);
         System.out.println("supervisor running (pid " + pid + "), log " + home.state().resolve("logs/supervisor.log"));
         return 0;
+    }
+
+    /**
+     * When appliance.yaml names a registry, the pairing agent waits there for the owner's phone while
+     * the box is unpaired (its code made now if this is the first start).
+     */
+    private static Optional<PairingAgent> startPairing(HearthHome home, Supervisor supervisor, DockerRuntime runtime,
+                                                       InetAddress publicSide) throws IOException {
+        Optional<URI> registry = ApplianceConfig.read(home).registry().url();
+        PairingState state = new PairingState(home.stateDir("pairing"));
+        if (registry.isEmpty()) {
+            return Optional.empty();
+        }
+        state.code();
+        PairingAgent agent = new PairingAgent(new RegistryClient(registry.get()), state,
+                BoxIdentity.loadOrCreate(home.stateDir("registry")), PairingSetup.of(home, supervisor, runtime, publicSide));
+        Thread thread = new Thread(agent, "pairing");
+        thread.setDaemon(true);
+        thread.start();
+        return Optional.of(agent);
     }
 
     /**

@@ -145,6 +145,10 @@ final class AppStorage {
         return storage().passphraseSet();
     }
 
+    boolean locked() {
+        return volumes.isPresent() && volumes.get().locked();
+    }
+
     void unlock(char[] passphrase) throws Exception {
         storage().unlock(passphrase);
         secretsGeneration.incrementAndGet();

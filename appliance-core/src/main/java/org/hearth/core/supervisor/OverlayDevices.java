@@ -66,6 +66,12 @@ final class OverlayDevices {
         return new Added(message, Optional.of(text));
     }
 
+    synchronized boolean has(String name) {
+        OverlayConfig config = ApplianceConfig.read(home).overlay();
+        return config.wireGuardDevices(home.state()).list().stream().anyMatch(d -> d.name().equals(name))
+                || config.zeroTierDevices(home.state()).list().stream().anyMatch(d -> d.name().equals(name));
+    }
+
     synchronized String remove(String name) throws IOException {
         OverlayConfig config = ApplianceConfig.read(home).overlay();
         Optional<ZeroTierDevices.Device> member = config.zeroTierDevices(home.state()).remove(name);

@@ -128,6 +128,15 @@ public final class Supervisor implements AutoCloseable {
         return storage.passphraseSet();
     }
 
+    /** Whether encrypted storage waits for its passphrase (hearth unlock). */
+    public boolean storageLocked() {
+        return storage.locked();
+    }
+
+    public boolean installed(String app) {
+        return installedManifests().stream().anyMatch(m -> m.app().equals(app));
+    }
+
     /** Keeps the master key from the owner's passphrase and runs what waited for it, at once. */
     public void unlock(char[] passphrase) throws Exception {
         long start = System.nanoTime();

@@ -1,0 +1,68 @@
+package org.hearth.core.pairing;
+
+import org.hearth.registry.protocol.SignedRequest;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.GeneralSecurityException;
+import java.security.KeyFactory;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.PrivateKey;
+import java.security.PublicKey;
+import java.security.spec.PKCS8EncodedKeySpec;
+import java.security.spec.X509EncodedKeySpec;
+import java.util.Base64;
+
+/**
+ * The box's Ed25519 key, made the first time the box needs it and kept owner-only in the state
+ * folder: the registry knows the box by its public half, and takes changes to the box's name and
+ * records only when signed with it.
+ */
+public final class BoxIdentity {
+
+    private final PrivateKey privateKey;
+    private final PublicKey publicKey;
+
+    private BoxIdentity(PrivateKey privateKey, PublicKey publicKey) {
+        this.privateKey = privateKey;
+        this.publicKey = publicKey;
+    }
+
+    /** The key in {@code dir} (box-key.pk8 and box-key.pub), made there if missing. */
+    public static synchronized BoxIdentity loadOrCreate(Path dir) throws IOException {
+        Path secret = dir.resolve("box-key.pk8");
+        Path open = dir.resolve("box-key.pub");
+        try {
+            KeyFactory factory = KeyFactory.getInstance("Ed25519");
+            if (Files.isRegularFile(secret) && Files.isRegularFile(open)) {
+                return new BoxIdentity(factory.generatePrivate(new PKCS8EncodedKeySpec(Files.readAllBytes(secret))),
+                        factory.generatePublic(new X509EncodedKeySpec(Files.readAllBytes(open))));
+            }
+            KeyPair pair = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+            Files.createDirectories(dir);
+            Path partial = dir.resolve("box-key.pk8.new");
+            Files.deleteIfExists(partial);
+            Files.createFile(partial, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            Files.write(partial, pair.getPrivate().getEncoded(), StandardOpenOption.TRUNCATE_EXISTING);
+            Files.write(open, pair.getPublic().getEncoded());
+            // The private half last and whole: a crash leaves no half-written key behind.
+            Files.move(partial, secret, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            return new BoxIdentity(pair.getPrivate(), pair.getPublic());
+        } catch (GeneralSecurityException e) {
+            throw new IOException("the box key in " + dir + " cannot be read: " + e.getMessage(), e);
+        }
+    }
+
+    /** X.509 SubjectPublicKeyInfo, base64: how the registry is told the key. */
+    public String publicKey() {
+        return Base64.getEncoder().encodeToString(publicKey.getEncoded());
+    }
+
+    String sign(String zone, String method, String path, long millis, byte[] body) {
+        return SignedRequest.sign(privateKey, zone, method, path, millis, body);
+    }
+}

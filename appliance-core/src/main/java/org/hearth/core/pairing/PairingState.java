@@ -1,0 +1,71 @@
+package org.hearth.core.pairing;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.hearth.registry.protocol.PairingCode;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Instant;
+import java.util.Optional;
+
+/**
+ * Where this box stands with pairing, in the state folder's {@code pairing/}: its pairing code
+ * (owner-only; made at first start, gone once used) or the record of the pairing that used it.
+ */
+public final class PairingState {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private final Path dir;
+
+    public PairingState(Path dir) {
+        this.dir = dir;
+    }
+
+    /** What pairing made of this box. */
+    public record Paired(String name, String domain, String address, String pairedAt) {
+    }
+
+    public Optional<Paired> paired() throws IOException {
+        Path file = dir.resolve("paired.json");
+        return Files.isRegularFile(file) ? Optional.of(JSON.readValue(file.toFile(), Paired.class)) : Optional.empty();
+    }
+
+    /** The unused code, made now if there is none; empty once paired. */
+    public synchronized Optional<PairingCode> code() throws IOException {
+        if (paired().isPresent()) {
+            return Optional.empty();
+        }
+        Path file = dir.resolve("code");
+        if (Files.isRegularFile(file)) {
+            return Optional.of(PairingCode.parse(Files.readString(file).strip()));
+        }
+        return Optional.of(newCode());
+    }
+
+    /** A fresh code, the old one void: to pair again (another phone, or after a lost one). */
+    public synchronized PairingCode newCode() throws IOException {
+        Files.createDirectories(dir);
+        PairingCode code = PairingCode.random();
+        write("code", code.format() + "\n");
+        Files.deleteIfExists(dir.resolve("paired.json"));
+        return code;
+    }
+
+    /** Paired: recorded, and the code forgotten for good. */
+    public synchronized void markPaired(String name, String domain, String address) throws IOException {
+        write("paired.json", JSON.writeValueAsString(new Paired(name, domain, address, Instant.now().toString())));
+        Files.deleteIfExists(dir.resolve("code"));
+    }
+
+    private void write(String name, String text) throws IOException {
+        Files.createDirectories(dir);
+        Path partial = dir.resolve(name + ".new");
+        Files.deleteIfExists(partial);
+        Files.createFile(partial, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        Files.writeString(partial, text);
+        Files.move(partial, dir.resolve(name), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+}

@@ -1,0 +1,124 @@
+package org.hearth.core.pairing;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.hearth.registry.protocol.PairingKeys;
+import org.hearth.registry.protocol.SignedRequest;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+
+/** The box's side of the registry's HTTP API (registry/README.md): always the box calling out, so NAT needs no opening. */
+public final class RegistryClient {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private final URI base;
+    private final HttpClient http;
+    private volatile String zone;
+
+    public RegistryClient(URI base) {
+        this.base = base;
+        this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    }
+
+    public URI base() {
+        return base;
+    }
+
+    /** A refusal or failure, with the registry's own words (meant for the owner). */
+    public static final class RegistryException extends IOException {
+        private final int status;
+
+        RegistryException(int status, String message) {
+            super(message);
+            this.status = status;
+        }
+
+        public int status() {
+            return status;
+        }
+    }
+
+    public String zone() throws IOException, InterruptedException {
+        if (zone == null) {
+            zone = call("GET", "/v1/info", null, null, Map.of()).path("zone").asText();
+        }
+        return zone;
+    }
+
+    /** Claims {@code name} for this box; returns the full name. */
+    public String claim(BoxIdentity box, String name) throws IOException, InterruptedException {
+        byte[] body = JSON.writeValueAsBytes(Map.of("publicKey", box.publicKey()));
+        return call("POST", "/v1/names/" + name, body, box, Map.of()).path("fqdn").asText();
+    }
+
+    public void open(PairingKeys keys) throws IOException, InterruptedException {
+        byte[] hash;
+        try {
+            hash = MessageDigest.getInstance("SHA-256").digest(keys.closeToken());
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        call("PUT", "/v1/pairing/" + keys.channel(),
+                JSON.writeValueAsBytes(Map.of("closeHash", Base64.getEncoder().encodeToString(hash))), null, Map.of());
+    }
+
+    public void close(PairingKeys keys) throws IOException, InterruptedException {
+        call("DELETE", "/v1/pairing/" + keys.channel(), null, null,
+                Map.of("Hearth-Close-Token", Base64.getEncoder().encodeToString(keys.closeToken())));
+    }
+
+    /** What a poll found: the messages after the asked place, and the place after them. */
+    public record Polled(List<String> messages, int next, boolean closed) {
+    }
+
+    public Polled poll(String channel, String direction, int after, int waitSeconds) throws IOException, InterruptedException {
+        JsonNode answer = call("GET", "/v1/pairing/" + channel + "/" + direction + "?after=" + after + "&wait=" + waitSeconds,
+                null, null, Map.of());
+        List<String> messages = new ArrayList<>();
+        answer.path("messages").forEach(m -> messages.add(m.asText()));
+        return new Polled(messages, answer.path("next").asInt(), answer.path("closed").asBoolean());
+    }
+
+    public void post(String channel, String direction, String message) throws IOException, InterruptedException {
+        call("POST", "/v1/pairing/" + channel + "/" + direction, message.getBytes(StandardCharsets.US_ASCII), null, Map.of());
+    }
+
+    private JsonNode call(String method, String pathAndQuery, byte[] body, BoxIdentity signer, Map<String, String> headers)
+            throws IOException, InterruptedException {
+        HttpRequest.Builder request = HttpRequest.newBuilder(base.resolve(pathAndQuery))
+                .timeout(Duration.ofSeconds(60))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
+        headers.forEach(request::header);
+        if (signer != null) {
+            long now = System.currentTimeMillis();
+            String path = pathAndQuery.contains("?") ? pathAndQuery.substring(0, pathAndQuery.indexOf('?')) : pathAndQuery;
+            request.header(SignedRequest.SIGNED, Long.toString(now))
+                    .header(SignedRequest.SIGNATURE, signer.sign(zone(), method, path, now, body == null ? new byte[0] : body));
+        }
+        HttpResponse<byte[]> response = http.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
+        JsonNode answer;
+        try {
+            answer = JSON.readTree(response.body());
+        } catch (IOException e) {
+            throw new RegistryException(response.statusCode(), "the registry at " + base + " answered " + response.statusCode()
+                    + " without JSON to " + method + " " + pathAndQuery);
+        }
+        if (response.statusCode() / 100 != 2) {
+            throw new RegistryException(response.statusCode(), answer.path("error").asText("the registry answered "
+                    + response.statusCode()));
+        }
+        return answer;
+    }
+}

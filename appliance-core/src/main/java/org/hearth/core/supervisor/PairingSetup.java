@@ -1,0 +1,116 @@
+package org.hearth.core.supervisor;
+
+import org.hearth.core.HearthHome;
+import org.hearth.core.overlay.QrCode;
+import org.hearth.core.pairing.BoxSetup;
+import org.hearth.core.runtime.ContainerRuntime;
+
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Consumer;
+
+/**
+ * The box set up from the owner's pairing choices, by the same means the owner's commands use:
+ * storage encrypted under the owner's password (if no passphrase was set yet: the owner's one
+ * password, as a phone's passcode), the shipped mail app installed and healthy, the box's name as its
+ * mail domain with the owner's mailbox, and the phone added to the overlay.
+ */
+public final class PairingSetup implements BoxSetup {
+
+    static final String MAIL = "mail";
+    static final String PHONE = "phone";
+    private static final Duration HEALTHY_WITHIN = Duration.ofMinutes(5);
+
+    private final HearthHome home;
+    private final Supervisor supervisor;
+    private final MailAppAdmin mail;
+    private final OverlayDevices devices;
+
+    private PairingSetup(HearthHome home, Supervisor supervisor, MailAppAdmin mail, OverlayDevices devices) {
+        this.home = home;
+        this.supervisor = supervisor;
+        this.mail = mail;
+        this.devices = devices;
+    }
+
+    public static BoxSetup of(HearthHome home, Supervisor supervisor, ContainerRuntime runtime, InetAddress publicAddress) {
+        return new PairingSetup(home, supervisor, new MailAppAdmin(runtime, home.instanceId()),
+                new OverlayDevices(home, publicAddress));
+    }
+
+    @Override
+    public Done setUp(String name, String domain, char[] password, Consumer<String> progress) throws Exception {
+        if (!supervisor.passphraseSet()) {
+            progress.accept("Encrypting your box's storage with your password");
+            supervisor.unlock(password);
+        } else if (supervisor.storageLocked()) {
+            throw new Refused(null, "Your box's storage is locked. Unlock it (hearth unlock on the box), then try again.");
+        }
+        if (!supervisor.installed(MAIL)) {
+            progress.accept("Installing the mail app");
+            Path manifest = home.root().resolve("manifests/mail/app.yaml");
+            supervisor.install(manifest.toString(), Files.readString(manifest));
+        }
+        progress.accept("Starting mail");
+        SupervisorStatus.App app = awaitHealthy();
+
+        String address = name + "@" + domain;
+        progress.accept("Creating your mailbox " + address);
+        if (mail.run(MAIL, List.of("domain", "list"), "").lines().noneMatch(domain::equals)) {
+            mail.run(MAIL, List.of("domain", "add", domain), "");
+        }
+        boolean exists = mail.run(MAIL, List.of("user", "list"), "").lines().anyMatch(address::equals);
+        mail.run(MAIL, List.of("user", exists ? "passwd" : "add", address), new String(password) + "\n");
+
+        progress.accept("Adding this phone to your box's private network");
+        if (devices.has(PHONE)) {
+            // Pairing again (a retry, or a new phone): the old phone's key stops working.
+            devices.remove(PHONE);
+        }
+        OverlayDevices.Added phone = devices.add(PHONE, Optional.empty());
+        String config = phone.configuration().orElseThrow(() -> new IllegalStateException(
+                "the overlay gave this phone no WireGuard configuration"));
+        return new Done(address, config, QrCode.of(config).png(4), mailSettings(address, app));
+    }
+
+    private SupervisorStatus.App awaitHealthy() throws Exception {
+        Instant deadline = Instant.now().plus(HEALTHY_WITHIN);
+        Optional<SupervisorStatus.App> app = Optional.empty();
+        while (Instant.now().isBefore(deadline)) {
+            app = SupervisorStatus.readFrom(Supervisor.statusFile(home)).flatMap(s -> s.app(MAIL));
+            if (app.isPresent() && app.get().state() == SupervisorStatus.AppState.HEALTHY) {
+                return app.get();
+            }
+            Thread.sleep(500);
+        }
+        throw new IllegalStateException("the mail app did not become healthy within " + HEALTHY_WITHIN.toMinutes()
+                + " minutes" + app.flatMap(SupervisorStatus.App::problem).map(p -> " (" + p + ")").orElse(""));
+    }
+
+    /** What a mail client may ask: the private endpoints, reachable over the overlay. */
+    private static Map<String, String> mailSettings(String address, SupervisorStatus.App app) {
+        Map<String, String> settings = new LinkedHashMap<>();
+        settings.put("User name", address);
+        for (SupervisorStatus.Endpoint e : app.endpoints()) {
+            if (!e.exposure().equals("private")) {
+                continue;
+            }
+            String where = e.address() + ":" + e.listen();
+            switch (e.port()) {
+                case "imaps" -> settings.put("Incoming mail (IMAP)", where + ", SSL/TLS");
+                case "submission" -> settings.put("Outgoing mail (SMTP)", where + ", STARTTLS");
+                case "https" -> settings.put("Webmail", "https://" + where + "/");
+                default -> {
+                }
+            }
+        }
+        return settings;
+    }
+}

@@ -1,0 +1,297 @@
+package org.hearth.tests;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.microsoft.playwright.APIResponse;
+import com.microsoft.playwright.Browser;
+import com.microsoft.playwright.BrowserContext;
+import com.microsoft.playwright.Download;
+import com.microsoft.playwright.Locator;
+import com.microsoft.playwright.Page;
+import com.microsoft.playwright.Route;
+import com.microsoft.playwright.options.AriaRole;
+import com.microsoft.playwright.options.ServiceWorkerPolicy;
+import org.hearth.core.runtime.Engine;
+import org.hearth.registry.TestRegistry;
+import org.hearth.registry.protocol.PairingCode;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Pairing a box from a phone, end to end: a real registry and its Knot on loopback, a box (the real
+ * supervisor, its mail app installed but its storage never unlocked: a fresh box) whose pairing
+ * agent reaches out to the registry, and Debian's Chromium at phone size as the owner's phone,
+ * opening the link of {@code hearth pair}. The registry and a man in the middle (Playwright's
+ * request routing, standing for a dishonest registry) each try to read or alter the choices and
+ * cannot. Screenshots of each screen go to target/screenshots/pairing (the ones in docs/pairing
+ * are copies).
+ */
+@Tag("engine")
+@Tag("browser")
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class PairingTest {
+
+    @RegisterExtension
+    static final TestRegistry registry = new TestRegistry();
+
+    private static final String APP = "mail";
+    private static final int SMTP_PORT = 48525;
+    private static final int IMAP_PORT = 48143;
+    private static final String DOMAIN = "alice." + TestRegistry.ZONE;
+    private static final String ADDRESS = "alice@" + DOMAIN;
+    private static final String PASSWORD = "correct horse battery staple";
+    private static final Path SCREENSHOTS = Path.of("target/screenshots/pairing");
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private static Engine engine;
+    private static Path state;
+    private static HearthCli hearth;
+    private static NamespacedBrowser chromium;
+    private static String code;
+    private BrowserContext context;
+
+    @BeforeAll
+    static void startTheBoxAndThePhone() throws Exception {
+        engine = EngineFixture.engine();
+        EngineFixture.buildPlatformImages(engine);
+        state = EngineFixture.newStateDir("pairing");
+        hearth = new HearthCli(state);
+        Files.writeString(state.resolve("appliance.yaml"), "registry:\n  url: " + base() + "\n");
+        Path manifest = state.resolve(APP + ".yaml");
+        Files.writeString(manifest, EngineFixture.mailManifest(APP, SMTP_PORT, IMAP_PORT, IMAP_PORT + 1));
+        hearth.ok("up");
+        // Installed, but waiting for storage: a fresh box, whose owner's password will encrypt it.
+        hearth.ok("app", "install", manifest.toString());
+        HearthCli.Result pair = hearth.ok("pair", "--no-qr");
+        code = pair.stdout().lines().filter(l -> l.startsWith("Pairing code: ")).findFirst().orElseThrow()
+                .substring("Pairing code: ".length());
+        assertThat(pair.stdout()).contains("On your phone, open: " + base() + "/pair#code=" + code);
+        Await.until(Duration.ofSeconds(60), () -> Await.supervisorLog(state), () ->
+                Files.readString(state.resolve("logs/supervisor.log")).contains("event=pairing-waiting")
+                        ? Optional.of(true) : Optional.empty());
+        chromium = NamespacedBrowser.start(state, List.of(new InetSocketAddress("127.0.0.1", registry.port())));
+        Files.createDirectories(SCREENSHOTS);
+    }
+
+    @AfterAll
+    static void stop() {
+        if (chromium != null) {
+            chromium.close();
+        }
+        if (hearth != null) {
+            hearth.run("app", "remove", APP);
+            hearth.run("down");
+        }
+        if (engine != null) {
+            engine.close();
+        }
+    }
+
+    @AfterEach
+    void closeContext() {
+        if (context != null) {
+            context.close();
+        }
+    }
+
+    private static String base() {
+        return "http://127.0.0.1:" + registry.port();
+    }
+
+    /** A phone: 390 × 844, touch; service workers off where the test routes requests (they would bypass the routes). */
+    private Page phone(boolean serviceWorkers) {
+        context = chromium.browser.newContext(new Browser.NewContextOptions().setViewportSize(390, 844).setIsMobile(true)
+                .setHasTouch(true).setServiceWorkers(serviceWorkers ? ServiceWorkerPolicy.ALLOW : ServiceWorkerPolicy.BLOCK));
+        return context.newPage();
+    }
+
+    private static void screenshot(Page page, String name) throws Exception {
+        page.screenshot(new Page.ScreenshotOptions().setPath(SCREENSHOTS.resolve(name + ".png")).setFullPage(true));
+    }
+
+    private static Locator button(Page page, String name) {
+        return page.getByRole(AriaRole.BUTTON, new Page.GetByRoleOptions().setName(name));
+    }
+
+    private static JsonNode name(String name) throws Exception {
+        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(base() + "/v1/names/" + name))
+                .build(), HttpResponse.BodyHandlers.ofString());
+        return JSON.readTree(r.body());
+    }
+
+    /** A sealed message with one character of its ciphertext changed. */
+    private static String altered(String sealed) {
+        int at = sealed.lastIndexOf('.') + 5;
+        return sealed.substring(0, at) + (sealed.charAt(at) == 'A' ? 'B' : 'A') + sealed.substring(at + 1);
+    }
+
+    @Test
+    @Order(1)
+    void aCodeNoBoxWaitsForIsRefusedInWordsTheOwnerUnderstands() throws Exception {
+        Page page = phone(true);
+        page.navigate(base() + "/pair#code=" + PairingCode.random().format());
+        page.locator("#code-error").filter(new Locator.FilterOptions().setHasText("No box is waiting")).waitFor();
+        assertThat(page.url()).doesNotContain("#code=");
+        screenshot(page, "0-wrong-code");
+
+        page.locator("#code").fill("not a code");
+        button(page, "Continue").click();
+        assertThat(page.locator("#code-error").textContent()).contains("32 letters and digits");
+    }
+
+    @Test
+    @Order(2)
+    void aReplyAlteredOnItsWayToThePhoneIsRefused() throws Exception {
+        Page page = phone(false);
+        page.route("**/to-phone?*", route -> {
+            APIResponse real = route.fetch();
+            try {
+                ObjectNode body = (ObjectNode) JSON.readTree(real.text());
+                ArrayNode messages = body.putArray("messages");
+                JSON.readTree(real.text()).path("messages").forEach(m -> messages.add(altered(m.asText())));
+                route.fulfill(new Route.FulfillOptions().setResponse(real).setBody(JSON.writeValueAsString(body)));
+            } catch (Exception e) {
+                route.abort();
+            }
+        });
+        page.navigate(base() + "/pair#code=" + code);
+        page.locator("#connect-error").filter(new Locator.FilterOptions().setHasText("changed on its way")).waitFor(
+                new Locator.WaitForOptions().setTimeout(60_000));
+        assertThat(page.locator("#name-screen").isHidden()).isTrue();
+        screenshot(page, "0-tampered");
+    }
+
+    @Test
+    @Order(3)
+    void choicesAlteredOnTheirWayToTheBoxAreRefusedAndNothingIsDone() throws Exception {
+        Page page = phone(false);
+        AtomicInteger posts = new AtomicInteger();
+        page.route("**/to-box", route -> {
+            // The first message (hello) passes; the choices after it are altered.
+            if (route.request().method().equals("POST") && posts.incrementAndGet() > 1) {
+                route.resume(new Route.ResumeOptions().setPostData(altered(route.request().postData())));
+            } else {
+                route.resume();
+            }
+        });
+        page.navigate(base() + "/pair#code=" + code);
+        page.locator("#name").fill("carol");
+        page.locator("#name-status").filter(new Locator.FilterOptions().setHasText("is available")).waitFor();
+        button(page, "Continue").click();
+        page.locator("#password").fill(PASSWORD);
+        page.locator("#password-again").fill(PASSWORD);
+        button(page, "Set up my box").click();
+        page.locator("#working-error").filter(new Locator.FilterOptions().setHasText("changed on its way")).waitFor(
+                new Locator.WaitForOptions().setTimeout(60_000));
+        assertThat(posts.get()).isEqualTo(2);
+        // The box did nothing with it: no name claimed, storage still without a passphrase, still unpaired.
+        assertThat(name("carol").path("available").asBoolean()).isTrue();
+        assertThat(hearth.ok("status").stdout()).contains("no passphrase yet");
+        assertThat(hearth.ok("pair", "--no-qr").stdout()).contains(code);
+    }
+
+    @Test
+    @Order(4)
+    void theOwnerPairsTheBoxFromThePhoneAndReadsMail() throws Exception {
+        Page page = phone(true);
+        List<String> elsewhere = new ArrayList<>();
+        List<String> consoleErrors = new ArrayList<>();
+        context.onRequest(r -> {
+            if (!r.url().startsWith(base() + "/") && !r.url().startsWith("data:") && !r.url().startsWith("blob:")) {
+                elsewhere.add(r.url());
+            }
+        });
+        page.onConsoleMessage(m -> {
+            if (m.type().equals("error")) {
+                consoleErrors.add(m.text());
+            }
+        });
+        page.navigate(base() + "/pair#code=" + code);
+        page.locator("#name-screen").waitFor(new Locator.WaitForOptions().setTimeout(60_000));
+        assertThat(page.locator("#name-screen .zone").first().textContent()).isEqualTo(TestRegistry.ZONE);
+
+        page.locator("#name").fill("postmaster");
+        page.locator("#name-status").filter(new Locator.FilterOptions().setHasText("reserved")).waitFor();
+        assertThat(button(page, "Continue").isDisabled()).isTrue();
+        screenshot(page, "2-name-refused");
+        page.locator("#name").fill("alice");
+        page.locator("#name-status").filter(new Locator.FilterOptions().setHasText(DOMAIN + " is available")).waitFor();
+        screenshot(page, "1-name");
+        button(page, "Continue").click();
+
+        page.locator("#password").fill(PASSWORD);
+        page.locator("#password-again").fill(PASSWORD + "!");
+        button(page, "Set up my box").click();
+        assertThat(page.locator("#password-error").textContent()).isEqualTo("The two passwords differ.");
+        screenshot(page, "3-password");
+        page.locator("#password-again").fill(PASSWORD);
+        button(page, "Set up my box").click();
+        page.locator("#progress li").first().waitFor();
+        screenshot(page, "4-setting-up");
+
+        page.locator("#done-screen").waitFor(new Locator.WaitForOptions().setTimeout(360_000));
+        screenshot(page, "5-done");
+        assertThat(page.locator("#done-address").textContent()).isEqualTo(ADDRESS);
+        assertThat(page.locator("#progress li").allTextContents()).contains("Reserving " + DOMAIN,
+                "Encrypting your box's storage with your password", "Creating your mailbox " + ADDRESS);
+        assertThat((Integer) page.locator("#wireguard-qr").evaluate("img => img.naturalWidth")).isGreaterThan(100);
+        Download download = page.waitForDownload(() -> page.locator("#wireguard-download").click());
+        String conf = Files.readString(download.path());
+        assertThat(conf).contains("[Interface]", "PrivateKey = ", "[Peer]");
+        assertThat(page.locator("#mail-settings").textContent()).contains(ADDRESS, "127.0.0.2:" + (IMAP_PORT + 1));
+        assertThat(elsewhere).isEmpty();
+        assertThat(consoleErrors).isEmpty();
+
+        // The box: paired under that name, its storage encrypted under the owner's password, the
+        // mailbox answering IMAP with it, the phone a device on the overlay; the code is gone.
+        assertThat(hearth.ok("pair", "--no-qr").stdout()).contains("This box is paired: " + DOMAIN);
+        assertThat(Files.exists(state.resolve("pairing/code"))).isFalse();
+        assertThat(hearth.ok("overlay", "device", "list").stdout()).contains("phone");
+        JsonNode inbox = MailClients.python("fetch", Map.of("host", "127.0.0.2", "port", IMAP_PORT, "user", ADDRESS,
+                "password", PASSWORD, "folder", "INBOX"));
+        assertThat(inbox.path("messages")).isEmpty();
+        assertThat(name("alice").path("available").asBoolean()).isFalse();
+    }
+
+    @Test
+    @Order(5)
+    void aUsedCodePairsNothingAgain() throws Exception {
+        Page page = phone(true);
+        page.navigate(base() + "/pair#code=" + code);
+        page.locator("#code-error").filter(new Locator.FilterOptions().setHasText("already been used")).waitFor(
+                new Locator.WaitForOptions().setTimeout(60_000));
+        screenshot(page, "6-used-code");
+        // Across a restart of the registry too: it keeps used codes in its database.
+        context.close();
+        registry.restart();
+        Page again = phone(true);
+        again.navigate(base() + "/pair#code=" + code);
+        again.locator("#code-error").filter(new Locator.FilterOptions().setHasText("already been used")).waitFor(
+                new Locator.WaitForOptions().setTimeout(60_000));
+    }
+}
