@@ -125,6 +125,7 @@ public final class PairingAgent implements Runnable {
 
     private boolean setUp(PairingKeys keys, String zone, String name, String password) throws IOException, InterruptedException {
         char[] secret = password.toCharArray();
+        long start = System.nanoTime();
         try {
             if (secret.length < MIN_PASSWORD) {
                 throw new BoxSetup.Refused("password", "Use at least " + MIN_PASSWORD + " characters.");
@@ -149,6 +150,7 @@ public final class PairingAgent implements Runnable {
             reply.put("mailSettings", done.mailSettings());
             reply(keys, reply);
             state.markPaired(name, domain, done.address());
+            LOG.info("event=set-up domain={} setup_ms={}", domain, (System.nanoTime() - start) / 1_000_000);
             return true;
         } catch (BoxSetup.Refused e) {
             Map<String, Object> reply = new LinkedHashMap<>();
