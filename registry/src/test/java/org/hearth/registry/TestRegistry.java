@@ -42,6 +42,11 @@ public final class TestRegistry implements BeforeAllCallback, AfterAllCallback {
         return service.port();
     }
 
+    /** The zone's authoritative server (Knot) on 127.0.0.1: where a test reads what the registry published. */
+    public int dnsPort() {
+        return knot.port;
+    }
+
     /** Stops the registry and starts it again on its database, as after a crash or an upgrade. */
     public void restart() throws Exception {
         int port = service.port();

@@ -25,6 +25,12 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.xbill.DNS.DClass;
+import org.xbill.DNS.Message;
+import org.xbill.DNS.Name;
+import org.xbill.DNS.Section;
+import org.xbill.DNS.SimpleResolver;
+import org.xbill.DNS.Type;
 
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -261,7 +267,8 @@ class PairingTest {
         screenshot(page, "5-done");
         assertThat(page.locator("#done-address").textContent()).isEqualTo(ADDRESS);
         assertThat(page.locator("#progress li").allTextContents()).contains("Reserving " + DOMAIN,
-                "Encrypting your box's storage with your password", "Creating your mailbox " + ADDRESS);
+                "Encrypting your box's storage with your password", "Creating your mailbox " + ADDRESS,
+                "Publishing your mail's DNS records");
         assertThat((Integer) page.locator("#wireguard-qr").evaluate("img => img.naturalWidth")).isGreaterThan(100);
         Download download = page.waitForDownload(() -> page.locator("#wireguard-download").click());
         String conf = Files.readString(download.path());
@@ -279,6 +286,24 @@ class PairingTest {
                 "password", PASSWORD, "folder", "INBOX"));
         assertThat(inbox.path("messages")).isEmpty();
         assertThat(name("alice").path("available").asBoolean()).isFalse();
+
+        // Its mail's records, published by the registry to the zone's server and read back from it;
+        // its hosts renamed after it (the mail app's manifest says mx.${box.domain}).
+        assertThat(dns(DOMAIN, Type.MX)).containsExactly("10 mx." + DOMAIN + ".");
+        assertThat(dns(DOMAIN, Type.TXT)).containsExactly("\"v=spf1 mx -all\"");
+        assertThat(dns("_dmarc." + DOMAIN, Type.TXT)).singleElement().asString().startsWith("\"v=DMARC1; p=reject");
+        assertThat(dns("_imaps._tcp." + DOMAIN, Type.SRV)).containsExactly("0 1 993 mail." + DOMAIN + ".");
+        assertThat(dns("_submission._tcp." + DOMAIN, Type.SRV)).containsExactly("0 1 587 mail." + DOMAIN + ".");
+        String dkimSelector = hearth.ok("mail", "dkim", "list", DOMAIN).stdout().lines().findFirst().orElseThrow()
+                .split("\\s+")[0];
+        assertThat(dns(dkimSelector + "._domainkey." + DOMAIN, Type.TXT)).singleElement().asString().contains("v=DKIM1");
+    }
+
+    /** What the zone's authoritative server answers for {@code name}: each record's data as text. */
+    private static List<String> dns(String name, int type) throws Exception {
+        SimpleResolver knot = new SimpleResolver(new InetSocketAddress("127.0.0.1", registry.dnsPort()));
+        Message answer = knot.send(Message.newQuery(org.xbill.DNS.Record.newRecord(Name.fromString(name + "."), type, DClass.IN)));
+        return answer.getSection(Section.ANSWER).stream().map(r -> r.rdataToString()).toList();
     }
 
     @Test

@@ -1,6 +1,7 @@
 package org.hearth.tests;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import org.hearth.core.manifest.BoxName;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -57,7 +58,7 @@ class TwoAppliancesTest {
         /** The shipped mail manifest on this appliance's ports, under this appliance's own host names. */
         void install() throws Exception {
             String manifest = EngineFixture.mailManifest(app, smtpPort, imapPort, imapPort + 1)
-                    .replace("mx.demo.hearth.test", mxHost()).replace("mail.demo.hearth.test", "mail." + domain);
+                    .replace(BoxName.DOMAIN, domain);
             Path file = state.resolve(app + ".yaml");
             Files.writeString(file, manifest);
             hearth.ok("app", "install", file.toString(), "--timeout", "300");

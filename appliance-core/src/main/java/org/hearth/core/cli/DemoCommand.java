@@ -4,6 +4,7 @@ import org.hearth.core.ApplianceConfig;
 import org.hearth.core.HearthHome;
 import org.hearth.core.SystemTool;
 import org.hearth.core.image.ImageBuilder;
+import org.hearth.core.manifest.BoxName;
 import org.hearth.core.overlay.OverlayConfig;
 import org.hearth.core.runtime.Engine;
 import org.hearth.core.supervisor.ControlRequest;
@@ -35,7 +36,7 @@ import java.util.concurrent.Callable;
                 + "for " + DemoCommand.DOMAIN + ", then print the endpoints and the demo credentials.")
 final class DemoCommand implements Callable<Integer> {
 
-    static final String DOMAIN = "demo.hearth.test";
+    static final String DOMAIN = BoxName.UNPAIRED;
     static final String USER = "alice@" + DOMAIN;
 
     @ParentCommand

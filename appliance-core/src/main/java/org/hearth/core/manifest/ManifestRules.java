@@ -81,6 +81,7 @@ final class ManifestRules {
             health(base, c, at);
             egress(base, c, lifecycle, at);
             report(base, c, lifecycle, at);
+            environment(base, c, at);
             if (lifecycle.equals("per-message") && !hasEdgeTo(containers, name)) {
                 at.report(append(base, "lifecycle"), "a per-message container serves its peers' connections, "
                         + "but no container declares an edge to \"" + name + "\"");
@@ -240,6 +241,15 @@ final class ManifestRules {
             at.report(append(base, "isolation"), "a sandbox host answers its counts on a status port: declare it as an "
                     + "internal port and name it in health: {tcp: PORT}");
         }
+    }
+
+    private static void environment(List<String> base, JsonNode c, ManifestReader.Locator at) {
+        ManifestReader.fields(c.get("environment")).forEachRemaining(e -> {
+            String problem = e.getValue().isTextual() ? BoxName.problem(e.getValue().asText()) : null;
+            if (problem != null) {
+                at.report(append(base, "environment", e.getKey()), problem);
+            }
+        });
     }
 
     private static void volumes(List<String> base, JsonNode c, String lifecycle, ManifestReader.Locator at) {

@@ -11,11 +11,13 @@ import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
+import java.security.MessageDigest;
 import java.security.PrivateKey;
 import java.security.PublicKey;
 import java.security.spec.PKCS8EncodedKeySpec;
 import java.security.spec.X509EncodedKeySpec;
 import java.util.Base64;
+import java.util.HexFormat;
 
 /**
  * The box's Ed25519 key, made the first time the box needs it and kept owner-only in the state
@@ -60,6 +62,15 @@ public final class BoxIdentity {
     /** X.509 SubjectPublicKeyInfo, base64: how the registry is told the key. */
     public String publicKey() {
         return Base64.getEncoder().encodeToString(publicKey.getEncoded());
+    }
+
+    /** The registry's name for the box: the first 16 bytes of the public key's SHA-256, in hex. */
+    public String id() {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(publicKey.getEncoded()), 0, 16);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     String sign(String zone, String method, String path, long millis, byte[] body) {

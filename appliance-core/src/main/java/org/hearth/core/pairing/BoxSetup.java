@@ -1,5 +1,6 @@
 package org.hearth.core.pairing;
 
+import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
 
@@ -16,8 +17,12 @@ public interface BoxSetup {
      */
     Done setUp(String name, String domain, char[] password, Consumer<String> progress) throws Exception;
 
-    /** The owner's address, the phone's WireGuard configuration (its QR code as a PNG) and what a mail client may ask. */
-    record Done(String address, String wireGuardConfig, byte[] wireGuardQrPng, Map<String, String> mailSettings) {
+    /**
+     * The owner's address, the phone's WireGuard configuration (its QR code as a PNG), what a mail
+     * client may ask, and the DNS records the box's mail needs under its name (zone file lines).
+     */
+    record Done(String address, String wireGuardConfig, byte[] wireGuardQrPng, Map<String, String> mailSettings,
+                List<String> zoneLines) {
     }
 
     /** The owner's choice cannot be taken: the message says why, {@code field} which choice ("name", "password") if one. */

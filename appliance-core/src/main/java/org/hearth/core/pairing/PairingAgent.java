@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -19,7 +20,8 @@ import java.util.Optional;
  * The box's end of pairing, run by the supervisor while the box is unpaired and has a registry:
  * it opens its channel at the registry (reaching out, so NAT needs no opening) and answers the
  * phone's sealed messages — {@code hello} with the zone, {@code setup} by claiming the chosen name
- * with the box's key and running {@link BoxSetup}, telling the phone each step. A message that does
+ * with the box's key, running {@link BoxSetup} and publishing the mail's DNS records under the name,
+ * telling the phone each step. A message that does
  * not open (altered, made up, replayed) is refused and nothing is done with it. Once done, the
  * channel is closed for good and the code forgotten; a new code (hearth pair --new) is taken up
  * within a poll's time.
@@ -133,6 +135,8 @@ public final class PairingAgent implements Runnable {
             String domain = name + "." + zone;
             progress(keys, "Reserving " + domain);
             claim(name, domain);
+            // The apps take their host names from it: recorded before any of them starts under the old one.
+            state.setDomain(domain);
             BoxSetup.Done done = setup.setUp(name, domain, secret, text -> {
                 try {
                     progress(keys, text);
@@ -142,6 +146,8 @@ public final class PairingAgent implements Runnable {
                     Thread.currentThread().interrupt();
                 }
             });
+            progress(keys, "Publishing your mail's DNS records");
+            publish(domain, done.zoneLines());
             Map<String, Object> reply = new LinkedHashMap<>();
             reply.put("type", "done");
             reply.put("address", done.address());
@@ -170,6 +176,18 @@ public final class PairingAgent implements Runnable {
             return false;
         } finally {
             Arrays.fill(secret, '\0');
+        }
+    }
+
+    /** The mail records under the box's name, through the registry; a refusal is the owner's to see. */
+    private void publish(String domain, List<String> zoneLines) throws BoxSetup.Refused, IOException, InterruptedException {
+        try {
+            registry.putRecords(identity, ZoneRecords.of(domain, zoneLines));
+        } catch (RegistryClient.RegistryException e) {
+            if (e.status() / 100 == 4) {
+                throw new BoxSetup.Refused(null, "The registry refused your box's DNS records: " + e.getMessage());
+            }
+            throw e;
         }
     }
 

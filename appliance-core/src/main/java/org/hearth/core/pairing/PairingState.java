@@ -13,7 +13,8 @@ import java.util.Optional;
 
 /**
  * Where this box stands with pairing, in the state folder's {@code pairing/}: its pairing code
- * (owner-only; made at first start, gone once used) or the record of the pairing that used it.
+ * (owner-only; made at first start, gone once used), the name it took (set as soon as it is
+ * claimed, so the apps are named after it before they start), and the record of the pairing.
  */
 public final class PairingState {
 
@@ -31,6 +32,18 @@ public final class PairingState {
     public Optional<Paired> paired() throws IOException {
         Path file = dir.resolve("paired.json");
         return Files.isRegularFile(file) ? Optional.of(JSON.readValue(file.toFile(), Paired.class)) : Optional.empty();
+    }
+
+    /** The box's name (NAME.ZONE) once it claimed one. */
+    public Optional<String> domain() throws IOException {
+        Path file = dir.resolve("domain");
+        return Files.isRegularFile(file) ? Optional.of(Files.readString(file).strip()) : Optional.empty();
+    }
+
+    public synchronized void setDomain(String domain) throws IOException {
+        if (!domain.equals(domain().orElse(null))) {
+            write("domain", domain + "\n");
+        }
     }
 
     /** The unused code, made now if there is none; empty once paired. */

@@ -63,6 +63,12 @@ public final class RegistryClient {
         return call("POST", "/v1/names/" + name, body, box, Map.of()).path("fqdn").asText();
     }
 
+    /** Publishes the box's records under its name (each set replacing the last; sets not named again removed). */
+    public void putRecords(BoxIdentity box, List<Map<String, String>> records) throws IOException, InterruptedException {
+        byte[] body = JSON.writeValueAsBytes(Map.of("records", records));
+        call("PUT", "/v1/boxes/" + box.id() + "/records", body, box, Map.of());
+    }
+
     public void open(PairingKeys keys) throws IOException, InterruptedException {
         byte[] hash;
         try {

@@ -1,5 +1,7 @@
 package org.hearth.core.supervisor;
 
+import org.hearth.core.manifest.BoxName;
+
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.datatype.jdk8.Jdk8Module;
@@ -19,6 +21,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.Supplier;
 import java.util.Optional;
 import java.util.stream.Collectors;
 
@@ -35,12 +38,16 @@ final class ContainerSpecs {
     private final EngineNames names;
     private final EgressConfig egress;
     private final ContainerSecrets secrets;
+    private final Supplier<String> boxDomain;
 
-    ContainerSpecs(String instance, EngineNames names, EgressConfig egress, ContainerSecrets secrets) {
+    /** @param boxDomain the box's name now, for {@link BoxName#DOMAIN} in environments (it changes when the box is paired) */
+    ContainerSpecs(String instance, EngineNames names, EgressConfig egress, ContainerSecrets secrets,
+                   Supplier<String> boxDomain) {
         this.instance = instance;
         this.names = names;
         this.egress = egress;
         this.secrets = secrets;
+        this.boxDomain = boxDomain;
     }
 
     static String lifecycleOf(AppManifest.Container decl) {
@@ -52,7 +59,7 @@ final class ContainerSpecs {
         AppManifest.Container decl = app.manifest.containers().get(name);
         ContainerSpec spec = ContainerSpec.of(decl.image())
                 .withCommand(decl.command())
-                .withEnv(decl.environment())
+                .withEnv(BoxName.expand(decl.environment(), boxDomain.get()))
                 .withLimits(decl.memoryBytes(), decl.pids())
                 .withLabels(Map.of(HearthLabels.INSTANCE, instance, HearthLabels.APP, app.app(), HearthLabels.ROLE, name,
                         HearthLabels.LIFECYCLE, lifecycleOf(decl)));

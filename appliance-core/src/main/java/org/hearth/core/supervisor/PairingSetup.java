@@ -59,6 +59,9 @@ public final class PairingSetup implements BoxSetup {
             supervisor.install(manifest.toString(), Files.readString(manifest));
         }
         progress.accept("Starting mail");
+        // A pass now, under the box's new name: containers named after the old one are replaced
+        // before health is awaited, so the mailbox is made in the store that stays.
+        supervisor.reconcileNow();
         SupervisorStatus.App app = awaitHealthy();
 
         String address = name + "@" + domain;
@@ -77,7 +80,9 @@ public final class PairingSetup implements BoxSetup {
         OverlayDevices.Added phone = devices.add(PHONE, Optional.empty());
         String config = phone.configuration().orElseThrow(() -> new IllegalStateException(
                 "the overlay gave this phone no WireGuard configuration"));
-        return new Done(address, config, QrCode.of(config).png(4), mailSettings(address, app));
+        // Its DKIM keys are made now if the domain has none, so they are published before they sign.
+        List<String> zoneLines = mail.run(MAIL, List.of("dns", domain), "").lines().toList();
+        return new Done(address, config, QrCode.of(config).png(4), mailSettings(address, app), zoneLines);
     }
 
     private SupervisorStatus.App awaitHealthy() throws Exception {

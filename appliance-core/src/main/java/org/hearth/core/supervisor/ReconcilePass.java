@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.function.Supplier;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -53,7 +54,7 @@ final class ReconcilePass {
     private final Map<String, String> loggedFailures = new HashMap<>();
 
     ReconcilePass(String instance, ContainerRuntime runtime, OverlayProvider overlay, InetAddress publicAddress,
-                  EgressConfig egress, InstalledApps apps, AppStorage storage) {
+                  EgressConfig egress, InstalledApps apps, AppStorage storage, Supplier<String> boxDomain) {
         this.instance = instance;
         this.runtime = runtime;
         this.overlay = overlay;
@@ -63,7 +64,7 @@ final class ReconcilePass {
         this.firewalls = new AppFirewalls(new EdgeFirewall(instance));
         EngineNames names = new EngineNames(instance);
         this.secrets = new ContainerSecrets(ContainerSecrets.defaultRoot(instance), egress.relay(), storage);
-        ContainerSpecs specs = new ContainerSpecs(instance, names, egress, secrets);
+        ContainerSpecs specs = new ContainerSpecs(instance, names, egress, secrets, boxDomain);
         this.services = new RunServices(runtime, names, specs, secrets, storage, listeners);
         // The pass over one app, in order; each step reads what the earlier ones decided.
         this.steps = List.of(

@@ -2,11 +2,13 @@ package org.hearth.core.supervisor;
 
 import org.hearth.core.HearthHome;
 import org.hearth.core.manifest.AppManifest;
+import org.hearth.core.manifest.BoxName;
 import org.hearth.core.manifest.ManifestException;
 import org.hearth.core.manifest.ManifestProblem;
 import org.hearth.core.manifest.ManifestReader;
 import org.hearth.core.network.EgressConfig;
 import org.hearth.core.overlay.OverlayProvider;
+import org.hearth.core.pairing.PairingState;
 import org.hearth.core.runtime.ContainerRuntime;
 import org.hearth.core.volume.AppVolumes;
 import org.slf4j.Logger;
@@ -60,7 +62,14 @@ public final class Supervisor implements AutoCloseable {
         this.publicAddress = publicAddress;
         this.apps = new InstalledApps(home.stateDir("apps"));
         this.storage = new AppStorage(volumes, runtime, home.instanceId());
-        this.pass = new ReconcilePass(home.instanceId(), runtime, overlay, publicAddress, egress, apps, storage);
+        PairingState pairing = new PairingState(home.state().resolve("pairing"));
+        this.pass = new ReconcilePass(home.instanceId(), runtime, overlay, publicAddress, egress, apps, storage, () -> {
+            try {
+                return pairing.domain().orElse(BoxName.UNPAIRED);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot read the box's name in " + home.state().resolve("pairing"), e);
+            }
+        });
     }
 
     public static Path statusFile(HearthHome home) {
@@ -117,6 +126,11 @@ public final class Supervisor implements AutoCloseable {
             // Written whatever failed: a status left from an earlier pass would look fresh to hearth status.
             (status != null ? status : pass.failed("the reconcile pass failed: " + cause)).writeTo(statusFile(home));
         }
+    }
+
+    /** One pass now, its status written: for a change the next pass must not wait a second for. */
+    public void reconcileNow() {
+        passAndRecordStatus();
     }
 
     /** One pass, for tests: what it saw. */
