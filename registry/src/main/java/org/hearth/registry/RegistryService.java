@@ -24,6 +24,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -37,7 +38,7 @@ import java.util.regex.Pattern;
  *       its public addresses, published as NAME's A and AAAA records.</li>
  *   <li>{@code PUT /v1/boxes/BOX/records}, body {@code {"records": [{"owner", "type", "data"}]}}, signed
  *       by the box's key: its other records under NAME (MX, TXT, SRV, CNAME, CAA, TLSA).</li>
- *   <li>{@code GET /v1/info}: the zone.</li>
+ *   <li>{@code GET /v1/info}: the zone and its authoritative servers.</li>
  *   <li>The pairing relay ({@link PairingRelay}): {@code PUT /v1/pairing/CHANNEL} with {@code {"closeHash"}}
  *       (the box opens it), {@code POST} and {@code GET /v1/pairing/CHANNEL/to-box|to-phone?after=N&wait=S}
  *       (sealed messages each way, polls waiting up to S seconds), {@code DELETE /v1/pairing/CHANNEL} with
@@ -46,7 +47,8 @@ import java.util.regex.Pattern;
  * </ul>
  * Signed requests carry {@code Hearth-Signed} (milliseconds) and {@code Hearth-Signature} (Ed25519
  * over {@link SignedRequest#text}). Settings (environment): REGISTRY_ZONE, REGISTRY_DNS (the
- * authoritative server, host:port), REGISTRY_TSIG (a file holding "name algorithm base64-secret"),
+ * authoritative server, host:port), REGISTRY_NAMESERVERS (the zone's servers as the world reaches them,
+ * host:port, comma-separated; REGISTRY_DNS if unset), REGISTRY_TSIG (a file holding "name algorithm base64-secret"),
  * REGISTRY_DATA (its database's folder), REGISTRY_LISTEN (host:port), REGISTRY_TEST_WORLD=yes (a test
  * world: boxes may publish addresses in the benchmarking and documentation blocks).
  */
@@ -78,14 +80,21 @@ public final class RegistryService {
         if (tsig.length != 3) {
             throw new IllegalArgumentException(env("REGISTRY_TSIG") + ": expected \"name algorithm base64-secret\"");
         }
+        String nameservers = System.getenv("REGISTRY_NAMESERVERS");
         start(env("REGISTRY_ZONE"), hostPort(env("REGISTRY_DNS")), new TSIG(tsig[1], tsig[0], tsig[2]),
                 Path.of(env("REGISTRY_DATA")), hostPort(env("REGISTRY_LISTEN")), Clock.systemUTC(),
-                "yes".equals(System.getenv("REGISTRY_TEST_WORLD")));
+                "yes".equals(System.getenv("REGISTRY_TEST_WORLD")),
+                List.of((nameservers == null || nameservers.isBlank() ? env("REGISTRY_DNS") : nameservers).split("\\s*,\\s*")));
     }
 
-    /** Starts the registry; it answers on {@link #port()} until {@link #stop()}. */
+    /**
+     * Starts the registry; it answers on {@link #port()} until {@link #stop()}.
+     *
+     * @param nameservers the zone's authoritative servers as the world reaches them (host:port): boxes
+     *                    check what was published there (hearth status)
+     */
     static RegistryService start(String zone, InetSocketAddress dnsServer, TSIG key, Path data, InetSocketAddress listen,
-                                 Clock clock, boolean testWorld) throws Exception {
+                                 Clock clock, boolean testWorld, List<String> nameservers) throws Exception {
         Files.createDirectories(data);
         // Derby writes its log beside its database, never into the working folder.
         if (System.getProperty("derby.stream.error.file") == null) {
@@ -101,7 +110,8 @@ public final class RegistryService {
         connector.setHost(listen.getHostString());
         connector.setPort(listen.getPort());
         server.addConnector(connector);
-        server.setHandler(new Api(registry, relay, zone, new RateLimit(120, 50_000, Duration.ofMinutes(1)), clock));
+        server.setHandler(new Api(registry, relay, Map.of("zone", zone, "nameservers", List.copyOf(nameservers)),
+                new RateLimit(120, 50_000, Duration.ofMinutes(1)), clock));
         server.start();
         LOG.info("event=ready service=registry zone={} port={}", zone, connector.getLocalPort());
         return new RegistryService(server, store);
@@ -119,16 +129,16 @@ public final class RegistryService {
     private static final class Api extends Handler.Abstract {
         private final Registry registry;
         private final PairingRelay relay;
-        private final String zone;
+        private final Map<String, Object> info;
         private final RateLimit pairingRequests;
         private final Clock clock;
         private final OwnerApp app = new OwnerApp();
         private final ObjectMapper json = new ObjectMapper();
 
-        Api(Registry registry, PairingRelay relay, String zone, RateLimit pairingRequests, Clock clock) {
+        Api(Registry registry, PairingRelay relay, Map<String, Object> info, RateLimit pairingRequests, Clock clock) {
             this.registry = registry;
             this.relay = relay;
-            this.zone = zone;
+            this.info = info;
             this.pairingRequests = pairingRequests;
             this.clock = clock;
         }
@@ -151,7 +161,7 @@ public final class RegistryService {
                 if ((pairing.matches() || messages.matches()) && !pairingRequests.allow(client, clock.instant())) {
                     answer = Registry.Answer.error(429, "too many pairing requests from this address; wait a minute");
                 } else if (path.equals("/v1/info") && method.equals("GET")) {
-                    answer = new Registry.Answer(200, Map.of("zone", zone));
+                    answer = new Registry.Answer(200, info);
                 } else if (pairing.matches() && method.equals("PUT")) {
                     answer = relay.open(pairing.group(1), json.readTree(body(request)).path("closeHash").asText(null));
                 } else if (pairing.matches() && method.equals("DELETE")) {

@@ -139,6 +139,8 @@ class PairingRelayTest {
         assertThat(send("GET", "/../pom.xml", null).statusCode()).isIn(400, 404);
         assertThat(send("GET", "/owner-app/app.js", null).statusCode()).isEqualTo(404);
         assertThat(send("POST", "/pair", "x").statusCode()).isEqualTo(404);
-        assertThat(json(send("GET", "/v1/info", null)).path("zone").asText()).isEqualTo(ZONE);
+        JsonNode info = json(send("GET", "/v1/info", null));
+        assertThat(info.path("zone").asText()).isEqualTo(ZONE);
+        assertThat(info.path("nameservers").get(0).asText()).isEqualTo("127.0.0.1:" + registry.dnsPort());
     }
 }

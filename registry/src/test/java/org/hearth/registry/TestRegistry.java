@@ -3,7 +3,12 @@ package org.hearth.registry;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
+import org.xbill.DNS.Message;
+import org.xbill.DNS.Name;
+import org.xbill.DNS.Rcode;
+import org.xbill.DNS.SimpleResolver;
 import org.xbill.DNS.TSIG;
+import org.xbill.DNS.Update;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -11,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Comparator;
+import java.util.List;
 import java.util.stream.Stream;
 
 /**
@@ -35,7 +41,7 @@ public final class TestRegistry implements BeforeAllCallback, AfterAllCallback {
     private RegistryService start(int port) throws Exception {
         return RegistryService.start(ZONE, new InetSocketAddress("127.0.0.1", knot.port),
                 new TSIG(TSIG.HMAC_SHA256, knot.keyName, knot.secret), dir.resolve("registry"),
-                new InetSocketAddress("127.0.0.1", port), Clock.systemUTC(), true);
+                new InetSocketAddress("127.0.0.1", port), Clock.systemUTC(), true, List.of("127.0.0.1:" + knot.port));
     }
 
     public int port() {
@@ -45,6 +51,21 @@ public final class TestRegistry implements BeforeAllCallback, AfterAllCallback {
     /** The zone's authoritative server (Knot) on 127.0.0.1: where a test reads what the registry published. */
     public int dnsPort() {
         return knot.port;
+    }
+
+    /**
+     * Deletes a record set at the zone's server behind the registry's back (signed with its TSIG
+     * key): what a mistaken operator or a failed transfer would leave, for checks that must notice.
+     */
+    public void deleteAtTheServer(String name, int type) throws IOException {
+        Update update = new Update(Name.fromString(ZONE + "."));
+        update.delete(Name.fromString(name + "."), type);
+        SimpleResolver server = new SimpleResolver(new InetSocketAddress("127.0.0.1", knot.port));
+        server.setTSIGKey(new TSIG(TSIG.HMAC_SHA256, knot.keyName, knot.secret));
+        Message answer = server.send(update);
+        if (answer.getRcode() != Rcode.NOERROR) {
+            throw new IOException("the server refused the deletion: " + Rcode.string(answer.getRcode()));
+        }
     }
 
     /** Stops the registry and starts it again on its database, as after a crash or an upgrade. */

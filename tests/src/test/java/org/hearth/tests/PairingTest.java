@@ -297,6 +297,14 @@ class PairingTest {
         String dkimSelector = hearth.ok("mail", "dkim", "list", DOMAIN).stdout().lines().findFirst().orElseThrow()
                 .split("\\s+")[0];
         assertThat(dns(dkimSelector + "._domainkey." + DOMAIN, Type.TXT)).singleElement().asString().contains("v=DKIM1");
+
+        // hearth status checks them at the zone's server, and names one that went missing there.
+        String published = hearth.ok("status").stdout();
+        assertThat(published).containsPattern("dns +" + DOMAIN.replace(".", "\\.") + ": [0-9]+ record sets as published");
+        registry.deleteAtTheServer("_dmarc." + DOMAIN, Type.TXT);
+        String missing = hearth.ok("status").stdout();
+        assertThat(missing).containsPattern("dns +" + DOMAIN.replace(".", "\\.") + ": 1 of [0-9]+ record sets MISSING or WRONG")
+                .contains("_dmarc." + DOMAIN + ". TXT: MISSING at 127.0.0.1:" + registry.dnsPort() + ": expected [\"v=DMARC1; p=reject");
     }
 
     /** What the zone's authoritative server answers for {@code name}: each record's data as text. */

@@ -1,6 +1,8 @@
 package org.hearth.core.cli;
 
 import org.hearth.core.HearthHome;
+import org.hearth.core.pairing.DnsCheck;
+import org.hearth.core.pairing.PairingState;
 import org.hearth.core.supervisor.Supervisor;
 import org.hearth.core.supervisor.SupervisorProcess;
 import org.hearth.core.supervisor.SupervisorStatus;
@@ -8,6 +10,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
+import java.io.IOException;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 
@@ -20,6 +24,27 @@ final class StatusCommand implements Callable<Integer> {
 
     @Option(names = "--json", description = "Print the status as JSON.")
     boolean json;
+
+    /** A paired box's published records, checked at the zone's name servers: each one missing or wrong named. */
+    private static void printDns(HearthHome home) {
+        Optional<PairingState.Published> published;
+        try {
+            published = new PairingState(home.state().resolve("pairing")).published();
+        } catch (IOException e) {
+            System.out.println("dns         cannot read what was published: " + e.getMessage());
+            return;
+        }
+        if (published.isEmpty()) {
+            return;
+        }
+        List<DnsCheck.Finding> findings = DnsCheck.check(published.get());
+        List<DnsCheck.Finding> bad = findings.stream().filter(f -> !f.ok()).toList();
+        System.out.printf("dns         %s: %s (at %s)%n", published.get().domain(), bad.isEmpty()
+                ? findings.size() + " record sets as published"
+                : bad.size() + " of " + findings.size() + " record sets MISSING or WRONG", String.join(", ",
+                published.get().nameservers()));
+        bad.forEach(f -> System.out.println("  " + f.name() + " " + f.type() + ": " + f.problem()));
+    }
 
     @Override
     public Integer call() {
@@ -51,6 +76,7 @@ final class StatusCommand implements Callable<Integer> {
             default -> st.backend() + " (encrypted), " + (st.locked() ? "LOCKED (run: hearth unlock)" : "unlocked");
         }, st.passphraseSet() || !st.encrypted() ? "" : "; no passphrase yet (the first hearth unlock sets it)");
         s.problems().forEach(p -> System.out.println("pass        " + p));
+        printDns(home);
         if (s.apps().isEmpty()) {
             System.out.println("no apps installed (hearth app install NAME|PATH)");
         }

@@ -182,7 +182,9 @@ public final class PairingAgent implements Runnable {
     /** The mail records under the box's name, through the registry; a refusal is the owner's to see. */
     private void publish(String domain, List<String> zoneLines) throws BoxSetup.Refused, IOException, InterruptedException {
         try {
-            registry.putRecords(identity, ZoneRecords.of(domain, zoneLines));
+            List<Map<String, String>> records = ZoneRecords.of(domain, zoneLines);
+            registry.putRecords(identity, records);
+            state.recordPublished(new PairingState.Published(domain, registry.nameservers(), records));
         } catch (RegistryClient.RegistryException e) {
             if (e.status() / 100 == 4) {
                 throw new BoxSetup.Refused(null, "The registry refused your box's DNS records: " + e.getMessage());

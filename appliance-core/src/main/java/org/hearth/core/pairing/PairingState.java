@@ -9,6 +9,8 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -32,6 +34,19 @@ public final class PairingState {
     public Optional<Paired> paired() throws IOException {
         Path file = dir.resolve("paired.json");
         return Files.isRegularFile(file) ? Optional.of(JSON.readValue(file.toFile(), Paired.class)) : Optional.empty();
+    }
+
+    /** What the box last published under its name, and the zone's servers to check it at. */
+    public record Published(String domain, List<String> nameservers, List<Map<String, String>> records) {
+    }
+
+    public Optional<Published> published() throws IOException {
+        Path file = dir.resolve("published.json");
+        return Files.isRegularFile(file) ? Optional.of(JSON.readValue(file.toFile(), Published.class)) : Optional.empty();
+    }
+
+    public synchronized void recordPublished(Published published) throws IOException {
+        write("published.json", JSON.writeValueAsString(published));
     }
 
     /** The box's name (NAME.ZONE) once it claimed one. */

@@ -25,7 +25,7 @@ public final class RegistryClient {
     private static final ObjectMapper JSON = new ObjectMapper();
     private final URI base;
     private final HttpClient http;
-    private volatile String zone;
+    private volatile JsonNode info;
 
     public RegistryClient(URI base) {
         this.base = base;
@@ -51,10 +51,21 @@ public final class RegistryClient {
     }
 
     public String zone() throws IOException, InterruptedException {
-        if (zone == null) {
-            zone = call("GET", "/v1/info", null, null, Map.of()).path("zone").asText();
+        return info().path("zone").asText();
+    }
+
+    /** The zone's authoritative servers (host:port), where the box's records can be checked. */
+    public List<String> nameservers() throws IOException, InterruptedException {
+        List<String> servers = new ArrayList<>();
+        info().path("nameservers").forEach(n -> servers.add(n.asText()));
+        return servers;
+    }
+
+    private JsonNode info() throws IOException, InterruptedException {
+        if (info == null) {
+            info = call("GET", "/v1/info", null, null, Map.of());
         }
-        return zone;
+        return info;
     }
 
     /** Claims {@code name} for this box; returns the full name. */
