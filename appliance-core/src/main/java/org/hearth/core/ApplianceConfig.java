@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.exc.ValueInstantiationException;
 import com.fasterxml.jackson.datatype.jdk8.Jdk8Module;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import org.hearth.core.certificates.AcmeConfig;
 import org.hearth.core.network.EgressConfig;
 import org.hearth.core.overlay.OverlayConfig;
 import org.hearth.core.pairing.RegistryConfig;
@@ -20,7 +21,7 @@ import java.nio.file.Path;
  * The appliance's own settings, {@code appliance.yaml} in the state folder; every key is optional.
  * Unknown keys are errors, so a misspelt setting is never silently ignored.
  */
-public record ApplianceConfig(OverlayConfig overlay, EgressConfig egress, RegistryConfig registry) {
+public record ApplianceConfig(OverlayConfig overlay, EgressConfig egress, RegistryConfig registry, AcmeConfig acme) {
 
     public static final String FILE = "appliance.yaml";
     private static final ObjectMapper YAML = new ObjectMapper(
@@ -31,6 +32,7 @@ public record ApplianceConfig(OverlayConfig overlay, EgressConfig egress, Regist
         overlay = overlay == null ? OverlayConfig.defaults() : overlay;
         egress = egress == null ? EgressConfig.defaults() : egress;
         registry = registry == null ? RegistryConfig.none() : registry;
+        acme = acme == null ? AcmeConfig.defaults() : acme;
     }
 
     public static Path file(HearthHome home) {
@@ -41,7 +43,7 @@ public record ApplianceConfig(OverlayConfig overlay, EgressConfig egress, Regist
     public static ApplianceConfig read(HearthHome home) {
         Path file = file(home);
         if (!Files.isRegularFile(file)) {
-            return new ApplianceConfig(null, null, null);
+            return new ApplianceConfig(null, null, null, null);
         }
         String text;
         try {
@@ -50,7 +52,7 @@ public record ApplianceConfig(OverlayConfig overlay, EgressConfig egress, Regist
             throw new UncheckedIOException("cannot read " + file, e);
         }
         if (text.isBlank()) {
-            return new ApplianceConfig(null, null, null);
+            return new ApplianceConfig(null, null, null, null);
         }
         try {
             return YAML.readValue(text, ApplianceConfig.class);

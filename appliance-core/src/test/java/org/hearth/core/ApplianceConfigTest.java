@@ -1,5 +1,6 @@
 package org.hearth.core;
 
+import org.hearth.core.certificates.AcmeConfig;
 import org.hearth.core.network.RelayConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -60,6 +61,16 @@ class ApplianceConfigTest {
                 .hasMessageContaining("without a path");
         assertThatThrownBy(() -> read("registry:\n  adress: https://boxes.example.net\n"))
                 .hasMessageContaining("adress");
+    }
+
+    @Test
+    void certificatesComeFromLetsEncryptUnlessAnotherCaIsNamed() throws Exception {
+        assertThat(ApplianceConfig.read(new HearthHome(state, state)).acme().directory()).isEqualTo(AcmeConfig.LETS_ENCRYPT);
+        ApplianceConfig pebble = read("acme:\n  directory: https://localhost:14000/dir\n  trust: /etc/pebble.pem\n");
+        assertThat(pebble.acme().directory()).hasToString("https://localhost:14000/dir");
+        assertThat(pebble.acme().trust()).contains(Path.of("/etc/pebble.pem"));
+        assertThatThrownBy(() -> read("acme:\n  directory: http://localhost:14000/dir\n"))
+                .hasMessageContaining("acme.directory: an ACME server's https:// directory URL is needed");
     }
 
     @Test

@@ -32,6 +32,7 @@ import org.xbill.DNS.Section;
 import org.xbill.DNS.SimpleResolver;
 import org.xbill.DNS.Type;
 
+import java.io.ByteArrayInputStream;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -39,11 +40,18 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.security.cert.CertPathValidator;
+import java.security.cert.CertificateFactory;
+import java.security.cert.PKIXParameters;
+import java.security.cert.TrustAnchor;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -78,6 +86,7 @@ class PairingTest {
     private static Path state;
     private static HearthCli hearth;
     private static NamespacedBrowser chromium;
+    private static Pebble pebble;
     private static String code;
     private BrowserContext context;
 
@@ -87,7 +96,9 @@ class PairingTest {
         EngineFixture.buildPlatformImages(engine);
         state = EngineFixture.newStateDir("pairing");
         hearth = new HearthCli(state);
-        Files.writeString(state.resolve("appliance.yaml"), "registry:\n  url: " + base() + "\n");
+        pebble = new Pebble(state.resolve("pebble"), registry.dnsPort());
+        Files.writeString(state.resolve("appliance.yaml"), "registry:\n  url: " + base() + "\n"
+                + "acme:\n  directory: " + pebble.directory() + "\n  trust: " + pebble.apiCertificate + "\n");
         Path manifest = state.resolve(APP + ".yaml");
         Files.writeString(manifest, EngineFixture.mailManifest(APP, SMTP_PORT, IMAP_PORT, IMAP_PORT + 1));
         hearth.ok("up");
@@ -115,6 +126,13 @@ class PairingTest {
         }
         if (engine != null) {
             engine.close();
+        }
+        if (pebble != null) {
+            try {
+                pebble.close();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
@@ -298,7 +316,26 @@ class PairingTest {
                 .split("\\s+")[0];
         assertThat(dns(dkimSelector + "._domainkey." + DOMAIN, Type.TXT)).singleElement().asString().contains("v=DKIM1");
 
-        // hearth status checks them at the zone's server, and names one that went missing there.
+        // A certificate for its names from the CA (pebble), proven by DNS-01 through the registry;
+        // the challenge records gone again once the CA looked.
+        Path chain = state.resolve("certificates/" + DOMAIN + "/fullchain.pem");
+        Await.until(Duration.ofSeconds(120), () -> Await.supervisorLog(state), () ->
+                Files.isRegularFile(chain) ? Optional.of(true) : Optional.empty());
+        List<X509Certificate> certificates = CertificateFactory.getInstance("X.509")
+                .generateCertificates(new ByteArrayInputStream(Files.readAllBytes(chain))).stream().map(X509Certificate.class::cast).toList();
+        assertThat(certificates.get(0).getSubjectAlternativeNames().stream().map(n -> String.valueOf(n.get(1))).toList())
+                .containsExactlyInAnyOrder(DOMAIN, "mx." + DOMAIN, "mail." + DOMAIN);
+        PKIXParameters trust = new PKIXParameters(Set.of(new TrustAnchor(pebble.root(), null)));
+        trust.setRevocationEnabled(false);
+        CertPathValidator.getInstance("PKIX").validate(CertificateFactory.getInstance("X.509").generateCertPath(certificates),
+                trust);
+        assertThat(Files.getPosixFilePermissions(chain.resolveSibling("privkey.pem")))
+                .containsExactlyInAnyOrder(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE);
+        assertThat(dns("_acme-challenge." + DOMAIN, Type.TXT)).isEmpty();
+        assertThat(hearth.ok("status").stdout()).contains("certificate " + DOMAIN + ": issued by");
+
+        // hearth status checks them at the zone's server, and names one that went missing there
+        // (after the certificate: its challenges republish the box's records).
         String published = hearth.ok("status").stdout();
         assertThat(published).containsPattern("dns +" + DOMAIN.replace(".", "\\.") + ": [0-9]+ record sets as published");
         registry.deleteAtTheServer("_dmarc." + DOMAIN, Type.TXT);

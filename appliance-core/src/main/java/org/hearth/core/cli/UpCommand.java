@@ -5,6 +5,7 @@ import org.hearth.core.HearthHome;
 import org.hearth.core.image.ImageRecipe;
 import org.hearth.core.volume.AppVolumes;
 import org.hearth.core.volume.KeyVault;
+import org.hearth.core.certificates.CertificateAgent;
 import org.hearth.core.pairing.BoxIdentity;
 import org.hearth.core.pairing.PairingAgent;
 import org.hearth.core.pairing.PairingState;
@@ -77,10 +78,12 @@ final class UpCommand implements Callable<Integer> {
                         ApplianceConfig.read(home).egress(), volumes);
                 try (ControlSocket control = ControlSocket.open(home, supervisor, runtime, publicSide)) {
                     Optional<PairingAgent> pairing = startPairing(home, supervisor, runtime, publicSide);
+                    Optional<CertificateAgent> certificates = startCertificates(home);
                     try {
                         SupervisorProcess.runForeground(home, supervisor);
                     } finally {
                         pairing.ifPresent(PairingAgent::stop);
+                        certificates.ifPresent(CertificateAgent::stop);
                     }
                 }
             }
@@ -106,6 +109,21 @@ final class UpCommand implements Callable<Integer> {
         PairingAgent agent = new PairingAgent(new RegistryClient(registry.get()), state,
                 BoxIdentity.loadOrCreate(home.stateDir("registry")), PairingSetup.of(home, supervisor, runtime, publicSide));
         Thread thread = new Thread(agent, "pairing");
+        thread.setDaemon(true);
+        thread.start();
+        return Optional.of(agent);
+    }
+
+    /** With a registry, a paired box keeps certificates for its names (appliance.yaml's acme: the CA). */
+    private static Optional<CertificateAgent> startCertificates(HearthHome home) throws IOException {
+        ApplianceConfig config = ApplianceConfig.read(home);
+        if (config.registry().url().isEmpty()) {
+            return Optional.empty();
+        }
+        CertificateAgent agent = new CertificateAgent(config.acme(), home.stateDir("certificates"),
+                new PairingState(home.stateDir("pairing")), new RegistryClient(config.registry().url().get()),
+                BoxIdentity.loadOrCreate(home.stateDir("registry")));
+        Thread thread = new Thread(agent, "certificates");
         thread.setDaemon(true);
         thread.start();
         return Optional.of(agent);

@@ -52,7 +52,8 @@ public final class DnsCheck {
         return findings;
     }
 
-    private static Finding checkSet(List<String> servers, String name, String type, List<String> data) {
+    /** One record set ({@code name} absolute, with its final dot) asked of {@code servers} and compared with {@code data}. */
+    public static Finding checkSet(List<String> servers, String name, String type, List<String> data) {
         int code = Type.value(type);
         TreeSet<String> expected = new TreeSet<>();
         try {

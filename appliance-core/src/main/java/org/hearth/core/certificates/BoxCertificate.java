@@ -1,0 +1,54 @@
+package org.hearth.core.certificates;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A box's certificate as kept in the state folder's {@code certificates/DOMAIN/}: {@code
+ * fullchain.pem} (the certificate, then its issuers) and {@code privkey.pem} (owner-only). It is
+ * renewed {@link #RENEW_BEFORE} before it expires, as Let's Encrypt advises for 90-day certificates.
+ */
+public record BoxCertificate(List<X509Certificate> chain) {
+
+    public static final Duration RENEW_BEFORE = Duration.ofDays(30);
+    static final String CHAIN = "fullchain.pem";
+    static final String KEY = "privkey.pem";
+
+    public static Path folder(Path certificates, String domain) {
+        return certificates.resolve(domain);
+    }
+
+    public static Optional<BoxCertificate> read(Path folder) throws IOException {
+        Path file = folder.resolve(CHAIN);
+        if (!Files.isRegularFile(file)) {
+            return Optional.empty();
+        }
+        try (InputStream in = Files.newInputStream(file)) {
+            List<X509Certificate> chain = CertificateFactory.getInstance("X.509").generateCertificates(in).stream()
+                    .map(X509Certificate.class::cast).toList();
+            if (chain.isEmpty()) {
+                throw new IOException(file + " holds no certificate");
+            }
+            return Optional.of(new BoxCertificate(chain));
+        } catch (CertificateException e) {
+            throw new IOException(file + " is not a PEM certificate chain: " + e.getMessage(), e);
+        }
+    }
+
+    public Instant notAfter() {
+        return chain.get(0).getNotAfter().toInstant();
+    }
+
+    public Instant renewFrom() {
+        return notAfter().minus(RENEW_BEFORE);
+    }
+}

@@ -1,0 +1,221 @@
+package org.hearth.core.certificates;
+
+import org.bouncycastle.jce.provider.BouncyCastleProvider;
+import org.hearth.core.pairing.BoxIdentity;
+import org.hearth.core.pairing.DnsCheck;
+import org.hearth.core.pairing.PairingState;
+import org.hearth.core.pairing.RegistryClient;
+import org.shredzone.acme4j.Account;
+import org.shredzone.acme4j.AccountBuilder;
+import org.shredzone.acme4j.Authorization;
+import org.shredzone.acme4j.Order;
+import org.shredzone.acme4j.Session;
+import org.shredzone.acme4j.Status;
+import org.shredzone.acme4j.challenge.Dns01Challenge;
+import org.shredzone.acme4j.util.KeyPairUtils;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.StringWriter;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.KeyPair;
+import java.security.Security;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Keeps a paired box's certificate for its names (the name, mx. and mail. under it) from an ACME
+ * CA, proving control with DNS-01: the challenge's TXT records go out through the registry with the
+ * box's other records, signed with its key, and come down again once the CA has looked. Checked at
+ * start and hourly; renewed {@link BoxCertificate#RENEW_BEFORE} before expiry; a failure is retried
+ * ten minutes later, and the certificate in use stays until a new one is whole on disk.
+ */
+public final class CertificateAgent implements Runnable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(CertificateAgent.class);
+    private static final Duration CHECK_EVERY = Duration.ofHours(1);
+    private static final Duration RETRY_AFTER = Duration.ofMinutes(10);
+    private static final Duration CA_WAIT = Duration.ofMinutes(2);
+
+    private final AcmeConfig config;
+    private final Path dir;
+    private final PairingState pairing;
+    private final RegistryClient registry;
+    private final BoxIdentity identity;
+    private volatile boolean running = true;
+
+    static {
+        // acme4j makes keys and CSRs with Bouncy Castle's provider, by name.
+        if (Security.getProvider(BouncyCastleProvider.PROVIDER_NAME) == null) {
+            Security.addProvider(new BouncyCastleProvider());
+        }
+    }
+
+    /** @param dir the state folder's {@code certificates/}: the ACME account key, and a folder per domain */
+    public CertificateAgent(AcmeConfig config, Path dir, PairingState pairing, RegistryClient registry, BoxIdentity identity) {
+        this.config = config;
+        this.dir = dir;
+        this.pairing = pairing;
+        this.registry = registry;
+        this.identity = identity;
+    }
+
+    public void stop() {
+        running = false;
+    }
+
+    @Override
+    public void run() {
+        while (running) {
+            Duration next = CHECK_EVERY;
+            try {
+                Optional<PairingState.Published> published = pairing.published();
+                if (published.isPresent()) {
+                    renewIfDue(published.get());
+                } else {
+                    // Not paired yet: the box has no name to certify.
+                    next = Duration.ofSeconds(5);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } catch (Exception e) {
+                LOG.warn("event=certificate-failed ca={} error=\"{}\" retry_min={}", config.directory(), e.getMessage(),
+                        RETRY_AFTER.toMinutes());
+                next = RETRY_AFTER;
+            }
+            try {
+                Thread.sleep(next.toMillis());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    static List<String> names(String domain) {
+        return List.of(domain, "mx." + domain, "mail." + domain);
+    }
+
+    private void renewIfDue(PairingState.Published published) throws Exception {
+        String domain = published.domain();
+        Path folder = BoxCertificate.folder(dir, domain);
+        Optional<BoxCertificate> current = BoxCertificate.read(folder);
+        if (current.isPresent() && Instant.now().isBefore(current.get().renewFrom())) {
+            return;
+        }
+        long start = System.nanoTime();
+        BoxCertificate made = obtain(published, folder);
+        LOG.info("event=certificate-obtained domain={} not_after={} ms={}", domain, made.notAfter(),
+                (System.nanoTime() - start) / 1_000_000);
+    }
+
+    private BoxCertificate obtain(PairingState.Published published, Path folder) throws Exception {
+        String domain = published.domain();
+        Session session = new Session(config.directory(), new TrustingAcmeProvider(config.trust()));
+        Account account = new AccountBuilder().agreeToTermsOfService().useKeyPair(accountKey()).create(session);
+        Order order = account.newOrder().domains(names(domain)).create();
+        List<Map<String, String>> challenges = new ArrayList<>();
+        List<Dns01Challenge> pending = new ArrayList<>();
+        for (Authorization auth : order.getAuthorizations()) {
+            if (auth.getStatus() == Status.VALID) {
+                continue;
+            }
+            String name = auth.getIdentifier().getDomain();
+            Dns01Challenge challenge = auth.findChallenge(Dns01Challenge.class).orElseThrow(() ->
+                    new IOException("the CA offers no dns-01 challenge for " + name));
+            String owner = Dns01Challenge.toRRName(auth.getIdentifier());
+            owner = owner.substring(0, owner.length() - (domain.length() + 2));
+            challenges.add(Map.of("owner", owner, "type", "TXT", "data", "\"" + challenge.getDigest() + "\""));
+            pending.add(challenge);
+        }
+        try {
+            if (!challenges.isEmpty()) {
+                List<Map<String, String>> with = new ArrayList<>(published.records());
+                with.addAll(challenges);
+                registry.putRecords(identity, with);
+                awaitPublished(published, challenges);
+                for (Dns01Challenge c : pending) {
+                    c.trigger();
+                }
+                for (Dns01Challenge c : pending) {
+                    if (c.waitForCompletion(CA_WAIT) != Status.VALID) {
+                        throw new IOException("the CA did not accept the dns-01 challenge: "
+                                + c.getError().map(Object::toString).orElse("no reason given"));
+                    }
+                }
+            }
+            KeyPair key = KeyPairUtils.createECKeyPair("secp256r1");
+            order.execute(key);
+            if (order.waitForCompletion(CA_WAIT) != Status.VALID) {
+                throw new IOException("the CA did not issue the certificate: "
+                        + order.getError().map(Object::toString).orElse("no reason given"));
+            }
+            StringWriter chain = new StringWriter();
+            order.getCertificate().writeCertificate(chain);
+            StringWriter pem = new StringWriter();
+            KeyPairUtils.writeKeyPair(key, pem);
+            Files.createDirectories(folder);
+            // The key first, then the chain that names it: a reader that finds the chain finds its key.
+            writeOwnerOnly(folder.resolve(BoxCertificate.KEY), pem.toString());
+            writeOwnerOnly(folder.resolve(BoxCertificate.CHAIN), chain.toString());
+            return BoxCertificate.read(folder).orElseThrow();
+        } finally {
+            if (!challenges.isEmpty()) {
+                registry.putRecords(identity, published.records());
+            }
+        }
+    }
+
+    /** Until the zone's servers answer the challenges: the CA asks them, perhaps before a secondary has them. */
+    private static void awaitPublished(PairingState.Published published, List<Map<String, String>> challenges)
+            throws IOException, InterruptedException {
+        Instant deadline = Instant.now().plus(CA_WAIT);
+        for (Map<String, String> c : challenges) {
+            String name = c.get("owner") + "." + published.domain() + ".";
+            while (!DnsCheck.checkSet(published.nameservers(), name, "TXT", List.of(c.get("data"))).ok()) {
+                if (Instant.now().isAfter(deadline)) {
+                    throw new IOException(name + " TXT did not appear at " + published.nameservers() + " within "
+                            + CA_WAIT.toMinutes() + " minutes");
+                }
+                Thread.sleep(1000);
+            }
+        }
+    }
+
+    /** The box's ACME account key (EC P-256), made the first time and kept owner-only. */
+    private KeyPair accountKey() throws IOException {
+        Path file = dir.resolve("account-key.pem");
+        if (Files.isRegularFile(file)) {
+            try (var in = Files.newBufferedReader(file)) {
+                return KeyPairUtils.readKeyPair(in);
+            }
+        }
+        KeyPair key = KeyPairUtils.createECKeyPair("secp256r1");
+        StringWriter pem = new StringWriter();
+        KeyPairUtils.writeKeyPair(key, pem);
+        Files.createDirectories(dir);
+        writeOwnerOnly(file, pem.toString());
+        return key;
+    }
+
+    private static void writeOwnerOnly(Path file, String text) throws IOException {
+        Path partial = file.resolveSibling(file.getFileName() + ".new");
+        Files.deleteIfExists(partial);
+        Files.createFile(partial, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        try (Writer out = Files.newBufferedWriter(partial, StandardCharsets.US_ASCII)) {
+            out.write(text);
+        }
+        Files.move(partial, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+}
