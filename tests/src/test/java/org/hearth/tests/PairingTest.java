@@ -13,6 +13,8 @@ import com.microsoft.playwright.Page;
 import com.microsoft.playwright.Route;
 import com.microsoft.playwright.options.AriaRole;
 import com.microsoft.playwright.options.ServiceWorkerPolicy;
+import org.hearth.core.runtime.ContainerRuntime;
+import org.hearth.core.runtime.DockerRuntime;
 import org.hearth.core.runtime.Engine;
 import org.hearth.registry.TestRegistry;
 import org.hearth.registry.protocol.PairingCode;
@@ -316,23 +318,56 @@ class PairingTest {
                 .split("\\s+")[0];
         assertThat(dns(dkimSelector + "._domainkey." + DOMAIN, Type.TXT)).singleElement().asString().contains("v=DKIM1");
 
-        // A certificate for its names from the CA (pebble), proven by DNS-01 through the registry;
-        // the challenge records gone again once the CA looked.
-        Path chain = state.resolve("certificates/" + DOMAIN + "/fullchain.pem");
-        Await.until(Duration.ofSeconds(120), () -> Await.supervisorLog(state), () ->
-                Files.isRegularFile(chain) ? Optional.of(true) : Optional.empty());
-        List<X509Certificate> certificates = CertificateFactory.getInstance("X.509")
-                .generateCertificates(new ByteArrayInputStream(Files.readAllBytes(chain))).stream().map(X509Certificate.class::cast).toList();
-        assertThat(certificates.get(0).getSubjectAlternativeNames().stream().map(n -> String.valueOf(n.get(1))).toList())
-                .containsExactlyInAnyOrder(DOMAIN, "mx." + DOMAIN, "mail." + DOMAIN);
-        PKIXParameters trust = new PKIXParameters(Set.of(new TrustAnchor(pebble.root(), null)));
-        trust.setRevocationEnabled(false);
-        CertPathValidator.getInstance("PKIX").validate(CertificateFactory.getInstance("X.509").generateCertPath(certificates),
-                trust);
-        assertThat(Files.getPosixFilePermissions(chain.resolveSibling("privkey.pem")))
-                .containsExactlyInAnyOrder(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE);
-        assertThat(dns("_acme-challenge." + DOMAIN, Type.TXT)).isEmpty();
-        assertThat(hearth.ok("status").stdout()).contains("certificate " + DOMAIN + ": issued by");
+        // A certificate per host its apps ask for (certificate: mx.${box.domain}, mail.${box.domain}),
+        // each with a key of its own, from the CA (pebble), proven by DNS-01 through the registry; the
+        // challenge records gone again once the CA looked.
+        Map<String, X509Certificate> issued = new java.util.HashMap<>();
+        for (String host : List.of("mx." + DOMAIN, "mail." + DOMAIN)) {
+            Path chain = state.resolve("certificates/" + host + "/fullchain.pem");
+            Await.until(Duration.ofSeconds(120), () -> Await.supervisorLog(state), () ->
+                    Files.isRegularFile(chain) ? Optional.of(true) : Optional.empty());
+            List<X509Certificate> certificates = CertificateFactory.getInstance("X.509")
+                    .generateCertificates(new ByteArrayInputStream(Files.readAllBytes(chain))).stream()
+                    .map(X509Certificate.class::cast).toList();
+            assertThat(certificates.get(0).getSubjectAlternativeNames().stream().map(n -> String.valueOf(n.get(1))).toList())
+                    .containsExactly(host);
+            PKIXParameters trust = new PKIXParameters(Set.of(new TrustAnchor(pebble.root(), null)));
+            trust.setRevocationEnabled(false);
+            CertPathValidator.getInstance("PKIX").validate(CertificateFactory.getInstance("X.509").generateCertPath(certificates),
+                    trust);
+            assertThat(Files.getPosixFilePermissions(chain.resolveSibling("privkey.pem")))
+                    .containsExactlyInAnyOrder(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE);
+            assertThat(dns("_acme-challenge." + host, Type.TXT)).isEmpty();
+            assertThat(hearth.ok("status").stdout()).contains("certificate " + host + ": issued by");
+            issued.put(host, certificates.get(0));
+        }
+        assertThat(issued.get("mx." + DOMAIN).getPublicKey()).isNotEqualTo(issued.get("mail." + DOMAIN).getPublicKey());
+
+        // The servers offer them, with no restart: IMAP (the owner's client, checking the name as
+        // any mail client does) and the MX's STARTTLS (a sender checking it, as MTA-STS asks).
+        Tls mail = new Tls(pebble.root(), "mail." + DOMAIN);
+        Tls mx = new Tls(pebble.root(), "mx." + DOMAIN);
+        Await.until(Duration.ofSeconds(30), () -> Await.supervisorLog(state), () ->
+                mail.imaps(IMAP_PORT + 1).equals(issued.get("mail." + DOMAIN)) ? Optional.of(true) : Optional.empty());
+        Await.until(Duration.ofSeconds(30), () -> Await.supervisorLog(state), () ->
+                mx.smtpStartTls(SMTP_PORT).equals(issued.get("mx." + DOMAIN)) ? Optional.of(true) : Optional.empty());
+
+        // Renewed on demand (a new key): the next handshake offers it; an IMAP session begun before
+        // goes on, and no container was restarted.
+        String imapContainer = imapContainer();
+        try (Tls.Session session = mail.imapsLogin(IMAP_PORT + 1, ADDRESS, PASSWORD)) {
+            assertThat(hearth.ok("certificate", "renew", "mail." + DOMAIN).stdout()).contains("mail." + DOMAIN + ": renewal asked");
+            X509Certificate renewed = Await.until(Duration.ofSeconds(60), () -> Await.supervisorLog(state), () -> {
+                X509Certificate now = mail.imaps(IMAP_PORT + 1);
+                return now.equals(issued.get("mail." + DOMAIN)) ? Optional.empty() : Optional.of(now);
+            });
+            assertThat(renewed.getPublicKey()).isNotEqualTo(issued.get("mail." + DOMAIN).getPublicKey());
+            assertThat(session.command("NOOP")).startsWith("OK");
+        }
+        assertThat(imapContainer()).isEqualTo(imapContainer);
+        HearthCli.Result unknown = hearth.run("certificate", "renew", "www." + DOMAIN);
+        assertThat(unknown.exitCode()).isNotZero();
+        assertThat(unknown.stderr()).contains("no installed app asks for a certificate for www." + DOMAIN);
 
         // hearth status checks them at the zone's server, and names one that went missing there
         // (after the certificate: its challenges republish the box's records).
@@ -342,6 +377,11 @@ class PairingTest {
         String missing = hearth.ok("status").stdout();
         assertThat(missing).containsPattern("dns +" + DOMAIN.replace(".", "\\.") + ": 1 of [0-9]+ record sets MISSING or WRONG")
                 .contains("_dmarc." + DOMAIN + ". TXT: MISSING at 127.0.0.1:" + registry.dnsPort() + ": expected [\"v=DMARC1; p=reject");
+    }
+
+    private static String imapContainer() {
+        return new DockerRuntime(engine).containers(EngineFixture.roleLabels(state, APP, "imap")).stream()
+                .filter(ContainerRuntime.ContainerInfo::running).map(ContainerRuntime.ContainerInfo::id).findFirst().orElseThrow();
     }
 
     /** What the zone's authoritative server answers for {@code name}: each record's data as text. */

@@ -13,18 +13,20 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * A box's certificate as kept in the state folder's {@code certificates/DOMAIN/}: {@code
- * fullchain.pem} (the certificate, then its issuers) and {@code privkey.pem} (owner-only). It is
+ * A certificate for one of the box's host names as kept in the state folder's {@code certificates/HOST/}: {@code
+ * fullchain.pem} (the certificate, then its issuers) and {@code privkey.pem} (PKCS#8, owner-only). It is
  * renewed {@link #RENEW_BEFORE} before it expires, as Let's Encrypt advises for 90-day certificates.
  */
 public record BoxCertificate(List<X509Certificate> chain) {
 
     public static final Duration RENEW_BEFORE = Duration.ofDays(30);
-    static final String CHAIN = "fullchain.pem";
-    static final String KEY = "privkey.pem";
+    public static final String CHAIN = "fullchain.pem";
+    public static final String KEY = "privkey.pem";
+    /** Left by {@code hearth certificate renew}: renew now, whatever the expiry. */
+    public static final String RENEW_ASKED = "renew-asked";
 
-    public static Path folder(Path certificates, String domain) {
-        return certificates.resolve(domain);
+    public static Path folder(Path certificates, String host) {
+        return certificates.resolve(host);
     }
 
     public static Optional<BoxCertificate> read(Path folder) throws IOException {

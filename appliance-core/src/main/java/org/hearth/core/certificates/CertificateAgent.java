@@ -1,6 +1,7 @@
 package org.hearth.core.certificates;
 
 import org.bouncycastle.jce.provider.BouncyCastleProvider;
+import org.hearth.core.OwnerOnlyFile;
 import org.hearth.core.pairing.BoxIdentity;
 import org.hearth.core.pairing.DnsCheck;
 import org.hearth.core.pairing.PairingState;
@@ -18,32 +19,36 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.StringWriter;
-import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.KeyPair;
 import java.security.Security;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.Function;
 
 /**
- * Keeps a paired box's certificate for its names (the name, mx. and mail. under it) from an ACME
- * CA, proving control with DNS-01: the challenge's TXT records go out through the registry with the
- * box's other records, signed with its key, and come down again once the CA has looked. Checked at
- * start and hourly; renewed {@link BoxCertificate#RENEW_BEFORE} before expiry; a failure is retried
- * ten minutes later, and the certificate in use stays until a new one is whole on disk.
+ * Keeps a paired box's certificates from an ACME CA: one per host name its apps' containers declare
+ * ({@code certificate: mail.${box.domain}}), each with a key of its own, so the internet-facing MX
+ * holds no key of the owner's services. Control is proven with DNS-01: the challenge's TXT record goes
+ * out through the registry with the box's other records, signed with its key, and comes down again
+ * once the CA has looked. The files on disk are looked at every few seconds (cheap), so a name an
+ * app comes to want is certified at once; each is renewed {@link BoxCertificate#RENEW_BEFORE} before expiry; a failure is retried ten minutes later, and the
+ * certificate in use stays until a new one is whole on disk (the supervisor then hands it to the
+ * containers, which take it at their next handshake).
  */
 public final class CertificateAgent implements Runnable {
 
     private static final Logger LOG = LoggerFactory.getLogger(CertificateAgent.class);
-    private static final Duration CHECK_EVERY = Duration.ofHours(1);
+    private static final Duration LOOK_EVERY = Duration.ofSeconds(5);
     private static final Duration RETRY_AFTER = Duration.ofMinutes(10);
     private static final Duration CA_WAIT = Duration.ofMinutes(2);
 
@@ -52,6 +57,7 @@ public final class CertificateAgent implements Runnable {
     private final PairingState pairing;
     private final RegistryClient registry;
     private final BoxIdentity identity;
+    private final Function<String, Set<String>> hosts;
     private volatile boolean running = true;
 
     static {
@@ -61,13 +67,18 @@ public final class CertificateAgent implements Runnable {
         }
     }
 
-    /** @param dir the state folder's {@code certificates/}: the ACME account key, and a folder per domain */
-    public CertificateAgent(AcmeConfig config, Path dir, PairingState pairing, RegistryClient registry, BoxIdentity identity) {
+    /**
+     * @param dir   the state folder's {@code certificates/}: the ACME account key, and a folder per host
+     * @param hosts the host names the installed apps want certified, given the box's domain
+     */
+    public CertificateAgent(AcmeConfig config, Path dir, PairingState pairing, RegistryClient registry, BoxIdentity identity,
+                            Function<String, Set<String>> hosts) {
         this.config = config;
         this.dir = dir;
         this.pairing = pairing;
         this.registry = registry;
         this.identity = identity;
+        this.hosts = hosts;
     }
 
     public void stop() {
@@ -77,14 +88,13 @@ public final class CertificateAgent implements Runnable {
     @Override
     public void run() {
         while (running) {
-            Duration next = CHECK_EVERY;
+            Duration next = LOOK_EVERY;
             try {
                 Optional<PairingState.Published> published = pairing.published();
                 if (published.isPresent()) {
-                    renewIfDue(published.get());
-                } else {
-                    // Not paired yet: the box has no name to certify.
-                    next = Duration.ofSeconds(5);
+                    for (String host : new TreeSet<>(hosts.apply(published.get().domain()))) {
+                        renewIfDue(published.get(), host);
+                    }
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -103,28 +113,26 @@ public final class CertificateAgent implements Runnable {
         }
     }
 
-    static List<String> names(String domain) {
-        return List.of(domain, "mx." + domain, "mail." + domain);
-    }
-
-    private void renewIfDue(PairingState.Published published) throws Exception {
-        String domain = published.domain();
-        Path folder = BoxCertificate.folder(dir, domain);
+    private void renewIfDue(PairingState.Published published, String host) throws Exception {
+        Path folder = BoxCertificate.folder(dir, host);
         Optional<BoxCertificate> current = BoxCertificate.read(folder);
-        if (current.isPresent() && Instant.now().isBefore(current.get().renewFrom())) {
+        Path asked = folder.resolve(BoxCertificate.RENEW_ASKED);
+        boolean forced = Files.exists(asked);
+        if (current.isPresent() && Instant.now().isBefore(current.get().renewFrom()) && !forced) {
             return;
         }
         long start = System.nanoTime();
-        BoxCertificate made = obtain(published, folder);
-        LOG.info("event=certificate-obtained domain={} not_after={} ms={}", domain, made.notAfter(),
+        BoxCertificate made = obtain(published, host, folder);
+        Files.deleteIfExists(asked);
+        LOG.info("event=certificate-obtained host={} not_after={} asked={} ms={}", host, made.notAfter(), forced,
                 (System.nanoTime() - start) / 1_000_000);
     }
 
-    private BoxCertificate obtain(PairingState.Published published, Path folder) throws Exception {
+    private BoxCertificate obtain(PairingState.Published published, String host, Path folder) throws Exception {
         String domain = published.domain();
         Session session = new Session(config.directory(), new TrustingAcmeProvider(config.trust()));
         Account account = new AccountBuilder().agreeToTermsOfService().useKeyPair(accountKey()).create(session);
-        Order order = account.newOrder().domains(names(domain)).create();
+        Order order = account.newOrder().domain(host).create();
         List<Map<String, String>> challenges = new ArrayList<>();
         List<Dns01Challenge> pending = new ArrayList<>();
         for (Authorization auth : order.getAuthorizations()) {
@@ -163,12 +171,10 @@ public final class CertificateAgent implements Runnable {
             }
             StringWriter chain = new StringWriter();
             order.getCertificate().writeCertificate(chain);
-            StringWriter pem = new StringWriter();
-            KeyPairUtils.writeKeyPair(key, pem);
             Files.createDirectories(folder);
             // The key first, then the chain that names it: a reader that finds the chain finds its key.
-            writeOwnerOnly(folder.resolve(BoxCertificate.KEY), pem.toString());
-            writeOwnerOnly(folder.resolve(BoxCertificate.CHAIN), chain.toString());
+            OwnerOnlyFile.write(folder.resolve(BoxCertificate.KEY), pkcs8(key));
+            OwnerOnlyFile.write(folder.resolve(BoxCertificate.CHAIN), chain.toString());
             return BoxCertificate.read(folder).orElseThrow();
         } finally {
             if (!challenges.isEmpty()) {
@@ -205,17 +211,15 @@ public final class CertificateAgent implements Runnable {
         StringWriter pem = new StringWriter();
         KeyPairUtils.writeKeyPair(key, pem);
         Files.createDirectories(dir);
-        writeOwnerOnly(file, pem.toString());
+        OwnerOnlyFile.write(file, pem.toString());
         return key;
     }
 
-    private static void writeOwnerOnly(Path file, String text) throws IOException {
-        Path partial = file.resolveSibling(file.getFileName() + ".new");
-        Files.deleteIfExists(partial);
-        Files.createFile(partial, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-        try (Writer out = Files.newBufferedWriter(partial, StandardCharsets.US_ASCII)) {
-            out.write(text);
-        }
-        Files.move(partial, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    /** The private key as PEM PKCS#8, which both the JDK (with Bouncy Castle's reader) and OpenSSL take as it is. */
+    private static String pkcs8(KeyPair key) {
+        return "-----BEGIN PRIVATE KEY-----\n"
+                + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(key.getPrivate().getEncoded())
+                + "\n-----END PRIVATE KEY-----\n";
     }
+
 }

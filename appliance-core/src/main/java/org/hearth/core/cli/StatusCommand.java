@@ -5,6 +5,7 @@ import org.hearth.core.HearthHome;
 import org.hearth.core.certificates.BoxCertificate;
 import org.hearth.core.pairing.DnsCheck;
 import org.hearth.core.pairing.PairingState;
+import org.hearth.core.supervisor.InstalledApps;
 import org.hearth.core.supervisor.Supervisor;
 import org.hearth.core.supervisor.SupervisorProcess;
 import org.hearth.core.supervisor.SupervisorStatus;
@@ -46,16 +47,17 @@ final class StatusCommand implements Callable<Integer> {
                 : bad.size() + " of " + findings.size() + " record sets MISSING or WRONG", String.join(", ",
                 published.get().nameservers()));
         bad.forEach(f -> System.out.println("  " + f.name() + " " + f.type() + ": " + f.problem()));
-        String domain = published.get().domain();
-        try {
-            Optional<BoxCertificate> certificate = BoxCertificate.read(BoxCertificate.folder(home.state().resolve("certificates"),
-                    domain));
-            System.out.println("certificate " + domain + ": " + certificate.map(c -> "issued by "
-                    + c.chain().get(0).getIssuerX500Principal().getName() + ", valid until " + c.notAfter() + " (renewed from "
-                    + c.renewFrom() + ")").orElse("none yet (the box asks " + ApplianceConfig.read(home).acme().directory()
-                    + "; see the supervisor's log)"));
-        } catch (IOException e) {
-            System.out.println("certificate " + domain + ": cannot be read: " + e.getMessage());
+        for (String host : new InstalledApps(home.stateDir("apps")).certificateHosts(published.get().domain())) {
+            try {
+                Optional<BoxCertificate> certificate = BoxCertificate.read(BoxCertificate.folder(home.state().resolve("certificates"),
+                        host));
+                System.out.println("certificate " + host + ": " + certificate.map(c -> "issued by "
+                        + c.chain().get(0).getIssuerX500Principal().getName() + ", valid until " + c.notAfter() + " (renewed from "
+                        + c.renewFrom() + ")").orElse("none yet (the box asks " + ApplianceConfig.read(home).acme().directory()
+                        + "; see the supervisor's log)"));
+            } catch (IOException e) {
+                System.out.println("certificate " + host + ": cannot be read: " + e.getMessage());
+            }
         }
     }
 

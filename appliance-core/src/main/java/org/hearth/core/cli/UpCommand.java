@@ -11,6 +11,7 @@ import org.hearth.core.pairing.PairingAgent;
 import org.hearth.core.pairing.PairingState;
 import org.hearth.core.pairing.RegistryClient;
 import org.hearth.core.supervisor.AppTeardown;
+import org.hearth.core.supervisor.InstalledApps;
 import org.hearth.core.supervisor.PairingSetup;
 import org.hearth.core.supervisor.ControlSocket;
 import org.hearth.core.overlay.LoopbackOverlay;
@@ -114,7 +115,7 @@ final class UpCommand implements Callable<Integer> {
         return Optional.of(agent);
     }
 
-    /** With a registry, a paired box keeps certificates for its names (appliance.yaml's acme: the CA). */
+    /** With a registry, a paired box keeps certificates for the names its apps ask for (appliance.yaml's acme: the CA). */
     private static Optional<CertificateAgent> startCertificates(HearthHome home) throws IOException {
         ApplianceConfig config = ApplianceConfig.read(home);
         if (config.registry().url().isEmpty()) {
@@ -122,7 +123,7 @@ final class UpCommand implements Callable<Integer> {
         }
         CertificateAgent agent = new CertificateAgent(config.acme(), home.stateDir("certificates"),
                 new PairingState(home.stateDir("pairing")), new RegistryClient(config.registry().url().get()),
-                BoxIdentity.loadOrCreate(home.stateDir("registry")));
+                BoxIdentity.loadOrCreate(home.stateDir("registry")), new InstalledApps(home.stateDir("apps"))::certificateHosts);
         Thread thread = new Thread(agent, "certificates");
         thread.setDaemon(true);
         thread.start();

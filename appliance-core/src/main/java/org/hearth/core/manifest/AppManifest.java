@@ -47,7 +47,8 @@ public record AppManifest(int schema, String app, String version, Optional<Strin
     public record Container(String image, Lifecycle lifecycle, List<String> command, Map<String, String> environment,
                             List<Port> ports, List<Edge> edges, List<Volume> volumes, Optional<Resources> resources,
                             Optional<Health> health, Optional<Pool> pool, List<Egress> egress,
-                            Optional<Isolation> isolation, Optional<Integer> sandboxes, Optional<String> report) {
+                            Optional<Isolation> isolation, Optional<Integer> sandboxes, Optional<String> report,
+                            Optional<String> certificate) {
         public Container {
             command = command == null ? List.of() : List.copyOf(command);
             environment = environment == null ? Map.of() : Map.copyOf(environment);

@@ -15,6 +15,8 @@ public final class BoxName {
     public static final String DOMAIN = "${box.domain}";
     public static final String UNPAIRED = "demo.hearth.test";
     static final Pattern PLACEHOLDER = Pattern.compile("\\$\\{([^}]*)}");
+    private static final Pattern HOST_UNDER_DOMAIN =
+            Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\." + Pattern.quote(DOMAIN));
 
     private BoxName() {
     }
@@ -28,6 +30,23 @@ public final class BoxName {
             }
         }
         return value.replace(DOMAIN, "").contains("${") ? "an unclosed ${ (the only placeholder is " + DOMAIN + ")" : null;
+    }
+
+    /**
+     * Why {@code host} cannot name one of the box's hosts (a certificate's name): it must be {@link
+     * #DOMAIN} or one DNS label before it, as {@code mail.${box.domain}}; or null.
+     */
+    static String hostProblem(String host) {
+        if (host.equals(DOMAIN) || HOST_UNDER_DOMAIN.matcher(host).matches()) {
+            return null;
+        }
+        return "\"" + host + "\" is not a host of the box: write " + DOMAIN + " or LABEL." + DOMAIN
+                + " (LABEL letters, digits and inner hyphens), as mail." + DOMAIN;
+    }
+
+    /** {@code host} with {@link #DOMAIN} replaced by {@code domain}. */
+    public static String expand(String host, String domain) {
+        return host.replace(DOMAIN, domain);
     }
 
     /** The environment with {@link #DOMAIN} replaced by {@code domain}. */

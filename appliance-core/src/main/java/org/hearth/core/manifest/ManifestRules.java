@@ -82,6 +82,7 @@ final class ManifestRules {
             egress(base, c, lifecycle, at);
             report(base, c, lifecycle, at);
             environment(base, c, at);
+            certificate(base, c, at);
             if (lifecycle.equals("per-message") && !hasEdgeTo(containers, name)) {
                 at.report(append(base, "lifecycle"), "a per-message container serves its peers' connections, "
                         + "but no container declares an edge to \"" + name + "\"");
@@ -250,6 +251,20 @@ final class ManifestRules {
                 at.report(append(base, "environment", e.getKey()), problem);
             }
         });
+    }
+
+    private static void certificate(List<String> base, JsonNode c, ManifestReader.Locator at) {
+        JsonNode name = c.get("certificate");
+        if (name == null || !name.isTextual()) {
+            return;
+        }
+        String problem = BoxName.hostProblem(name.asText());
+        if (problem != null) {
+            at.report(append(base, "certificate"), problem);
+        } else if (!c.path("lifecycle").asText("service").equals("service") && !isSandboxHost(c)) {
+            // The supervisor keeps the files current in long-lived containers; a pool's would go stale.
+            at.report(append(base, "certificate"), "only services and sandbox hosts take a certificate");
+        }
     }
 
     private static void volumes(List<String> base, JsonNode c, String lifecycle, ManifestReader.Locator at) {

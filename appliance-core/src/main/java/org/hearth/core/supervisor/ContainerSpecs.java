@@ -82,7 +82,10 @@ final class ContainerSpecs {
                     .withDns(List.of(egress.resolver().get()));
         }
         if (secrets.needs(decl)) {
-            spec = spec.withEnv(secrets.relayEnvironment()).withSecrets(secrets.folder(app.app(), name).toString());
+            spec = spec.withSecrets(secrets.folder(app.app(), name).toString());
+        }
+        if (secrets.sendsThroughRelay(decl)) {
+            spec = spec.withEnv(secrets.relayEnvironment());
         }
         for (NetworkPlan.Attachment a : app.plan.attachmentsOf(name)) {
             spec = spec.withNetwork(a.network(), a.aliases().toArray(String[]::new));

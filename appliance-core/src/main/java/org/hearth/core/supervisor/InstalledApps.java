@@ -1,6 +1,7 @@
 package org.hearth.core.supervisor;
 
 import org.hearth.core.manifest.AppManifest;
+import org.hearth.core.manifest.BoxName;
 import org.hearth.core.manifest.ManifestException;
 import org.hearth.core.manifest.ManifestReader;
 
@@ -12,6 +13,8 @@ import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.stream.Stream;
 
 /**
@@ -56,6 +59,16 @@ public final class InstalledApps {
             throw new UncheckedIOException("cannot list installed apps in " + dir, e);
         }
         return apps;
+    }
+
+    /** The host names the installed apps' containers want a certificate for, on a box named {@code domain}. */
+    public Set<String> certificateHosts(String domain) {
+        Set<String> hosts = new TreeSet<>();
+        for (Installed installed : list()) {
+            installed.manifest().ifPresent(m -> m.containers().values().forEach(c ->
+                    c.certificate().ifPresent(host -> hosts.add(BoxName.expand(host, domain)))));
+        }
+        return hosts;
     }
 
     /** Records {@code text} as the app's desired manifest, replacing any earlier one atomically. */

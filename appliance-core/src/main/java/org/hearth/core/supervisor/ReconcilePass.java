@@ -15,6 +15,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.net.InetAddress;
+import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -54,7 +55,7 @@ final class ReconcilePass {
     private final Map<String, String> loggedFailures = new HashMap<>();
 
     ReconcilePass(String instance, ContainerRuntime runtime, OverlayProvider overlay, InetAddress publicAddress,
-                  EgressConfig egress, InstalledApps apps, AppStorage storage, Supplier<String> boxDomain) {
+                  EgressConfig egress, InstalledApps apps, AppStorage storage, Path certificates, Supplier<String> boxDomain) {
         this.instance = instance;
         this.runtime = runtime;
         this.overlay = overlay;
@@ -63,7 +64,8 @@ final class ReconcilePass {
         this.storage = storage;
         this.firewalls = new AppFirewalls(new EdgeFirewall(instance));
         EngineNames names = new EngineNames(instance);
-        this.secrets = new ContainerSecrets(ContainerSecrets.defaultRoot(instance), egress.relay(), storage);
+        this.secrets = new ContainerSecrets(ContainerSecrets.defaultRoot(instance), egress.relay(), storage, certificates,
+                boxDomain);
         ContainerSpecs specs = new ContainerSpecs(instance, names, egress, secrets, boxDomain);
         this.services = new RunServices(runtime, names, specs, secrets, storage, listeners);
         // The pass over one app, in order; each step reads what the earlier ones decided.

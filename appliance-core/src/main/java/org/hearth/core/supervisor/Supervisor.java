@@ -63,7 +63,8 @@ public final class Supervisor implements AutoCloseable {
         this.apps = new InstalledApps(home.stateDir("apps"));
         this.storage = new AppStorage(volumes, runtime, home.instanceId());
         PairingState pairing = new PairingState(home.state().resolve("pairing"));
-        this.pass = new ReconcilePass(home.instanceId(), runtime, overlay, publicAddress, egress, apps, storage, () -> {
+        this.pass = new ReconcilePass(home.instanceId(), runtime, overlay, publicAddress, egress, apps, storage,
+                home.state().resolve("certificates"), () -> {
             try {
                 return pairing.domain().orElse(BoxName.UNPAIRED);
             } catch (IOException e) {

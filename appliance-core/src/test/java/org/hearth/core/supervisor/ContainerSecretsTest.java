@@ -40,15 +40,21 @@ class ContainerSecretsTest {
               store:
                 image: hearth/store
                 lifecycle: service
+              imap:
+                image: hearth/imap
+                lifecycle: service
+                certificate: mail.${box.domain}
             """);
 
     @TempDir
     Path dir;
+    private String domain = "alice.boxes.test";
 
     private ContainerSecrets secrets(Optional<RelayConfig> relay) {
         AppVolumes plain = new AppVolumes(new PlainVolumes(dir.resolve("volumes"), ImageRecipe.UID, ImageRecipe.GID), dir,
                 new KeyVault.Cost(1024, 1, 1));
-        return new ContainerSecrets(dir.resolve("shm"), relay, new AppStorage(Optional.of(plain), null, "t"));
+        return new ContainerSecrets(dir.resolve("shm"), relay, new AppStorage(Optional.of(plain), null, "t"),
+                dir.resolve("certificates"), () -> domain);
     }
 
     @Test
@@ -98,7 +104,7 @@ class ContainerSecretsTest {
                 dir, new KeyVault.Cost(1024, 1, 1));
         AppStorage storage = new AppStorage(Optional.of(encrypted), null, "t");
         ContainerSecrets s = new ContainerSecrets(dir.resolve("shm"), Optional.of(new RelayConfig("smtp.provider.example", 465,
-                Optional.of("me"), Optional.of(ca.toString()))), storage);
+                Optional.of("me"), Optional.of(ca.toString()))), storage, dir.resolve("certificates"), () -> domain);
         AppManifest.Container outbound = MANIFEST.containers().get("outbound");
         Path password = s.folder("mail", "outbound").resolve(ContainerSecrets.RELAY_PASSWORD);
         Path trust = s.folder("mail", "outbound").resolve(ContainerSecrets.RELAY_TRUST);
@@ -143,5 +149,42 @@ class ContainerSecretsTest {
 
     private static byte[] bytes(String value) {
         return value.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** The box's certificate for the container's host, handed over once obtained, again when renewed, gone when renamed. */
+    @Test
+    void aContainerWithACertificateGetsItsHostsKeyAndChainAndEachRenewalAtTheNextPass() throws Exception {
+        ContainerSecrets s = secrets(Optional.empty());
+        AppManifest.Container imap = MANIFEST.containers().get("imap");
+        assertThat(s.needs(imap)).isTrue();
+        Path folder = s.folder("mail", "imap");
+        Path chain = folder.resolve(ContainerSecrets.TLS_CHAIN);
+        Path key = folder.resolve(ContainerSecrets.TLS_KEY);
+
+        s.refresh("mail", "imap", imap, true);
+        assertThat(folder).as("none obtained yet: the container offers its self-signed one").isEmptyDirectory();
+
+        Path obtained = Files.createDirectories(dir.resolve("certificates/mail.alice.boxes.test"));
+        Files.writeString(obtained.resolve("privkey.pem"), "key one");
+        Files.writeString(obtained.resolve("fullchain.pem"), "chain one");
+        // Another host's certificate is not this container's.
+        Files.createDirectories(dir.resolve("certificates/mx.alice.boxes.test"));
+        Files.writeString(dir.resolve("certificates/mx.alice.boxes.test/privkey.pem"), "mx key");
+        s.refresh("mail", "imap", imap, false);
+        assertThat(key).hasContent("key one");
+        assertThat(chain).hasContent("chain one");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(key))).isEqualTo("r--------");
+        assertThat(Files.getAttribute(key, "unix:uid")).isEqualTo(ImageRecipe.UID);
+
+        Files.writeString(obtained.resolve("privkey.pem"), "key two");
+        Files.writeString(obtained.resolve("fullchain.pem"), "chain two, renewed");
+        s.refresh("mail", "imap", imap, false);
+        assertThat(key).hasContent("key two");
+        assertThat(chain).hasContent("chain two, renewed");
+
+        domain = "alice2.boxes.test";
+        s.refresh("mail", "imap", imap, false);
+        assertThat(chain).as("renamed: the old name's certificate is not offered").doesNotExist();
+        assertThat(key).doesNotExist();
     }
 }

@@ -4,6 +4,7 @@ import org.apache.james.mailbox.Authenticator;
 import org.apache.james.metrics.api.MetricFactory;
 import org.apache.james.metrics.logger.DefaultMetricFactory;
 import org.hearth.mail.common.AuthThrottle;
+import org.hearth.mail.common.ServerKeys;
 import org.hearth.mail.common.TlsIdentity;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -20,7 +21,9 @@ import java.time.Clock;
  * <ul>
  *   <li>{@code MAIL_DATA} (default /data): the volume; holds the Derby database (mailboxes, delivery ledger,
  *       failure counts), accounts, TLS identity and {@code quarantine/}</li>
- *   <li>{@code MAIL_HOSTNAME}: the name in greetings, the certificate and Authentication-Results (its authserv-id)</li>
+ *   <li>{@code MAIL_HOSTNAME}: the name in greetings, the self-signed certificate and Authentication-Results (its authserv-id)</li>
+ *   <li>{@code HEARTH_SECRETS} (/run/secrets): the box's certificate for that name, once the supervisor has one
+ *       (the manifest's {@code certificate:}; {@link ServerKeys})</li>
  *   <li>{@code OUTBOUND_LMTP_PORT} (2425): LMTP for the appliance's own outbound, whose mail's sender is not checked</li>
  *   <li>{@code LMTP_PORT} (2424), {@code IMAP_PORT} (1143, STARTTLS), {@code IMAPS_PORT} (1993, implicit TLS)</li>
  *   <li>{@code SPAM_SCANNER} (spam:7830): spamd's address; {@code SPAM_TIMEOUT_MS} (30000)</li>
@@ -51,7 +54,8 @@ public final class MailStore {
         for (String user : accounts.users()) {
             mailboxes.provision(user);
         }
-        SSLContext tls = TlsIdentity.stored(data.resolve("tls/server.p12"), hostname).serverContext();
+        SSLContext tls = ServerKeys.context(Path.of(env("HEARTH_SECRETS", "/run/secrets")),
+                TlsIdentity.stored(data.resolve("tls/server.p12"), hostname));
         SpamScanner scanner = new SpamScanner(hostPort(env("SPAM_SCANNER", "spam:7830")),
                 Integer.parseInt(env("SPAM_TIMEOUT_MS", "30000")));
         LmtpDelivery.WhenScannerDown whenDown = switch (env("SPAM_UNAVAILABLE", "tempfail")) {

@@ -23,6 +23,7 @@ import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.KeyStore;
+import java.security.PrivateKey;
 import java.security.SecureRandom;
 import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
@@ -91,6 +92,14 @@ public final class TlsIdentity {
     public X509Certificate certificate() {
         try {
             return (X509Certificate) keyStore.getCertificate(ALIAS);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    public PrivateKey privateKey() {
+        try {
+            return (PrivateKey) keyStore.getKey(ALIAS, password);
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException(e);
         }

@@ -14,6 +14,9 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
@@ -105,17 +108,75 @@ class SessionLimitsTest {
     }
 
     @Test
+    void startTlsOffersTheBoxCertificateOnceHandedOverAndEachRenewalWithNoRestart() throws Exception {
+        // Not under /tmp: each sandbox has a fresh /tmp of its own.
+        Path secrets = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "secrets");
+        try (RunningSmtp smtp = new RunningSmtp(new RecordingLmtpServer(), 100_000, false,
+                Map.of("HEARTH_SECRETS", secrets.toString(), "SMTP_GREET_PAUSE_MS", "0"))) {
+            assertThat(offered(smtp)).isEqualTo("CN=mx.test");
+            Path first = certificate(secrets.resolve("first"), "mx.alice.test");
+            install(first, secrets);
+            assertThat(offered(smtp)).isEqualTo("CN=mx.alice.test");
+            // Caught half replaced (the new chain, the old key): the self-signed one serves meanwhile.
+            Path renewed = certificate(secrets.resolve("renewed"), "mx.alice.test renewed");
+            Files.copy(renewed.resolve("chain.pem"), secrets.resolve("tls-chain.pem"), StandardCopyOption.REPLACE_EXISTING);
+            assertThat(offered(smtp)).isEqualTo("CN=mx.test");
+            assertThat(smtp.output()).anyMatch(line -> line.contains("event=certificate-unreadable"));
+            install(renewed, secrets);
+            assertThat(offered(smtp)).isEqualTo("CN=mx.alice.test renewed");
+        }
+    }
+
+    /** The subject of the certificate a STARTTLS handshake is offered now. */
+    private static String offered(RunningSmtp smtp) throws Exception {
+        try (Socket plain = new Socket(InetAddress.getLoopbackAddress(), smtp.port)) {
+            plain.setSoTimeout(10_000);
+            SSLSocket tls = startTls(plain, smtp.port);
+            String subject = ((X509Certificate) tls.getSession().getPeerCertificates()[0]).getSubjectX500Principal().getName();
+            new Conversation(tls).command("QUIT");
+            return subject;
+        }
+    }
+
+    /** Greeting, EHLO and STARTTLS on {@code plain}, then the handshake. */
+    private static SSLSocket startTls(Socket plain, int port) throws Exception {
+        Conversation clear = new Conversation(plain);
+        clear.reply();
+        clear.command("EHLO client.test");
+        assertThat(clear.command("STARTTLS")).startsWith("220 2.0.0");
+        SSLSocket tls = (SSLSocket) trustingAll().getSocketFactory().createSocket(plain, "mx.test", port, true);
+        tls.startHandshake();
+        return tls;
+    }
+
+    /** A self-signed certificate and its PKCS#8 key, made with the handler's own Perl modules. */
+    private static Path certificate(Path folder, String name) throws Exception {
+        Files.createDirectories(folder);
+        Process p = new ProcessBuilder("perl", "-MIO::Socket::SSL::Utils", "-e",
+                "my ($c, $k) = CERT_create(subject => { commonName => $ARGV[0] }, key => KEY_create_ec());"
+                        + " PEM_cert2file($c, \"$ARGV[1]/chain.pem\"); PEM_key2file($k, \"$ARGV[1]/key.pem\");",
+                name, folder.toString()).redirectErrorStream(true).start();
+        assertThat(new String(p.getInputStream().readAllBytes())).isEmpty();
+        assertThat(p.waitFor()).isZero();
+        return folder;
+    }
+
+    /** As the supervisor hands it over: the key, then the chain, each replaced whole. */
+    private static void install(Path from, Path secrets) throws Exception {
+        for (String[] f : new String[][] {{"key.pem", "tls-key.pem"}, {"chain.pem", "tls-chain.pem"}}) {
+            Files.copy(from.resolve(f[0]), secrets.resolve(".next"), StandardCopyOption.REPLACE_EXISTING);
+            Files.move(secrets.resolve(".next"), secrets.resolve(f[1]), StandardCopyOption.ATOMIC_MOVE,
+                    StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+
+    @Test
     void insideTlsASilentOrHalfSentClientStillMeetsTheIdleTimeout() throws Exception {
         try (RunningSmtp smtp = new RunningSmtp(new RecordingLmtpServer(), 100_000, false,
                 Map.of("SMTP_IDLE_SECONDS", "2", "SMTP_GREET_PAUSE_MS", "0"));
              Socket plain = new Socket(InetAddress.getLoopbackAddress(), smtp.port)) {
             plain.setSoTimeout(15_000);
-            Conversation clear = new Conversation(plain);
-            clear.reply();
-            clear.command("EHLO client.test");
-            assertThat(clear.command("STARTTLS")).startsWith("220 2.0.0");
-            SSLSocket tls = (SSLSocket) trustingAll().getSocketFactory().createSocket(plain, "mx.test", smtp.port, true);
-            tls.startHandshake();
+            SSLSocket tls = startTls(plain, smtp.port);
             Conversation secret = new Conversation(tls);
             assertThat(secret.command("EHLO client.test")).startsWith("250");
             // The first byte of a TLS record, and nothing more: the server must not wait inside the record.

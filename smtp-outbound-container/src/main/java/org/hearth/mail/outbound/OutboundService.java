@@ -6,6 +6,7 @@ import org.hearth.mail.common.AuthThrottle;
 import org.hearth.mail.outbound.admin.AdminSocket;
 import org.hearth.mail.outbound.admin.OutboundAdmin;
 import org.hearth.mail.outbound.admin.QueueStatus;
+import org.hearth.mail.common.ServerKeys;
 import org.hearth.mail.common.TlsIdentity;
 import org.hearth.mail.common.StoreLogin;
 import org.hearth.mail.outbound.delivery.CheckedTls;
@@ -58,7 +59,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * DELIVERY_WORKERS [6] (messages tried at once), DESTINATION_CONCURRENCY [3] (sessions to one
  * destination at once: a slow one holds at most half the workers), HEARTH_RELAY and HEARTH_RELAY_USER (set
  * by the supervisor from appliance.yaml's egress.relay: every other domain's mail goes to that
- * smarthost, its password and extra CA certificates in HEARTH_SECRETS [/run/secrets]), and the retry
+ * smarthost, its password and extra CA certificates in HEARTH_SECRETS [/run/secrets], where submission's
+ * certificate for OWNER_HOSTNAME is too once the box has one), and the retry
  * schedule QUEUE_MINIMAL_BACKOFF [300s], QUEUE_MAXIMAL_BACKOFF [4000s], QUEUE_DELAY_WARNING [4h],
  * QUEUE_LIFETIME [5d] (Postfix's defaults), and DNSSEC_TRUST_ANCHORS (DS or DNSKEY records, one per line,
  * DANE validates from instead of the root's: a test world with its own signed zones).
@@ -79,7 +81,8 @@ public final class OutboundService {
         RetrySchedule schedule = RetrySchedule.fromEnvironment(System.getenv());
         MailQueue queue = MailQueue.open(data.resolve("queue"), schedule);
         DkimKeys keys = new DkimKeys(data.resolve("dkim"));
-        SSLContext tls = TlsIdentity.stored(data.resolve("tls/submission.p12"), ownerHost).serverContext();
+        SSLContext tls = ServerKeys.context(Path.of(env("HEARTH_SECRETS", "/run/secrets")),
+                TlsIdentity.stored(data.resolve("tls/submission.p12"), ownerHost));
         InetSocketAddress storeLogin = hostPort(env("STORE_LOGIN", "imap:2465"));
         InetSocketAddress storeLmtp = hostPort(env("STORE_LMTP", "imap:2425"));
 

@@ -11,6 +11,7 @@ import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.SslConnectionFactory;
 import org.eclipse.jetty.util.ssl.SslContextFactory;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
+import org.hearth.mail.common.ServerKeys;
 import org.hearth.mail.common.TlsIdentity;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -28,7 +29,8 @@ import java.util.Map;
  *
  * <p>Settings (environment): {@code WEBMAIL_PORT} (8443), {@code STORE_IMAP} (imap:1143),
  * {@code STORE_LOGIN} (imap:2465), {@code SUBMISSION} (outbound:1587), {@code MAIL_HOSTNAME} (the
- * certificate's name), {@code MAIL_DATA} (/data: its TLS key, uploads in flight and the senders
+ * self-signed certificate's name; the box's own certificate, once there is one, in {@code HEARTH_SECRETS}),
+ * {@code MAIL_DATA} (/data: its TLS key, uploads in flight and the senders
  * each owner allows remote images from, on its encrypted volume), {@code MAX_MESSAGE_BYTES} (a message sent, attachments included). When the
  * supervisor names the port in {@code HEARTH_PROXY_PROTOCOL_PORTS}, each connection starts with the
  * edge listener's PROXY header: the browser's own address, which login throttling needs.
@@ -61,7 +63,8 @@ public final class WebmailService {
         http.setHttpCompliance(HttpCompliance.RFC9110);
         http.addCustomizer(new SecureRequestCustomizer(false));
         SslContextFactory.Server tls = new SslContextFactory.Server();
-        tls.setSslContext(TlsIdentity.stored(data.resolve("tls/webmail.p12"), hostname).serverContext());
+        tls.setSslContext(ServerKeys.context(Path.of(env.getOrDefault("HEARTH_SECRETS", "/run/secrets")),
+                TlsIdentity.stored(data.resolve("tls/webmail.p12"), hostname)));
         tls.setIncludeProtocols("TLSv1.3", "TLSv1.2");
         SslConnectionFactory tlsFactory = new SslConnectionFactory(tls, HttpVersion.HTTP_1_1.asString());
         int port = Integer.parseInt(env.getOrDefault("WEBMAIL_PORT", "8443"));
