@@ -1,5 +1,6 @@
 package org.hearth.core.overlay;
 
+import org.hearth.core.OwnerOnlyFile;
 import com.fasterxml.jackson.databind.JavaType;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -8,10 +9,8 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
@@ -66,7 +65,7 @@ final class DeviceRegistry<T> {
     /** Call under {@link #locked}. */
     void write(List<T> devices) {
         try {
-            writeOwnerOnly(dir.resolve("devices.json"), JSON.writeValueAsString(devices));
+            OwnerOnlyFile.write(dir.resolve("devices.json"), JSON.writeValueAsString(devices));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + dir.resolve("devices.json"), e);
         }
@@ -87,15 +86,6 @@ final class DeviceRegistry<T> {
             });
             return gone;
         });
-    }
-
-    /** Writes through a root-only temporary file and a rename, so readers see the old or the new whole file. */
-    static void writeOwnerOnly(Path file, String text) throws IOException {
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        Files.deleteIfExists(tmp);
-        Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-        Files.writeString(tmp, text, StandardCharsets.UTF_8);
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 
     /**

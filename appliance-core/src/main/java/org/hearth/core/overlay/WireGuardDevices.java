@@ -1,5 +1,6 @@
 package org.hearth.core.overlay;
 
+import org.hearth.core.OwnerOnlyFile;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
@@ -111,7 +112,7 @@ public final class WireGuardDevices {
         return registry.locked(() -> {
             try {
                 if (!Files.isRegularFile(file)) {
-                    DeviceRegistry.writeOwnerOnly(file, WireGuardKeys.newPrivateKey());
+                    OwnerOnlyFile.write(file, WireGuardKeys.newPrivateKey());
                 }
                 String key = Files.readString(file, StandardCharsets.US_ASCII).strip();
                 WireGuardKeys.decode(key, "private key in " + file);

@@ -1,12 +1,11 @@
 package org.hearth.core.pairing;
 
+import org.hearth.core.OwnerOnlyFile;
 import org.hearth.registry.protocol.SignedRequest;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.KeyPair;
@@ -46,13 +45,9 @@ public final class BoxIdentity {
             }
             KeyPair pair = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
             Files.createDirectories(dir);
-            Path partial = dir.resolve("box-key.pk8.new");
-            Files.deleteIfExists(partial);
-            Files.createFile(partial, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-            Files.write(partial, pair.getPrivate().getEncoded(), StandardOpenOption.TRUNCATE_EXISTING);
             Files.write(open, pair.getPublic().getEncoded());
             // The private half last and whole: a crash leaves no half-written key behind.
-            Files.move(partial, secret, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            OwnerOnlyFile.write(secret, pair.getPrivate().getEncoded());
             return new BoxIdentity(pair.getPrivate(), pair.getPublic());
         } catch (GeneralSecurityException e) {
             throw new IOException("the box key in " + dir + " cannot be read: " + e.getMessage(), e);

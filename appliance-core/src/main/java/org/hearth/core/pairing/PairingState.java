@@ -1,13 +1,12 @@
 package org.hearth.core.pairing;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.hearth.core.OwnerOnlyFile;
 import org.hearth.registry.protocol.PairingCode;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -90,10 +89,6 @@ public final class PairingState {
 
     private void write(String name, String text) throws IOException {
         Files.createDirectories(dir);
-        Path partial = dir.resolve(name + ".new");
-        Files.deleteIfExists(partial);
-        Files.createFile(partial, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-        Files.writeString(partial, text);
-        Files.move(partial, dir.resolve(name), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        OwnerOnlyFile.write(dir.resolve(name), text);
     }
 }

@@ -4,15 +4,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.hearth.core.Backoff;
+import org.hearth.core.OwnerOnlyFile;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
@@ -301,13 +299,6 @@ public final class AppVolumes {
         ObjectNode f = JSON.createObjectNode();
         f.put("failures", readFailures().count() + 1);
         f.put("last", System.currentTimeMillis());
-        Path tmp = failuresFile.resolveSibling(failuresFile.getFileName() + ".new");
-        Files.deleteIfExists(tmp);
-        Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-        try (var channel = java.nio.channels.FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-            channel.write(java.nio.ByteBuffer.wrap(JSON.writeValueAsBytes(f)));
-            channel.force(true);
-        }
-        Files.move(tmp, failuresFile, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        OwnerOnlyFile.write(failuresFile, JSON.writeValueAsBytes(f));
     }
 }
