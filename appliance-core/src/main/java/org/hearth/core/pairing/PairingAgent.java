@@ -22,7 +22,8 @@ import java.util.Optional;
  * phone's sealed messages — {@code hello} with the zone, {@code setup} by claiming the chosen name
  * with the box's key, running {@link BoxSetup} and publishing the mail's DNS records under the name,
  * telling the phone each step. A message that does
- * not open (altered, made up, replayed) is refused and nothing is done with it. Once done, the
+ * not open (altered, made up, replayed) is refused and nothing is done with it. A box restarted
+ * while the phone waits answers what the phone sent meanwhile ({@link PairingState#taken}). Once done, the
  * channel is closed for good and the code forgotten; a new code (hearth pair --new) is taken up
  * within a poll's time.
  */
@@ -85,27 +86,30 @@ public final class PairingAgent implements Runnable {
         String channel = keys.channel();
         registry.open(keys);
         String zone = registry.zone();
-        int read = registry.poll(channel, PairingSeal.TO_BOX, 0, 0).next();
+        // Where the box left off: a message the phone sent while it was away is answered now. Fewer
+        // at the relay than that means the relay lost them (it keeps them in memory): start at its count.
+        int read = Math.min(state.taken(channel), registry.poll(channel, PairingSeal.TO_BOX, 0, 0).next());
         LOG.info("event=pairing-waiting registry={} zone={}", registry.base(), zone);
         while (running && code.equals(state.code().orElse(null))) {
             RegistryClient.Polled polled = registry.poll(channel, PairingSeal.TO_BOX, read, 25);
             for (String sealed : polled.messages()) {
                 int seq = ++read;
-                String text;
+                Optional<String> text = Optional.empty();
                 try {
-                    text = keys.toBox().open(seq, sealed);
+                    text = Optional.of(keys.toBox().open(seq, sealed));
                 } catch (PairingSeal.TamperedException e) {
                     LOG.warn("event=pairing-message-refused reason=\"{}\"", e.getMessage());
                     reply(keys, Map.of("type", "error", "message", "A message from your phone was changed on its way to"
                             + " your box, so your box did nothing with it. Try again; if this happens again, something"
                             + " between your phone and the registry is tampering with your connection."));
-                    continue;
                 }
-                if (handle(keys, zone, JSON.readTree(text))) {
+                if (text.isPresent() && handle(keys, zone, JSON.readTree(text.get()))) {
                     registry.close(keys);
                     LOG.info("event=paired registry={}", registry.base());
                     return;
                 }
+                // Once answered: a box that stops before this answers the message again when it is back.
+                state.setTaken(channel, seq);
             }
             // A box restarted on a new network, or a registry restarted: the channel is opened again each round.
             registry.open(keys);

@@ -60,6 +60,23 @@ public final class PairingState {
         }
     }
 
+    /**
+     * How many of the phone's messages on {@code channel} the box has answered (or refused): a box
+     * restarted while the phone waits goes on with the message after them.
+     */
+    public synchronized int taken(String channel) throws IOException {
+        Path file = dir.resolve("taken");
+        if (!Files.isRegularFile(file)) {
+            return 0;
+        }
+        String[] parts = Files.readString(file).strip().split(" ");
+        return parts.length == 2 && parts[0].equals(channel) ? Integer.parseInt(parts[1]) : 0;
+    }
+
+    public synchronized void setTaken(String channel, int count) throws IOException {
+        write("taken", channel + " " + count + "\n");
+    }
+
     /** The unused code, made now if there is none; empty once paired. */
     public synchronized Optional<PairingCode> code() throws IOException {
         if (paired().isPresent()) {
@@ -78,6 +95,7 @@ public final class PairingState {
         PairingCode code = PairingCode.random();
         write("code", code.format() + "\n");
         Files.deleteIfExists(dir.resolve("paired.json"));
+        Files.deleteIfExists(dir.resolve("taken"));
         return code;
     }
 
@@ -85,6 +103,7 @@ public final class PairingState {
     public synchronized void markPaired(String name, String domain, String address) throws IOException {
         write("paired.json", JSON.writeValueAsString(new Paired(name, domain, address, Instant.now().toString())));
         Files.deleteIfExists(dir.resolve("code"));
+        Files.deleteIfExists(dir.resolve("taken"));
     }
 
     private void write(String name, String text) throws IOException {
