@@ -55,6 +55,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.StreamSupport;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -391,6 +392,15 @@ class PairingTest {
         String missing = hearth.ok("status").stdout();
         assertThat(missing).containsPattern("dns +" + DOMAIN.replace(".", "\\.") + ": 1 of [0-9]+ record sets MISSING or WRONG")
                 .contains("_dmarc." + DOMAIN + ". TXT: MISSING at 127.0.0.1:" + registry.dnsPort() + ": expected [\"v=DMARC1; p=reject");
+        // The same facts for the owner app and scripts.
+        JsonNode box = MailClients.json(hearth.ok("status", "--json").stdout()).path("box");
+        assertThat(box.path("domain").asText()).isEqualTo(DOMAIN);
+        assertThat(box.path("dns").findValuesAsText("name")).contains("_dmarc." + DOMAIN + ".", DOMAIN + ".");
+        assertThat(StreamSupport.stream(box.path("dns").spliterator(), false).filter(f -> !f.path("ok").asBoolean())
+                .map(f -> f.path("name").asText() + " " + f.path("problem").asText()).toList())
+                .singleElement().asString().startsWith("_dmarc." + DOMAIN + ". MISSING");
+        assertThat(box.path("certificates").findValuesAsText("host")).containsExactly("mail." + DOMAIN, "mx." + DOMAIN);
+        assertThat(box.path("certificates").findValuesAsText("issuer")).hasSize(2);
     }
 
     private static String imapContainer() {

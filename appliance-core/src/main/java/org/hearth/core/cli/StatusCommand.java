@@ -1,5 +1,8 @@
 package org.hearth.core.cli;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.hearth.core.ApplianceConfig;
 import org.hearth.core.HearthHome;
 import org.hearth.core.certificates.BoxCertificate;
@@ -14,6 +17,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -25,48 +29,106 @@ final class StatusCommand implements Callable<Integer> {
     @ParentCommand
     HearthCommand root;
 
-    @Option(names = "--json", description = "Print the status as JSON.")
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Option(names = "--json", description = "Print the status as JSON (a paired box's DNS check and certificates under \"box\").")
     boolean json;
 
-    /** A paired box's published records, checked at the zone's name servers: each one missing or wrong named. */
-    private static void printDns(HearthHome home) {
-        Optional<PairingState.Published> published;
+    /**
+     * What a paired box is to the world: its name, each record set it published as the zone's name
+     * servers answer it, and the certificate of each host its apps ask for (absent: not obtained yet).
+     */
+    record Box(String domain, List<String> nameservers, List<DnsCheck.Finding> dns, List<Certificate> certificates) {
+    }
+
+    record Certificate(String host, Optional<BoxCertificate> held, Optional<String> unreadable) {
+    }
+
+    /** The box's facts, asked of the zone's servers now; empty if it is not paired; a problem if unreadable. */
+    private static Optional<Box> box(HearthHome home) throws IOException {
+        Optional<PairingState.Published> published = new PairingState(home.state().resolve("pairing")).published();
+        if (published.isEmpty()) {
+            return Optional.empty();
+        }
+        String domain = published.get().domain();
+        List<Certificate> certificates = new ArrayList<>();
+        for (String host : new InstalledApps(home.stateDir("apps")).certificateHosts(domain)) {
+            try {
+                certificates.add(new Certificate(host, BoxCertificate.read(BoxCertificate.folder(home.state().resolve("certificates"),
+                        host)), Optional.empty()));
+            } catch (IOException e) {
+                certificates.add(new Certificate(host, Optional.empty(), Optional.of(e.getMessage())));
+            }
+        }
+        return Optional.of(new Box(domain, published.get().nameservers(), DnsCheck.check(published.get()), certificates));
+    }
+
+    /** Each record set missing or wrong at the zone's servers named, and each certificate's issuer and dates. */
+    private static void printBox(HearthHome home) {
+        Optional<Box> read;
         try {
-            published = new PairingState(home.state().resolve("pairing")).published();
+            read = box(home);
         } catch (IOException e) {
             System.out.println("dns         cannot read what was published: " + e.getMessage());
             return;
         }
-        if (published.isEmpty()) {
+        if (read.isEmpty()) {
             return;
         }
-        List<DnsCheck.Finding> findings = DnsCheck.check(published.get());
-        List<DnsCheck.Finding> bad = findings.stream().filter(f -> !f.ok()).toList();
-        System.out.printf("dns         %s: %s (at %s)%n", published.get().domain(), bad.isEmpty()
-                ? findings.size() + " record sets as published"
-                : bad.size() + " of " + findings.size() + " record sets MISSING or WRONG", String.join(", ",
-                published.get().nameservers()));
+        Box box = read.get();
+        List<DnsCheck.Finding> bad = box.dns().stream().filter(f -> !f.ok()).toList();
+        System.out.printf("dns         %s: %s (at %s)%n", box.domain(), bad.isEmpty()
+                ? box.dns().size() + " record sets as published"
+                : bad.size() + " of " + box.dns().size() + " record sets MISSING or WRONG", String.join(", ", box.nameservers()));
         bad.forEach(f -> System.out.println("  " + f.name() + " " + f.type() + ": " + f.problem()));
-        for (String host : new InstalledApps(home.stateDir("apps")).certificateHosts(published.get().domain())) {
-            try {
-                Optional<BoxCertificate> certificate = BoxCertificate.read(BoxCertificate.folder(home.state().resolve("certificates"),
-                        host));
-                System.out.println("certificate " + host + ": " + certificate.map(c -> "issued by "
-                        + c.chain().get(0).getIssuerX500Principal().getName() + ", valid until " + c.notAfter() + " (renewed from "
-                        + c.renewFrom() + ")").orElse("none yet (the box asks " + ApplianceConfig.read(home).acme().directory()
-                        + "; see the supervisor's log)"));
-            } catch (IOException e) {
-                System.out.println("certificate " + host + ": cannot be read: " + e.getMessage());
-            }
+        for (Certificate c : box.certificates()) {
+            System.out.println("certificate " + c.host() + ": " + c.unreadable().map(p -> "cannot be read: " + p).orElseGet(() ->
+                    c.held().map(h -> "issued by " + h.chain().get(0).getIssuerX500Principal().getName() + ", valid until "
+                            + h.notAfter() + " (renewed from " + h.renewFrom() + ")").orElse("none yet (the box asks "
+                            + acmeDirectory(home) + "; see the supervisor's log)")));
         }
     }
 
+    private static String acmeDirectory(HearthHome home) {
+        try {
+            return ApplianceConfig.read(home).acme().directory().toString();
+        } catch (RuntimeException e) {
+            return "its CA";
+        }
+    }
+
+    /** The supervisor's status as JSON, with the box's facts under "box" once it is paired. */
+    private static String json(HearthHome home, Optional<SupervisorStatus> status) throws IOException {
+        ObjectNode out = status.isPresent() ? (ObjectNode) JSON.readTree(status.get().toJson())
+                : JSON.createObjectNode().put("running", false);
+        Optional<Box> box = box(home);
+        if (box.isPresent()) {
+            ObjectNode b = out.putObject("box").put("domain", box.get().domain());
+            box.get().nameservers().forEach(b.putArray("nameservers")::add);
+            ArrayNode dns = b.putArray("dns");
+            for (DnsCheck.Finding f : box.get().dns()) {
+                ObjectNode d = dns.addObject().put("name", f.name()).put("type", f.type()).put("ok", f.ok());
+                if (!f.ok()) {
+                    d.put("problem", f.problem());
+                }
+            }
+            ArrayNode certificates = b.putArray("certificates");
+            for (Certificate c : box.get().certificates()) {
+                ObjectNode o = certificates.addObject().put("host", c.host());
+                c.unreadable().ifPresent(p -> o.put("problem", p));
+                c.held().ifPresent(h -> o.put("issuer", h.chain().get(0).getIssuerX500Principal().getName())
+                        .put("notAfter", h.notAfter().toString()).put("renewFrom", h.renewFrom().toString()));
+            }
+        }
+        return JSON.writeValueAsString(out);
+    }
+
     @Override
-    public Integer call() {
+    public Integer call() throws IOException {
         HearthHome home = root.home();
         Optional<SupervisorStatus> read = current(home);
         if (json) {
-            System.out.println(read.map(SupervisorStatus::toJson).orElse("{\"running\": false}"));
+            System.out.println(json(home, read));
             return 0;
         }
         if (read.isEmpty()) {
@@ -91,7 +153,7 @@ final class StatusCommand implements Callable<Integer> {
             default -> st.backend() + " (encrypted), " + (st.locked() ? "LOCKED (run: hearth unlock)" : "unlocked");
         }, st.passphraseSet() || !st.encrypted() ? "" : "; no passphrase yet (the first hearth unlock sets it)");
         s.problems().forEach(p -> System.out.println("pass        " + p));
-        printDns(home);
+        printBox(home);
         if (s.apps().isEmpty()) {
             System.out.println("no apps installed (hearth app install NAME|PATH)");
         }

@@ -37,6 +37,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 
@@ -78,13 +79,11 @@ final class UpCommand implements Callable<Integer> {
                 Supervisor supervisor = new Supervisor(home, runtime, provider, publicSide,
                         ApplianceConfig.read(home).egress(), volumes);
                 try (ControlSocket control = ControlSocket.open(home, supervisor, runtime, publicSide)) {
-                    Optional<PairingAgent> pairing = startPairing(home, supervisor, runtime, publicSide);
-                    Optional<CertificateAgent> certificates = startCertificates(home);
+                    List<Runnable> stopAgents = startRegistryAgents(home, supervisor, runtime, publicSide);
                     try {
                         SupervisorProcess.runForeground(home, supervisor);
                     } finally {
-                        pairing.ifPresent(PairingAgent::stop);
-                        certificates.ifPresent(CertificateAgent::stop);
+                        stopAgents.forEach(Runnable::run);
                     }
                 }
             }
@@ -96,38 +95,32 @@ final class UpCommand implements Callable<Integer> {
     }
 
     /**
-     * When appliance.yaml names a registry, the pairing agent waits there for the owner's phone while
-     * the box is unpaired (its code made now if this is the first start).
+     * When appliance.yaml names a registry: the pairing agent, which waits there for the owner's phone
+     * while the box is unpaired (its code made now if this is the first start), and the certificate
+     * agent, which keeps a paired box's certificates for the names its apps ask for (appliance.yaml's
+     * acme: the CA). Returns how to stop them.
      */
-    private static Optional<PairingAgent> startPairing(HearthHome home, Supervisor supervisor, DockerRuntime runtime,
-                                                       InetAddress publicSide) throws IOException {
-        Optional<URI> registry = ApplianceConfig.read(home).registry().url();
-        PairingState state = new PairingState(home.stateDir("pairing"));
-        if (registry.isEmpty()) {
-            return Optional.empty();
-        }
-        state.code();
-        PairingAgent agent = new PairingAgent(new RegistryClient(registry.get()), state,
-                BoxIdentity.loadOrCreate(home.stateDir("registry")), PairingSetup.of(home, supervisor, runtime, publicSide));
-        Thread thread = new Thread(agent, "pairing");
-        thread.setDaemon(true);
-        thread.start();
-        return Optional.of(agent);
-    }
-
-    /** With a registry, a paired box keeps certificates for the names its apps ask for (appliance.yaml's acme: the CA). */
-    private static Optional<CertificateAgent> startCertificates(HearthHome home) throws IOException {
+    private static List<Runnable> startRegistryAgents(HearthHome home, Supervisor supervisor, DockerRuntime runtime,
+                                                      InetAddress publicSide) throws IOException {
         ApplianceConfig config = ApplianceConfig.read(home);
-        if (config.registry().url().isEmpty()) {
-            return Optional.empty();
+        Optional<URI> url = config.registry().url();
+        if (url.isEmpty()) {
+            return List.of();
         }
-        CertificateAgent agent = new CertificateAgent(config.acme(), home.stateDir("certificates"),
-                new PairingState(home.stateDir("pairing")), new RegistryClient(config.registry().url().get()),
-                BoxIdentity.loadOrCreate(home.stateDir("registry")), new InstalledApps(home.stateDir("apps"))::certificateHosts);
-        Thread thread = new Thread(agent, "certificates");
-        thread.setDaemon(true);
-        thread.start();
-        return Optional.of(agent);
+        PairingState state = new PairingState(home.stateDir("pairing"));
+        state.code();
+        RegistryClient registry = new RegistryClient(url.get());
+        BoxIdentity identity = BoxIdentity.loadOrCreate(home.stateDir("registry"));
+        PairingAgent pairing = new PairingAgent(registry, state, identity, PairingSetup.of(home, supervisor, runtime, publicSide));
+        CertificateAgent certificates = new CertificateAgent(config.acme(), home.stateDir("certificates"), state, registry,
+                identity, new InstalledApps(home.stateDir("apps"))::certificateHosts);
+        for (Map.Entry<String, Runnable> agent : Map.<String, Runnable>of("pairing", pairing, "certificates", certificates)
+                .entrySet()) {
+            Thread thread = new Thread(agent.getValue(), agent.getKey());
+            thread.setDaemon(true);
+            thread.start();
+        }
+        return List.of(pairing::stop, certificates::stop);
     }
 
     /**
