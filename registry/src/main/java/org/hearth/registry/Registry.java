@@ -109,40 +109,87 @@ final class Registry {
         };
     }
 
-    /** The box's public addresses (body: {"addresses": [...]}), published as the name's A and AAAA records. */
+    /** Most hosts under a box's name that carry its addresses. */
+    private static final int MAX_ADDRESS_HOSTS = 8;
+
+    /**
+     * The box's public addresses, published as A and AAAA records at each of its address hosts. Body:
+     * {@code {"addresses": [...]}}, or {@code {"fromRequest": true}} for the address this request
+     * came from (a box behind NAT does not know its own); and {@code "hosts"}, the owners under the
+     * box's name that carry them ({@code ["@", "mx"]}: the name and its mail exchanger, which an MX
+     * record may not reach through a CNAME; default {@code ["@"]}). Hosts it no longer names lose them.
+     */
     // Signed changes take turns (synchronized): an older request can never land after a newer one,
     // and each publication sees the one before it finished. A registry's traffic is small.
-    synchronized Answer addresses(String boxId, byte[] body, Signed signed) throws SQLException, IOException {
+    synchronized Answer addresses(String boxId, byte[] body, Signed signed, String client) throws SQLException, IOException {
         Optional<String> name = store.nameOf(boxId);
         Optional<Answer> refused = checkBox(boxId, name, "/v1/boxes/" + boxId + "/addresses", body, signed);
         if (refused.isPresent()) {
             return refused.get();
         }
+        JsonNode request = parse(body);
+        List<String> given = new ArrayList<>();
+        if (request.path("fromRequest").asBoolean(false)) {
+            if (request.has("addresses")) {
+                return Answer.error(400, "give addresses or fromRequest, not both");
+            }
+            given.add(client);
+        } else {
+            JsonNode list = request.path("addresses");
+            if (!list.isArray() || list.isEmpty() || list.size() > 8) {
+                return Answer.error(400, "addresses must be a list of 1 to 8 addresses (or fromRequest: true)");
+            }
+            list.forEach(a -> given.add(a.asText("")));
+        }
         List<String> v4 = new ArrayList<>();
         List<String> v6 = new ArrayList<>();
-        JsonNode list = parse(body).path("addresses");
-        if (!list.isArray() || list.isEmpty() || list.size() > 8) {
-            return Answer.error(400, "addresses must be a list of 1 to 8 addresses");
-        }
-        for (JsonNode a : list) {
-            Optional<InetAddress> address = publicAddresses.parse(a.asText(""));
+        for (String a : given) {
+            Optional<InetAddress> address = publicAddresses.parse(a);
             if (address.isEmpty()) {
-                return Answer.error(400, "\"" + a.asText("") + "\" is not a public IPv4 or IPv6 address");
+                return Answer.error(400, "\"" + a + "\" is not a public IPv4 or IPv6 address"
+                        + (request.path("fromRequest").asBoolean(false) ? " (the address this request came from)" : ""));
             }
             (address.get() instanceof Inet4Address ? v4 : v6).add(address.get().getHostAddress());
+        }
+        Set<String> hosts = new java.util.TreeSet<>();
+        JsonNode hostList = request.path("hosts");
+        if (hostList.isMissingNode()) {
+            hosts.add("@");
+        } else if (!hostList.isArray() || hostList.isEmpty() || hostList.size() > MAX_ADDRESS_HOSTS) {
+            return Answer.error(400, "hosts must be a list of 1 to " + MAX_ADDRESS_HOSTS + " owners under the box's name");
+        }
+        for (JsonNode h : hostList) {
+            String host = h.asText("").toLowerCase(java.util.Locale.ROOT);
+            if (!OWNER.matcher(host).matches() || host.length() > 200) {
+                return Answer.error(400, "host \"" + host + "\": must be \"@\" or labels under the box's name");
+            }
+            if (store.records(boxId).stream().anyMatch(r -> r.owner().equals(host) && r.type().equals("CNAME"))) {
+                return Answer.error(400, "host \"" + host + "\" is a CNAME of the box's, so it cannot have addresses");
+            }
+            hosts.add(host);
         }
         if (!store.acceptSigned(boxId, signed.millis())) {
             return Answer.error(409, "a request signed at or before this one was taken already (a replay, or a clock gone back)");
         }
-        Map<Integer, List<String>> records = new LinkedHashMap<>();
-        records.put(org.xbill.DNS.Type.A, v4);
-        records.put(org.xbill.DNS.Type.AAAA, v6);
-        dns.replace(name.get(), records, TTL);
+        Map<String, Map<Integer, List<String>>> rrsets = new LinkedHashMap<>();
+        List<String> before = store.addressHosts(boxId);
+        for (String host : before) {
+            rrsets.put(label(host, name.get()), Map.of(org.xbill.DNS.Type.A, List.of(), org.xbill.DNS.Type.AAAA, List.of()));
+        }
+        for (String host : hosts) {
+            rrsets.put(label(host, name.get()), Map.of(org.xbill.DNS.Type.A, v4, org.xbill.DNS.Type.AAAA, v6));
+        }
+        // Recorded first as old and new together, so a failure midway still leaves every host known.
+        Set<String> both = new java.util.TreeSet<>(before);
+        both.addAll(hosts);
+        store.addressHosts(boxId, both);
+        dns.publish(rrsets, TTL);
+        store.addressHosts(boxId, hosts);
         List<String> all = new ArrayList<>(v4);
         all.addAll(v6);
         store.addresses(boxId, all, clock.instant());
-        LOG.info("event=addresses name={} box={} addresses={}", name.get(), boxId, all);
-        return new Answer(200, body("name", name.get(), "fqdn", fqdn(name.get()), "addresses", all));
+        LOG.info("event=addresses name={} box={} addresses={} hosts={}", name.get(), boxId, all, hosts);
+        return new Answer(200, body("name", name.get(), "fqdn", fqdn(name.get()), "addresses", all, "hosts", List.copyOf(hosts)));
     }
 
     /** Types a box may publish under its name besides its addresses. */
@@ -184,8 +231,9 @@ final class Registry {
                 return Answer.error(400, where + ": a box may publish " + String.join(", ", new java.util.TreeSet<>(RECORD_TYPES))
                         + " records (its addresses through /addresses)");
             }
-            if (type.equals("CNAME") && owner.equals("@")) {
-                return Answer.error(400, where + ": the box's name has its addresses, so it cannot be a CNAME");
+            if (type.equals("CNAME") && (owner.equals("@") || store.addressHosts(boxId).contains(owner))) {
+                return Answer.error(400, where + ": " + (owner.equals("@") ? "the box's name" : owner)
+                        + " has the box's addresses, so it cannot be a CNAME");
             }
             if (data.length() > MAX_DATA) {
                 return Answer.error(400, where + ": data longer than " + MAX_DATA + " characters");

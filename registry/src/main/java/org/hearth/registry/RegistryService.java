@@ -178,7 +178,7 @@ public final class RegistryService {
                 } else if (name.matches() && method.equals("POST")) {
                     answer = registry.claim(name.group(1), body(request), signed(request), client);
                 } else if (addresses.matches() && method.equals("PUT")) {
-                    answer = registry.addresses(addresses.group(1), body(request), signed(request));
+                    answer = registry.addresses(addresses.group(1), body(request), signed(request), client);
                 } else if (records.matches() && method.equals("PUT")) {
                     answer = registry.records(records.group(1), body(request), signed(request));
                 } else {

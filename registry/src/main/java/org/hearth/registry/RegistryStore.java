@@ -189,9 +189,13 @@ final class RegistryStore implements AutoCloseable {
     }
 
     List<String> addresses(String boxId) throws SQLException {
+        return strings("SELECT address FROM addresses WHERE box_id = ? ORDER BY address", boxId);
+    }
+
+    /** The one column of what {@code select} finds for the box. */
+    private List<String> strings(String select, String boxId) throws SQLException {
         List<String> out = new ArrayList<>();
-        try (Connection c = connect(); PreparedStatement s = c.prepareStatement(
-                "SELECT address FROM addresses WHERE box_id = ? ORDER BY address")) {
+        try (Connection c = connect(); PreparedStatement s = c.prepareStatement(select)) {
             s.setString(1, boxId);
             try (ResultSet r = s.executeQuery()) {
                 while (r.next()) {
@@ -200,6 +204,30 @@ final class RegistryStore implements AutoCloseable {
             }
         }
         return out;
+    }
+
+    /** The hosts under the box's name that carry its addresses, as last published. */
+    List<String> addressHosts(String boxId) throws SQLException {
+        return strings("SELECT host FROM address_hosts WHERE box_id = ? ORDER BY host", boxId);
+    }
+
+    /** Makes the box's recorded address hosts exactly these. */
+    synchronized void addressHosts(String boxId, java.util.Collection<String> hosts) throws SQLException {
+        transaction(c -> {
+            try (PreparedStatement s = c.prepareStatement("DELETE FROM address_hosts WHERE box_id = ?")) {
+                s.setString(1, boxId);
+                s.executeUpdate();
+            }
+            try (PreparedStatement s = c.prepareStatement("INSERT INTO address_hosts (box_id, host) VALUES (?, ?)")) {
+                for (String h : hosts) {
+                    s.setString(1, boxId);
+                    s.setString(2, h);
+                    s.addBatch();
+                }
+                s.executeBatch();
+            }
+            return null;
+        });
     }
 
     /** A record a box publishes: its owner relative to the box's name ("@" for the name itself). */

@@ -106,6 +106,41 @@ class RegistryTest {
     }
 
     @Test
+    void aBoxNamesTheHostsThatCarryItsAddressesAndOnesItDropsLoseThem() throws Exception {
+        KeyPair erin = box();
+        assertThat(claim("erin", erin).statusCode()).isEqualTo(201);
+        String path = "/v1/boxes/" + id(erin) + "/addresses";
+        long at = System.currentTimeMillis();
+        HttpResponse<String> both = send("PUT", path, "{\"addresses\":[\"198.18.9.1\"],\"hosts\":[\"@\",\"mx\"]}", erin, at);
+        assertThat(both.statusCode()).as(both.body()).isEqualTo(200);
+        assertThat(json(both).path("hosts").toString()).isEqualTo("[\"@\",\"mx\"]");
+        assertThat(lookup("erin", Type.A)).containsExactly("198.18.9.1");
+        assertThat(lookup("mx.erin", Type.A)).containsExactly("198.18.9.1");
+
+        // An MX host cannot be a CNAME (RFC 2181 §10.3): the registry keeps the two apart.
+        HttpResponse<String> cname = send("PUT", "/v1/boxes/" + id(erin) + "/records",
+                "{\"records\":[" + record("mx", "CNAME", "erin." + ZONE + ".") + "]}", erin, at + 1);
+        assertThat(cname.statusCode()).isEqualTo(400);
+        assertThat(json(cname).path("error").asText()).isEqualTo("record 1 (mx CNAME): mx has the box's addresses, so it cannot be a CNAME");
+
+        assertThat(send("PUT", path, "{\"addresses\":[\"198.18.9.2\"],\"hosts\":[\"@\"]}", erin, at + 2).statusCode()).isEqualTo(200);
+        assertThat(lookup("erin", Type.A)).containsExactly("198.18.9.2");
+        assertThat(lookup("mx.erin", Type.A)).as("a host no longer named").isEmpty();
+
+        // Behind NAT a box does not know its address: the registry takes the one the request came
+        // from, and refuses it as any other when it is not public (here: loopback).
+        HttpResponse<String> fromHere = send("PUT", path, "{\"fromRequest\":true,\"hosts\":[\"@\",\"mx\"]}", erin, at + 3);
+        assertThat(fromHere.statusCode()).isEqualTo(400);
+        assertThat(json(fromHere).path("error").asText())
+                .isEqualTo("\"127.0.0.1\" is not a public IPv4 or IPv6 address (the address this request came from)");
+        HttpResponse<String> twice = send("PUT", path, "{\"fromRequest\":true,\"addresses\":[\"198.18.9.3\"]}", erin, at + 4);
+        assertThat(json(twice).path("error").asText()).isEqualTo("give addresses or fromRequest, not both");
+        HttpResponse<String> outside = send("PUT", path, "{\"addresses\":[\"198.18.9.3\"],\"hosts\":[\"a..b\"]}", erin, at + 5);
+        assertThat(json(outside).path("error").asText()).isEqualTo("host \"a..b\": must be \"@\" or labels under the box's name");
+        assertThat(lookup("erin", Type.A)).containsExactly("198.18.9.2");
+    }
+
+    @Test
     void everyRefusalSaysWhy() throws Exception {
         KeyPair bob = box();
         KeyPair mallory = box();
