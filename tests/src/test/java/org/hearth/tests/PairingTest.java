@@ -401,6 +401,19 @@ class PairingTest {
                 .singleElement().asString().startsWith("_dmarc." + DOMAIN + ". MISSING");
         assertThat(box.path("certificates").findValuesAsText("host")).containsExactly("mail." + DOMAIN, "mx." + DOMAIN);
         assertThat(box.path("certificates").findValuesAsText("issuer")).hasSize(2);
+
+        // Its address, asked of the registry as the address its request came from, at the name and
+        // the MX host (the mail app's public one). Here the box reaches the registry over loopback,
+        // which is no address for the world: the registry refuses it and the status says so.
+        String refused = Await.until(Duration.ofSeconds(30), () -> Await.supervisorLog(state), () -> {
+            String status = hearth.ok("status").stdout();
+            return status.contains("address     NOT PUBLISHED") ? Optional.of(status) : Optional.empty();
+        });
+        assertThat(refused).contains("address     NOT PUBLISHED: the registry answered: \"127.0.0.1\" is not a public IPv4"
+                + " or IPv6 address (the address this request came from)");
+        assertThat(MailClients.json(hearth.ok("status", "--json").stdout()).path("box").path("address").path("hosts").toString())
+                .isEqualTo("[\"@\",\"mx\"]");
+        assertThat(dns(DOMAIN, Type.A)).isEmpty();
     }
 
     private static String imapContainer() {

@@ -19,6 +19,7 @@ import picocli.CommandLine.ParentCommand;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 
@@ -38,7 +39,8 @@ final class StatusCommand implements Callable<Integer> {
      * What a paired box is to the world: its name, each record set it published as the zone's name
      * servers answer it, and the certificate of each host its apps ask for (absent: not obtained yet).
      */
-    record Box(String domain, List<String> nameservers, List<DnsCheck.Finding> dns, List<Certificate> certificates) {
+    record Box(String domain, List<String> nameservers, Optional<PairingState.Addresses> addresses, List<DnsCheck.Finding> dns,
+               List<Certificate> certificates) {
     }
 
     record Certificate(String host, Optional<BoxCertificate> held, Optional<String> unreadable) {
@@ -46,7 +48,8 @@ final class StatusCommand implements Callable<Integer> {
 
     /** The box's facts, asked of the zone's servers now; empty if it is not paired; a problem if unreadable. */
     private static Optional<Box> box(HearthHome home) throws IOException {
-        Optional<PairingState.Published> published = new PairingState(home.state().resolve("pairing")).published();
+        PairingState state = new PairingState(home.state().resolve("pairing"));
+        Optional<PairingState.Published> published = state.published();
         if (published.isEmpty()) {
             return Optional.empty();
         }
@@ -60,7 +63,13 @@ final class StatusCommand implements Callable<Integer> {
                 certificates.add(new Certificate(host, Optional.empty(), Optional.of(e.getMessage())));
             }
         }
-        return Optional.of(new Box(domain, published.get().nameservers(), DnsCheck.check(published.get()), certificates));
+        // The addresses are checked with the records: each host's A or AAAA set as last published.
+        Optional<PairingState.Addresses> addresses = state.addresses();
+        List<Map<String, String>> expected = new ArrayList<>(published.get().records());
+        addresses.ifPresent(a -> a.hosts().forEach(host -> a.addresses().forEach(address -> expected.add(Map.of("owner", host,
+                "type", address.contains(":") ? "AAAA" : "A", "data", address)))));
+        return Optional.of(new Box(domain, published.get().nameservers(), addresses,
+                DnsCheck.check(new PairingState.Published(domain, published.get().nameservers(), expected)), certificates));
     }
 
     /** Each record set missing or wrong at the zone's servers named, and each certificate's issuer and dates. */
@@ -81,6 +90,10 @@ final class StatusCommand implements Callable<Integer> {
                 ? box.dns().size() + " record sets as published"
                 : bad.size() + " of " + box.dns().size() + " record sets MISSING or WRONG", String.join(", ", box.nameservers()));
         bad.forEach(f -> System.out.println("  " + f.name() + " " + f.type() + ": " + f.problem()));
+        System.out.println("address     " + box.addresses().map(a -> a.problem().map(p -> "NOT PUBLISHED: the registry "
+                + "answered: " + p + (a.addresses().isEmpty() ? "" : " (still published: " + String.join(", ", a.addresses())
+                + ")")).orElse(String.join(", ", a.addresses()) + " at " + String.join(", ", a.hosts())
+                + " (as the registry saw the box, " + a.at() + ")")).orElse("not published yet"));
         for (Certificate c : box.certificates()) {
             System.out.println("certificate " + c.host() + ": " + c.unreadable().map(p -> "cannot be read: " + p).orElseGet(() ->
                     c.held().map(h -> "issued by " + h.chain().get(0).getIssuerX500Principal().getName() + ", valid until "
@@ -105,6 +118,12 @@ final class StatusCommand implements Callable<Integer> {
         if (box.isPresent()) {
             ObjectNode b = out.putObject("box").put("domain", box.get().domain());
             box.get().nameservers().forEach(b.putArray("nameservers")::add);
+            box.get().addresses().ifPresent(a -> {
+                ObjectNode o = b.putObject("address").put("at", a.at());
+                a.addresses().forEach(o.putArray("addresses")::add);
+                a.hosts().forEach(o.putArray("hosts")::add);
+                a.problem().ifPresent(p -> o.put("problem", p));
+            });
             ArrayNode dns = b.putArray("dns");
             for (DnsCheck.Finding f : box.get().dns()) {
                 ObjectNode d = dns.addObject().put("name", f.name()).put("type", f.type()).put("ok", f.ok());

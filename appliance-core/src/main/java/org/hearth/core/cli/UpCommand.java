@@ -6,6 +6,7 @@ import org.hearth.core.image.ImageRecipe;
 import org.hearth.core.volume.AppVolumes;
 import org.hearth.core.volume.KeyVault;
 import org.hearth.core.certificates.CertificateAgent;
+import org.hearth.core.pairing.AddressAgent;
 import org.hearth.core.pairing.BoxIdentity;
 import org.hearth.core.pairing.PairingAgent;
 import org.hearth.core.pairing.PairingState;
@@ -96,9 +97,10 @@ final class UpCommand implements Callable<Integer> {
 
     /**
      * When appliance.yaml names a registry: the pairing agent, which waits there for the owner's phone
-     * while the box is unpaired (its code made now if this is the first start), and the certificate
+     * while the box is unpaired (its code made now if this is the first start); the certificate
      * agent, which keeps a paired box's certificates for the names its apps ask for (appliance.yaml's
-     * acme: the CA). Returns how to stop them.
+     * acme: the CA); the address agent, which keeps its address current at its public names.
+     * Returns how to stop them.
      */
     private static List<Runnable> startRegistryAgents(HearthHome home, Supervisor supervisor, DockerRuntime runtime,
                                                       InetAddress publicSide) throws IOException {
@@ -112,15 +114,17 @@ final class UpCommand implements Callable<Integer> {
         RegistryClient registry = new RegistryClient(url.get());
         BoxIdentity identity = BoxIdentity.loadOrCreate(home.stateDir("registry"));
         PairingAgent pairing = new PairingAgent(registry, state, identity, PairingSetup.of(home, supervisor, runtime, publicSide));
+        InstalledApps apps = new InstalledApps(home.stateDir("apps"));
         CertificateAgent certificates = new CertificateAgent(config.acme(), home.stateDir("certificates"), state, registry,
-                identity, new InstalledApps(home.stateDir("apps"))::certificateHosts);
-        for (Map.Entry<String, Runnable> agent : Map.<String, Runnable>of("pairing", pairing, "certificates", certificates)
-                .entrySet()) {
+                identity, apps::certificateHosts);
+        AddressAgent addresses = new AddressAgent(registry, state, identity, apps::publicHosts);
+        for (Map.Entry<String, Runnable> agent : Map.<String, Runnable>of("pairing", pairing, "certificates", certificates,
+                "addresses", addresses).entrySet()) {
             Thread thread = new Thread(agent.getValue(), agent.getKey());
             thread.setDaemon(true);
             thread.start();
         }
-        return List.of(pairing::stop, certificates::stop);
+        return List.of(pairing::stop, certificates::stop, addresses::stop);
     }
 
     /**

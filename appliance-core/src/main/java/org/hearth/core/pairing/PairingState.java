@@ -1,6 +1,7 @@
 package org.hearth.core.pairing;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.datatype.jdk8.Jdk8Module;
 import org.hearth.core.OwnerOnlyFile;
 import org.hearth.registry.protocol.PairingCode;
 
@@ -19,7 +20,7 @@ import java.util.Optional;
  */
 public final class PairingState {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = new ObjectMapper().registerModule(new Jdk8Module());
     private final Path dir;
 
     public PairingState(Path dir) {
@@ -46,6 +47,22 @@ public final class PairingState {
 
     public synchronized void recordPublished(Published published) throws IOException {
         write("published.json", JSON.writeValueAsString(published));
+    }
+
+    /**
+     * The box's addresses as last published at its hosts (owners under its name: "@", "mx"), when,
+     * or why the registry would not (then {@code addresses} is what was published before, if any).
+     */
+    public record Addresses(List<String> addresses, List<String> hosts, String at, Optional<String> problem) {
+    }
+
+    public Optional<Addresses> addresses() throws IOException {
+        Path file = dir.resolve("addresses.json");
+        return Files.isRegularFile(file) ? Optional.of(JSON.readValue(file.toFile(), Addresses.class)) : Optional.empty();
+    }
+
+    public synchronized void recordAddresses(Addresses addresses) throws IOException {
+        write("addresses.json", JSON.writeValueAsString(addresses));
     }
 
     /** The box's name (NAME.ZONE) once it claimed one. */

@@ -80,6 +80,18 @@ public final class RegistryClient {
         call("PUT", "/v1/boxes/" + box.id() + "/records", body, box, Map.of());
     }
 
+    /**
+     * Publishes the address this request comes from (the box's as the internet sees it, NAT or not)
+     * at each of {@code hosts} under the box's name; returns the addresses published.
+     */
+    public List<String> putAddressFromRequest(BoxIdentity box, List<String> hosts) throws IOException, InterruptedException {
+        byte[] body = JSON.writeValueAsBytes(Map.of("fromRequest", true, "hosts", hosts));
+        List<String> published = new ArrayList<>();
+        call("PUT", "/v1/boxes/" + box.id() + "/addresses", body, box, Map.of()).path("addresses")
+                .forEach(a -> published.add(a.asText()));
+        return published;
+    }
+
     public void open(PairingKeys keys) throws IOException, InterruptedException {
         byte[] hash;
         try {

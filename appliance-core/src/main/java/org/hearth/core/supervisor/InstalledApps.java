@@ -63,9 +63,18 @@ public final class InstalledApps {
 
     /** The host names the installed apps' containers want a certificate for, on a box named {@code domain}. */
     public Set<String> certificateHosts(String domain) {
+        return hosts(domain, c -> true);
+    }
+
+    /** Of those, the ones the public reaches (a container with a public port): they carry the box's address. */
+    public Set<String> publicHosts(String domain) {
+        return hosts(domain, c -> c.ports().stream().anyMatch(p -> p.exposure() == AppManifest.Exposure.PUBLIC));
+    }
+
+    private Set<String> hosts(String domain, java.util.function.Predicate<AppManifest.Container> which) {
         Set<String> hosts = new TreeSet<>();
         for (Installed installed : list()) {
-            installed.manifest().ifPresent(m -> m.containers().values().forEach(c ->
+            installed.manifest().ifPresent(m -> m.containers().values().stream().filter(which).forEach(c ->
                     c.certificate().ifPresent(host -> hosts.add(BoxName.expand(host, domain)))));
         }
         return hosts;
