@@ -39,14 +39,9 @@ final class DnsPublisher {
     }
 
     /**
-     * Makes the RRsets of {@code label} (relative to the zone; "@" for the apex) exactly these: for
-     * each type, the records' presentation data; an empty list removes that type.
+     * Replaces whole RRsets of several names in one update (an empty list removes that set): all of
+     * it happens, or none.
      */
-    void replace(String label, Map<Integer, List<String>> rrsets, long ttl) throws IOException {
-        publish(Map.of(label, rrsets), ttl);
-    }
-
-    /** As {@link #replace}, for several names in one update: all of it happens, or none. */
     void publish(Map<String, Map<Integer, List<String>>> byLabel, long ttl) throws IOException {
         Update update = new Update(zone);
         Name first = zone;
@@ -61,14 +56,6 @@ final class DnsPublisher {
             }
         }
         send(update, first);
-    }
-
-    /** Removes every record of {@code label}. */
-    void remove(String label) throws IOException {
-        Name name = Name.fromString(label, zone);
-        Update update = new Update(zone);
-        update.delete(name);
-        send(update, name);
     }
 
     private void send(Update update, Name name) throws IOException {

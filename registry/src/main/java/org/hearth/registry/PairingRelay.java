@@ -151,7 +151,8 @@ final class PairingRelay {
                     c.boxSeen = clock.instant();
                 }
                 Map<String, Object> body = new LinkedHashMap<>();
-                body.put("messages", list.subList(Math.min(Math.max(after, 0), list.size()), list.size()));
+                // A copy: the answer is written out after the lock is let go, while a post may add to the list.
+                body.put("messages", List.copyOf(list.subList(Math.min(Math.max(after, 0), list.size()), list.size())));
                 body.put("next", list.size());
                 body.put("closed", c.closed);
                 return new Registry.Answer(200, body);

@@ -92,8 +92,20 @@ public final class CertificateAgent implements Runnable {
             try {
                 Optional<PairingState.Published> published = pairing.published();
                 if (published.isPresent()) {
+                    Exception failed = null;
                     for (String host : new TreeSet<>(hosts.apply(published.get().domain()))) {
-                        renewIfDue(published.get(), host);
+                        // One host failing (its CA refusing, say) does not hold up the others.
+                        try {
+                            renewIfDue(published.get(), host);
+                        } catch (InterruptedException e) {
+                            throw e;
+                        } catch (Exception e) {
+                            LOG.warn("event=certificate-failed host={} error=\"{}\"", host, e.getMessage());
+                            failed = e;
+                        }
+                    }
+                    if (failed != null) {
+                        throw failed;
                     }
                 }
             } catch (InterruptedException e) {

@@ -15,6 +15,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.regex.Pattern;
 
 /**
  * The box's end of pairing, run by the supervisor while the box is unpaired and has a registry:
@@ -32,6 +33,8 @@ public final class PairingAgent implements Runnable {
     private static final Logger LOG = LoggerFactory.getLogger(PairingAgent.class);
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int MIN_PASSWORD = 10;
+    private static final Pattern LABEL = Pattern.compile("[a-z0-9][a-z0-9-]{1,30}[a-z0-9]");
+    private static final Pattern ZONE = Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+");
 
     private final RegistryClient registry;
     private final PairingState state;
@@ -136,6 +139,14 @@ public final class PairingAgent implements Runnable {
             if (secret.length < MIN_PASSWORD) {
                 throw new BoxSetup.Refused("password", "Use at least " + MIN_PASSWORD + " characters.");
             }
+            // The name becomes host names, folder names and URL paths on the box: one DNS label and
+            // nothing else, whatever the phone (or something pretending to be it) sent.
+            if (!LABEL.matcher(name).matches()) {
+                throw new BoxSetup.Refused("name", "Use 3 to 32 lower-case letters, digits and inner hyphens.");
+            }
+            if (!ZONE.matcher(zone).matches()) {
+                throw new IOException("the registry's zone \"" + zone + "\" is not a DNS name");
+            }
             String domain = name + "." + zone;
             progress(keys, "Reserving " + domain);
             claim(name, domain);
@@ -199,7 +210,10 @@ public final class PairingAgent implements Runnable {
 
     private void claim(String name, String domain) throws BoxSetup.Refused, IOException, InterruptedException {
         try {
-            registry.claim(identity, name);
+            String claimed = registry.claim(identity, name);
+            if (!claimed.equals(domain)) {
+                throw new IOException("the registry claimed " + claimed + " when the box asked for " + domain);
+            }
         } catch (RegistryClient.RegistryException e) {
             // A retry after a failure further on: the box has this name already.
             if (e.getMessage().equals("this box has a name already: " + domain)) {

@@ -26,6 +26,8 @@ public final class RegistryClient {
     private final URI base;
     private final HttpClient http;
     private volatile JsonNode info;
+    private final Object signing = new Object();
+    private long lastSigned;
 
     public RegistryClient(URI base) {
         this.base = base;
@@ -130,13 +132,22 @@ public final class RegistryClient {
                 .timeout(Duration.ofSeconds(60))
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
         headers.forEach(request::header);
+        HttpResponse<byte[]> response;
         if (signer != null) {
-            long now = System.currentTimeMillis();
-            String path = pathAndQuery.contains("?") ? pathAndQuery.substring(0, pathAndQuery.indexOf('?')) : pathAndQuery;
-            request.header(SignedRequest.SIGNED, Long.toString(now))
-                    .header(SignedRequest.SIGNATURE, signer.sign(zone(), method, path, now, body == null ? new byte[0] : body));
+            String zone = zone();
+            // The registry takes a box's signed request only if signed after the last one it took: the
+            // agents' requests are signed and sent one at a time, each with a later time than the last.
+            synchronized (signing) {
+                long now = Math.max(System.currentTimeMillis(), lastSigned + 1);
+                lastSigned = now;
+                String path = pathAndQuery.contains("?") ? pathAndQuery.substring(0, pathAndQuery.indexOf('?')) : pathAndQuery;
+                request.header(SignedRequest.SIGNED, Long.toString(now))
+                        .header(SignedRequest.SIGNATURE, signer.sign(zone, method, path, now, body == null ? new byte[0] : body));
+                response = http.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
+            }
+        } else {
+            response = http.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
         }
-        HttpResponse<byte[]> response = http.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
         JsonNode answer;
         try {
             answer = JSON.readTree(response.body());
