@@ -1,13 +1,20 @@
 package org.hearth.mail.store;
 
+import org.apache.james.imap.api.message.response.ImapResponseMessage;
+import org.apache.james.imap.api.process.ImapSession;
+import org.apache.james.imap.api.process.SelectedMailbox;
+import org.apache.james.imap.message.response.ExistsResponse;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.lang.reflect.Proxy;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -57,6 +64,42 @@ class AnnouncedMessagesTest {
             assertThat(fetched).anyMatch(line -> line.matches("\\* 3 FETCH .*"));
             assertThat(checkedCount(fetched.subList(1, fetched.size()), counted)).isEqualTo(3);
         }
+    }
+
+    /**
+     * SELECT's EXISTS comes from the mailbox's count, its numbers from the session's view, read
+     * apart: with a message arriving in between, James said {@code * 1 EXISTS} over an empty view and
+     * the client's {@code FETCH 1:*} was refused (TwoAppliancesTest, 2 runs in 5). The race cannot be
+     * forced through the real store, so the filter meets it here directly: a session whose view
+     * holds no message yet (stand-ins made with {@link Proxy} for James's session and view).
+     */
+    @Test
+    void anExistsNeverCountsMoreThanTheSessionsViewHolds() {
+        long[] inView = {0};
+        SelectedMailbox view = (SelectedMailbox) Proxy.newProxyInstance(getClass().getClassLoader(),
+                new Class<?>[]{SelectedMailbox.class}, (proxy, method, args) -> switch (method.getName()) {
+                    case "existsCount" -> inView[0];
+                    default -> throw new UnsupportedOperationException(method.getName());
+                });
+        Map<String, Object> attributes = new HashMap<>();
+        ImapSession session = (ImapSession) Proxy.newProxyInstance(getClass().getClassLoader(),
+                new Class<?>[]{ImapSession.class}, (proxy, method, args) -> switch (method.getName()) {
+                    case "getSelected" -> view;
+                    case "getAttribute" -> attributes.get((String) args[0]);
+                    case "setAttribute" -> attributes.put((String) args[0], args[1]);
+                    case "hashCode" -> System.identityHashCode(proxy);
+                    default -> throw new UnsupportedOperationException(method.getName());
+                });
+        AnnouncedMessagesOnly filter = new AnnouncedMessagesOnly(null);
+
+        List<ImapResponseMessage> selectCount = filter.filter(new ExistsResponse(1), session);
+        assertThat(selectCount).singleElement().isInstanceOfSatisfying(ExistsResponse.class,
+                e -> assertThat(e.getNumberOfMessages()).isZero());
+
+        inView[0] = 1; // the view's event arrived: its own EXISTS at the client's next command
+        List<ImapResponseMessage> viewCount = filter.filter(new ExistsResponse(1), session);
+        assertThat(viewCount).singleElement().isInstanceOfSatisfying(ExistsResponse.class,
+                e -> assertThat(e.getNumberOfMessages()).isEqualTo(1));
     }
 
     /**
