@@ -14,28 +14,35 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A real authoritative server for the registry's tests: Debian's Knot DNS on loopback, serving one
+ * A real authoritative server for the registry's tests: Debian's Knot DNS on loopback (or on an
+ * address of a network namespace, port 53: the zone's server in a simulated internet), serving one
  * zone that takes dynamic updates signed with a TSIG key made here, and nothing unsigned.
  */
 final class Knot implements AutoCloseable {
 
+    final String address;
     final int port;
     final String keyName = "registry-key";
     final String secret;
     private final Process process;
 
+    /** On loopback, at a free port. */
     Knot(Path dir, String zone) throws IOException, InterruptedException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
+        this(dir, zone, null, "127.0.0.1", freePort());
+    }
+
+    /** Inside network namespace {@code namespace} (none: this one), listening on {@code address}:{@code port}. */
+    Knot(Path dir, String zone, String namespace, String address, int port) throws IOException, InterruptedException {
+        this.address = address;
+        this.port = port;
         byte[] raw = new byte[32];
         new SecureRandom().nextBytes(raw);
         secret = Base64.getEncoder().encodeToString(raw);
         Files.createDirectories(dir.resolve("db"));
         Files.writeString(dir.resolve(zone + ".zone"), String.join("\n",
-                "$ORIGIN " + zone + ".", "$TTL 300", "@ SOA ns hostmaster 1 3600 600 86400 60", "@ NS ns", "ns A 127.0.0.1", ""));
+                "$ORIGIN " + zone + ".", "$TTL 300", "@ SOA ns hostmaster 1 3600 600 86400 60", "@ NS ns", "ns A " + address, ""));
         Files.writeString(dir.resolve("knot.conf"), String.join("\n",
-                "server:", "    rundir: \"" + dir + "\"", "    listen: 127.0.0.1@" + port,
+                "server:", "    rundir: \"" + dir + "\"", "    listen: " + address + "@" + port,
                 "database:", "    storage: \"" + dir.resolve("db") + "\"",
                 "log:", "  - target: stderr", "    any: info",
                 "key:", "  - id: " + keyName, "    algorithm: hmac-sha256", "    secret: " + secret,
@@ -43,7 +50,14 @@ final class Knot implements AutoCloseable {
                 "zone:", "  - domain: " + zone, "    storage: \"" + dir + "\"", "    file: \"" + zone + ".zone\"",
                 "    acl: registry-updates", ""));
         // knotd must be installed (Debian's knot, scripts/host-packages): the test fails without it.
-        process = new ProcessBuilder(List.of("knotd", "-c", dir.resolve("knot.conf").toString())).redirectErrorStream(true).start();
+        List<String> knotd = List.of("knotd", "-c", dir.resolve("knot.conf").toString());
+        List<String> command = new java.util.ArrayList<>();
+        if (namespace != null) {
+            // ip netns exec becomes knotd (execvp): the process ended here is the server itself.
+            command.addAll(List.of("ip", "netns", "exec", namespace));
+        }
+        command.addAll(knotd);
+        process = new ProcessBuilder(command).redirectErrorStream(true).start();
         CompletableFuture<Void> loaded = new CompletableFuture<>();
         StringBuilder log = new StringBuilder();
         Thread reader = new Thread(() -> {
@@ -69,6 +83,12 @@ final class Knot implements AutoCloseable {
         } catch (Exception e) {
             process.destroy();
             throw new IOException("knotd did not load " + zone + ": " + log, e);
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
         }
     }
 

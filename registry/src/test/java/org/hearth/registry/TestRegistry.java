@@ -22,35 +22,68 @@ import java.util.stream.Stream;
 /**
  * A registry on loopback in front of a real Knot for its zone, one per test class (a static
  * {@code @RegisterExtension}); restartable on the same state. Shared with the end-to-end tests
- * (the tests module) through this module's test jar.
+ * (the tests module) through this module's test jar. {@link #inWorld} places it in a simulated
+ * internet instead, started and stopped by the test that built that world.
  */
 public final class TestRegistry implements BeforeAllCallback, AfterAllCallback {
 
     public static final String ZONE = "boxes.hearth.test";
     Knot knot;
+    private final String namespace;
+    private final String dnsAddress;
+    private final String httpAddress;
     private Path dir;
     private RegistryService service;
 
+    public TestRegistry() {
+        this(null, "127.0.0.1", "127.0.0.1");
+    }
+
+    private TestRegistry(String namespace, String dnsAddress, String httpAddress) {
+        this.namespace = namespace;
+        this.dnsAddress = dnsAddress;
+        this.httpAddress = httpAddress;
+    }
+
+    /**
+     * The zone's server inside network namespace {@code namespace} at {@code dnsAddress}, port 53
+     * (the internet's, where anyone's resolver asks), and the registry's HTTP service on this host's
+     * {@code httpAddress}: the world's routers decide from which address each box's requests come.
+     */
+    public static TestRegistry inWorld(String namespace, String dnsAddress, String httpAddress) {
+        return new TestRegistry(namespace, dnsAddress, httpAddress);
+    }
+
     @Override
     public void beforeAll(ExtensionContext context) throws Exception {
+        start();
+    }
+
+    /** Starts Knot and the registry (what {@link #beforeAll} does for an extension). */
+    public void start() throws Exception {
         dir = Files.createTempDirectory("hearth-registry-test");
-        knot = new Knot(dir.resolve("knot"), ZONE);
+        knot = namespace == null ? new Knot(dir.resolve("knot"), ZONE) : new Knot(dir.resolve("knot"), ZONE, namespace, dnsAddress, 53);
         service = start(0);
     }
 
     private RegistryService start(int port) throws Exception {
-        return RegistryService.start(ZONE, new InetSocketAddress("127.0.0.1", knot.port),
+        return RegistryService.start(ZONE, new InetSocketAddress(knot.address, knot.port),
                 new TSIG(TSIG.HMAC_SHA256, knot.keyName, knot.secret), dir.resolve("registry"),
-                new InetSocketAddress("127.0.0.1", port), Clock.systemUTC(), true, List.of("127.0.0.1:" + knot.port));
+                new InetSocketAddress(httpAddress, port), Clock.systemUTC(), true, List.of(knot.address + ":" + knot.port));
     }
 
     public int port() {
         return service.port();
     }
 
-    /** The zone's authoritative server (Knot) on 127.0.0.1: where a test reads what the registry published. */
+    /** The zone's authoritative server (Knot): where a test reads what the registry published. */
     public int dnsPort() {
         return knot.port;
+    }
+
+    /** The address of the zone's authoritative server. */
+    public String dnsAddress() {
+        return knot.address;
     }
 
     /**
@@ -60,7 +93,7 @@ public final class TestRegistry implements BeforeAllCallback, AfterAllCallback {
     public void deleteAtTheServer(String name, int type) throws IOException {
         Update update = new Update(Name.fromString(ZONE + "."));
         update.delete(Name.fromString(name + "."), type);
-        SimpleResolver server = new SimpleResolver(new InetSocketAddress("127.0.0.1", knot.port));
+        SimpleResolver server = new SimpleResolver(new InetSocketAddress(knot.address, knot.port));
         server.setTSIGKey(new TSIG(TSIG.HMAC_SHA256, knot.keyName, knot.secret));
         Message answer = server.send(update);
         if (answer.getRcode() != Rcode.NOERROR) {
@@ -78,8 +111,17 @@ public final class TestRegistry implements BeforeAllCallback, AfterAllCallback {
 
     @Override
     public void afterAll(ExtensionContext context) throws Exception {
-        service.stop();
-        knot.close();
+        close();
+    }
+
+    /** Stops the registry and Knot and removes their state. */
+    public void close() throws Exception {
+        if (service != null) {
+            service.stop();
+        }
+        if (knot != null) {
+            knot.close();
+        }
         try (Stream<Path> files = Files.walk(dir)) {
             for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
                 Files.delete(p);

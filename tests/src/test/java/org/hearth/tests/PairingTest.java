@@ -99,7 +99,7 @@ class PairingTest {
         EngineFixture.buildPlatformImages(engine);
         state = EngineFixture.newStateDir("pairing");
         hearth = new HearthCli(state);
-        pebble = new Pebble(state.resolve("pebble"), registry.dnsPort());
+        pebble = new Pebble(state.resolve("pebble"), registry.dnsAddress() + ":" + registry.dnsPort());
         Files.writeString(state.resolve("appliance.yaml"), "registry:\n  url: " + base() + "\n"
                 + "acme:\n  directory: " + pebble.directory() + "\n  trust: " + pebble.apiCertificate + "\n");
         Path manifest = state.resolve(APP + ".yaml");

@@ -19,7 +19,7 @@ import java.util.Optional;
 /**
  * Let's Encrypt's test CA, Debian's {@code pebble}, on loopback: its ACME API and management API
  * under a certificate made here ({@link #apiCertificate}, what a box must trust to reach it), its
- * DNS-01 checks asked of the given DNS server (the registry's Knot), no random waits.
+ * DNS-01 checks asked of the given DNS server (the registry's Knot, ADDRESS:PORT), no random waits.
  */
 final class Pebble implements AutoCloseable {
 
@@ -28,7 +28,7 @@ final class Pebble implements AutoCloseable {
     private final int managementPort;
     private final Process process;
 
-    Pebble(Path dir, int dnsPort) throws Exception {
+    Pebble(Path dir, String dnsServer) throws Exception {
         Files.createDirectories(dir);
         port = freePort();
         managementPort = freePort();
@@ -39,7 +39,7 @@ final class Pebble implements AutoCloseable {
                  "certificate": "%s", "privateKey": "%s", "httpPort": %d, "tlsPort": %d,
                  "ocspResponderURL": "", "externalAccountBindingRequired": false}}
                 """.formatted(port, managementPort, identity[0], identity[1], freePort(), freePort()));
-        ProcessBuilder pb = new ProcessBuilder("pebble", "-config", config.toString(), "-dnsserver", "127.0.0.1:" + dnsPort)
+        ProcessBuilder pb = new ProcessBuilder("pebble", "-config", config.toString(), "-dnsserver", dnsServer)
                 .redirectErrorStream(true).redirectOutput(dir.resolve("pebble.log").toFile());
         pb.environment().put("PEBBLE_VA_NOSLEEP", "1");
         pb.environment().put("PEBBLE_WFE_NONCEREJECT", "0");
@@ -60,10 +60,14 @@ final class Pebble implements AutoCloseable {
 
     /** The root this run of pebble issues under (it makes a new one at each start). */
     X509Certificate root() throws Exception {
-        String pem = client().send(HttpRequest.newBuilder(URI.create("https://localhost:" + managementPort + "/roots/0")).build(),
-                HttpResponse.BodyHandlers.ofString()).body();
         return (X509Certificate) CertificateFactory.getInstance("X.509")
-                .generateCertificate(new java.io.ByteArrayInputStream(pem.getBytes()));
+                .generateCertificate(new java.io.ByteArrayInputStream(rootPem().getBytes()));
+    }
+
+    /** The root of this run's CA as PEM: what a client outside this JVM trusts. */
+    String rootPem() throws Exception {
+        return client().send(HttpRequest.newBuilder(URI.create("https://localhost:" + managementPort + "/roots/0")).build(),
+                HttpResponse.BodyHandlers.ofString()).body();
     }
 
     private HttpClient client() throws Exception {

@@ -93,6 +93,28 @@ final class SimulatedInternet implements AutoCloseable {
         }
     }
 
+    /**
+     * Connections to {@code address}:{@code port} (which this makes exist) go on to the same port
+     * of this host: a server here (the registry) seen by the internet at an address of its own.
+     */
+    void forwardToThisHost(String address, int port) {
+        addAddress(Integer.parseInt(address.substring(address.lastIndexOf('.') + 1)));
+        for (String chain : List.of("PREROUTING", "OUTPUT")) {
+            iptablesNat("-A", chain, "-d", address, "-p", "tcp", "--dport", String.valueOf(port), "-j", "DNAT",
+                    "--to-destination", applianceAddress() + ":" + port);
+        }
+    }
+
+    /**
+     * This host's connections to {@code destination} leave from {@code publicAddress} (a {@link
+     * #homeRouter}'s): with two homes on one host, where a connection goes decides which home it
+     * comes from. Before the routers' own rule for all the rest.
+     */
+    void leavesFromWhenTo(String publicAddress, String destination) {
+        iptablesNat("-I", "POSTROUTING", "-s", applianceAddress(), "-m", "conntrack", "--ctorigdst", destination,
+                "-j", "SNAT", "--to-source", publicAddress);
+    }
+
     private void iptablesNat(String... rule) {
         List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", namespace(), "iptables", "-w", "-t", "nat"));
         cmd.addAll(List.of(rule));
