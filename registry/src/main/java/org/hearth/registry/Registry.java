@@ -166,6 +166,9 @@ final class Registry {
             if (store.records(boxId).stream().anyMatch(r -> r.owner().equals(host) && r.type().equals("CNAME"))) {
                 return Answer.error(400, "host \"" + host + "\" is a CNAME of the box's, so it cannot have addresses");
             }
+            if (store.records(boxId).stream().anyMatch(r -> r.owner().equals(host) && (r.type().equals("A") || r.type().equals("AAAA")))) {
+                return Answer.error(400, "host \"" + host + "\" carries the box's private address (through /records)");
+            }
             hosts.add(host);
         }
         if (!store.acceptSigned(boxId, signed.millis())) {
@@ -192,8 +195,8 @@ final class Registry {
         return new Answer(200, body("name", name.get(), "fqdn", fqdn(name.get()), "addresses", all, "hosts", List.copyOf(hosts)));
     }
 
-    /** Types a box may publish under its name besides its addresses. */
-    private static final Set<String> RECORD_TYPES = Set.of("MX", "TXT", "SRV", "CNAME", "CAA", "TLSA");
+    /** Types a box may publish under its name besides its addresses (A and AAAA: private networks' only). */
+    private static final Set<String> RECORD_TYPES = Set.of("MX", "TXT", "SRV", "CNAME", "CAA", "TLSA", "A", "AAAA");
     private static final Pattern OWNER = Pattern.compile("@|(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)"
             + "(?:\\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*");
     private static final int MAX_RECORDS = 64;
@@ -202,7 +205,10 @@ final class Registry {
 
     /**
      * The box's records besides its addresses (body: {"records": [{"owner", "type", "data"}]}): MX,
-     * SPF, DKIM, DMARC, MTA-STS, TLS-RPT, SRV, autoconfig, an ACME DNS-01 challenge. Owners are
+     * SPF, DKIM, DMARC, MTA-STS, TLS-RPT, SRV, autoconfig, an ACME DNS-01 challenge, and the address
+     * in a private network (its overlay's) of a host only the owner's devices reach, so that their
+     * mail clients connect by the name its certificate carries. Such an address points no one
+     * anywhere on the internet; a public one goes through /addresses, which checks it. Owners are
      * relative to the box's name ("@" for the name itself, "_dmarc", "sel._domainkey"), so a box can
      * never write outside it. The set replaces the last one: record sets it no longer names go.
      */
@@ -234,6 +240,18 @@ final class Registry {
             if (type.equals("CNAME") && (owner.equals("@") || store.addressHosts(boxId).contains(owner))) {
                 return Answer.error(400, where + ": " + (owner.equals("@") ? "the box's name" : owner)
                         + " has the box's addresses, so it cannot be a CNAME");
+            }
+            if (type.equals("A") || type.equals("AAAA")) {
+                if (owner.equals("@") || store.addressHosts(boxId).contains(owner)) {
+                    return Answer.error(400, where + ": " + (owner.equals("@") ? "the box's name" : owner)
+                            + " carries the box's public addresses (through /addresses)");
+                }
+                Optional<java.net.InetAddress> inPrivateNetwork = PublicAddresses.parsePrivate(data);
+                if (inPrivateNetwork.isEmpty() || (inPrivateNetwork.get() instanceof java.net.Inet4Address) != type.equals("A")) {
+                    return Answer.error(400, where + ": \"" + data + "\" is no " + (type.equals("A") ? "IPv4" : "IPv6")
+                            + " address in a private network (10/8, 100.64/10, 172.16/12, 192.168/16, fc00::/7);"
+                            + " the box's public addresses go through /addresses");
+                }
             }
             if (data.length() > MAX_DATA) {
                 return Answer.error(400, where + ": data longer than " + MAX_DATA + " characters");

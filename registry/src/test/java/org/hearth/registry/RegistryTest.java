@@ -233,6 +233,41 @@ class RegistryTest {
         assertThat(lookup("dora", Type.MX)).containsExactly("10 " + fqdn);
     }
 
+    /**
+     * A host only the owner's devices reach (over the overlay) carries the overlay's address, so their
+     * mail clients connect by the name its certificate is for; nothing else may go there.
+     */
+    @Test
+    void aPrivateHostCarriesAPrivateNetworksAddressAndNothingElse() throws Exception {
+        KeyPair frank = box();
+        assertThat(claim("frank", frank).statusCode()).isEqualTo(201);
+        String path = "/v1/boxes/" + id(frank) + "/records";
+        long at = System.currentTimeMillis();
+        HttpResponse<String> published = send("PUT", path, "{\"records\":[" + record("mail", "A", "10.86.0.1") + ","
+                + record("mail", "AAAA", "fd86::1") + "]}", frank, at++);
+        assertThat(published.statusCode()).as(published.body()).isEqualTo(200);
+        assertThat(lookup("mail.frank", Type.A)).containsExactly("10.86.0.1");
+        assertThat(lookup("mail.frank", Type.AAAA)).containsExactly("fd86:0:0:0:0:0:0:1");
+
+        for (String[] refused : new String[][]{
+                {record("mail", "A", "203.0.113.5"), "no IPv4 address in a private network"},
+                {record("mail", "A", "198.18.0.9"), "no IPv4 address in a private network"},
+                {record("mail", "A", "127.0.0.2"), "no IPv4 address in a private network"},
+                {record("mail", "AAAA", "10.86.0.1"), "no IPv6 address in a private network"},
+                {record("mail", "A", "mail.evil.test."), "no IPv4 address in a private network"},
+                {record("@", "A", "10.86.0.1"), "the box's name carries the box's public addresses"}}) {
+            HttpResponse<String> r = send("PUT", path, "{\"records\":[" + refused[0] + "]}", frank, at++);
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(400);
+            assertThat(json(r).path("error").asText()).contains(refused[1]);
+        }
+        // Nor can its public addresses go to that host.
+        HttpResponse<String> onPrivate = send("PUT", "/v1/boxes/" + id(frank) + "/addresses",
+                "{\"addresses\":[\"198.18.0.9\"],\"hosts\":[\"@\",\"mail\"]}", frank, at++);
+        assertThat(onPrivate.statusCode()).as(onPrivate.body()).isEqualTo(400);
+        assertThat(json(onPrivate).path("error").asText()).contains("host \"mail\" carries the box's private address");
+        assertThat(lookup("mail.frank", Type.A)).containsExactly("10.86.0.1");
+    }
+
     @Test
     void whatWasClaimedOutlivesARestart() throws Exception {
         KeyPair carol = box();

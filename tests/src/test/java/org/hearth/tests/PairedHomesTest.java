@@ -164,8 +164,12 @@ class PairedHomesTest {
         }
     }
 
-    /** Scan, name, password, done: the owner's pairing of one home from the phone; the WireGuard configuration it gave. */
-    private static String pair(Home home) throws Exception {
+    /** What the "done" screen gave the owner. */
+    private record Paired(String wireGuardConfig, String mailSettings) {
+    }
+
+    /** Scan, name, password, done: the owner's pairing of one home from the phone. */
+    private static Paired pair(Home home) throws Exception {
         BrowserContext context = chromium.browser.newContext(new Browser.NewContextOptions().setViewportSize(390, 844)
                 .setIsMobile(true).setHasTouch(true));
         try {
@@ -187,7 +191,7 @@ class PairedHomesTest {
                     (System.nanoTime() - settingUp) / 1e9);
             assertThat(page.locator("#done-address").textContent()).isEqualTo(home.owner());
             Download download = page.waitForDownload(() -> page.locator("#wireguard-download").click());
-            return Files.readString(download.path());
+            return new Paired(Files.readString(download.path()), page.locator("#mail-settings").textContent());
         } finally {
             context.close();
         }
@@ -216,15 +220,22 @@ class PairedHomesTest {
     }
 
     private static JsonNode dns(String... queries) throws Exception {
-        List<String> args = new ArrayList<>(List.of("dns", internet.address(2)));
-        args.addAll(List.of(queries));
-        return worldClient(PHONE_NAMESPACE, "", args.toArray(String[]::new));
+        String[] args = new String[queries.length + 2];
+        args[0] = "dns";
+        args[1] = internet.address(2);
+        System.arraycopy(queries, 0, args, 2, queries.length);
+        return worldClient(PHONE_NAMESPACE, "", args);
     }
 
     @Test
     @Order(1)
     void alicePairsHerBoxAndHerPhoneReadsMailOverTheOverlayWithAValidCertificate() throws Exception {
-        Path config = Files.writeString(a.state().resolve("phone.conf"), pair(a));
+        Paired paired = pair(a);
+        // Mail settings by name: the name the certificate is for, which resolves to the overlay's address.
+        String mailHost = "mail." + a.domain();
+        assertThat(paired.mailSettings()).contains(mailHost + ":" + (a.imapPort() + 1));
+        assertThat(dns(mailHost + "/A").path(mailHost + "/A").toString()).isEqualTo("[\"" + OVERLAY_ADDRESS + "\"]");
+        Path config = Files.writeString(a.state().resolve("phone.conf"), paired.wireGuardConfig());
         // The phone imports the configuration into its WireGuard app.
         ClientProcess.Result joined = ClientProcess.run(List.of("bash", EngineFixture.home().root().resolve("tests/overlay/world")
                 .toString(), "phone-wg", WORLD, config.toString()), Duration.ofSeconds(60));

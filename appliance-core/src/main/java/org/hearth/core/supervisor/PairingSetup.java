@@ -1,6 +1,8 @@
 package org.hearth.core.supervisor;
 
 import org.hearth.core.HearthHome;
+import org.hearth.core.manifest.AppManifest;
+import org.hearth.core.manifest.BoxName;
 import org.hearth.core.overlay.QrCode;
 import org.hearth.core.pairing.BoxSetup;
 import org.hearth.core.runtime.ContainerRuntime;
@@ -10,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -81,8 +84,51 @@ public final class PairingSetup implements BoxSetup {
         String config = phone.configuration().orElseThrow(() -> new IllegalStateException(
                 "the overlay gave this phone no WireGuard configuration"));
         // Its DKIM keys are made now if the domain has none, so they are published before they sign.
-        List<String> zoneLines = mail.run(MAIL, List.of("dns", domain), "").lines().toList();
-        return new Done(address, config, QrCode.of(config).png(4), mailSettings(address, app), zoneLines);
+        List<String> zoneLines = new ArrayList<>(mail.run(MAIL, List.of("dns", domain), "").lines().toList());
+        Map<String, String> privateHosts = privateHosts(domain, app);
+        privateHosts.forEach((container, host) -> zoneLines.add(host + ". 300 IN " + addressRecord(app, container)));
+        return new Done(address, config, QrCode.of(config).png(4), mailSettings(address, app, privateHosts),
+                zoneLines.stream().distinct().toList());
+    }
+
+    /**
+     * The host each private service's container serves TLS for ({@code certificate:}), by container,
+     * where the service listens in a private network (the overlay's): published at that address, so
+     * the owner's mail clients connect by the name the certificate is for. On the development
+     * loopback overlay there is no such address, and clients keep connecting by address.
+     */
+    private Map<String, String> privateHosts(String domain, SupervisorStatus.App app) {
+        Map<String, String> hosts = new LinkedHashMap<>();
+        AppManifest manifest = supervisor.manifest(MAIL).orElse(null);
+        if (manifest == null) {
+            return hosts;
+        }
+        for (SupervisorStatus.Endpoint e : app.endpoints()) {
+            AppManifest.Container container = manifest.containers().get(e.container());
+            if (e.exposure().equals("private") && container != null && container.certificate().isPresent()
+                    && inPrivateNetwork(e.address())) {
+                hosts.put(e.container(), BoxName.expand(container.certificate().get(), domain));
+            }
+        }
+        return hosts;
+    }
+
+    /** The A or AAAA data of the address {@code container}'s private endpoints listen at. */
+    private static String addressRecord(SupervisorStatus.App app, String container) {
+        String address = app.endpoints().stream().filter(e -> e.container().equals(container)).findFirst().orElseThrow().address();
+        return (address.contains(":") ? "AAAA " : "A ") + address;
+    }
+
+    /** In RFC 1918's networks, RFC 6598's shared space (ZeroTier's and CGNAT's) or unique-local IPv6. */
+    static boolean inPrivateNetwork(String literal) {
+        try {
+            InetAddress a = InetAddress.getByName(literal);
+            byte[] b = a.getAddress();
+            return (b.length == 4 && a.isSiteLocalAddress()) || (b.length == 4 && (b[0] & 0xff) == 100 && (b[1] & 0xc0) == 64)
+                    || (b.length == 16 && (b[0] & 0xfe) == 0xfc);
+        } catch (java.net.UnknownHostException e) {
+            return false;
+        }
     }
 
     private SupervisorStatus.App awaitHealthy() throws Exception {
@@ -99,15 +145,15 @@ public final class PairingSetup implements BoxSetup {
                 + " minutes" + app.flatMap(SupervisorStatus.App::problem).map(p -> " (" + p + ")").orElse(""));
     }
 
-    /** What a mail client may ask: the private endpoints, reachable over the overlay. */
-    private static Map<String, String> mailSettings(String address, SupervisorStatus.App app) {
+    /** What a mail client may ask: the private endpoints, reachable over the overlay, by name where they have one. */
+    private static Map<String, String> mailSettings(String address, SupervisorStatus.App app, Map<String, String> privateHosts) {
         Map<String, String> settings = new LinkedHashMap<>();
         settings.put("User name", address);
         for (SupervisorStatus.Endpoint e : app.endpoints()) {
             if (!e.exposure().equals("private")) {
                 continue;
             }
-            String where = e.address() + ":" + e.listen();
+            String where = privateHosts.getOrDefault(e.container(), e.address()) + ":" + e.listen();
             switch (e.port()) {
                 case "imaps" -> settings.put("Incoming mail (IMAP)", where + ", SSL/TLS");
                 case "submission" -> settings.put("Outgoing mail (SMTP)", where + ", STARTTLS");

@@ -149,7 +149,12 @@ public final class Supervisor implements AutoCloseable {
     }
 
     public boolean installed(String app) {
-        return installedManifests().stream().anyMatch(m -> m.app().equals(app));
+        return manifest(app).isPresent();
+    }
+
+    /** The installed app's manifest, if it is installed (and its manifest reads). */
+    public Optional<AppManifest> manifest(String app) {
+        return installedManifests().stream().filter(m -> m.app().equals(app)).findFirst();
     }
 
     /** Keeps the master key from the owner's passphrase and runs what waited for it, at once. */
