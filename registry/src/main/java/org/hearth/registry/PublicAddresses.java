@@ -1,5 +1,7 @@
 package org.hearth.registry;
 
+import org.hearth.registry.protocol.PrivateNetworks;
+
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -53,47 +55,7 @@ final class PublicAddresses {
         }
     }
 
-    /** Blocks of private networks a box's overlay may use (RFC 1918, RFC 6598's shared space, unique-local IPv6). */
-    private static final List<String> PRIVATE_NETWORKS = List.of("10.0.0.0/8", "100.64.0.0/10", "172.16.0.0/12",
-            "192.168.0.0/16", "fc00::/7");
-
-    /**
-     * The address if {@code text} is a literal address in a private network: what a box may publish
-     * for a host its owner reaches over the overlay. It points nobody anywhere on the internet.
-     */
-    static Optional<InetAddress> parsePrivate(String text) {
-        if (!(IPV4.matcher(text).matches() || (text.contains(":") && IPV6.matcher(text).matches()))) {
-            return Optional.empty();
-        }
-        try {
-            InetAddress a = InetAddress.getByName(text);
-            if (text.contains(":") && a instanceof Inet4Address) {
-                return Optional.empty();
-            }
-            return PRIVATE_NETWORKS.stream().anyMatch(block -> within(a, block)) ? Optional.of(a) : Optional.empty();
-        } catch (UnknownHostException e) {
-            return Optional.empty();
-        }
-    }
-
     static boolean within(InetAddress a, String block) {
-        try {
-            String[] parts = block.split("/");
-            byte[] network = InetAddress.getByName(parts[0]).getAddress();
-            byte[] address = a.getAddress();
-            if (network.length != address.length) {
-                return false;
-            }
-            int bits = Integer.parseInt(parts[1]);
-            for (int i = 0; i < bits; i++) {
-                int mask = 0x80 >> (i % 8);
-                if ((network[i / 8] & mask) != (address[i / 8] & mask)) {
-                    return false;
-                }
-            }
-            return true;
-        } catch (UnknownHostException e) {
-            throw new IllegalStateException(block, e);
-        }
+        return PrivateNetworks.within(a, block);
     }
 }

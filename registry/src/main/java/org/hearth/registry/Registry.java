@@ -246,8 +246,7 @@ final class Registry {
                     return Answer.error(400, where + ": " + (owner.equals("@") ? "the box's name" : owner)
                             + " carries the box's public addresses (through /addresses)");
                 }
-                Optional<java.net.InetAddress> inPrivateNetwork = PublicAddresses.parsePrivate(data);
-                if (inPrivateNetwork.isEmpty() || (inPrivateNetwork.get() instanceof java.net.Inet4Address) != type.equals("A")) {
+                if (!org.hearth.registry.protocol.PrivateNetworks.contains(data) || data.contains(":") == type.equals("A")) {
                     return Answer.error(400, where + ": \"" + data + "\" is no " + (type.equals("A") ? "IPv4" : "IPv6")
                             + " address in a private network (10/8, 100.64/10, 172.16/12, 192.168/16, fc00::/7);"
                             + " the box's public addresses go through /addresses");

@@ -6,6 +6,7 @@ import org.hearth.core.manifest.BoxName;
 import org.hearth.core.overlay.QrCode;
 import org.hearth.core.pairing.BoxSetup;
 import org.hearth.core.runtime.ContainerRuntime;
+import org.hearth.registry.protocol.PrivateNetworks;
 
 import java.net.InetAddress;
 import java.nio.file.Files;
@@ -106,7 +107,7 @@ public final class PairingSetup implements BoxSetup {
         for (SupervisorStatus.Endpoint e : app.endpoints()) {
             AppManifest.Container container = manifest.containers().get(e.container());
             if (e.exposure().equals("private") && container != null && container.certificate().isPresent()
-                    && inPrivateNetwork(e.address())) {
+                    && PrivateNetworks.contains(e.address())) {
                 hosts.put(e.container(), BoxName.expand(container.certificate().get(), domain));
             }
         }
@@ -117,18 +118,6 @@ public final class PairingSetup implements BoxSetup {
     private static String addressRecord(SupervisorStatus.App app, String container) {
         String address = app.endpoints().stream().filter(e -> e.container().equals(container)).findFirst().orElseThrow().address();
         return (address.contains(":") ? "AAAA " : "A ") + address;
-    }
-
-    /** In RFC 1918's networks, RFC 6598's shared space (ZeroTier's and CGNAT's) or unique-local IPv6. */
-    static boolean inPrivateNetwork(String literal) {
-        try {
-            InetAddress a = InetAddress.getByName(literal);
-            byte[] b = a.getAddress();
-            return (b.length == 4 && a.isSiteLocalAddress()) || (b.length == 4 && (b[0] & 0xff) == 100 && (b[1] & 0xc0) == 64)
-                    || (b.length == 16 && (b[0] & 0xfe) == 0xfc);
-        } catch (java.net.UnknownHostException e) {
-            return false;
-        }
     }
 
     private SupervisorStatus.App awaitHealthy() throws Exception {
