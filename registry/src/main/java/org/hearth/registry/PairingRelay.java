@@ -14,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Pattern;
 
 /**
@@ -23,7 +24,8 @@ import java.util.regex.Pattern;
  * since a pairing lasts minutes. A box opens its channel and keeps asking for messages; once paired
  * it closes the channel with a token only the code gives, and the channel is recorded as used for
  * good, so the code pairs nothing again. Messages are answered to long polls (up to
- * {@link #LONGEST_WAIT}), with a bound on how many wait at once.
+ * {@link #LONGEST_WAIT}), with a bound on how many wait at once. Anyone may open a channel, so
+ * memory is bounded three ways: channels per client address, bytes per channel, and bytes in all.
  */
 final class PairingRelay {
 
@@ -31,6 +33,12 @@ final class PairingRelay {
     static final Duration LONGEST_WAIT = Duration.ofSeconds(25);
     private static final int MAX_PER_DIRECTION = 32;
     private static final int MAX_CHANNELS = 10_000;
+    /** Channels one client address may hold open at once: a home's few boxes, not a flood. */
+    static final int MAX_CHANNELS_PER_CLIENT = 8;
+    /** What one channel may hold, both directions: a pairing's few messages (the largest, the done reply, ≈ 10 KiB). */
+    static final int MAX_CHANNEL_BYTES = 512 * 1024;
+    /** What all channels together may hold, so that no one can fill the registry's memory. */
+    static final long DEFAULT_BUFFERED_BYTES = 32L * 1024 * 1024;
     /** Each waiting poll holds one of the server's threads ({@link RegistryService#THREADS}). */
     static final int MAX_WAITING = 150;
     /** A box that has not asked for its messages for this long is taken to be off. */
@@ -42,29 +50,40 @@ final class PairingRelay {
     private final Clock clock;
     private final Map<String, Channel> channels = new HashMap<>();
     private final Semaphore waiting = new Semaphore(MAX_WAITING);
+    private final long maxBuffered;
+    /** Bytes held by all channels' messages. */
+    private final AtomicLong buffered = new AtomicLong();
 
     PairingRelay(RegistryStore store, Clock clock) {
+        this(store, clock, DEFAULT_BUFFERED_BYTES);
+    }
+
+    PairingRelay(RegistryStore store, Clock clock, long maxBuffered) {
         this.store = store;
         this.clock = clock;
+        this.maxBuffered = maxBuffered;
     }
 
     private static final class Channel {
+        final String opener;
         final byte[] closeHash;
+        long bytes;
         final Map<String, List<String>> messages = Map.of(PairingSeal.TO_BOX, new ArrayList<>(),
                 PairingSeal.TO_PHONE, new ArrayList<>());
         Instant boxSeen;
         Instant lastUsed;
         boolean closed;
 
-        Channel(byte[] closeHash, Instant now) {
+        Channel(String opener, byte[] closeHash, Instant now) {
+            this.opener = opener;
             this.closeHash = closeHash;
             this.boxSeen = now;
             this.lastUsed = now;
         }
     }
 
-    /** The box opens its channel (again, after a restart: the same code gives the same hash). */
-    Registry.Answer open(String channel, String closeHashBase64) throws SQLException {
+    /** The box at {@code client} opens its channel (again, after a restart: the same code gives the same hash). */
+    Registry.Answer open(String channel, String closeHashBase64, String client) throws SQLException {
         byte[] closeHash;
         try {
             closeHash = Base64.getDecoder().decode(closeHashBase64 == null ? "" : closeHashBase64);
@@ -88,7 +107,11 @@ final class PairingRelay {
                 if (channels.size() >= MAX_CHANNELS) {
                     return Registry.Answer.error(503, "the registry has too many pairings in progress; try again later");
                 }
-                channels.put(channel, new Channel(closeHash, now));
+                if (channels.values().stream().filter(o -> o.opener.equals(client)).count() >= MAX_CHANNELS_PER_CLIENT) {
+                    return Registry.Answer.error(429, "this address has " + MAX_CHANNELS_PER_CLIENT + " pairings in progress"
+                            + " already; try again once one is done or half an hour has passed");
+                }
+                channels.put(channel, new Channel(client, closeHash, now));
             } else {
                 c.boxSeen = now;
             }
@@ -115,10 +138,16 @@ final class PairingRelay {
                         + " to the internet, then try again.");
             }
             List<String> list = c.messages.get(direction);
-            if (list.size() >= MAX_PER_DIRECTION) {
+            if (list.size() >= MAX_PER_DIRECTION || c.bytes + message.length() > MAX_CHANNEL_BYTES) {
                 return Registry.Answer.error(429, "this pairing has exchanged too many messages; start again with"
                         + " hearth pair on the box");
             }
+            if (buffered.addAndGet(message.length()) > maxBuffered) {
+                buffered.addAndGet(-message.length());
+                return Registry.Answer.error(503, "the registry is carrying too many pairing messages just now; try again"
+                        + " in a few minutes");
+            }
+            c.bytes += message.length();
             list.add(message);
             c.lastUsed = now;
             c.notifyAll();
@@ -197,10 +226,19 @@ final class PairingRelay {
     private void forgetIdle(Instant now) {
         channels.values().removeIf(c -> {
             synchronized (c) {
-                return Duration.between(c.closed ? c.lastUsed : c.boxSeen, now).compareTo(c.closed ? Duration.ofMinutes(10)
-                        : FORGOTTEN) > 0;
+                boolean forgotten = Duration.between(c.closed ? c.lastUsed : c.boxSeen, now)
+                        .compareTo(c.closed ? Duration.ofMinutes(10) : FORGOTTEN) > 0;
+                if (forgotten) {
+                    buffered.addAndGet(-c.bytes);
+                }
+                return forgotten;
             }
         });
+    }
+
+    /** Bytes all channels' messages hold now. */
+    long buffered() {
+        return buffered.get();
     }
 
     private static Registry.Answer unknown() {

@@ -163,7 +163,7 @@ public final class RegistryService {
                 } else if (path.equals("/v1/info") && method.equals("GET")) {
                     answer = new Registry.Answer(200, info);
                 } else if (pairing.matches() && method.equals("PUT")) {
-                    answer = relay.open(pairing.group(1), json.readTree(body(request)).path("closeHash").asText(null));
+                    answer = relay.open(pairing.group(1), json.readTree(body(request)).path("closeHash").asText(null), client);
                 } else if (pairing.matches() && method.equals("DELETE")) {
                     answer = relay.close(pairing.group(1), request.getHeaders().get(CLOSE_TOKEN));
                 } else if (messages.matches() && method.equals("POST")) {
