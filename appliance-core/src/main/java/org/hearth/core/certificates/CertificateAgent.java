@@ -41,15 +41,20 @@ import java.util.function.Function;
  * holds no key of the owner's services. Control is proven with DNS-01: the challenge's TXT record goes
  * out through the registry with the box's other records, signed with its key, and comes down again
  * once the CA has looked. The files on disk are looked at every few seconds (cheap), so a name an
- * app comes to want is certified at once; each is renewed {@link BoxCertificate#RENEW_BEFORE} before expiry; a failure is retried ten minutes later, and the
- * certificate in use stays until a new one is whole on disk (the supervisor then hands it to the
- * containers, which take it at their next handshake).
+ * app comes to want is certified at once; each is renewed {@link BoxCertificate#RENEW_BEFORE} before expiry. A host
+ * whose attempt failed waits before the next, longer after each failure ({@link #backoff}: Let's
+ * Encrypt allows 5 failed validations per host and account an hour, and a box retrying every few
+ * minutes would soon be refused for that alone), while the other hosts go on; the owner's
+ * {@code hearth certificate renew} tries at once. The certificate in use stays until a new one is
+ * whole on disk (the supervisor then hands it to the containers, which take it at their next
+ * handshake).
  */
 public final class CertificateAgent implements Runnable {
 
     private static final Logger LOG = LoggerFactory.getLogger(CertificateAgent.class);
     private static final Duration LOOK_EVERY = Duration.ofSeconds(5);
-    private static final Duration RETRY_AFTER = Duration.ofMinutes(10);
+    private static final Duration FIRST_RETRY = Duration.ofMinutes(10);
+    private static final Duration LONGEST_RETRY = Duration.ofHours(6);
     private static final Duration CA_WAIT = Duration.ofMinutes(2);
 
     private final AcmeConfig config;
@@ -59,6 +64,11 @@ public final class CertificateAgent implements Runnable {
     private final BoxIdentity identity;
     private final Function<String, Set<String>> hosts;
     private volatile boolean running = true;
+    /** Hosts whose last attempt failed: how many times in a row, and when to try again. */
+    private final Map<String, Failing> failing = new java.util.HashMap<>();
+
+    private record Failing(int failures, Instant retryAt) {
+    }
 
     static {
         // acme4j makes keys and CSRs with Bouncy Castle's provider, by name.
@@ -88,41 +98,44 @@ public final class CertificateAgent implements Runnable {
     @Override
     public void run() {
         while (running) {
-            Duration next = LOOK_EVERY;
             try {
                 Optional<PairingState.Published> published = pairing.published();
                 if (published.isPresent()) {
-                    Exception failed = null;
                     for (String host : new TreeSet<>(hosts.apply(published.get().domain()))) {
                         // One host failing (its CA refusing, say) does not hold up the others.
                         try {
                             renewIfDue(published.get(), host);
+                            failing.remove(host);
                         } catch (InterruptedException e) {
                             throw e;
                         } catch (Exception e) {
-                            LOG.warn("event=certificate-failed host={} error=\"{}\"", host, e.getMessage());
-                            failed = e;
+                            int failures = failing.containsKey(host) ? failing.get(host).failures() + 1 : 1;
+                            Duration wait = backoff(failures);
+                            failing.put(host, new Failing(failures, Instant.now().plus(wait)));
+                            LOG.warn("event=certificate-failed host={} ca={} failures={} retry_min={} error=\"{}\"", host,
+                                    config.directory(), failures, wait.toMinutes(), e.getMessage());
                         }
-                    }
-                    if (failed != null) {
-                        throw failed;
                     }
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;
-            } catch (Exception e) {
-                LOG.warn("event=certificate-failed ca={} error=\"{}\" retry_min={}", config.directory(), e.getMessage(),
-                        RETRY_AFTER.toMinutes());
-                next = RETRY_AFTER;
+            } catch (IOException e) {
+                LOG.warn("event=certificate-failed error=\"cannot read what the box published: {}\"", e.getMessage());
             }
             try {
-                Thread.sleep(next.toMillis());
+                Thread.sleep(LOOK_EVERY.toMillis());
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;
             }
         }
+    }
+
+    /** How long a host waits after its {@code failures}-th failure in a row: 10 minutes, doubling, at most 6 hours. */
+    static Duration backoff(int failures) {
+        Duration wait = FIRST_RETRY.multipliedBy(1L << Math.min(failures - 1, 16));
+        return wait.compareTo(LONGEST_RETRY) > 0 ? LONGEST_RETRY : wait;
     }
 
     private void renewIfDue(PairingState.Published published, String host) throws Exception {
@@ -133,9 +146,18 @@ public final class CertificateAgent implements Runnable {
         if (current.isPresent() && Instant.now().isBefore(current.get().renewFrom()) && !forced) {
             return;
         }
+        Failing failed = failing.get(host);
+        if (failed != null && Instant.now().isBefore(failed.retryAt()) && !forced) {
+            return;
+        }
         long start = System.nanoTime();
-        BoxCertificate made = obtain(published, host, folder);
-        Files.deleteIfExists(asked);
+        BoxCertificate made;
+        try {
+            made = obtain(published, host, folder);
+        } finally {
+            // The owner's ask is tried once, here: a failed one falls back to the backoff, not to every look.
+            Files.deleteIfExists(asked);
+        }
         LOG.info("event=certificate-obtained host={} not_after={} asked={} ms={}", host, made.notAfter(), forced,
                 (System.nanoTime() - start) / 1_000_000);
     }
