@@ -1,6 +1,7 @@
 package org.hearth.core.certificates;
 
 import org.bouncycastle.jce.provider.BouncyCastleProvider;
+import org.hearth.core.Backoff;
 import org.hearth.core.OwnerOnlyFile;
 import org.hearth.core.pairing.BoxIdentity;
 import org.hearth.core.pairing.DnsCheck;
@@ -42,7 +43,7 @@ import java.util.function.Function;
  * out through the registry with the box's other records, signed with its key, and comes down again
  * once the CA has looked. The files on disk are looked at every few seconds (cheap), so a name an
  * app comes to want is certified at once; each is renewed {@link BoxCertificate#RENEW_BEFORE} before expiry. A host
- * whose attempt failed waits before the next, longer after each failure ({@link #backoff}: Let's
+ * whose attempt failed waits before the next, longer after each failure ({@link #RETRY}: Let's
  * Encrypt allows 5 failed validations per host and account an hour, and a box retrying every few
  * minutes would soon be refused for that alone), while the other hosts go on; the owner's
  * {@code hearth certificate renew} tries at once. The certificate in use stays until a new one is
@@ -53,8 +54,8 @@ public final class CertificateAgent implements Runnable {
 
     private static final Logger LOG = LoggerFactory.getLogger(CertificateAgent.class);
     private static final Duration LOOK_EVERY = Duration.ofSeconds(5);
-    private static final Duration FIRST_RETRY = Duration.ofMinutes(10);
-    private static final Duration LONGEST_RETRY = Duration.ofHours(6);
+    /** After a host's failures in a row: 10 minutes, doubling, at most 6 hours. */
+    static final Backoff RETRY = new Backoff(Duration.ofMinutes(10), Duration.ofHours(6));
     private static final Duration CA_WAIT = Duration.ofMinutes(2);
 
     private final AcmeConfig config;
@@ -110,7 +111,7 @@ public final class CertificateAgent implements Runnable {
                             throw e;
                         } catch (Exception e) {
                             int failures = failing.containsKey(host) ? failing.get(host).failures() + 1 : 1;
-                            Duration wait = backoff(failures);
+                            Duration wait = RETRY.after(failures);
                             failing.put(host, new Failing(failures, Instant.now().plus(wait)));
                             LOG.warn("event=certificate-failed host={} ca={} failures={} retry_min={} error=\"{}\"", host,
                                     config.directory(), failures, wait.toMinutes(), e.getMessage());
@@ -130,12 +131,6 @@ public final class CertificateAgent implements Runnable {
                 return;
             }
         }
-    }
-
-    /** How long a host waits after its {@code failures}-th failure in a row: 10 minutes, doubling, at most 6 hours. */
-    static Duration backoff(int failures) {
-        Duration wait = FIRST_RETRY.multipliedBy(1L << Math.min(failures - 1, 16));
-        return wait.compareTo(LONGEST_RETRY) > 0 ? LONGEST_RETRY : wait;
     }
 
     private void renewIfDue(PairingState.Published published, String host) throws Exception {
