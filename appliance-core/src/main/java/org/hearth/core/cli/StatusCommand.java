@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.hearth.core.ApplianceConfig;
 import org.hearth.core.HearthHome;
 import org.hearth.core.certificates.BoxCertificate;
+import org.hearth.core.pairing.BoxIdentity;
 import org.hearth.core.pairing.DnsCheck;
 import org.hearth.core.pairing.PairingState;
 import org.hearth.core.supervisor.InstalledApps;
@@ -85,6 +86,9 @@ final class StatusCommand implements Callable<Integer> {
             return;
         }
         Box box = read.get();
+        if (!BoxIdentity.present(home.stateDir("registry"))) {
+            System.out.println("box key     MISSING: " + BoxIdentity.missing(home.stateDir("registry"), box.domain()));
+        }
         List<DnsCheck.Finding> bad = box.dns().stream().filter(f -> !f.ok()).toList();
         System.out.printf("dns         %s: %s (at %s)%n", box.domain(), bad.isEmpty()
                 ? box.dns().size() + " record sets as published"

@@ -23,6 +23,7 @@ import org.hearth.core.runtime.Engine;
 import org.hearth.core.supervisor.Supervisor;
 import org.hearth.core.supervisor.SupervisorProcess;
 import org.hearth.core.supervisor.SupervisorStatus;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
@@ -112,7 +113,14 @@ final class UpCommand implements Callable<Integer> {
         PairingState state = new PairingState(home.stateDir("pairing"));
         state.code();
         RegistryClient registry = new RegistryClient(url.get());
-        BoxIdentity identity = BoxIdentity.loadOrCreate(home.stateDir("registry"));
+        BoxIdentity identity;
+        try {
+            identity = BoxIdentity.loadOrCreate(home.stateDir("registry"), state.domain());
+        } catch (BoxIdentity.MissingKey e) {
+            // Mail goes on; what needs the registry waits for the key (hearth status says so too).
+            LoggerFactory.getLogger(UpCommand.class).error("event=box-key-missing error=\"{}\"", e.getMessage());
+            return List.of();
+        }
         PairingAgent pairing = new PairingAgent(registry, state, identity, PairingSetup.of(home, supervisor, runtime, publicSide));
         InstalledApps apps = new InstalledApps(home.stateDir("apps"));
         CertificateAgent certificates = new CertificateAgent(config.acme(), home.stateDir("certificates"), state, registry,

@@ -17,6 +17,7 @@ import java.security.spec.PKCS8EncodedKeySpec;
 import java.security.spec.X509EncodedKeySpec;
 import java.util.Base64;
 import java.util.HexFormat;
+import java.util.Optional;
 
 /**
  * The box's Ed25519 key, made the first time the box needs it and kept owner-only in the state
@@ -33,15 +34,29 @@ public final class BoxIdentity {
         this.publicKey = publicKey;
     }
 
-    /** The key in {@code dir} (box-key.pk8 and box-key.pub), made there if missing. */
-    public static synchronized BoxIdentity loadOrCreate(Path dir) throws IOException {
+    /** The box's key is gone though the registry knows the box by it. */
+    public static final class MissingKey extends IOException {
+        MissingKey(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * The key in {@code dir} (box-key.pk8 and box-key.pub), made there if missing — unless the box
+     * has claimed {@code claimed} already: the registry takes changes to that name only when signed
+     * with the key it was claimed with, so a new one would change nothing and hide the loss.
+     */
+    public static synchronized BoxIdentity loadOrCreate(Path dir, Optional<String> claimed) throws IOException {
         Path secret = dir.resolve("box-key.pk8");
         Path open = dir.resolve("box-key.pub");
         try {
             KeyFactory factory = KeyFactory.getInstance("Ed25519");
-            if (Files.isRegularFile(secret) && Files.isRegularFile(open)) {
+            if (present(dir)) {
                 return new BoxIdentity(factory.generatePrivate(new PKCS8EncodedKeySpec(Files.readAllBytes(secret))),
                         factory.generatePublic(new X509EncodedKeySpec(Files.readAllBytes(open))));
+            }
+            if (claimed.isPresent()) {
+                throw new MissingKey(missing(dir, claimed.get()));
             }
             KeyPair pair = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
             Files.createDirectories(dir);
@@ -52,6 +67,18 @@ public final class BoxIdentity {
         } catch (GeneralSecurityException e) {
             throw new IOException("the box key in " + dir + " cannot be read: " + e.getMessage(), e);
         }
+    }
+
+    /** Whether both halves of the key are in {@code dir}. */
+    public static boolean present(Path dir) {
+        return Files.isRegularFile(dir.resolve("box-key.pk8")) && Files.isRegularFile(dir.resolve("box-key.pub"));
+    }
+
+    /** What the owner is told when the key of a box that claimed {@code domain} is gone. */
+    public static String missing(Path dir, String domain) {
+        return "the box's key (" + dir.resolve("box-key.pk8") + ") is missing, and the registry takes changes to " + domain
+                + " only when signed with it: restore " + dir + " from a backup of the state folder (the box's address,"
+                + " records and certificates are not kept current until then)";
     }
 
     /** X.509 SubjectPublicKeyInfo, base64: how the registry is told the key. */
