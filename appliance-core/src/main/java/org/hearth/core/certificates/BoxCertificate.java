@@ -46,6 +46,17 @@ public record BoxCertificate(List<X509Certificate> chain) {
         }
     }
 
+    /** The DNS names the certificate is for (its subject alternative names). */
+    public List<String> names() {
+        try {
+            java.util.Collection<List<?>> alternatives = chain.get(0).getSubjectAlternativeNames();
+            return alternatives == null ? List.of() : alternatives.stream().filter(n -> Integer.valueOf(2).equals(n.get(0)))
+                    .map(n -> String.valueOf(n.get(1))).toList();
+        } catch (java.security.cert.CertificateParsingException e) {
+            return List.of();
+        }
+    }
+
     public Instant notAfter() {
         return chain.get(0).getNotAfter().toInstant();
     }

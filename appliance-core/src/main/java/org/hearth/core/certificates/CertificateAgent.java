@@ -32,8 +32,6 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
-import java.util.TreeSet;
 import java.util.function.Function;
 
 /**
@@ -63,7 +61,7 @@ public final class CertificateAgent implements Runnable {
     private final PairingState pairing;
     private final RegistryClient registry;
     private final BoxIdentity identity;
-    private final Function<String, Set<String>> hosts;
+    private final Function<String, Map<String, List<String>>> certificates;
     private volatile boolean running = true;
     /** Hosts whose last attempt failed: how many times in a row, and when to try again. */
     private final Map<String, Failing> failing = new java.util.HashMap<>();
@@ -80,16 +78,17 @@ public final class CertificateAgent implements Runnable {
 
     /**
      * @param dir   the state folder's {@code certificates/}: the ACME account key, and a folder per host
-     * @param hosts the host names the installed apps want certified, given the box's domain
+     * @param certificates the certificates the installed apps want, given the box's domain: each by the host
+     *                     that names it, with all its host names
      */
     public CertificateAgent(AcmeConfig config, Path dir, PairingState pairing, RegistryClient registry, BoxIdentity identity,
-                            Function<String, Set<String>> hosts) {
+                            Function<String, Map<String, List<String>>> certificates) {
         this.config = config;
         this.dir = dir;
         this.pairing = pairing;
         this.registry = registry;
         this.identity = identity;
-        this.hosts = hosts;
+        this.certificates = certificates;
     }
 
     public void stop() {
@@ -102,10 +101,11 @@ public final class CertificateAgent implements Runnable {
             try {
                 Optional<PairingState.Published> published = pairing.published();
                 if (published.isPresent()) {
-                    for (String host : new TreeSet<>(hosts.apply(published.get().domain()))) {
+                    for (Map.Entry<String, List<String>> wanted : certificates.apply(published.get().domain()).entrySet()) {
+                        String host = wanted.getKey();
                         // One host failing (its CA refusing, say) does not hold up the others.
                         try {
-                            renewIfDue(published.get(), host);
+                            renewIfDue(published.get(), host, wanted.getValue());
                             failing.remove(host);
                         } catch (InterruptedException e) {
                             throw e;
@@ -133,12 +133,14 @@ public final class CertificateAgent implements Runnable {
         }
     }
 
-    private void renewIfDue(PairingState.Published published, String host) throws Exception {
+    /** The certificate named {@code host}, for all of {@code names}, obtained if missing, due, asked for, or short of a name. */
+    private void renewIfDue(PairingState.Published published, String host, List<String> names) throws Exception {
         Path folder = BoxCertificate.folder(dir, host);
         Optional<BoxCertificate> current = BoxCertificate.read(folder);
         Path asked = folder.resolve(BoxCertificate.RENEW_ASKED);
         boolean forced = Files.exists(asked);
-        if (current.isPresent() && Instant.now().isBefore(current.get().renewFrom()) && !forced) {
+        if (current.isPresent() && Instant.now().isBefore(current.get().renewFrom()) && current.get().names().containsAll(names)
+                && !forced) {
             return;
         }
         Failing failed = failing.get(host);
@@ -148,7 +150,7 @@ public final class CertificateAgent implements Runnable {
         long start = System.nanoTime();
         BoxCertificate made;
         try {
-            made = obtain(published, host, folder);
+            made = obtain(published, names, folder);
         } finally {
             // The owner's ask is tried once, here: a failed one falls back to the backoff, not to every look.
             Files.deleteIfExists(asked);
@@ -157,11 +159,11 @@ public final class CertificateAgent implements Runnable {
                 (System.nanoTime() - start) / 1_000_000);
     }
 
-    private BoxCertificate obtain(PairingState.Published published, String host, Path folder) throws Exception {
+    private BoxCertificate obtain(PairingState.Published published, List<String> names, Path folder) throws Exception {
         String domain = published.domain();
         Session session = new Session(config.directory(), new TrustingAcmeProvider(config.trust()));
         Account account = new AccountBuilder().agreeToTermsOfService().useKeyPair(accountKey()).create(session);
-        Order order = account.newOrder().domain(host).create();
+        Order order = account.newOrder().domains(names).create();
         List<Map<String, String>> challenges = new ArrayList<>();
         List<Dns01Challenge> pending = new ArrayList<>();
         for (Authorization auth : order.getAuthorizations()) {

@@ -11,6 +11,7 @@ import picocli.CommandLine.ParentCommand;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 
@@ -40,14 +41,17 @@ final class CertificateCommand {
             String domain = new PairingState(home.stateDir("pairing")).published().orElseThrow(() ->
                     new IllegalArgumentException("this box is not paired yet, so it has no certificates (hearth pair)"))
                     .domain();
-            Set<String> hosts = new InstalledApps(home.stateDir("apps")).certificateHosts(domain);
+            Map<String, List<String>> certificates = new InstalledApps(home.stateDir("apps")).certificates(domain);
+            Set<String> asked = new java.util.TreeSet<>();
             for (String host : only) {
-                if (!hosts.contains(host)) {
-                    throw new IllegalArgumentException("no installed app asks for a certificate for " + host
-                            + " (the box's hosts: " + String.join(", ", hosts) + ")");
-                }
+                // Any of a certificate's names renews that certificate.
+                String named = certificates.entrySet().stream().filter(c -> c.getValue().contains(host)).map(Map.Entry::getKey)
+                        .findFirst().orElseThrow(() -> new IllegalArgumentException("no installed app asks for a certificate for "
+                                + host + " (the box's hosts: " + String.join(", ", certificates.values().stream()
+                                .flatMap(List::stream).toList()) + ")"));
+                asked.add(named);
             }
-            for (String host : only.isEmpty() ? hosts : Set.copyOf(only)) {
+            for (String host : only.isEmpty() ? certificates.keySet() : asked) {
                 Path folder = Files.createDirectories(BoxCertificate.folder(home.stateDir("certificates"), host));
                 Files.writeString(folder.resolve(BoxCertificate.RENEW_ASKED), "");
                 System.out.println(host + ": renewal asked; the supervisor renews it within seconds (hearth status shows it)");

@@ -124,7 +124,7 @@ final class UpCommand implements Callable<Integer> {
         PairingAgent pairing = new PairingAgent(registry, state, identity, PairingSetup.of(home, supervisor, runtime, publicSide));
         InstalledApps apps = new InstalledApps(home.stateDir("apps"));
         CertificateAgent certificates = new CertificateAgent(config.acme(), home.stateDir("certificates"), state, registry,
-                identity, apps::certificateHosts);
+                identity, apps::certificates);
         AddressAgent addresses = new AddressAgent(registry, state, identity, apps::publicHosts);
         for (Map.Entry<String, Runnable> agent : Map.<String, Runnable>of("pairing", pairing, "certificates", certificates,
                 "addresses", addresses).entrySet()) {

@@ -1,5 +1,6 @@
 package org.hearth.core.manifest;
 
+import com.fasterxml.jackson.annotation.JsonFormat;
 import com.fasterxml.jackson.annotation.JsonProperty;
 
 import java.time.Duration;
@@ -48,8 +49,9 @@ public record AppManifest(int schema, String app, String version, Optional<Strin
                             List<Port> ports, List<Edge> edges, List<Volume> volumes, Optional<Resources> resources,
                             Optional<Health> health, Optional<Pool> pool, List<Egress> egress,
                             Optional<Isolation> isolation, Optional<Integer> sandboxes, Optional<String> report,
-                            Optional<String> certificate) {
+                            @JsonFormat(with = JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY) List<String> certificate) {
         public Container {
+            certificate = certificate == null ? List.of() : List.copyOf(certificate);
             command = command == null ? List.of() : List.copyOf(command);
             environment = environment == null ? Map.of() : Map.copyOf(environment);
             ports = ports == null ? List.of() : List.copyOf(ports);

@@ -65,6 +65,12 @@ final class ManifestRules {
             return;
         }
         Map<Integer, String> listeners = new HashMap<>();
+        java.util.Set<String> listens = new java.util.HashSet<>();
+        containers.fields().forEachRemaining(entry -> entry.getValue().path("ports").forEach(p -> {
+            if (p.has("listen")) {
+                listens.add(entry.getKey() + "." + p.path("name").asText());
+            }
+        }));
         containers.fields().forEachRemaining(entry -> {
             String name = entry.getKey();
             JsonNode c = entry.getValue();
@@ -81,7 +87,7 @@ final class ManifestRules {
             health(base, c, at);
             egress(base, c, lifecycle, at);
             report(base, c, lifecycle, at);
-            environment(base, c, at);
+            environment(base, c, listens, at);
             certificate(base, c, at);
             if (lifecycle.equals("per-message") && !hasEdgeTo(containers, name)) {
                 at.report(append(base, "lifecycle"), "a per-message container serves its peers' connections, "
@@ -244,9 +250,9 @@ final class ManifestRules {
         }
     }
 
-    private static void environment(List<String> base, JsonNode c, ManifestReader.Locator at) {
+    private static void environment(List<String> base, JsonNode c, java.util.Set<String> listens, ManifestReader.Locator at) {
         ManifestReader.fields(c.get("environment")).forEachRemaining(e -> {
-            String problem = e.getValue().isTextual() ? BoxName.problem(e.getValue().asText()) : null;
+            String problem = e.getValue().isTextual() ? BoxName.problem(e.getValue().asText(), listens) : null;
             if (problem != null) {
                 at.report(append(base, "environment", e.getKey()), problem);
             }
@@ -254,14 +260,20 @@ final class ManifestRules {
     }
 
     private static void certificate(List<String> base, JsonNode c, ManifestReader.Locator at) {
-        JsonNode name = c.get("certificate");
-        if (name == null || !name.isTextual()) {
+        JsonNode names = c.get("certificate");
+        if (names == null) {
             return;
         }
-        String problem = BoxName.hostProblem(name.asText());
-        if (problem != null) {
-            at.report(append(base, "certificate"), problem);
-        } else if (!c.path("lifecycle").asText("service").equals("service") && !isSandboxHost(c)) {
+        boolean named = true;
+        for (int i = 0; i < (names.isArray() ? names.size() : 1); i++) {
+            JsonNode name = names.isArray() ? names.get(i) : names;
+            String problem = name.isTextual() ? BoxName.hostProblem(name.asText()) : null;
+            if (problem != null) {
+                at.report(names.isArray() ? append(base, "certificate", String.valueOf(i)) : append(base, "certificate"), problem);
+                named = false;
+            }
+        }
+        if (named && !c.path("lifecycle").asText("service").equals("service") && !isSandboxHost(c)) {
             // The supervisor keeps the files current in long-lived containers; a pool's would go stale.
             at.report(append(base, "certificate"), "only services and sandbox hosts take a certificate");
         }

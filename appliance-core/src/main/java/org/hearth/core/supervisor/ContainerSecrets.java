@@ -89,7 +89,7 @@ final class ContainerSecrets {
 
     /** Whether the container gets a secrets folder: it sends through the relay appliance.yaml names, or has a certificate. */
     boolean needs(AppManifest.Container decl) {
-        return sendsThroughRelay(decl) || decl.certificate().isPresent();
+        return sendsThroughRelay(decl) || !decl.certificate().isEmpty();
     }
 
     boolean sendsThroughRelay(AppManifest.Container decl) {
@@ -115,7 +115,7 @@ final class ContainerSecrets {
         try {
             boolean relaySender = sendsThroughRelay(decl);
             Optional<String> trust = relaySender ? relay.get().trust() : Optional.empty();
-            Optional<Path> certificate = decl.certificate()
+            Optional<Path> certificate = decl.certificate().stream().findFirst()
                     .map(host -> BoxCertificate.folder(certificates, BoxName.expand(host, boxDomain.get())));
             // Taken before anything is read: a change meanwhile is written at the next pass.
             Source now = new Source(relaySender ? vault.secretsGeneration() : 0,

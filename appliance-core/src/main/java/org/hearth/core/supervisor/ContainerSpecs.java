@@ -59,7 +59,7 @@ final class ContainerSpecs {
         AppManifest.Container decl = app.manifest.containers().get(name);
         ContainerSpec spec = ContainerSpec.of(decl.image())
                 .withCommand(decl.command())
-                .withEnv(BoxName.expand(decl.environment(), boxDomain.get()))
+                .withEnv(BoxName.expand(decl.environment(), boxDomain.get(), app.manifest))
                 .withLimits(decl.memoryBytes(), decl.pids())
                 .withLabels(Map.of(HearthLabels.INSTANCE, instance, HearthLabels.APP, app.app(), HearthLabels.ROLE, name,
                         HearthLabels.LIFECYCLE, lifecycleOf(decl)));

@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
@@ -87,21 +88,34 @@ public final class InstalledApps {
         return apps;
     }
 
-    /** The host names the installed apps' containers want a certificate for, on a box named {@code domain}. */
+    /**
+     * The certificates the installed apps' containers want on a box named {@code domain}: each by
+     * the host that names it (its first), with all the host names it must carry.
+     */
+    public Map<String, List<String>> certificates(String domain) {
+        Map<String, List<String>> certificates = new TreeMap<>();
+        for (Installed installed : list()) {
+            installed.manifest().ifPresent(m -> m.containers().values().stream().filter(c -> !c.certificate().isEmpty())
+                    .forEach(c -> {
+                        List<String> names = c.certificate().stream().map(host -> BoxName.expand(host, domain)).toList();
+                        certificates.put(names.get(0), names);
+                    }));
+        }
+        return certificates;
+    }
+
+    /** The hosts that name the certificates the installed apps want (see {@link #certificates}). */
     public Set<String> certificateHosts(String domain) {
-        return hosts(domain, c -> true);
+        return certificates(domain).keySet();
     }
 
-    /** Of those, the ones the public reaches (a container with a public port): they carry the box's address. */
+    /** The host names the public reaches (on a container with a public port): they carry the box's address. */
     public Set<String> publicHosts(String domain) {
-        return hosts(domain, c -> c.ports().stream().anyMatch(p -> p.exposure() == AppManifest.Exposure.PUBLIC));
-    }
-
-    private Set<String> hosts(String domain, java.util.function.Predicate<AppManifest.Container> which) {
         Set<String> hosts = new TreeSet<>();
         for (Installed installed : list()) {
-            installed.manifest().ifPresent(m -> m.containers().values().stream().filter(which).forEach(c ->
-                    c.certificate().ifPresent(host -> hosts.add(BoxName.expand(host, domain)))));
+            installed.manifest().ifPresent(m -> m.containers().values().stream()
+                    .filter(c -> c.ports().stream().anyMatch(p -> p.exposure() == AppManifest.Exposure.PUBLIC))
+                    .forEach(c -> c.certificate().forEach(host -> hosts.add(BoxName.expand(host, domain)))));
         }
         return hosts;
     }

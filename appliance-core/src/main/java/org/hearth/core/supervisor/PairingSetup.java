@@ -106,9 +106,9 @@ public final class PairingSetup implements BoxSetup {
         }
         for (SupervisorStatus.Endpoint e : app.endpoints()) {
             AppManifest.Container container = manifest.containers().get(e.container());
-            if (e.exposure().equals("private") && container != null && container.certificate().isPresent()
+            if (e.exposure().equals("private") && container != null && !container.certificate().isEmpty()
                     && PrivateNetworks.contains(e.address())) {
-                hosts.put(e.container(), BoxName.expand(container.certificate().get(), domain));
+                hosts.put(e.container(), BoxName.expand(container.certificate().get(0), domain));
             }
         }
         return hosts;

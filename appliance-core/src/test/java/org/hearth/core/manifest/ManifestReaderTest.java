@@ -133,7 +133,7 @@ class ManifestReaderTest {
         assertThat(smtp.sandboxesOrDefault()).isEqualTo(64);
         assertThat(mail.containers().get("imap").sandboxHost()).isFalse();
         // Its host names are the box's: renamed when the box is paired.
-        assertThat(BoxName.expand(smtp.environment(), "alice.boxes.example")).containsEntry("MAIL_HOSTNAME",
+        assertThat(BoxName.expand(smtp.environment(), "alice.boxes.example", mail)).containsEntry("MAIL_HOSTNAME",
                 "mx.alice.boxes.example");
         // The scanner's sandboxes may ask the resolver (sender checks); the parsers reach nothing else.
         assertThat(spam.egress()).extracting(AppManifest.Egress::to).containsExactly(AppManifest.Egress.RESOLVER);

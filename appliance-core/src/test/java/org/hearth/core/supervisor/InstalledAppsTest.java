@@ -5,6 +5,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -45,5 +46,15 @@ class InstalledAppsTest {
 
         Files.delete(dir.resolve("web").resolve(InstalledApps.MANIFEST_FILE));
         assertThat(apps.list()).isEmpty();
+    }
+
+    /** One certificate for several names: named by its first, carrying all; each name reached by the public. */
+    @Test
+    void aCertificateForSeveralNamesIsOneCertificate(@TempDir Path dir) throws Exception {
+        InstalledApps apps = new InstalledApps(dir);
+        apps.install("web", manifest("1.0.0", "[\"mta-sts.${box.domain}\", \"autoconfig.${box.domain}\"]"));
+        assertThat(apps.certificates("alice.test")).containsExactly(
+                java.util.Map.entry("mta-sts.alice.test", List.of("mta-sts.alice.test", "autoconfig.alice.test")));
+        assertThat(apps.publicHosts("alice.test")).containsExactly("autoconfig.alice.test", "mta-sts.alice.test");
     }
 }
