@@ -12,9 +12,10 @@ import java.nio.file.attribute.PosixFilePermissions;
 
 /**
  * How the supervisor writes its keys and records: into a file beside the target that only root can
- * read from its first byte, flushed to the disk, then renamed over the target, so a reader (or a
- * box that lost power) finds the old file whole or the new one whole, and never a key readable by
- * anyone else for a moment.
+ * read from its first byte (a name of its own, so two writers never share one), flushed to the disk,
+ * then renamed over the target and the rename itself flushed (the folder), so a reader (or a box that
+ * lost power) finds the old file whole or the new one whole, and never a key readable by anyone else
+ * for a moment.
  */
 public final class OwnerOnlyFile {
 
@@ -22,17 +23,24 @@ public final class OwnerOnlyFile {
     }
 
     public static void write(Path file, byte[] content) throws IOException {
-        Path partial = file.resolveSibling(file.getFileName() + ".new");
-        Files.deleteIfExists(partial);
-        Files.createFile(partial, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-        try (FileChannel channel = FileChannel.open(partial, StandardOpenOption.WRITE)) {
-            ByteBuffer buffer = ByteBuffer.wrap(content);
-            while (buffer.hasRemaining()) {
-                channel.write(buffer);
+        Path folder = file.toAbsolutePath().getParent();
+        Path partial = Files.createTempFile(folder, "." + file.getFileName(), ".new",
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        try {
+            try (FileChannel channel = FileChannel.open(partial, StandardOpenOption.WRITE)) {
+                ByteBuffer buffer = ByteBuffer.wrap(content);
+                while (buffer.hasRemaining()) {
+                    channel.write(buffer);
+                }
+                channel.force(true);
             }
-            channel.force(true);
+            Files.move(partial, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } finally {
+            Files.deleteIfExists(partial);
         }
-        Files.move(partial, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        try (FileChannel directory = FileChannel.open(folder, StandardOpenOption.READ)) {
+            directory.force(true);
+        }
     }
 
     public static void write(Path file, String text) throws IOException {
