@@ -21,6 +21,7 @@ use IO::Socket::SSL::Utils qw(CERT_create KEY_create_rsa);
 use POSIX qw(strftime);
 use Time::HiRes qw(time);
 use Hearth::Sandbox;
+use Hearth::ServerTls;
 
 use constant {
     MAX_COMMAND_LINE => 2048,          # RFC 5321 asks for 512; Postfix takes 2048
@@ -469,20 +470,6 @@ sub message {
 # The box's certificate for this host when the supervisor hands one over (the manifest's
 # certificate:, renewed in place: read at each STARTTLS, so a renewal needs no restart), else the
 # host's self-signed one. A pair caught half replaced does not load; the self-signed one serves then.
-sub tls_context {
-    my $secrets = setting('HEARTH_SECRETS', '/run/secrets');
-    my ($chain_file, $key_file) = ("$secrets/tls-chain.pem", "$secrets/tls-key.pem");
-    if (-e $chain_file) {
-        my $context = eval {
-            IO::Socket::SSL::SSL_Context->new(SSL_server => 1, SSL_cert_file => $chain_file, SSL_key_file => $key_file)
-        };
-        return $context if $context;
-        print STDERR "role=smtp-in event=certificate-unreadable file=$chain_file error="
-            . (($@ || $SSL_ERROR) =~ s/\s+/ /gr) . "\n";
-    }
-    return IO::Socket::SSL::SSL_Context->new(SSL_server => 1, SSL_cert => $certificate, SSL_key => $key);
-}
-
 sub on_starttls {
     return error_reply('503 5.5.1 TLS already active') if $tls;
     # Anything sent behind STARTTLS would be read as if it came encrypted (CVE-2011-0411's kind).
@@ -490,7 +477,7 @@ sub on_starttls {
         send_reply('554 5.5.1 Commands pipelined behind STARTTLS, closing connection');
         return 0;
     }
-    my $context = tls_context();
+    my $context = Hearth::ServerTls::context(role => 'smtp-in', certificate => $certificate, key => $key);
     send_reply('220 2.0.0 Ready to start TLS');
     $client->blocking(1);
     IO::Socket::SSL->start_SSL($client, SSL_server => 1, SSL_reuse_ctx => $context, Timeout => idle_seconds())

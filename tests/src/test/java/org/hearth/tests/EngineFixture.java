@@ -117,7 +117,8 @@ final class EngineFixture {
      */
     static String mailManifest(String app, int smtpPort, int imapPort, int imapsPort) throws IOException {
         String manifest = Files.readString(home().root().resolve("manifests/mail/app.yaml"));
-        for (String line : List.of("app: mail\n", "listen: 2525", "listen: 1143", "listen: 1993", "listen: 1587", "listen: 1465", "listen: 1443")) {
+        for (String line : List.of("app: mail\n", "listen: 2525", "listen: 1143", "listen: 1993", "listen: 1587", "listen: 1465", "listen: 1443",
+                "listen: 8443")) {
             if (!manifest.contains(line)) {
                 throw new AssertionError("manifests/mail/app.yaml no longer has \"" + line.strip() + "\"");
             }
@@ -129,7 +130,13 @@ final class EngineFixture {
                 // Submission on ports derived from IMAP's, so test instances never meet each other's or the demo's.
                 .replace("listen: 1587", "listen: " + submissionPort(imapPort))
                 .replace("listen: 1465", "listen: " + (submissionPort(imapPort) + 1))
-                .replace("listen: 1443", "listen: " + webmailPort(imapPort));
+                .replace("listen: 1443", "listen: " + webmailPort(imapPort))
+                .replace("listen: 8443", "listen: " + wellKnownPort(imapPort));
+    }
+
+    /** The host port of the public HTTPS documents (MTA-STS, autoconfig) in a test instance whose IMAP listens on {@code imapPort}. */
+    static int wellKnownPort(int imapPort) {
+        return imapPort + 500;
     }
 
     /** The host port of webmail (HTTPS) in a test instance whose IMAP listens on {@code imapPort}. */

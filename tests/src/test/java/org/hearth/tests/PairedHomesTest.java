@@ -101,6 +101,8 @@ class PairedHomesTest {
         internet.homeRouter(b.router(), b.smtpPort());
         internet.homeRouter(a.router(), a.smtpPort());
         for (Home h : List.of(a, b)) {
+            // HTTPS too: the MTA-STS policy and autoconfig (the mail app's wellknown container).
+            internet.routerForwards(h.router(), 443, EngineFixture.wellKnownPort(h.imapPort()));
             internet.forwardToThisHost(h.registryAddress(), registry.port());
             internet.leavesFromWhenTo(h.router(), h.registryAddress());
         }
@@ -201,6 +203,19 @@ class PairedHomesTest {
         return Await.until(limit, () -> Await.supervisorLog(home.state()), check);
     }
 
+    /** A client out there that fails until the box is ready (its certificate, say), tried until it succeeds; else its last failure. */
+    private static JsonNode awaitWorld(Duration limit, java.util.concurrent.Callable<JsonNode> client) throws Exception {
+        AssertionError[] last = new AssertionError[1];
+        return Await.until(limit, () -> Await.supervisorLog(a.state()) + "\nthe client's last failure: " + last[0], () -> {
+            try {
+                return Optional.of(client.call());
+            } catch (AssertionError notYet) {
+                last[0] = notYet;
+                return Optional.empty();
+            }
+        });
+    }
+
     /** {@code tests/overlay/world-client} in network namespace {@code namespace}; its JSON answer. */
     private static JsonNode worldClient(String namespace, String input, String... args) throws Exception {
         List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", namespace, "/usr/bin/python3",
@@ -241,14 +256,8 @@ class PairedHomesTest {
                 .toString(), "phone-wg", WORLD, config.toString()), Duration.ofSeconds(60));
         assertThat(joined.exitCode()).as(joined.stderr()).isZero();
         // Until the certificate is issued and served: the self-signed one fails the phone's check.
-        JsonNode session = await(Duration.ofSeconds(180), a, () -> {
-            try {
-                return Optional.of(worldClient(PHONE_NAMESPACE, PASSWORD + "\n", "imaps", OVERLAY_ADDRESS,
+        JsonNode session = awaitWorld(Duration.ofSeconds(180), () -> worldClient(PHONE_NAMESPACE, PASSWORD + "\n", "imaps", OVERLAY_ADDRESS,
                         String.valueOf(a.imapPort() + 1), "mail." + a.domain(), rootPem.toString(), a.owner()));
-            } catch (AssertionError notYet) {
-                return Optional.empty();
-            }
-        });
         // The figure for docs/benchmarks.md: the box's part, the owner's own steps (and the phone's import) not counted.
         System.out.printf("PairedHomesTest: from \"Set up my box\" to the phone reading mail over the overlay, the"
                 + " certificate valid, in %.1f s%n", (System.nanoTime() - aSetUpPressed) / 1e9);
@@ -284,8 +293,10 @@ class PairedHomesTest {
         assertThat(sets.path(d + "/TXT").toString()).isEqualTo("[\"\\\"v=spf1 mx -all\\\"\"]");
         assertThat(sets.path("_dmarc." + d + "/TXT").get(0).asText()).startsWith("\"v=DMARC1; p=reject");
         assertThat(sets.path(selector + "._domainkey." + d + "/TXT").get(0).asText()).contains("v=DKIM1");
-        assertThat(sets.path("_imaps._tcp." + d + "/SRV").toString()).isEqualTo("[\"0 1 993 mail." + d + ".\"]");
-        assertThat(sets.path("_submission._tcp." + d + "/SRV").toString()).isEqualTo("[\"0 1 587 mail." + d + ".\"]");
+        // Where A's listeners are (this test's ports, not the usual 993 and 587: ${listen...} in the manifest).
+        assertThat(sets.path("_imaps._tcp." + d + "/SRV").toString()).isEqualTo("[\"0 1 " + (a.imapPort() + 1) + " mail." + d + ".\"]");
+        assertThat(sets.path("_submission._tcp." + d + "/SRV").toString())
+                .isEqualTo("[\"0 1 " + EngineFixture.submissionPort(a.imapPort()) + " mail." + d + ".\"]");
         assertThat(sets.path("_mta-sts." + d + "/TXT").get(0).asText()).contains("v=STSv1");
         assertThat(sets.path("_smtp._tls." + d + "/TXT").get(0).asText()).contains("v=TLSRPTv1");
     }
@@ -294,14 +305,8 @@ class PairedHomesTest {
     @Order(4)
     void bobWritesToAliceAndTheMailArrivesOverTlsWithEveryCheckPassed() throws Exception {
         // What a sender out there finds at alice's MX: STARTTLS with a certificate valid for its name.
-        JsonNode mx = await(Duration.ofSeconds(180), a, () -> {
-            try {
-                return Optional.of(worldClient(PHONE_NAMESPACE, "", "starttls", a.router(), "25", "mx." + a.domain(),
+        JsonNode mx = awaitWorld(Duration.ofSeconds(180), () -> worldClient(PHONE_NAMESPACE, "", "starttls", a.router(), "25", "mx." + a.domain(),
                         rootPem.toString()));
-            } catch (AssertionError notYet) {
-                return Optional.empty();
-            }
-        });
         assertThat(mx.path("names").toString()).isEqualTo("[\"mx." + a.domain() + "\"]");
 
         String marker = "bob-to-alice-" + UUID.randomUUID();
@@ -324,5 +329,41 @@ class PairedHomesTest {
                 .contains("spf=pass smtp.mailfrom=" + b.owner())
                 .containsPattern("dkim=pass header.d=" + b.domain().replace(".", "\\.") + " ")
                 .contains("dmarc=pass header.from=" + b.domain());
+    }
+
+    /**
+     * What senders and mail clients fetch over HTTPS from the internet, each by name with its
+     * certificate checked: the MTA-STS policy; Thunderbird's autoconfig, which the phone then follows
+     * to log in with only the address and the password; Outlook's autodiscover.
+     */
+    @Test
+    @Order(5)
+    void sendersAndMailClientsFindThePolicyAndTheSettingsOverHttps() throws Exception {
+        String d = a.domain();
+        String resolver = internet.address(2);
+        JsonNode policy = awaitWorld(Duration.ofSeconds(180), () -> worldClient(internet.namespace(), "", "https", resolver, "GET",
+                        "https://mta-sts." + d + "/.well-known/mta-sts.txt", rootPem.toString()));
+        assertThat(policy.path("status").asInt()).isEqualTo(200);
+        assertThat(policy.path("body").asText()).isEqualTo("version: STSv1\r\nmode: testing\r\nmx: mx." + d
+                + "\r\nmax_age: 604800\r\n");
+        List<String> certified = new ArrayList<>();
+        policy.path("names").forEach(n -> certified.add(n.asText()));
+        assertThat(certified).containsExactlyInAnyOrder("mta-sts." + d, "autoconfig." + d, "autodiscover." + d);
+
+        // The phone (on the overlay) with only the address and the password.
+        JsonNode configured = worldClient(PHONE_NAMESPACE, PASSWORD + "\n", "autoconfig", resolver, a.owner(), rootPem.toString());
+        assertThat(configured.path("incoming").toString()).isEqualTo("{\"hostname\":\"mail." + d + "\",\"port\":" + (a.imapPort() + 1) + "}");
+        assertThat(configured.path("session").path("login").asText()).startsWith("a OK");
+
+        JsonNode outlook = worldClient(internet.namespace(), "<?xml version=\"1.0\"?><Autodiscover><Request><EMailAddress>" + a.owner()
+                + "</EMailAddress></Request></Autodiscover>", "https", resolver, "POST",
+                "https://autodiscover." + d + "/autodiscover/autodiscover.xml", rootPem.toString());
+        assertThat(outlook.path("status").asInt()).isEqualTo(200);
+        assertThat(outlook.path("body").asText()).contains("<Server>mail." + d + "</Server>", "<Port>" + (a.imapPort() + 1) + "</Port>",
+                "<LoginName>" + a.owner() + "</LoginName>");
+
+        JsonNode elsewhere = worldClient(internet.namespace(), "", "https", resolver, "GET", "https://mta-sts." + d + "/etc/passwd",
+                rootPem.toString());
+        assertThat(elsewhere.path("status").asInt()).isEqualTo(404);
     }
 }

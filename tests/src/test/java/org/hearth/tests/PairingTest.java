@@ -327,8 +327,9 @@ class PairingTest {
         assertThat(dns(DOMAIN, Type.MX)).containsExactly("10 mx." + DOMAIN + ".");
         assertThat(dns(DOMAIN, Type.TXT)).containsExactly("\"v=spf1 mx -all\"");
         assertThat(dns("_dmarc." + DOMAIN, Type.TXT)).singleElement().asString().startsWith("\"v=DMARC1; p=reject");
-        assertThat(dns("_imaps._tcp." + DOMAIN, Type.SRV)).containsExactly("0 1 993 mail." + DOMAIN + ".");
-        assertThat(dns("_submission._tcp." + DOMAIN, Type.SRV)).containsExactly("0 1 587 mail." + DOMAIN + ".");
+        assertThat(dns("_imaps._tcp." + DOMAIN, Type.SRV)).containsExactly("0 1 " + (IMAP_PORT + 1) + " mail." + DOMAIN + ".");
+        assertThat(dns("_submission._tcp." + DOMAIN, Type.SRV)).containsExactly("0 1 " + EngineFixture.submissionPort(IMAP_PORT)
+                + " mail." + DOMAIN + ".");
         String dkimSelector = hearth.ok("mail", "dkim", "list", DOMAIN).stdout().lines().findFirst().orElseThrow()
                 .split("\\s+")[0];
         assertThat(dns(dkimSelector + "._domainkey." + DOMAIN, Type.TXT)).singleElement().asString().contains("v=DKIM1");
@@ -337,7 +338,10 @@ class PairingTest {
         // each with a key of its own, from the CA (pebble), proven by DNS-01 through the registry; the
         // challenge records gone again once the CA looked.
         Map<String, X509Certificate> issued = new java.util.HashMap<>();
-        for (String host : List.of("mx." + DOMAIN, "mail." + DOMAIN)) {
+        // One certificate may carry several names (the wellknown container's: mta-sts., autoconfig., autodiscover.).
+        Map<String, List<String>> names = Map.of("mx." + DOMAIN, List.of("mx." + DOMAIN), "mail." + DOMAIN, List.of("mail." + DOMAIN),
+                "mta-sts." + DOMAIN, List.of("mta-sts." + DOMAIN, "autoconfig." + DOMAIN, "autodiscover." + DOMAIN));
+        for (String host : List.of("mx." + DOMAIN, "mail." + DOMAIN, "mta-sts." + DOMAIN)) {
             Path chain = state.resolve("certificates/" + host + "/fullchain.pem");
             Await.until(Duration.ofSeconds(120), () -> Await.supervisorLog(state), () ->
                     Files.isRegularFile(chain) ? Optional.of(true) : Optional.empty());
@@ -345,14 +349,16 @@ class PairingTest {
                     .generateCertificates(new ByteArrayInputStream(Files.readAllBytes(chain))).stream()
                     .map(X509Certificate.class::cast).toList();
             assertThat(certificates.get(0).getSubjectAlternativeNames().stream().map(n -> String.valueOf(n.get(1))).toList())
-                    .containsExactly(host);
+                    .containsExactlyInAnyOrderElementsOf(names.get(host));
             PKIXParameters trust = new PKIXParameters(Set.of(new TrustAnchor(pebble.root(), null)));
             trust.setRevocationEnabled(false);
             CertPathValidator.getInstance("PKIX").validate(CertificateFactory.getInstance("X.509").generateCertPath(certificates),
                     trust);
             assertThat(Files.getPosixFilePermissions(chain.resolveSibling("privkey.pem")))
                     .containsExactlyInAnyOrder(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE);
-            assertThat(dns("_acme-challenge." + host, Type.TXT)).isEmpty();
+            for (String name : names.get(host)) {
+                assertThat(dns("_acme-challenge." + name, Type.TXT)).isEmpty();
+            }
             assertThat(hearth.ok("status").stdout()).contains("certificate " + host + ": issued by");
             issued.put(host, certificates.get(0));
         }
@@ -399,8 +405,9 @@ class PairingTest {
         assertThat(StreamSupport.stream(box.path("dns").spliterator(), false).filter(f -> !f.path("ok").asBoolean())
                 .map(f -> f.path("name").asText() + " " + f.path("problem").asText()).toList())
                 .singleElement().asString().startsWith("_dmarc." + DOMAIN + ". MISSING");
-        assertThat(box.path("certificates").findValuesAsText("host")).containsExactly("mail." + DOMAIN, "mx." + DOMAIN);
-        assertThat(box.path("certificates").findValuesAsText("issuer")).hasSize(2);
+        assertThat(box.path("certificates").findValuesAsText("host")).containsExactly("mail." + DOMAIN, "mta-sts." + DOMAIN,
+                "mx." + DOMAIN);
+        assertThat(box.path("certificates").findValuesAsText("issuer")).hasSize(3);
 
         // Its address, asked of the registry as the address its request came from, at the name and
         // the MX host (the mail app's public one). Here the box reaches the registry over loopback,
@@ -412,7 +419,7 @@ class PairingTest {
         assertThat(refused).contains("address     NOT PUBLISHED: the registry answered: \"127.0.0.1\" is not a public IPv4"
                 + " or IPv6 address (the address this request came from)");
         assertThat(MailClients.json(hearth.ok("status", "--json").stdout()).path("box").path("address").path("hosts").toString())
-                .isEqualTo("[\"@\",\"mx\"]");
+                .isEqualTo("[\"@\",\"autoconfig\",\"autodiscover\",\"mta-sts\",\"mx\"]");
         assertThat(dns(DOMAIN, Type.A)).isEmpty();
     }
 

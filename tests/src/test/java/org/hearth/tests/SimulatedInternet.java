@@ -93,6 +93,14 @@ final class SimulatedInternet implements AutoCloseable {
         }
     }
 
+    /** The home router at {@code publicAddress} (made by {@link #homeRouter}) also forwards its {@code port} to this host's {@code hostPort}. */
+    void routerForwards(String publicAddress, int port, int hostPort) {
+        for (String chain : List.of("PREROUTING", "OUTPUT")) {
+            iptablesNat("-A", chain, "-d", publicAddress, "-p", "tcp", "--dport", String.valueOf(port), "-j", "DNAT",
+                    "--to-destination", applianceAddress() + ":" + hostPort);
+        }
+    }
+
     /**
      * Connections to {@code address}:{@code port} (which this makes exist) go on to the same port
      * of this host: a server here (the registry) seen by the internet at an address of its own.

@@ -201,6 +201,7 @@ final class DemoCommand implements Callable<Integer> {
             case "submission" -> "Submission";
             case "submissions" -> "Submissions";
             case "https" -> "Webmail";
+            case "well-known" -> "Well-known";
             default -> port;
         };
     }

@@ -46,7 +46,9 @@ final class RunningSmtp implements AutoCloseable {
         // The host loads Hearth::Sandbox from a Hearth/ folder, as the image lays it out.
         lib = Files.createTempDirectory("hearth-sandbox-lib");
         Files.createDirectories(lib.resolve("Hearth"));
-        Files.copy(SANDBOX.resolve("Sandbox.pm"), lib.resolve("Hearth/Sandbox.pm"), StandardCopyOption.REPLACE_EXISTING);
+        for (String module : new String[]{"Sandbox.pm", "ServerTls.pm"}) {
+            Files.copy(SANDBOX.resolve(module), lib.resolve("Hearth").resolve(module), StandardCopyOption.REPLACE_EXISTING);
+        }
         ProcessBuilder builder = new ProcessBuilder("perl", "-I", lib.toString(), SANDBOX.resolve("hearth-sandbox-host").toString(),
                 "--role", "smtp-in", "--bind", "127.0.0.1", "--listen", String.valueOf(port), "--status", String.valueOf(statusPort),
                 "--handler", HANDLER.toString());
@@ -107,6 +109,7 @@ final class RunningSmtp implements AutoCloseable {
         }
         store.close();
         Files.deleteIfExists(lib.resolve("Hearth/Sandbox.pm"));
+        Files.deleteIfExists(lib.resolve("Hearth/ServerTls.pm"));
         Files.deleteIfExists(lib.resolve("Hearth"));
         Files.deleteIfExists(lib);
     }

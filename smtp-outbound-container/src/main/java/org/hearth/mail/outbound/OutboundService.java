@@ -5,6 +5,7 @@ import org.apache.james.protocols.netty.NettyServer;
 import org.hearth.mail.common.AuthThrottle;
 import org.hearth.mail.outbound.admin.AdminSocket;
 import org.hearth.mail.outbound.admin.OutboundAdmin;
+import org.hearth.mail.outbound.dns.MailDnsRecords;
 import org.hearth.mail.outbound.admin.QueueStatus;
 import org.hearth.mail.common.ServerKeys;
 import org.hearth.mail.common.TlsIdentity;
@@ -52,7 +53,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * encrypted volume, and delivery passes. Settings from the manifest's environment (defaults in
  * brackets): MAIL_HOSTNAME (the MX name: HELO, notices), OWNER_HOSTNAME (the private name
  * submission's certificate carries), MAIL_DATA [/data], SUBMISSION_PORT [587], SUBMISSIONS_PORT
- * [465], STORE_LOGIN [imap:2465], STORE_LMTP [imap:2425] (mail for the store's own domains goes
+ * [465], CLIENT_IMAPS_PORT [993], CLIENT_SUBMISSION_PORT [587] and CLIENT_SUBMISSIONS_PORT [465] (where the
+ * owner's clients reach them on the box, for the SRV records), STORE_LOGIN [imap:2465], STORE_LMTP
+ * [imap:2425] (mail for the store's own domains goes
  * there), HEARTH_RESOLVER (set by the supervisor from appliance.yaml's egress.resolver; without it
  * mail for other domains waits in the queue, saying why), DELIVERY_PORT [25], MAX_MESSAGE_BYTES
  * [26214400], DELIVERY_PASS_SECONDS [10], STATUS_PORT [2589] (the queue's facts for hearth status),
@@ -161,7 +164,11 @@ public final class OutboundService {
             server.setListenAddresses(new InetSocketAddress(Integer.parseInt((String) port[1])));
             server.bind();
         }
-        AdminSocket.serve(new OutboundAdmin(queue, keys, mxHost, ownerHost, dns, InstantSource.system()), AdminSocket.PORT);
+        // Where the owner's clients reach IMAPS and submission: the listeners' ports on the box's side.
+        MailDnsRecords.Ports clientPorts = new MailDnsRecords.Ports(Integer.parseInt(env("CLIENT_IMAPS_PORT", "993")),
+                Integer.parseInt(env("CLIENT_SUBMISSION_PORT", "587")), Integer.parseInt(env("CLIENT_SUBMISSIONS_PORT", "465")));
+        AdminSocket.serve(new OutboundAdmin(queue, keys, mxHost, ownerHost, clientPorts, dns, InstantSource.system()),
+                AdminSocket.PORT);
         QueueStatus.serve(queue, deliverer.wayOut(), InstantSource.system(), Integer.parseInt(env("STATUS_PORT", "2589")));
         passes.scheduleWithFixedDelay(pass, 0, Long.parseLong(env("DELIVERY_PASS_SECONDS", "10")), TimeUnit.SECONDS);
         LOG.info("event=ready service=outbound queued={}", queue.list().size());

@@ -42,16 +42,21 @@ public final class OutboundAdmin {
     private final DkimKeys keys;
     private final String mxHost;
     private final String privateHost;
+    private final MailDnsRecords.Ports clientPorts;
     private final Optional<Resolver> resolver;
     private final InstantSource clock;
 
-    /** @param resolver the appliance's resolver, to check a new key is in DNS before it signs; empty when none is configured */
-    public OutboundAdmin(MailQueue queue, DkimKeys keys, String mxHost, String privateHost, Optional<Resolver> resolver,
-                         InstantSource clock) {
+    /**
+     * @param clientPorts where the owner's clients reach IMAPS and submission on {@code privateHost}: what the SRV records say
+     * @param resolver    the appliance's resolver, to check a new key is in DNS before it signs; empty when none is configured
+     */
+    public OutboundAdmin(MailQueue queue, DkimKeys keys, String mxHost, String privateHost, MailDnsRecords.Ports clientPorts,
+                         Optional<Resolver> resolver, InstantSource clock) {
         this.queue = queue;
         this.keys = keys;
         this.mxHost = mxHost;
         this.privateHost = privateHost;
+        this.clientPorts = clientPorts;
         this.resolver = resolver;
         this.clock = clock;
     }
@@ -79,7 +84,7 @@ public final class OutboundAdmin {
         if (keys.active(domain).isEmpty()) {
             keys.rotate(domain, today());
         }
-        MailDnsRecords records = new MailDnsRecords(domain, mxHost, privateHost, MailDnsRecords.Ports.standard(),
+        MailDnsRecords records = new MailDnsRecords(domain, mxHost, privateHost, clientPorts,
                 keys.published(domain), "postmaster@" + domain, policyId());
         StringBuilder out = new StringBuilder("; DNS records for " + domain + " (zone file lines). Also needed: A/AAAA"
                 + " records for " + mxHost + " (the public address) and " + privateHost + " (the overlay address).\n");

@@ -9,15 +9,17 @@ import java.util.regex.Pattern;
 
 /**
  * The DNS records a mail domain on this appliance needs, as zone file lines (what
- * {@code hearth mail dns DOMAIN} prints until onboarding publishes them itself), and the two
- * documents served over HTTPS beside them (the MTA-STS policy, Thunderbird's autoconfig).
+ * {@code hearth mail dns DOMAIN} prints, and a paired box publishes through its registry). The
+ * documents served over HTTPS beside them — the MTA-STS policy, autoconfig, autodiscover — are the
+ * mail app's wellknown container's (image-build/images/mail-wellknown).
  *
  * <p>Two host names: {@code mxHost} is the public side (the MX, port 25, and the address mail is
  * sent from); {@code privateHost} is the owner's side, which resolves to the appliance's overlay
  * address, where IMAP and submission listen (they never listen publicly).
  *
  * @param reports  where DMARC aggregate and TLS reports go (a mailbox of the domain)
- * @param policyId the MTA-STS policy's id: changed whenever the policy changes (RFC 8461 §3.1)
+ * @param policyId the MTA-STS policy's id: changed whenever the policy changes (RFC 8461 §3.1); the
+ *                 policy names only the MX host, so an id from that host's name changes with it
  */
 public record MailDnsRecords(String domain, String mxHost, String privateHost, Ports ports, List<DkimKey> dkim,
                              String reports, String policyId) {
@@ -72,51 +74,5 @@ public record MailDnsRecords(String domain, String mxHost, String privateHost, P
         // RFC 6186 §3.4: "." as the target says plain IMAP is not offered.
         lines.add("_imap._tcp." + d + TTL + "SRV 0 0 0 .");
         return List.copyOf(lines);
-    }
-
-    /**
-     * The policy served at https://mta-sts.DOMAIN/.well-known/mta-sts.txt (RFC 8461 §3.2). "testing"
-     * until the MX has a certificate senders can validate (the onboarding work's ACME): "enforce" with
-     * today's self-signed one would turn senders away for a week.
-     */
-    public String mtaStsPolicy() {
-        return "version: STSv1\r\nmode: testing\r\nmx: " + mxHost + "\r\nmax_age: 604800\r\n";
-    }
-
-    /**
-     * Thunderbird's autoconfig document (served at https://autoconfig.DOMAIN/mail/config-v1.1.xml):
-     * IMAP over TLS and submission, both with the full address as the user name.
-     */
-    public String autoconfigXml() {
-        return """
-                <?xml version="1.0" encoding="UTF-8"?>
-                <clientConfig version="1.1">
-                  <emailProvider id="%1$s">
-                    <domain>%1$s</domain>
-                    <displayName>%1$s on Hearth</displayName>
-                    <incomingServer type="imap">
-                      <hostname>%2$s</hostname>
-                      <port>%3$d</port>
-                      <socketType>SSL</socketType>
-                      <authentication>password-cleartext</authentication>
-                      <username>%%EMAILADDRESS%%</username>
-                    </incomingServer>
-                    <outgoingServer type="smtp">
-                      <hostname>%2$s</hostname>
-                      <port>%4$d</port>
-                      <socketType>SSL</socketType>
-                      <authentication>password-cleartext</authentication>
-                      <username>%%EMAILADDRESS%%</username>
-                    </outgoingServer>
-                    <outgoingServer type="smtp">
-                      <hostname>%2$s</hostname>
-                      <port>%5$d</port>
-                      <socketType>STARTTLS</socketType>
-                      <authentication>password-cleartext</authentication>
-                      <username>%%EMAILADDRESS%%</username>
-                    </outgoingServer>
-                  </emailProvider>
-                </clientConfig>
-                """.formatted(domain, privateHost, ports.imaps(), ports.submissions(), ports.submission());
     }
 }

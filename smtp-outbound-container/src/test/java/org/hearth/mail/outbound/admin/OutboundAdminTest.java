@@ -3,6 +3,7 @@ package org.hearth.mail.outbound.admin;
 import org.hearth.mail.outbound.delivery.KnotServer;
 import org.hearth.mail.outbound.dkim.DkimKey;
 import org.hearth.mail.outbound.dkim.DkimKeys;
+import org.hearth.mail.outbound.dns.MailDnsRecords;
 import org.hearth.mail.outbound.queue.MailQueue;
 import org.hearth.mail.outbound.queue.RetrySchedule;
 import org.junit.jupiter.api.AfterEach;
@@ -48,18 +49,22 @@ class OutboundAdminTest {
     }
 
     private OutboundAdmin admin(Optional<org.xbill.DNS.Resolver> resolver) {
-        return new OutboundAdmin(queue, keys, "mx.a.test", "mail.a.test", resolver, InstantSource.fixed(NOW));
+        return new OutboundAdmin(queue, keys, "mx.a.test", "mail.a.test", new MailDnsRecords.Ports(1993, 1587, 1465), resolver,
+                InstantSource.fixed(NOW));
     }
 
     @Test
-    void dnsMakesTheDomainsKeysAndPrintsEveryRecord() throws IOException {
+    void dnsMakesTheDomainsKeysAndPrintsEveryRecordWithTheClientsPorts() throws IOException {
         String zone = admin(Optional.empty()).run(List.of("dns", "A.test"));
 
         assertThat(keys.active("a.test")).hasSize(2);
         assertThat(zone).contains("a.test. 3600 IN MX 10 mx.a.test.")
                 .contains("rsa-20261201._domainkey.a.test.").contains("ed-20261201._domainkey.a.test.")
                 .contains("_dmarc.a.test. 3600 IN TXT \"v=DMARC1; p=reject")
-                .contains("_submission._tcp.a.test. 3600 IN SRV 0 1 587 mail.a.test.");
+                // Where the box's listeners are (the admin was given 1993, 1587, 1465), not the usual ports.
+                .contains("_submission._tcp.a.test. 3600 IN SRV 0 1 1587 mail.a.test.")
+                .contains("_submissions._tcp.a.test. 3600 IN SRV 0 1 1465 mail.a.test.")
+                .contains("_imaps._tcp.a.test. 3600 IN SRV 0 1 1993 mail.a.test.");
     }
 
     @Test

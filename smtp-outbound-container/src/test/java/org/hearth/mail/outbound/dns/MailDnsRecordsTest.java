@@ -10,9 +10,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.w3c.dom.Document;
-import org.w3c.dom.Element;
-import org.w3c.dom.NodeList;
 import org.xbill.DNS.Lookup;
 import org.xbill.DNS.MXRecord;
 import org.xbill.DNS.Record;
@@ -20,8 +17,6 @@ import org.xbill.DNS.SRVRecord;
 import org.xbill.DNS.TXTRecord;
 import org.xbill.DNS.Type;
 
-import javax.xml.parsers.DocumentBuilderFactory;
-import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -76,7 +71,6 @@ class MailDnsRecordsTest {
                 "v=DMARC1; p=reject; adkim=s; aspf=s; rua=mailto:postmaster@a.test");
         assertThat(texts("_mta-sts.a.test")).containsExactly("v=STSv1; id=20261201T090000");
         assertThat(texts("_smtp._tls.a.test")).containsExactly("v=TLSRPTv1; rua=mailto:postmaster@a.test");
-        assertThat(records.mtaStsPolicy()).isEqualTo("version: STSv1\r\nmode: testing\r\nmx: mx.a.test\r\nmax_age: 604800\r\n");
     }
 
     @Test
@@ -107,24 +101,6 @@ class MailDnsRecordsTest {
     }
 
     @Test
-    void theAutoconfigDocumentNamesImapsAndBothSubmissionPorts() throws Exception {
-        Document doc = DocumentBuilderFactory.newInstance().newDocumentBuilder()
-                .parse(new ByteArrayInputStream(records.autoconfigXml().getBytes(StandardCharsets.UTF_8)));
-        Element incoming = (Element) doc.getElementsByTagName("incomingServer").item(0);
-        assertThat(incoming.getAttribute("type")).isEqualTo("imap");
-        assertThat(text(incoming, "hostname")).isEqualTo("owner.a.test");
-        assertThat(text(incoming, "port")).isEqualTo("993");
-        assertThat(text(incoming, "socketType")).isEqualTo("SSL");
-        assertThat(text(incoming, "username")).isEqualTo("%EMAILADDRESS%");
-        NodeList outgoing = doc.getElementsByTagName("outgoingServer");
-        assertThat(outgoing.getLength()).isEqualTo(2);
-        assertThat(text((Element) outgoing.item(0), "port") + "/" + text((Element) outgoing.item(0), "socketType"))
-                .isEqualTo("465/SSL");
-        assertThat(text((Element) outgoing.item(1), "port") + "/" + text((Element) outgoing.item(1), "socketType"))
-                .isEqualTo("587/STARTTLS");
-    }
-
-    @Test
     void namesThatWouldBreakTheZoneAreRefusedByField() {
         var ports = MailDnsRecords.Ports.standard();
         assertThatThrownBy(() -> new MailDnsRecords("a.test\" IN A 1.2.3.4", "mx.a.test",
@@ -133,10 +109,6 @@ class MailDnsRecordsTest {
                 ports, keys, "x\"; p=none@a.test", "1")).hasMessageStartingWith("reports: not a mailbox");
         assertThatThrownBy(() -> new MailDnsRecords("a.test", "mx.a.test", "owner.a.test",
                 ports, keys, "postmaster@a.test", "2026-12-01")).hasMessageStartingWith("policyId:");
-    }
-
-    private static String text(Element parent, String tag) {
-        return parent.getElementsByTagName(tag).item(0).getTextContent();
     }
 
     private static List<Record> ask(String name, int type) throws Exception {
