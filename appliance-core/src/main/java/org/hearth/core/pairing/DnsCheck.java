@@ -21,8 +21,9 @@ import java.util.TreeSet;
 
 /**
  * Whether what the box published is what the zone's authoritative servers answer (like
- * Mail-in-a-Box's status checks): each record set asked of the servers the registry named, and
- * compared, after both sides are read as DNS data, with what the box published. Asking the
+ * Mail-in-a-Box's status checks): each record set asked of every server the registry named, and
+ * compared, after both sides are read as DNS data, with what the box published; one server wrong
+ * or silent is a finding. Asking the
  * authoritative servers, not a resolver, shows what is published now, without caches in between.
  */
 public final class DnsCheck {
@@ -64,7 +65,9 @@ public final class DnsCheck {
         } catch (IOException e) {
             return new Finding(name, type, false, "the box's own record does not parse: " + e.getMessage());
         }
-        String lastProblem = "no name server to ask";
+        // Every server: a secondary that missed an update answers senders (and the CA) as wrongly as a primary.
+        List<String> problems = new ArrayList<>();
+        boolean anyAnswered = false;
         for (String server : servers) {
             try {
                 int colon = server.lastIndexOf(':');
@@ -73,23 +76,29 @@ public final class DnsCheck {
                 resolver.setTimeout(TIMEOUT);
                 Message answer = resolver.send(Message.newQuery(Record.newRecord(Name.fromString(name), code, DClass.IN)));
                 if (answer.getRcode() != Rcode.NOERROR && answer.getRcode() != Rcode.NXDOMAIN) {
-                    lastProblem = server + " answered " + Rcode.string(answer.getRcode());
+                    problems.add(server + " answered " + Rcode.string(answer.getRcode()));
                     continue;
                 }
+                anyAnswered = true;
                 TreeSet<String> found = new TreeSet<>();
                 answer.getSection(Section.ANSWER).stream().filter(r -> r.getType() == code)
                         .forEach(r -> found.add(r.rdataToString()));
-                if (found.equals(expected)) {
-                    return new Finding(name, type, true, "");
+                if (!found.equals(expected)) {
+                    problems.add(found.isEmpty() ? "MISSING at " + server + ": expected " + expected
+                            : "WRONG at " + server + ": expected " + expected + ", found " + found);
                 }
-                return new Finding(name, type, false, found.isEmpty() ? "MISSING at " + server + ": expected " + expected
-                        : "WRONG at " + server + ": expected " + expected + ", found " + found);
             } catch (TextParseException | NumberFormatException | StringIndexOutOfBoundsException e) {
-                lastProblem = "\"" + server + "\" is not a name server's host:port";
+                problems.add("\"" + server + "\" is not a name server's host:port");
             } catch (IOException e) {
-                lastProblem = server + " did not answer (" + e.getMessage() + ")";
+                problems.add(server + " did not answer (" + e.getMessage() + ")");
             }
         }
-        return new Finding(name, type, false, "cannot check: " + lastProblem);
+        if (servers.isEmpty()) {
+            return new Finding(name, type, false, "cannot check: no name server to ask");
+        }
+        if (problems.isEmpty()) {
+            return new Finding(name, type, true, "");
+        }
+        return new Finding(name, type, false, (anyAnswered ? "" : "cannot check: ") + String.join("; ", problems));
     }
 }
