@@ -111,7 +111,7 @@ public final class RegistryClient {
     }
 
     /** What a poll found: the messages after the asked place, and the place after them. */
-    public record Polled(List<String> messages, int next, boolean closed) {
+    public record Polled(List<String> messages, int next) {
     }
 
     public Polled poll(String channel, String direction, int after, int waitSeconds) throws IOException, InterruptedException {
@@ -119,7 +119,7 @@ public final class RegistryClient {
                 null, null, Map.of());
         List<String> messages = new ArrayList<>();
         answer.path("messages").forEach(m -> messages.add(m.asText()));
-        return new Polled(messages, answer.path("next").asInt(), answer.path("closed").asBoolean());
+        return new Polled(messages, answer.path("next").asInt());
     }
 
     public void post(String channel, String direction, String message) throws IOException, InterruptedException {
