@@ -8,7 +8,7 @@ import org.hearth.core.runtime.ContainerRuntime;
 import org.hearth.core.runtime.ContainerSpec;
 import org.hearth.core.runtime.Engine;
 import org.hearth.core.runtime.HearthLabels;
-import org.hearth.mail.common.TlsIdentity;
+import org.hearth.tls.TlsIdentity;
 
 import java.io.IOException;
 import java.nio.file.Files;

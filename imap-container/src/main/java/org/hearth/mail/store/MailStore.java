@@ -4,8 +4,8 @@ import org.apache.james.mailbox.Authenticator;
 import org.apache.james.metrics.api.MetricFactory;
 import org.apache.james.metrics.logger.DefaultMetricFactory;
 import org.hearth.mail.common.AuthThrottle;
-import org.hearth.mail.common.ServerKeys;
-import org.hearth.mail.common.TlsIdentity;
+import org.hearth.tls.ServerKeys;
+import org.hearth.tls.TlsIdentity;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

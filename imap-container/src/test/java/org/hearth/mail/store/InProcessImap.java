@@ -2,7 +2,7 @@ package org.hearth.mail.store;
 
 import org.apache.james.imapserver.netty.IMAPServer;
 import org.apache.james.metrics.logger.DefaultMetricFactory;
-import org.hearth.mail.common.TlsIdentity;
+import org.hearth.tls.TlsIdentity;
 
 import javax.net.ssl.SSLContext;
 import java.net.InetSocketAddress;

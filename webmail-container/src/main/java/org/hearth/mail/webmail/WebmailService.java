@@ -11,8 +11,8 @@ import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.SslConnectionFactory;
 import org.eclipse.jetty.util.ssl.SslContextFactory;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
-import org.hearth.mail.common.ServerKeys;
-import org.hearth.mail.common.TlsIdentity;
+import org.hearth.tls.ServerKeys;
+import org.hearth.tls.TlsIdentity;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

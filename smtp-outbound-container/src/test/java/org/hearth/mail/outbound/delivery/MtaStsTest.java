@@ -2,7 +2,7 @@ package org.hearth.mail.outbound.delivery;
 
 import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsServer;
-import org.hearth.mail.common.TlsIdentity;
+import org.hearth.tls.TlsIdentity;
 import org.hearth.mail.outbound.queue.Envelope;
 import org.hearth.mail.outbound.queue.MailQueue;
 import org.hearth.mail.outbound.queue.RetrySchedule;

@@ -2,7 +2,7 @@ package org.hearth.mail.outbound.delivery;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import org.hearth.mail.common.TlsIdentity;
+import org.hearth.tls.TlsIdentity;
 import org.hearth.mail.outbound.queue.Envelope;
 import org.hearth.mail.outbound.queue.MailQueue.Outcome;
 import org.junit.jupiter.api.Test;

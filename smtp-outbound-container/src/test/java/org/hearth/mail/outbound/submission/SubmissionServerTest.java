@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.james.metrics.logger.DefaultMetricFactory;
 import org.apache.james.protocols.netty.NettyServer;
 import org.hearth.mail.common.AuthThrottle;
-import org.hearth.mail.common.TlsIdentity;
+import org.hearth.tls.TlsIdentity;
 import org.hearth.mail.outbound.dkim.DkimKeys;
 import org.hearth.mail.outbound.queue.Envelope;
 import org.hearth.mail.outbound.queue.MailQueue;

@@ -1,8 +1,9 @@
-package org.hearth.mail.common;
+package org.hearth.tls;
 
+import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
 import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
+import org.bouncycastle.asn1.x9.X9ObjectIdentifiers;
 import org.bouncycastle.openssl.PEMParser;
-import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -19,12 +20,14 @@ import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
 import java.security.GeneralSecurityException;
+import java.security.KeyFactory;
 import java.security.Principal;
 import java.security.PrivateKey;
 import java.security.SecureRandom;
 import java.security.Signature;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
+import java.security.spec.PKCS8EncodedKeySpec;
 import java.util.List;
 import java.util.Objects;
 
@@ -59,9 +62,9 @@ public final class ServerKeys extends X509ExtendedKeyManager {
     private record Stamp(FileTime modified, long size, Object fileKey) {
     }
 
-    private ServerKeys(Path secrets, TlsIdentity selfSigned) {
-        this.chainFile = secrets.resolve(CHAIN);
-        this.keyFile = secrets.resolve(KEY);
+    private ServerKeys(Path chainFile, Path keyFile, TlsIdentity selfSigned) {
+        this.chainFile = chainFile;
+        this.keyFile = keyFile;
         this.selfSigned = selfSigned;
         this.current = load(null);
         this.lookedAt = System.nanoTime();
@@ -69,9 +72,14 @@ public final class ServerKeys extends X509ExtendedKeyManager {
 
     /** A server-side context (TLS 1.2 and 1.3) offering what {@code secrets} holds, else {@code selfSigned}. */
     public static SSLContext context(Path secrets, TlsIdentity selfSigned) {
+        return context(secrets.resolve(CHAIN), secrets.resolve(KEY), selfSigned);
+    }
+
+    /** The same, for a chain and key kept under other names (the supervisor's own, in the state folder). */
+    public static SSLContext context(Path chainFile, Path keyFile, TlsIdentity selfSigned) {
         try {
             SSLContext context = SSLContext.getInstance("TLS");
-            context.init(new KeyManager[] {new ServerKeys(secrets, selfSigned)}, null, new SecureRandom());
+            context.init(new KeyManager[] {new ServerKeys(chainFile, keyFile, selfSigned)}, null, new SecureRandom());
             return context;
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("cannot build a TLS context", e);
@@ -152,13 +160,25 @@ public final class ServerKeys extends X509ExtendedKeyManager {
         return new Keys("self-signed", new X509Certificate[] {selfSigned.certificate()}, selfSigned.privateKey(), null);
     }
 
-    /** A PEM PKCS#8 private key ("PRIVATE KEY"), as the supervisor hands it over. */
+    /**
+     * A PEM PKCS#8 private key ("PRIVATE KEY"), as the supervisor hands it over, made by the JDK's
+     * own key factory: Bouncy Castle's converter names an EC key "ECDSA" once its provider is
+     * registered (as in the supervisor, for acme4j), and the handshake asks for "EC".
+     */
     static PrivateKey readKey(Path file) throws IOException {
         try (Reader in = Files.newBufferedReader(file); PEMParser pem = new PEMParser(in)) {
             if (pem.readObject() instanceof PrivateKeyInfo info) {
-                return new JcaPEMKeyConverter().getPrivateKey(info);
+                var oid = info.getPrivateKeyAlgorithm().getAlgorithm();
+                String algorithm = oid.equals(X9ObjectIdentifiers.id_ecPublicKey) ? "EC"
+                        : oid.equals(PKCSObjectIdentifiers.rsaEncryption) ? "RSA" : null;
+                if (algorithm == null) {
+                    throw new IOException(file + " holds a key of algorithm " + oid + " (EC or RSA are offered)");
+                }
+                return KeyFactory.getInstance(algorithm).generatePrivate(new PKCS8EncodedKeySpec(info.getEncoded()));
             }
             throw new IOException(file + " holds no PKCS#8 private key in PEM");
+        } catch (GeneralSecurityException e) {
+            throw new IOException(file + ": " + e.getMessage(), e);
         }
     }
 

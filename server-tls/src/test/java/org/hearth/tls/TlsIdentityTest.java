@@ -1,4 +1,4 @@
-package org.hearth.mail.common;
+package org.hearth.tls;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -1,4 +1,4 @@
-package org.hearth.mail.common;
+package org.hearth.tls;
 
 import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
 import org.junit.jupiter.api.AfterEach;
@@ -103,6 +103,20 @@ class ServerKeysTest {
         install(next);
         Thread.sleep(2_100);
         assertThat(connect().offered).isEqualTo(next.certificate());
+    }
+
+    /** The supervisor registers Bouncy Castle's provider (for acme4j); its EC keys must still be offered. */
+    @Test
+    void anEcKeyIsOfferedWithBouncyCastleRegisteredToo() throws Exception {
+        java.security.Security.addProvider(new org.bouncycastle.jce.provider.BouncyCastleProvider());
+        try {
+            TlsIdentity box = TlsIdentity.ephemeral("box.alice.test");
+            install(box);
+            Thread.sleep(2_100);
+            assertThat(connect().offered).isEqualTo(box.certificate());
+        } finally {
+            java.security.Security.removeProvider("BC");
+        }
     }
 
     /** Key first, then the chain, each replaced whole: as the supervisor writes them. */

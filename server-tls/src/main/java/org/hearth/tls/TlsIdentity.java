@@ -1,4 +1,4 @@
-package org.hearth.mail.common;
+package org.hearth.tls;
 
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.BasicConstraints;
