@@ -1,5 +1,6 @@
 // The pairing journey: code → connect → name → password → the box sets itself up → done.
 import { CodeError, Pairing, RelayError, TamperedError, parseCode } from './pairing.js';
+import { showSettings } from './settings.js';
 
 const $ = (id) => document.getElementById(id);
 const CODE_KEY = 'hearth-pairing-code';
@@ -160,14 +161,11 @@ function finish(done) {
   $('wireguard-qr').src = done.wireguardQr;
   const file = new Blob([done.wireguard], { type: 'text/plain' });
   $('wireguard-download').href = URL.createObjectURL(file);
-  const settings = $('mail-settings');
-  settings.replaceChildren();
-  for (const [term, value] of Object.entries(done.mailSettings)) {
-    const dt = document.createElement('dt');
-    dt.textContent = term;
-    const dd = document.createElement('dd');
-    dd.textContent = value;
-    settings.append(dt, dd);
+  showSettings($('mail-settings'), done.mailSettings);
+  if (done.ownerApp) {
+    $('owner-app-link').href = done.ownerApp;
+    $('owner-app-link').textContent = done.ownerApp;
+    $('owner-app').hidden = false;
   }
   show('done-screen');
 }

@@ -1,6 +1,6 @@
 // Keeps the app's own files for offline starts; never the registry's answers (/v1/), which must be live.
-const CACHE = 'hearth-owner-app-v1';
-const FILES = ['/', '/app.css', '/app.js', '/pairing.js', '/manifest.webmanifest', '/icon.svg'];
+const CACHE = 'hearth-owner-app-v2';
+const FILES = ['/', '/app.css', '/app.js', '/pairing.js', '/settings.js', '/manifest.webmanifest', '/icon.svg'];
 
 self.addEventListener('install', (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(FILES)));

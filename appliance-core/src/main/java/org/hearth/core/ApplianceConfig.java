@@ -1,5 +1,6 @@
 package org.hearth.core;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -9,6 +10,7 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import org.hearth.core.certificates.AcmeConfig;
 import org.hearth.core.network.EgressConfig;
 import org.hearth.core.overlay.OverlayConfig;
+import org.hearth.core.ownerapp.OwnerAppConfig;
 import org.hearth.core.pairing.RegistryConfig;
 import org.hearth.core.yaml.YamlLines;
 
@@ -21,7 +23,8 @@ import java.nio.file.Path;
  * The appliance's own settings, {@code appliance.yaml} in the state folder; every key is optional.
  * Unknown keys are errors, so a misspelt setting is never silently ignored.
  */
-public record ApplianceConfig(OverlayConfig overlay, EgressConfig egress, RegistryConfig registry, AcmeConfig acme) {
+public record ApplianceConfig(OverlayConfig overlay, EgressConfig egress, RegistryConfig registry, AcmeConfig acme,
+                              @JsonProperty("owner-app") OwnerAppConfig ownerApp) {
 
     public static final String FILE = "appliance.yaml";
     private static final ObjectMapper YAML = new ObjectMapper(
@@ -33,6 +36,7 @@ public record ApplianceConfig(OverlayConfig overlay, EgressConfig egress, Regist
         egress = egress == null ? EgressConfig.defaults() : egress;
         registry = registry == null ? RegistryConfig.none() : registry;
         acme = acme == null ? AcmeConfig.defaults() : acme;
+        ownerApp = ownerApp == null ? OwnerAppConfig.defaults() : ownerApp;
     }
 
     public static Path file(HearthHome home) {
@@ -43,7 +47,7 @@ public record ApplianceConfig(OverlayConfig overlay, EgressConfig egress, Regist
     public static ApplianceConfig read(HearthHome home) {
         Path file = file(home);
         if (!Files.isRegularFile(file)) {
-            return new ApplianceConfig(null, null, null, null);
+            return new ApplianceConfig(null, null, null, null, null);
         }
         String text;
         try {
@@ -52,7 +56,7 @@ public record ApplianceConfig(OverlayConfig overlay, EgressConfig egress, Regist
             throw new UncheckedIOException("cannot read " + file, e);
         }
         if (text.isBlank()) {
-            return new ApplianceConfig(null, null, null, null);
+            return new ApplianceConfig(null, null, null, null, null);
         }
         try {
             return YAML.readValue(text, ApplianceConfig.class);

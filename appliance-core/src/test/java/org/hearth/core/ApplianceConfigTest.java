@@ -74,6 +74,16 @@ class ApplianceConfigTest {
     }
 
     @Test
+    void theOwnerAppListensOn443OfTheOverlayUnlessTold() throws Exception {
+        assertThat(ApplianceConfig.read(new HearthHome(state, state)).ownerApp().port()).isEqualTo(443);
+        assertThat(read("owner-app:\n  port: 8443\n").ownerApp().port()).isEqualTo(8443);
+        assertThat(read("owner-app:\n  port: 0\n").ownerApp().enabled()).isFalse();
+        assertThatThrownBy(() -> read("owner-app:\n  port: 70000\n"))
+                .hasMessageContaining("owner-app.port: a TCP port (1 to 65535, or 0 for none) is needed, not 70000");
+        assertThatThrownBy(() -> read("owner_app:\n  port: 8443\n")).hasMessageContaining("owner_app");
+    }
+
+    @Test
     void readsTheZeroTierSection() throws Exception {
         ApplianceConfig config = read("""
                 overlay:

@@ -131,7 +131,7 @@ class PairingRelayTest {
         HttpResponse<String> page = send("GET", "/pair", null);
         assertThat(page.statusCode()).isEqualTo(200);
         assertThat(page.body()).contains("Pair your box").doesNotContain("<script>");
-        assertThat(page.headers().firstValue("Content-Security-Policy")).hasValue(OwnerApp.CSP);
+        assertThat(page.headers().firstValue("Content-Security-Policy")).hasValue(org.hearth.registry.protocol.OwnerAppFiles.CSP);
         assertThat(page.headers().firstValue("Referrer-Policy")).hasValue("no-referrer");
         assertThat(send("GET", "/pairing.js", null).headers().firstValue("Content-Type")).hasValueSatisfying(
                 t -> assertThat(t).startsWith("text/javascript"));

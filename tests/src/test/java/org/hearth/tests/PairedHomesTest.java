@@ -167,7 +167,7 @@ class PairedHomesTest {
     }
 
     /** What the "done" screen gave the owner. */
-    private record Paired(String wireGuardConfig, String mailSettings) {
+    private record Paired(String wireGuardConfig, String mailSettings, String ownerApp) {
     }
 
     /** Scan, name, password, done: the owner's pairing of one home from the phone. */
@@ -193,7 +193,8 @@ class PairedHomesTest {
                     (System.nanoTime() - settingUp) / 1e9);
             assertThat(page.locator("#done-address").textContent()).isEqualTo(home.owner());
             Download download = page.waitForDownload(() -> page.locator("#wireguard-download").click());
-            return new Paired(Files.readString(download.path()), page.locator("#mail-settings").textContent());
+            return new Paired(Files.readString(download.path()), page.locator("#mail-settings").textContent(),
+                    page.locator("#owner-app-link").getAttribute("href"));
         } finally {
             context.close();
         }
@@ -263,6 +264,14 @@ class PairedHomesTest {
                 + " certificate valid, in %.1f s%n", (System.nanoTime() - aSetUpPressed) / 1e9);
         assertThat(session.path("names").toString()).isEqualTo("[\"mail." + a.domain() + "\"]");
         assertThat(session.path("login").asText()).startsWith("a OK");
+
+        // The box's own app, by the name the done screen links to, over the overlay, its certificate checked.
+        assertThat(paired.ownerApp()).isEqualTo("https://box." + a.domain() + "/");
+        JsonNode ownerApp = awaitWorld(Duration.ofSeconds(120), () -> worldClient(PHONE_NAMESPACE, "", "https", internet.address(2),
+                "GET", paired.ownerApp(), rootPem.toString()));
+        assertThat(ownerApp.path("status").asInt()).isEqualTo(200);
+        assertThat(ownerApp.path("names").toString()).isEqualTo("[\"box." + a.domain() + "\"]");
+        assertThat(ownerApp.path("body").asText()).contains("<title>Hearth: your box</title>");
     }
 
     @Test

@@ -35,6 +35,7 @@ import org.xbill.DNS.SimpleResolver;
 import org.xbill.DNS.Type;
 
 import java.io.ByteArrayInputStream;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -79,6 +80,7 @@ class PairingTest {
     private static final String APP = "mail";
     private static final int SMTP_PORT = 48525;
     private static final int IMAP_PORT = 48143;
+    private static final int OWNER_APP_PORT = 48444;
     private static final String DOMAIN = "alice." + TestRegistry.ZONE;
     private static final String ADDRESS = "alice@" + DOMAIN;
     private static final String PASSWORD = "correct horse battery staple";
@@ -101,7 +103,8 @@ class PairingTest {
         hearth = new HearthCli(state);
         pebble = new Pebble(state.resolve("pebble"), registry.dnsAddress() + ":" + registry.dnsPort());
         Files.writeString(state.resolve("appliance.yaml"), "registry:\n  url: " + base() + "\n"
-                + "acme:\n  directory: " + pebble.directory() + "\n  trust: " + pebble.apiCertificate + "\n");
+                + "acme:\n  directory: " + pebble.directory() + "\n  trust: " + pebble.apiCertificate + "\n"
+                + "owner-app:\n  port: " + OWNER_APP_PORT + "\n");
         Path manifest = state.resolve(APP + ".yaml");
         Files.writeString(manifest, EngineFixture.mailManifest(APP, SMTP_PORT, IMAP_PORT, IMAP_PORT + 1));
         hearth.ok("up");
@@ -114,7 +117,8 @@ class PairingTest {
         Await.until(Duration.ofSeconds(60), () -> Await.supervisorLog(state), () ->
                 Files.readString(state.resolve("logs/supervisor.log")).contains("event=pairing-waiting")
                         ? Optional.of(true) : Optional.empty());
-        chromium = NamespacedBrowser.start(state, List.of(new InetSocketAddress("127.0.0.1", registry.port())));
+        chromium = NamespacedBrowser.start(state, List.of(new InetSocketAddress("127.0.0.1", registry.port()),
+                new InetSocketAddress("127.0.0.2", OWNER_APP_PORT)));
         Files.createDirectories(SCREENSHOTS);
     }
 
@@ -309,6 +313,7 @@ class PairingTest {
         String conf = Files.readString(download.path());
         assertThat(conf).contains("[Interface]", "PrivateKey = ", "[Peer]");
         assertThat(page.locator("#mail-settings").textContent()).contains(ADDRESS, "127.0.0.2:" + (IMAP_PORT + 1));
+        assertThat(page.locator("#owner-app-link").getAttribute("href")).isEqualTo(ownerApp());
         assertThat(elsewhere).isEmpty();
         assertThat(consoleErrors).isEmpty();
 
@@ -339,9 +344,11 @@ class PairingTest {
         // challenge records gone again once the CA looked.
         Map<String, X509Certificate> issued = new java.util.HashMap<>();
         // One certificate may carry several names (the wellknown container's: mta-sts., autoconfig., autodiscover.).
+        // And the box's own, for its owner app (box.NAME).
         Map<String, List<String>> names = Map.of("mx." + DOMAIN, List.of("mx." + DOMAIN), "mail." + DOMAIN, List.of("mail." + DOMAIN),
-                "mta-sts." + DOMAIN, List.of("mta-sts." + DOMAIN, "autoconfig." + DOMAIN, "autodiscover." + DOMAIN));
-        for (String host : List.of("mx." + DOMAIN, "mail." + DOMAIN, "mta-sts." + DOMAIN)) {
+                "mta-sts." + DOMAIN, List.of("mta-sts." + DOMAIN, "autoconfig." + DOMAIN, "autodiscover." + DOMAIN),
+                "box." + DOMAIN, List.of("box." + DOMAIN));
+        for (String host : List.of("mx." + DOMAIN, "mail." + DOMAIN, "mta-sts." + DOMAIN, "box." + DOMAIN)) {
             Path chain = state.resolve("certificates/" + host + "/fullchain.pem");
             Await.until(Duration.ofSeconds(120), () -> Await.supervisorLog(state), () ->
                     Files.isRegularFile(chain) ? Optional.of(true) : Optional.empty());
@@ -356,8 +363,10 @@ class PairingTest {
                     trust);
             assertThat(Files.getPosixFilePermissions(chain.resolveSibling("privkey.pem")))
                     .containsExactlyInAnyOrder(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE);
+            // The challenge comes down just after the chain is written.
             for (String name : names.get(host)) {
-                assertThat(dns("_acme-challenge." + name, Type.TXT)).isEmpty();
+                Await.until(Duration.ofSeconds(30), () -> Await.supervisorLog(state), () ->
+                        dns("_acme-challenge." + name, Type.TXT).isEmpty() ? Optional.of(true) : Optional.empty());
             }
             assertThat(hearth.ok("status").stdout()).contains("certificate " + host + ": issued by");
             issued.put(host, certificates.get(0));
@@ -388,7 +397,7 @@ class PairingTest {
         assertThat(imapContainer()).isEqualTo(imapContainer);
         HearthCli.Result unknown = hearth.run("certificate", "renew", "www." + DOMAIN);
         assertThat(unknown.exitCode()).isNotZero();
-        assertThat(unknown.stderr()).contains("no installed app asks for a certificate for www." + DOMAIN);
+        assertThat(unknown.stderr()).contains("neither the box nor an installed app asks for a certificate for www." + DOMAIN);
 
         // hearth status checks them at the zone's server, and names one that went missing there
         // (after the certificate: its challenges republish the box's records).
@@ -405,9 +414,9 @@ class PairingTest {
         assertThat(StreamSupport.stream(box.path("dns").spliterator(), false).filter(f -> !f.path("ok").asBoolean())
                 .map(f -> f.path("name").asText() + " " + f.path("problem").asText()).toList())
                 .singleElement().asString().startsWith("_dmarc." + DOMAIN + ". MISSING");
-        assertThat(box.path("certificates").findValuesAsText("host")).containsExactly("mail." + DOMAIN, "mta-sts." + DOMAIN,
-                "mx." + DOMAIN);
-        assertThat(box.path("certificates").findValuesAsText("issuer")).hasSize(3);
+        assertThat(box.path("certificates").findValuesAsText("host")).containsExactly("box." + DOMAIN, "mail." + DOMAIN,
+                "mta-sts." + DOMAIN, "mx." + DOMAIN);
+        assertThat(box.path("certificates").findValuesAsText("issuer")).hasSize(4);
 
         // Its address, asked of the registry as the address its request came from, at the name and
         // the MX host (the mail app's public one). Here the box reaches the registry over loopback,
@@ -421,6 +430,137 @@ class PairingTest {
         assertThat(MailClients.json(hearth.ok("status", "--json").stdout()).path("box").path("address").path("hosts").toString())
                 .isEqualTo("[\"@\",\"autoconfig\",\"autodiscover\",\"mta-sts\",\"mx\"]");
         assertThat(dns(DOMAIN, Type.A)).isEmpty();
+    }
+
+    /** Where the box serves its owner app: on the loopback overlay, by its address. */
+    private static String ownerApp() {
+        return "https://127.0.0.2:" + OWNER_APP_PORT + "/";
+    }
+
+    /**
+     * After pairing, the phone opens the box's own app over the overlay (the done screen's link): a
+     * wrong password is refused, the right one shows the box's apps, mail settings and devices; a
+     * device added there gets a WireGuard configuration and is on the overlay, and is revoked when
+     * removed; after a power cut (storage locked, supervisor restarted) the login unlocks the box.
+     * Its certificate is the CA's for box.NAME, whatever the address the link names.
+     */
+    @Test
+    @Order(7)
+    void theOwnerLooksAfterTheBoxFromItsOwnAppOverTheOverlay() throws Exception {
+        X509Certificate boxCertificate = Await.until(Duration.ofSeconds(60), () -> Await.supervisorLog(state), () -> {
+            try {
+                return Optional.of(new Tls(pebble.root(), "box." + DOMAIN).https(OWNER_APP_PORT));
+            } catch (IOException e) {
+                return Optional.empty();
+            }
+        });
+        assertThat(boxCertificate.getSubjectAlternativeNames().stream().map(n -> String.valueOf(n.get(1))).toList())
+                .containsExactly("box." + DOMAIN);
+
+        context = chromium.browser.newContext(new Browser.NewContextOptions().setViewportSize(390, 844).setIsMobile(true)
+                .setHasTouch(true).setIgnoreHTTPSErrors(true));
+        List<String> misdeeds = new ArrayList<>();
+        context.onRequest(r -> {
+            if (!r.url().startsWith(ownerApp()) && !r.url().startsWith("data:") && !r.url().startsWith("blob:")) {
+                misdeeds.add("request to " + r.url());
+            }
+        });
+        Page page = context.newPage();
+        page.onConsoleMessage(m -> {
+            // The wrong password's 401 and the second laptop's 409 are logged by the browser itself; anything else is a fault.
+            if (m.type().equals("error") && !m.text().contains("status of 401") && !m.text().contains("status of 409")) {
+                misdeeds.add("console error: " + m.text());
+            }
+        });
+        page.onDialog(d -> {
+            misdeeds.add("dialog: " + d.message());
+            d.dismiss();
+        });
+        page.navigate(ownerApp());
+        page.locator("#login-screen").waitFor();
+        page.locator("#password").fill("not the password at all");
+        button(page, "Log in").click();
+        page.locator("#login-error").filter(new Locator.FilterOptions().setHasText("not your box's password")).waitFor();
+        screenshot(page, "7-box-login");
+
+        page.locator("#password").fill(PASSWORD);
+        button(page, "Log in").click();
+        page.locator("#home-screen").waitFor();
+        assertThat(page.locator("#box-name").textContent()).isEqualTo(DOMAIN);
+        page.locator("#apps li").filter(new Locator.FilterOptions().setHasText("running")).first().waitFor();
+        assertThat(page.locator("#apps").textContent()).contains(APP);
+        assertThat(page.locator("#mail-settings").textContent()).contains(ADDRESS, "127.0.0.2:" + (IMAP_PORT + 1));
+        assertThat(page.locator("#devices").textContent()).contains("phone");
+        assertThat(page.locator("#certificates").textContent()).contains("box." + DOMAIN, "mail." + DOMAIN);
+        screenshot(page, "8-box-home");
+
+        // A laptop added from the phone: its configuration, once; on the overlay at once.
+        page.locator("#device-name").fill("laptop");
+        button(page, "Add").click();
+        page.locator("#device-added").waitFor();
+        assertThat((Integer) page.locator("#device-qr").evaluate("img => img.naturalWidth")).isGreaterThan(100);
+        Download download = page.waitForDownload(() -> page.locator("#device-download").click());
+        String conf = Files.readString(download.path());
+        assertThat(conf).contains("[Interface]", "PrivateKey = ", "# Hearth device \"laptop\"", "[Peer]");
+        assertThat(hearth.ok("overlay", "device", "list").stdout()).contains("laptop");
+        screenshot(page, "9-box-device-added");
+        page.locator("#device-name").fill("laptop");
+        button(page, "Add").click();
+        page.locator("#device-error").filter(new Locator.FilterOptions().setHasText("exists already")).waitFor();
+
+        // Removed (a second tap confirms): revoked on the box.
+        button(page, "Remove laptop").click();
+        button(page, "Remove laptop").click();
+        page.locator("#devices li").filter(new Locator.FilterOptions().setHasText("laptop")).waitFor(
+                new Locator.WaitForOptions().setState(com.microsoft.playwright.options.WaitForSelectorState.DETACHED));
+        assertThat(hearth.ok("overlay", "device", "list").stdout()).doesNotContain("laptop").contains("phone");
+
+        // Another site's page cannot act for the owner, even with the owner's session: no Origin of
+        // its own, no device; a plain form's body neither. Without a session, nothing but the pages.
+        Tls careful = new Tls(pebble.root(), "box." + DOMAIN);
+        String host = "box." + DOMAIN + ":" + OWNER_APP_PORT;
+        assertThat(careful.https(OWNER_APP_PORT, "GET /v1/box HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n"))
+                .startsWith("HTTP/1.1 401");
+        String login = "{\"password\":\"" + PASSWORD + "\"}";
+        String loggedIn = careful.https(OWNER_APP_PORT, "POST /v1/login HTTP/1.1\r\nHost: " + host + "\r\nOrigin: https://" + host
+                + "\r\nContent-Type: application/json\r\nContent-Length: " + login.length() + "\r\nConnection: close\r\n\r\n" + login);
+        assertThat(loggedIn).startsWith("HTTP/1.1 200");
+        String cookie = loggedIn.lines().filter(l -> l.toLowerCase(java.util.Locale.ROOT).startsWith("set-cookie: "))
+                .findFirst().orElseThrow().substring("set-cookie: ".length()).split(";")[0];
+        String device = "{\"name\":\"intruder\"}";
+        for (String[] forged : List.of(new String[] {"https://evil.example", "application/json"},
+                new String[] {"https://" + host, "text/plain"})) {
+            assertThat(careful.https(OWNER_APP_PORT, "POST /v1/devices HTTP/1.1\r\nHost: " + host + "\r\nCookie: " + cookie
+                    + "\r\nOrigin: " + forged[0] + "\r\nContent-Type: " + forged[1] + "\r\nContent-Length: " + device.length()
+                    + "\r\nConnection: close\r\n\r\n" + device)).startsWith("HTTP/1.1 403");
+        }
+        assertThat(hearth.ok("overlay", "device", "list").stdout()).doesNotContain("intruder");
+
+        // A power cut: the box comes back with its storage locked and no one logged in; the
+        // owner's login from the phone unlocks it, and mail is read again.
+        hearth.ok("lock");
+        hearth.ok("down");
+        hearth.ok("up");
+        assertThat(hearth.ok("status").stdout()).contains("LOCKED");
+        Await.until(Duration.ofSeconds(30), () -> Await.supervisorLog(state), () ->
+                Files.readString(state.resolve("logs/supervisor.log")).lines()
+                        .filter(l -> l.contains("event=owner-app-listening")).count() >= 2 ? Optional.of(true) : Optional.empty());
+        page.reload();
+        page.locator("#login-screen").waitFor();
+        page.locator("#password").fill(PASSWORD);
+        button(page, "Log in").click();
+        page.locator("#box-storage").filter(new Locator.FilterOptions().setHasText("Storage unlocked")).waitFor();
+        assertThat(hearth.ok("status").stdout()).doesNotContain("LOCKED");
+        JsonNode inbox = Await.until(Duration.ofSeconds(120), () -> Await.supervisorLog(state), () -> {
+            try {
+                return Optional.of(MailClients.python("fetch", Map.of("host", "127.0.0.2", "port", IMAP_PORT, "user", ADDRESS,
+                        "password", PASSWORD, "folder", "INBOX")));
+            } catch (AssertionError stillStarting) {
+                return Optional.empty();
+            }
+        });
+        assertThat(inbox.path("messages").isArray()).isTrue();
+        assertThat(misdeeds).isEmpty();
     }
 
     private static String imapContainer() {

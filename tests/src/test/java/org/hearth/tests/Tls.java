@@ -63,6 +63,24 @@ final class Tls {
         return s;
     }
 
+    /** HTTPS on the overlay's loopback stand-in (the box's owner app): the certificate offered, checked. */
+    X509Certificate https(int port) throws IOException {
+        try (Socket plain = new Socket()) {
+            plain.connect(new InetSocketAddress(OVERLAY, port), 5000);
+            return (X509Certificate) secure(plain, port).getSession().getPeerCertificates()[0];
+        }
+    }
+
+    /** One HTTP/1.1 request (with {@code Connection: close}) over checked TLS on the overlay: the whole answer as text. */
+    String https(int port, String request) throws IOException {
+        try (Socket plain = new Socket()) {
+            plain.connect(new InetSocketAddress(OVERLAY, port), 5000);
+            SSLSocket tls = secure(plain, port);
+            tls.getOutputStream().write(request.getBytes(StandardCharsets.UTF_8));
+            return new String(tls.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+
     /** SMTP on the public side, upgraded with STARTTLS as a sending MTA would. */
     X509Certificate smtpStartTls(int port) throws IOException {
         try (Socket plain = new Socket()) {

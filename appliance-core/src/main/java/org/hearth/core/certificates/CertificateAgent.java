@@ -27,6 +27,11 @@ import java.security.KeyPair;
 import java.security.Security;
 import java.time.Duration;
 import java.time.Instant;
+import org.hearth.core.ApplianceConfig;
+import org.hearth.core.HearthHome;
+import org.hearth.core.ownerapp.OwnerAppServer;
+import org.hearth.core.supervisor.InstalledApps;
+
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
@@ -89,6 +94,18 @@ public final class CertificateAgent implements Runnable {
         this.registry = registry;
         this.identity = identity;
         this.certificates = certificates;
+    }
+
+    /**
+     * The certificates a box named {@code domain} keeps: each its installed apps' containers declare
+     * ({@code certificate:}), and its owner app's ({@code box.NAME}) unless appliance.yaml turns that off.
+     */
+    public static Map<String, List<String>> wanted(HearthHome home, String domain) {
+        Map<String, List<String>> wanted = new java.util.TreeMap<>(new InstalledApps(home.stateDir("apps")).certificates(domain));
+        if (ApplianceConfig.read(home).ownerApp().enabled()) {
+            wanted.put(OwnerAppServer.host(domain), List.of(OwnerAppServer.host(domain)));
+        }
+        return wanted;
     }
 
     public void stop() {

@@ -1,9 +1,9 @@
 package org.hearth.core.cli;
 
+import org.hearth.core.certificates.CertificateAgent;
 import org.hearth.core.HearthHome;
 import org.hearth.core.certificates.BoxCertificate;
 import org.hearth.core.pairing.PairingState;
-import org.hearth.core.supervisor.InstalledApps;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
@@ -41,12 +41,12 @@ final class CertificateCommand {
             String domain = new PairingState(home.stateDir("pairing")).published().orElseThrow(() ->
                     new IllegalArgumentException("this box is not paired yet, so it has no certificates (hearth pair)"))
                     .domain();
-            Map<String, List<String>> certificates = new InstalledApps(home.stateDir("apps")).certificates(domain);
+            Map<String, List<String>> certificates = CertificateAgent.wanted(home, domain);
             Set<String> asked = new java.util.TreeSet<>();
             for (String host : only) {
                 // Any of a certificate's names renews that certificate.
                 String named = certificates.entrySet().stream().filter(c -> c.getValue().contains(host)).map(Map.Entry::getKey)
-                        .findFirst().orElseThrow(() -> new IllegalArgumentException("no installed app asks for a certificate for "
+                        .findFirst().orElseThrow(() -> new IllegalArgumentException("neither the box nor an installed app asks for a certificate for "
                                 + host + " (the box's hosts: " + String.join(", ", certificates.values().stream()
                                 .flatMap(List::stream).toList()) + ")"));
                 asked.add(named);

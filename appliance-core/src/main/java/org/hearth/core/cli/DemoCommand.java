@@ -136,7 +136,12 @@ final class DemoCommand implements Callable<Integer> {
         status.app("mail").flatMap(app -> app.endpoints().stream().filter(e -> e.port().equals("https")).findFirst())
                 .ifPresent(e -> System.out.println("  webmail: https://" + e.address() + ":" + e.listen() + "/ in a browser, as "
                         + USER + " with the password above"));
-        System.out.println("  the certificate is self-signed. More: ./hearth status, ./hearth mail user add ADDRESS");
+        int ownerApp = ApplianceConfig.read(home).ownerApp().port();
+        if (ownerApp != 0) {
+            System.out.println("  your box's own app: https://" + privateAddress + (ownerApp == 443 ? "" : ":" + ownerApp)
+                    + "/ in a browser, with the demo passphrase (devices, apps, unlocking after a restart)");
+        }
+        System.out.println("  the certificates are self-signed. More: ./hearth status, ./hearth mail user add ADDRESS");
         return 0;
     }
 

@@ -1,5 +1,6 @@
 package org.hearth.core.cli;
 
+import org.hearth.core.certificates.CertificateAgent;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -9,7 +10,6 @@ import org.hearth.core.certificates.BoxCertificate;
 import org.hearth.core.pairing.BoxIdentity;
 import org.hearth.core.pairing.DnsCheck;
 import org.hearth.core.pairing.PairingState;
-import org.hearth.core.supervisor.InstalledApps;
 import org.hearth.core.supervisor.Supervisor;
 import org.hearth.core.supervisor.SupervisorProcess;
 import org.hearth.core.supervisor.SupervisorStatus;
@@ -56,7 +56,7 @@ final class StatusCommand implements Callable<Integer> {
         }
         String domain = published.get().domain();
         List<Certificate> certificates = new ArrayList<>();
-        for (String host : new InstalledApps(home.stateDir("apps")).certificateHosts(domain)) {
+        for (String host : CertificateAgent.wanted(home, domain).keySet()) {
             try {
                 certificates.add(new Certificate(host, BoxCertificate.read(BoxCertificate.folder(home.state().resolve("certificates"),
                         host)), Optional.empty()));

@@ -14,6 +14,8 @@ import org.hearth.core.pairing.RegistryClient;
 import org.hearth.core.supervisor.AppTeardown;
 import org.hearth.core.supervisor.InstalledApps;
 import org.hearth.core.supervisor.PairingSetup;
+import org.hearth.core.supervisor.OverlayDevices;
+import org.hearth.core.ownerapp.OwnerAppServer;
 import org.hearth.core.supervisor.ControlSocket;
 import org.hearth.core.overlay.LoopbackOverlay;
 import org.hearth.core.overlay.OverlayConfig;
@@ -81,7 +83,8 @@ final class UpCommand implements Callable<Integer> {
                 Supervisor supervisor = new Supervisor(home, runtime, provider, publicSide,
                         ApplianceConfig.read(home).egress(), volumes);
                 try (ControlSocket control = ControlSocket.open(home, supervisor, runtime, publicSide)) {
-                    List<Runnable> stopAgents = startRegistryAgents(home, supervisor, runtime, publicSide);
+                    List<Runnable> stopAgents = new ArrayList<>(startRegistryAgents(home, supervisor, runtime, publicSide));
+                    stopAgents.add(startOwnerApp(home, supervisor, runtime, publicSide));
                     try {
                         SupervisorProcess.runForeground(home, supervisor);
                     } finally {
@@ -124,7 +127,7 @@ final class UpCommand implements Callable<Integer> {
         PairingAgent pairing = new PairingAgent(registry, state, identity, PairingSetup.of(home, supervisor, runtime, publicSide));
         InstalledApps apps = new InstalledApps(home.stateDir("apps"));
         CertificateAgent certificates = new CertificateAgent(config.acme(), home.stateDir("certificates"), state, registry,
-                identity, apps::certificates);
+                identity, domain -> CertificateAgent.wanted(home, domain));
         AddressAgent addresses = new AddressAgent(registry, state, identity, apps::publicHosts);
         for (Map.Entry<String, Runnable> agent : Map.<String, Runnable>of("pairing", pairing, "certificates", certificates,
                 "addresses", addresses).entrySet()) {
@@ -133,6 +136,20 @@ final class UpCommand implements Callable<Integer> {
             thread.start();
         }
         return List.of(pairing::stop, certificates::stop, addresses::stop);
+    }
+
+    /** The owner app on the overlay (appliance.yaml's owner-app.port; none with 0); returns how to stop it. */
+    private static Runnable startOwnerApp(HearthHome home, Supervisor supervisor, DockerRuntime runtime, InetAddress publicSide) {
+        int port = ApplianceConfig.read(home).ownerApp().port();
+        if (port == 0) {
+            return () -> { };
+        }
+        OwnerAppServer server = new OwnerAppServer(home, supervisor, new OverlayDevices(home, publicSide),
+                PairingSetup.of(home, supervisor, runtime, publicSide), port);
+        Thread thread = new Thread(server, "owner-app-listener");
+        thread.setDaemon(true);
+        thread.start();
+        return server::stop;
     }
 
     /**

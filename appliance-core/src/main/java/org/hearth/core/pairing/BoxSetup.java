@@ -19,10 +19,11 @@ public interface BoxSetup {
 
     /**
      * The owner's address, the phone's WireGuard configuration (its QR code as a PNG), what a mail
-     * client may ask, and the DNS records the box's mail needs under its name (zone file lines).
+     * client may ask, the DNS records the box's mail needs under its name (zone file lines), and
+     * where the phone finds the box's owner app over the overlay (empty when it serves none).
      */
     record Done(String address, String wireGuardConfig, byte[] wireGuardQrPng, Map<String, String> mailSettings,
-                List<String> zoneLines) {
+                List<String> zoneLines, java.util.Optional<String> ownerApp) {
     }
 
     /** The owner's choice cannot be taken: the message says why, {@code field} which choice ("name", "password") if one. */

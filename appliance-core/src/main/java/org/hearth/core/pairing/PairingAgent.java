@@ -169,6 +169,7 @@ public final class PairingAgent implements Runnable {
             reply.put("wireguard", done.wireGuardConfig());
             reply.put("wireguardQr", "data:image/png;base64," + Base64.getEncoder().encodeToString(done.wireGuardQrPng()));
             reply.put("mailSettings", done.mailSettings());
+            done.ownerApp().ifPresent(url -> reply.put("ownerApp", url));
             reply(keys, reply);
             state.markPaired(name, domain, done.address());
             LOG.info("event=set-up domain={} setup_ms={}", domain, (System.nanoTime() - start) / 1_000_000);

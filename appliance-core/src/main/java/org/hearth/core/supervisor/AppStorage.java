@@ -154,6 +154,10 @@ final class AppStorage {
         secretsGeneration.incrementAndGet();
     }
 
+    void verify(char[] passphrase) throws Exception {
+        storage().verify(passphrase);
+    }
+
     String backendName() {
         return storage().backend().name();
     }

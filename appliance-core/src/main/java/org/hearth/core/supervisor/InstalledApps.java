@@ -104,11 +104,6 @@ public final class InstalledApps {
         return certificates;
     }
 
-    /** The hosts that name the certificates the installed apps want (see {@link #certificates}). */
-    public Set<String> certificateHosts(String domain) {
-        return certificates(domain).keySet();
-    }
-
     /** The host names the public reaches (on a container with a public port): they carry the box's address. */
     public Set<String> publicHosts(String domain) {
         Set<String> hosts = new TreeSet<>();

@@ -1,9 +1,11 @@
 package org.hearth.core.supervisor;
 
+import org.hearth.core.ApplianceConfig;
 import org.hearth.core.HearthHome;
 import org.hearth.core.manifest.AppManifest;
 import org.hearth.core.manifest.BoxName;
 import org.hearth.core.overlay.QrCode;
+import org.hearth.core.ownerapp.OwnerAppServer;
 import org.hearth.core.pairing.BoxSetup;
 import org.hearth.core.runtime.ContainerRuntime;
 import org.hearth.registry.protocol.PrivateNetworks;
@@ -44,7 +46,7 @@ public final class PairingSetup implements BoxSetup {
         this.devices = devices;
     }
 
-    public static BoxSetup of(HearthHome home, Supervisor supervisor, ContainerRuntime runtime, InetAddress publicAddress) {
+    public static PairingSetup of(HearthHome home, Supervisor supervisor, ContainerRuntime runtime, InetAddress publicAddress) {
         return new PairingSetup(home, supervisor, new MailAppAdmin(runtime, home.instanceId()),
                 new OverlayDevices(home, publicAddress));
     }
@@ -88,8 +90,28 @@ public final class PairingSetup implements BoxSetup {
         List<String> zoneLines = new ArrayList<>(mail.run(MAIL, List.of("dns", domain), "").lines().toList());
         Map<String, String> privateHosts = privateHosts(domain, app);
         privateHosts.forEach((container, host) -> zoneLines.add(host + ". 300 IN " + addressRecord(app, container)));
+        Optional<String> ownerApp = ownerApp(domain, zoneLines);
         return new Done(address, config, QrCode.of(config).png(4), mailSettings(address, app, privateHosts),
-                zoneLines.stream().distinct().toList());
+                zoneLines.stream().distinct().toList(), ownerApp);
+    }
+
+    /**
+     * Where the phone opens the box's owner app: {@code https://box.NAME/} when the overlay's address
+     * is a private network's (published there, with the mail's private hosts), else by that address.
+     */
+    private Optional<String> ownerApp(String domain, List<String> zoneLines) {
+        int port = ApplianceConfig.read(home).ownerApp().port();
+        Optional<InetAddress> overlay = supervisor.overlayAddress();
+        if (port == 0 || overlay.isEmpty()) {
+            return Optional.empty();
+        }
+        String address = overlay.get().getHostAddress();
+        String where = address.contains(":") ? "[" + address + "]" : address;
+        if (PrivateNetworks.contains(address)) {
+            where = OwnerAppServer.host(domain);
+            zoneLines.add(where + ". 300 IN " + (address.contains(":") ? "AAAA " : "A ") + address);
+        }
+        return Optional.of("https://" + where + (port == 443 ? "" : ":" + port) + "/");
     }
 
     /**
@@ -132,6 +154,12 @@ public final class PairingSetup implements BoxSetup {
         }
         throw new IllegalStateException("the mail app did not become healthy within " + HEALTHY_WITHIN.toMinutes()
                 + " minutes" + app.flatMap(SupervisorStatus.App::problem).map(p -> " (" + p + ")").orElse(""));
+    }
+
+    /** What a mail client may ask now, as the done screen said it (none while the mail app is not running). */
+    public Map<String, String> mailSettings(String address, String domain) {
+        return SupervisorStatus.readFrom(Supervisor.statusFile(home)).flatMap(s -> s.app(MAIL))
+                .map(app -> mailSettings(address, app, privateHosts(domain, app))).orElse(Map.of());
     }
 
     /** What a mail client may ask: the private endpoints, reachable over the overlay, by name where they have one. */

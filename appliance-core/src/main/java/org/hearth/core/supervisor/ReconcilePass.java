@@ -48,7 +48,7 @@ final class ReconcilePass {
     private final ContainerSecrets secrets;
     private final List<AppStep> steps;
     /** What the overlay was at the start of the current pass; private listeners bind to its address. */
-    private OverlayState overlayNow = OverlayState.down("not started yet", Map.of());
+    private volatile OverlayState overlayNow = OverlayState.down("not started yet", Map.of());
     /** Containers found stopped on the first pass were stopped by hearth down: resuming them is no crash restart. */
     private boolean firstPass = true;
     /** The last failure logged, by app ("pass/step" for the pass's own steps), so a lasting one is logged once. */
@@ -173,6 +173,10 @@ final class ReconcilePass {
             logFailure("pass/" + name, name, e);
             problems.add("step " + name + " failed: " + describe(e));
         }
+    }
+
+    Optional<InetAddress> overlayAddress() {
+        return overlayNow.address();
     }
 
     /** A new overlay address (or none) closes the listeners on the old one before its guard goes. */

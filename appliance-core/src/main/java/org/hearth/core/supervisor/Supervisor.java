@@ -167,6 +167,16 @@ public final class Supervisor implements AutoCloseable {
                 (unlocked - start) / 1_000_000, (System.nanoTime() - unlocked) / 1_000_000);
     }
 
+    /** Whether {@code passphrase} is the storage's (the owner's password), keeping nothing; throttled as unlocking is. */
+    public void checkPassphrase(char[] passphrase) throws Exception {
+        storage.verify(passphrase);
+    }
+
+    /** The appliance's address on the owner's overlay as the last pass found it; empty while the overlay is down. */
+    public Optional<InetAddress> overlayAddress() {
+        return pass.overlayAddress();
+    }
+
     /** Forgets the master key, stops every container with a volume and closes the volumes. */
     public synchronized void lock() throws IOException {
         try {

@@ -129,6 +129,21 @@ public final class AppVolumes {
         master = key;
     }
 
+    /**
+     * Whether {@code passphrase} is the owner's, without keeping the key (a login to the owner
+     * app); wrong ones count towards the same throttle as unlocking.
+     */
+    public synchronized void verify(char[] passphrase) throws IOException, KeyVault.WrongPassphraseException, ThrottledException {
+        checkThrottle();
+        try {
+            java.util.Arrays.fill(vault.unlock(passphrase), (byte) 0);
+        } catch (KeyVault.WrongPassphraseException e) {
+            recordFailure();
+            throw e;
+        }
+        Files.deleteIfExists(failuresFile);
+    }
+
     /** Forgets the master key; the caller has stopped the volumes' containers and closes the volumes. */
     public synchronized void lock() {
         clearMaster();

@@ -33,12 +33,12 @@ class InstalledAppsTest {
         apps.install("web", manifest("1.0.0", "www.${box.domain}"));
         InstalledApps.Installed first = apps.list().get(0);
         assertThat(apps.list().get(0)).isSameAs(first);
-        assertThat(apps.certificateHosts("alice.test")).containsExactly("www.alice.test");
+        assertThat(apps.certificates("alice.test").keySet()).containsExactly("www.alice.test");
         assertThat(apps.publicHosts("alice.test")).containsExactly("www.alice.test");
 
         apps.install("web", manifest("1.0.1", "web.${box.domain}"));
         assertThat(apps.list().get(0).manifest().orElseThrow().version()).isEqualTo("1.0.1");
-        assertThat(apps.certificateHosts("alice.test")).containsExactly("web.alice.test");
+        assertThat(apps.certificates("alice.test").keySet()).containsExactly("web.alice.test");
 
         // A manifest broken in place (same file, new contents) is read again too, and its problem told.
         Files.writeString(dir.resolve("web").resolve(InstalledApps.MANIFEST_FILE), "schema: 1\napp: web\n");

@@ -12,7 +12,7 @@ import java.util.HexFormat;
  * label, so knowing one tells nothing of the others: the relay channel's name (all the registry
  * learns), a key for each direction (AES-256-GCM, so neither end's messages can be turned back at
  * it), and the token that closes the channel for good once the box is paired. The owner app's page
- * derives the same with WebCrypto (registry/src/main/resources/owner-app/pairing.js).
+ * derives the same with WebCrypto (registry-protocol/src/main/resources/owner-app/pairing.js).
  */
 public final class PairingKeys {
 
