@@ -8,11 +8,18 @@ import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.SecureRequestCustomizer;
 import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.SslConnectionFactory;
+import org.eclipse.jetty.util.ssl.SslContextFactory;
 import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.util.Fields;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.hearth.registry.protocol.SignedRequest;
+import org.hearth.tls.ServerKeys;
+import org.hearth.tls.TlsIdentity;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.xbill.DNS.TSIG;
@@ -26,6 +33,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -50,7 +58,8 @@ import java.util.regex.Pattern;
  * authoritative server, host:port), REGISTRY_NAMESERVERS (the zone's servers as the world reaches them,
  * host:port, comma-separated; REGISTRY_DNS if unset), REGISTRY_TSIG (a file holding "name algorithm base64-secret"),
  * REGISTRY_DATA (its database's folder), REGISTRY_LISTEN (host:port), REGISTRY_TEST_WORLD=yes (a test
- * world: boxes may publish addresses in the benchmarking and documentation blocks).
+ * world: boxes may publish addresses in the benchmarking and documentation blocks), REGISTRY_TLS_CHAIN and
+ * REGISTRY_TLS_KEY (HTTPS: a PEM certificate chain and its PKCS#8 key, taken up again when replaced).
  */
 public final class RegistryService {
 
@@ -70,6 +79,21 @@ public final class RegistryService {
     private final Server server;
     private final RegistryStore store;
 
+    /**
+     * HTTPS with this certificate chain and key (PEM, as certbot or the box's own ACME writes them):
+     * served by the registry itself, so {@code fromRequest} sees the box's own address, not a proxy's.
+     * Replaced files are offered from the next handshake on (server-tls's {@link ServerKeys}).
+     */
+    record Https(Path chain, Path key) {
+        Https {
+            for (Path file : List.of(chain, key)) {
+                if (!Files.isReadable(file)) {
+                    throw new IllegalArgumentException("REGISTRY_TLS_CHAIN and REGISTRY_TLS_KEY: cannot read " + file);
+                }
+            }
+        }
+    }
+
     private RegistryService(Server server, RegistryStore store) {
         this.server = server;
         this.store = store;
@@ -81,10 +105,16 @@ public final class RegistryService {
             throw new IllegalArgumentException(env("REGISTRY_TSIG") + ": expected \"name algorithm base64-secret\"");
         }
         String nameservers = System.getenv("REGISTRY_NAMESERVERS");
+        String chain = System.getenv("REGISTRY_TLS_CHAIN");
+        String key = System.getenv("REGISTRY_TLS_KEY");
+        if ((chain == null) != (key == null)) {
+            throw new IllegalArgumentException("REGISTRY_TLS_CHAIN and REGISTRY_TLS_KEY go together: set both, or neither for HTTP");
+        }
         start(env("REGISTRY_ZONE"), hostPort(env("REGISTRY_DNS")), new TSIG(tsig[1], tsig[0], tsig[2]),
                 Path.of(env("REGISTRY_DATA")), hostPort(env("REGISTRY_LISTEN")), Clock.systemUTC(),
                 "yes".equals(System.getenv("REGISTRY_TEST_WORLD")),
-                List.of((nameservers == null || nameservers.isBlank() ? env("REGISTRY_DNS") : nameservers).split("\\s*,\\s*")));
+                List.of((nameservers == null || nameservers.isBlank() ? env("REGISTRY_DNS") : nameservers).split("\\s*,\\s*")),
+                chain == null ? Optional.empty() : Optional.of(new Https(Path.of(chain), Path.of(key))));
     }
 
     /**
@@ -92,9 +122,11 @@ public final class RegistryService {
      *
      * @param nameservers the zone's authoritative servers as the world reaches them (host:port): boxes
      *                    check what was published there (hearth status)
+     * @param https       its certificate, or empty for plain HTTP (loopback and test worlds)
      */
     static RegistryService start(String zone, InetSocketAddress dnsServer, TSIG key, Path data, InetSocketAddress listen,
-                                 Clock clock, boolean testWorld, List<String> nameservers) throws Exception {
+                                 Clock clock, boolean testWorld, List<String> nameservers, Optional<Https> https)
+            throws Exception {
         Files.createDirectories(data);
         // Derby writes its log beside its database, never into the working folder.
         if (System.getProperty("derby.stream.error.file") == null) {
@@ -106,7 +138,7 @@ public final class RegistryService {
                 new PublicAddresses(testWorld));
         PairingRelay relay = new PairingRelay(store, clock);
         Server server = new Server(new QueuedThreadPool(THREADS));
-        ServerConnector connector = new ServerConnector(server);
+        ServerConnector connector = https.map(h -> httpsConnector(server, h, zone)).orElseGet(() -> new ServerConnector(server));
         connector.setHost(listen.getHostString());
         connector.setPort(listen.getPort());
         server.addConnector(connector);
@@ -115,6 +147,19 @@ public final class RegistryService {
         server.start();
         LOG.info("event=ready service=registry zone={} port={}", zone, connector.getLocalPort());
         return new RegistryService(server, store);
+    }
+
+    private static ServerConnector httpsConnector(Server server, Https https, String zone) {
+        SslContextFactory.Server tls = new SslContextFactory.Server();
+        // The self-signed identity is only what ServerKeys falls back on: the files were checked readable.
+        tls.setSslContext(ServerKeys.context(https.chain(), https.key(), TlsIdentity.ephemeral(zone)));
+        HttpConfiguration config = new HttpConfiguration();
+        SecureRequestCustomizer secure = new SecureRequestCustomizer();
+        // Boxes may reach it by address in a test world; the certificate is checked by the client.
+        secure.setSniHostCheck(false);
+        secure.setStsMaxAge(Duration.ofDays(365).toSeconds());
+        config.addCustomizer(secure);
+        return new ServerConnector(server, new SslConnectionFactory(tls, "http/1.1"), new HttpConnectionFactory(config));
     }
 
     int port() {

@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Optional;
 import java.util.stream.Stream;
 
 /**
@@ -32,17 +33,24 @@ public final class TestRegistry implements BeforeAllCallback, AfterAllCallback {
     private final String namespace;
     private final String dnsAddress;
     private final String httpAddress;
+    private final Optional<RegistryService.Https> https;
     private Path dir;
     private RegistryService service;
 
     public TestRegistry() {
-        this(null, "127.0.0.1", "127.0.0.1");
+        this(null, "127.0.0.1", "127.0.0.1", Optional.empty());
     }
 
-    private TestRegistry(String namespace, String dnsAddress, String httpAddress) {
+    private TestRegistry(String namespace, String dnsAddress, String httpAddress, Optional<RegistryService.Https> https) {
         this.namespace = namespace;
         this.dnsAddress = dnsAddress;
         this.httpAddress = httpAddress;
+        this.https = https;
+    }
+
+    /** On loopback, serving HTTPS with the PEM chain and key in these files. */
+    static TestRegistry overHttps(Path chain, Path key) {
+        return new TestRegistry(null, "127.0.0.1", "127.0.0.1", Optional.of(new RegistryService.Https(chain, key)));
     }
 
     /**
@@ -51,7 +59,7 @@ public final class TestRegistry implements BeforeAllCallback, AfterAllCallback {
      * {@code httpAddress}: the world's routers decide from which address each box's requests come.
      */
     public static TestRegistry inWorld(String namespace, String dnsAddress, String httpAddress) {
-        return new TestRegistry(namespace, dnsAddress, httpAddress);
+        return new TestRegistry(namespace, dnsAddress, httpAddress, Optional.empty());
     }
 
     @Override
@@ -69,7 +77,7 @@ public final class TestRegistry implements BeforeAllCallback, AfterAllCallback {
     private RegistryService start(int port) throws Exception {
         return RegistryService.start(ZONE, new InetSocketAddress(knot.address, knot.port),
                 new TSIG(TSIG.HMAC_SHA256, knot.keyName, knot.secret), dir.resolve("registry"),
-                new InetSocketAddress(httpAddress, port), Clock.systemUTC(), true, List.of(knot.address + ":" + knot.port));
+                new InetSocketAddress(httpAddress, port), Clock.systemUTC(), true, List.of(knot.address + ":" + knot.port), https);
     }
 
     public int port() {
