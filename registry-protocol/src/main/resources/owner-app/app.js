@@ -59,6 +59,10 @@ async function connect(code) {
     }
     zone = reply.zone;
     for (const z of document.querySelectorAll('.zone')) z.textContent = zone;
+    if (reply.name) {
+      pairAgain(reply.name);
+      return;
+    }
     show('name-screen');
     $('name').focus();
   } catch (e) {
@@ -105,8 +109,24 @@ async function checkName() {
   }
 }
 
+// A box paired before (a new code, for a new phone): it keeps its name, and takes only its own password.
+let again = false;
+function pairAgain(name) {
+  again = true;
+  $('name').value = name;
+  $('password-title').textContent = `Connect this phone to ${name}.${zone}`;
+  $('password-why').textContent = 'Your box is set up already. Enter its password to connect this phone; a phone'
+    + ' connected by pairing before stops reaching it.';
+  $('password').autocomplete = 'current-password';
+  $('password-again-field').hidden = true;
+  $('password-form').querySelector('button').textContent = 'Connect this phone';
+  show('password-screen');
+  $('password').focus();
+}
+
 function checkPassword() {
   const password = $('password').value;
+  if (again) return password ? '' : 'Enter your box\'s password.';
   if (password.length < 10) return 'Use at least 10 characters.';
   if (password !== $('password-again').value) return 'The two passwords differ.';
   if (password.toLowerCase().includes($('name').value.trim().toLowerCase())) return 'Do not use your name in it.';

@@ -563,6 +563,56 @@ class PairingTest {
         assertThat(misdeeds).isEmpty();
     }
 
+    /**
+     * A new phone for a lost one: `hearth pair --new` on the paired box, and the page asks only for
+     * the box's password (a wrong one refused), keeps the box's name, and gives the new phone its
+     * WireGuard configuration; the old phone's key stops working.
+     */
+    @Test
+    @Order(8)
+    void aNewCodeConnectsANewPhoneWithTheBoxsPasswordAndTheOldPhoneStopsWorking() throws Exception {
+        String oldPhone = deviceLine("phone");
+        long waitingBefore = supervisorEvents("event=pairing-waiting");
+        String again = hearth.ok("pair", "--new", "--no-qr").stdout().lines().filter(l -> l.startsWith("Pairing code: "))
+                .findFirst().orElseThrow().substring("Pairing code: ".length());
+        // The page is opened once the box waits on the new code's channel (before, the registry knows no such channel).
+        Await.until(Duration.ofSeconds(60), () -> Await.supervisorLog(state), () ->
+                supervisorEvents("event=pairing-waiting") > waitingBefore ? Optional.of(true) : Optional.empty());
+        Page page = phone(true);
+        page.navigate(base() + "/pair#code=" + again);
+        page.locator("#password-screen").waitFor(new Locator.WaitForOptions().setTimeout(60_000));
+        assertThat(page.locator("#password-title").textContent()).isEqualTo("Connect this phone to " + DOMAIN);
+        assertThat(page.locator("#password-again").isVisible()).isFalse();
+        page.locator("#password").fill("a guess of ten letters");
+        button(page, "Connect this phone").click();
+        page.locator("#password-error").filter(new Locator.FilterOptions().setHasText("not your box's password")).waitFor(
+                new Locator.WaitForOptions().setTimeout(60_000));
+        screenshot(page, "10-pair-again");
+        page.locator("#password").fill(PASSWORD);
+        button(page, "Connect this phone").click();
+        page.locator("#done-screen").waitFor(new Locator.WaitForOptions().setTimeout(360_000));
+        assertThat(page.locator("#done-address").textContent()).isEqualTo(ADDRESS);
+        Download download = page.waitForDownload(() -> page.locator("#wireguard-download").click());
+        assertThat(Files.readString(download.path())).contains("[Interface]", "PrivateKey = ");
+
+        // Still alice, the same password; the phone re-issued, the code used up.
+        assertThat(hearth.ok("pair", "--no-qr").stdout()).contains("This box is paired: " + DOMAIN);
+        assertThat(Files.exists(state.resolve("pairing/code"))).isFalse();
+        assertThat(deviceLine("phone")).isNotEqualTo(oldPhone);
+        assertThat(MailClients.python("fetch", Map.of("host", "127.0.0.2", "port", IMAP_PORT, "user", ADDRESS,
+                "password", PASSWORD, "folder", "INBOX")).path("messages").isArray()).isTrue();
+    }
+
+    private static long supervisorEvents(String event) throws IOException {
+        return Files.readString(state.resolve("logs/supervisor.log")).lines().filter(l -> l.contains(event)).count();
+    }
+
+    /** The overlay device's line in hearth overlay device list: its address and public key. */
+    private static String deviceLine(String name) {
+        return hearth.ok("overlay", "device", "list").stdout().lines().filter(l -> l.trim().startsWith(name + " "))
+                .findFirst().orElseThrow(() -> new AssertionError("no device " + name)).trim();
+    }
+
     private static String imapContainer() {
         return new DockerRuntime(engine).containers(EngineFixture.roleLabels(state, APP, "imap")).stream()
                 .filter(ContainerRuntime.ContainerInfo::running).map(ContainerRuntime.ContainerInfo::id).findFirst().orElseThrow();

@@ -38,14 +38,16 @@ class WellKnownHandlerTest {
 
     @BeforeAll
     static void startTheSandboxHost() throws Exception {
-        // Not under /tmp: each sandbox has a /tmp of its own, where the secrets would not be.
+        // The secrets not under /tmp: each sandbox has a /tmp of its own, where they would not be.
         dir = EngineFixture.newStateDir("wellknown");
         // The host loads Hearth::Sandbox from a Hearth/ folder, as the image lays it out.
         Path lib = Files.createDirectories(dir.resolve("lib/Hearth"));
         for (String module : new String[]{"Sandbox.pm", "ServerTls.pm"}) {
             Files.copy(ROOT.resolve("image-build/sandbox").resolve(module), lib.resolve(module), StandardCopyOption.REPLACE_EXISTING);
         }
-        secrets = Files.createDirectories(dir.resolve("secrets"));
+        // A checkout under /tmp (a CI clone) puts the state folder there too: the secrets then go to /var/tmp.
+        secrets = dir.startsWith("/tmp") ? Files.createTempDirectory(Path.of("/var/tmp"), "hearth-wellknown-secrets-")
+                : Files.createDirectories(dir.resolve("secrets"));
         port = freePort();
         ProcessBuilder builder = new ProcessBuilder("perl", "-I", dir.resolve("lib").toString(),
                 ROOT.resolve("image-build/sandbox/hearth-sandbox-host").toString(), "--role", "wellknown", "--bind", "127.0.0.1",
@@ -60,12 +62,20 @@ class WellKnownHandlerTest {
                 Files.readString(dir.resolve("host.log")).contains("event=ready") ? Optional.of(true) : Optional.empty());
     }
 
-    /** Its folder is a test run's, which scripts/test removes with the rest. */
+    /** Its folder is a test run's, which scripts/test removes with the rest; a secrets folder of /var/tmp goes here. */
     @AfterAll
     static void stop() throws Exception {
         if (host != null) {
             host.destroy();
             host.waitFor();
+        }
+        if (secrets != null && !secrets.startsWith(dir)) {
+            try (var left = Files.list(secrets)) {
+                for (Path p : left.toList()) {
+                    Files.delete(p);
+                }
+            }
+            Files.delete(secrets);
         }
     }
 

@@ -22,7 +22,8 @@ final class PairCommand implements Callable<Integer> {
     @ParentCommand
     HearthCommand root;
 
-    @Option(names = "--new", description = "Make a new code (the old one stops working): to pair another phone.")
+    @Option(names = "--new", description = "Make a new code (the old one stops working): for a code that leaked, or, once"
+            + " paired, a new phone in place of a lost one (asked for the box's password).")
     boolean fresh;
 
     @Mixin
@@ -34,7 +35,7 @@ final class PairCommand implements Callable<Integer> {
         URI registry = ApplianceConfig.read(home).registry().url().orElseThrow(() -> new IllegalArgumentException(
                 "this box has no registry to pair through: set registry.url in " + ApplianceConfig.file(home)));
         PairingState state = new PairingState(home.stateDir("pairing"));
-        if (!fresh && state.paired().isPresent()) {
+        if (!fresh && state.paired().isPresent() && state.code().isEmpty()) {
             PairingState.Paired paired = state.paired().get();
             System.out.println("This box is paired: " + paired.domain() + " (" + paired.address() + "), since "
                     + paired.pairedAt() + ". To pair a phone again: hearth pair --new");

@@ -122,7 +122,12 @@ public final class PairingAgent implements Runnable {
     /** Answers one message; true once the box is paired. */
     private boolean handle(PairingKeys keys, String zone, JsonNode message) throws IOException, InterruptedException {
         switch (message.path("type").asText()) {
-            case "hello" -> reply(keys, Map.of("type", "hello", "zone", zone));
+            case "hello" -> {
+                // A paired box (a new code, for a new phone) keeps its name: the phone asks only for its password.
+                Map<String, String> hello = new LinkedHashMap<>(Map.of("type", "hello", "zone", zone));
+                state.paired().ifPresent(p -> hello.put("name", p.name()));
+                reply(keys, hello);
+            }
             case "setup" -> {
                 return setUp(keys, zone, message.path("name").asText(""), message.path("password").asText(""));
             }
@@ -147,8 +152,12 @@ public final class PairingAgent implements Runnable {
             if (!ZONE.matcher(zone).matches()) {
                 throw new IOException("the registry's zone \"" + zone + "\" is not a DNS name");
             }
+            Optional<PairingState.Paired> before = state.paired();
+            if (before.isPresent() && !before.get().name().equals(name)) {
+                throw new BoxSetup.Refused("name", "This box is " + before.get().domain() + " already; it keeps that name.");
+            }
             String domain = name + "." + zone;
-            progress(keys, "Reserving " + domain);
+            progress(keys, before.isPresent() ? "Checking your password" : "Reserving " + domain);
             claim(name, domain);
             // The apps take their host names from it: recorded before any of them starts under the old one.
             state.setDomain(domain);

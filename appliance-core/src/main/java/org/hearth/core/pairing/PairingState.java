@@ -94,24 +94,26 @@ public final class PairingState {
         write("taken", channel + " " + count + "\n");
     }
 
-    /** The unused code, made now if there is none; empty once paired. */
+    /**
+     * The unused code: made now on a box never paired; on a paired box, only one the owner asked
+     * for ({@link #newCode}), else empty.
+     */
     public synchronized Optional<PairingCode> code() throws IOException {
-        if (paired().isPresent()) {
-            return Optional.empty();
-        }
         Path file = dir.resolve("code");
         if (Files.isRegularFile(file)) {
             return Optional.of(PairingCode.parse(Files.readString(file).strip()));
         }
-        return Optional.of(newCode());
+        return paired().isPresent() ? Optional.empty() : Optional.of(newCode());
     }
 
-    /** A fresh code, the old one void: to pair again (another phone, or after a lost one). */
+    /**
+     * A fresh code, the old one void: before pairing, for a code that leaked; once paired, for a
+     * new phone in place of a lost one (the box stays paired under its name meanwhile).
+     */
     public synchronized PairingCode newCode() throws IOException {
         Files.createDirectories(dir);
         PairingCode code = PairingCode.random();
         write("code", code.format() + "\n");
-        Files.deleteIfExists(dir.resolve("paired.json"));
         Files.deleteIfExists(dir.resolve("taken"));
         return code;
     }

@@ -8,6 +8,8 @@ import org.hearth.core.overlay.QrCode;
 import org.hearth.core.ownerapp.OwnerAppServer;
 import org.hearth.core.pairing.BoxSetup;
 import org.hearth.core.runtime.ContainerRuntime;
+import org.hearth.core.volume.AppVolumes;
+import org.hearth.core.volume.KeyVault;
 import org.hearth.registry.protocol.PrivateNetworks;
 
 import java.net.InetAddress;
@@ -56,8 +58,21 @@ public final class PairingSetup implements BoxSetup {
         if (!supervisor.passphraseSet()) {
             progress.accept("Encrypting your box's storage with your password");
             supervisor.unlock(password);
-        } else if (supervisor.storageLocked()) {
-            throw new Refused(null, "Your box's storage is locked. Unlock it (hearth unlock on the box), then try again.");
+        } else {
+            // A box with a password (paired before, or set on the box) takes only that one: whoever
+            // holds a new code must still know it, and no pairing changes it behind the owner's back.
+            try {
+                if (supervisor.storageLocked()) {
+                    supervisor.unlock(password);
+                } else {
+                    supervisor.checkPassphrase(password);
+                }
+            } catch (KeyVault.WrongPassphraseException e) {
+                throw new Refused("password", "That is not your box's password. It has one already: enter that one.");
+            } catch (AppVolumes.ThrottledException e) {
+                throw new Refused("password", "Too many wrong passwords: "
+                        + e.getMessage().replaceFirst("^too many wrong passphrases: ", "") + ".");
+            }
         }
         if (!supervisor.installed(MAIL)) {
             progress.accept("Installing the mail app");
@@ -80,7 +95,7 @@ public final class PairingSetup implements BoxSetup {
 
         progress.accept("Adding this phone to your box's private network");
         if (devices.has(PHONE)) {
-            // Pairing again (a retry, or a new phone): the old phone's key stops working.
+            // Pairing again (a retry, or a new phone for a lost one): the old phone's key stops working.
             devices.remove(PHONE);
         }
         OverlayDevices.Added phone = devices.add(PHONE, Optional.empty());
