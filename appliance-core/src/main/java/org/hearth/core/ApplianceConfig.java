@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.exc.ValueInstantiationException;
 import com.fasterxml.jackson.datatype.jdk8.Jdk8Module;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import org.hearth.core.catalog.CatalogConfig;
 import org.hearth.core.certificates.AcmeConfig;
 import org.hearth.core.network.EgressConfig;
 import org.hearth.core.overlay.OverlayConfig;
@@ -24,7 +25,7 @@ import java.nio.file.Path;
  * Unknown keys are errors, so a misspelt setting is never silently ignored.
  */
 public record ApplianceConfig(OverlayConfig overlay, EgressConfig egress, RegistryConfig registry, AcmeConfig acme,
-                              @JsonProperty("owner-app") OwnerAppConfig ownerApp) {
+                              @JsonProperty("owner-app") OwnerAppConfig ownerApp, CatalogConfig catalog) {
 
     public static final String FILE = "appliance.yaml";
     private static final ObjectMapper YAML = new ObjectMapper(
@@ -37,6 +38,7 @@ public record ApplianceConfig(OverlayConfig overlay, EgressConfig egress, Regist
         registry = registry == null ? RegistryConfig.none() : registry;
         acme = acme == null ? AcmeConfig.defaults() : acme;
         ownerApp = ownerApp == null ? OwnerAppConfig.defaults() : ownerApp;
+        catalog = catalog == null ? CatalogConfig.none() : catalog;
     }
 
     public static Path file(HearthHome home) {
@@ -47,7 +49,7 @@ public record ApplianceConfig(OverlayConfig overlay, EgressConfig egress, Regist
     public static ApplianceConfig read(HearthHome home) {
         Path file = file(home);
         if (!Files.isRegularFile(file)) {
-            return new ApplianceConfig(null, null, null, null, null);
+            return new ApplianceConfig(null, null, null, null, null, null);
         }
         String text;
         try {
@@ -56,7 +58,7 @@ public record ApplianceConfig(OverlayConfig overlay, EgressConfig egress, Regist
             throw new UncheckedIOException("cannot read " + file, e);
         }
         if (text.isBlank()) {
-            return new ApplianceConfig(null, null, null, null, null);
+            return new ApplianceConfig(null, null, null, null, null, null);
         }
         try {
             return YAML.readValue(text, ApplianceConfig.class);

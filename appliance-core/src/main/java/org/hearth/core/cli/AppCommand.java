@@ -61,12 +61,13 @@ final class AppCommand {
     }
 
     @Command(name = "install", mixinStandardHelpOptions = true,
-            description = "Install an app from manifests/NAME/app.yaml or a manifest file, then wait until it is healthy.")
+            description = "Install an app by name from the configured catalogs (NAME or NAME@VERSION), or from a manifest file "
+                    + "during development, then wait until it is healthy.")
     static final class Install implements Callable<Integer> {
         @ParentCommand
         AppCommand app;
 
-        @Parameters(paramLabel = "NAME|PATH")
+        @Parameters(paramLabel = "NAME[@VERSION]|PATH")
         String source;
 
         @Option(names = "--no-wait", description = "Return once the app is recorded, without waiting for it to be healthy.")
@@ -79,29 +80,41 @@ final class AppCommand {
         @Override
         public Integer call() throws Exception {
             HearthHome home = app.home();
-            Path file = Files.isRegularFile(Path.of(source)) ? Path.of(source)
-                    : home.root().resolve("manifests").resolve(source).resolve("app.yaml");
-            if (!Files.isRegularFile(file)) {
-                throw new IllegalArgumentException("no manifest at " + source + " nor " + file);
+            Optional<Duration> wait = noWait ? Optional.empty() : Optional.of(Duration.ofSeconds(timeoutSeconds));
+            if (Files.isRegularFile(Path.of(source))) {
+                return install(home, source, Files.readString(Path.of(source)), wait);
             }
-            return install(home, file, noWait ? Optional.empty() : Optional.of(Duration.ofSeconds(timeoutSeconds)));
+            if (!source.matches("[a-z][a-z0-9-]{0,30}(@[0-9A-Za-z.-]+)?")) {
+                throw new IllegalArgumentException("no manifest file " + source + ", and not an app's name (NAME or NAME@VERSION)");
+            }
+            return CatalogCommand.install(home, source, wait);
         }
     }
 
     /**
-     * Validates {@code file} here, then asks the running supervisor to check it against this machine
-     * and install it; with a {@code wait}, waits for the supervisor to report the app healthy.
-     * Returns the exit code.
+     * Validates the manifest {@code text} here (from {@code file}, a path or a catalog's file, for
+     * messages), then asks the running supervisor to check it against this machine and install it;
+     * with a {@code wait}, waits for the supervisor to report the app healthy. Returns the exit code.
      */
-    static int install(HearthHome home, Path file, Optional<Duration> wait) throws Exception {
-        String text = Files.readString(file);
-        AppManifest manifest = ManifestReader.read(file.toString(), text);
+    static int install(HearthHome home, String file, String text, Optional<Duration> wait) throws Exception {
+        AppManifest manifest = ManifestReader.read(file, text);
         long start = System.nanoTime();
-        String installed = ControlClient.message(home, new ControlRequest.InstallApp(file.toString(), text));
+        String installed = ControlClient.message(home, new ControlRequest.InstallApp(file, text));
         if (wait.isEmpty()) {
             System.out.println(installed);
             return 0;
         }
+        return awaitHealthy(home, manifest.app(), start, wait);
+    }
+
+    /** Waits, from {@code start} (nanoTime), for the supervisor to report the installed {@code app} healthy; returns the exit code. */
+    static int awaitHealthy(HearthHome home, String app, long start, Optional<Duration> wait) throws Exception {
+        if (wait.isEmpty()) {
+            return 0;
+        }
+        AppManifest manifest = new InstalledApps(home.stateDir("apps")).list().stream().filter(i -> i.app().equals(app))
+                .findFirst().flatMap(InstalledApps.Installed::manifest)
+                .orElseThrow(() -> new IllegalStateException(app + " is not recorded as installed in " + home.stateDir("apps")));
         Instant deadline = Instant.now().plus(wait.get());
         Optional<SupervisorStatus.App> last = Optional.empty();
         LastingFailure failure = new LastingFailure();

@@ -1,6 +1,9 @@
 package org.hearth.core.cli;
 
 import org.hearth.core.ApplianceConfig;
+import org.hearth.core.catalog.CatalogIndex;
+import org.hearth.core.catalog.CatalogKey;
+import org.hearth.core.catalog.CatalogPublisher;
 import org.hearth.core.HearthHome;
 import org.hearth.core.SystemTool;
 import org.hearth.core.image.ImageBuilder;
@@ -19,6 +22,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -38,6 +42,8 @@ final class DemoCommand implements Callable<Integer> {
 
     static final String DOMAIN = BoxName.UNPAIRED;
     static final String USER = "alice@" + DOMAIN;
+    /** The catalog the demo publishes from this checkout. */
+    static final String CATALOG = "local";
 
     @ParentCommand
     HearthCommand root;
@@ -84,13 +90,7 @@ final class DemoCommand implements Callable<Integer> {
         System.out.println("demo: supervisor running (pid " + pid + ")");
         String passphrase = demoPassphrase(home);
         System.out.println("demo: " + ControlClient.message(home, new ControlRequest.Unlock(passphrase)));
-        // The shipped manifest with the chosen host ports; everything else as shipped.
-        Path manifest = home.state().resolve("demo-mail.yaml");
-        Files.writeString(manifest, Files.readString(home.root().resolve("manifests/mail/app.yaml"))
-                .replace("listen: 2525", "listen: " + smtpPort)
-                .replace("listen: 1143", "listen: " + imapPort)
-                .replace("listen: 1993", "listen: " + imapsPort));
-        if (AppCommand.install(home, manifest, Optional.of(Duration.ofMinutes(5))) != 0) {
+        if (installMail(home) != 0) {
             throw new IllegalStateException("the mail app did not become healthy; see hearth status and "
                     + home.state().resolve("logs/supervisor.log"));
         }
@@ -143,6 +143,48 @@ final class DemoCommand implements Callable<Integer> {
         }
         System.out.println("  the certificates are self-signed. More: ./hearth status, ./hearth mail user add ADDRESS");
         return 0;
+    }
+
+    /**
+     * Installs mail as a box does: from a signed catalog, by name. The demo publishes this checkout's
+     * apps as catalog {@value #CATALOG}, signed with a key made once on this machine and pinned in
+     * appliance.yaml. Other ports than the manifest's are a development install from the manifest itself.
+     */
+    private int installMail(HearthHome home) throws Exception {
+        Path shipped = home.root().resolve("manifests/mail/app.yaml");
+        if (smtpPort != 2525 || imapPort != 1143 || imapsPort != 1993) {
+            Path manifest = home.state().resolve("demo-mail.yaml");
+            Files.writeString(manifest, Files.readString(shipped)
+                    .replace("listen: 2525", "listen: " + smtpPort)
+                    .replace("listen: 1143", "listen: " + imapPort)
+                    .replace("listen: 1993", "listen: " + imapsPort));
+            System.out.println("demo: other ports than the catalog's: installing from " + manifest);
+            return AppCommand.install(home, manifest.toString(), Files.readString(manifest), Optional.of(Duration.ofMinutes(5)));
+        }
+        Path key = home.state().resolve("demo-catalog.key");
+        if (!Files.exists(key)) {
+            CatalogKey.Signing.generate().write(key);
+        }
+        CatalogKey.Public pin = CatalogKey.Signing.read(key).publicKey();
+        Path folder = home.state().resolve("demo-catalog");
+        Path config = ApplianceConfig.file(home);
+        if (ApplianceConfig.read(home).catalog().sources().isEmpty()) {
+            String before = Files.isRegularFile(config) ? Files.readString(config) : "";
+            Files.writeString(config, before + (before.isEmpty() || before.endsWith("\n") ? "" : "\n")
+                    + "# Written by hearth demo: this checkout's apps, published and signed on this machine (docs/catalog.md).\n"
+                    + "catalog:\n"
+                    + "  sources:\n"
+                    + "    - name: " + CATALOG + "\n"
+                    + "      path: " + folder + "\n"
+                    + "      keys: [\"" + pin + "\"]\n");
+            System.out.println("demo: catalog " + CATALOG + " (key " + pin.id() + ") pinned in " + config);
+        }
+        try (Engine engine = Engine.connect()) {
+            CatalogIndex index = new CatalogPublisher(engine.client(), Clock.systemUTC(), line -> System.out.println("demo: " + line))
+                    .publish(CATALOG, List.of(shipped.getParent()), folder, CatalogKey.Signing.read(key), Duration.ofDays(365), true);
+            System.out.println("demo: catalog " + CATALOG + " index " + index.version() + " in " + folder);
+        }
+        return CatalogCommand.install(home, "mail", Optional.of(Duration.ofMinutes(5)));
     }
 
     /**

@@ -82,7 +82,7 @@ final class UpCommand implements Callable<Integer> {
                 DockerRuntime runtime = new DockerRuntime(engine);
                 Supervisor supervisor = new Supervisor(home, runtime, provider, publicSide,
                         ApplianceConfig.read(home).egress(), volumes);
-                try (ControlSocket control = ControlSocket.open(home, supervisor, runtime, publicSide)) {
+                try (ControlSocket control = ControlSocket.open(home, supervisor, runtime, engine.client(), publicSide)) {
                     List<Runnable> stopAgents = new ArrayList<>(startRegistryAgents(home, supervisor, runtime, publicSide));
                     stopAgents.add(startOwnerApp(home, supervisor, runtime, publicSide));
                     try {

@@ -16,6 +16,8 @@ interface ControlActions {
 
     String install(String file, String manifest) throws Exception;
 
+    String installFromCatalog(String app, Optional<String> version) throws Exception;
+
     String remove(String app, boolean keepData) throws Exception;
 
     ControlReply addDevice(String name, Optional<String> zeroTierMember) throws Exception;

@@ -18,6 +18,7 @@ import java.util.Optional;
         @JsonSubTypes.Type(value = ControlRequest.ChangePassphrase.class, name = "change-passphrase"),
         @JsonSubTypes.Type(value = ControlRequest.GrowVolume.class, name = "grow-volume"),
         @JsonSubTypes.Type(value = ControlRequest.InstallApp.class, name = "install-app"),
+        @JsonSubTypes.Type(value = ControlRequest.InstallFromCatalog.class, name = "install-from-catalog"),
         @JsonSubTypes.Type(value = ControlRequest.RemoveApp.class, name = "remove-app"),
         @JsonSubTypes.Type(value = ControlRequest.AddDevice.class, name = "add-device"),
         @JsonSubTypes.Type(value = ControlRequest.RemoveDevice.class, name = "remove-device"),
@@ -63,6 +64,14 @@ public sealed interface ControlRequest {
         @Override
         public ControlReply applyTo(ControlActions daemon) throws Exception {
             return ControlReply.of(daemon.install(file, manifest));
+        }
+    }
+
+    /** @param version empty: the newest the catalogs list */
+    record InstallFromCatalog(String app, Optional<String> version) implements ControlRequest {
+        @Override
+        public ControlReply applyTo(ControlActions daemon) throws Exception {
+            return ControlReply.of(daemon.installFromCatalog(app, version));
         }
     }
 

@@ -1,5 +1,6 @@
 package org.hearth.core.supervisor;
 
+import com.github.dockerjava.api.DockerClient;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.datatype.jdk8.Jdk8Module;
@@ -53,9 +54,9 @@ public final class ControlSocket implements AutoCloseable {
     }
 
     /** Binds the socket (replacing a stale one) and serves requests on a daemon thread. */
-    public static ControlSocket open(HearthHome home, Supervisor supervisor, ContainerRuntime runtime,
+    public static ControlSocket open(HearthHome home, Supervisor supervisor, ContainerRuntime runtime, DockerClient docker,
                                      InetAddress publicAddress) throws IOException {
-        return open(path(home), new SupervisorActions(home, supervisor, runtime, publicAddress));
+        return open(path(home), new SupervisorActions(home, supervisor, runtime, docker, publicAddress));
     }
 
     static ControlSocket open(Path path, ControlActions daemon) throws IOException {

@@ -1,6 +1,8 @@
 package org.hearth.core.supervisor;
 
+import com.github.dockerjava.api.DockerClient;
 import org.hearth.core.HearthHome;
+import org.hearth.core.catalog.CatalogInstaller;
 import org.hearth.core.runtime.ContainerRuntime;
 
 import java.net.InetAddress;
@@ -13,9 +15,11 @@ final class SupervisorActions implements ControlActions {
     private final Supervisor supervisor;
     private final OverlayDevices devices;
     private final MailAppAdmin mail;
+    private final CatalogInstaller catalog;
 
-    SupervisorActions(HearthHome home, Supervisor supervisor, ContainerRuntime runtime, InetAddress publicAddress) {
+    SupervisorActions(HearthHome home, Supervisor supervisor, ContainerRuntime runtime, DockerClient docker, InetAddress publicAddress) {
         this.supervisor = supervisor;
+        this.catalog = new CatalogInstaller(home, docker, Optional.ofNullable(Supervisor.class.getPackage().getImplementationVersion()));
         this.devices = new OverlayDevices(home, publicAddress);
         this.mail = new MailAppAdmin(runtime, home.instanceId());
     }
@@ -48,6 +52,11 @@ final class SupervisorActions implements ControlActions {
     @Override
     public String install(String file, String manifest) {
         return supervisor.install(file, manifest);
+    }
+
+    @Override
+    public String installFromCatalog(String app, Optional<String> version) throws Exception {
+        return catalog.install(app, version, supervisor::install);
     }
 
     @Override

@@ -67,6 +67,10 @@ class ControlSocketTest {
                 throw new IllegalArgumentException(file + ":7: containers.ghost.image: hearth-test/x is not built");
             }
 
+            public String installFromCatalog(String app, Optional<String> version) {
+                throw new UnsupportedOperationException();
+            }
+
             public String remove(String app, boolean keepData) {
                 calls.add("remove " + app + " " + keepData);
                 return "removed " + app;

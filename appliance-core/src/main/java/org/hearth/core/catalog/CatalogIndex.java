@@ -1,0 +1,147 @@
+package org.hearth.core.catalog;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.datatype.jdk8.Jdk8Module;
+import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+
+import java.time.Instant;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+/**
+ * A catalog's index ({@code index.json}): its apps, each release's manifest and images, every file
+ * named with its SHA-256 and size, so that one signature over these bytes vouches for everything a
+ * release installs. {@code version} only grows and {@code expires} bounds how long a copy may be
+ * replayed (TUF's rule for its timestamp and snapshot).
+ */
+@JsonInclude(JsonInclude.Include.NON_ABSENT)
+public record CatalogIndex(int format, String catalog, long version, Instant published, Instant expires, List<App> apps) {
+
+    public static final int FORMAT = 1;
+    static final ObjectMapper JSON = new ObjectMapper().registerModule(new Jdk8Module())
+            .registerModule(new JavaTimeModule())
+            .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
+            .enable(SerializationFeature.INDENT_OUTPUT);
+    private static final Pattern NAME = Pattern.compile("[a-z][a-z0-9-]{0,30}");
+    private static final Pattern PATH = Pattern.compile("[A-Za-z0-9_-][A-Za-z0-9._-]*(/[A-Za-z0-9_-][A-Za-z0-9._-]*)*");
+    private static final Pattern SHA256 = Pattern.compile("[0-9a-f]{64}");
+
+    public CatalogIndex {
+        apps = List.copyOf(apps == null ? List.of() : apps);
+    }
+
+    /** A file the catalog serves, at {@code path} below the catalog's root. */
+    public record FileRef(String path, String sha256, long size) {
+    }
+
+    /** An image an app's release runs: the name its manifest uses and the engine's ID for its content. */
+    public record Image(String ref, String id) {
+    }
+
+    /** The images of a release, in one {@code docker save} archive (shared layers once). */
+    public record Images(FileRef archive, List<Image> contents) {
+        public Images {
+            contents = List.copyOf(contents);
+        }
+    }
+
+    public record Release(String version, @JsonProperty("min-hearth") String minHearth, Optional<String> notes,
+                          FileRef manifest, Images images) {
+    }
+
+    public record App(String name, String description, Optional<FileRef> icon, List<Release> releases) {
+
+        public App {
+            releases = List.copyOf(releases);
+        }
+
+        /** The newest release, by version number. */
+        public Release latest() {
+            return releases.stream().max(Comparator.comparing(r -> Versions.parse(r.version()))).orElseThrow();
+        }
+
+        public Optional<Release> release(String version) {
+            return releases.stream().filter(r -> r.version().equals(version)).findFirst();
+        }
+    }
+
+    public Optional<App> app(String name) {
+        return apps.stream().filter(a -> a.name().equals(name)).findFirst();
+    }
+
+    /** Reads an index's bytes; {@code where} names the file in every message. */
+    static CatalogIndex parse(String where, byte[] bytes) throws CatalogException {
+        CatalogIndex index;
+        try {
+            index = JSON.readValue(bytes, CatalogIndex.class);
+        } catch (java.io.IOException e) {
+            String detail = e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.getMessage();
+            throw new CatalogException(where + ": not a catalog index: " + detail);
+        }
+        index.check(where);
+        return index;
+    }
+
+    byte[] toBytes() {
+        try {
+            return JSON.writeValueAsBytes(this);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private void check(String where) throws CatalogException {
+        if (format != FORMAT) {
+            throw new CatalogException(where + ": format " + format + " needs a newer Hearth (this one reads format " + FORMAT + ")");
+        }
+        if (catalog == null || !NAME.matcher(catalog).matches()) {
+            throw new CatalogException(where + ": catalog: a name of lower-case letters, digits and dashes is needed, not " + catalog);
+        }
+        if (version < 1 || published == null || expires == null) {
+            throw new CatalogException(where + ": version (1 or more), published and expires are needed");
+        }
+        for (App app : apps) {
+            String at = where + ": apps." + app.name();
+            if (app.name() == null || !NAME.matcher(app.name()).matches()) {
+                throw new CatalogException(where + ": an app's name must be lower-case letters, digits and dashes, not " + app.name());
+            }
+            if (app.releases().isEmpty()) {
+                throw new CatalogException(at + ": no releases");
+            }
+            if (app.icon().isPresent()) {
+                checkFile(at + ".icon", app.icon().get());
+            }
+            for (Release r : app.releases()) {
+                String rat = at + "@" + r.version();
+                try {
+                    Versions.parse(r.version());
+                    Versions.parse(r.minHearth());
+                } catch (IllegalArgumentException e) {
+                    throw new CatalogException(rat + ": " + e.getMessage());
+                }
+                checkFile(rat + ".manifest", r.manifest());
+                checkFile(rat + ".images.archive", r.images().archive());
+                for (Image image : r.images().contents()) {
+                    if (image.id() == null || !image.id().matches("sha256:[0-9a-f]{64}") || image.ref() == null) {
+                        throw new CatalogException(rat + ".images: " + image.ref() + " needs an id sha256:HEX");
+                    }
+                }
+            }
+        }
+    }
+
+    private static void checkFile(String at, FileRef f) throws CatalogException {
+        if (f == null || f.path() == null || !PATH.matcher(f.path()).matches() || f.path().contains("..")) {
+            throw new CatalogException(at + ": a relative path without .. is needed, not " + (f == null ? null : f.path()));
+        }
+        if (f.sha256() == null || !SHA256.matcher(f.sha256()).matches() || f.size() < 0) {
+            throw new CatalogException(at + ": sha256 (64 hex digits) and size are needed");
+        }
+    }
+}

@@ -1,0 +1,57 @@
+package org.hearth.core.catalog;
+
+import com.github.dockerjava.api.DockerClient;
+import org.hearth.core.ApplianceConfig;
+import org.hearth.core.HearthHome;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.BiFunction;
+
+/**
+ * The daemon's catalog install: refresh the configured catalogs, find the release, bring its verified
+ * manifest and images onto the box, and hand the manifest to the supervisor's install. The CLI and the
+ * owner app ask for it on the control socket; neither touches the engine itself.
+ */
+public final class CatalogInstaller {
+
+    private static final Logger LOG = LoggerFactory.getLogger(CatalogInstaller.class);
+
+    private final HearthHome home;
+    private final DockerClient docker;
+    private final Optional<String> hearthVersion;
+
+    public CatalogInstaller(HearthHome home, DockerClient docker, Optional<String> hearthVersion) {
+        this.home = home;
+        this.docker = docker;
+        this.hearthVersion = hearthVersion;
+    }
+
+    /**
+     * @param install the supervisor's install: (where the manifest came from, its text) → what it says
+     * @return what the owner is told, one line per step
+     */
+    public String install(String app, Optional<String> version, BiFunction<String, String, String> install) throws CatalogException {
+        long start = System.nanoTime();
+        Catalogs catalogs = new Catalogs(ApplianceConfig.read(home).catalog(), home.stateDir("catalog"), Clock.systemUTC());
+        List<String> told = new ArrayList<>();
+        // The freshest index each source offers; one that cannot be fetched or fails verification leaves the held one.
+        for (Catalogs.Refreshed r : catalogs.refresh()) {
+            r.problem().ifPresent(p -> told.add("catalog " + r.source().name() + ": refresh refused: " + p
+                    + (r.before() > 0 ? " (using index " + r.before() + ")" : "")));
+        }
+        Catalogs.Found found = catalogs.find(app, version);
+        ReleaseFetcher.Fetched fetched = new ReleaseFetcher(docker, home.stateDir("catalog").resolve("downloads"), hearthVersion)
+                .fetch(found, line -> LOG.info("app={} event=catalog-fetch {}", app, line));
+        told.add(String.format("%s verified%s in %.1f s", fetched.label(),
+                fetched.imagesLoaded() ? " and its images loaded" : " (its images were already here)", (System.nanoTime() - start) / 1e9));
+        LOG.info("app={} event=catalog-verified catalog={} index={} version={} loaded={}", app, found.source().name(),
+                found.index().version(), found.release().version(), fetched.imagesLoaded());
+        told.add(install.apply(found.source().name() + ":" + found.release().manifest().path(), fetched.manifestText()));
+        return String.join("\n", told);
+    }
+}

@@ -1,0 +1,213 @@
+package org.hearth.core.catalog;
+
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.command.SaveImagesCmd;
+import com.github.dockerjava.api.exception.NotFoundException;
+import org.hearth.core.manifest.AppManifest;
+import org.hearth.core.manifest.ManifestReader;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.DigestOutputStream;
+import java.security.MessageDigest;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+import java.util.zip.GZIPOutputStream;
+
+/**
+ * Publishes apps from manifest folders ({@code manifests/NAME/app.yaml}, with an optional
+ * {@code icon.svg} and {@code release-notes.md}) and the images built on this machine as a signed
+ * catalog folder: each release's manifest, one gzip'd {@code docker save} archive of its images, and
+ * an index naming them all by SHA-256, signed with the publisher's key. Releases already in the folder
+ * stay; the index's version goes up by one.
+ */
+public final class CatalogPublisher {
+
+    /** A catalog is public: whatever serves the folder may read every file (the signing key lives elsewhere). */
+    private static final Set<PosixFilePermission> PUBLISHED = PosixFilePermissions.fromString("rw-r--r--");
+
+    private final DockerClient docker;
+    private final Clock clock;
+    private final Consumer<String> progress;
+
+    public CatalogPublisher(DockerClient docker, Clock clock, Consumer<String> progress) {
+        this.docker = docker;
+        this.clock = clock;
+        this.progress = progress;
+    }
+
+    /**
+     * @param republish allow a release already published to change (development only: boxes that
+     *                  installed the old content are not told)
+     */
+    public CatalogIndex publish(String catalog, List<Path> appFolders, Path out, CatalogKey.Signing key, Duration lifetime,
+                                boolean republish) throws IOException, CatalogException {
+        Files.createDirectories(out);
+        Optional<CatalogIndex> previous = Files.exists(out.resolve(Catalogs.INDEX))
+                ? Optional.of(CatalogIndex.parse(out.resolve(Catalogs.INDEX).toString(), Files.readAllBytes(out.resolve(Catalogs.INDEX))))
+                : Optional.empty();
+        if (previous.isPresent() && !previous.get().catalog().equals(catalog)) {
+            throw new CatalogException(out + " holds catalog " + previous.get().catalog() + ", not " + catalog);
+        }
+        Map<String, CatalogIndex.App> apps = new TreeMap<>();
+        previous.ifPresent(p -> p.apps().forEach(a -> apps.put(a.name(), a)));
+        for (Path folder : appFolders) {
+            CatalogIndex.App app = publishApp(folder, out, apps.get(folder.getFileName().toString()), republish);
+            apps.put(app.name(), app);
+        }
+        Instant now = clock.instant().truncatedTo(ChronoUnit.SECONDS);
+        CatalogIndex index = new CatalogIndex(CatalogIndex.FORMAT, catalog, previous.map(CatalogIndex::version).orElse(0L) + 1,
+                now, now.plus(lifetime), List.copyOf(apps.values()));
+        byte[] bytes = index.toBytes();
+        byte[] signature = key.sign(CatalogKey.Purpose.INDEX, bytes);
+        write(out.resolve(Catalogs.SIGNATURE), CatalogIndex.JSON.writeValueAsBytes(new IndexTrust.SignatureFile(List.of(
+                new IndexTrust.SignatureFile.Signature(key.publicKey().toString(), Base64.getEncoder().encodeToString(signature))))));
+        write(out.resolve(Catalogs.INDEX), bytes);
+        removeUnlisted(out, index);
+        return index;
+    }
+
+    /** Archives no release lists any more (images rebuilt and republished) go: each is hundreds of megabytes. */
+    private void removeUnlisted(Path out, CatalogIndex index) throws IOException {
+        Set<String> listed = new HashSet<>();
+        index.apps().forEach(a -> a.releases().forEach(r -> listed.add(r.images().archive().path())));
+        Path images = out.resolve("images");
+        if (!Files.isDirectory(images)) {
+            return;
+        }
+        try (Stream<Path> files = Files.list(images)) {
+            for (Path f : files.toList()) {
+                if (!listed.contains("images/" + f.getFileName())) {
+                    Files.delete(f);
+                    progress.accept("  removed " + out.relativize(f) + ": no release lists it");
+                }
+            }
+        }
+    }
+
+    /** Adds to {@code out/keys.json} the statement, signed by {@code from}, that {@code to} signs the catalog from now on. */
+    public static void rollover(String catalog, Path out, CatalogKey.Signing from, CatalogKey.Public to, Clock clock)
+            throws IOException {
+        Path file = out.resolve(Catalogs.KEYS);
+        List<IndexTrust.SignedRollover> rollovers = new ArrayList<>(Files.exists(file)
+                ? CatalogIndex.JSON.readValue(file.toFile(), IndexTrust.RolloverFile.class).rollovers() : List.of());
+        byte[] statement = CatalogIndex.JSON.writeValueAsBytes(new IndexTrust.Rollover(catalog, from.publicKey().toString(),
+                to.toString(), clock.instant()));
+        rollovers.add(new IndexTrust.SignedRollover(Base64.getEncoder().encodeToString(statement),
+                Base64.getEncoder().encodeToString(from.sign(CatalogKey.Purpose.ROLLOVER, statement))));
+        write(file, CatalogIndex.JSON.writeValueAsBytes(new IndexTrust.RolloverFile(rollovers)));
+    }
+
+    private CatalogIndex.App publishApp(Path folder, Path out, CatalogIndex.App before, boolean republish)
+            throws IOException, CatalogException {
+        Path manifestFile = folder.resolve("app.yaml");
+        AppManifest manifest = ManifestReader.read(manifestFile);
+        String name = manifest.app();
+        String version = manifest.version();
+        progress.accept("publishing " + name + " " + version + " from " + manifestFile);
+
+        Map<String, String> ids = new TreeMap<>();
+        for (AppManifest.Container c : manifest.containers().values()) {
+            String ref = ReleaseFetcher.withTag(c.image());
+            try {
+                ids.put(ref, docker.inspectImageCmd(ref).exec().getId());
+            } catch (NotFoundException e) {
+                throw new CatalogException(ref + " (" + manifestFile + ") is not built here (run: hearth images build)");
+            }
+        }
+        List<CatalogIndex.Image> images = ids.entrySet().stream().map(e -> new CatalogIndex.Image(e.getKey(), e.getValue())).toList();
+        String archivePath = "images/" + IndexTrust.sha256(String.join("\n", new TreeSet<>(ids.values())).getBytes()).substring(0, 24)
+                + ".tar.gz";
+        CatalogIndex.FileRef archive = archive(out, archivePath, ids, before);
+        CatalogIndex.FileRef manifestRef = copy(manifestFile, out, "apps/" + name + "/" + version + "/app.yaml");
+        Optional<CatalogIndex.FileRef> icon = Files.exists(folder.resolve("icon.svg"))
+                ? Optional.of(copy(folder.resolve("icon.svg"), out, "apps/" + name + "/icon.svg")) : Optional.empty();
+        Optional<String> notes = Files.exists(folder.resolve("release-notes.md"))
+                ? Optional.of(Files.readString(folder.resolve("release-notes.md")).strip()) : Optional.empty();
+        CatalogIndex.Release release = new CatalogIndex.Release(version, minHearth(), notes, manifestRef,
+                new CatalogIndex.Images(archive, images));
+
+        List<CatalogIndex.Release> releases = new ArrayList<>();
+        if (before != null) {
+            for (CatalogIndex.Release r : before.releases()) {
+                if (!r.version().equals(version)) {
+                    releases.add(r);
+                } else if (!republish && (!r.manifest().equals(manifestRef) || !r.images().contents().equals(images))) {
+                    throw new CatalogException(name + " " + version + " is already published with other content; raise "
+                            + manifestFile + "'s version (boxes that installed it are never told otherwise)");
+                }
+            }
+        }
+        releases.add(release);
+        return new CatalogIndex.App(name, manifest.description().orElse(""), icon, releases);
+    }
+
+    /** The archive of these images: reused when the folder already has it under the same name, else saved now. */
+    private CatalogIndex.FileRef archive(Path out, String path, Map<String, String> ids, CatalogIndex.App before)
+            throws IOException {
+        Path file = out.resolve(path);
+        if (before != null && Files.exists(file)) {
+            for (CatalogIndex.Release r : before.releases()) {
+                if (r.images().archive().path().equals(path) && Files.size(file) == r.images().archive().size()) {
+                    progress.accept("  images: " + path + " already published");
+                    return r.images().archive();
+                }
+            }
+        }
+        Files.createDirectories(file.getParent());
+        Path partial = Files.createTempFile(file.getParent(), ".archive-", ".part");
+        long start = System.nanoTime();
+        MessageDigest sha = ReleaseFetcher.sha256();
+        SaveImagesCmd save = docker.saveImagesCmd();
+        ids.keySet().forEach(ref -> save.withImage(ref.substring(0, ref.lastIndexOf(':')), ref.substring(ref.lastIndexOf(':') + 1)));
+        try (InputStream in = save.exec();
+             OutputStream out1 = new GZIPOutputStream(new DigestOutputStream(Files.newOutputStream(partial), sha), 1 << 16)) {
+            in.transferTo(out1);
+        }
+        Files.setPosixFilePermissions(partial, PUBLISHED);
+        Files.move(partial, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        long size = Files.size(file);
+        progress.accept(String.format("  images: %s, %d MiB, saved in %.1f s", path, size >> 20, (System.nanoTime() - start) / 1e9));
+        return new CatalogIndex.FileRef(path, HexFormat.of().formatHex(sha.digest()), size);
+    }
+
+    private static CatalogIndex.FileRef copy(Path from, Path out, String path) throws IOException {
+        byte[] bytes = Files.readAllBytes(from);
+        write(out.resolve(path), bytes);
+        return new CatalogIndex.FileRef(path, IndexTrust.sha256(bytes), bytes.length);
+    }
+
+    /** The Hearth a release needs: the one publishing it (its version without a development suffix). */
+    private static String minHearth() {
+        String v = CatalogPublisher.class.getPackage().getImplementationVersion();
+        return v == null ? "0.1.0" : v.replaceFirst("-.*$", "");
+    }
+
+    private static void write(Path file, byte[] bytes) throws IOException {
+        Files.createDirectories(file.getParent());
+        Path partial = Files.createTempFile(file.getParent(), "." + file.getFileName(), ".part");
+        Files.write(partial, bytes);
+        Files.setPosixFilePermissions(partial, PUBLISHED);
+        Files.move(partial, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+}
