@@ -13,6 +13,9 @@ import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.SecureRequestCustomizer;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.SslConnectionFactory;
+import org.eclipse.jetty.server.handler.ContextHandler;
+import org.eclipse.jetty.server.handler.ResourceHandler;
+import org.eclipse.jetty.util.resource.ResourceFactory;
 import org.eclipse.jetty.util.ssl.SslContextFactory;
 import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.util.Fields;
@@ -59,7 +62,8 @@ import java.util.regex.Pattern;
  * host:port, comma-separated; REGISTRY_DNS if unset), REGISTRY_TSIG (a file holding "name algorithm base64-secret"),
  * REGISTRY_DATA (its database's folder), REGISTRY_LISTEN (host:port), REGISTRY_TEST_WORLD=yes (a test
  * world: boxes may publish addresses in the benchmarking and documentation blocks), REGISTRY_TLS_CHAIN and
- * REGISTRY_TLS_KEY (HTTPS: a PEM certificate chain and its PKCS#8 key, taken up again when replaced).
+ * REGISTRY_TLS_KEY (HTTPS: a PEM certificate chain and its PKCS#8 key, taken up again when replaced),
+ * REGISTRY_CATALOG (a signed app catalog's folder, served as it is under /catalog/: docs/catalog.md).
  */
 public final class RegistryService {
 
@@ -114,7 +118,8 @@ public final class RegistryService {
                 Path.of(env("REGISTRY_DATA")), hostPort(env("REGISTRY_LISTEN")), Clock.systemUTC(),
                 "yes".equals(System.getenv("REGISTRY_TEST_WORLD")),
                 List.of((nameservers == null || nameservers.isBlank() ? env("REGISTRY_DNS") : nameservers).split("\\s*,\\s*")),
-                chain == null ? Optional.empty() : Optional.of(new Https(Path.of(chain), Path.of(key))));
+                chain == null ? Optional.empty() : Optional.of(new Https(Path.of(chain), Path.of(key))),
+                Optional.ofNullable(System.getenv("REGISTRY_CATALOG")).filter(c -> !c.isBlank()).map(Path::of));
     }
 
     /**
@@ -123,10 +128,11 @@ public final class RegistryService {
      * @param nameservers the zone's authoritative servers as the world reaches them (host:port): boxes
      *                    check what was published there (hearth status)
      * @param https       its certificate, or empty for plain HTTP (loopback and test worlds)
+     * @param catalog     a signed app catalog's folder to serve under /catalog/; the boxes verify what it holds
      */
     static RegistryService start(String zone, InetSocketAddress dnsServer, TSIG key, Path data, InetSocketAddress listen,
-                                 Clock clock, boolean testWorld, List<String> nameservers, Optional<Https> https)
-            throws Exception {
+                                 Clock clock, boolean testWorld, List<String> nameservers, Optional<Https> https,
+                                 Optional<Path> catalog) throws Exception {
         Files.createDirectories(data);
         // Derby writes its log beside its database, never into the working folder.
         if (System.getProperty("derby.stream.error.file") == null) {
@@ -142,11 +148,24 @@ public final class RegistryService {
         connector.setHost(listen.getHostString());
         connector.setPort(listen.getPort());
         server.addConnector(connector);
-        server.setHandler(new Api(registry, relay, Map.of("zone", zone, "nameservers", List.copyOf(nameservers)),
-                new RateLimit(120, 50_000, Duration.ofMinutes(1)), clock));
+        Api api = new Api(registry, relay, Map.of("zone", zone, "nameservers", List.copyOf(nameservers)),
+                new RateLimit(120, 50_000, Duration.ofMinutes(1)), clock);
+        server.setHandler(catalog.<Handler>map(folder -> new Handler.Sequence(catalogFiles(folder), api)).orElse(api));
         server.start();
         LOG.info("event=ready service=registry zone={} port={}", zone, connector.getLocalPort());
         return new RegistryService(server, store);
+    }
+
+    /** The catalog's files as they are (no listings): what they say is checked by each box against the catalog's signature. */
+    private static Handler catalogFiles(Path folder) {
+        if (!Files.isDirectory(folder)) {
+            throw new IllegalArgumentException("REGISTRY_CATALOG: " + folder + " is not a folder");
+        }
+        ResourceHandler files = new ResourceHandler();
+        files.setBaseResource(ResourceFactory.root().newResource(folder.toAbsolutePath()));
+        files.setDirAllowed(false);
+        files.setEtags(true);
+        return new ContextHandler(files, "/catalog");
     }
 
     private static ServerConnector httpsConnector(Server server, Https https, String zone) {

@@ -34,6 +34,7 @@ public final class TestRegistry implements BeforeAllCallback, AfterAllCallback {
     private final String dnsAddress;
     private final String httpAddress;
     private final Optional<RegistryService.Https> https;
+    private Optional<Path> catalog = Optional.empty();
     private Path dir;
     private RegistryService service;
 
@@ -49,7 +50,7 @@ public final class TestRegistry implements BeforeAllCallback, AfterAllCallback {
     }
 
     /** On loopback, serving HTTPS with the PEM chain and key in these files. */
-    static TestRegistry overHttps(Path chain, Path key) {
+    public static TestRegistry overHttps(Path chain, Path key) {
         return new TestRegistry(null, "127.0.0.1", "127.0.0.1", Optional.of(new RegistryService.Https(chain, key)));
     }
 
@@ -60,6 +61,12 @@ public final class TestRegistry implements BeforeAllCallback, AfterAllCallback {
      */
     public static TestRegistry inWorld(String namespace, String dnsAddress, String httpAddress) {
         return new TestRegistry(namespace, dnsAddress, httpAddress, Optional.empty());
+    }
+
+    /** Serves this catalog folder under /catalog/ as well (set before it starts). */
+    public TestRegistry withCatalog(Path folder) {
+        catalog = Optional.of(folder);
+        return this;
     }
 
     @Override
@@ -77,7 +84,8 @@ public final class TestRegistry implements BeforeAllCallback, AfterAllCallback {
     private RegistryService start(int port) throws Exception {
         return RegistryService.start(ZONE, new InetSocketAddress(knot.address, knot.port),
                 new TSIG(TSIG.HMAC_SHA256, knot.keyName, knot.secret), dir.resolve("registry"),
-                new InetSocketAddress(httpAddress, port), Clock.systemUTC(), true, List.of(knot.address + ":" + knot.port), https);
+                new InetSocketAddress(httpAddress, port), Clock.systemUTC(), true, List.of(knot.address + ":" + knot.port), https,
+                catalog);
     }
 
     public int port() {

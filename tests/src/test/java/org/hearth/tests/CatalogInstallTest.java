@@ -2,6 +2,8 @@ package org.hearth.tests;
 
 import com.github.dockerjava.api.exception.NotFoundException;
 import org.hearth.core.runtime.Engine;
+import org.hearth.registry.TestRegistry;
+import org.hearth.tls.TlsIdentity;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -14,6 +16,7 @@ import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Base64;
 import java.util.Optional;
 import java.util.stream.Stream;
 
@@ -25,7 +28,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * the real engine only after its SHA-256 matched the signed index, and one flipped byte in the
  * archive, the manifest or the index is refused with the file named, nothing installed. The app's
  * image exists under a name of this test's own, removed before the install, so the install must load
- * it from the archive.
+ * it from the archive. Last, the registry serves the same folder over HTTPS and the box installs from there.
  */
 @Tag("engine")
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -142,6 +145,35 @@ class CatalogInstallTest {
             flip(index, Files.size(index) - 10);
         }
         assertThat(hearth.ok("catalog", "list").stdout()).contains("index 1");
+    }
+
+    @Test
+    @Order(5)
+    void theSameCatalogServedOverHttpsByTheRegistryInstallsTheAppAgain() throws Exception {
+        hearth.ok("app", "remove", APP);
+        engine.client().removeImageCmd(IMAGE + ":latest").exec();
+        TlsIdentity identity = TlsIdentity.ephemeral("localhost");
+        Path chain = state.resolve("registry-chain.pem");
+        Files.writeString(state.resolve("registry-key.pem"), pem("PRIVATE KEY", identity.privateKey().getEncoded()));
+        Files.writeString(chain, pem("CERTIFICATE", identity.certificate().getEncoded()));
+        TestRegistry registry = TestRegistry.overHttps(chain, state.resolve("registry-key.pem")).withCatalog(catalog);
+        registry.start();
+        try {
+            String yaml = Files.readString(state.resolve("appliance.yaml"));
+            Files.writeString(state.resolve("appliance.yaml"), yaml.replace("path: " + catalog,
+                    "url: https://localhost:" + registry.port() + "/catalog\n      trust: " + chain));
+            assertThat(hearth.ok("catalog", "refresh").stdout()).contains("test: index 1, unchanged");
+            HearthCli.Result r = hearth.ok("app", "install", APP, "--timeout", "120");
+            assertThat(r.stdout()).contains("verified and its images loaded").contains("installed " + APP + " 1.0.0: healthy in");
+            assertThat(imageId()).contains(probeId);
+        } finally {
+            registry.close();
+        }
+    }
+
+    private static String pem(String type, byte[] der) {
+        return "-----BEGIN " + type + "-----\n" + Base64.getMimeEncoder(64, "\n".getBytes()).encodeToString(der)
+                + "\n-----END " + type + "-----\n";
     }
 
     private static Optional<String> imageId() {
