@@ -21,7 +21,8 @@ import java.util.Optional;
 import java.util.concurrent.Callable;
 
 @Command(name = "app", mixinStandardHelpOptions = true, description = "Validate, install, list and remove apps.",
-        subcommands = {AppCommand.Validate.class, AppCommand.Install.class, AppCommand.Remove.class, AppCommand.ListApps.class})
+        subcommands = {AppCommand.Validate.class, AppCommand.Install.class, AppCommand.Remove.class, AppCommand.ListApps.class,
+                AppCommand.Admin.class})
 final class AppCommand {
 
     @ParentCommand
@@ -162,6 +163,42 @@ final class AppCommand {
         @Override
         public Integer call() throws Exception {
             System.out.println(ControlClient.message(app.home(), new ControlRequest.RemoveApp(name, keepData)));
+            return 0;
+        }
+    }
+
+    @Command(name = "admin", mixinStandardHelpOptions = true,
+            description = "Run one of an app's admin commands (its manifest's admin section), e.g. "
+                    + "admin calendar user add alice --password. Standard input, when not a terminal, goes to the command.")
+    static final class Admin implements Callable<Integer> {
+        @ParentCommand
+        AppCommand app;
+
+        @Parameters(index = "0", paramLabel = "APP")
+        String name;
+
+        @Parameters(index = "1..*", arity = "1..*", paramLabel = "WORDS")
+        List<String> words;
+
+        @Option(names = "--password", description = "Ask for a new password (twice at a terminal) and give it to the command on its standard input.")
+        boolean password;
+
+        @Override
+        public Integer call() throws Exception {
+            byte[] stdin;
+            if (password) {
+                char[] typed = Secrets.read("new password", true, "password");
+                stdin = (new String(typed) + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                java.util.Arrays.fill(typed, '\0');
+            } else {
+                stdin = System.console() == null ? System.in.readAllBytes() : new byte[0];
+            }
+            try {
+                System.out.print(ControlClient.message(app.home(), new ControlRequest.AppAdmin(name, List.copyOf(words),
+                        new String(stdin, java.nio.charset.StandardCharsets.UTF_8))));
+            } finally {
+                java.util.Arrays.fill(stdin, (byte) 0);
+            }
             return 0;
         }
     }

@@ -44,7 +44,7 @@ final class MailCommand {
     String run(List<String> args, byte[] stdin) throws IOException {
         try {
             return ControlClient.message(root.home(),
-                    new ControlRequest.MailAdmin(app, List.copyOf(args), new String(stdin, StandardCharsets.UTF_8)));
+                    new ControlRequest.AppAdmin(app, List.copyOf(args), new String(stdin, StandardCharsets.UTF_8)));
         } finally {
             Arrays.fill(stdin, (byte) 0);
         }

@@ -15,11 +15,19 @@ import java.util.Optional;
  * the machine-readable schema is {@code app-manifest.schema.json} beside this class.
  */
 public record AppManifest(int schema, String app, String version, Optional<String> description,
-                          Map<String, Container> containers, List<DnsRecord> dns) {
+                          Map<String, Container> containers, List<DnsRecord> dns, Map<String, Admin> admin) {
 
     public AppManifest {
         containers = Collections.unmodifiableMap(new LinkedHashMap<>(containers));
         dns = dns == null ? List.of() : List.copyOf(dns);
+        admin = admin == null ? Map.of() : Map.copyOf(admin);
+    }
+
+    /** An admin command: {@code hearth app admin APP NOUN ARGS...} runs {@code command ARGS...} in {@code container}. */
+    public record Admin(String container, List<String> command) {
+        public Admin {
+            command = List.copyOf(command);
+        }
     }
 
     public enum Lifecycle {

@@ -64,6 +64,7 @@ final class ManifestRules {
         if (containers == null || !containers.isObject()) {
             return;
         }
+        admin(tree.path("admin"), containers, at);
         Map<Integer, String> listeners = new HashMap<>();
         java.util.Set<String> listens = new java.util.HashSet<>();
         containers.fields().forEachRemaining(entry -> entry.getValue().path("ports").forEach(p -> {
@@ -92,6 +93,23 @@ final class ManifestRules {
             if (lifecycle.equals("per-message") && !hasEdgeTo(containers, name)) {
                 at.report(append(base, "lifecycle"), "a per-message container serves its peers' connections, "
                         + "but no container declares an edge to \"" + name + "\"");
+            }
+        });
+    }
+
+    /** An admin command runs in a long-lived container of the app: one that is there to be asked. */
+    private static void admin(JsonNode admin, JsonNode containers, ManifestReader.Locator at) {
+        admin.fields().forEachRemaining(entry -> {
+            String container = entry.getValue().path("container").asText("");
+            if (container.isEmpty()) {
+                return;
+            }
+            JsonNode c = containers.get(container);
+            if (c == null) {
+                at.report(List.of("admin", entry.getKey(), "container"), "no container named \"" + container + "\"");
+            } else if (!c.path("lifecycle").asText("service").equals("service")) {
+                at.report(List.of("admin", entry.getKey(), "container"), "\"" + container
+                        + "\" is not a service container: admin commands run where the app's state lives");
             }
         });
     }

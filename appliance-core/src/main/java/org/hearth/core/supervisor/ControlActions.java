@@ -24,7 +24,7 @@ interface ControlActions {
 
     String removeDevice(String name) throws Exception;
 
-    String mailAdmin(String app, List<String> args, String stdin) throws Exception;
+    String appAdmin(String app, List<String> args, String stdin) throws Exception;
 
     String setSecret(String name, String value) throws Exception;
 

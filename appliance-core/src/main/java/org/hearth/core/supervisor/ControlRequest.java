@@ -22,7 +22,7 @@ import java.util.Optional;
         @JsonSubTypes.Type(value = ControlRequest.RemoveApp.class, name = "remove-app"),
         @JsonSubTypes.Type(value = ControlRequest.AddDevice.class, name = "add-device"),
         @JsonSubTypes.Type(value = ControlRequest.RemoveDevice.class, name = "remove-device"),
-        @JsonSubTypes.Type(value = ControlRequest.MailAdmin.class, name = "mail-admin"),
+        @JsonSubTypes.Type(value = ControlRequest.AppAdmin.class, name = "app-admin"),
         @JsonSubTypes.Type(value = ControlRequest.SetSecret.class, name = "set-secret"),
         @JsonSubTypes.Type(value = ControlRequest.RemoveSecret.class, name = "remove-secret"),
         @JsonSubTypes.Type(value = ControlRequest.ListSecrets.class, name = "list-secrets")})
@@ -98,10 +98,10 @@ public sealed interface ControlRequest {
     }
 
     /** @param stdin what the admin program reads (a new password), never an argument */
-    record MailAdmin(String app, List<String> args, String stdin) implements ControlRequest {
+    record AppAdmin(String app, List<String> args, String stdin) implements ControlRequest {
         @Override
         public ControlReply applyTo(ControlActions daemon) throws Exception {
-            return ControlReply.of(daemon.mailAdmin(app, args, stdin));
+            return ControlReply.of(daemon.appAdmin(app, args, stdin));
         }
     }
 

@@ -38,10 +38,10 @@ public final class PairingSetup implements BoxSetup {
 
     private final HearthHome home;
     private final Supervisor supervisor;
-    private final MailAppAdmin mail;
+    private final AppAdmin mail;
     private final OverlayDevices devices;
 
-    private PairingSetup(HearthHome home, Supervisor supervisor, MailAppAdmin mail, OverlayDevices devices) {
+    private PairingSetup(HearthHome home, Supervisor supervisor, AppAdmin mail, OverlayDevices devices) {
         this.home = home;
         this.supervisor = supervisor;
         this.mail = mail;
@@ -49,7 +49,7 @@ public final class PairingSetup implements BoxSetup {
     }
 
     public static PairingSetup of(HearthHome home, Supervisor supervisor, ContainerRuntime runtime, InetAddress publicAddress) {
-        return new PairingSetup(home, supervisor, new MailAppAdmin(runtime, home.instanceId()),
+        return new PairingSetup(home, supervisor, new AppAdmin(runtime, new InstalledApps(home.stateDir("apps")), home.instanceId()),
                 new OverlayDevices(home, publicAddress));
     }
 

@@ -14,14 +14,14 @@ final class SupervisorActions implements ControlActions {
 
     private final Supervisor supervisor;
     private final OverlayDevices devices;
-    private final MailAppAdmin mail;
+    private final AppAdmin admin;
     private final CatalogInstaller catalog;
 
     SupervisorActions(HearthHome home, Supervisor supervisor, ContainerRuntime runtime, DockerClient docker, InetAddress publicAddress) {
         this.supervisor = supervisor;
         this.catalog = new CatalogInstaller(home, docker, Optional.ofNullable(Supervisor.class.getPackage().getImplementationVersion()));
         this.devices = new OverlayDevices(home, publicAddress);
-        this.mail = new MailAppAdmin(runtime, home.instanceId());
+        this.admin = new AppAdmin(runtime, new InstalledApps(home.stateDir("apps")), home.instanceId());
     }
 
     @Override
@@ -76,8 +76,8 @@ final class SupervisorActions implements ControlActions {
     }
 
     @Override
-    public String mailAdmin(String app, List<String> args, String stdin) {
-        return mail.run(app, args, stdin);
+    public String appAdmin(String app, List<String> args, String stdin) {
+        return admin.run(app, args, stdin);
     }
 
     @Override

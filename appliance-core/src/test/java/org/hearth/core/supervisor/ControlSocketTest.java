@@ -87,7 +87,7 @@ class ControlSocketTest {
                 return "device " + name + " removed";
             }
 
-            public String mailAdmin(String app, List<String> args, String stdin) {
+            public String appAdmin(String app, List<String> args, String stdin) {
                 calls.add("mail " + app + " " + String.join(" ", args) + " stdin=" + stdin.strip());
                 return "alice@example.org\n";
             }
@@ -135,7 +135,7 @@ class ControlSocketTest {
         send(path, new ControlRequest.RemoveApp("mail", true));
         ControlReply device = send(path, new ControlRequest.AddDevice("phone", Optional.empty()));
         send(path, new ControlRequest.RemoveDevice("phone"));
-        ControlReply users = send(path, new ControlRequest.MailAdmin("mail", List.of("user", "list"), "secret\n"));
+        ControlReply users = send(path, new ControlRequest.AppAdmin("mail", List.of("user", "list"), "secret\n"));
         send(path, new ControlRequest.SetSecret("relay-password", "hunter2"));
         send(path, new ControlRequest.RemoveSecret("relay-password"));
         ControlReply secrets = send(path, new ControlRequest.ListSecrets());
