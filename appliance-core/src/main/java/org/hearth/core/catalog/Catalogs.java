@@ -71,7 +71,7 @@ public final class Catalogs {
 
     /**
      * The release of {@code app} ({@code version}, or the newest), from the first source that lists
-     * the app in the index the box holds.
+     * the app in the index the box holds; a source never fetched is fetched first.
      */
     public Found find(String app, Optional<String> version) throws CatalogException {
         if (config.sources().isEmpty()) {
@@ -80,6 +80,14 @@ public final class Catalogs {
         }
         List<String> problems = new ArrayList<>();
         for (CatalogConfig.Source source : config.sources()) {
+            if (!Files.exists(stored(source, INDEX))) {
+                try {
+                    refresh(source);
+                } catch (CatalogException e) {
+                    problems.add(source.name() + ": " + e.getMessage());
+                    continue;
+                }
+            }
             Held held = held(source);
             if (held.index().isEmpty()) {
                 problems.add(source.name() + ": " + held.problem().orElse("no index"));

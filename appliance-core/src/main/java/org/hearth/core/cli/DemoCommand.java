@@ -147,7 +147,7 @@ final class DemoCommand implements Callable<Integer> {
 
     /**
      * Installs mail as a box does: from a signed catalog, by name. The demo publishes this checkout's
-     * apps as catalog {@value #CATALOG}, signed with a key made once on this machine and pinned in
+     * apps (every folder of manifests/) as catalog {@value #CATALOG}, signed with a key made once on this machine and pinned in
      * appliance.yaml. Other ports than the manifest's are a development install from the manifest itself.
      */
     private int installMail(HearthHome home) throws Exception {
@@ -180,8 +180,12 @@ final class DemoCommand implements Callable<Integer> {
             System.out.println("demo: catalog " + CATALOG + " (key " + pin.id() + ") pinned in " + config);
         }
         try (Engine engine = Engine.connect()) {
+            List<Path> apps;
+            try (java.util.stream.Stream<Path> all = Files.list(shipped.getParent().getParent())) {
+                apps = all.filter(d -> Files.isRegularFile(d.resolve("app.yaml"))).sorted().toList();
+            }
             CatalogIndex index = new CatalogPublisher(engine.client(), Clock.systemUTC(), line -> System.out.println("demo: " + line))
-                    .publish(CATALOG, List.of(shipped.getParent()), folder, CatalogKey.Signing.read(key), Duration.ofDays(365), true);
+                    .publish(CATALOG, apps, folder, CatalogKey.Signing.read(key), Duration.ofDays(365), true);
             System.out.println("demo: catalog " + CATALOG + " index " + index.version() + " in " + folder);
         }
         return CatalogCommand.install(home, "mail", Optional.of(Duration.ofMinutes(5)));
