@@ -1,5 +1,5 @@
 // The owner app as the box serves it over the overlay: log in (which unlocks a box that restarted),
-// then the box's apps, mail settings, devices and certificates.
+// then the box's apps (and the catalogs' others to install), mail settings, devices and certificates.
 import { showSettings } from './settings.js';
 
 const $ = (id) => document.getElementById(id);
@@ -47,21 +47,116 @@ function item(list, text, extra) {
   return li;
 }
 
+// An app's row: its icon, its name with a line under it, and what may be done with it.
+function appItem(list, app, line, action) {
+  const li = document.createElement('li');
+  li.className = 'app';
+  // An app without an icon (one installed from a manifest during development) gets its initial.
+  const icon = document.createElement(app.icon ? 'img' : 'span');
+  icon.className = 'icon';
+  if (app.icon) {
+    icon.alt = '';
+    icon.src = app.icon;
+  } else {
+    icon.textContent = app.name.charAt(0).toUpperCase();
+    icon.setAttribute('aria-hidden', 'true');
+  }
+  const text = document.createElement('span');
+  const name = document.createElement('strong');
+  name.textContent = app.name;
+  const under = document.createElement('small');
+  under.textContent = line;
+  text.append(name, under);
+  li.append(icon, text);
+  if (action) li.append(action);
+  list.append(li);
+  return li;
+}
+
+function button(label, ariaLabel) {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.textContent = label;
+  b.setAttribute('aria-label', ariaLabel);
+  return b;
+}
+
+let refreshing;
+// The app just installed, followed until it runs or fails (its containers are created, then start):
+// { name, until }.
+let installing;
+
+// Installed apps (with their health and a two-tap Remove) and the catalogs' other apps (one tap: Install).
+async function loadApps(box) {
+  const { apps: offered, problems, sources } = await call('GET', '/v1/catalog');
+  const byName = new Map(offered.map((a) => [a.name, a]));
+  const apps = $('apps');
+  apps.replaceChildren();
+  for (const app of box.apps) {
+    const listed = byName.get(app.name) || {};
+    const state = app.state === 'healthy' ? 'running' : app.state;
+    const update = listed.version && listed.version !== app.version ? `, ${listed.version} available` : '';
+    const remove = button('Remove', `Remove ${app.name}`);
+    remove.className = 'secondary';
+    // A second tap confirms: removing an app deletes its data.
+    remove.addEventListener('click', async () => {
+      if (!remove.dataset.armed) {
+        remove.dataset.armed = 'yes';
+        remove.textContent = 'Tap again: its data goes too';
+        return;
+      }
+      remove.disabled = true;
+      remove.textContent = 'Removing…';
+      try {
+        await call('DELETE', `/v1/apps/${encodeURIComponent(app.name)}`);
+      } catch (e) {
+        $('apps-error').textContent = e.message;
+      }
+      await loadHome();
+    });
+    const row = appItem(apps, { ...listed, name: app.name }, app.problem ? `${state}: ${app.problem}`
+      : `${app.version}, ${state}${update}`, remove);
+    row.dataset.state = app.state;
+  }
+  if (!box.apps.length) item(apps, 'No apps installed yet.');
+  const installed = new Set(box.apps.map((a) => a.name));
+  const catalog = $('catalog');
+  catalog.replaceChildren();
+  for (const app of offered.filter((a) => !installed.has(a.name))) {
+    const install = button('Install', `Install ${app.name}`);
+    install.addEventListener('click', async () => {
+      install.disabled = true;
+      install.textContent = 'Installing…';
+      $('apps-error').textContent = '';
+      try {
+        await call('POST', '/v1/apps', { name: app.name });
+        installing = { name: app.name, until: Date.now() + 180000 };
+      } catch (e) {
+        $('apps-error').textContent = e.message;
+      }
+      await loadHome();
+    });
+    appItem(catalog, app, `${app.version}: ${app.description}`, install);
+  }
+  for (const p of problems) item(catalog, `Catalog ${p}`);
+  if (!sources) item(catalog, 'No app catalog is set up on this box.');
+  else if (!catalog.children.length) item(catalog, 'Every app of your catalogs is installed.');
+  // While an app starts (or the one just installed is not listed yet), look again every two seconds.
+  const followed = installing && box.apps.find((a) => a.name === installing.name);
+  if (installing && (Date.now() > installing.until || ['healthy', 'failing'].includes(followed?.state))) installing = undefined;
+  clearTimeout(refreshing);
+  if (installing || box.apps.some((a) => a.state === 'starting')) {
+    refreshing = setTimeout(() => loadHome().catch(() => {}), 2000);
+  }
+}
+
 async function loadHome() {
   const box = await call('GET', '/v1/box');
   $('box-name').textContent = box.name;
   $('box-storage').textContent = box.storage === 'locked'
     ? 'Storage locked: log in again to unlock it.'
     : 'Storage encrypted and unlocked.';
-  const apps = $('apps');
-  apps.replaceChildren();
-  for (const app of box.apps) {
-    const state = document.createElement('span');
-    state.textContent = app.state === 'healthy' ? 'running' : app.state;
-    state.className = app.state === 'healthy' ? 'ok' : app.state === 'starting' ? 'muted' : 'error';
-    item(apps, app.problem ? `${app.name}: ${app.problem}` : app.name, state);
-  }
-  if (!box.apps.length) item(apps, 'No apps installed yet.');
+  await loadApps(box);
   showSettings($('mail-settings'), box.mail);
   const certificates = $('certificates');
   certificates.replaceChildren();

@@ -1,5 +1,10 @@
 package org.hearth.tests;
 
+import com.microsoft.playwright.Browser;
+import com.microsoft.playwright.BrowserContext;
+import com.microsoft.playwright.Locator;
+import com.microsoft.playwright.Page;
+import com.microsoft.playwright.options.AriaRole;
 import org.hearth.core.runtime.ContainerRuntime;
 import org.hearth.core.runtime.DockerRuntime;
 import org.hearth.core.runtime.Engine;
@@ -16,6 +21,7 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.X509TrustManager;
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -32,7 +38,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The second app, calendars and contacts (manifests/calendar: Radicale from Debian), installed from a
- * signed catalog by name beside the mail app: its users made through the manifest's own admin command,
+ * signed catalog beside the mail app by the owner's one tap in the owner app (Chromium at phone size;
+ * screenshots in target/screenshots/catalog), removed with two: its users made through the manifest's own admin command,
  * an event and a contact synced by a real client (Debian's vdirsyncer) to the server and down to a
  * second device, one user kept out of another's calendar, and the two apps unable to reach each other
  * (no shared network; connections tried from inside each app's containers fail).
@@ -42,6 +49,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 class CalendarAppTest {
 
     private static final int DAV_PORT = 15232;
+    private static final int OWNER_APP_PORT = 15233;
+    private static final Path SCREENSHOTS = Path.of("target/screenshots/catalog");
     private static final int SMTP_PORT = 14525;
     private static final int IMAP_PORT = 49143;
     private static final int IMAPS_PORT = 49993;
@@ -51,6 +60,8 @@ class CalendarAppTest {
     private static ContainerRuntime runtime;
     private static Path state;
     private static HearthCli hearth;
+    private static NamespacedBrowser chromium;
+    private static BrowserContext context;
 
     @BeforeAll
     static void publishTheCalendarAndInstallMailBesideIt() throws Exception {
@@ -64,20 +75,26 @@ class CalendarAppTest {
         assertThat(shipped).contains("listen: 5232");
         Path folder = Files.createDirectories(state.resolve("manifests/calendar"));
         Files.writeString(folder.resolve("app.yaml"), shipped.replace("listen: 5232", "listen: " + DAV_PORT));
+        Files.copy(EngineFixture.home().root().resolve("manifests/calendar/icon.svg"), folder.resolve("icon.svg"));
         String key = hearth.ok("catalog", "key", "new", "--out", state.resolve("catalog.key").toString()).stdout().split("\\s+")[0];
         hearth.ok("catalog", "build", "--key", state.resolve("catalog.key").toString(), "--out", state.resolve("published").toString(),
                 "--manifests", state.resolve("manifests").toString());
-        Files.writeString(state.resolve("appliance.yaml"), String.join("\n", "owner-app:", "  port: 0", "catalog:", "  sources:",
+        Files.writeString(state.resolve("appliance.yaml"), String.join("\n", "owner-app:", "  port: " + OWNER_APP_PORT, "catalog:", "  sources:",
                 "    - name: hearth", "      path: " + state.resolve("published"), "      keys: [\"" + key + "\"]", ""));
         hearth.ok("up");
         hearth.okWithInput(EngineFixture.PASSPHRASE + "\n", "unlock");
         Path mail = state.resolve("mail.yaml");
         Files.writeString(mail, EngineFixture.mailManifest(MAIL, SMTP_PORT, IMAP_PORT, IMAPS_PORT));
         hearth.ok("app", "install", mail.toString(), "--timeout", "300");
+        chromium = NamespacedBrowser.start(state, List.of(new InetSocketAddress("127.0.0.2", OWNER_APP_PORT)));
+        Files.createDirectories(SCREENSHOTS);
     }
 
     @AfterAll
     static void tearDown() {
+        if (chromium != null) {
+            chromium.close();
+        }
         if (hearth != null) {
             hearth.run("app", "remove", "calendar");
             hearth.run("app", "remove", MAIL);
@@ -88,11 +105,22 @@ class CalendarAppTest {
 
     @Test
     @Order(1)
-    void theCalendarInstallsFromTheCatalogByName() {
+    void theOwnerInstallsTheCalendarFromTheCatalogWithOneTapInTheOwnerApp() throws Exception {
         assertThat(hearth.ok("catalog", "show", "calendar").stdout()).contains("Calendars and contacts");
-        HearthCli.Result r = hearth.ok("app", "install", "calendar", "--timeout", "120");
-        assertThat(r.stdout()).contains("catalog hearth (index 1): calendar 0.1.0 verified")
-                .contains("installed calendar 0.1.0: healthy in").contains("dav/https  private  127.0.0.2:" + DAV_PORT);
+        Page page = ownerApp();
+        Locator install = page.getByRole(AriaRole.BUTTON, new Page.GetByRoleOptions().setName("Install calendar"));
+        install.waitFor();
+        assertThat(page.locator("#catalog li").filter(new Locator.FilterOptions().setHasText("calendar")).textContent())
+                .contains("0.1.0: Calendars and contacts");
+        assertThat(page.locator("#catalog li img").first().getAttribute("src")).startsWith("data:image/svg+xml;base64,");
+        screenshot(page, "1-catalog");
+        install.click();
+        page.locator("#apps li[data-state=healthy]").filter(new Locator.FilterOptions().setHasText("calendar"))
+                .waitFor(new Locator.WaitForOptions().setTimeout(120_000));
+        assertThat(page.locator("#catalog").textContent()).contains("Every app of your catalogs is installed.");
+        screenshot(page, "2-installed");
+        assertThat(hearth.ok("app", "list").stdout()).containsPattern("calendar +0\\.1\\.0 +healthy");
+        assertThat(hearth.ok("status").stdout()).contains("127.0.0.2:" + DAV_PORT);
     }
 
     @Test
@@ -160,6 +188,39 @@ class CalendarAppTest {
                     + " ? 'connected' : 'refused')";
             assertThat(exec(spam, "perl", "-e", perl)).as("mail scanner -> calendar " + address).isEqualTo("refused");
         }
+    }
+
+    @Test
+    @Order(5)
+    void theOwnerRemovesTheCalendarWithTwoTaps() throws Exception {
+        Page page = ownerApp();
+        Locator remove = page.getByRole(AriaRole.BUTTON, new Page.GetByRoleOptions().setName("Remove calendar"));
+        remove.click();
+        assertThat(remove.textContent()).isEqualTo("Tap again: its data goes too");
+        remove.click();
+        page.getByRole(AriaRole.BUTTON, new Page.GetByRoleOptions().setName("Install calendar"))
+                .waitFor(new Locator.WaitForOptions().setTimeout(60_000));
+        assertThat(hearth.ok("app", "list").stdout()).doesNotContain("calendar");
+        assertThat(runtime.containers(EngineFixture.roleLabels(state, "calendar", "dav"))).isEmpty();
+    }
+
+    /** The owner app at phone size, logged in with the box's password. */
+    private static Page ownerApp() {
+        if (context != null) {
+            context.close();
+        }
+        context = chromium.browser.newContext(new Browser.NewContextOptions().setViewportSize(390, 844).setIsMobile(true)
+                .setHasTouch(true).setIgnoreHTTPSErrors(true));
+        Page page = context.newPage();
+        page.navigate("https://127.0.0.2:" + OWNER_APP_PORT + "/");
+        page.locator("#password").fill(EngineFixture.PASSPHRASE);
+        page.getByRole(AriaRole.BUTTON, new Page.GetByRoleOptions().setName("Log in")).click();
+        page.locator("#home-screen").waitFor();
+        return page;
+    }
+
+    private static void screenshot(Page page, String name) {
+        page.screenshot(new Page.ScreenshotOptions().setPath(SCREENSHOTS.resolve(name + ".png")).setFullPage(true));
     }
 
     private static ContainerRuntime.ContainerInfo running(String app, String role) {

@@ -31,13 +31,18 @@ public final class CatalogInstaller {
         this.hearthVersion = hearthVersion;
     }
 
+    /** The catalogs as appliance.yaml names them now. */
+    public Catalogs catalogs() {
+        return new Catalogs(ApplianceConfig.read(home).catalog(), home.stateDir("catalog"), Clock.systemUTC());
+    }
+
     /**
      * @param install the supervisor's install: (where the manifest came from, its text) → what it says
      * @return what the owner is told, one line per step
      */
     public String install(String app, Optional<String> version, BiFunction<String, String, String> install) throws CatalogException {
         long start = System.nanoTime();
-        Catalogs catalogs = new Catalogs(ApplianceConfig.read(home).catalog(), home.stateDir("catalog"), Clock.systemUTC());
+        Catalogs catalogs = catalogs();
         List<String> told = new ArrayList<>();
         // The freshest index each source offers; one that cannot be fetched or fails verification leaves the held one.
         for (Catalogs.Refreshed r : catalogs.refresh()) {

@@ -21,6 +21,7 @@ public final class Catalogs {
 
     static final long INDEX_LIMIT = 4 << 20;
     static final long SIGNATURE_LIMIT = 64 << 10;
+    static final long ICON_LIMIT = 64 << 10;
     static final String INDEX = "index.json";
     static final String SIGNATURE = "index.json.sig";
     static final String KEYS = "keys.json";
@@ -107,6 +108,32 @@ public final class Catalogs {
         }
         throw new CatalogException("no catalog lists an app " + app
                 + (problems.isEmpty() ? "" : "; " + String.join("; ", problems)) + " (hearth catalog list)");
+    }
+
+    /**
+     * An app's icon, checked against the digest its held index gives; kept by that digest under
+     * {@code catalog/icons/}, so each is fetched once. Empty when the app has none or it fails its check.
+     */
+    public Optional<byte[]> icon(CatalogConfig.Source source, CatalogIndex.App app) {
+        if (app.icon().isEmpty()) {
+            return Optional.empty();
+        }
+        CatalogIndex.FileRef ref = app.icon().get();
+        Path kept = folder.resolve("icons").resolve(ref.sha256() + ".svg");
+        try {
+            if (Files.exists(kept)) {
+                return Optional.of(Files.readAllBytes(kept));
+            }
+            byte[] bytes = source.open().require(ref.path(), Math.min(ref.size(), ICON_LIMIT));
+            if (!IndexTrust.sha256(bytes).equals(ref.sha256())) {
+                return Optional.empty();
+            }
+            Files.createDirectories(kept.getParent());
+            OwnerOnlyFile.write(kept, bytes);
+            return Optional.of(bytes);
+        } catch (CatalogException | IOException e) {
+            return Optional.empty();
+        }
     }
 
     /** Fetches and verifies one source's index, keeps it if it is newer, and returns the version held. */

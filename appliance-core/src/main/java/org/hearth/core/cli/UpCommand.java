@@ -1,7 +1,9 @@
 package org.hearth.core.cli;
 
 import org.hearth.core.ApplianceConfig;
+import com.github.dockerjava.api.DockerClient;
 import org.hearth.core.HearthHome;
+import org.hearth.core.catalog.CatalogInstaller;
 import org.hearth.core.image.ImageRecipe;
 import org.hearth.core.volume.AppVolumes;
 import org.hearth.core.volume.KeyVault;
@@ -84,7 +86,7 @@ final class UpCommand implements Callable<Integer> {
                         ApplianceConfig.read(home).egress(), volumes);
                 try (ControlSocket control = ControlSocket.open(home, supervisor, runtime, engine.client(), publicSide)) {
                     List<Runnable> stopAgents = new ArrayList<>(startRegistryAgents(home, supervisor, runtime, publicSide));
-                    stopAgents.add(startOwnerApp(home, supervisor, runtime, publicSide));
+                    stopAgents.add(startOwnerApp(home, supervisor, runtime, engine.client(), publicSide));
                     try {
                         SupervisorProcess.runForeground(home, supervisor);
                     } finally {
@@ -139,13 +141,15 @@ final class UpCommand implements Callable<Integer> {
     }
 
     /** The owner app on the overlay (appliance.yaml's owner-app.port; none with 0); returns how to stop it. */
-    private static Runnable startOwnerApp(HearthHome home, Supervisor supervisor, DockerRuntime runtime, InetAddress publicSide) {
+    private static Runnable startOwnerApp(HearthHome home, Supervisor supervisor, DockerRuntime runtime, DockerClient docker,
+                                          InetAddress publicSide) {
         int port = ApplianceConfig.read(home).ownerApp().port();
         if (port == 0) {
             return () -> { };
         }
         OwnerAppServer server = new OwnerAppServer(home, supervisor, new OverlayDevices(home, publicSide),
-                PairingSetup.of(home, supervisor, runtime, publicSide), port);
+                PairingSetup.of(home, supervisor, runtime, publicSide),
+                new CatalogInstaller(home, docker, Optional.ofNullable(UpCommand.class.getPackage().getImplementationVersion())), port);
         Thread thread = new Thread(server, "owner-app-listener");
         thread.setDaemon(true);
         thread.start();
@@ -158,12 +162,13 @@ final class UpCommand implements Callable<Integer> {
      * full GC on the demo is ≈ 20 MiB; unlocking needs 64 MiB more for a moment (the key vault's
      * Argon2id), which G1 gives back at once (KeyVault.derive collects; at most 30 % of the heap is
      * kept free, and a periodic collection trims it when idle); the edge listeners add 64 KiB per
-     * open connection. C1 only: less code cache, for a process that mostly waits.
+     * open connection. C1 only: less code cache, for a process that mostly waits. The owner app's HTTPS
+     * server closes a connection that has not sent its request within 30 s (the JDK's default: never).
      */
     static final List<String> SUPERVISOR_JVM = List.of("-XX:+UseG1GC", "-XX:G1PeriodicGCInterval=30000", "-Xms8m",
             "-Xmx128m", "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=30", "-XX:MaxMetaspaceSize=80m",
             "-XX:ReservedCodeCacheSize=32m", "-XX:TieredStopAtLevel=1", "-Xss512k", "-XX:-UsePerfData",
-            "-XX:+ExitOnOutOfMemoryError");
+            "-XX:+ExitOnOutOfMemoryError", "-Dsun.net.httpserver.maxReqTime=30");
 
     /** Starts the supervisor in the background unless one runs for this state folder; returns its pid. */
     static long ensureRunning(HearthHome home, String publicAddress, Optional<String> overlay, boolean insecurePlainStorage)

@@ -8,10 +8,15 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsServer;
 import org.hearth.core.HearthHome;
+import org.hearth.core.catalog.CatalogException;
+import org.hearth.core.catalog.CatalogIndex;
+import org.hearth.core.catalog.CatalogInstaller;
+import org.hearth.core.catalog.Catalogs;
 import org.hearth.core.certificates.BoxCertificate;
 import org.hearth.core.manifest.BoxName;
 import org.hearth.core.overlay.QrCode;
 import org.hearth.core.pairing.PairingState;
+import org.hearth.core.supervisor.InstalledApps;
 import org.hearth.core.supervisor.OverlayDevices;
 import org.hearth.core.supervisor.PairingSetup;
 import org.hearth.core.supervisor.Supervisor;
@@ -49,8 +54,9 @@ import java.util.stream.Stream;
  * HTTPS with the box's certificate for {@code box.NAME} (a self-signed one until it exists). The
  * owner logs in with the box's password (the storage passphrase, which pairing set); after a
  * restart that same login unlocks the storage, so a power cut needs no shell. Then: the box's apps
- * and their health, the mail settings, the certificates, and the owner's devices on the overlay —
- * add one (its WireGuard configuration and QR code, shown once) or remove one.
+ * and their health, the catalogs' apps to install or remove with a tap, the mail settings, the
+ * certificates, and the owner's devices on the overlay — add one (its WireGuard configuration and
+ * QR code, shown once) or remove one.
  *
  * <p>It runs in the supervisor because it changes what only the supervisor may (the overlay's
  * peers, the storage's key); only the owner's devices reach it, and every request but the pages
@@ -70,6 +76,7 @@ public final class OwnerAppServer implements Runnable {
     private final OverlayDevices devices;
     private final PairingSetup mail;
     private final PairingState pairing;
+    private final CatalogInstaller catalog;
     private final int port;
     private final OwnerSessions sessions = new OwnerSessions(Clock.systemUTC());
     private final OwnerAppFiles files = new OwnerAppFiles(Map.of(
@@ -80,7 +87,9 @@ public final class OwnerAppServer implements Runnable {
             "/icon.svg", "icon.svg",
             "/manifest.webmanifest", "manifest.webmanifest"));
     private final Object loginLock = new Object();
-    private final ExecutorService requests = Executors.newFixedThreadPool(2, r -> {
+    // The JDK's HTTPS server reads a connection's handshake and request on one of these threads: a browser's
+    // idle preconnections hold one each until they send or the supervisor's maxReqTime (30 s) closes them.
+    private final ExecutorService requests = Executors.newFixedThreadPool(8, r -> {
         Thread t = new Thread(r, "owner-app");
         t.setDaemon(true);
         return t;
@@ -91,8 +100,10 @@ public final class OwnerAppServer implements Runnable {
     private String servingFor;
     private String lastProblem;
 
-    public OwnerAppServer(HearthHome home, Supervisor supervisor, OverlayDevices devices, PairingSetup mail, int port) {
+    public OwnerAppServer(HearthHome home, Supervisor supervisor, OverlayDevices devices, PairingSetup mail,
+                          CatalogInstaller catalog, int port) {
         this.home = home;
+        this.catalog = catalog;
         this.supervisor = supervisor;
         this.devices = devices;
         this.mail = mail;
@@ -237,6 +248,12 @@ public final class OwnerAppServer implements Runnable {
         }
         if (method.equals("GET") && path.equals("/v1/box")) {
             answer(x, 200, box());
+        } else if (method.equals("GET") && path.equals("/v1/catalog")) {
+            answer(x, 200, catalogApps());
+        } else if (method.equals("POST") && path.equals("/v1/apps")) {
+            installApp(x, body(x).path("name").asText(""));
+        } else if (method.equals("DELETE") && path.startsWith("/v1/apps/")) {
+            removeApp(x, path.substring("/v1/apps/".length()));
         } else if (method.equals("GET") && path.equals("/v1/devices")) {
             answer(x, 200, deviceList(x.getRemoteAddress().getAddress()));
         } else if (method.equals("POST") && path.equals("/v1/devices")) {
@@ -318,6 +335,56 @@ public final class OwnerAppServer implements Runnable {
             }
         }
         return box;
+    }
+
+    /** What the catalogs offer: each app's newest release, its icon, and the version installed here, if any. */
+    private ObjectNode catalogApps() {
+        ObjectNode answer = JSON.createObjectNode();
+        ArrayNode list = answer.putArray("apps");
+        ArrayNode problems = answer.putArray("problems");
+        Map<String, String> installed = new java.util.HashMap<>();
+        new InstalledApps(home.stateDir("apps")).list().forEach(i -> i.manifest().ifPresent(m -> installed.put(i.app(), m.version())));
+        java.util.Set<String> listed = new java.util.HashSet<>();
+        Catalogs catalogs = catalog.catalogs();
+        answer.put("sources", catalogs.sources().size());
+        for (Catalogs.Held held : catalogs.held()) {
+            held.problem().ifPresent(p -> problems.add(held.source().name() + ": " + p));
+            for (CatalogIndex.App app : held.index().map(CatalogIndex::apps).orElse(java.util.List.of())) {
+                if (!listed.add(app.name())) {
+                    continue;
+                }
+                ObjectNode a = list.addObject().put("name", app.name()).put("description", app.description())
+                        .put("version", app.latest().version()).put("catalog", held.source().name());
+                Optional.ofNullable(installed.get(app.name())).ifPresent(v -> a.put("installed", v));
+                catalogs.icon(held.source(), app).ifPresent(svg ->
+                        a.put("icon", "data:image/svg+xml;base64," + Base64.getEncoder().encodeToString(svg)));
+            }
+        }
+        return answer;
+    }
+
+    /** Installs an app from the catalogs as hearth app install NAME does; the answer waits for the images, not for health. */
+    private void installApp(HttpExchange x, String name) throws IOException {
+        if (!DEVICE.matcher(name).matches()) {
+            answer(x, 400, error("No app is called " + name + "."));
+            return;
+        }
+        try {
+            String told = catalog.install(name, Optional.empty(), supervisor::install);
+            LOG.info("event=owner-app-install app={}", name);
+            answer(x, 200, JSON.createObjectNode().put("message", told));
+        } catch (CatalogException | IllegalArgumentException e) {
+            answer(x, 409, error("Your box could not install " + name + ": " + e.getMessage()));
+        }
+    }
+
+    private void removeApp(HttpExchange x, String name) throws IOException {
+        if (new InstalledApps(home.stateDir("apps")).list().stream().noneMatch(i -> i.app().equals(name))) {
+            answer(x, 404, error("No app called " + name + " is installed."));
+            return;
+        }
+        LOG.info("event=owner-app-remove app={}", name);
+        answer(x, 200, JSON.createObjectNode().put("message", supervisor.remove(name, false)));
     }
 
     private ObjectNode deviceList(InetAddress from) {
