@@ -293,8 +293,17 @@ class TwoAppliancesTest {
 
         // Alice is no recipient: what reaches her INBOX with the marker is the notice, quoting the original.
         // It comes from MAILER-DAEMON, signed by no one: through outbound's own port to the store, not
-        // judged by the domain's own p=reject, and not filed as Junk.
-        a.awaitInInbox(marker);
+        // judged by the domain's own p=reject, and not filed as Junk. A store that answers 451 (busy,
+        // as under a loaded test run once) gets the notice again: here at once, not on the queue's schedule.
+        await(Duration.ofSeconds(180), a.state(), () -> {
+            if (a.inboxCount(marker) == 1) {
+                return Optional.of(true);
+            }
+            if (a.hearth().run("mail", "--app", a.app(), "queue", "list").stdout().contains("451 ")) {
+                a.hearth().run("mail", "--app", a.app(), "queue", "retry", "all");
+            }
+            return Optional.empty();
+        });
         JsonNode inbox = MailClients.python("fetch", Map.of("host", "127.0.0.2", "port", a.imapPort(), "user", a.owner(),
                 "password", PASSWORD, "folder", "INBOX"));
         List<JsonNode> notices = new ArrayList<>();
@@ -343,14 +352,16 @@ class TwoAppliancesTest {
         assertThat(a.hearth().ok("mail", "--app", a.app(), "queue", "list").stdout()).doesNotContain(b.owner());
     }
 
-    /** What the two appliances say about the mail between them: A's queue, B's store and scanner. */
+    /** What the two appliances say about the mail between them: A's queue, each one's store and scanner. */
     private static String diagnostics() {
         StringBuilder out = new StringBuilder("A's queue:\n").append(a.hearth().run("mail", "--app", a.app(), "queue", "list").stdout());
-        for (String role : List.of("imap", "spam")) {
-            for (var c : new org.hearth.core.runtime.DockerRuntime(EngineFixture.engine())
-                    .containers(EngineFixture.roleLabels(b.state(), b.app(), role))) {
-                ClientProcess.Result logs = ClientProcess.run(List.of("docker", "logs", "--tail", "40", c.id()), Duration.ofSeconds(30));
-                out.append("B's ").append(role).append(":\n").append(logs.stdout()).append(logs.stderr());
+        for (Appliance side : List.of(a, b)) {
+            for (String role : List.of("imap", "spam")) {
+                for (var c : new org.hearth.core.runtime.DockerRuntime(EngineFixture.engine())
+                        .containers(EngineFixture.roleLabels(side.state(), side.app(), role))) {
+                    ClientProcess.Result logs = ClientProcess.run(List.of("docker", "logs", "--tail", "40", c.id()), Duration.ofSeconds(30));
+                    out.append(side == a ? "A's " : "B's ").append(role).append(":\n").append(logs.stdout()).append(logs.stderr());
+                }
             }
         }
         return out.toString();
