@@ -95,7 +95,7 @@ async function loadApps(box) {
   for (const app of box.apps) {
     const listed = byName.get(app.name) || {};
     const state = app.state === 'healthy' ? 'running' : app.state;
-    const update = listed.version && listed.version !== app.version ? `, ${listed.version} available` : '';
+    const update = listed.newer ? `, ${listed.version} available` : '';
     const remove = button('Remove', `Remove ${app.name}`);
     remove.className = 'secondary';
     // A second tap confirms: removing an app deletes its data.
@@ -117,6 +117,24 @@ async function loadApps(box) {
     const row = appItem(apps, { ...listed, name: app.name }, app.problem ? `${state}: ${app.problem}`
       : `${app.version}, ${state}${update}`, remove);
     row.dataset.state = app.state;
+    row.dataset.version = app.version;
+    if (listed.newer) {
+      // The box copies the app's data aside first, and puts it back with the old version if the new one fails.
+      const upgrade = button(`Update to ${listed.version}`, `Update ${app.name} to ${listed.version}`);
+      upgrade.addEventListener('click', async () => {
+        upgrade.disabled = true;
+        remove.disabled = true;
+        upgrade.textContent = 'Updating…';
+        $('apps-error').textContent = '';
+        try {
+          await call('POST', `/v1/apps/${encodeURIComponent(app.name)}/upgrade`, {});
+        } catch (e) {
+          $('apps-error').textContent = e.message;
+        }
+        await loadHome();
+      });
+      row.insertBefore(upgrade, remove);
+    }
   }
   if (!box.apps.length) item(apps, 'No apps installed yet.');
   const installed = new Set(box.apps.map((a) => a.name));

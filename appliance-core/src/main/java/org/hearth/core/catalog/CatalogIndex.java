@@ -66,6 +66,15 @@ public record CatalogIndex(int format, String catalog, long version, Instant pub
             return releases.stream().max(Comparator.comparing(r -> Versions.parse(r.version()))).orElseThrow();
         }
 
+        /** Whether the newest release is newer than {@code installed} (an unreadable version never is). */
+        public boolean offersNewerThan(String installed) {
+            try {
+                return Versions.parse(latest().version()).compareTo(Versions.parse(installed)) > 0;
+            } catch (IllegalArgumentException e) {
+                return false;
+            }
+        }
+
         public Optional<Release> release(String version) {
             return releases.stream().filter(r -> r.version().equals(version)).findFirst();
         }

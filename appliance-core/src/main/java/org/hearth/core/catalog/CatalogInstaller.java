@@ -7,6 +7,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -29,6 +30,37 @@ public final class CatalogInstaller {
         this.home = home;
         this.docker = docker;
         this.hearthVersion = hearthVersion;
+    }
+
+    /** The supervisor's upgrade: (where the manifest came from, its text, the deadline for health) → what it says. */
+    @FunctionalInterface
+    public interface Upgrade {
+        String apply(String file, String text, Duration deadline) throws Exception;
+    }
+
+    /**
+     * Upgrades an installed app to {@code version} (or the newest the catalogs list), its release
+     * verified and its images loaded as for an install; an older or the same version is refused.
+     */
+    public String upgrade(String app, String installedVersion, Optional<String> version, Duration deadline, Upgrade upgrade)
+            throws Exception {
+        Catalogs catalogs = catalogs();
+        List<String> told = new ArrayList<>();
+        for (Catalogs.Refreshed r : catalogs.refresh()) {
+            r.problem().ifPresent(p -> told.add("catalog " + r.source().name() + ": refresh refused: " + p
+                    + (r.before() > 0 ? " (using index " + r.before() + ")" : "")));
+        }
+        Catalogs.Found found = catalogs.find(app, version);
+        if (Versions.parse(found.release().version()).compareTo(Versions.parse(installedVersion)) <= 0) {
+            throw new CatalogException(app + " " + installedVersion + " is installed; catalog " + found.source().name()
+                    + (version.isPresent() ? " offers " + version.get() + ", not a newer one" : " has nothing newer")
+                    + " (going back to an older version is not an upgrade: remove and install it)");
+        }
+        ReleaseFetcher.Fetched fetched = new ReleaseFetcher(docker, home.stateDir("catalog").resolve("downloads"), hearthVersion)
+                .fetch(found, line -> LOG.info("app={} event=catalog-fetch {}", app, line));
+        told.add(fetched.label() + " verified" + (fetched.imagesLoaded() ? " and its images loaded" : ""));
+        told.add(upgrade.apply(found.source().name() + ":" + found.release().manifest().path(), fetched.manifestText(), deadline));
+        return String.join("\n", told);
     }
 
     /** The catalogs as appliance.yaml names them now. */

@@ -5,8 +5,11 @@ import org.hearth.core.OwnerOnlyFile;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -25,6 +28,8 @@ public final class Catalogs {
     static final String INDEX = "index.json";
     static final String SIGNATURE = "index.json.sig";
     static final String KEYS = "keys.json";
+    /** When the box last asked the source (whatever the answer), for {@link #refreshIfOlderThan}. */
+    static final String CHECKED = "checked";
 
     private final CatalogConfig config;
     private final Path folder;
@@ -53,17 +58,43 @@ public final class Catalogs {
     }
 
     public List<Refreshed> refresh() {
-        List<Refreshed> results = new ArrayList<>();
-        for (CatalogConfig.Source source : config.sources()) {
-            long before = held(source).index().map(CatalogIndex::version).orElse(0L);
-            try {
-                long after = refresh(source);
-                results.add(new Refreshed(source, before, after, Optional.empty()));
-            } catch (CatalogException e) {
-                results.add(new Refreshed(source, before, before, Optional.of(e.getMessage())));
-            }
+        return config.sources().stream().map(this::refreshAndRecord).toList();
+    }
+
+    /**
+     * Refreshes each source not checked within {@code maxAge}: the owner app asks each time it lists
+     * apps, so it shows new releases, and a catalog server sees at most one fetch per box per {@code maxAge}.
+     */
+    public List<Refreshed> refreshIfOlderThan(Duration maxAge) {
+        return config.sources().stream().filter(s -> lastChecked(s).map(t -> t.plus(maxAge).isBefore(clock.instant())).orElse(true))
+                .map(this::refreshAndRecord).toList();
+    }
+
+    private Refreshed refreshAndRecord(CatalogConfig.Source source) {
+        long before = held(source).index().map(CatalogIndex::version).orElse(0L);
+        Refreshed result;
+        try {
+            result = new Refreshed(source, before, refresh(source), Optional.empty());
+        } catch (CatalogException e) {
+            result = new Refreshed(source, before, before, Optional.of(e.getMessage()));
         }
-        return results;
+        try {
+            Path dir = Files.createDirectories(folder.resolve(source.name()));
+            OwnerOnlyFile.write(dir.resolve(CHECKED), clock.instant().toString().getBytes(StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot keep catalog " + source.name() + " in " + folder, e);
+        }
+        return result;
+    }
+
+    private Optional<Instant> lastChecked(CatalogConfig.Source source) {
+        return readStored(source, CHECKED).flatMap(b -> {
+            try {
+                return Optional.of(Instant.parse(new String(b, StandardCharsets.UTF_8).strip()));
+            } catch (java.time.format.DateTimeParseException e) {
+                return Optional.empty();
+            }
+        });
     }
 
     public List<Held> held() {

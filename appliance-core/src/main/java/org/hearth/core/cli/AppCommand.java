@@ -21,8 +21,8 @@ import java.util.Optional;
 import java.util.concurrent.Callable;
 
 @Command(name = "app", mixinStandardHelpOptions = true, description = "Validate, install, list and remove apps.",
-        subcommands = {AppCommand.Validate.class, AppCommand.Install.class, AppCommand.Remove.class, AppCommand.ListApps.class,
-                AppCommand.Admin.class})
+        subcommands = {AppCommand.Validate.class, AppCommand.Install.class, AppCommand.Upgrade.class, AppCommand.Remove.class,
+                AppCommand.ListApps.class, AppCommand.Admin.class})
 final class AppCommand {
 
     @ParentCommand
@@ -146,6 +146,32 @@ final class AppCommand {
                 + " s: " + last.map(a -> a.state() + a.problem().map(p -> " (" + p + ")").orElse("")).orElse("not seen")
                 + " (see hearth status)");
         return 1;
+    }
+
+    @Command(name = "upgrade", mixinStandardHelpOptions = true,
+            description = "Upgrade an installed app from the catalogs (to VERSION, or the newest): its data copied aside, "
+                    + "the new version started, and if it is not healthy in time, the old version and its data back.")
+    static final class Upgrade implements Callable<Integer> {
+        @ParentCommand
+        AppCommand app;
+
+        @Parameters(index = "0", paramLabel = "NAME")
+        String name;
+
+        @Parameters(index = "1", arity = "0..1", paramLabel = "VERSION")
+        String version;
+
+        @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "300",
+                description = "How long the new version has to be healthy before it is rolled back (default: ${DEFAULT-VALUE}).")
+        int timeoutSeconds;
+
+        @Override
+        public Integer call() throws Exception {
+            // A rollback comes back as the request's failure: its message on standard error, exit status 1.
+            System.out.println(ControlClient.message(app.home(), new ControlRequest.UpgradeApp(name, Optional.ofNullable(version),
+                    timeoutSeconds)));
+            return 0;
+        }
     }
 
     @Command(name = "remove", mixinStandardHelpOptions = true,

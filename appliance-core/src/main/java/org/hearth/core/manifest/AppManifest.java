@@ -15,7 +15,8 @@ import java.util.Optional;
  * the machine-readable schema is {@code app-manifest.schema.json} beside this class.
  */
 public record AppManifest(int schema, String app, String version, Optional<String> description,
-                          Map<String, Container> containers, List<DnsRecord> dns, Map<String, Admin> admin) {
+                          Map<String, Container> containers, List<DnsRecord> dns, Map<String, Admin> admin,
+                          Optional<Migrate> migrate) {
 
     public AppManifest {
         containers = Collections.unmodifiableMap(new LinkedHashMap<>(containers));
@@ -28,6 +29,39 @@ public record AppManifest(int schema, String app, String version, Optional<Strin
         public Admin {
             command = List.copyOf(command);
         }
+    }
+
+    /**
+     * How container {@code name} takes over from its predecessor: as declared, else beside when it has
+     * no volumes (one writer each) and no peer reaches it by name (both would answer to it).
+     */
+    public Rollout rolloutOf(String name) {
+        Container c = containers.get(name);
+        boolean reachedByPeers = containers.values().stream().anyMatch(o -> o.edges().stream().anyMatch(e -> e.to().equals(name)));
+        return c.rollout().orElse(c.volumes().isEmpty() && !reachedByPeers ? Rollout.BESIDE : Rollout.REPLACE);
+    }
+
+    /**
+     * An upgrade's data migration: after the old version's volumes are copied aside, {@code command}
+     * runs once in a one-off copy of the new version's {@code container} (its image, environment and
+     * volumes; no network), and must exit 0 within {@code timeout}, or the upgrade is rolled back.
+     */
+    public record Migrate(String container, List<String> command, Optional<String> timeout) {
+        public Migrate {
+            command = List.copyOf(command);
+        }
+
+        public Duration timeoutOrDefault() {
+            return timeout.map(AppManifest::duration).orElse(Duration.ofMinutes(5));
+        }
+    }
+
+    /** How a service container's new spec (an upgrade, a changed certificate) takes over from the running one. */
+    public enum Rollout {
+        /** The new container starts beside the old, which serves until the new one is healthy. */
+        @JsonProperty("beside") BESIDE,
+        /** The old container stops first: a volume has one writer at a time. */
+        @JsonProperty("replace") REPLACE
     }
 
     public enum Lifecycle {
@@ -57,7 +91,8 @@ public record AppManifest(int schema, String app, String version, Optional<Strin
                             List<Port> ports, List<Edge> edges, List<Volume> volumes, Optional<Resources> resources,
                             Optional<Health> health, Optional<Pool> pool, List<Egress> egress,
                             Optional<Isolation> isolation, Optional<Integer> sandboxes, Optional<String> report,
-                            @JsonFormat(with = JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY) List<String> certificate) {
+                            @JsonFormat(with = JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY) List<String> certificate,
+                            Optional<Rollout> rollout) {
         public Container {
             certificate = certificate == null ? List.of() : List.copyOf(certificate);
             command = command == null ? List.of() : List.copyOf(command);

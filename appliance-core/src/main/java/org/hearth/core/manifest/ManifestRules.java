@@ -65,6 +65,7 @@ final class ManifestRules {
             return;
         }
         admin(tree.path("admin"), containers, at);
+        migrate(tree.path("migrate"), containers, at);
         Map<Integer, String> listeners = new HashMap<>();
         java.util.Set<String> listens = new java.util.HashSet<>();
         containers.fields().forEachRemaining(entry -> entry.getValue().path("ports").forEach(p -> {
@@ -90,6 +91,7 @@ final class ManifestRules {
             report(base, c, lifecycle, at);
             environment(base, c, listens, at);
             certificate(base, c, at);
+            rollout(base, name, c, lifecycle, containers, at);
             if (lifecycle.equals("per-message") && !hasEdgeTo(containers, name)) {
                 at.report(append(base, "lifecycle"), "a per-message container serves its peers' connections, "
                         + "but no container declares an edge to \"" + name + "\"");
@@ -112,6 +114,41 @@ final class ManifestRules {
                         + "\" is not a service container: admin commands run where the app's state lives");
             }
         });
+    }
+
+    /** A migration changes data: it runs where the data is, a service container with volumes. */
+    private static void migrate(JsonNode migrate, JsonNode containers, ManifestReader.Locator at) {
+        String container = migrate.path("container").asText("");
+        if (container.isEmpty()) {
+            return;
+        }
+        JsonNode c = containers.get(container);
+        if (c == null) {
+            at.report(List.of("migrate", "container"), "no container named \"" + container + "\"");
+        } else if (!c.path("lifecycle").asText("service").equals("service") || c.path("volumes").isEmpty()) {
+            at.report(List.of("migrate", "container"), "\"" + container
+                    + "\" is not a service container with volumes: a migration runs where the app's data lives");
+        }
+    }
+
+    /**
+     * Two writers of one volume would corrupt it; peers reaching it by name would reach either; a
+     * per-use container is new each time anyway.
+     */
+    private static void rollout(List<String> base, String name, JsonNode c, String lifecycle, JsonNode containers,
+                                ManifestReader.Locator at) {
+        String rollout = c.path("rollout").asText("");
+        if (rollout.isEmpty()) {
+            return;
+        }
+        boolean perUse = !lifecycle.equals("service") && !c.path("isolation").asText("container").equals("sandbox");
+        if (perUse) {
+            at.report(append(base, "rollout"), "a " + lifecycle + " container is made new for each use; rollout is for long-lived containers");
+        } else if (rollout.equals("beside") && !c.path("volumes").isEmpty()) {
+            at.report(append(base, "rollout"), "beside needs a container without volumes: a volume has one writer at a time (use replace)");
+        } else if (rollout.equals("beside") && hasEdgeTo(containers, name)) {
+            at.report(append(base, "rollout"), "beside needs a container no peer reaches by name: both would answer (use replace)");
+        }
     }
 
     private static void ports(List<String> base, JsonNode c, String lifecycle, Map<Integer, String> listeners,

@@ -69,6 +69,8 @@ public final class OwnerAppServer implements Runnable {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Duration LOOK_EVERY = Duration.ofSeconds(2);
     private static final int MAX_BODY = 4096;
+    /** How long an upgraded app has to be healthy before the owner app's upgrade is rolled back. */
+    private static final Duration UPGRADE_DEADLINE = Duration.ofMinutes(5);
     private static final Pattern DEVICE = Pattern.compile("[a-z0-9][a-z0-9-]{0,30}");
 
     private final HearthHome home;
@@ -77,6 +79,8 @@ public final class OwnerAppServer implements Runnable {
     private final PairingSetup mail;
     private final PairingState pairing;
     private final CatalogInstaller catalog;
+    /** How often the apps page may ask the catalogs for new releases. */
+    private static final Duration CATALOG_CHECK_INTERVAL = Duration.ofMinutes(1);
     private final int port;
     private final OwnerSessions sessions = new OwnerSessions(Clock.systemUTC());
     private final OwnerAppFiles files = new OwnerAppFiles(Map.of(
@@ -252,6 +256,8 @@ public final class OwnerAppServer implements Runnable {
             answer(x, 200, catalogApps());
         } else if (method.equals("POST") && path.equals("/v1/apps")) {
             installApp(x, body(x).path("name").asText(""));
+        } else if (method.equals("POST") && path.startsWith("/v1/apps/") && path.endsWith("/upgrade")) {
+            upgradeApp(x, path.substring("/v1/apps/".length(), path.length() - "/upgrade".length()));
         } else if (method.equals("DELETE") && path.startsWith("/v1/apps/")) {
             removeApp(x, path.substring("/v1/apps/".length()));
         } else if (method.equals("GET") && path.equals("/v1/devices")) {
@@ -347,6 +353,9 @@ public final class OwnerAppServer implements Runnable {
         java.util.Set<String> listed = new java.util.HashSet<>();
         Catalogs catalogs = catalog.catalogs();
         answer.put("sources", catalogs.sources().size());
+        // New releases show within a minute of being published; a failed check keeps the held index.
+        catalogs.refreshIfOlderThan(CATALOG_CHECK_INTERVAL).forEach(r -> r.problem().ifPresent(p ->
+                problems.add(r.source().name() + ": could not check for new releases: " + p)));
         for (Catalogs.Held held : catalogs.held()) {
             held.problem().ifPresent(p -> problems.add(held.source().name() + ": " + p));
             for (CatalogIndex.App app : held.index().map(CatalogIndex::apps).orElse(java.util.List.of())) {
@@ -355,7 +364,8 @@ public final class OwnerAppServer implements Runnable {
                 }
                 ObjectNode a = list.addObject().put("name", app.name()).put("description", app.description())
                         .put("version", app.latest().version()).put("catalog", held.source().name());
-                Optional.ofNullable(installed.get(app.name())).ifPresent(v -> a.put("installed", v));
+                Optional.ofNullable(installed.get(app.name())).ifPresent(v -> a.put("installed", v)
+                        .put("newer", app.offersNewerThan(v)));
                 catalogs.icon(held.source(), app).ifPresent(svg ->
                         a.put("icon", "data:image/svg+xml;base64," + Base64.getEncoder().encodeToString(svg)));
             }
@@ -375,6 +385,26 @@ public final class OwnerAppServer implements Runnable {
             answer(x, 200, JSON.createObjectNode().put("message", told));
         } catch (CatalogException | IllegalArgumentException e) {
             answer(x, 409, error("Your box could not install " + name + ": " + e.getMessage()));
+        }
+    }
+
+    /** Upgrades an app to the newest release as hearth app upgrade NAME does; the answer comes once it runs or is rolled back. */
+    private void upgradeApp(HttpExchange x, String name) throws IOException {
+        Optional<String> installed = supervisor.manifest(name).map(org.hearth.core.manifest.AppManifest::version);
+        if (installed.isEmpty()) {
+            answer(x, 404, error("No app called " + name + " is installed."));
+            return;
+        }
+        try {
+            String told = catalog.upgrade(name, installed.get(), Optional.empty(), UPGRADE_DEADLINE, supervisor::upgrade);
+            LOG.info("event=owner-app-upgrade app={}", name);
+            answer(x, 200, JSON.createObjectNode().put("message", told));
+        } catch (Supervisor.RolledBackException | CatalogException e) {
+            answer(x, 409, error(e.getMessage()));
+        } catch (IOException | RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException(e.getMessage(), e);
         }
     }
 

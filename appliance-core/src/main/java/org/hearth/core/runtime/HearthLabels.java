@@ -29,6 +29,11 @@ public final class HearthLabels {
      * another pool may have served a connection nobody tracks any more, so it is destroyed on sight.
      */
     public static final String POOL = "org.hearth.pool";
+    /**
+     * On the one-off container an upgrade's data migration runs in: the app. No pass adopts, stops or
+     * removes a container with this label; the upgrade (or its undoing after a restart) does.
+     */
+    public static final String MIGRATION = "org.hearth.migration";
     /** Present on objects a test created, so scripts/test can remove them even after a crash. */
     public static final String TEST = "org.hearth.test";
 

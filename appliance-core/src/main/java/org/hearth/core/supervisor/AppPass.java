@@ -66,7 +66,8 @@ final class AppPass {
         this.firstPass = firstPass;
         this.overlayAddress = overlayAddress;
         for (ContainerInfo info : instanceContainers) {
-            if (!app().equals(info.labels().get(HearthLabels.APP))) {
+            // A migration's container is the upgrade's to run and remove, not the pass's.
+            if (!app().equals(info.labels().get(HearthLabels.APP)) || info.labels().containsKey(HearthLabels.MIGRATION)) {
                 continue;
             }
             String role = info.labels().getOrDefault(HearthLabels.ROLE, "");

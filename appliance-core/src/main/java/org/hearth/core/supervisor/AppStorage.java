@@ -32,6 +32,8 @@ final class AppStorage {
     private final Optional<AppVolumes> volumes;
     private final ContainerRuntime runtime;
     private final String instance;
+    /** Apps whose volumes an upgrade holds, with why (see {@link #hold}). */
+    private final Map<String, String> held = new ConcurrentHashMap<>();
     /** "app/role" of containers stopped because storage locked or a volume was being grown. */
     private final Set<String> stopped = ConcurrentHashMap.newKeySet();
     /** Counts unlocks, locks and secrets set or removed through the supervisor (the vault file edited by hand is not seen). */
@@ -65,6 +67,22 @@ final class AppStorage {
             folders.put(v.path(), storage().open(volumeName(app, v.name()), v.sizeBytes()));
         }
         return folders;
+    }
+
+    /**
+     * Keeps an app's volumes from its containers while an upgrade migrates its data: passes stop
+     * them as for locked storage, with {@code reason} as their problem, until {@link #release}.
+     */
+    void hold(String app, String reason) {
+        held.put(app, reason);
+    }
+
+    void release(String app) {
+        held.remove(app);
+    }
+
+    Optional<String> held(String app) {
+        return Optional.ofNullable(held.get(app));
     }
 
     /** Marks a role stopped for storage; its next start is a resume, not a crash restart. */
@@ -203,6 +221,57 @@ final class AppStorage {
         storage().close(name);
         storage().grow(name, sizeBytes);
         LOG.info("app={} volume={} event=grown bytes={}", m.app(), name, sizeBytes);
+    }
+
+    /**
+     * Before an upgrade: the app's containers with volumes stopped, its volumes closed and each copied
+     * aside as it is on disk (still encrypted). Needs storage unlocked: the new version must open them.
+     */
+    void snapshot(AppManifest m) throws IOException {
+        if (storage().locked()) {
+            throw new AppVolumes.LockedException();
+        }
+        stopAndClose(m);
+        for (String name : volumeNames(m)) {
+            storage().snapshot(name);
+            LOG.info("app={} volume={} event=snapshot", m.app(), name);
+        }
+    }
+
+    /** The app's containers with volumes stopped and its volumes closed (a failed upgrade's, before it is undone). */
+    void stopAndClose(AppManifest m) throws IOException {
+        if (volumes.isEmpty()) {
+            return;
+        }
+        stopContainersWithVolumes(m);
+        for (String name : volumeNames(m)) {
+            storage().close(name);
+        }
+    }
+
+    /** Puts back each of the app's volumes that has a snapshot (closed first); returns how many. */
+    int restore(AppManifest m) throws IOException {
+        int restored = 0;
+        for (String name : volumeNames(m)) {
+            if (storage().hasSnapshot(name)) {
+                storage().close(name);
+                storage().restore(name);
+                LOG.info("app={} volume={} event=restored", m.app(), name);
+                restored++;
+            }
+        }
+        return restored;
+    }
+
+    void dropSnapshots(AppManifest m) throws IOException {
+        for (String name : volumeNames(m)) {
+            storage().dropSnapshot(name);
+        }
+    }
+
+    private static List<String> volumeNames(AppManifest m) {
+        return m.containers().values().stream().flatMap(c -> c.volumes().stream())
+                .map(v -> volumeName(m.app(), v.name())).distinct().toList();
     }
 
     private void stopContainersWithVolumes(AppManifest m) {

@@ -31,6 +31,9 @@ final class ContainerSpecs {
     private static final ObjectMapper SPEC_JSON = new ObjectMapper().registerModule(new Jdk8Module())
             .enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS);
 
+    /** The role label of a migration's container: no manifest name has a dot. */
+    static final String MIGRATION_ROLE = "upgrade.migration";
+
     /** The variable that tells a container with egress to the resolver where to ask. */
     static final String RESOLVER_VARIABLE = "HEARTH_RESOLVER";
 
@@ -107,6 +110,28 @@ final class ContainerSpecs {
                     spec = spec.withHost(to, gateway.get());
                 }
             }
+        }
+        return spec;
+    }
+
+    /**
+     * The one-off container of an upgrade's data migration: the new version's image, environment,
+     * limits and volumes for the migration's container, the versions in {@code HEARTH_MIGRATE_FROM} and
+     * {@code HEARTH_MIGRATE_TO}, and no network and no secrets: it changes data, nothing else.
+     */
+    ContainerSpec migration(AppManifest to, String fromVersion, Map<String, Path> dataFolders) {
+        AppManifest.Migrate migrate = to.migrate().orElseThrow();
+        AppManifest.Container decl = to.containers().get(migrate.container());
+        ContainerSpec spec = ContainerSpec.of(decl.image())
+                .withCommand(migrate.command())
+                .withEnv(BoxName.expand(decl.environment(), boxDomain.get(), to))
+                .withEnv(Map.of("HEARTH_MIGRATE_FROM", fromVersion, "HEARTH_MIGRATE_TO", to.version()))
+                .withLimits(decl.memoryBytes(), decl.pids())
+                // Its own app label (else the image's would make it an orphan); passes leave it alone by its migration label.
+                .withLabels(Map.of(HearthLabels.INSTANCE, instance, HearthLabels.APP, to.app(), HearthLabels.ROLE, MIGRATION_ROLE,
+                        HearthLabels.MIGRATION, to.app()));
+        for (Map.Entry<String, Path> folder : dataFolders.entrySet()) {
+            spec = spec.withVolume(folder.getValue().toString(), folder.getKey());
         }
         return spec;
     }

@@ -18,6 +18,8 @@ interface ControlActions {
 
     String installFromCatalog(String app, Optional<String> version) throws Exception;
 
+    String upgrade(String app, Optional<String> version, java.time.Duration deadline) throws Exception;
+
     String remove(String app, boolean keepData) throws Exception;
 
     ControlReply addDevice(String name, Optional<String> zeroTierMember) throws Exception;

@@ -19,6 +19,7 @@ import java.util.Optional;
         @JsonSubTypes.Type(value = ControlRequest.GrowVolume.class, name = "grow-volume"),
         @JsonSubTypes.Type(value = ControlRequest.InstallApp.class, name = "install-app"),
         @JsonSubTypes.Type(value = ControlRequest.InstallFromCatalog.class, name = "install-from-catalog"),
+        @JsonSubTypes.Type(value = ControlRequest.UpgradeApp.class, name = "upgrade-app"),
         @JsonSubTypes.Type(value = ControlRequest.RemoveApp.class, name = "remove-app"),
         @JsonSubTypes.Type(value = ControlRequest.AddDevice.class, name = "add-device"),
         @JsonSubTypes.Type(value = ControlRequest.RemoveDevice.class, name = "remove-device"),
@@ -72,6 +73,14 @@ public sealed interface ControlRequest {
         @Override
         public ControlReply applyTo(ControlActions daemon) throws Exception {
             return ControlReply.of(daemon.installFromCatalog(app, version));
+        }
+    }
+
+    /** @param version empty: the newest the catalogs list; @param seconds how long the new version has to be healthy */
+    record UpgradeApp(String app, Optional<String> version, int seconds) implements ControlRequest {
+        @Override
+        public ControlReply applyTo(ControlActions daemon) throws Exception {
+            return ControlReply.of(daemon.upgrade(app, version, java.time.Duration.ofSeconds(seconds)));
         }
     }
 

@@ -34,7 +34,7 @@ final class OpenVolumes implements AppStep {
                 return;
             }
             app.subject = Optional.of("container " + name);
-            Optional<String> missing = storage.missing();
+            Optional<String> missing = storage.missing().or(() -> storage.held(app.app()));
             if (missing.isPresent()) {
                 app.storageProblems.put(name, new AppPass.Unavailable(missing.get(), true));
                 return;

@@ -47,6 +47,8 @@ final class ReconcilePass {
     private final RunServices services;
     private final ContainerSecrets secrets;
     private final List<AppStep> steps;
+    /** Also the upgrade's, for its migration's one-off container. */
+    final ContainerSpecs specs;
     /** What the overlay was at the start of the current pass; private listeners bind to its address. */
     private volatile OverlayState overlayNow = OverlayState.down("not started yet", Map.of());
     /** Containers found stopped on the first pass were stopped by hearth down: resuming them is no crash restart. */
@@ -66,7 +68,7 @@ final class ReconcilePass {
         EngineNames names = new EngineNames(instance);
         this.secrets = new ContainerSecrets(ContainerSecrets.defaultRoot(instance), egress.relay(), storage, certificates,
                 boxDomain);
-        ContainerSpecs specs = new ContainerSpecs(instance, names, egress, secrets, boxDomain);
+        this.specs = new ContainerSpecs(instance, names, egress, secrets, boxDomain);
         this.services = new RunServices(runtime, names, specs, secrets, storage, listeners);
         // The pass over one app, in order; each step reads what the earlier ones decided.
         this.steps = List.of(

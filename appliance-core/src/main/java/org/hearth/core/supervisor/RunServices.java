@@ -14,6 +14,7 @@ import org.slf4j.LoggerFactory;
 
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
@@ -37,6 +38,10 @@ final class RunServices implements AppStep {
     private final ListenerSet listeners;
     private final RestartBackoff backoff = new RestartBackoff();
     private final HealthTracker health;
+    /** How long an old container stays after its successor took over, for connections made to it to finish. */
+    static final Duration DRAIN = Duration.ofSeconds(5);
+    /** When each container that started beside an old one first served (it took over). */
+    private final Map<String, Instant> tookOver = new java.util.concurrent.ConcurrentHashMap<>();
 
     RunServices(ContainerRuntime runtime, EngineNames names, ContainerSpecs specs, ContainerSecrets secrets,
                 AppStorage storage, ListenerSet listeners) {
@@ -67,9 +72,10 @@ final class RunServices implements AppStep {
         app.subject = Optional.empty();
     }
 
-    /** Forgets the health records of containers that no longer exist. */
+    /** Forgets the health records and take-overs of containers that no longer exist. */
     void retain(Set<String> liveIds) {
         health.retain(liveIds);
+        tookOver.keySet().retainAll(liveIds);
     }
 
     private SupervisorStatus.Container applyOne(AppPass app, String name, AppManifest.Container decl) {
@@ -89,48 +95,75 @@ final class RunServices implements AppStep {
             return new SupervisorStatus.Container(name, "", decl.image(), lifecycle, false, Health.STOPPED, 0,
                     Optional.of(unavailable.reason()), Optional.empty());
         }
-        ContainerSpec spec = specs.spec(app, name, app.dataFolders.getOrDefault(name, Map.of()))
-                .withName(names.container(app.app(), name));
+        ContainerSpec spec = specs.spec(app, name, app.dataFolders.getOrDefault(name, Map.of()));
         String hash = ContainerSpecs.hash(spec, imageId.get());
         ContainerInfo keep = existing.stream()
                 .filter(i -> hash.equals(i.labels().get(HearthLabels.SPEC_HASH)))
                 .max(Comparator.comparing(ContainerInfo::running))
                 .orElse(null);
+        boolean beside = app.manifest.rolloutOf(name) == AppManifest.Rollout.BESIDE;
         // Before anything is removed or made: a folder that cannot be written leaves the containers as they are.
         secrets.refresh(app.app(), name, decl, keep == null);
-        for (ContainerInfo other : existing) {
-            if (keep == null || !other.id().equals(keep.id())) {
-                LOG.info("app={} container={} event=replaced id={}", app.app(), name, other.id().substring(0, 12));
-                runtime.remove(other.id());
-            }
+        ContainerInfo current = keep;
+        List<ContainerInfo> others = existing.stream().filter(i -> current == null || !i.id().equals(current.id())).toList();
+        if (!beside) {
+            others.forEach(other -> replaced(app, name, other));
         }
         Optional<String> problem = Optional.empty();
         try {
-            keep = start(app, key, name, spec, hash, keep);
+            keep = start(app, key, name, spec.withName(freeName(app.app(), name, others)), hash, keep);
         } catch (RuntimeException e) {
             problem = Optional.of(e.getMessage());
             LOG.warn("app={} container={} event=start-failed error={}", app.app(), name, e.getMessage());
+        }
+        // Beside: the old container serves until the new one is healthy (an upgrade rolled back finds it
+        // still there), then is kept for DRAIN while connections made to it finish.
+        Health verdict = keep == null ? Health.STOPPED : health.check(keep, decl, app.now);
+        Optional<ContainerInfo> serving = Optional.ofNullable(keep);
+        if (beside) {
+            Optional<ContainerInfo> old = others.stream().filter(ContainerInfo::running).findFirst();
+            boolean newServes = verdict == Health.HEALTHY;
+            boolean drained = newServes && old.isPresent()
+                    && !tookOver.computeIfAbsent(keep.id(), id -> app.now).plus(DRAIN).isAfter(app.now);
+            Optional<ContainerInfo> kept = drained ? Optional.empty() : old;
+            others.stream().filter(o -> kept.isEmpty() || !o.id().equals(kept.get().id())).forEach(o -> replaced(app, name, o));
+            kept.ifPresent(k -> app.live.add(k.id()));
+            if (!newServes && old.isPresent()) {
+                serving = old;
+            }
+        }
+        String ingress = serving.map(t -> t.addresses().get(names.ingressNetwork(app.app(), name))).orElse(null);
+        for (AppManifest.Port p : decl.ports()) {
+            listeners.target(key + "/" + p.name(), ingress != null && serving.get().running()
+                    ? Optional.of(new InetSocketAddress(ingress, p.port())) : Optional.empty());
         }
         if (keep == null) {
             return new SupervisorStatus.Container(name, "", decl.image(), lifecycle, false, Health.STOPPED,
                     backoff.total(key), problem, Optional.empty());
         }
         app.live.add(keep.id());
-        app.running.put(name, keep);
-        Health verdict = health.check(keep, decl, app.now);
+        // Edges and egress follow the container that serves: the new one gets them when it takes over.
+        app.running.put(name, serving.get());
         if (backoff.crashLooping(key, app.now) && verdict != Health.HEALTHY) {
             verdict = Health.CRASH_LOOPING;
         }
         if (verdict == Health.UNHEALTHY && problem.isEmpty()) {
             problem = health.reason(keep);
         }
-        String ingress = keep.addresses().get(names.ingressNetwork(app.app(), name));
-        for (AppManifest.Port p : decl.ports()) {
-            listeners.target(key + "/" + p.name(), keep.running() && ingress != null
-                    ? Optional.of(new InetSocketAddress(ingress, p.port())) : Optional.empty());
-        }
         return new SupervisorStatus.Container(name, keep.id(), decl.image(), lifecycle, keep.running(), verdict,
                 backoff.total(key), problem, Optional.empty(), sandboxCounts(decl, keep), report(decl, keep));
+    }
+
+    private void replaced(AppPass app, String name, ContainerInfo other) {
+        LOG.info("app={} container={} event=replaced id={}", app.app(), name, other.id().substring(0, 12));
+        runtime.remove(other.id());
+    }
+
+    /** The service's name, or while an old container beside it still has that name, the other of two. */
+    private String freeName(String app, String name, List<ContainerInfo> others) {
+        String base = names.container(app, name);
+        boolean taken = others.stream().anyMatch(o -> o.name().replaceFirst("^/", "").equals(base));
+        return taken ? base + "-next" : base;
     }
 
     /** A sandbox host's counts, asked on its health port: how many sandboxes it made and ended. */

@@ -10,6 +10,7 @@ import org.hearth.core.network.EgressConfig;
 import org.hearth.core.overlay.OverlayProvider;
 import org.hearth.core.pairing.PairingState;
 import org.hearth.core.runtime.ContainerRuntime;
+import org.hearth.core.runtime.HearthLabels;
 import org.hearth.core.volume.AppVolumes;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -24,6 +25,7 @@ import java.nio.file.WatchKey;
 import java.nio.file.WatchService;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -45,6 +47,7 @@ public final class Supervisor implements AutoCloseable {
     private final InetAddress publicAddress;
     private final InstalledApps apps;
     private final AppStorage storage;
+    private final AppUpgrades upgrades;
     private final ReconcilePass pass;
     /** Cleared by {@link #stop} and, under the lock every pass holds, by {@link #shutdown}. */
     private volatile boolean running = true;
@@ -62,6 +65,7 @@ public final class Supervisor implements AutoCloseable {
         this.publicAddress = publicAddress;
         this.apps = new InstalledApps(home.stateDir("apps"));
         this.storage = new AppStorage(volumes, runtime, home.instanceId());
+        this.upgrades = new AppUpgrades(home.state().resolve("upgrades"));
         PairingState pairing = new PairingState(home.state().resolve("pairing"));
         this.pass = new ReconcilePass(home.instanceId(), runtime, overlay, publicAddress, egress, apps, storage,
                 home.state().resolve("certificates"), () -> {
@@ -81,6 +85,7 @@ public final class Supervisor implements AutoCloseable {
     public void run() {
         LOG.info("event=supervisor-started pid={} overlay={} public={} steps={}", ProcessHandle.current().pid(),
                 overlay.name(), publicAddress.getHostAddress(), String.join(",", pass.stepNames()));
+        recoverUpgrades();
         try (WatchService watch = FileSystems.getDefault().newWatchService()) {
             apps.dir().register(watch, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_MODIFY);
             while (running) {
@@ -246,6 +251,180 @@ public final class Supervisor implements AutoCloseable {
         apps.install(manifest.app(), text);
         LOG.info("app={} event=installed version={}", manifest.app(), manifest.version());
         return "installed " + manifest.app() + " " + manifest.version();
+    }
+
+    /**
+     * Upgrades an installed app to the manifest {@code toText}: its containers with volumes stopped,
+     * its volumes closed and copied aside (still encrypted), the new manifest installed, and then up
+     * to {@code deadline} for the new version to be healthy. When it is not (an image that does not
+     * start, a health check never green, a crash loop), the old manifest and the copies come back
+     * and the old version starts on its data as it was. Each step is recorded first, so a supervisor
+     * killed on the way undoes it at its next start ({@link #recoverUpgrades}).
+     *
+     * @return what the owner is told
+     * @throws RolledBackException when the new version failed and the old one is back
+     */
+    public String upgrade(String file, String toText, Duration deadline)
+            throws IOException, InterruptedException, RolledBackException {
+        AppManifest to = ManifestReader.read(file, toText);
+        InstalledApps.Installed current = apps.list().stream().filter(i -> i.app().equals(to.app())).findFirst()
+                .filter(i -> i.manifest().isPresent())
+                .orElseThrow(() -> new IllegalArgumentException(to.app() + " is not installed (hearth app install " + to.app() + ")"));
+        AppManifest from = current.manifest().get();
+        String fromText = java.nio.file.Files.readString(current.file());
+        List<ManifestProblem> problems = InstallChecks.check(file, toText, to, runtime, apps.list());
+        if (!problems.isEmpty()) {
+            throw new ManifestException(problems);
+        }
+        AppUpgrades.Upgrade upgrade = new AppUpgrades.Upgrade(to.app(), fromText, toText, to.version(), AppUpgrades.Phase.SNAPSHOT);
+        synchronized (this) {
+            LOG.info("app={} event=upgrade-requested from={} to={}", to.app(), from.version(), to.version());
+            upgrades.record(upgrade);
+            try {
+                storage.snapshot(from);
+            } catch (IOException | RuntimeException e) {
+                storage.dropSnapshots(from);
+                upgrades.finished(to.app());
+                throw e;
+            }
+            upgrades.record(upgrade.at(AppUpgrades.Phase.STARTED));
+            if (to.migrate().isPresent()) {
+                storage.hold(to.app(), "upgrading to " + to.version() + ": its data is being migrated");
+            }
+            apps.install(to.app(), toText);
+            LOG.info("app={} event=upgrade-started from={} to={}", to.app(), from.version(), to.version());
+        }
+        Optional<String> migrationFailed = to.migrate().isPresent() ? migrate(from, to) : Optional.empty();
+        storage.release(to.app());
+        if (migrationFailed.isPresent()) {
+            return rolledBack(upgrade, from, to, migrationFailed.get(), deadline);
+        }
+        passAndRecordStatus();
+        Optional<String> failed = awaitHealthy(to.app(), to.version(), deadline);
+        if (failed.isEmpty()) {
+            synchronized (this) {
+                storage.dropSnapshots(from);
+                upgrades.finished(to.app());
+            }
+            LOG.info("app={} event=upgraded from={} to={}", to.app(), from.version(), to.version());
+            return "upgraded " + to.app() + " from " + from.version() + " to " + to.version();
+        }
+        return rolledBack(upgrade, from, to, failed.get(), deadline);
+    }
+
+    /** Undoes a failed upgrade, waits for the old version, and says what happened. */
+    private String rolledBack(AppUpgrades.Upgrade upgrade, AppManifest from, AppManifest to, String why, Duration deadline)
+            throws IOException, InterruptedException, RolledBackException {
+        LOG.warn("app={} event=upgrade-failed to={} reason=\"{}\"", to.app(), to.version(), why);
+        rollBack(upgrade.at(AppUpgrades.Phase.ROLLING_BACK), from, to);
+        passAndRecordStatus();
+        Optional<String> back = awaitHealthy(from.app(), from.version(), deadline);
+        throw new RolledBackException("the upgrade of " + to.app() + " to " + to.version() + " failed: " + why + "; "
+                + from.app() + " " + from.version() + " is back, with its data as it was before the upgrade"
+                + back.map(b -> ", but is not healthy yet: " + b).orElse(""));
+    }
+
+    /**
+     * Runs the new version's migration on the app's volumes (the old data is already copied aside);
+     * empty when it exited 0, else why not. Its output goes to the supervisor's log.
+     */
+    private Optional<String> migrate(AppManifest from, AppManifest to) throws IOException {
+        AppManifest.Migrate migrate = to.migrate().orElseThrow();
+        String what = "its migration (" + String.join(" ", migrate.command()) + ")";
+        Map<String, Path> folders;
+        synchronized (this) {
+            folders = storage.open(to.app(), to.containers().get(migrate.container()));
+        }
+        LOG.info("app={} event=migration-started from={} to={}", to.app(), from.version(), to.version());
+        try {
+            ContainerRuntime.Run run = runtime.run(pass.specs.migration(to, from.version(), folders), migrate.timeoutOrDefault());
+            LOG.info("app={} event=migration-finished exit={} stdout=\"{}\" stderr=\"{}\"", to.app(), run.exitCode(),
+                    run.output().stdout().strip(), run.output().stderr().strip());
+            if (run.exitCode() == 0) {
+                return Optional.empty();
+            }
+            String said = run.output().stderr().strip();
+            said = said.isEmpty() ? "" : " (" + said.substring(said.lastIndexOf('\n') + 1) + ")";
+            return Optional.of(what + " exited " + run.exitCode() + said);
+        } catch (RuntimeException e) {
+            removeMigrations(to.app());
+            return Optional.of(what + " did not finish within " + migrate.timeoutOrDefault().toSeconds() + " s: " + e.getMessage());
+        }
+    }
+
+    /** A migration's one-off container a failure or a killed supervisor left behind. */
+    private void removeMigrations(String app) {
+        runtime.containers(Map.of(HearthLabels.INSTANCE, home.instanceId(), HearthLabels.MIGRATION, app))
+                .forEach(c -> runtime.remove(c.id()));
+    }
+
+    /** An upgrade that failed and was undone: the message says why, and that the old version is back. */
+    public static final class RolledBackException extends Exception {
+        RolledBackException(String message) {
+            super(message);
+        }
+    }
+
+    /** The old manifest and the volumes' copies back; the next pass starts the old version. */
+    private synchronized void rollBack(AppUpgrades.Upgrade upgrade, AppManifest from, AppManifest to) throws IOException {
+        upgrades.record(upgrade);
+        removeMigrations(from.app());
+        storage.release(from.app());
+        storage.stopAndClose(to);
+        apps.install(from.app(), upgrade.fromText());
+        storage.restore(from);
+        upgrades.finished(from.app());
+        LOG.info("app={} event=upgrade-rolled-back to={}", from.app(), from.version());
+    }
+
+    /**
+     * An upgrade a killed supervisor left half done is undone before the first pass: before its
+     * snapshot was whole, the old version never stopped using its data (partial copies go); after, the
+     * old manifest and the copies come back.
+     */
+    synchronized void recoverUpgrades() {
+        for (AppUpgrades.Upgrade u : upgrades.unfinished()) {
+            try {
+                AppManifest from = ManifestReader.read("the manifest before the upgrade of " + u.app(), u.fromText());
+                if (u.phase() == AppUpgrades.Phase.SNAPSHOT) {
+                    storage.dropSnapshots(from);
+                    upgrades.finished(u.app());
+                } else {
+                    rollBack(u.at(AppUpgrades.Phase.ROLLING_BACK), from, ManifestReader.read("the upgrade of " + u.app(), u.toText()));
+                }
+                LOG.warn("app={} event=upgrade-undone-after-restart to={} phase={}", u.app(), u.toVersion(), u.phase());
+            } catch (IOException | RuntimeException e) {
+                LOG.error("app={} event=upgrade-recovery-failed error=\"{}\"", u.app(), e.getMessage(), e);
+            }
+        }
+    }
+
+    /**
+     * Waits for the app at {@code version} to be healthy; empty when it is, else why not: a failure
+     * the status shows for 5 s on end (a crash loop, a container that cannot start), or the deadline.
+     */
+    private Optional<String> awaitHealthy(String app, String version, Duration deadline) throws InterruptedException {
+        long end = System.nanoTime() + deadline.toNanos();
+        String last = "not seen yet";
+        long failingSince = 0;
+        while (System.nanoTime() < end) {
+            Optional<SupervisorStatus.App> a = SupervisorStatus.readFrom(statusFile(home)).flatMap(s -> s.app(app))
+                    .filter(x -> x.version().equals(version));
+            if (a.isPresent()) {
+                SupervisorStatus.AppState state = a.get().state();
+                if (state == SupervisorStatus.AppState.HEALTHY) {
+                    return Optional.empty();
+                }
+                last = state.label() + a.get().problem().map(p -> " (" + p + ")").orElse("");
+                boolean failing = state == SupervisorStatus.AppState.FAILING || state == SupervisorStatus.AppState.LOCKED;
+                failingSince = failing ? (failingSince == 0 ? System.nanoTime() : failingSince) : 0;
+                if (failing && System.nanoTime() - failingSince > Duration.ofSeconds(5).toNanos()) {
+                    return Optional.of(last);
+                }
+            }
+            Thread.sleep(500);
+        }
+        return Optional.of("not healthy within " + deadline.toSeconds() + " s: " + last);
     }
 
     /**

@@ -60,6 +60,13 @@ final class SupervisorActions implements ControlActions {
     }
 
     @Override
+    public String upgrade(String app, Optional<String> version, java.time.Duration deadline) throws Exception {
+        String installed = supervisor.manifest(app).map(org.hearth.core.manifest.AppManifest::version)
+                .orElseThrow(() -> new IllegalArgumentException(app + " is not installed (hearth app install " + app + ")"));
+        return catalog.upgrade(app, installed, version, deadline, supervisor::upgrade);
+    }
+
+    @Override
     public String remove(String app, boolean keepData) throws Exception {
         return supervisor.remove(app, keepData);
     }

@@ -5,12 +5,14 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.hearth.core.Backoff;
 import org.hearth.core.OwnerOnlyFile;
+import org.hearth.core.SystemTool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
@@ -210,6 +212,65 @@ public final class AppVolumes {
 
     public synchronized void close(String volume) throws IOException {
         backend.close(volume);
+    }
+
+    /**
+     * Copies a closed volume's file aside, as it is on disk: the snapshot is as encrypted as the volume,
+     * under the same key, and sparse where the volume is. One snapshot per volume; a new one replaces it.
+     */
+    public synchronized void snapshot(String volume) throws IOException {
+        // A plain (development) volume is a folder that is always "open"; its containers are stopped all the same.
+        if (backend.encrypted() && backend.isOpen(volume)) {
+            throw new IOException("volume " + volume + " is open; close it before its snapshot");
+        }
+        Path file = backend.backingFile(volume);
+        Path partial = file.resolveSibling(file.getFileName() + ".snapshot-partial");
+        deleteTree(partial);
+        SystemTool.run("cp", "-a", "--sparse=always", "--reflink=auto", file.toString(), partial.toString());
+        deleteTree(snapshotOf(volume));
+        Files.move(partial, snapshotOf(volume), StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /** Puts a closed volume back as its snapshot was, and keeps no snapshot. */
+    public synchronized void restore(String volume) throws IOException {
+        if (backend.encrypted() && backend.isOpen(volume)) {
+            throw new IOException("volume " + volume + " is open; close it before restoring it");
+        }
+        Path file = backend.backingFile(volume);
+        if (!Files.exists(snapshotOf(volume))) {
+            throw new IOException("volume " + volume + " has no snapshot to restore");
+        }
+        Path replaced = file.resolveSibling(file.getFileName() + ".replaced");
+        deleteTree(replaced);
+        if (Files.exists(file)) {
+            Files.move(file, replaced, StandardCopyOption.ATOMIC_MOVE);
+        }
+        Files.move(snapshotOf(volume), file, StandardCopyOption.ATOMIC_MOVE);
+        deleteTree(replaced);
+    }
+
+    public synchronized boolean hasSnapshot(String volume) {
+        return Files.exists(snapshotOf(volume));
+    }
+
+    public synchronized void dropSnapshot(String volume) throws IOException {
+        deleteTree(snapshotOf(volume));
+    }
+
+    private Path snapshotOf(String volume) {
+        Path file = backend.backingFile(volume);
+        return file.resolveSibling(file.getFileName() + ".snapshot");
+    }
+
+    private static void deleteTree(Path path) throws IOException {
+        if (!Files.exists(path, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        try (java.util.stream.Stream<Path> all = Files.walk(path)) {
+            for (Path p : all.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
     }
 
     /** Grows a closed volume (its containers stopped, the volume closed, by the caller). */

@@ -97,6 +97,19 @@ class CatalogTrustTest {
     }
 
     @Test
+    void theOwnerAppsCheckAsksACatalogAtMostOncePerIntervalAndSeesANewRelease() throws Exception {
+        publish(1, "1.0.0", key, later());
+        assertThat(catalogs.refreshIfOlderThan(Duration.ofMinutes(1))).as("never checked").singleElement()
+                .satisfies(r -> assertThat(r.after()).isEqualTo(1));
+        publish(2, "1.1.0", key, later());
+        assertThat(box(key.publicKey(), NOW.plusSeconds(59)).refreshIfOlderThan(Duration.ofMinutes(1))).as("checked 59 s ago").isEmpty();
+        assertThat(catalogs.find("echo", Optional.empty()).release().version()).isEqualTo("1.0.0");
+        assertThat(box(key.publicKey(), NOW.plusSeconds(61)).refreshIfOlderThan(Duration.ofMinutes(1))).as("checked 61 s ago")
+                .singleElement().satisfies(r -> assertThat(r.after()).isEqualTo(2));
+        assertThat(catalogs.find("echo", Optional.empty()).release().version()).isEqualTo("1.1.0");
+    }
+
+    @Test
     void oneFlippedByteInTheIndexIsRefusedAndTheHeldIndexKept() throws Exception {
         publish(1, "1.0.0", key, later());
         catalogs.refresh();

@@ -142,6 +142,23 @@ class ManifestReaderTest {
     }
 
     @Test
+    void aNewSpecStartsBesideTheOldOnlyWhereNoVolumeAndNoPeerWouldSeeTwo() {
+        AppManifest mail = ManifestReader.read(Path.of("../manifests/mail/app.yaml"));
+
+        // The internet-facing parsers are reached only through their listeners, and keep nothing.
+        for (String beside : List.of("smtp-in", "wellknown")) {
+            assertThat(mail.rolloutOf(beside)).as(beside).isEqualTo(AppManifest.Rollout.BESIDE);
+        }
+        // Volumes have one writer; the scanner has volumes and peers that reach it by name.
+        for (String replaced : List.of("imap", "spam", "outbound", "webmail")) {
+            assertThat(mail.rolloutOf(replaced)).as(replaced).isEqualTo(AppManifest.Rollout.REPLACE);
+        }
+        AppManifest twoContainers = ManifestReader.read(MANIFESTS.resolve("valid/two-containers.yaml"));
+        assertThat(twoContainers.rolloutOf("echo")).as("reached by its client").isEqualTo(AppManifest.Rollout.REPLACE);
+        assertThat(twoContainers.migrate()).isEmpty();
+    }
+
+    @Test
     void emptyOrScalarDocumentIsRefusedPlainly() {
         assertThatThrownBy(() -> ManifestReader.read("empty.yaml", "just text"))
                 .isInstanceOf(ManifestException.class)

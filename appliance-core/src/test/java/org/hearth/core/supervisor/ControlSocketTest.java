@@ -71,6 +71,10 @@ class ControlSocketTest {
                 throw new UnsupportedOperationException();
             }
 
+            public String upgrade(String app, Optional<String> version, java.time.Duration deadline) {
+                throw new UnsupportedOperationException();
+            }
+
             public String remove(String app, boolean keepData) {
                 calls.add("remove " + app + " " + keepData);
                 return "removed " + app;

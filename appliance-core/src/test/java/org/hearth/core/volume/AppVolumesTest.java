@@ -82,4 +82,28 @@ class AppVolumesTest {
         assertThat(volumes.locked()).isFalse();
         assertThat(failures).as("a right passphrase clears the count").doesNotExist();
     }
+
+    @Test
+    void aSnapshotPutsTheVolumeBackExactlyAsItWasAndIsGoneAfter() throws Exception {
+        AppVolumes volumes = volumes();
+        Path data = volumes.open("app-data", 1 << 20);
+        Files.writeString(data.resolve("kept"), "before the upgrade");
+        volumes.close("app-data");
+        volumes.snapshot("app-data");
+        assertThat(volumes.hasSnapshot("app-data")).isTrue();
+
+        Files.writeString(data.resolve("kept"), "changed by the new version");
+        Files.writeString(data.resolve("new"), "written by the new version");
+        volumes.restore("app-data");
+
+        Path back = volumes.open("app-data", 1 << 20);
+        assertThat(Files.readString(back.resolve("kept"))).isEqualTo("before the upgrade");
+        assertThat(back.resolve("new")).doesNotExist();
+        assertThat(volumes.hasSnapshot("app-data")).isFalse();
+        assertThatThrownBy(() -> volumes.restore("app-data")).hasMessageContaining("has no snapshot to restore");
+
+        volumes.snapshot("app-data");
+        volumes.dropSnapshot("app-data");
+        assertThat(volumes.hasSnapshot("app-data")).isFalse();
+    }
 }

@@ -20,7 +20,7 @@ public final class Probe {
 
     public static void main(String[] args) throws IOException {
         if (args.length == 0) {
-            System.err.println("usage: probe identity | write PATH... | echo-server PORT... | connect HOST PORT | sleep"
+            System.err.println("usage: probe identity | write PATH... | write-and-fail CODE PATH... | echo-server PORT... | connect HOST PORT | sleep"
                     + " | obedient-server PORT | resolve NAME | security-providers");
             System.exit(2);
         }
@@ -44,6 +44,13 @@ public final class Probe {
                 for (int i = 1; i < args.length; i++) {
                     write(Path.of(args[i]));
                 }
+            }
+            case "write-and-fail" -> {
+                for (int i = 2; i < args.length; i++) {
+                    write(Path.of(args[i]));
+                }
+                System.err.println("probe: wrote and failed on purpose");
+                System.exit(Integer.parseInt(args[1]));
             }
             default -> {
                 System.err.println("probe: unknown command " + args[0]);
