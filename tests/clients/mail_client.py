@@ -291,6 +291,31 @@ def flood(host, port, sender, rcpt, count, marker, seconds=120, sources=None):
             "slowest_banner_seconds": round(max(banners), 2) if banners else None}
 
 
+def trickle(host, port, sender, rcpt, marker, seconds, interval=0.3):
+    """One message per connection, one after the other, for `seconds`: a sender that keeps sending
+    while the box changes under it. Message i says "marker i"; returns each one's final reply code,
+    or "error: ..." for a connection that broke, in order."""
+    codes, end, i = [], time.time() + seconds, 0
+    while time.time() < end:
+        m = email.message.EmailMessage()
+        m["From"], m["To"], m["Subject"] = sender, rcpt, "%s %d" % (marker, i)
+        m.set_content("trickle %s %d" % (marker, i))
+        try:
+            with smtplib.SMTP(host, port, timeout=60) as s:
+                s.ehlo("trickle.example.org")
+                s.sendmail(sender, [rcpt], m.as_bytes())
+                codes.append("250")
+        except smtplib.SMTPResponseException as e:
+            codes.append(str(e.smtp_code))
+        except smtplib.SMTPRecipientsRefused as e:
+            codes.append(str(list(e.recipients.values())[0][0]))
+        except (OSError, smtplib.SMTPException) as e:
+            codes.append("error: " + type(e).__name__)
+        i += 1
+        time.sleep(interval)
+    return {"codes": codes}
+
+
 def resolve(server, name, timeout=3):
     """An A lookup asked of one DNS server over UDP (dnspython, Debian's, as dkimpy uses it)."""
     sys.path.append("/usr/lib/python3/dist-packages")
@@ -331,7 +356,7 @@ def main():
     cmd, args = sys.argv[1], json.loads(sys.argv[2])
     result = {"resolve": resolve, "send": send, "submit": submit, "send_attachments": send_attachments, "fetch": fetch, "search": search_all, "create": create,
               "move": move,
-              "idle": idle, "flood": flood, "probe": probe}[cmd](**args)
+              "idle": idle, "flood": flood, "trickle": trickle, "probe": probe}[cmd](**args)
     print(json.dumps(result))
 
 

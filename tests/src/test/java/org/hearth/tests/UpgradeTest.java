@@ -46,6 +46,8 @@ class UpgradeTest {
     private static final String APP = "upgrade-echo";
     private static final int PORT = 17310;
     private static final int FRONT_PORT = 17311;
+    /** The probe as a program: a migration runs its command itself, not as arguments to the image's entrypoint. */
+    private static final String PROBE = "java, -cp, /app, org.hearth.tests.probe.Probe";
     private static Engine engine;
     private static ContainerRuntime runtime;
     private static Path state;
@@ -83,8 +85,8 @@ class UpgradeTest {
                 // Serves, but not where its health check looks.
                 new String[] {"1.2.0", "[echo-server, \"7001\"]", ""},
                 // Would serve, but its migration writes half its change and fails.
-                new String[] {"1.3.0", "[echo-server, \"7000\"]", "[write-and-fail, \"3\", /data/half-migrated]"},
-                new String[] {"2.0.0", "[echo-server, \"7000\", \"7002\"]", "[write, /data/migrated-to-2.0.0]"})) {
+                new String[] {"1.3.0", "[echo-server, \"7000\"]", "[" + PROBE + ", write-and-fail, \"3\", /data/half-migrated]"},
+                new String[] {"2.0.0", "[echo-server, \"7000\", \"7002\"]", "[" + PROBE + ", write, /data/migrated-to-2.0.0]"})) {
             Files.writeString(folder.resolve("app.yaml"), manifest(release[0], release[1], release[2]));
             hearth.ok("catalog", "build", "--key", state.resolve("catalog.key").toString(), "--out", state.resolve("published").toString(),
                     "--name", "test", "--manifests", state.resolve("manifests").toString());
@@ -159,7 +161,7 @@ class UpgradeTest {
     void aMigrationThatFailsIsRolledBackWithWhatItWrote() throws Exception {
         HearthCli.Result r = hearth.run("app", "upgrade", APP, "1.3.0", "--timeout", "60");
         assertThat(r.exitCode()).as(r.stdout() + r.stderr()).isEqualTo(1);
-        assertThat(r.stderr()).contains("to 1.3.0 failed: its migration (write-and-fail 3 /data/half-migrated) exited 3"
+        assertThat(r.stderr()).contains("to 1.3.0 failed: its migration (java -cp /app org.hearth.tests.probe.Probe write-and-fail 3 /data/half-migrated) exited 3"
                 + " (probe: wrote and failed on purpose)");
         assertOldVersionServingWithItsData();
         assertThat(data("half-migrated")).as("what the failed migration wrote").isFalse();

@@ -4,11 +4,11 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /** Version numbers as manifests write them ({@code 1.2.3}, optionally {@code -suffix}), ordered by their numbers. */
-record Versions(int major, int minor, int patch, String suffix) implements Comparable<Versions> {
+public record Versions(int major, int minor, int patch, String suffix) implements Comparable<Versions> {
 
     private static final Pattern FORM = Pattern.compile("(\\d{1,6})\\.(\\d{1,6})\\.(\\d{1,6})(-[0-9A-Za-z.-]+)?");
 
-    static Versions parse(String text) {
+    public static Versions parse(String text) {
         Matcher m = text == null ? null : FORM.matcher(text);
         if (m == null || !m.matches()) {
             throw new IllegalArgumentException("version \"" + text + "\" is not of the form 1.2.3 or 1.2.3-suffix");

@@ -149,13 +149,14 @@ final class AppCommand {
     }
 
     @Command(name = "upgrade", mixinStandardHelpOptions = true,
-            description = "Upgrade an installed app from the catalogs (to VERSION, or the newest): its data copied aside, "
-                    + "the new version started, and if it is not healthy in time, the old version and its data back.")
+            description = "Upgrade an installed app from the catalogs (to VERSION, or the newest), or to a manifest file's version "
+                    + "(development): its data copied aside, the new version started, and if it is not healthy in time, "
+                    + "the old version and its data back.")
     static final class Upgrade implements Callable<Integer> {
         @ParentCommand
         AppCommand app;
 
-        @Parameters(index = "0", paramLabel = "NAME")
+        @Parameters(index = "0", paramLabel = "NAME|MANIFEST")
         String name;
 
         @Parameters(index = "1", arity = "0..1", paramLabel = "VERSION")
@@ -168,8 +169,16 @@ final class AppCommand {
         @Override
         public Integer call() throws Exception {
             // A rollback comes back as the request's failure: its message on standard error, exit status 1.
-            System.out.println(ControlClient.message(app.home(), new ControlRequest.UpgradeApp(name, Optional.ofNullable(version),
-                    timeoutSeconds)));
+            ControlRequest request;
+            if (Files.isRegularFile(Path.of(name))) {
+                if (version != null) {
+                    throw new IllegalArgumentException("a manifest file names its own version: leave out " + version);
+                }
+                request = new ControlRequest.UpgradeFromManifest(name, Files.readString(Path.of(name)), timeoutSeconds);
+            } else {
+                request = new ControlRequest.UpgradeApp(name, Optional.ofNullable(version), timeoutSeconds);
+            }
+            System.out.println(ControlClient.message(app.home(), request));
             return 0;
         }
     }

@@ -89,6 +89,10 @@ public final class DockerRuntime implements ContainerRuntime {
         if (!networks.isEmpty() && !networks.get(0).getValue().isEmpty()) {
             cmd.withAliases(networks.get(0).getValue());
         }
+        if (!spec.entrypoint().isEmpty()) {
+            // Set, it also keeps the image's CMD out: the command below is all the program gets.
+            cmd.withEntrypoint(spec.entrypoint());
+        }
         if (!spec.command().isEmpty()) {
             cmd.withCmd(spec.command());
         }

@@ -123,7 +123,7 @@ final class ContainerSpecs {
         AppManifest.Migrate migrate = to.migrate().orElseThrow();
         AppManifest.Container decl = to.containers().get(migrate.container());
         ContainerSpec spec = ContainerSpec.of(decl.image())
-                .withCommand(migrate.command())
+                .runningProgram(migrate.command())
                 .withEnv(BoxName.expand(decl.environment(), boxDomain.get(), to))
                 .withEnv(Map.of("HEARTH_MIGRATE_FROM", fromVersion, "HEARTH_MIGRATE_TO", to.version()))
                 .withLimits(decl.memoryBytes(), decl.pids())

@@ -20,6 +20,8 @@ interface ControlActions {
 
     String upgrade(String app, Optional<String> version, java.time.Duration deadline) throws Exception;
 
+    String upgradeFromManifest(String file, String manifest, java.time.Duration deadline) throws Exception;
+
     String remove(String app, boolean keepData) throws Exception;
 
     ControlReply addDevice(String name, Optional<String> zeroTierMember) throws Exception;

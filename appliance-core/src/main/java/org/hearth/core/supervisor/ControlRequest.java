@@ -20,6 +20,7 @@ import java.util.Optional;
         @JsonSubTypes.Type(value = ControlRequest.InstallApp.class, name = "install-app"),
         @JsonSubTypes.Type(value = ControlRequest.InstallFromCatalog.class, name = "install-from-catalog"),
         @JsonSubTypes.Type(value = ControlRequest.UpgradeApp.class, name = "upgrade-app"),
+        @JsonSubTypes.Type(value = ControlRequest.UpgradeFromManifest.class, name = "upgrade-from-manifest"),
         @JsonSubTypes.Type(value = ControlRequest.RemoveApp.class, name = "remove-app"),
         @JsonSubTypes.Type(value = ControlRequest.AddDevice.class, name = "add-device"),
         @JsonSubTypes.Type(value = ControlRequest.RemoveDevice.class, name = "remove-device"),
@@ -81,6 +82,14 @@ public sealed interface ControlRequest {
         @Override
         public ControlReply applyTo(ControlActions daemon) throws Exception {
             return ControlReply.of(daemon.upgrade(app, version, java.time.Duration.ofSeconds(seconds)));
+        }
+    }
+
+    /** An upgrade to a manifest file's version (development: the images are built here, no catalog). */
+    record UpgradeFromManifest(String file, String manifest, int seconds) implements ControlRequest {
+        @Override
+        public ControlReply applyTo(ControlActions daemon) throws Exception {
+            return ControlReply.of(daemon.upgradeFromManifest(file, manifest, java.time.Duration.ofSeconds(seconds)));
         }
     }
 

@@ -3,6 +3,9 @@ package org.hearth.core.supervisor;
 import com.github.dockerjava.api.DockerClient;
 import org.hearth.core.HearthHome;
 import org.hearth.core.catalog.CatalogInstaller;
+import org.hearth.core.catalog.Versions;
+import org.hearth.core.manifest.AppManifest;
+import org.hearth.core.manifest.ManifestReader;
 import org.hearth.core.runtime.ContainerRuntime;
 
 import java.net.InetAddress;
@@ -61,9 +64,21 @@ final class SupervisorActions implements ControlActions {
 
     @Override
     public String upgrade(String app, Optional<String> version, java.time.Duration deadline) throws Exception {
-        String installed = supervisor.manifest(app).map(org.hearth.core.manifest.AppManifest::version)
+        String installed = supervisor.manifest(app).map(AppManifest::version)
                 .orElseThrow(() -> new IllegalArgumentException(app + " is not installed (hearth app install " + app + ")"));
         return catalog.upgrade(app, installed, version, deadline, supervisor::upgrade);
+    }
+
+    @Override
+    public String upgradeFromManifest(String file, String manifest, java.time.Duration deadline) throws Exception {
+        AppManifest to = ManifestReader.read(file, manifest);
+        String installed = supervisor.manifest(to.app()).map(AppManifest::version)
+                .orElseThrow(() -> new IllegalArgumentException(to.app() + " is not installed (hearth app install " + file + ")"));
+        if (Versions.parse(to.version()).compareTo(Versions.parse(installed)) <= 0) {
+            throw new IllegalArgumentException(to.app() + " " + installed + " is installed; " + file + " has " + to.version()
+                    + ", not a newer version");
+        }
+        return supervisor.upgrade(file, manifest, deadline);
     }
 
     @Override

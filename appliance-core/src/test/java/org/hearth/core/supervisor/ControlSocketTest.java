@@ -75,6 +75,10 @@ class ControlSocketTest {
                 throw new UnsupportedOperationException();
             }
 
+            public String upgradeFromManifest(String file, String manifest, java.time.Duration deadline) {
+                throw new UnsupportedOperationException();
+            }
+
             public String remove(String app, boolean keepData) {
                 calls.add("remove " + app + " " + keepData);
                 return "removed " + app;
