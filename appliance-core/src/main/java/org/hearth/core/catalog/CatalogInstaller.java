@@ -45,11 +45,7 @@ public final class CatalogInstaller {
     public String upgrade(String app, String installedVersion, Optional<String> version, Duration deadline, Upgrade upgrade)
             throws Exception {
         Catalogs catalogs = catalogs();
-        List<String> told = new ArrayList<>();
-        for (Catalogs.Refreshed r : catalogs.refresh()) {
-            r.problem().ifPresent(p -> told.add("catalog " + r.source().name() + ": refresh refused: " + p
-                    + (r.before() > 0 ? " (using index " + r.before() + ")" : "")));
-        }
+        List<String> told = refreshed(catalogs);
         Catalogs.Found found = catalogs.find(app, version);
         if (Versions.parse(found.release().version()).compareTo(Versions.parse(installedVersion)) <= 0) {
             throw new CatalogException(app + " " + installedVersion + " is installed; catalog " + found.source().name()
@@ -75,12 +71,7 @@ public final class CatalogInstaller {
     public String install(String app, Optional<String> version, BiFunction<String, String, String> install) throws CatalogException {
         long start = System.nanoTime();
         Catalogs catalogs = catalogs();
-        List<String> told = new ArrayList<>();
-        // The freshest index each source offers; one that cannot be fetched or fails verification leaves the held one.
-        for (Catalogs.Refreshed r : catalogs.refresh()) {
-            r.problem().ifPresent(p -> told.add("catalog " + r.source().name() + ": refresh refused: " + p
-                    + (r.before() > 0 ? " (using index " + r.before() + ")" : "")));
-        }
+        List<String> told = refreshed(catalogs);
         Catalogs.Found found = catalogs.find(app, version);
         ReleaseFetcher.Fetched fetched = new ReleaseFetcher(docker, home.stateDir("catalog").resolve("downloads"), hearthVersion)
                 .fetch(found, line -> LOG.info("app={} event=catalog-fetch {}", app, line));
@@ -90,5 +81,18 @@ public final class CatalogInstaller {
                 found.index().version(), found.release().version(), fetched.imagesLoaded());
         told.add(install.apply(found.source().name() + ":" + found.release().manifest().path(), fetched.manifestText()));
         return String.join("\n", told);
+    }
+
+    /**
+     * Refreshes every source to the freshest index it offers; what the owner is told of one that
+     * cannot be fetched or fails verification (it leaves the held index in use).
+     */
+    private static List<String> refreshed(Catalogs catalogs) {
+        List<String> told = new ArrayList<>();
+        for (Catalogs.Refreshed r : catalogs.refresh()) {
+            r.problem().ifPresent(p -> told.add("catalog " + r.source().name() + ": refresh refused: " + p
+                    + (r.before() > 0 ? " (using index " + r.before() + ")" : "")));
+        }
+        return told;
     }
 }

@@ -106,6 +106,13 @@ public final class CatalogPublisher {
     }
 
     /** Adds to {@code out/keys.json} the statement, signed by {@code from}, that {@code to} signs the catalog from now on. */
+    /** Every app folder under {@code manifests} (one holding an {@code app.yaml}), in name order. */
+    public static List<Path> appFolders(Path manifests) throws IOException {
+        try (Stream<Path> all = Files.list(manifests)) {
+            return all.filter(d -> Files.isRegularFile(d.resolve("app.yaml"))).sorted().toList();
+        }
+    }
+
     public static void rollover(String catalog, Path out, CatalogKey.Signing from, CatalogKey.Public to, Clock clock)
             throws IOException {
         Path file = out.resolve(Catalogs.KEYS);

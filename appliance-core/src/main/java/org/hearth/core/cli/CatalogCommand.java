@@ -27,7 +27,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
-import java.util.stream.Stream;
 
 @Command(name = "catalog", mixinStandardHelpOptions = true,
         description = "The signed app catalogs this box installs from (appliance.yaml catalog.sources), and publishing one.",
@@ -170,9 +169,7 @@ final class CatalogCommand {
             if (apps != null) {
                 apps.forEach(a -> folders.add(from.resolve(a)));
             } else {
-                try (Stream<Path> s = Files.list(from)) {
-                    s.filter(d -> Files.isRegularFile(d.resolve("app.yaml"))).sorted().forEach(folders::add);
-                }
+                folders.addAll(CatalogPublisher.appFolders(from));
             }
             for (Path f : folders) {
                 if (!Files.isRegularFile(f.resolve("app.yaml"))) {

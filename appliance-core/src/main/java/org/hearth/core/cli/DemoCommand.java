@@ -180,10 +180,7 @@ final class DemoCommand implements Callable<Integer> {
             System.out.println("demo: catalog " + CATALOG + " (key " + pin.id() + ") pinned in " + config);
         }
         try (Engine engine = Engine.connect()) {
-            List<Path> apps;
-            try (java.util.stream.Stream<Path> all = Files.list(shipped.getParent().getParent())) {
-                apps = all.filter(d -> Files.isRegularFile(d.resolve("app.yaml"))).sorted().toList();
-            }
+            List<Path> apps = CatalogPublisher.appFolders(shipped.getParent().getParent());
             CatalogIndex index = new CatalogPublisher(engine.client(), Clock.systemUTC(), line -> System.out.println("demo: " + line))
                     .publish(CATALOG, apps, folder, CatalogKey.Signing.read(key), Duration.ofDays(365), true);
             System.out.println("demo: catalog " + CATALOG + " index " + index.version() + " in " + folder);

@@ -19,6 +19,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.nio.file.FileSystems;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardWatchEventKinds;
 import java.nio.file.WatchKey;
@@ -255,11 +256,13 @@ public final class Supervisor implements AutoCloseable {
 
     /**
      * Upgrades an installed app to the manifest {@code toText}: its containers with volumes stopped,
-     * its volumes closed and copied aside (still encrypted), the new manifest installed, and then up
-     * to {@code deadline} for the new version to be healthy. When it is not (an image that does not
-     * start, a health check never green, a crash loop), the old manifest and the copies come back
-     * and the old version starts on its data as it was. Each step is recorded first, so a supervisor
-     * killed on the way undoes it at its next start ({@link #recoverUpgrades}).
+     * its volumes closed and copied aside (still encrypted), the new manifest installed, its migration
+     * run if it declares one, and then up to {@code deadline} for the new version to be healthy (its
+     * stateless containers start beside the old ones: {@link RunServices}). When the migration fails
+     * or the new version is not healthy (an image that does not start, a health check never green, a
+     * crash loop), the old manifest and the copies come back and the old version starts on its data
+     * as it was. Each step is recorded first, so a supervisor killed on the way undoes it at its next
+     * start ({@link #recoverUpgrades}).
      *
      * @return what the owner is told
      * @throws RolledBackException when the new version failed and the old one is back
@@ -271,7 +274,7 @@ public final class Supervisor implements AutoCloseable {
                 .filter(i -> i.manifest().isPresent())
                 .orElseThrow(() -> new IllegalArgumentException(to.app() + " is not installed (hearth app install " + to.app() + ")"));
         AppManifest from = current.manifest().get();
-        String fromText = java.nio.file.Files.readString(current.file());
+        String fromText = Files.readString(current.file());
         List<ManifestProblem> problems = InstallChecks.check(file, toText, to, runtime, apps.list());
         if (!problems.isEmpty()) {
             throw new ManifestException(problems);
@@ -295,10 +298,11 @@ public final class Supervisor implements AutoCloseable {
             LOG.info("app={} event=upgrade-started from={} to={}", to.app(), from.version(), to.version());
         }
         Optional<String> migrationFailed = to.migrate().isPresent() ? migrate(from, to) : Optional.empty();
-        storage.release(to.app());
         if (migrationFailed.isPresent()) {
+            // Still held: no pass starts the new version on half-migrated data before it is put back.
             return rolledBack(upgrade, from, to, migrationFailed.get(), deadline);
         }
+        storage.release(to.app());
         passAndRecordStatus();
         Optional<String> failed = awaitHealthy(to.app(), to.version(), deadline);
         if (failed.isEmpty()) {
