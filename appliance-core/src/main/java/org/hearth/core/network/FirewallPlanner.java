@@ -25,12 +25,16 @@ public final class FirewallPlanner {
     /**
      * @param networkIds the engine's id of each planned network, by name
      * @param addresses  each running service container's address on each network, by container, then network name
+     * @param beside     the same for a service's second container, started beside the one serving while it takes
+     *                   over (manifest rollout: never a server of an edge): its flows to peers are open too, so it
+     *                   is ready when it does
      * @param gateways   the host's address on each network, by network name
      * @param egress     the appliance's egress settings (its resolver)
      */
     public static List<EdgeFirewall.NetworkRule> rules(AppManifest m, EngineNames names, NetworkPlan plan,
                                                        Map<String, String> networkIds,
                                                        Map<String, Map<String, String>> addresses,
+                                                       Map<String, Map<String, String>> beside,
                                                        Map<String, String> gateways, EgressConfig egress) {
         Map<String, EdgeFirewall.NetworkRule> rules = new LinkedHashMap<>();
         plan.networks().keySet().forEach(name -> rules.put(name,
@@ -53,8 +57,10 @@ public final class FirewallPlanner {
             if ((client.isEmpty() && !decl.containerPerUse()) || server.isEmpty()) {
                 return;
             }
-            List<EdgeFirewall.Flow> flows = ports.stream()
-                    .map(port -> new EdgeFirewall.Flow(client, server.get(), port)).toList();
+            List<Optional<String>> clients = new ArrayList<>(List.of(client));
+            addressOf(beside, from, network).filter(b -> !decl.containerPerUse()).ifPresent(b -> clients.add(Optional.of(b)));
+            List<EdgeFirewall.Flow> flows = clients.stream().flatMap(c -> ports.stream()
+                    .map(port -> new EdgeFirewall.Flow(c, server.get(), port))).toList();
             String bridge = EdgeFirewall.NetworkRule.bridgeOf(networkIds.get(network));
             rules.put(network, handOff ? new EdgeFirewall.NetworkRule(bridge, List.of(), flows)
                     : new EdgeFirewall.NetworkRule(bridge, flows, List.of()));

@@ -354,8 +354,12 @@ public final class OwnerAppServer implements Runnable {
         Catalogs catalogs = catalog.catalogs();
         answer.put("sources", catalogs.sources().size());
         // New releases show within a minute of being published; a failed check keeps the held index.
-        catalogs.refreshIfOlderThan(CATALOG_CHECK_INTERVAL).forEach(r -> r.problem().ifPresent(p ->
-                problems.add(r.source().name() + ": could not check for new releases: " + p)));
+        try {
+            catalogs.refreshIfOlderThan(CATALOG_CHECK_INTERVAL).forEach(r -> r.problem().ifPresent(p ->
+                    problems.add(r.source().name() + ": could not check for new releases: " + p)));
+        } catch (RuntimeException e) {
+            problems.add("could not check for new releases: " + e.getMessage());
+        }
         for (Catalogs.Held held : catalogs.held()) {
             held.problem().ifPresent(p -> problems.add(held.source().name() + ": " + p));
             for (CatalogIndex.App app : held.index().map(CatalogIndex::apps).orElse(java.util.List.of())) {

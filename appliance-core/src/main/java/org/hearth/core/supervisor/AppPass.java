@@ -39,8 +39,10 @@ final class AppPass {
     final Map<String, String> networkIds = new HashMap<>();
     /** The host's address on each planned network, by name. */
     final Map<String, String> gateways = new HashMap<>();
-    /** The running service container of each role. */
+    /** The running service container of each role: the one serving. */
     final Map<String, ContainerInfo> running = new HashMap<>();
+    /** A role's second running container while it takes over from the one serving (manifest rollout beside). */
+    final Map<String, ContainerInfo> beside = new HashMap<>();
     /** The opened volumes of each service role (container path to host folder), or why they could not open. */
     final Map<String, Map<String, Path>> dataFolders = new HashMap<>();
     final Map<String, Unavailable> storageProblems = new HashMap<>();
@@ -91,6 +93,13 @@ final class AppPass {
     Map<String, Map<String, String>> addresses() {
         Map<String, Map<String, String>> out = new HashMap<>();
         running.forEach((role, info) -> out.put(role, info.addresses()));
+        return out;
+    }
+
+    /** The same for each role's container started beside the one serving. */
+    Map<String, Map<String, String>> besideAddresses() {
+        Map<String, Map<String, String>> out = new HashMap<>();
+        beside.forEach((role, info) -> out.put(role, info.addresses()));
         return out;
     }
 

@@ -228,6 +228,10 @@ final class AppStorage {
      * aside as it is on disk (still encrypted). Needs storage unlocked: the new version must open them.
      */
     void snapshot(AppManifest m) throws IOException {
+        if (volumeNames(m).isEmpty()) {
+            // Nothing to copy: its containers are all replaced or started beside.
+            return;
+        }
         if (storage().locked()) {
             throw new AppVolumes.LockedException();
         }

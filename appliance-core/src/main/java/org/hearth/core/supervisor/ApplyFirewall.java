@@ -30,6 +30,6 @@ final class ApplyFirewall implements AppStep {
     @Override
     public void apply(AppPass app) {
         firewalls.apply(app.app(), FirewallPlanner.rules(app.manifest, names, app.plan, app.networkIds,
-                app.addresses(), app.gateways, egress));
+                app.addresses(), app.besideAddresses(), app.gateways, egress));
     }
 }

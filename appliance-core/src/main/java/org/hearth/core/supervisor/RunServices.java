@@ -96,40 +96,46 @@ final class RunServices implements AppStep {
                     Optional.of(unavailable.reason()), Optional.empty());
         }
         ContainerSpec spec = specs.spec(app, name, app.dataFolders.getOrDefault(name, Map.of()));
-        String hash = ContainerSpecs.hash(spec, imageId.get());
+        String base = names.container(app.app(), name);
+        // Hashed under the service's own name, whichever of two names the container gets.
+        String hash = ContainerSpecs.hash(spec.withName(base), imageId.get());
         ContainerInfo keep = existing.stream()
                 .filter(i -> hash.equals(i.labels().get(HearthLabels.SPEC_HASH)))
                 .max(Comparator.comparing(ContainerInfo::running))
                 .orElse(null);
-        boolean beside = app.manifest.rolloutOf(name) == AppManifest.Rollout.BESIDE;
         // Before anything is removed or made: a folder that cannot be written leaves the containers as they are.
         secrets.refresh(app.app(), name, decl, keep == null);
         ContainerInfo current = keep;
         List<ContainerInfo> others = existing.stream().filter(i -> current == null || !i.id().equals(current.id())).toList();
-        if (!beside) {
-            others.forEach(other -> replaced(app, name, other));
-        }
+        // Beside: the one serving now stays while its successor starts; a role never has more than these two.
+        Optional<ContainerInfo> old = app.manifest.rolloutOf(name) == AppManifest.Rollout.BESIDE
+                ? servingAmong(others, decl, app.now) : Optional.empty();
+        others.stream().filter(o -> old.isEmpty() || !o.id().equals(old.get().id())).forEach(o -> replaced(app, name, o));
+        boolean baseTaken = old.filter(o -> o.name().replaceFirst("^/", "").equals(base)).isPresent();
         Optional<String> problem = Optional.empty();
         try {
-            keep = start(app, key, name, spec.withName(freeName(app.app(), name, others)), hash, keep);
+            keep = start(app, key, name, spec.withName(baseTaken ? base + "-next" : base), hash, keep);
         } catch (RuntimeException e) {
             problem = Optional.of(e.getMessage());
             LOG.warn("app={} container={} event=start-failed error={}", app.app(), name, e.getMessage());
         }
-        // Beside: the old container serves until the new one is healthy (an upgrade rolled back finds it
-        // still there), then is kept for DRAIN while connections made to it finish.
+        // The old one serves until the new one is healthy (an upgrade rolled back finds it still there),
+        // then stays DRAIN more for connections made to it; meanwhile each may reach the role's peers.
         Health verdict = keep == null ? Health.STOPPED : health.check(keep, decl, app.now);
         Optional<ContainerInfo> serving = Optional.ofNullable(keep);
-        if (beside) {
-            Optional<ContainerInfo> old = others.stream().filter(ContainerInfo::running).findFirst();
+        if (old.isPresent()) {
             boolean newServes = verdict == Health.HEALTHY;
-            boolean drained = newServes && old.isPresent()
-                    && !tookOver.computeIfAbsent(keep.id(), id -> app.now).plus(DRAIN).isAfter(app.now);
-            Optional<ContainerInfo> kept = drained ? Optional.empty() : old;
-            others.stream().filter(o -> kept.isEmpty() || !o.id().equals(kept.get().id())).forEach(o -> replaced(app, name, o));
-            kept.ifPresent(k -> app.live.add(k.id()));
-            if (!newServes && old.isPresent()) {
-                serving = old;
+            boolean drained = newServes && !tookOver.computeIfAbsent(keep.id(), id -> app.now).plus(DRAIN).isAfter(app.now);
+            if (drained) {
+                replaced(app, name, old.get());
+            } else {
+                app.live.add(old.get().id());
+                if (newServes) {
+                    app.beside.put(name, old.get());
+                } else {
+                    serving = old;
+                    Optional.ofNullable(keep).filter(ContainerInfo::running).ifPresent(k -> app.beside.put(name, k));
+                }
             }
         }
         String ingress = serving.map(t -> t.addresses().get(names.ingressNetwork(app.app(), name))).orElse(null);
@@ -142,7 +148,6 @@ final class RunServices implements AppStep {
                     backoff.total(key), problem, Optional.empty());
         }
         app.live.add(keep.id());
-        // Edges and egress follow the container that serves: the new one gets them when it takes over.
         app.running.put(name, serving.get());
         if (backoff.crashLooping(key, app.now) && verdict != Health.HEALTHY) {
             verdict = Health.CRASH_LOOPING;
@@ -159,11 +164,15 @@ final class RunServices implements AppStep {
         runtime.remove(other.id());
     }
 
-    /** The service's name, or while an old container beside it still has that name, the other of two. */
-    private String freeName(String app, String name, List<ContainerInfo> others) {
-        String base = names.container(app, name);
-        boolean taken = others.stream().anyMatch(o -> o.name().replaceFirst("^/", "").equals(base));
-        return taken ? base + "-next" : base;
+    /**
+     * Of a role's containers from earlier specs, the one to keep serving while its successor starts:
+     * the newest healthy one (the one that took over last), else the oldest still running.
+     */
+    private Optional<ContainerInfo> servingAmong(List<ContainerInfo> others, AppManifest.Container decl, Instant now) {
+        List<ContainerInfo> running = others.stream().filter(ContainerInfo::running).toList();
+        Comparator<ContainerInfo> started = Comparator.comparing(o -> o.startedAt().orElse(Instant.EPOCH));
+        return running.stream().filter(o -> health.check(o, decl, now) == Health.HEALTHY).max(started)
+                .or(() -> running.stream().min(started));
     }
 
     /** A sandbox host's counts, asked on its health port: how many sandboxes it made and ended. */

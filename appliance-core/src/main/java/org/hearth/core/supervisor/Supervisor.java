@@ -243,8 +243,9 @@ public final class Supervisor implements AutoCloseable {
      *
      * @throws ManifestException naming each problem's file, line and field
      */
-    public String install(String file, String text) {
+    public synchronized String install(String file, String text) {
         AppManifest manifest = ManifestReader.read(file, text);
+        refuseDuringUpgrade(manifest.app());
         List<ManifestProblem> problems = InstallChecks.check(file, text, manifest, runtime, apps.list());
         if (!problems.isEmpty()) {
             throw new ManifestException(problems);
@@ -270,17 +271,19 @@ public final class Supervisor implements AutoCloseable {
     public String upgrade(String file, String toText, Duration deadline)
             throws IOException, InterruptedException, RolledBackException {
         AppManifest to = ManifestReader.read(file, toText);
-        InstalledApps.Installed current = apps.list().stream().filter(i -> i.app().equals(to.app())).findFirst()
-                .filter(i -> i.manifest().isPresent())
-                .orElseThrow(() -> new IllegalArgumentException(to.app() + " is not installed (hearth app install " + to.app() + ")"));
-        AppManifest from = current.manifest().get();
-        String fromText = Files.readString(current.file());
         List<ManifestProblem> problems = InstallChecks.check(file, toText, to, runtime, apps.list());
         if (!problems.isEmpty()) {
             throw new ManifestException(problems);
         }
-        AppUpgrades.Upgrade upgrade = new AppUpgrades.Upgrade(to.app(), fromText, toText, to.version(), AppUpgrades.Phase.SNAPSHOT);
+        AppManifest from;
+        AppUpgrades.Upgrade upgrade;
         synchronized (this) {
+            refuseDuringUpgrade(to.app());
+            InstalledApps.Installed current = apps.list().stream().filter(i -> i.app().equals(to.app())).findFirst()
+                    .filter(i -> i.manifest().isPresent())
+                    .orElseThrow(() -> new IllegalArgumentException(to.app() + " is not installed (hearth app install " + to.app() + ")"));
+            from = current.manifest().get();
+            upgrade = new AppUpgrades.Upgrade(to.app(), Files.readString(current.file()), toText, to.version(), AppUpgrades.Phase.SNAPSHOT);
             LOG.info("app={} event=upgrade-requested from={} to={}", to.app(), from.version(), to.version());
             upgrades.record(upgrade);
             try {
@@ -297,23 +300,40 @@ public final class Supervisor implements AutoCloseable {
             apps.install(to.app(), toText);
             LOG.info("app={} event=upgrade-started from={} to={}", to.app(), from.version(), to.version());
         }
-        Optional<String> migrationFailed = to.migrate().isPresent() ? migrate(from, to) : Optional.empty();
-        if (migrationFailed.isPresent()) {
-            // Still held: no pass starts the new version on half-migrated data before it is put back.
-            return rolledBack(upgrade, from, to, migrationFailed.get(), deadline);
-        }
-        storage.release(to.app());
-        passAndRecordStatus();
-        Optional<String> failed = awaitHealthy(to.app(), to.version(), deadline);
-        if (failed.isEmpty()) {
-            synchronized (this) {
-                storage.dropSnapshots(from);
-                upgrades.finished(to.app());
+        // From here on the old data is only in the copies: whatever fails puts it back.
+        Optional<String> failed;
+        try {
+            failed = to.migrate().isPresent() ? migrate(from, to) : Optional.empty();
+            if (failed.isEmpty()) {
+                storage.release(to.app());
+                passAndRecordStatus();
+                failed = awaitHealthy(to.app(), to.version(), deadline);
             }
-            LOG.info("app={} event=upgraded from={} to={}", to.app(), from.version(), to.version());
-            return "upgraded " + to.app() + " from " + from.version() + " to " + to.version();
+        } catch (IOException | RuntimeException e) {
+            failed = Optional.of(e.getMessage() == null ? e.toString() : e.getMessage());
         }
-        return rolledBack(upgrade, from, to, failed.get(), deadline);
+        if (failed.isPresent()) {
+            // A failed migration still holds the volumes: no pass starts the new version on half-migrated data.
+            return rolledBack(upgrade, from, to, failed.get(), deadline);
+        }
+        synchronized (this) {
+            upgrades.finished(to.app());
+        }
+        // The upgrade stands once its record is gone; copies that will not go are only wasted space.
+        try {
+            storage.dropSnapshots(from);
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("app={} event=snapshot-drop-failed error=\"{}\"", to.app(), e.getMessage());
+        }
+        LOG.info("app={} event=upgraded from={} to={}", to.app(), from.version(), to.version());
+        return "upgraded " + to.app() + " from " + from.version() + " to " + to.version();
+    }
+
+    /** One change to an app at a time: an install, upgrade or removal waits for its upgrade to end. */
+    private void refuseDuringUpgrade(String app) {
+        if (upgrades.of(app).isPresent()) {
+            throw new IllegalStateException(app + " is being upgraded; try again when it has finished (hearth app list)");
+        }
     }
 
     /** Undoes a failed upgrade, waits for the old version, and says what happened. */
@@ -352,7 +372,11 @@ public final class Supervisor implements AutoCloseable {
             return Optional.of(what + " exited " + run.exitCode() + said);
         } catch (RuntimeException e) {
             removeMigrations(to.app());
-            return Optional.of(what + " did not finish within " + migrate.timeoutOrDefault().toSeconds() + " s: " + e.getMessage());
+            // docker-java's wait ends in a DockerClientException when the time is up.
+            boolean timedOut = e instanceof com.github.dockerjava.api.exception.DockerClientException
+                    && String.valueOf(e.getMessage()).contains("timeout");
+            return Optional.of(what + (timedOut ? " did not finish within " + migrate.timeoutOrDefault().toSeconds() + " s"
+                    : " could not run: " + e.getMessage()));
         }
     }
 
@@ -372,12 +396,14 @@ public final class Supervisor implements AutoCloseable {
     /** The old manifest and the volumes' copies back; the next pass starts the old version. */
     private synchronized void rollBack(AppUpgrades.Upgrade upgrade, AppManifest from, AppManifest to) throws IOException {
         upgrades.record(upgrade);
+        // Held until the copies are back: if putting them back fails, nothing starts on the new data.
+        storage.hold(from.app(), "rolling back the upgrade to " + to.version());
         removeMigrations(from.app());
-        storage.release(from.app());
         storage.stopAndClose(to);
-        apps.install(from.app(), upgrade.fromText());
         storage.restore(from);
+        apps.install(from.app(), upgrade.fromText());
         upgrades.finished(from.app());
+        storage.release(from.app());
         LOG.info("app={} event=upgrade-rolled-back to={}", from.app(), from.version());
     }
 
@@ -436,6 +462,7 @@ public final class Supervisor implements AutoCloseable {
      * networks; then its volumes close, or with {@code keepData} false are destroyed with their keys.
      */
     public synchronized String remove(String app, boolean keepData) throws IOException {
+        refuseDuringUpgrade(app);
         Optional<AppManifest> manifest = apps.list().stream().filter(i -> i.app().equals(app)).findFirst()
                 .flatMap(InstalledApps.Installed::manifest);
         boolean wasInstalled = apps.remove(app);

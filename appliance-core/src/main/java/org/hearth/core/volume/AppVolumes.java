@@ -224,9 +224,15 @@ public final class AppVolumes {
             throw new IOException("volume " + volume + " is open; close it before its snapshot");
         }
         Path file = backend.backingFile(volume);
-        Path partial = file.resolveSibling(file.getFileName() + ".snapshot-partial");
+        Path partial = partialSnapshotOf(volume);
         deleteTree(partial);
-        SystemTool.run("cp", "-a", "--sparse=always", "--reflink=auto", file.toString(), partial.toString());
+        try {
+            SystemTool.run("cp", "-a", "--sparse=always", "--reflink=auto", file.toString(), partial.toString());
+        } catch (IOException | RuntimeException e) {
+            // A full disk is the likely cause: the half copy must not keep it full.
+            deleteTree(partial);
+            throw e;
+        }
         deleteTree(snapshotOf(volume));
         Files.move(partial, snapshotOf(volume), StandardCopyOption.ATOMIC_MOVE);
     }
@@ -254,7 +260,13 @@ public final class AppVolumes {
     }
 
     public synchronized void dropSnapshot(String volume) throws IOException {
+        deleteTree(partialSnapshotOf(volume));
         deleteTree(snapshotOf(volume));
+    }
+
+    private Path partialSnapshotOf(String volume) {
+        Path file = backend.backingFile(volume);
+        return file.resolveSibling(file.getFileName() + ".snapshot-partial");
     }
 
     private Path snapshotOf(String volume) {

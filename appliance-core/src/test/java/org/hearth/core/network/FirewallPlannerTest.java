@@ -55,7 +55,7 @@ class FirewallPlannerTest {
 
     @Test
     void beforeAnythingRunsEveryPlannedNetworkIsClosed() {
-        List<EdgeFirewall.NetworkRule> rules = FirewallPlanner.rules(MAIL, NAMES, PLAN, ids(), Map.of(), Map.of(), NO_RESOLVER);
+        List<EdgeFirewall.NetworkRule> rules = FirewallPlanner.rules(MAIL, NAMES, PLAN, ids(), Map.of(), Map.of(), Map.of(), NO_RESOLVER);
 
         assertThat(rules).hasSize(PLAN.networks().size());
         assertThat(rules).allSatisfy(r -> {
@@ -68,7 +68,7 @@ class FirewallPlannerTest {
     void anEphemeralClientPoolMayReachOnlyTheDeclaredPortOfTheRunningServer() {
         Map<String, Map<String, String>> addresses = Map.of("imap", Map.of(SMTP_TO_IMAP, "172.30.1.2"));
 
-        EdgeFirewall.NetworkRule rule = ruleOf(FirewallPlanner.rules(MAIL, NAMES, PLAN, ids(), addresses, Map.of(), NO_RESOLVER),
+        EdgeFirewall.NetworkRule rule = ruleOf(FirewallPlanner.rules(MAIL, NAMES, PLAN, ids(), addresses, Map.of(), Map.of(), NO_RESOLVER),
                 SMTP_TO_IMAP);
 
         assertThat(rule.between()).containsExactly(new EdgeFirewall.Flow(Optional.empty(), "172.30.1.2", 2424));
@@ -79,7 +79,7 @@ class FirewallPlannerTest {
     void aPerMessageServerIsReachedOnlyThroughTheHandOffListenerOnTheGateway() {
         Map<String, Map<String, String>> addresses = Map.of("imap", Map.of(IMAP_TO_SPAM, "172.30.2.2"));
 
-        EdgeFirewall.NetworkRule rule = ruleOf(FirewallPlanner.rules(MAIL, NAMES, PLAN, ids(), addresses,
+        EdgeFirewall.NetworkRule rule = ruleOf(FirewallPlanner.rules(MAIL, NAMES, PLAN, ids(), addresses, Map.of(),
                 Map.of(IMAP_TO_SPAM, "172.30.2.1"), NO_RESOLVER), IMAP_TO_SPAM);
 
         assertThat(rule.between()).isEmpty();
@@ -87,8 +87,20 @@ class FirewallPlannerTest {
     }
 
     @Test
+    void aContainerStartedBesideTheOneServingReachesTheSamePeersUntilItTakesOver() {
+        Map<String, Map<String, String>> addresses = Map.of("imap", Map.of(IMAP_TO_SPAM, "172.30.2.2"));
+        Map<String, Map<String, String>> beside = Map.of("imap", Map.of(IMAP_TO_SPAM, "172.30.2.3"));
+
+        EdgeFirewall.NetworkRule rule = ruleOf(FirewallPlanner.rules(MAIL, NAMES, PLAN, ids(), addresses, beside,
+                Map.of(IMAP_TO_SPAM, "172.30.2.1"), NO_RESOLVER), IMAP_TO_SPAM);
+
+        assertThat(rule.toHost()).containsExactly(new EdgeFirewall.Flow(Optional.of("172.30.2.2"), "172.30.2.1", 7830),
+                new EdgeFirewall.Flow(Optional.of("172.30.2.3"), "172.30.2.1", 7830));
+    }
+
+    @Test
     void aServiceClientThatDoesNotRunYetOpensNothing() {
-        EdgeFirewall.NetworkRule rule = ruleOf(FirewallPlanner.rules(MAIL, NAMES, PLAN, ids(), Map.of(),
+        EdgeFirewall.NetworkRule rule = ruleOf(FirewallPlanner.rules(MAIL, NAMES, PLAN, ids(), Map.of(), Map.of(),
                 Map.of(IMAP_TO_SPAM, "172.30.2.1"), NO_RESOLVER), IMAP_TO_SPAM);
 
         assertThat(rule.between()).isEmpty();
@@ -101,7 +113,7 @@ class FirewallPlannerTest {
         String egress = NAMES.egressNetwork("sender", "out");
         Map<String, String> ids = Map.of(egress, "0123456789abcdef");
 
-        List<EdgeFirewall.NetworkRule> rules = FirewallPlanner.rules(SENDER, NAMES, plan, ids, Map.of(), Map.of(),
+        List<EdgeFirewall.NetworkRule> rules = FirewallPlanner.rules(SENDER, NAMES, plan, ids, Map.of(), Map.of(), Map.of(),
                 new EgressConfig(Optional.of("192.0.2.53"), Optional.empty()));
 
         assertThat(plan.networks()).containsOnlyKeys(egress).containsEntry(egress, NetworkPlan.Kind.EGRESS);
@@ -121,10 +133,10 @@ class FirewallPlannerTest {
         RelayConfig byAddress = new RelayConfig("192.0.2.25", 2525, Optional.empty(), Optional.empty());
         RelayConfig byName = new RelayConfig("smtp.provider.example", null, Optional.of("me"), Optional.empty());
 
-        assertThat(FirewallPlanner.rules(SENDER, NAMES, plan, ids, Map.of(), Map.of(),
+        assertThat(FirewallPlanner.rules(SENDER, NAMES, plan, ids, Map.of(), Map.of(), Map.of(),
                 new EgressConfig(Optional.empty(), Optional.of(byAddress))).get(0).out())
                 .contains(new EdgeFirewall.Outbound(Optional.of("192.0.2.25"), "tcp", 2525));
-        assertThat(FirewallPlanner.rules(SENDER, NAMES, plan, ids, Map.of(), Map.of(),
+        assertThat(FirewallPlanner.rules(SENDER, NAMES, plan, ids, Map.of(), Map.of(), Map.of(),
                 new EgressConfig(Optional.empty(), Optional.of(byName))).get(0).out())
                 .contains(new EdgeFirewall.Outbound(Optional.empty(), "tcp", 587));
     }
@@ -135,7 +147,7 @@ class FirewallPlannerTest {
         NetworkPlan plan = EdgeNetworkPlanner.plan(NAMES, SENDER);
         Map<String, String> ids = Map.of(NAMES.egressNetwork("sender", "out"), "0123456789abcdef");
 
-        List<EdgeFirewall.NetworkRule> rules = FirewallPlanner.rules(SENDER, NAMES, plan, ids, Map.of(), Map.of(), NO_RESOLVER);
+        List<EdgeFirewall.NetworkRule> rules = FirewallPlanner.rules(SENDER, NAMES, plan, ids, Map.of(), Map.of(), Map.of(), NO_RESOLVER);
 
         assertThat(rules).singleElement().satisfies(r -> {
             assertThat(r.routed()).isTrue();
