@@ -224,10 +224,10 @@ final class AppStorage {
     }
 
     /**
-     * Before an upgrade: the app's containers with volumes stopped, its volumes closed and each copied
-     * aside as it is on disk (still encrypted). Needs storage unlocked: the new version must open them.
+     * Before an upgrade: the app's containers with volumes stopped and its volumes closed, ready for
+     * {@link #copyAside}. Needs storage unlocked: the new version must open them again.
      */
-    void snapshot(AppManifest m) throws IOException {
+    void closeForSnapshot(AppManifest m) throws IOException {
         if (volumeNames(m).isEmpty()) {
             // Nothing to copy: its containers are all replaced or started beside.
             return;
@@ -236,6 +236,13 @@ final class AppStorage {
             throw new AppVolumes.LockedException();
         }
         stopAndClose(m);
+    }
+
+    /**
+     * Copies each of the app's closed volumes aside as it is on disk (still encrypted). Runs outside
+     * the supervisor's lock, so a long copy holds up no other app; the caller keeps these volumes held.
+     */
+    void copyAside(AppManifest m) throws IOException {
         for (String name : volumeNames(m)) {
             storage().snapshot(name);
             LOG.info("app={} volume={} event=snapshot", m.app(), name);

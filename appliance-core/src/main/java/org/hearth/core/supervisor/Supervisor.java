@@ -286,13 +286,24 @@ public final class Supervisor implements AutoCloseable {
             upgrade = new AppUpgrades.Upgrade(to.app(), Files.readString(current.file()), toText, to.version(), AppUpgrades.Phase.SNAPSHOT);
             LOG.info("app={} event=upgrade-requested from={} to={}", to.app(), from.version(), to.version());
             upgrades.record(upgrade);
+            // Held from here until the new version may start: no pass reopens the volumes under the copy.
+            storage.hold(to.app(), "upgrading to " + to.version() + ": its data is being copied aside");
             try {
-                storage.snapshot(from);
+                storage.closeForSnapshot(from);
             } catch (IOException | RuntimeException e) {
-                storage.dropSnapshots(from);
-                upgrades.finished(to.app());
+                abandon(from);
                 throw e;
             }
+        }
+        try {
+            storage.copyAside(from);
+        } catch (IOException | RuntimeException e) {
+            synchronized (this) {
+                abandon(from);
+            }
+            throw e;
+        }
+        synchronized (this) {
             upgrades.record(upgrade.at(AppUpgrades.Phase.STARTED));
             if (to.migrate().isPresent()) {
                 storage.hold(to.app(), "upgrading to " + to.version() + ": its data is being migrated");
@@ -327,6 +338,16 @@ public final class Supervisor implements AutoCloseable {
         }
         LOG.info("app={} event=upgraded from={} to={}", to.app(), from.version(), to.version());
         return "upgraded " + to.app() + " from " + from.version() + " to " + to.version();
+    }
+
+    /** An upgrade that never handed the data over: the copies go, and the old version resumes on its data. */
+    private void abandon(AppManifest from) throws IOException {
+        try {
+            storage.dropSnapshots(from);
+        } finally {
+            upgrades.finished(from.app());
+            storage.release(from.app());
+        }
     }
 
     /** One change to an app at a time: an install, upgrade or removal waits for its upgrade to end. */

@@ -217,15 +217,19 @@ public final class AppVolumes {
     /**
      * Copies a closed volume's file aside, as it is on disk: the snapshot is as encrypted as the volume,
      * under the same key, and sparse where the volume is. One snapshot per volume; a new one replaces it.
+     * The caller keeps the volume closed until it returns.
      */
-    public synchronized void snapshot(String volume) throws IOException {
-        // A plain (development) volume is a folder that is always "open"; its containers are stopped all the same.
-        if (backend.encrypted() && backend.isOpen(volume)) {
-            throw new IOException("volume " + volume + " is open; close it before its snapshot");
-        }
+    public void snapshot(String volume) throws IOException {
         Path file = backend.backingFile(volume);
         Path partial = partialSnapshotOf(volume);
-        deleteTree(partial);
+        synchronized (this) {
+            // A plain (development) volume is a folder that is always "open"; its containers are stopped all the same.
+            if (backend.encrypted() && backend.isOpen(volume)) {
+                throw new IOException("volume " + volume + " is open; close it before its snapshot");
+            }
+            deleteTree(partial);
+        }
+        // Not under this object's lock: a copy of gigabytes must not hold up every other volume's open.
         try {
             SystemTool.run("cp", "-a", "--sparse=always", "--reflink=auto", file.toString(), partial.toString());
         } catch (IOException | RuntimeException e) {
@@ -233,8 +237,10 @@ public final class AppVolumes {
             deleteTree(partial);
             throw e;
         }
-        deleteTree(snapshotOf(volume));
-        Files.move(partial, snapshotOf(volume), StandardCopyOption.ATOMIC_MOVE);
+        synchronized (this) {
+            deleteTree(snapshotOf(volume));
+            Files.move(partial, snapshotOf(volume), StandardCopyOption.ATOMIC_MOVE);
+        }
     }
 
     /** Puts a closed volume back as its snapshot was, and keeps no snapshot. */
