@@ -13,6 +13,7 @@ import org.apache.james.mailbox.MailboxSession;
 import org.apache.james.mailbox.MessageManager;
 import org.apache.james.mailbox.acl.UnionMailboxACLResolver;
 import org.apache.james.mailbox.exception.MailboxException;
+import org.apache.james.mailbox.exception.MailboxExistsException;
 import org.apache.james.mailbox.jpa.JPAAttachmentContentLoader;
 import org.apache.james.mailbox.jpa.JPAMailboxSessionMapperFactory;
 import org.apache.james.mailbox.jpa.openjpa.OpenJPAMailboxManager;
@@ -110,7 +111,12 @@ final class Mailboxes implements AutoCloseable {
             for (String folder : FOLDERS) {
                 MailboxPath path = MailboxPath.forUser(username, folder);
                 if (!Boolean.TRUE.equals(Mono.from(manager.mailboxExists(path, session)).block())) {
-                    manager.createMailbox(path, MailboxManager.CreateOption.CREATE_SUBSCRIPTION, session);
+                    try {
+                        manager.createMailbox(path, MailboxManager.CreateOption.CREATE_SUBSCRIPTION, session);
+                    } catch (MailboxExistsException e) {
+                        // The user's first IMAP login provisions the same folders (James's own
+                        // provisioning, outside this lock): made meanwhile is made.
+                    }
                 }
             }
         } finally {
