@@ -260,18 +260,15 @@ final class AppStorage {
         }
     }
 
-    /** Puts back each of the app's volumes that has a snapshot (closed first); returns how many. */
-    int restore(AppManifest m) throws IOException {
-        int restored = 0;
+    /** Puts back each of the app's volumes that has a snapshot (closed first). */
+    void restore(AppManifest m) throws IOException {
         for (String name : volumeNames(m)) {
             if (storage().hasSnapshot(name)) {
                 storage().close(name);
                 storage().restore(name);
                 LOG.info("app={} volume={} event=restored", m.app(), name);
-                restored++;
             }
         }
-        return restored;
     }
 
     void dropSnapshots(AppManifest m) throws IOException {
