@@ -27,7 +27,7 @@ class HostProgramsTest {
 
     /** A literal program name where the code starts a process (a byte[] or key argument may come first). */
     private static final Pattern MAIN_START = Pattern.compile(
-            "(?:new ProcessBuilder|SystemTool\\.(?:run|attempt|stream|runDetaching)|HostCommand\\.(?:run|onPath)|quietly|startDaemon|locate|(?<![.\\w])run\\(List\\.of"
+            "(?:new ProcessBuilder|SystemTool\\.(?:run|attempt|stream|runDetaching)|HostCommand\\.(?:run|onPath)|quietly|startDaemon|locate|(?<![.\\w])run\\(List\\.of|steps\\.run\\(List\\.of"
                     + "|cmd = new ArrayList<>\\(List\\.of|cmd = List\\.of)"
                     + "\\((?:(?:[^\"();]|\\([^()]*\\))*,\\s*)?\"([a-z][a-z0-9._+-]*)\"");
     /** Tests start programs too (swaks, python3, zbarimg); their helpers name hearth commands with run(...), so only these. */
@@ -42,7 +42,8 @@ class HostProgramsTest {
         Map<String, Set<String>> started = started(MAIN_START, "src/main/java");
         // The scan must see the calls it is meant to police, or it would pass by finding nothing.
         assertThat(started).containsKeys(
-                "debootstrap", "cryptsetup", "ip", "wg", "iptables", "mkfs.ext4", "losetup", "tar", "dpkg", "ldd", "setsid");
+                "debootstrap", "cryptsetup", "ip", "wg", "iptables", "mkfs.ext4", "losetup", "tar", "dpkg", "ldd", "setsid",
+                "mkfs.vfat", "sfdisk", "update-binfmts", "systemctl");
         assertThat(undeclared(started, declared)).as("programs started but missing from scripts/host-packages "
                 + "(add PACKAGE GROUP PROGRAM there)").isEmpty();
     }
@@ -104,7 +105,7 @@ class HostProgramsTest {
                     continue;
                 }
                 assertThat(words.length).as("scripts/host-packages: " + line + ": PACKAGE GROUP PROGRAM...").isGreaterThanOrEqualTo(3);
-                assertThat(words[1]).as("scripts/host-packages: " + line + ": group").isIn("build", "run", "test");
+                assertThat(words[1]).as("scripts/host-packages: " + line + ": group").isIn("build", "run", "image", "test");
                 for (int i = 2; i < words.length; i++) {
                     programs.put(words[i], words[0]);
                 }

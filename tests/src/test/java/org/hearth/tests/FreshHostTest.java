@@ -15,8 +15,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * A newcomer's bare Debian 12 (no Java, no Maven) gets everything Hearth starts from its own install
- * steps: {@code tests/fresh-host/check} bootstraps one, runs {@code ./hearth --help} and the demo's install
- * step inside it, and names every build or run program still missing. Slow (a debootstrap, a JDK install
+ * steps: {@code tests/fresh-host/check} bootstraps one, runs {@code ./hearth --help}, the demo's install
+ * step and {@code hearth image sd}'s inside it, and names every build, run or image program still missing. Slow (a debootstrap, a JDK install
  * and a full build): its own group.
  */
 @Tag("fresh-host")
@@ -41,7 +41,7 @@ class FreshHostTest {
             assertThat(finished).as("tests/fresh-host/check finished in 25 minutes; output:\n" + output).isTrue();
             assertThat(output).doesNotContain("missing: ");
             assertThat(check.exitValue()).as("exit code; output:\n" + output).isZero();
-            assertThat(output).contains("every build and run program is present");
+            assertThat(output).contains("every build, run and image program is present");
         } finally {
             removeUnlessMounted(work);
         }

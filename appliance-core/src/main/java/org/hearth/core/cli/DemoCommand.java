@@ -222,7 +222,7 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     /** Runs one of scripts/, its output shown as it comes (apt's, dockerd's progress); a failure names the script. */
-    private static void script(HearthHome home, String name, String... args) throws Exception {
+    static void script(HearthHome home, String name, String... args) throws Exception {
         List<String> cmd = new ArrayList<>(List.of("bash", home.scripts().resolve(name).toString()));
         cmd.addAll(List.of(args));
         if (SystemTool.stream(Duration.ofMinutes(30), cmd, System.out::println) != 0) {

@@ -15,7 +15,7 @@ import java.nio.file.Path;
         subcommands = {DoctorCommand.class, UpCommand.class, DownCommand.class, StatusCommand.class, AppCommand.class,
                 MailCommand.class, StorageCommands.Unlock.class, StorageCommands.Lock.class,
                 StorageCommands.Passphrase.class, StorageCommands.Volume.class, SecretCommand.class,
-                OverlayCommand.class, PairCommand.class, CertificateCommand.class, ImagesCommand.class, CatalogCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
+                OverlayCommand.class, PairCommand.class, CertificateCommand.class, ImagesCommand.class, ImageCommand.class, CatalogCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
 public final class HearthCommand {
 
     @Option(names = "--debug", description = "Show stack traces on errors.", scope = CommandLine.ScopeType.INHERIT)

@@ -34,14 +34,15 @@ final class BuildSteps {
     private final Consumer<String> progress;
     /** e.g. {@code [2/6] hearth/java-base}: every message of this build starts with it. */
     final String step;
-    private final ImageRecipe recipe;
+    /** The recipe file a failure names, for the user to look at. */
+    private final Path recipeFile;
 
-    BuildSteps(HearthHome home, BuildTools tools, Consumer<String> progress, String step, ImageRecipe recipe) {
+    BuildSteps(HearthHome home, BuildTools tools, Consumer<String> progress, String step, Path recipeFile) {
         this.home = home;
         this.tools = tools;
         this.progress = progress;
         this.step = step;
-        this.recipe = recipe;
+        this.recipeFile = recipeFile;
     }
 
     /** One step's I/O, so that a failure can name the step. */
@@ -68,7 +69,7 @@ final class BuildSteps {
             String what = e instanceof UncheckedIOException u && u.getMessage() != null
                     && !u.getMessage().equals(String.valueOf(io)) ? u.getMessage() + ": " + describe(io) : describe(io);
             throw new ImageBuildException(step + ": " + doing + " failed (recipe "
-                    + recipe.dir().resolve(ImageRecipes.RECIPE_FILE) + "): " + what, e);
+                    + recipeFile + "): " + what, e);
         }
     }
 

@@ -1,9 +1,13 @@
 package org.hearth.core.image;
 
 import org.hearth.core.HostPackages;
+import org.hearth.core.SystemTool;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -35,5 +39,16 @@ final class BuildTools {
             }
         }
         throw new ImageBuildException(HostPackages.notFound(program));
+    }
+
+    /** This machine's Debian architecture (amd64, arm64, ...). */
+    String hostArchitecture() throws IOException {
+        SystemTool.Result r = SystemTool.attempt(Duration.ofSeconds(30), Map.of(), new byte[0],
+                locate("dpkg"), "--print-architecture");
+        if (r.exitCode() != 0) {
+            throw new ImageBuildException("dpkg --print-architecture exited with " + r.exitCode() + ": " + r.firstLine());
+        }
+        String arch = r.output().strip();
+        return arch.isEmpty() ? System.getProperty("os.arch") : arch;
     }
 }

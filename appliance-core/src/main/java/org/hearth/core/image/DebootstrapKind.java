@@ -32,7 +32,7 @@ final class DebootstrapKind implements RecipeKind {
     @Override
     public void addInputs(InputHash hash) throws IOException {
         AptSource source = AptSource.forSuite(Path.of("/etc/apt"), recipe.suite());
-        hash.add("mirror", source.uri()).add("arch", hostArchitecture());
+        hash.add("mirror", source.uri()).add("arch", tools.hostArchitecture());
     }
 
     @Override
@@ -85,15 +85,5 @@ final class DebootstrapKind implements RecipeKind {
                 }
             }
         }
-    }
-
-    private String hostArchitecture() throws IOException {
-        SystemTool.Result r = SystemTool.attempt(Duration.ofSeconds(30), Map.of(), new byte[0],
-                tools.locate("dpkg"), "--print-architecture");
-        if (r.exitCode() != 0) {
-            throw new ImageBuildException("dpkg --print-architecture exited with " + r.exitCode() + ": " + r.firstLine());
-        }
-        String arch = r.output().strip();
-        return arch.isEmpty() ? System.getProperty("os.arch") : arch;
     }
 }

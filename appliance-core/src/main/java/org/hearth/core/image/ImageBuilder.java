@@ -115,7 +115,7 @@ public final class ImageBuilder {
 
     private Result buildOne(ImageRecipe recipe, String step) {
         long start = System.nanoTime();
-        BuildSteps steps = new BuildSteps(home, tools, progress, step, recipe);
+        BuildSteps steps = new BuildSteps(home, tools, progress, step, recipe.dir().resolve(ImageRecipes.RECIPE_FILE));
         String[] hashOut = new String[1];
         steps.stage("hashing its inputs", () -> hashOut[0] = inputHash(recipe));
         String hash = hashOut[0];

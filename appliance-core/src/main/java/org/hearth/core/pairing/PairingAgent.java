@@ -70,8 +70,9 @@ public final class PairingAgent implements Runnable {
                 Thread.currentThread().interrupt();
                 return;
             } catch (IOException | RuntimeException e) {
+                // The JDK's HTTP client says "null" for a refused connection: its class says more.
                 LOG.warn("event=pairing-registry-unreachable registry={} error=\"{}\" retry_s={}", registry.base(),
-                        e.getMessage(), backoffMillis / 1000);
+                        e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage(), backoffMillis / 1000);
                 try {
                     Thread.sleep(backoffMillis);
                 } catch (InterruptedException ie) {

@@ -1,0 +1,75 @@
+package org.hearth.core.cli;
+
+import org.hearth.core.ApplianceConfig;
+import org.hearth.core.image.SdImage;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+
+/** {@code hearth image sd}: the card a Raspberry Pi 3 boots Hearth from (docs/sd-image.md). */
+@Command(name = "image", mixinStandardHelpOptions = true,
+        description = "Build what a box boots from.", subcommands = {ImageCommand.Sd.class})
+final class ImageCommand {
+
+    @ParentCommand
+    HearthCommand root;
+
+    @Command(name = "sd", mixinStandardHelpOptions = true,
+            description = "Build a flashable SD card image for a Raspberry Pi 3, with OUT.xz, OUT.sha256 and "
+                    + "OUT.packages beside it. The Debian layer (tens of minutes the first time) is cached.")
+    static final class Sd implements Callable<Integer> {
+        @ParentCommand
+        ImageCommand image;
+
+        @Option(names = "--arch", defaultValue = "arm64", description = "The board's architecture (default: ${DEFAULT-VALUE}).")
+        String arch;
+
+        @Option(names = "--out", paramLabel = "FILE", defaultValue = "hearth-pi3.img",
+                description = "The raw image (default: ${DEFAULT-VALUE}).")
+        Path out;
+
+        @Option(names = "--wifi", paramLabel = "FILE",
+                description = "Wi-Fi for the first boot, as lines 'ssid: NAME', 'password: SECRET', 'country: CC' "
+                        + "(copied to the boot partition as hearth-wifi.txt; the box deletes it once read).")
+        Optional<Path> wifi;
+
+        @Option(names = "--ssh-key", paramLabel = "FILE",
+                description = "A public key that may log in as root over SSH (no password ever can).")
+        Optional<Path> sshKey;
+
+        @Option(names = "--registry", paramLabel = "URL",
+                description = "The registry the box pairs through (default: registry.url of this machine's "
+                        + ApplianceConfig.FILE + ").")
+        Optional<URI> registry;
+
+        @Override
+        public Integer call() throws Exception {
+            var home = image.root.home();
+            for (Optional<Path> file : java.util.List.of(wifi, sshKey)) {
+                if (file.isPresent() && !Files.isRegularFile(file.get())) {
+                    throw new IllegalArgumentException(file.get() + ": no such file");
+                }
+            }
+            URI pairsThrough = registry.or(() -> ApplianceConfig.read(home).registry().url()).orElseThrow(() ->
+                    new IllegalArgumentException("name the registry the box pairs through: --registry URL (or registry.url in "
+                            + ApplianceConfig.file(home) + ")"));
+            DemoCommand.script(home, "install-packages", "image");
+            SdImage.Result r = new SdImage(home, System.out::println).build(new SdImage.Options(out.toAbsolutePath(),
+                    wifi, sshKey, pairsThrough, UpCommand.SUPERVISOR_JVM, arch));
+            System.out.printf("%s: %d MiB, sha256 %s%n%s: %d MiB, sha256 %s%n", r.image(), r.imageBytes() >> 20,
+                    r.imageSha256(), r.compressed(), r.compressedBytes() >> 20, r.compressedSha256());
+            System.out.printf("Debian layer %s in %.1f s, assembled in %.1f s, compressed in %.1f s%n",
+                    r.layerCached() ? "cached" : "built", r.layer().toMillis() / 1e3, r.assemble().toMillis() / 1e3,
+                    r.compress().toMillis() / 1e3);
+            System.out.println("Flash it: xzcat " + r.compressed().getFileName() + " | dd of=/dev/sdX bs=4M conv=fsync "
+                    + "(check it first: sha256sum -c " + r.image().getFileName() + ".sha256)");
+            return 0;
+        }
+    }
+}
