@@ -122,16 +122,22 @@ class SdCardBootTest {
         assertThat(ClientProcess.run(List.of("zbarimg", "-q", "--raw", qr.toString()), Duration.ofSeconds(30)).stdout().strip())
                 .isEqualTo(link);
 
-        // The pairing page answers, and the box's hello waits on the code's channel for the phone.
+        // The pairing page answers, and the box has opened the code's channel and waits on it for the phone.
         HttpClient http = HttpClient.newHttpClient();
         String base = "http://127.0.0.1:" + registry.port();
         HttpResponse<String> page = http.send(HttpRequest.newBuilder(URI.create(base + "/pair")).build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(page.statusCode()).isEqualTo(200);
-        HttpResponse<String> hello = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/pairing/"
-                + PairingKeys.of(code).channel() + "/to-phone?after=0&wait=0")).build(), HttpResponse.BodyHandlers.ofString());
-        assertThat(hello.statusCode()).as(hello.body()).isEqualTo(200);
-        assertThat(hello.body()).contains("\"messages\"").doesNotContain("\"messages\":[]");
+        HttpResponse<String> channel = toPhone(http, base, code);
+        assertThat(channel.statusCode()).as(channel.body()).isEqualTo(200);
+        assertThat(channel.body()).contains("\"closed\":false");
+        // A code no box holds has no channel there.
+        assertThat(toPhone(http, base, PairingCode.random()).statusCode()).isEqualTo(404);
+    }
+
+    private static HttpResponse<String> toPhone(HttpClient http, String base, PairingCode code) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create(base + "/v1/pairing/" + PairingKeys.of(code).channel()
+                + "/to-phone?after=0&wait=0")).build(), HttpResponse.BodyHandlers.ofString());
     }
 
     @Test
@@ -142,7 +148,8 @@ class SdCardBootTest {
                 .doesNotContain("DOWN", "NONE", "PLAIN");
         String doctor = ssh("hearth doctor").stdout();
         System.out.println("hearth doctor on the board:\n" + doctor);
-        assertThat(doctor).contains("luks2");
+        assertThat(doctor).contains("backend luks2", "Hearth can run here.")
+                .containsPattern("board +(linux,dummy-virt|Raspberry Pi 3 Model B[^(]*) \\(aarch64, \\d cores\\)");
         String memory = ssh("grep -E 'MemTotal|MemAvailable' /proc/meminfo; ps -eo rss=,comm= --sort=-rss | head -8").stdout();
         System.out.println("sd card: memory once ready to pair (" + BOARD + " board, 1 GiB):\n" + memory);
     }

@@ -46,6 +46,8 @@ public final class HostDoctor {
         checks.add(imageTools());
         checks.add(disk());
         checks.add(memory());
+        checks.add(board());
+        checks.add(clock());
         return checks;
     }
 
@@ -189,6 +191,34 @@ public final class HostDoctor {
         return total >= MIN_MEMORY
                 ? HostCheck.ok("memory", true, detail)
                 : HostCheck.missing("memory", true, detail, "Hearth needs about 1 GiB (a Raspberry Pi 3 or larger)");
+    }
+
+    /** What the box is: a board's device-tree model (a Raspberry Pi), else the firmware's product name. */
+    private static HostCheck board() {
+        String model = firstLine(Path.of("/proc/device-tree/model"))
+                .or(() -> firstLine(Path.of("/sys/class/dmi/id/product_name"))).orElse("unknown machine");
+        return HostCheck.ok("board", false, model + " (" + System.getProperty("os.arch") + ", "
+                + Runtime.getRuntime().availableProcessors() + " cores)");
+    }
+
+    /**
+     * A Raspberry Pi has no real-time clock: until the network time is known it starts in the past,
+     * when certificates and signed catalogs look not yet valid. systemd-timesyncd marks the sync.
+     */
+    private static HostCheck clock() {
+        return Files.exists(Path.of("/run/systemd/timesync/synchronized"))
+                ? HostCheck.ok("clock", false, "synchronized with network time (systemd-timesyncd)")
+                : HostCheck.missing("clock", false, "not known to be synchronized with network time",
+                "let systemd-timesyncd reach an NTP server (timedatectl timesync-status)");
+    }
+
+    private static Optional<String> firstLine(Path file) {
+        try {
+            String text = Files.readString(file, StandardCharsets.ISO_8859_1).replace("\0", "").strip();
+            return text.isEmpty() ? Optional.empty() : Optional.of(text.lines().findFirst().orElse(text));
+        } catch (IOException e) {
+            return Optional.empty();
+        }
     }
 
     static long memTotal() {

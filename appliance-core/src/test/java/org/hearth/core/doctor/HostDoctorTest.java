@@ -58,9 +58,18 @@ class HostDoctorTest {
         List<HostCheck> checks = new HostDoctor("unix://" + state.resolve("no-engine.sock"), state).run();
 
         assertThat(checks).extracting(HostCheck::name).containsExactly("engine", "iptables", "device-mapper",
-                "ext4-encryption", "encrypted-storage", "tun", "netns", "image-tools", "disk", "memory");
+                "ext4-encryption", "encrypted-storage", "tun", "netns", "image-tools", "disk", "memory", "board", "clock");
         assertThat(checks).filteredOn(c -> !c.ok()).allSatisfy(c -> assertThat(c.fix()).isPresent());
         assertThat(checks).filteredOn(HostCheck::ok).allSatisfy(c -> assertThat(c.fix()).isEmpty());
+    }
+
+    @Test
+    void theBoardIsNamedByTheMachinesFirmwareAndItsArchitecture(@TempDir Path state) {
+        HostCheck board = new HostDoctor("unix://" + state.resolve("no-engine.sock"), state).run().stream()
+                .filter(c -> c.name().equals("board")).findFirst().orElseThrow();
+        // This VM has neither a device tree nor DMI; the Pi's model, from its device tree, SdCardBootTest reads.
+        assertThat(board.detail()).matches(".+ \\((amd64|x86_64|aarch64), \\d+ cores\\)");
+        assertThat(board.ok()).isTrue();
     }
 
     @Test
