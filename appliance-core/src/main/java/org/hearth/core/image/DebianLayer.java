@@ -11,13 +11,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.stream.Stream;
 
 /**
  * The SD image's Debian layer: debootstrap for the recipe's architecture, its second stage and the
  * recipe's packages run under qemu-user in a chroot, in a mount namespace of their own (so /proc,
  * /sys and /dev leave with it). Most of its time is the kernel's initramfs, made once. Cached as a
  * tar under {@code cache/sd} by the SHA-256 of the recipe, the mirror and this layer's format: a
- * second image from the same recipe reuses it, and its package list says exactly what it holds.
+ * second image from the same recipe reuses it, and its package list says exactly what it holds; a
+ * new layer replaces those of older inputs.
  */
 final class DebianLayer {
 
@@ -68,9 +70,21 @@ final class DebianLayer {
                     partial.toString(), "."), line -> Optional.empty());
             Files.move(listed, packages, StandardCopyOption.REPLACE_EXISTING);
             Files.move(partial, tar, StandardCopyOption.REPLACE_EXISTING);
+            forgetOlderLayers(cache, tar, packages);
             return new Built(tar, packages, false);
         } finally {
             RootFilesystem.deleteTree(work);
+        }
+    }
+
+    /** A layer of other inputs (an older recipe) is never used again, and each is over a GiB. */
+    private void forgetOlderLayers(Path cache, Path tar, Path packages) throws IOException {
+        try (Stream<Path> files = Files.list(cache)) {
+            for (Path f : files.filter(f -> f.getFileName().toString().startsWith("debian-" + recipe.arch() + "-")).toList()) {
+                if (!f.equals(tar) && !f.equals(packages)) {
+                    Files.delete(f);
+                }
+            }
         }
     }
 
