@@ -53,8 +53,12 @@ final class ImageCommand {
             var home = image.root.home();
             for (Optional<Path> file : java.util.List.of(wifi, sshKey)) {
                 if (file.isPresent() && !Files.isRegularFile(file.get())) {
-                    throw new IllegalArgumentException(file.get() + ": no such file");
+                    throw new IllegalArgumentException(file.get() + (Files.exists(file.get()) ? ": not a file" : ": no such file"));
                 }
+            }
+            if (sshKey.isPresent() && Files.readString(sshKey.get()).contains("PRIVATE KEY")) {
+                throw new IllegalArgumentException("--ssh-key " + sshKey.get() + ": this is a private key; give its public"
+                        + " half (" + sshKey.get().getFileName() + ".pub), which is all the box needs");
             }
             URI pairsThrough = registry.or(() -> ApplianceConfig.read(home).registry().url()).orElseThrow(() ->
                     new IllegalArgumentException("name the registry the box pairs through: --registry URL (or registry.url in "
@@ -67,6 +71,9 @@ final class ImageCommand {
             System.out.printf("Debian layer %s in %.1f s, assembled in %.1f s, compressed in %.1f s%n",
                     r.layerCached() ? "cached" : "built", r.layer().toMillis() / 1e3, r.assemble().toMillis() / 1e3,
                     r.compress().toMillis() / 1e3);
+            if (wifi.isPresent()) {
+                System.out.println("Both files hold your Wi-Fi password (owner-only): keep them to yourself.");
+            }
             System.out.println("Flash it: xzcat " + r.compressed().getFileName() + " | dd of=/dev/sdX bs=4M conv=fsync "
                     + "(check it first: sha256sum -c " + r.image().getFileName() + ".sha256)");
             return 0;

@@ -32,7 +32,7 @@ final class Binfmt {
             steps.run(List.of("mount", "-t", "binfmt_misc", "binfmt_misc", MISC.toString()), line -> Optional.empty());
         }
         Path entry = MISC.resolve("qemu-" + qemu);
-        if (!Files.exists(entry)) {
+        if (!Files.exists(entry) || !Files.readString(entry).startsWith("enabled")) {
             steps.run(List.of("update-binfmts", "--enable", "qemu-" + qemu), line -> Optional.empty());
         }
         String registration = Files.exists(entry) ? Files.readString(entry) : "";

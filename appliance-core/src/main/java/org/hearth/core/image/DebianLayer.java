@@ -6,6 +6,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -31,6 +33,8 @@ final class DebianLayer {
             "Retrieving", "downloading packages", "Extracting", "extracting", "Unpacking", "unpacking",
             "Setting", "configuring packages", "update-initramfs:", "making the initramfs (minutes under emulation)",
             "Get:1", "downloading the recipe's packages");
+    /** A card flashed today should not start with last season's security fixes missing. */
+    private static final Duration MAX_AGE = Duration.ofDays(7);
     /** Raise when the steps below change what the layer holds, so layers made by older steps are not reused. */
     private static final String FORMAT = "1";
 
@@ -51,8 +55,12 @@ final class DebianLayer {
         Path tar = cache.resolve("debian-" + recipe.arch() + "-" + hash + ".tar");
         Path packages = cache.resolve("debian-" + recipe.arch() + "-" + hash + ".packages");
         if (Files.isRegularFile(tar) && Files.isRegularFile(packages)) {
-            steps.progress("Debian layer cached (" + tar.getFileName() + ")");
-            return new Built(tar, packages, true);
+            if (Files.getLastModifiedTime(tar).toInstant().isAfter(Instant.now().minus(MAX_AGE))) {
+                steps.progress("Debian layer cached (" + tar.getFileName() + ")");
+                return new Built(tar, packages, true);
+            }
+            steps.progress("Debian layer " + tar.getFileName() + " is older than " + MAX_AGE.toDays()
+                    + " days: built again, with Debian's fixes since");
         }
         Path work = home.stateDir("work").resolve("sd-debian-" + UUID.randomUUID().toString().substring(0, 8));
         Path root = work.resolve("root");

@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
@@ -47,8 +48,6 @@ public final class SdImage {
     private static final List<String> UNITS = List.of("hearth-first-boot.service", "hearth.service",
             "hearth-ready.service", "systemd-networkd.service", "systemd-resolved.service", "systemd-timesyncd.service",
             "avahi-daemon.service", "docker.service");
-    /** The layer's format: raise it when the layer's build steps change, so old layers are not reused. */
-    private static final String LAYER_FORMAT = "1";
 
     /**
      * @param out           the raw image; {@code OUT.xz}, {@code OUT.sha256} and {@code OUT.packages} go beside it
@@ -112,6 +111,12 @@ public final class SdImage {
                 steps.run(List.of("sh", "-c", "xz -T0 -1 -c \"$1\" > \"$2\"", "xz", options.out().toString(),
                         partial.toString()), line -> Optional.empty());
                 Files.move(partial, xz, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+                if (options.wifi().isPresent()) {
+                    // They hold the Wi-Fi password until the box's first boot takes it off its card.
+                    for (Path secret : List.of(options.out(), xz)) {
+                        Files.setPosixFilePermissions(secret, PosixFilePermissions.fromString("rw-------"));
+                    }
+                }
                 sums[0] = sha256(options.out());
                 sums[1] = sha256(xz);
                 sizes[0] = Files.size(options.out());
@@ -140,6 +145,7 @@ public final class SdImage {
             throw new ImageBuildException(jar + " is missing: build Hearth first (./hearth builds it)");
         }
         Path opt = Files.createDirectories(root.resolve("opt/hearth"));
+        rootOwned(opt, true);
         Files.copy(jar, opt.resolve("appliance-core.jar"), StandardCopyOption.REPLACE_EXISTING);
         overlay(jar.resolveSibling("lib"), opt.resolve("lib"));
         overlay(home.root().resolve("manifests"), opt.resolve("manifests"));
@@ -148,6 +154,9 @@ public final class SdImage {
         // The box's settings, copied to the data partition's state folder at the first boot.
         Files.writeString(opt.resolve("appliance.yaml"), "# Written by hearth image sd; the first boot copies it to "
                 + "/var/lib/hearth/state.\nregistry:\n  url: " + options.registry() + "\noverlay:\n  provider: wireguard\n");
+        for (String file : List.of("appliance-core.jar", "supervisor.jvm", "appliance.yaml")) {
+            rootOwned(opt.resolve(file), false);
+        }
         // This box's identity is made on the box: no machine id, no SSH host keys from the build.
         Files.writeString(root.resolve("etc/machine-id"), "");
         Files.deleteIfExists(root.resolve("var/lib/dbus/machine-id"));
@@ -205,7 +214,11 @@ public final class SdImage {
         }
     }
 
-    /** Copies a folder's files over {@code target}, replacing what is there; keeps modes, follows no links. */
+    /**
+     * Copies a folder's files over {@code target}, replacing what is there; keeps whether a file is
+     * executable, follows no links. Everything copied belongs to root and only root may write it,
+     * whoever owns the checkout: root runs these scripts at boot.
+     */
     static void overlay(Path source, Path target) throws IOException {
         try (Stream<Path> walk = Files.walk(source)) {
             for (Path p : walk.toList()) {
@@ -213,11 +226,19 @@ public final class SdImage {
                 if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
                     Files.createDirectories(t);
                 } else {
-                    Files.copy(p, t, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.COPY_ATTRIBUTES,
-                            LinkOption.NOFOLLOW_LINKS);
+                    Files.copy(p, t, StandardCopyOption.REPLACE_EXISTING, LinkOption.NOFOLLOW_LINKS);
+                }
+                if (!Files.isSymbolicLink(t)) {
+                    rootOwned(t, Files.isDirectory(t) || Files.isExecutable(p));
                 }
             }
         }
+    }
+
+    private static void rootOwned(Path file, boolean executable) throws IOException {
+        Files.setAttribute(file, "unix:uid", 0);
+        Files.setAttribute(file, "unix:gid", 0);
+        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString(executable ? "rwxr-xr-x" : "rw-r--r--"));
     }
 
     static String sha256(Path file) throws IOException {
