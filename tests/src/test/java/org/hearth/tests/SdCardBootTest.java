@@ -185,6 +185,7 @@ class SdCardBootTest {
         assertThat(ssh("stat -c '%U:%G %a' /usr/local/sbin/hearth-first-boot /etc/fstab /opt/hearth/appliance-core.jar").stdout())
                 .isEqualTo("root:root 755\nroot:root 644\nroot:root 644\n");
         assertThat(ssh("apt-config dump APT::Periodic::Unattended-Upgrade").stdout()).contains("\"1\"");
+        assertThat(ssh("systemctl is-enabled apt-daily-upgrade.timer").stdout()).contains("enabled");
         // hearth.local on the LAN (mDNS cannot leave qemu's user network: the daemon's own word for it).
         assertThat(ssh("systemctl is-active avahi-daemon; journalctl -q -u avahi-daemon -o cat | grep 'Host name is'").stdout())
                 .contains("active", "Host name is hearth.local");

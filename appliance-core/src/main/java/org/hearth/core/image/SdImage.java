@@ -173,8 +173,11 @@ public final class SdImage {
         List<String> enable = new ArrayList<>(List.of("systemctl", "--root=" + root, "enable", "--quiet"));
         enable.addAll(UNITS);
         steps.run(enable, line -> Optional.empty());
-        // Key login only, and only once the first boot found a key on the boot partition.
-        steps.run(List.of("systemctl", "--root=" + root, "disable", "--quiet", "ssh.service"), line -> Optional.empty());
+        // Key login only, and only once the first boot found a key on the boot partition. And no
+        // resident Python (17 MiB) waiting for shutdown to finish an upgrade: apt's daily timer
+        // still runs unattended-upgrade, and dpkg finishes one cut short at the next run.
+        steps.run(List.of("systemctl", "--root=" + root, "disable", "--quiet", "ssh.service", "unattended-upgrades.service"),
+                line -> Optional.empty());
         lockedRoot(root);
     }
 
