@@ -13,6 +13,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -21,11 +22,13 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -80,11 +83,11 @@ class SdCardBootTest {
         assertThat(built.exitCode()).as("hearth image sd; output:\n" + built.stdout() + built.stderr()).isZero();
         assertThat(built.stdout()).contains("sha256", "Flash it: xzcat hearth-pi3.img.xz", "hold your Wi-Fi password");
         assertThat(Files.getPosixFilePermissions(image)).containsExactlyInAnyOrder(
-                java.nio.file.attribute.PosixFilePermission.OWNER_READ, java.nio.file.attribute.PosixFilePermission.OWNER_WRITE);
+                PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE);
 
         // What the card's firmware would load must boot the card's root by its label.
         assertThat(bootFile("cmdline.txt")).contains("root=LABEL=hearth-root");
-        try (ServerSocket free = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+        try (ServerSocket free = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             sshPort = free.getLocalPort();
         }
         console = work.resolve("board/console.log");
@@ -102,7 +105,7 @@ class SdCardBootTest {
     static void powerOff() throws Exception {
         if (board != null) {
             board.destroy();
-            if (!board.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) {
+            if (!board.waitFor(30, TimeUnit.SECONDS)) {
                 board.destroyForcibly();
             }
         }
@@ -266,7 +269,7 @@ class SdCardBootTest {
         Path out = Files.createTempFile(work, "ssh", ".out");
         Process p = new ProcessBuilder(sshCommand(command)).redirectError(ProcessBuilder.Redirect.DISCARD)
                 .redirectOutput(out.toFile()).start();
-        if (!p.waitFor(3, java.util.concurrent.TimeUnit.MINUTES)) {
+        if (!p.waitFor(3, TimeUnit.MINUTES)) {
             p.destroyForcibly();
             throw new AssertionError("on the board: " + command + " did not finish in 3 minutes");
         }

@@ -9,6 +9,7 @@ import picocli.CommandLine.ParentCommand;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 
@@ -51,7 +52,7 @@ final class ImageCommand {
         @Override
         public Integer call() throws Exception {
             var home = image.root.home();
-            for (Optional<Path> file : java.util.List.of(wifi, sshKey)) {
+            for (Optional<Path> file : List.of(wifi, sshKey)) {
                 if (file.isPresent() && !Files.isRegularFile(file.get())) {
                     throw new IllegalArgumentException(file.get() + (Files.exists(file.get()) ? ": not a file" : ": no such file"));
                 }
