@@ -11,7 +11,7 @@ import java.util.HexFormat;
 
 /**
  * Where Hearth's own files are: the installation (recipes, manifests, built jars) and the
- * state folder (engine log, caches, supervisor state). The launcher passes the installation
+ * state folder (engine log, supervisor state); builds' caches are the machine's ({@link #cacheDir}). The launcher passes the installation
  * as the {@code hearth.home} system property; the state folder defaults to {@code .state} inside it.
  */
 public record HearthHome(Path root, Path state) {
@@ -50,6 +50,24 @@ public record HearthHome(Path root, Path state) {
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("every Java runtime has SHA-256", e);
         }
+    }
+
+    /** Where {@link #cacheDir} keeps what builds download and make; a test may point it elsewhere. */
+    public static final String CACHE_PROPERTY = "hearth.cache";
+
+    /**
+     * A sub-folder of the machine's cache for image builds ({@code /var/cache/hearth}, as apt keeps
+     * {@code /var/cache/apt}), created if missing: every checkout and state folder on the machine
+     * shares downloaded packages and the SD card's Debian layer (over a GiB), each kept by its inputs.
+     */
+    public static Path cacheDir(String name) {
+        Path dir = Path.of(System.getProperty(CACHE_PROPERTY, "/var/cache/hearth")).resolve(name);
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create cache folder " + dir, e);
+        }
+        return dir;
     }
 
     /** A sub-folder of the state folder, created if missing. */

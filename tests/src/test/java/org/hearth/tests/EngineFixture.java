@@ -2,6 +2,7 @@ package org.hearth.tests;
 
 import org.hearth.core.HearthHome;
 import org.hearth.core.image.ImageBuilder;
+import org.hearth.core.image.ImagePlatform;
 import org.hearth.core.image.ImageRecipe;
 import org.hearth.core.image.ImageRecipes;
 import org.hearth.core.runtime.ContainerRuntime;
@@ -52,14 +53,26 @@ final class EngineFixture {
     /** Builds Hearth's images and the named test images from {@code tests/images}, labelled as test objects. */
     static List<ImageBuilder.Result> buildTestImages(Engine engine, String... names) {
         buildPlatformImages(engine);
+        return buildTestImages(engine, ImagePlatform.host(), names);
+    }
+
+    /**
+     * Hearth's images for {@code platform} (another architecture's tagged with its name, kept like
+     * this machine's: they are Hearth's own) and the named test images on them, labelled as test objects.
+     */
+    static List<ImageBuilder.Result> buildTestImages(Engine engine, ImagePlatform platform, String... names) {
         HearthHome home = home();
+        if (platform.foreign()) {
+            new ImageBuilder(engine, home, line -> System.out.println("images: " + line), Map.of(), platform)
+                    .build(ImageRecipes.loadAll(home.imageRecipes()));
+        }
         List<ImageRecipe> tests = Arrays.stream(names)
                 .map(name -> ImageRecipes.load(home.root().resolve("tests/images").resolve(name)
                         .resolve(ImageRecipes.RECIPE_FILE)))
                 .toList();
-        List<ImageRecipe> platform = ImageRecipes.loadAll(home.imageRecipes());
+        List<ImageRecipe> hearths = ImageRecipes.loadAll(home.imageRecipes());
         return new ImageBuilder(engine, home, line -> System.out.println("test images: " + line),
-                Map.of(HearthLabels.TEST, TEST_RUN)).build(ImageRecipes.inBuildOrder(tests, platform));
+                Map.of(HearthLabels.TEST, TEST_RUN), platform).build(ImageRecipes.inBuildOrder(tests, hearths));
     }
 
     /**

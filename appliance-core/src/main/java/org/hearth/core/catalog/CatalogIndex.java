@@ -1,5 +1,6 @@
 package org.hearth.core.catalog;
 
+import com.fasterxml.jackson.annotation.JsonFormat;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -23,7 +24,8 @@ import java.util.regex.Pattern;
 @JsonInclude(JsonInclude.Include.NON_ABSENT)
 public record CatalogIndex(int format, String catalog, long version, Instant published, Instant expires, List<App> apps) {
 
-    public static final int FORMAT = 1;
+    /** 2: a release's images per architecture. A format 1 index (one archive, no architecture) is still read, as amd64. */
+    public static final int FORMAT = 2;
     static final ObjectMapper JSON = new ObjectMapper().registerModule(new Jdk8Module())
             .registerModule(new JavaTimeModule())
             .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
@@ -44,15 +46,34 @@ public record CatalogIndex(int format, String catalog, long version, Instant pub
     public record Image(String ref, String id) {
     }
 
-    /** The images of a release, in one {@code docker save} archive (shared layers once). */
-    public record Images(FileRef archive, List<Image> contents) {
+    /**
+     * The images of a release for one architecture (Debian's name: amd64, arm64), in one
+     * {@code docker save} archive (shared layers once), tagged as the manifest names them.
+     */
+    public record Images(String arch, FileRef archive, List<Image> contents) {
         public Images {
+            // Format 1 had no architecture; every catalog then was published from an x86-64 machine.
+            arch = arch == null ? "amd64" : arch;
             contents = List.copyOf(contents);
         }
     }
 
     public record Release(String version, @JsonProperty("min-hearth") String minHearth, Optional<String> notes,
-                          FileRef manifest, Images images) {
+                          FileRef manifest,
+                          @JsonFormat(with = JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY) List<Images> images) {
+        public Release {
+            images = List.copyOf(images == null ? List.of() : images);
+        }
+
+        /** This release's images for {@code arch}, if the catalog offers them. */
+        public Optional<Images> imagesFor(String arch) {
+            return images.stream().filter(i -> i.arch().equals(arch)).findFirst();
+        }
+
+        /** The architectures it runs on. */
+        public List<String> arches() {
+            return images.stream().map(Images::arch).toList();
+        }
     }
 
     public record App(String name, String description, Optional<FileRef> icon, List<Release> releases) {
@@ -106,7 +127,7 @@ public record CatalogIndex(int format, String catalog, long version, Instant pub
     }
 
     private void check(String where) throws CatalogException {
-        if (format != FORMAT) {
+        if (format != FORMAT && format != 1) {
             throw new CatalogException(where + ": format " + format + " needs a newer Hearth (this one reads format " + FORMAT + ")");
         }
         if (catalog == null || !NAME.matcher(catalog).matches()) {
@@ -135,10 +156,19 @@ public record CatalogIndex(int format, String catalog, long version, Instant pub
                     throw new CatalogException(rat + ": " + e.getMessage());
                 }
                 checkFile(rat + ".manifest", r.manifest());
-                checkFile(rat + ".images.archive", r.images().archive());
-                for (Image image : r.images().contents()) {
-                    if (image.id() == null || !image.id().matches("sha256:[0-9a-f]{64}") || image.ref() == null) {
-                        throw new CatalogException(rat + ".images: " + image.ref() + " needs an id sha256:HEX");
+                if (r.images().isEmpty()) {
+                    throw new CatalogException(rat + ".images: none, for any architecture");
+                }
+                for (Images images : r.images()) {
+                    String iat = rat + ".images[" + images.arch() + "]";
+                    if (!NAME.matcher(images.arch()).matches() || r.images().stream().filter(i -> i.arch().equals(images.arch())).count() > 1) {
+                        throw new CatalogException(iat + ": an architecture named once, in lower-case letters and digits");
+                    }
+                    checkFile(iat + ".archive", images.archive());
+                    for (Image image : images.contents()) {
+                        if (image.id() == null || !image.id().matches("sha256:[0-9a-f]{64}") || image.ref() == null) {
+                            throw new CatalogException(iat + ": " + image.ref() + " needs an id sha256:HEX");
+                        }
                     }
                 }
             }

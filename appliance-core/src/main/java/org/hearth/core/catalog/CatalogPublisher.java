@@ -3,6 +3,7 @@ package org.hearth.core.catalog;
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.command.SaveImagesCmd;
 import com.github.dockerjava.api.exception.NotFoundException;
+import org.hearth.core.image.ImagePlatform;
 import org.hearth.core.manifest.AppManifest;
 import org.hearth.core.manifest.ManifestReader;
 
@@ -31,6 +32,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.function.Consumer;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import java.util.zip.GZIPOutputStream;
 
@@ -62,6 +64,15 @@ public final class CatalogPublisher {
      */
     public CatalogIndex publish(String catalog, List<Path> appFolders, Path out, CatalogKey.Signing key, Duration lifetime,
                                 boolean republish) throws IOException, CatalogException {
+        return publish(catalog, appFolders, out, key, lifetime, republish, List.of(ImagePlatform.host()));
+    }
+
+    /** @param platforms the architectures whose images each release carries (one archive each; built here first) */
+    public CatalogIndex publish(String catalog, List<Path> appFolders, Path out, CatalogKey.Signing key, Duration lifetime,
+                                boolean republish, List<ImagePlatform> platforms) throws IOException, CatalogException {
+        if (platforms.isEmpty()) {
+            throw new CatalogException("no architecture to publish images for");
+        }
         Files.createDirectories(out);
         Optional<CatalogIndex> previous = Files.exists(out.resolve(Catalogs.INDEX))
                 ? Optional.of(CatalogIndex.parse(out.resolve(Catalogs.INDEX).toString(), Files.readAllBytes(out.resolve(Catalogs.INDEX))))
@@ -72,7 +83,7 @@ public final class CatalogPublisher {
         Map<String, CatalogIndex.App> apps = new TreeMap<>();
         previous.ifPresent(p -> p.apps().forEach(a -> apps.put(a.name(), a)));
         for (Path folder : appFolders) {
-            CatalogIndex.App app = publishApp(folder, out, apps.get(folder.getFileName().toString()), republish);
+            CatalogIndex.App app = publishApp(folder, out, apps.get(folder.getFileName().toString()), republish, platforms);
             apps.put(app.name(), app);
         }
         Instant now = clock.instant().truncatedTo(ChronoUnit.SECONDS);
@@ -90,7 +101,7 @@ public final class CatalogPublisher {
     /** Archives no release lists any more (images rebuilt and republished) go: each is hundreds of megabytes. */
     private void removeUnlisted(Path out, CatalogIndex index) throws IOException {
         Set<String> listed = new HashSet<>();
-        index.apps().forEach(a -> a.releases().forEach(r -> listed.add(r.images().archive().path())));
+        index.apps().forEach(a -> a.releases().forEach(r -> r.images().forEach(i -> listed.add(i.archive().path()))));
         Path images = out.resolve("images");
         if (!Files.isDirectory(images)) {
             return;
@@ -125,41 +136,50 @@ public final class CatalogPublisher {
         write(file, CatalogIndex.JSON.writeValueAsBytes(new IndexTrust.RolloverFile(rollovers)));
     }
 
-    private CatalogIndex.App publishApp(Path folder, Path out, CatalogIndex.App before, boolean republish)
-            throws IOException, CatalogException {
+    private CatalogIndex.App publishApp(Path folder, Path out, CatalogIndex.App before, boolean republish,
+                                        List<ImagePlatform> platforms) throws IOException, CatalogException {
         Path manifestFile = folder.resolve("app.yaml");
         AppManifest manifest = ManifestReader.read(manifestFile);
         String name = manifest.app();
         String version = manifest.version();
-        progress.accept("publishing " + name + " " + version + " from " + manifestFile);
+        progress.accept("publishing " + name + " " + version + " from " + manifestFile + " for " + platforms.stream()
+                .map(ImagePlatform::arch).collect(Collectors.joining(", ")));
 
-        Map<String, String> ids = new TreeMap<>();
-        for (AppManifest.Container c : manifest.containers().values()) {
-            String ref = ReleaseFetcher.withTag(c.image());
-            try {
-                ids.put(ref, docker.inspectImageCmd(ref).exec().getId());
-            } catch (NotFoundException e) {
-                throw new CatalogException(ref + " (" + manifestFile + ") is not built here (run: hearth images build)");
+        List<CatalogIndex.Images> images = new ArrayList<>();
+        for (ImagePlatform platform : platforms) {
+            // The manifest's name for each image, and the name it has here for this architecture.
+            Map<String, String> local = new TreeMap<>();
+            Map<String, String> ids = new TreeMap<>();
+            for (AppManifest.Container c : manifest.containers().values()) {
+                String ref = ReleaseFetcher.withTag(c.image());
+                String here = localTag(ref, platform, manifestFile);
+                try {
+                    ids.put(ref, docker.inspectImageCmd(here).exec().getId());
+                    local.put(ref, here);
+                } catch (NotFoundException e) {
+                    throw new CatalogException(here + " (" + manifestFile + ") is not built here (run: hearth images build"
+                            + (platform.foreign() ? " --arch " + platform.arch() : "") + ")");
+                }
             }
+            List<CatalogIndex.Image> contents = ids.entrySet().stream()
+                    .map(e -> new CatalogIndex.Image(e.getKey(), e.getValue())).toList();
+            String archivePath = "images/" + IndexTrust.sha256(String.join("\n", new TreeSet<>(ids.values())).getBytes())
+                    .substring(0, 24) + ".tar.gz";
+            images.add(new CatalogIndex.Images(platform.arch(), archive(out, archivePath, local, before), contents));
         }
-        List<CatalogIndex.Image> images = ids.entrySet().stream().map(e -> new CatalogIndex.Image(e.getKey(), e.getValue())).toList();
-        String archivePath = "images/" + IndexTrust.sha256(String.join("\n", new TreeSet<>(ids.values())).getBytes()).substring(0, 24)
-                + ".tar.gz";
-        CatalogIndex.FileRef archive = archive(out, archivePath, ids, before);
         CatalogIndex.FileRef manifestRef = copy(manifestFile, out, "apps/" + name + "/" + version + "/app.yaml");
         Optional<CatalogIndex.FileRef> icon = Files.exists(folder.resolve("icon.svg"))
                 ? Optional.of(copy(folder.resolve("icon.svg"), out, "apps/" + name + "/icon.svg")) : Optional.empty();
         Optional<String> notes = Files.exists(folder.resolve("release-notes.md"))
                 ? Optional.of(Files.readString(folder.resolve("release-notes.md")).strip()) : Optional.empty();
-        CatalogIndex.Release release = new CatalogIndex.Release(version, minHearth(), notes, manifestRef,
-                new CatalogIndex.Images(archive, images));
+        CatalogIndex.Release release = new CatalogIndex.Release(version, minHearth(), notes, manifestRef, images);
 
         List<CatalogIndex.Release> releases = new ArrayList<>();
         if (before != null) {
             for (CatalogIndex.Release r : before.releases()) {
                 if (!r.version().equals(version)) {
                     releases.add(r);
-                } else if (!republish && (!r.manifest().equals(manifestRef) || !r.images().contents().equals(images))) {
+                } else if (!republish && (!r.manifest().equals(manifestRef) || !r.images().equals(images))) {
                     throw new CatalogException(name + " " + version + " is already published with other content; raise "
                             + manifestFile + "'s version (boxes that installed it are never told otherwise)");
                 }
@@ -169,15 +189,35 @@ public final class CatalogPublisher {
         return new CatalogIndex.App(name, manifest.description().orElse(""), icon, releases);
     }
 
-    /** The archive of these images: reused when the folder already has it under the same name, else saved now. */
-    private CatalogIndex.FileRef archive(Path out, String path, Map<String, String> ids, CatalogIndex.App before)
+    /**
+     * {@code ref} as tagged here for {@code platform}: as the manifest names it for this machine's
+     * architecture, {@code NAME:ARCH} for another's (the manifest must then name {@code :latest}).
+     */
+    private static String localTag(String ref, ImagePlatform platform, Path manifestFile) throws CatalogException {
+        if (!platform.foreign()) {
+            return ref;
+        }
+        if (!ref.endsWith(":latest")) {
+            throw new CatalogException(manifestFile + ": image " + ref + ": only images tagged latest are built for "
+                    + platform.arch() + " (as NAME:" + platform.tag() + ")");
+        }
+        return ref.substring(0, ref.length() - "latest".length()) + platform.tag();
+    }
+
+    /**
+     * The archive of these images ({@code local}: the manifest's name to the name here), each tagged
+     * as the manifest names it: reused when the folder already has it under the same name, else saved now.
+     */
+    private CatalogIndex.FileRef archive(Path out, String path, Map<String, String> local, CatalogIndex.App before)
             throws IOException {
         Path file = out.resolve(path);
         if (before != null && Files.exists(file)) {
             for (CatalogIndex.Release r : before.releases()) {
-                if (r.images().archive().path().equals(path) && Files.size(file) == r.images().archive().size()) {
-                    progress.accept("  images: " + path + " already published");
-                    return r.images().archive();
+                for (CatalogIndex.Images i : r.images()) {
+                    if (i.archive().path().equals(path) && Files.size(file) == i.archive().size()) {
+                        progress.accept("  images: " + path + " already published");
+                        return i.archive();
+                    }
                 }
             }
         }
@@ -186,10 +226,20 @@ public final class CatalogPublisher {
         long start = System.nanoTime();
         MessageDigest sha = ReleaseFetcher.sha256();
         SaveImagesCmd save = docker.saveImagesCmd();
-        ids.keySet().forEach(ref -> save.withImage(ref.substring(0, ref.lastIndexOf(':')), ref.substring(ref.lastIndexOf(':') + 1)));
+        local.values().forEach(tag -> save.withImage(tag.substring(0, tag.lastIndexOf(':')), tag.substring(tag.lastIndexOf(':') + 1)));
+        Map<String, String> renames = new TreeMap<>();
+        local.forEach((ref, here) -> {
+            if (!ref.equals(here)) {
+                renames.put(here, ref);
+            }
+        });
         try (InputStream in = save.exec();
              OutputStream out1 = new GZIPOutputStream(new DigestOutputStream(Files.newOutputStream(partial), sha), 1 << 16)) {
-            in.transferTo(out1);
+            if (renames.isEmpty()) {
+                in.transferTo(out1);
+            } else {
+                ArchiveTags.rename(in, out1, renames);
+            }
         }
         Files.setPosixFilePermissions(partial, PUBLISHED);
         Files.move(partial, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);

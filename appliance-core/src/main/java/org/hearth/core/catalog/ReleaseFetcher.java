@@ -79,21 +79,25 @@ public final class ReleaseFetcher {
             throw new CatalogException(release.manifest().path() + " is " + manifest.app() + " " + manifest.version()
                     + ", but the index lists it as " + what);
         }
-        Set<String> vouched = release.images().contents().stream().map(CatalogIndex.Image::ref).collect(Collectors.toSet());
+        String arch = engineArch();
+        CatalogIndex.Images images = release.imagesFor(arch).orElseThrow(() -> new CatalogException(what
+                + " has no images for this box's architecture, " + arch + " (the catalog offers "
+                + String.join(", ", release.arches()) + ")"));
+        Set<String> vouched = images.contents().stream().map(CatalogIndex.Image::ref).collect(Collectors.toSet());
         for (AppManifest.Container c : manifest.containers().values()) {
             if (!vouched.contains(withTag(c.image()))) {
                 throw new CatalogException(what + " runs " + c.image() + ", which the index does not list with a digest: refused");
             }
         }
         boolean loaded = false;
-        List<CatalogIndex.Image> missing = release.images().contents().stream().filter(i -> !present(i)).toList();
+        List<CatalogIndex.Image> missing = images.contents().stream().filter(i -> !present(i)).toList();
         if (!missing.isEmpty()) {
-            progress.accept("fetching " + release.images().archive().path() + " (" + (release.images().archive().size() >> 20)
+            progress.accept("fetching " + images.archive().path() + " (" + arch + ", " + (images.archive().size() >> 20)
                     + " MiB) for " + missing.stream().map(CatalogIndex.Image::ref).collect(Collectors.joining(", ")));
-            load(source, release.images().archive(), progress);
-            for (CatalogIndex.Image image : release.images().contents()) {
+            load(source, images.archive(), progress);
+            for (CatalogIndex.Image image : images.contents()) {
                 if (!present(image)) {
-                    throw new CatalogException(release.images().archive().path() + " did not give " + image.ref() + " as "
+                    throw new CatalogException(images.archive().path() + " did not give " + image.ref() + " as "
                             + image.id() + " (the engine has " + imageId(image.ref()).orElse("nothing") + ")");
                 }
             }
@@ -154,6 +158,11 @@ public final class ReleaseFetcher {
             throw new CatalogException(ref.path() + " failed verification: " + size + " bytes with SHA-256 " + sha256
                     + ", the signed index says " + ref.size() + " bytes with " + ref.sha256() + "; nothing was installed");
         }
+    }
+
+    /** The architecture the engine runs containers for, in Debian's (and Go's) name: amd64, arm64. */
+    private String engineArch() {
+        return docker.versionCmd().exec().getArch();
     }
 
     private boolean present(CatalogIndex.Image image) {

@@ -6,6 +6,7 @@ import org.hearth.core.catalog.CatalogException;
 import org.hearth.core.catalog.CatalogIndex;
 import org.hearth.core.catalog.CatalogKey;
 import org.hearth.core.catalog.CatalogPublisher;
+import org.hearth.core.image.ImagePlatform;
 import org.hearth.core.catalog.Catalogs;
 import org.hearth.core.manifest.AppManifest;
 import org.hearth.core.runtime.Engine;
@@ -100,9 +101,10 @@ final class CatalogCommand {
                     app.description());
             Optional.ofNullable(installedVersions(home).get(name)).ifPresent(v -> System.out.println("  installed: " + v));
             for (CatalogIndex.Release r : app.releases()) {
-                System.out.printf("  %s  needs Hearth %s, images %d MiB (%s)%n", r.version(), r.minHearth(),
-                        r.images().archive().size() >> 20,
-                        r.images().contents().stream().map(CatalogIndex.Image::ref).collect(Collectors.joining(", ")));
+                System.out.printf("  %s  needs Hearth %s, images %s (%s)%n", r.version(), r.minHearth(),
+                        r.images().stream().map(i -> i.arch() + " " + (i.archive().size() >> 20) + " MiB")
+                                .collect(Collectors.joining(", ")),
+                        r.images().get(0).contents().stream().map(CatalogIndex.Image::ref).collect(Collectors.joining(", ")));
                 r.notes().ifPresent(n -> n.lines().forEach(l -> System.out.println("      " + l)));
             }
             return 0;
@@ -161,6 +163,11 @@ final class CatalogCommand {
         @Option(names = "--republish", description = "Let a release already published change (development only).")
         boolean republish;
 
+        @Option(names = "--arch", paramLabel = "ARCH", split = ",",
+                description = "The architectures whose images each release carries, one archive each (default: this "
+                        + "machine's; build another's first with hearth images build --arch ARCH).")
+        List<String> arches;
+
         @Override
         public Integer call() throws Exception {
             HearthHome home = catalog.root.home();
@@ -179,7 +186,8 @@ final class CatalogCommand {
             CatalogIndex index;
             try (Engine engine = Engine.connect()) {
                 index = new CatalogPublisher(engine.client(), Clock.systemUTC(), System.out::println)
-                        .publish(name, folders, out, CatalogKey.Signing.read(key), Duration.ofDays(days), republish);
+                        .publish(name, folders, out, CatalogKey.Signing.read(key), Duration.ofDays(days), republish,
+                                arches == null ? List.of(ImagePlatform.host()) : arches.stream().map(ImagePlatform::named).toList());
             }
             System.out.printf("catalog %s: index %d in %s, %d apps, signed by %s, expires %s%n", index.catalog(), index.version(), out,
                     index.apps().size(), CatalogKey.Signing.read(key).publicKey().id(), index.expires());

@@ -1,6 +1,7 @@
 package org.hearth.core.cli;
 
 import org.hearth.core.ApplianceConfig;
+import org.hearth.core.catalog.CatalogKey;
 import org.hearth.core.image.SdImage;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -49,6 +50,21 @@ final class ImageCommand {
                         + ApplianceConfig.FILE + ").")
         Optional<URI> registry;
 
+        @Option(names = "--catalog", paramLabel = "URL",
+                description = "The catalog the box installs apps from (https://...; build it with --arch arm64 images: "
+                        + "docs/catalog.md). Without one, the owner can install no app.")
+        Optional<URI> catalogUrl;
+
+        @Option(names = "--catalog-key", paramLabel = "ed25519:BASE64", description = "The catalog publisher's public key, pinned on the box.")
+        List<String> catalogKeys;
+
+        @Option(names = "--catalog-name", defaultValue = "hearth", description = "The catalog's name, as its index says (default: ${DEFAULT-VALUE}).")
+        String catalogName;
+
+        @Option(names = "--catalog-trust", paramLabel = "PEM",
+                description = "The CA of the catalog's HTTPS certificate, when Java does not trust it (copied onto the card).")
+        Optional<Path> catalogTrust;
+
         @Override
         public Integer call() throws Exception {
             var home = image.root.home();
@@ -64,9 +80,10 @@ final class ImageCommand {
             URI pairsThrough = registry.or(() -> ApplianceConfig.read(home).registry().url()).orElseThrow(() ->
                     new IllegalArgumentException("name the registry the box pairs through: --registry URL (or registry.url in "
                             + ApplianceConfig.file(home) + ")"));
+            Optional<SdImage.Catalog> catalog = catalog();
             DemoCommand.script(home, "install-packages", "image");
             SdImage.Result r = new SdImage(home, System.out::println).build(new SdImage.Options(out.toAbsolutePath(),
-                    wifi, sshKey, pairsThrough, UpCommand.SUPERVISOR_JVM, arch));
+                    wifi, sshKey, pairsThrough, UpCommand.SUPERVISOR_JVM, arch, catalog));
             System.out.printf("%s: %d MiB, sha256 %s%n%s: %d MiB, sha256 %s%n", r.image(), r.imageBytes() >> 20,
                     r.imageSha256(), r.compressed(), r.compressedBytes() >> 20, r.compressedSha256());
             System.out.printf("Debian layer %s in %.1f s, assembled in %.1f s, compressed in %.1f s%n",
@@ -75,9 +92,40 @@ final class ImageCommand {
             if (wifi.isPresent()) {
                 System.out.println("Both files hold your Wi-Fi password (owner-only): keep them to yourself.");
             }
+            if (catalog.isEmpty()) {
+                System.out.println("The card names no catalog (--catalog): the box can pair, but the owner cannot install apps.");
+            }
             System.out.println("Flash it: xzcat " + r.compressed().getFileName() + " | dd of=/dev/sdX bs=4M conv=fsync "
                     + "(check it first: sha256sum -c " + r.image().getFileName() + ".sha256)");
             return 0;
         }
+
+        /** The card's catalog source, each part checked here rather than by a box that cannot say so. */
+        private Optional<SdImage.Catalog> catalog() {
+            if (catalogUrl.isEmpty()) {
+                if (catalogKeys != null || catalogTrust.isPresent()) {
+                    throw new IllegalArgumentException("--catalog-key and --catalog-trust need --catalog URL");
+                }
+                return Optional.empty();
+            }
+            if (!"https".equals(catalogUrl.get().getScheme())) {
+                throw new IllegalArgumentException("--catalog " + catalogUrl.get() + ": a box fetches catalogs over https only");
+            }
+            if (catalogKeys == null || catalogKeys.isEmpty()) {
+                throw new IllegalArgumentException("--catalog needs the publisher's key: --catalog-key ed25519:BASE64");
+            }
+            for (String key : catalogKeys) {
+                try {
+                    CatalogKey.Public.parse(key);
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("--catalog-key " + key + ": " + e.getMessage(), e);
+                }
+            }
+            if (catalogTrust.isPresent() && !Files.isRegularFile(catalogTrust.get())) {
+                throw new IllegalArgumentException("--catalog-trust " + catalogTrust.get() + ": no such file");
+            }
+            return Optional.of(new SdImage.Catalog(catalogName, catalogUrl.get(), catalogKeys, catalogTrust));
+        }
+
     }
 }

@@ -2,6 +2,7 @@ package org.hearth.core.cli;
 
 import com.github.dockerjava.api.model.Image;
 import org.hearth.core.image.ImageBuilder;
+import org.hearth.core.image.ImagePlatform;
 import org.hearth.core.image.ImageRecipe;
 import org.hearth.core.image.ImageRecipes;
 import org.hearth.core.runtime.Engine;
@@ -33,15 +34,25 @@ final class ImagesCommand {
                 description = "Also build the recipes in DIR (e.g. tests/images), on top of Hearth's own images.")
         Path extra;
 
+        @Option(names = "--arch", paramLabel = "ARCH",
+                description = "Build for ARCH (amd64, arm64) rather than this machine's architecture: tagged ARCH, "
+                        + "not latest, for the catalog (hearth catalog build --arch); its programs run under qemu-user.")
+        String arch;
+
         @Override
-        public Integer call() {
+        public Integer call() throws Exception {
+            ImagePlatform platform = arch == null ? ImagePlatform.host() : ImagePlatform.named(arch);
+            if (platform.foreign()) {
+                // qemu-user-static and binfmt-support: another architecture's programs run under emulation.
+                DemoCommand.script(images.root.home(), "install-packages", "image");
+            }
             try (Engine engine = Engine.connect()) {
                 engine.version();
-                buildAll(engine, images.root);
+                buildAll(engine, images.root, platform);
                 if (extra != null) {
-                    List<ImageRecipe> platform = ImageRecipes.loadAll(images.root.home().imageRecipes());
-                    new ImageBuilder(engine, images.root.home(), System.out::println)
-                            .build(ImageRecipes.loadAll(extra, platform));
+                    List<ImageRecipe> hearths = ImageRecipes.loadAll(images.root.home().imageRecipes());
+                    new ImageBuilder(engine, images.root.home(), System.out::println, Map.of(), platform)
+                            .build(ImageRecipes.loadAll(extra, hearths));
                 }
             }
             return 0;
@@ -49,8 +60,13 @@ final class ImagesCommand {
     }
 
     static List<ImageBuilder.Result> buildAll(Engine engine, HearthCommand root) {
+        return buildAll(engine, root, ImagePlatform.host());
+    }
+
+    static List<ImageBuilder.Result> buildAll(Engine engine, HearthCommand root, ImagePlatform platform) {
         long start = System.nanoTime();
-        List<ImageBuilder.Result> results = new ImageBuilder(engine, root.home(), System.out::println).buildAll();
+        List<ImageBuilder.Result> results = new ImageBuilder(engine, root.home(), System.out::println, Map.of(), platform)
+                .buildAll();
         long built = results.stream().filter(r -> !r.cached()).count();
         System.out.printf("images: %d built, %d cached, %.1f s%n", built, results.size() - built,
                 (System.nanoTime() - start) / 1e9);

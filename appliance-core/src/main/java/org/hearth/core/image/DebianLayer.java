@@ -19,7 +19,7 @@ import java.util.stream.Stream;
  * The SD image's Debian layer: debootstrap for the recipe's architecture, its second stage and the
  * recipe's packages run under qemu-user in a chroot, in a mount namespace of their own (so /proc,
  * /sys and /dev leave with it). Most of its time is the kernel's initramfs, made once. Cached as a
- * tar under {@code cache/sd} by the SHA-256 of the recipe, the mirror and this layer's format: a
+ * tar in the machine's cache ({@code /var/cache/hearth/sd}) by the SHA-256 of the recipe, the mirror and this layer's format: a
  * second image from the same recipe reuses it, and its package list says exactly what it holds; a
  * new layer replaces those of older inputs.
  */
@@ -51,7 +51,7 @@ final class DebianLayer {
         List<String> sources = sources(main);
         String hash = new InputHash().add("format", FORMAT).addPath("recipe", recipe.file())
                 .add("sources", sources).hex().substring(0, 16);
-        Path cache = home.stateDir("cache/sd");
+        Path cache = HearthHome.cacheDir("sd");
         Path tar = cache.resolve("debian-" + recipe.arch() + "-" + hash + ".tar");
         Path packages = cache.resolve("debian-" + recipe.arch() + "-" + hash + ".packages");
         if (Files.isRegularFile(tar) && Files.isRegularFile(packages)) {
@@ -114,17 +114,16 @@ final class DebianLayer {
         steps.progress("debootstrap " + recipe.suite() + " for " + recipe.arch() + " from " + source.uri());
         List<String> cmd = new ArrayList<>(List.of("debootstrap", "--arch=" + recipe.arch(), "--foreign",
                 "--variant=minbase", "--components=" + String.join(",", recipe.components()),
-                "--include=systemd-sysv,udev,kmod,dbus", "--cache-dir=" + home.stateDir("cache/debootstrap")));
+                "--include=systemd-sysv,udev,kmod,dbus", "--cache-dir=" + HearthHome.cacheDir("debootstrap")));
         source.keyring().ifPresent(k -> cmd.add("--keyring=" + k));
         cmd.addAll(List.of(recipe.suite(), root.toString(), source.uri()));
         steps.run(cmd, this::phase);
-        // No package script starts a service in the build.
-        Path policy = root.resolve("usr/sbin/policy-rc.d");
+        DebootstrapKind.secondStage(root, steps, this::phase);
+        // No package script starts a service while the recipe's packages install (debootstrap's own
+        // guard went with its second stage); SdImage removes this before the card is made.
+        Path policy = root.resolve(SdImage.POLICY);
         Files.writeString(policy, "#!/bin/sh\nexit 101\n");
         policy.toFile().setExecutable(true);
-        steps.progress("debootstrap's second stage, under emulation");
-        steps.run(List.of("unshare", "--mount", "--propagation", "private", "chroot", root.toString(),
-                "/debootstrap/debootstrap", "--second-stage"), this::phase);
     }
 
     private void install(Path root, List<String> sources, BuildSteps steps) throws IOException {

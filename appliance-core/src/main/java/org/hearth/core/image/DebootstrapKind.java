@@ -1,19 +1,22 @@
 package org.hearth.core.image;
 
-import org.hearth.core.SystemTool;
+import org.hearth.core.HearthHome;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Function;
 import java.util.stream.Stream;
 
-/** A Debian root filesystem made by debootstrap from the build machine's own apt mirror. */
+/**
+ * A Debian root filesystem made by debootstrap from the build machine's own apt mirror; for another
+ * architecture, debootstrap's second stage runs under qemu-user in a chroot.
+ */
 final class DebootstrapKind implements RecipeKind {
 
     private static final Map<String, String> PHASES = Map.of(
@@ -22,17 +25,17 @@ final class DebootstrapKind implements RecipeKind {
             "Configuring", "configuring", "Base", "base system installed");
 
     private final ImageRecipe.Debootstrap recipe;
-    private final BuildTools tools;
+    private final ImagePlatform platform;
 
-    DebootstrapKind(ImageRecipe.Debootstrap recipe, BuildTools tools) {
+    DebootstrapKind(ImageRecipe.Debootstrap recipe, ImagePlatform platform) {
         this.recipe = recipe;
-        this.tools = tools;
+        this.platform = platform;
     }
 
     @Override
-    public void addInputs(InputHash hash) throws IOException {
+    public void addInputs(InputHash hash, BuildSteps steps) throws IOException {
         AptSource source = AptSource.forSuite(Path.of("/etc/apt"), recipe.suite());
-        hash.add("mirror", source.uri()).add("arch", tools.hostArchitecture());
+        hash.add("mirror", source.uri()).add("arch", platform.arch());
     }
 
     @Override
@@ -47,9 +50,12 @@ final class DebootstrapKind implements RecipeKind {
 
     private void debootstrap(Path rootfs, BuildSteps steps) throws IOException {
         AptSource source = AptSource.forSuite(Path.of("/etc/apt"), recipe.suite());
-        steps.progress("debootstrap " + recipe.suite() + " (" + recipe.variant() + ") from " + source.uri());
+        steps.progress("debootstrap " + recipe.suite() + " (" + recipe.variant() + ") for " + platform.arch() + " from " + source.uri());
         List<String> cmd = new ArrayList<>(List.of("debootstrap", "--variant=" + recipe.variant(),
-                "--cache-dir=" + steps.home.stateDir("cache/debootstrap")));
+                "--cache-dir=" + HearthHome.cacheDir("debootstrap")));
+        if (platform.foreign()) {
+            cmd.addAll(List.of("--arch=" + platform.arch(), "--foreign"));
+        }
         if (!recipe.include().isEmpty()) {
             cmd.add("--include=" + String.join(",", recipe.include()));
         }
@@ -57,9 +63,10 @@ final class DebootstrapKind implements RecipeKind {
         cmd.addAll(List.of(recipe.suite(), rootfs.toString(), source.uri()));
         // debootstrap prints a line per package and step; show each phase once.
         try {
-            steps.run(cmd, line -> line.startsWith("I: ")
-                    ? Optional.ofNullable(PHASES.get(line.substring(3).split(" ")[0]))
-                    : Optional.empty());
+            steps.run(cmd, DebootstrapKind::phase);
+            if (platform.foreign()) {
+                secondStage(rootfs, steps, DebootstrapKind::phase);
+            }
         } catch (ImageBuildException e) {
             // The work folder is deleted after a failure; keep debootstrap's detailed log where the user can read it.
             Path detail = rootfs.resolve("debootstrap/debootstrap.log");
@@ -70,6 +77,21 @@ final class DebootstrapKind implements RecipeKind {
             }
             throw e;
         }
+    }
+
+    private static Optional<String> phase(String line) {
+        return line.startsWith("I: ") ? Optional.ofNullable(PHASES.get(line.substring(3).split(" ")[0])) : Optional.empty();
+    }
+
+    /**
+     * Finishes a root that {@code debootstrap --foreign} unpacked for another architecture: its second
+     * stage runs in a chroot under qemu-user, in a mount namespace of its own (debootstrap itself keeps
+     * package scripts from starting services meanwhile).
+     */
+    static void secondStage(Path root, BuildSteps steps, Function<String, Optional<String>> phase) throws IOException {
+        steps.progress("debootstrap's second stage, under emulation");
+        steps.run(List.of("unshare", "--mount", "--propagation", "private", "chroot", root.toString(),
+                "/debootstrap/debootstrap", "--second-stage"), phase);
     }
 
     /** Drops what a service never reads (docs, man pages, apt caches) to keep images small. */

@@ -1,6 +1,7 @@
 package org.hearth.core.image;
 
 import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.command.BuildImageCmd;
 import com.github.dockerjava.api.command.BuildImageResultCallback;
 import com.github.dockerjava.api.command.InspectImageResponse;
 import com.github.dockerjava.api.exception.ConflictException;
@@ -41,6 +42,7 @@ public final class ImageBuilder {
     private final Consumer<String> progress;
     private final Map<String, String> extraLabels;
     private final BuildTools tools;
+    private final ImagePlatform platform;
 
     public ImageBuilder(Engine engine, HearthHome home, Consumer<String> progress) {
         this(engine, home, progress, Map.of());
@@ -48,13 +50,20 @@ public final class ImageBuilder {
 
     /** @param extraLabels added to every image built, e.g. {@link HearthLabels#TEST} for test images */
     public ImageBuilder(Engine engine, HearthHome home, Consumer<String> progress, Map<String, String> extraLabels) {
-        this(engine, home, progress, extraLabels, BuildTools.fromEnvironment());
+        this(engine, home, progress, extraLabels, ImagePlatform.host());
+    }
+
+    /** @param platform the architecture to build for: another than this machine's is tagged with its name */
+    public ImageBuilder(Engine engine, HearthHome home, Consumer<String> progress, Map<String, String> extraLabels,
+                        ImagePlatform platform) {
+        this(engine, home, progress, extraLabels, BuildTools.fromEnvironment(), platform);
     }
 
     /** @param tools where host programs are found (a test gives a PATH without some) */
     ImageBuilder(Engine engine, HearthHome home, Consumer<String> progress, Map<String, String> extraLabels,
-                 BuildTools tools) {
+                 BuildTools tools, ImagePlatform platform) {
         this.tools = tools;
+        this.platform = platform;
         this.docker = engine.client();
         this.home = home;
         this.progress = progress;
@@ -88,6 +97,11 @@ public final class ImageBuilder {
             throw new ImageBuildException("cannot lock " + lockFile + ": " + BuildSteps.describe(e), e);
         }
         try {
+            if (platform.foreign()) {
+                BuildSteps steps = new BuildSteps(home, tools, progress, "[" + platform.arch() + "]", home.imageRecipes());
+                steps.stage("checking that this machine runs " + platform.arch() + " programs",
+                        () -> Binfmt.ensure(platform.arch(), steps));
+            }
             List<Result> results = new ArrayList<>();
             int i = 0;
             for (ImageRecipe recipe : recipes) {
@@ -117,12 +131,12 @@ public final class ImageBuilder {
         long start = System.nanoTime();
         BuildSteps steps = new BuildSteps(home, tools, progress, step, recipe.dir().resolve(ImageRecipes.RECIPE_FILE));
         String[] hashOut = new String[1];
-        steps.stage("hashing its inputs", () -> hashOut[0] = inputHash(recipe));
+        steps.stage("hashing its inputs", () -> hashOut[0] = inputHash(recipe, steps));
         String hash = hashOut[0];
-        Optional<InspectImageResponse> existing = inspect(recipe.tag());
+        Optional<InspectImageResponse> existing = inspect(recipe.tag(platform));
         if (existing.isPresent() && hash.equals(labels(existing.get()).get(HearthLabels.INPUT_HASH))) {
             progress.accept(step + ": cached (inputs " + hash.substring(0, 12) + ")");
-            return new Result(recipe.tag(), hash, true, Duration.ofNanos(System.nanoTime() - start), size(existing.get()));
+            return new Result(recipe.tag(platform), hash, true, Duration.ofNanos(System.nanoTime() - start), size(existing.get()));
         }
         Path[] workOut = new Path[1];
         steps.stage("making a work folder", () -> workOut[0] = Files.createTempDirectory(home.stateDir("images"), "build-"));
@@ -145,25 +159,25 @@ public final class ImageBuilder {
                 }
             }
         }
-        InspectImageResponse built = inspect(recipe.tag())
+        InspectImageResponse built = inspect(recipe.tag(platform))
                 .orElseThrow(() -> new ImageBuildException(step + ": the engine reports no image after the build"));
         existing.filter(old -> !old.getId().equals(built.getId())).ifPresent(this::removeIfUnused);
         Duration took = Duration.ofNanos(System.nanoTime() - start);
         progress.accept(String.format("%s: built in %.1f s, %d MB", step, took.toMillis() / 1000.0, size(built) >> 20));
-        return new Result(recipe.tag(), hash, false, took, size(built));
+        return new Result(recipe.tag(platform), hash, false, took, size(built));
     }
 
     /** Everything the image is made from: recipe, tools, host inputs and the bases' own hashes. */
-    String inputHash(ImageRecipe recipe) throws IOException {
+    String inputHash(ImageRecipe recipe, BuildSteps steps) throws IOException {
         InputHash hash = new InputHash()
                 .add("builder", BUILDER_REVISION)
                 .addPath("recipe", recipe.dir().resolve(ImageRecipes.RECIPE_FILE));
-        kindOf(recipe).addInputs(hash);
+        kindOf(recipe).addInputs(hash, steps);
         return hash.hex();
     }
 
     private RecipeKind kindOf(ImageRecipe recipe) {
-        return recipe.buildWith(tools, tag -> inspect(tag).map(i -> labels(i).get(HearthLabels.INPUT_HASH)));
+        return recipe.buildWith(platform, tag -> inspect(tag).map(i -> labels(i).get(HearthLabels.INPUT_HASH)));
     }
 
     private void engineBuild(ImageRecipe recipe, Path work, Path context, String hash, String step) throws IOException {
@@ -199,27 +213,28 @@ public final class ImageBuilder {
 
     private void build(ImageRecipe recipe, InputStream stream, Map<String, String> labels, String step,
                        List<String> tail) {
-        {
-            docker.buildImageCmd()
-                    .withTarInputStream(stream)
-                    .withTags(Set.of(recipe.tag()))
-                    .withLabels(labels)
-                    .withPull(false)
-                    .withNetworkMode("none")
-                    .exec(new BuildImageResultCallback() {
-                        @Override
-                        public void onNext(BuildResponseItem item) {
-                            if (item.getStream() != null && item.getStream().startsWith("Step ")) {
-                                progress.accept(step + ":   " + item.getStream().strip());
-                            }
-                            if (item.getStream() != null) {
-                                tail.add(item.getStream().strip());
-                            }
-                            super.onNext(item);
-                        }
-                    })
-                    .awaitImageId();
+        BuildImageCmd cmd = docker.buildImageCmd();
+        if (platform.foreign()) {
+            cmd.withPlatform(platform.enginePlatform());
         }
+        cmd.withTarInputStream(stream)
+                .withTags(Set.of(recipe.tag(platform)))
+                .withLabels(labels)
+                .withPull(false)
+                .withNetworkMode("none")
+                .exec(new BuildImageResultCallback() {
+                    @Override
+                    public void onNext(BuildResponseItem item) {
+                        if (item.getStream() != null && item.getStream().startsWith("Step ")) {
+                            progress.accept(step + ":   " + item.getStream().strip());
+                        }
+                        if (item.getStream() != null) {
+                            tail.add(item.getStream().strip());
+                        }
+                        super.onNext(item);
+                    }
+                })
+                .awaitImageId();
     }
 
     /**

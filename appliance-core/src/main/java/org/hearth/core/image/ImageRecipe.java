@@ -27,7 +27,7 @@ public sealed interface ImageRecipe {
     int GID = 10001;
     String USER = UID + ":" + GID;
 
-    /** Repository name, e.g. {@code hearth/java-base}; built as {@code NAME:latest}. */
+    /** Repository name, e.g. {@code hearth/java-base}; built as {@code NAME:latest} (see {@link ImagePlatform#tag}). */
     String name();
 
     /** The recipe's own folder; filled in by the loader, not the YAML. */
@@ -40,17 +40,17 @@ public sealed interface ImageRecipe {
         return List.of();
     }
 
-    default String tag() {
-        return name() + ":latest";
+    default String tag(ImagePlatform platform) {
+        return name() + ":" + platform.tag();
     }
 
     /**
      * How this kind of recipe is built.
      *
-     * @param tools         where host programs are found
+     * @param platform      the architecture it is built for
      * @param baseInputHash the input hash of a base image built here, by tag
      */
-    RecipeKind buildWith(BuildTools tools, Function<String, Optional<String>> baseInputHash);
+    RecipeKind buildWith(ImagePlatform platform, Function<String, Optional<String>> baseInputHash);
 
     /** A Debian root filesystem made by debootstrap from the build machine's own apt mirror. */
     record Debootstrap(String name, Path dir, String suite, String variant, List<String> include)
@@ -65,15 +65,16 @@ public sealed interface ImageRecipe {
         }
 
         @Override
-        public RecipeKind buildWith(BuildTools tools, Function<String, Optional<String>> baseInputHash) {
-            return new DebootstrapKind(this, tools);
+        public RecipeKind buildWith(ImagePlatform platform, Function<String, Optional<String>> baseInputHash) {
+            return new DebootstrapKind(this, platform);
         }
     }
 
     /**
      * A from-scratch image holding a jlink-ed runtime of the build machine's JDK and the libraries it links.
      *
-     * @param nativeLibraries JNI libraries the services load (paths relative to the recipe folder), put
+     * @param nativeLibraries JNI libraries the services load (paths relative to the recipe folder, where
+     *                        {@code {arch}} stands for the architecture built for), put
      *                        in {@code /usr/lib}, on Java's default library path; what they link comes too
      */
     record Jlink(String name, Path dir, List<String> modules,
@@ -89,8 +90,8 @@ public sealed interface ImageRecipe {
         }
 
         @Override
-        public RecipeKind buildWith(BuildTools tools, Function<String, Optional<String>> baseInputHash) {
-            return new JlinkKind(this, tools);
+        public RecipeKind buildWith(ImagePlatform platform, Function<String, Optional<String>> baseInputHash) {
+            return new JlinkKind(this, platform);
         }
     }
 
@@ -118,8 +119,8 @@ public sealed interface ImageRecipe {
         }
 
         @Override
-        public RecipeKind buildWith(BuildTools tools, Function<String, Optional<String>> baseInputHash) {
-            return new DockerfileKind(this, baseInputHash);
+        public RecipeKind buildWith(ImagePlatform platform, Function<String, Optional<String>> baseInputHash) {
+            return new DockerfileKind(this, platform, baseInputHash);
         }
     }
 }

@@ -10,8 +10,11 @@ import java.nio.file.Path;
  */
 interface RecipeKind {
 
-    /** Adds what this kind's image is made from, beyond the recipe file and the builder's revision. */
-    void addInputs(InputHash hash) throws IOException;
+    /**
+     * Adds what this kind's image is made from, beyond the recipe file and the builder's revision
+     * ({@code steps}: where a kind that must fetch something to know its inputs says so).
+     */
+    void addInputs(InputHash hash, BuildSteps steps) throws IOException;
 
     /** Fills {@code context} with a Dockerfile and what it adds, using {@code work} as scratch space. */
     void prepareContext(Path work, Path context, BuildSteps steps);

@@ -39,6 +39,8 @@ public final class SdImage {
 
     /** The recipe, relative to the installation. */
     public static final String RECIPE = "image-build/sd/pi3.yaml";
+    /** Where Debian's package scripts ask whether they may start a service. */
+    static final String POLICY = "usr/sbin/policy-rc.d";
     /** Files copied over the Debian layer as they are, relative to the installation. */
     static final String ROOTFS_FILES = "image-build/sd/rootfs";
     static final int BOOT_MIB = 256;
@@ -56,9 +58,19 @@ public final class SdImage {
      * @param registry      the registry the box pairs through
      * @param supervisorJvm the supervisor's JVM options (sized for the board)
      * @param arch          the board's Debian architecture; the recipe must be for it
+     * @param catalog       the catalog the box installs apps from, if any
      */
     public record Options(Path out, Optional<Path> wifi, Optional<Path> sshKey, URI registry, List<String> supervisorJvm,
-                          String arch) {
+                          String arch, Optional<Catalog> catalog) {
+    }
+
+    /**
+     * A catalog source for the card's appliance.yaml (docs/catalog.md).
+     *
+     * @param keys  the publisher's public keys the box pins ({@code ed25519:BASE64}, checked by the caller)
+     * @param trust the CA of the URL's certificate when Java does not trust it, copied onto the card
+     */
+    public record Catalog(String name, URI url, List<String> keys, Optional<Path> trust) {
     }
 
     /** What was built, and how long each part took. */
@@ -152,9 +164,22 @@ public final class SdImage {
         overlay(home.root().resolve(ROOTFS_FILES), root);
         Files.write(opt.resolve("supervisor.jvm"), options.supervisorJvm());
         // The box's settings, copied to the data partition's state folder at the first boot.
-        Files.writeString(opt.resolve("appliance.yaml"), "# Written by hearth image sd; the first boot copies it to "
+        StringBuilder yaml = new StringBuilder("# Written by hearth image sd; the first boot copies it to "
                 + "/var/lib/hearth/state.\nregistry:\n  url: " + options.registry() + "\noverlay:\n  provider: wireguard\n");
-        for (String file : List.of("appliance-core.jar", "supervisor.jvm", "appliance.yaml")) {
+        List<String> files = new ArrayList<>(List.of("appliance-core.jar", "supervisor.jvm", "appliance.yaml"));
+        if (options.catalog().isPresent()) {
+            Catalog c = options.catalog().get();
+            yaml.append("catalog:\n  sources:\n    - name: ").append(c.name()).append("\n      url: ").append(c.url())
+                    .append("\n      keys: [").append(String.join(", ", c.keys().stream().map(k -> "\"" + k + "\"").toList()))
+                    .append("]\n");
+            if (c.trust().isPresent()) {
+                Files.copy(c.trust().get(), opt.resolve("catalog-trust.pem"), StandardCopyOption.REPLACE_EXISTING);
+                files.add("catalog-trust.pem");
+                yaml.append("      trust: /opt/hearth/catalog-trust.pem\n");
+            }
+        }
+        Files.writeString(opt.resolve("appliance.yaml"), yaml);
+        for (String file : files) {
             rootOwned(opt.resolve(file), false);
         }
         // This box's identity is made on the box: no machine id, no SSH host keys from the build.
@@ -169,7 +194,7 @@ public final class SdImage {
         Files.deleteIfExists(resolv);
         Files.createSymbolicLink(resolv, Path.of("../run/systemd/resolve/stub-resolv.conf"));
         // Package scripts may start services again now that the box boots for real.
-        Files.deleteIfExists(root.resolve("usr/sbin/policy-rc.d"));
+        Files.deleteIfExists(root.resolve(POLICY));
         List<String> enable = new ArrayList<>(List.of("systemctl", "--root=" + root, "enable", "--quiet"));
         enable.addAll(UNITS);
         steps.run(enable, line -> Optional.empty());

@@ -1,12 +1,10 @@
 package org.hearth.core.image;
 
-import org.hearth.core.SystemTool;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -16,7 +14,7 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
- * The host libraries a set of ELF files links against, as {@code ldd} resolves them. Reading
+ * The libraries a set of ELF files links against, as {@code ldd} resolves them. Reading
  * ldd rather than listing libraries keeps the from-scratch Java image free of any assumption
  * about the machine's architecture or library paths.
  */
@@ -32,12 +30,13 @@ final class SharedLibraries {
     }
 
     /**
-     * Absolute paths of every library the ELF files under {@code tree} need from outside it. A
-     * library ldd cannot find fails the build here, naming the binary and the library: left out,
-     * the image would build and then fail at container start. One that ldd misses but the tree
-     * holds (libjvm.so, which the launcher loads by path) is the tree's own.
+     * Every library the ELF files under {@code tree} need from outside it, as paths inside {@code root}
+     * (this machine's own, or another architecture's run under qemu-user). A library ldd cannot find
+     * fails the build here, naming the binary and the library: left out, the image would build and
+     * then fail at container start. One that ldd misses but the tree holds (libjvm.so, which the
+     * launcher loads by path) is the tree's own.
      */
-    static Set<Path> neededBy(Path tree, BuildTools tools) throws IOException, InterruptedException {
+    static Set<Path> neededBy(Path tree, JdkRoot root) throws IOException {
         List<Path> elves;
         Set<String> inTree = new TreeSet<>();
         try (Stream<Path> walk = Files.walk(tree)) {
@@ -45,21 +44,47 @@ final class SharedLibraries {
             files.forEach(f -> inTree.add(f.getFileName().toString()));
             elves = files.stream().filter(SharedLibraries::isElf).toList();
         }
-        String ldd = tools.locate("ldd");
+        if (elves.isEmpty()) {
+            return Set.of();
+        }
+        // One shell for every file: under emulation each process start is costly.
+        List<String> argv = new ArrayList<>(List.of("sh", "-c",
+                "for f; do printf '" + SECTION + "%s\\n' \"$f\"; ldd \"$f\" 2>&1; done; exit 0", "ldd-each"));
+        elves.forEach(elf -> argv.add(root.inside(elf).toString()));
         Set<Path> needed = new TreeSet<>();
-        for (Path elf : elves) {
-            SystemTool.Result r = SystemTool.attempt(Duration.ofSeconds(60), Map.of(), new byte[0], ldd, elf.toString());
-            Report report = parse(r.output());
+        for (Map.Entry<String, String> section : sections(root.output(argv)).entrySet()) {
+            Report report = parse(section.getValue());
             List<String> missing = report.missing().stream().filter(lib -> !inTree.contains(lib)).toList();
             if (!missing.isEmpty()) {
-                throw new ImageBuildException(elf + " needs " + String.join(", ", missing)
-                        + ", which ldd cannot find on this machine (install the package that provides it)");
+                throw new ImageBuildException(section.getKey() + " needs " + String.join(", ", missing)
+                        + ", which ldd cannot find (install the package that provides it)");
             }
             needed.addAll(report.resolved());
         }
-        Path root = tree.toAbsolutePath().normalize();
-        needed.removeIf(p -> p.normalize().startsWith(root));
+        Path inside = root.inside(tree.toAbsolutePath().normalize());
+        needed.removeIf(p -> p.normalize().startsWith(inside));
         return needed;
+    }
+
+    private static final String SECTION = "@@hearth-ldd@@ ";
+
+    /** ldd's report per file, from the output of {@link #neededBy}'s loop. */
+    private static Map<String, String> sections(String output) {
+        Map<String, String> sections = new LinkedHashMap<>();
+        String file = null;
+        StringBuilder body = new StringBuilder();
+        for (String line : (output + "\n" + SECTION).split("\n")) {
+            if (line.startsWith(SECTION)) {
+                if (file != null) {
+                    sections.put(file, body.toString());
+                }
+                file = line.substring(SECTION.length());
+                body.setLength(0);
+            } else {
+                body.append(line).append('\n');
+            }
+        }
+        return sections;
     }
 
     /** One ldd report: the libraries it resolved (with the loader) and the names it could not find. */

@@ -64,8 +64,8 @@ class CatalogTrustTest {
         CatalogIndex index = new CatalogIndex(CatalogIndex.FORMAT, catalog, version, NOW.minus(Duration.ofHours(1)), expires,
                 List.of(new CatalogIndex.App("echo", "An echo", Optional.empty(), List.of(new CatalogIndex.Release(appVersion, "0.1.0",
                         Optional.of("First."), new CatalogIndex.FileRef(manifestPath, IndexTrust.sha256(manifest), manifest.length),
-                        new CatalogIndex.Images(new CatalogIndex.FileRef("images/a.tar.gz", "0".repeat(64), 10),
-                                List.of(new CatalogIndex.Image("hearth-test/probe:latest", "sha256:" + "1".repeat(64)))))))));
+                        List.of(new CatalogIndex.Images("amd64", new CatalogIndex.FileRef("images/a.tar.gz", "0".repeat(64), 10),
+                                List.of(new CatalogIndex.Image("hearth-test/probe:latest", "sha256:" + "1".repeat(64))))))))));
         byte[] bytes = index.toBytes();
         Files.write(published.resolve("index.json"), bytes);
         sign(bytes, signer);

@@ -44,4 +44,19 @@ class ImageCommandTest {
                 .contains(dir + ": not a file");
         assertThat(refusal("image", "sd")).contains("name the registry the box pairs through: --registry URL");
     }
+
+    @Test
+    void aCatalogNeedsHttpsAndAWellFormedPublisherKey() {
+        String registry = "https://boxes.example.net";
+        assertThat(refusal("image", "sd", "--registry", registry, "--catalog", "http://boxes.example.net/catalog",
+                "--catalog-key", "ed25519:" + "A".repeat(43) + "="))
+                .contains("--catalog http://boxes.example.net/catalog: a box fetches catalogs over https only");
+        assertThat(refusal("image", "sd", "--registry", registry, "--catalog", "https://boxes.example.net/catalog"))
+                .contains("--catalog needs the publisher's key: --catalog-key ed25519:BASE64");
+        assertThat(refusal("image", "sd", "--registry", registry, "--catalog", "https://boxes.example.net/catalog",
+                "--catalog-key", "ssh-ed25519 AAAA"))
+                .contains("--catalog-key ssh-ed25519 AAAA: a catalog key is written ed25519:BASE64");
+        assertThat(refusal("image", "sd", "--registry", registry, "--catalog-key", "ed25519:" + "A".repeat(43) + "="))
+                .contains("--catalog-key and --catalog-trust need --catalog URL");
+    }
 }
