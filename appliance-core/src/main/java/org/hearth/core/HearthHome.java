@@ -61,7 +61,7 @@ public record HearthHome(Path root, Path state) {
      * shares downloaded packages and the SD card's Debian layer (over a GiB), each kept by its inputs.
      */
     public static Path cacheDir(String name) {
-        Path dir = Path.of(System.getProperty(CACHE_PROPERTY, "/var/cache/hearth")).resolve(name);
+        Path dir = Path.of(System.getProperty(CACHE_PROPERTY, "/var/cache/hearth")).toAbsolutePath().resolve(name);
         try {
             Files.createDirectories(dir);
         } catch (IOException e) {

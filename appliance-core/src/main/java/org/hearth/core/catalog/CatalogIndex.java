@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonFormat;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.datatype.jdk8.Jdk8Module;
@@ -87,10 +88,20 @@ public record CatalogIndex(int format, String catalog, long version, Instant pub
             return releases.stream().max(Comparator.comparing(r -> Versions.parse(r.version()))).orElseThrow();
         }
 
-        /** Whether the newest release is newer than {@code installed} (an unreadable version never is). */
-        public boolean offersNewerThan(String installed) {
+        /** The newest release a box of {@code arch} can run: one with images for it. */
+        public Optional<Release> latestFor(String arch) {
+            return releases.stream().filter(r -> r.imagesFor(arch).isPresent())
+                    .max(Comparator.comparing(r -> Versions.parse(r.version())));
+        }
+
+        /**
+         * Whether a release for {@code arch} is newer than {@code installed} (an unreadable version
+         * never is): a release for other boxes only is no update for this one.
+         */
+        public boolean offersNewerThan(String installed, String arch) {
             try {
-                return Versions.parse(latest().version()).compareTo(Versions.parse(installed)) > 0;
+                Optional<Release> newest = latestFor(arch);
+                return newest.isPresent() && Versions.parse(newest.get().version()).compareTo(Versions.parse(installed)) > 0;
             } catch (IllegalArgumentException e) {
                 return false;
             }
@@ -109,7 +120,15 @@ public record CatalogIndex(int format, String catalog, long version, Instant pub
     static CatalogIndex parse(String where, byte[] bytes) throws CatalogException {
         CatalogIndex index;
         try {
-            index = JSON.readValue(bytes, CatalogIndex.class);
+            // The format first: a newer one may have a layout this Hearth cannot bind at all.
+            JsonNode tree = JSON.readTree(bytes);
+            int format = tree != null && tree.path("format").isInt() ? tree.get("format").asInt() : -1;
+            if (format != FORMAT && format != 1) {
+                throw new CatalogException(where + ": format " + (format < 0 ? "missing" : format)
+                        + (format > FORMAT ? " needs a newer Hearth" : " is not one Hearth reads")
+                        + " (this one reads formats 1 and " + FORMAT + ")");
+            }
+            index = JSON.treeToValue(tree, CatalogIndex.class);
         } catch (java.io.IOException e) {
             String detail = e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.getMessage();
             throw new CatalogException(where + ": not a catalog index: " + detail);
@@ -126,10 +145,7 @@ public record CatalogIndex(int format, String catalog, long version, Instant pub
         }
     }
 
-    private void check(String where) throws CatalogException {
-        if (format != FORMAT && format != 1) {
-            throw new CatalogException(where + ": format " + format + " needs a newer Hearth (this one reads format " + FORMAT + ")");
-        }
+    void check(String where) throws CatalogException {
         if (catalog == null || !NAME.matcher(catalog).matches()) {
             throw new CatalogException(where + ": catalog: a name of lower-case letters, digits and dashes is needed, not " + catalog);
         }

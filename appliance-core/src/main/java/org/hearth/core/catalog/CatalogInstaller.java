@@ -3,6 +3,7 @@ package org.hearth.core.catalog;
 import com.github.dockerjava.api.DockerClient;
 import org.hearth.core.ApplianceConfig;
 import org.hearth.core.HearthHome;
+import org.hearth.core.image.ImagePlatform;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -61,7 +62,8 @@ public final class CatalogInstaller {
 
     /** The catalogs as appliance.yaml names them now. */
     public Catalogs catalogs() {
-        return new Catalogs(ApplianceConfig.read(home).catalog(), home.stateDir("catalog"), Clock.systemUTC());
+        return new Catalogs(ApplianceConfig.read(home).catalog(), home.stateDir("catalog"), Clock.systemUTC(),
+                ImagePlatform.host().arch());
     }
 
     /**

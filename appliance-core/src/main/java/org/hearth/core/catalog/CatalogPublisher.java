@@ -70,8 +70,9 @@ public final class CatalogPublisher {
     /** @param platforms the architectures whose images each release carries (one archive each; built here first) */
     public CatalogIndex publish(String catalog, List<Path> appFolders, Path out, CatalogKey.Signing key, Duration lifetime,
                                 boolean republish, List<ImagePlatform> platforms) throws IOException, CatalogException {
-        if (platforms.isEmpty()) {
-            throw new CatalogException("no architecture to publish images for");
+        if (platforms.isEmpty() || platforms.stream().map(ImagePlatform::arch).distinct().count() != platforms.size()) {
+            throw new CatalogException("name each architecture to publish images for once: "
+                    + platforms.stream().map(ImagePlatform::arch).toList());
         }
         Files.createDirectories(out);
         Optional<CatalogIndex> previous = Files.exists(out.resolve(Catalogs.INDEX))
@@ -89,6 +90,8 @@ public final class CatalogPublisher {
         Instant now = clock.instant().truncatedTo(ChronoUnit.SECONDS);
         CatalogIndex index = new CatalogIndex(CatalogIndex.FORMAT, catalog, previous.map(CatalogIndex::version).orElse(0L) + 1,
                 now, now.plus(lifetime), List.copyOf(apps.values()));
+        // What every box will check, checked before it is signed.
+        index.check("the index for " + out);
         byte[] bytes = index.toBytes();
         byte[] signature = key.sign(CatalogKey.Purpose.INDEX, bytes);
         write(out.resolve(Catalogs.SIGNATURE), CatalogIndex.JSON.writeValueAsBytes(new IndexTrust.SignatureFile(List.of(
@@ -145,7 +148,10 @@ public final class CatalogPublisher {
         progress.accept("publishing " + name + " " + version + " from " + manifestFile + " for " + platforms.stream()
                 .map(ImagePlatform::arch).collect(Collectors.joining(", ")));
 
-        List<CatalogIndex.Images> images = new ArrayList<>();
+        // What this release is, checked against what is published before anything is written.
+        record Planned(ImagePlatform platform, Map<String, String> local, List<CatalogIndex.Image> contents, String archivePath) {
+        }
+        List<Planned> planned = new ArrayList<>();
         for (ImagePlatform platform : platforms) {
             // The manifest's name for each image, and the name it has here for this architecture.
             Map<String, String> local = new TreeMap<>();
@@ -163,27 +169,40 @@ public final class CatalogPublisher {
             }
             List<CatalogIndex.Image> contents = ids.entrySet().stream()
                     .map(e -> new CatalogIndex.Image(e.getKey(), e.getValue())).toList();
-            String archivePath = "images/" + IndexTrust.sha256(String.join("\n", new TreeSet<>(ids.values())).getBytes())
-                    .substring(0, 24) + ".tar.gz";
-            images.add(new CatalogIndex.Images(platform.arch(), archive(out, archivePath, local, before), contents));
+            planned.add(new Planned(platform, local, contents, "images/"
+                    + IndexTrust.sha256(String.join("\n", new TreeSet<>(ids.values())).getBytes()).substring(0, 24) + ".tar.gz"));
         }
-        CatalogIndex.FileRef manifestRef = copy(manifestFile, out, "apps/" + name + "/" + version + "/app.yaml");
+        byte[] manifestBytes = Files.readAllBytes(manifestFile);
+        String manifestPath = "apps/" + name + "/" + version + "/app.yaml";
+        CatalogIndex.FileRef manifestRef = new CatalogIndex.FileRef(manifestPath, IndexTrust.sha256(manifestBytes), manifestBytes.length);
+        Optional<CatalogIndex.Release> published = before == null ? Optional.empty() : before.release(version);
+        if (published.isPresent() && !republish) {
+            // The same release may gain an architecture, never change one a box may have installed.
+            boolean changed = !published.get().manifest().equals(manifestRef) || planned.stream().anyMatch(p ->
+                    published.get().imagesFor(p.platform().arch()).filter(i -> !i.contents().equals(p.contents())).isPresent());
+            if (changed) {
+                throw new CatalogException(name + " " + version + " is already published with other content; raise "
+                        + manifestFile + "'s version (boxes that installed it are never told otherwise)");
+            }
+        }
+
+        Map<String, CatalogIndex.Images> images = new TreeMap<>();
+        // Architectures published before and not this time stay as they were.
+        published.ifPresent(p -> p.images().forEach(i -> images.put(i.arch(), i)));
+        for (Planned p : planned) {
+            images.put(p.platform().arch(), new CatalogIndex.Images(p.platform().arch(),
+                    archive(out, p.archivePath(), p.local(), before), p.contents()));
+        }
+        write(out.resolve(manifestPath), manifestBytes);
         Optional<CatalogIndex.FileRef> icon = Files.exists(folder.resolve("icon.svg"))
                 ? Optional.of(copy(folder.resolve("icon.svg"), out, "apps/" + name + "/icon.svg")) : Optional.empty();
         Optional<String> notes = Files.exists(folder.resolve("release-notes.md"))
                 ? Optional.of(Files.readString(folder.resolve("release-notes.md")).strip()) : Optional.empty();
-        CatalogIndex.Release release = new CatalogIndex.Release(version, minHearth(), notes, manifestRef, images);
+        CatalogIndex.Release release = new CatalogIndex.Release(version, minHearth(), notes, manifestRef, List.copyOf(images.values()));
 
         List<CatalogIndex.Release> releases = new ArrayList<>();
         if (before != null) {
-            for (CatalogIndex.Release r : before.releases()) {
-                if (!r.version().equals(version)) {
-                    releases.add(r);
-                } else if (!republish && (!r.manifest().equals(manifestRef) || !r.images().equals(images))) {
-                    throw new CatalogException(name + " " + version + " is already published with other content; raise "
-                            + manifestFile + "'s version (boxes that installed it are never told otherwise)");
-                }
-            }
+            before.releases().stream().filter(r -> !r.version().equals(version)).forEach(releases::add);
         }
         releases.add(release);
         return new CatalogIndex.App(name, manifest.description().orElse(""), icon, releases);

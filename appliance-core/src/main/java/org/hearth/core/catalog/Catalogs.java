@@ -34,11 +34,14 @@ public final class Catalogs {
     private final CatalogConfig config;
     private final Path folder;
     private final Clock clock;
+    private final String arch;
 
-    public Catalogs(CatalogConfig config, Path folder, Clock clock) {
+    /** @param arch this box's architecture (Debian's name): it installs only releases with images for it */
+    public Catalogs(CatalogConfig config, Path folder, Clock clock, String arch) {
         this.config = config;
         this.folder = folder;
         this.clock = clock;
+        this.arch = arch;
     }
 
     /** A held catalog, or why the box holds none that it may use. */
@@ -101,9 +104,14 @@ public final class Catalogs {
         return config.sources().stream().map(this::held).toList();
     }
 
+    public String arch() {
+        return arch;
+    }
+
     /**
-     * The release of {@code app} ({@code version}, or the newest), from the first source that lists
-     * the app in the index the box holds; a source never fetched is fetched first.
+     * The release of {@code app} ({@code version}, or the newest for this box's architecture), from
+     * the first source that lists the app with a release for it in the index the box holds; a
+     * source never fetched is fetched first.
      */
     public Found find(String app, Optional<String> version) throws CatalogException {
         if (config.sources().isEmpty()) {
@@ -130,14 +138,19 @@ public final class Catalogs {
                 continue;
             }
             Optional<CatalogIndex.Release> release = version.isPresent() ? listed.get().release(version.get())
-                    : Optional.of(listed.get().latest());
+                    : listed.get().latestFor(arch);
+            if (release.isEmpty() && version.isEmpty()) {
+                problems.add(source.name() + " lists " + app + " for " + String.join(", ", listed.get().releases().stream()
+                        .flatMap(r -> r.arches().stream()).distinct().sorted().toList()) + " only, not " + arch);
+                continue;
+            }
             if (release.isEmpty()) {
                 throw new CatalogException("catalog " + source.name() + " has no " + app + " " + version.get()
                         + " (it has " + listed.get().releases().stream().map(CatalogIndex.Release::version).toList() + ")");
             }
             return new Found(source, held.index().get(), listed.get(), release.get());
         }
-        throw new CatalogException("no catalog lists an app " + app
+        throw new CatalogException("no catalog lists an app " + app + " for " + arch
                 + (problems.isEmpty() ? "" : "; " + String.join("; ", problems)) + " (hearth catalog list)");
     }
 

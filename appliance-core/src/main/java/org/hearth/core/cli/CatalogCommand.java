@@ -39,7 +39,8 @@ final class CatalogCommand {
     HearthCommand root;
 
     static Catalogs catalogs(HearthHome home) {
-        return new Catalogs(ApplianceConfig.read(home).catalog(), home.stateDir("catalog"), Clock.systemUTC());
+        return new Catalogs(ApplianceConfig.read(home).catalog(), home.stateDir("catalog"), Clock.systemUTC(),
+                ImagePlatform.host().arch());
     }
 
     /** Asks the supervisor to install {@code NAME[@VERSION]} from the first catalog that lists it; returns the exit code. */
@@ -59,7 +60,8 @@ final class CatalogCommand {
         @Override
         public Integer call() {
             HearthHome home = catalog.root.home();
-            List<Catalogs.Held> held = catalogs(home).held();
+            Catalogs catalogs = catalogs(home);
+            List<Catalogs.Held> held = catalogs.held();
             if (held.isEmpty()) {
                 System.out.println("no catalogs configured (appliance.yaml: catalog.sources; see docs/catalog.md)");
                 return 0;
@@ -76,7 +78,8 @@ final class CatalogCommand {
                 System.out.printf("%s (%s): index %d, published %s, expires %s%n", h.source().name(), where(h), index.version(),
                         index.published(), index.expires());
                 for (CatalogIndex.App app : index.apps()) {
-                    System.out.printf("  %-14s %-10s %-22s %s%n", app.name(), app.latest().version(),
+                    System.out.printf("  %-14s %-10s %-22s %s%n", app.name(), app.latestFor(catalogs.arch())
+                                    .map(CatalogIndex.Release::version).orElse("(not " + catalogs.arch() + ")"),
                             Optional.ofNullable(installed.get(app.name())).map(v -> "installed " + v).orElse(""), app.description());
                 }
             }

@@ -1,7 +1,7 @@
 package org.hearth.core.cli;
 
 import org.hearth.core.ApplianceConfig;
-import org.hearth.core.catalog.CatalogKey;
+import org.hearth.core.catalog.CatalogConfig;
 import org.hearth.core.image.SdImage;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -108,21 +108,17 @@ final class ImageCommand {
                 }
                 return Optional.empty();
             }
-            if (!"https".equals(catalogUrl.get().getScheme())) {
-                throw new IllegalArgumentException("--catalog " + catalogUrl.get() + ": a box fetches catalogs over https only");
-            }
             if (catalogKeys == null || catalogKeys.isEmpty()) {
                 throw new IllegalArgumentException("--catalog needs the publisher's key: --catalog-key ed25519:BASE64");
             }
-            for (String key : catalogKeys) {
-                try {
-                    CatalogKey.Public.parse(key);
-                } catch (IllegalArgumentException e) {
-                    throw new IllegalArgumentException("--catalog-key " + key + ": " + e.getMessage(), e);
-                }
-            }
             if (catalogTrust.isPresent() && !Files.isRegularFile(catalogTrust.get())) {
                 throw new IllegalArgumentException("--catalog-trust " + catalogTrust.get() + ": no such file");
+            }
+            // Read as the box will read it: a value the box would refuse is refused here, by its option.
+            try {
+                new CatalogConfig.Source(catalogName, catalogUrl.get().toString(), null, catalogKeys, null);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--catalog, --catalog-name or --catalog-key: " + e.getMessage(), e);
             }
             return Optional.of(new SdImage.Catalog(catalogName, catalogUrl.get(), catalogKeys, catalogTrust));
         }

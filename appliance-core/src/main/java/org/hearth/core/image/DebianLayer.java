@@ -3,9 +3,12 @@ package org.hearth.core.image;
 import org.hearth.core.HearthHome;
 
 import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -52,6 +55,14 @@ final class DebianLayer {
         String hash = new InputHash().add("format", FORMAT).addPath("recipe", recipe.file())
                 .add("sources", sources).hex().substring(0, 16);
         Path cache = HearthHome.cacheDir("sd");
+        // The cache is the machine's: another checkout building the same layer waits, then finds it.
+        try (FileChannel lockFile = FileChannel.open(cache.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+             FileLock lock = lockFile.lock()) {
+            return buildLocked(cache, hash, main, sources, steps);
+        }
+    }
+
+    private Built buildLocked(Path cache, String hash, AptSource main, List<String> sources, BuildSteps steps) throws IOException {
         Path tar = cache.resolve("debian-" + recipe.arch() + "-" + hash + ".tar");
         Path packages = cache.resolve("debian-" + recipe.arch() + "-" + hash + ".packages");
         if (Files.isRegularFile(tar) && Files.isRegularFile(packages)) {
@@ -62,25 +73,30 @@ final class DebianLayer {
             steps.progress("Debian layer " + tar.getFileName() + " is older than " + MAX_AGE.toDays()
                     + " days: built again, with Debian's fixes since");
         }
-        Path work = home.stateDir("work").resolve("sd-debian-" + UUID.randomUUID().toString().substring(0, 8));
+        String id = UUID.randomUUID().toString().substring(0, 8);
+        Path work = home.stateDir("work").resolve("sd-debian-" + id);
         Path root = work.resolve("root");
+        // Written beside their final names and renamed there, the list last: a layer counts only once both are whole.
+        Path partialTar = cache.resolve(".layer-" + id + ".tar.part");
+        Path partialList = cache.resolve(".layer-" + id + ".packages.part");
         try {
             bootstrap(root, main, steps);
             install(root, sources, steps);
-            Path listed = work.resolve("packages");
             steps.run(List.of("sh", "-c", "dpkg-query --admindir=\"$1/var/lib/dpkg\" -W "
                     + "-f='${Package} ${Version} ${Architecture}\\n' | sort > \"$2\"", "dpkg-query", root.toString(),
-                    listed.toString()), line -> Optional.empty());
+                    partialList.toString()), line -> Optional.empty());
             clean(root);
             steps.progress("packing the Debian layer");
-            Path partial = work.resolve("layer.tar");
             steps.run(List.of("tar", "--numeric-owner", "--xattrs", "--xattrs-include=*", "-C", root.toString(), "-cf",
-                    partial.toString(), "."), line -> Optional.empty());
-            Files.move(listed, packages, StandardCopyOption.REPLACE_EXISTING);
-            Files.move(partial, tar, StandardCopyOption.REPLACE_EXISTING);
+                    partialTar.toString(), "."), line -> Optional.empty());
+            Files.deleteIfExists(packages);
+            Files.move(partialTar, tar, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            Files.move(partialList, packages, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             forgetOlderLayers(cache, tar, packages);
             return new Built(tar, packages, false);
         } finally {
+            Files.deleteIfExists(partialTar);
+            Files.deleteIfExists(partialList);
             RootFilesystem.deleteTree(work);
         }
     }
@@ -88,7 +104,8 @@ final class DebianLayer {
     /** A layer of other inputs (an older recipe) is never used again, and each is over a GiB. */
     private void forgetOlderLayers(Path cache, Path tar, Path packages) throws IOException {
         try (Stream<Path> files = Files.list(cache)) {
-            for (Path f : files.filter(f -> f.getFileName().toString().startsWith("debian-" + recipe.arch() + "-")).toList()) {
+            for (Path f : files.filter(f -> f.getFileName().toString().startsWith("debian-" + recipe.arch() + "-")
+                    || f.getFileName().toString().startsWith(".layer-")).toList()) {
                 if (!f.equals(tar) && !f.equals(packages)) {
                     Files.delete(f);
                 }

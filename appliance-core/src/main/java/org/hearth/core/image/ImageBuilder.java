@@ -97,18 +97,20 @@ public final class ImageBuilder {
             throw new ImageBuildException("cannot lock " + lockFile + ": " + BuildSteps.describe(e), e);
         }
         try {
-            if (platform.foreign()) {
-                BuildSteps steps = new BuildSteps(home, tools, progress, "[" + platform.arch() + "]", home.imageRecipes());
-                steps.stage("checking that this machine runs " + platform.arch() + " programs",
-                        () -> Binfmt.ensure(platform.arch(), steps));
+            if (!platform.foreign()) {
+                return buildEach(recipes);
             }
-            List<Result> results = new ArrayList<>();
-            int i = 0;
-            for (ImageRecipe recipe : recipes) {
-                String step = "[" + (++i) + "/" + recipes.size() + "] " + recipe.name();
-                results.add(buildOne(recipe, step));
+            BuildSteps steps = new BuildSteps(home, tools, progress, "[" + platform.arch() + "]", home.imageRecipes());
+            steps.stage("checking that this machine runs " + platform.arch() + " programs",
+                    () -> Binfmt.ensure(platform.arch(), steps));
+            // Another architecture's builds share the machine's JDK root (JdkRoot): one checkout at a time.
+            Path machineLock = HearthHome.cacheDir("locks").resolve("images-" + platform.arch() + ".lock");
+            try (FileChannel other = FileChannel.open(machineLock, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+                 FileLock held = other.lock()) {
+                return buildEach(recipes);
+            } catch (IOException e) {
+                throw new ImageBuildException("cannot lock " + machineLock + ": " + BuildSteps.describe(e), e);
             }
-            return results;
         } finally {
             try {
                 lock.release();
@@ -117,6 +119,16 @@ public final class ImageBuilder {
             }
             closeQuietly(channel);
         }
+    }
+
+    private List<Result> buildEach(List<ImageRecipe> recipes) {
+        List<Result> results = new ArrayList<>();
+        int i = 0;
+        for (ImageRecipe recipe : recipes) {
+            String step = "[" + (++i) + "/" + recipes.size() + "] " + recipe.name();
+            results.add(buildOne(recipe, step));
+        }
+        return results;
     }
 
     private static void closeQuietly(FileChannel channel) {

@@ -31,7 +31,7 @@ final class JdkRoot {
     /** A Java base for the Pi should not miss a week of Debian's security fixes. */
     private static final Duration MAX_AGE = Duration.ofDays(7);
     /** Raise when {@link #foreign} changes what the root holds. */
-    private static final String FORMAT = "1";
+    private static final String FORMAT = "2";
 
     private final Path root;
     private final Path javaHome;
@@ -67,6 +67,7 @@ final class JdkRoot {
         Path javaHome = Path.of("/usr/lib/jvm/java-17-openjdk-" + arch);
         if (Files.isRegularFile(done) && Files.readString(done).strip().equals(inputs)
                 && Files.getLastModifiedTime(done).toInstant().isAfter(Instant.now().minus(MAX_AGE))) {
+            removeAbandonedWork(root);
             return new JdkRoot(root, javaHome, true);
         }
         Files.deleteIfExists(done);
@@ -80,7 +81,9 @@ final class JdkRoot {
         Path archives = root.resolve("var/cache/apt/archives");
         try (Stream<Path> debs = Files.list(archives)) {
             for (Path deb : debs.filter(p -> p.toString().endsWith(".deb")).sorted().toList()) {
-                steps.run(List.of("dpkg-deb", "-x", deb.toString(), root.toString()), line -> Optional.empty());
+                // tar keeps the root's /bin -> usr/bin links (merged /usr) where dpkg-deb -x would replace them.
+                steps.run(List.of("sh", "-c", "dpkg-deb --fsys-tarfile \"$0\" | tar -x --keep-directory-symlink -C \"$1\"",
+                        deb.toString(), root.toString()), line -> Optional.empty());
                 Files.delete(deb);
             }
         }
@@ -95,6 +98,17 @@ final class JdkRoot {
     Path javaHome() {
         return javaHome;
     }
+
+    /** Work folders a killed build left in the root (a jlink-ed runtime each); none is in use (see {@link ImageBuilder}'s lock). */
+    private static void removeAbandonedWork(Path root) throws IOException {
+        try (Stream<Path> children = Files.list(root)) {
+            for (Path p : children.filter(p -> p.getFileName().toString().startsWith(WORK_PREFIX)).toList()) {
+                RootFilesystem.deleteTree(p);
+            }
+        }
+    }
+
+    private static final String WORK_PREFIX = "hearth-build-";
 
     /** The root's programs see the tree of this machine's {@code outside} at the path this returns. */
     Path inside(Path outside) {
@@ -112,7 +126,7 @@ final class JdkRoot {
 
     /** A work folder the root's programs can reach. */
     Path workFolder(Path hostWork) throws IOException {
-        return chroot ? Files.createTempDirectory(root, "hearth-build-") : hostWork;
+        return chroot ? Files.createTempDirectory(root, WORK_PREFIX) : hostWork;
     }
 
     /** {@code argv} as run in the root: in a chroot with /proc and /dev, in a mount namespace of its own. */

@@ -74,6 +74,7 @@ final class JlinkKind implements RecipeKind {
     public void prepareContext(Path work, Path context, BuildSteps steps) {
         Path[] rootfs = new Path[1];
         steps.stage("preparing the JDK for " + platform.arch(), () -> rootfs[0] = jdk(steps).workFolder(work).resolve("rootfs"));
+        boolean done = false;
         try {
             steps.stage("jlink", () -> jlinkRootfs(rootfs[0], steps));
             steps.stage("adding the hearth user", () -> RootFilesystem.addHearthUser(rootfs[0]));
@@ -81,9 +82,17 @@ final class JlinkKind implements RecipeKind {
                     "ENV JAVA_HOME=/opt/java PATH=/opt/java/bin LANG=C.UTF-8",
                     "CMD [\"java\", \"-version\"]")));
             steps.stage("packing the root filesystem", () -> RootFilesystem.pack(rootfs[0], context.resolve("rootfs.tar"), steps));
+            done = true;
         } finally {
-            if (rootfs[0] != null && !rootfs[0].getParent().equals(work)) {
-                steps.stage("removing the work folder in the JDK's root", () -> RootFilesystem.deleteTree(rootfs[0].getParent()));
+            if (!rootfs[0].getParent().equals(work)) {
+                try {
+                    RootFilesystem.deleteTree(rootfs[0].getParent());
+                } catch (IOException | RuntimeException e) {
+                    // After a failure its message matters more; a leftover goes with the JDK root's next use.
+                    if (done) {
+                        throw new ImageBuildException(steps.step + ": removing " + rootfs[0].getParent() + " failed: " + e.getMessage(), e);
+                    }
+                }
             }
         }
     }

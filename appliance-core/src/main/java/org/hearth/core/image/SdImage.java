@@ -1,5 +1,7 @@
 package org.hearth.core.image;
 
+import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import org.hearth.core.HearthHome;
 import org.hearth.core.SystemTool;
 
@@ -17,6 +19,7 @@ import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -164,21 +167,12 @@ public final class SdImage {
         overlay(home.root().resolve(ROOTFS_FILES), root);
         Files.write(opt.resolve("supervisor.jvm"), options.supervisorJvm());
         // The box's settings, copied to the data partition's state folder at the first boot.
-        StringBuilder yaml = new StringBuilder("# Written by hearth image sd; the first boot copies it to "
-                + "/var/lib/hearth/state.\nregistry:\n  url: " + options.registry() + "\noverlay:\n  provider: wireguard\n");
         List<String> files = new ArrayList<>(List.of("appliance-core.jar", "supervisor.jvm", "appliance.yaml"));
-        if (options.catalog().isPresent()) {
-            Catalog c = options.catalog().get();
-            yaml.append("catalog:\n  sources:\n    - name: ").append(c.name()).append("\n      url: ").append(c.url())
-                    .append("\n      keys: [").append(String.join(", ", c.keys().stream().map(k -> "\"" + k + "\"").toList()))
-                    .append("]\n");
-            if (c.trust().isPresent()) {
-                Files.copy(c.trust().get(), opt.resolve("catalog-trust.pem"), StandardCopyOption.REPLACE_EXISTING);
-                files.add("catalog-trust.pem");
-                yaml.append("      trust: /opt/hearth/catalog-trust.pem\n");
-            }
+        if (options.catalog().flatMap(Catalog::trust).isPresent()) {
+            Files.copy(options.catalog().get().trust().get(), opt.resolve(CATALOG_TRUST.getFileName()), StandardCopyOption.REPLACE_EXISTING);
+            files.add(CATALOG_TRUST.getFileName().toString());
         }
-        Files.writeString(opt.resolve("appliance.yaml"), yaml);
+        Files.writeString(opt.resolve("appliance.yaml"), applianceYaml(options));
         for (String file : files) {
             rootOwned(opt.resolve(file), false);
         }
@@ -204,6 +198,28 @@ public final class SdImage {
         steps.run(List.of("systemctl", "--root=" + root, "disable", "--quiet", "ssh.service", "unattended-upgrades.service"),
                 line -> Optional.empty());
         lockedRoot(root);
+    }
+
+    /** Where the card keeps the catalog's CA, when {@code --catalog-trust} gave one. */
+    static final Path CATALOG_TRUST = Path.of("/opt/hearth/catalog-trust.pem");
+
+    /** The box's settings: the registry it pairs through, its overlay, the catalog its owner installs from. */
+    static String applianceYaml(Options options) throws IOException {
+        Map<String, Object> config = new LinkedHashMap<>();
+        config.put("registry", Map.of("url", options.registry().toString()));
+        config.put("overlay", Map.of("provider", "wireguard"));
+        if (options.catalog().isPresent()) {
+            Catalog c = options.catalog().get();
+            Map<String, Object> source = new LinkedHashMap<>();
+            source.put("name", c.name());
+            source.put("url", c.url().toString());
+            source.put("keys", c.keys());
+            c.trust().ifPresent(t -> source.put("trust", CATALOG_TRUST.toString()));
+            config.put("catalog", Map.of("sources", List.of(source)));
+        }
+        // Written by a YAML mapper: no value can add keys of its own.
+        return "# Written by hearth image sd; the first boot copies it to /var/lib/hearth/state.\n"
+                + new YAMLMapper().disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER).writeValueAsString(config);
     }
 
     /** No default password: root's must be locked (debootstrap leaves it so; checked rather than assumed). */

@@ -363,13 +363,15 @@ public final class OwnerAppServer implements Runnable {
         for (Catalogs.Held held : catalogs.held()) {
             held.problem().ifPresent(p -> problems.add(held.source().name() + ": " + p));
             for (CatalogIndex.App app : held.index().map(CatalogIndex::apps).orElse(java.util.List.of())) {
-                if (!listed.add(app.name())) {
+                // A release for other boxes' architecture only is nothing this box can install.
+                Optional<CatalogIndex.Release> newest = app.latestFor(catalogs.arch());
+                if (newest.isEmpty() || !listed.add(app.name())) {
                     continue;
                 }
                 ObjectNode a = list.addObject().put("name", app.name()).put("description", app.description())
-                        .put("version", app.latest().version()).put("catalog", held.source().name());
+                        .put("version", newest.get().version()).put("catalog", held.source().name());
                 Optional.ofNullable(installed.get(app.name())).ifPresent(v -> a.put("installed", v)
-                        .put("newer", app.offersNewerThan(v)));
+                        .put("newer", app.offersNewerThan(v, catalogs.arch())));
                 catalogs.icon(held.source(), app).ifPresent(svg ->
                         a.put("icon", "data:image/svg+xml;base64," + Base64.getEncoder().encodeToString(svg)));
             }

@@ -17,8 +17,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
- * Renaming tags in an archive laid out as {@code docker save} writes it (the engine test,
- * CatalogInstallTest, loads a renamed one into a real engine).
+ * Renaming tags in an archive laid out as {@code docker save} writes it (Arm64CatalogTest loads
+ * a renamed one into a real engine).
  */
 class ArchiveTagsTest {
 

@@ -55,6 +55,26 @@ class CatalogIndexTest {
         assertThatThrownBy(() -> parse(index(2, "[]")))
                 .hasMessage("index.json: apps.x@1.0.0.images: none, for any architecture");
         assertThatThrownBy(() -> parse(index(3, "[]")))
-                .hasMessage("index.json: format 3 needs a newer Hearth (this one reads format 2)");
+                .hasMessage("index.json: format 3 needs a newer Hearth (this one reads formats 1 and 2)");
+        // A newer format may be laid out in ways this Hearth cannot bind: its number is read first.
+        assertThatThrownBy(() -> parse("{\"format\": 3, \"apps\": {\"a\": \"new layout\"}}"))
+                .hasMessage("index.json: format 3 needs a newer Hearth (this one reads formats 1 and 2)");
+    }
+
+    @Test
+    void aBoxIsOfferedTheNewestReleaseWithImagesForItsArchitecture() throws Exception {
+        String two = "{\"format\": 2, \"catalog\": \"hearth\", \"version\": 3, \"published\": \"2026-12-01T00:00:00Z\","
+                + " \"expires\": \"2026-12-31T00:00:00Z\", \"apps\": [{\"name\": \"x\", \"description\": \"X\", \"releases\": ["
+                + "{\"version\": \"1.0.0\", \"min-hearth\": \"0.1.0\", \"manifest\": " + FILE.formatted("apps/x/1.0.0/app.yaml")
+                + ", \"images\": [" + images("amd64", "images/a.tar.gz") + ", " + images("arm64", "images/b.tar.gz") + "]},"
+                + "{\"version\": \"2.0.0\", \"min-hearth\": \"0.1.0\", \"manifest\": " + FILE.formatted("apps/x/2.0.0/app.yaml")
+                + ", \"images\": [" + images("amd64", "images/c.tar.gz") + "]}]}]}";
+        CatalogIndex.App app = parse(two).apps().get(0);
+
+        assertThat(app.latestFor("amd64")).get().extracting(CatalogIndex.Release::version).isEqualTo("2.0.0");
+        assertThat(app.latestFor("arm64")).get().extracting(CatalogIndex.Release::version).isEqualTo("1.0.0");
+        assertThat(app.offersNewerThan("1.0.0", "amd64")).isTrue();
+        assertThat(app.offersNewerThan("1.0.0", "arm64")).as("2.0.0 has no arm64 images: no update for a Pi").isFalse();
+        assertThat(app.latestFor("riscv64")).isEmpty();
     }
 }

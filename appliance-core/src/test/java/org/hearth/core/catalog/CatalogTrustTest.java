@@ -43,7 +43,7 @@ class CatalogTrustTest {
     }
 
     private Catalogs box(CatalogKey.Public pinned, Instant now) {
-        return new Catalogs(config("hearth", pinned), dir.resolve("box"), Clock.fixed(now, ZoneOffset.UTC));
+        return new Catalogs(config("hearth", pinned), dir.resolve("box"), Clock.fixed(now, ZoneOffset.UTC), "amd64");
     }
 
     private CatalogConfig config(String name, CatalogKey.Public pinned) {

@@ -50,12 +50,16 @@ class ImageCommandTest {
         String registry = "https://boxes.example.net";
         assertThat(refusal("image", "sd", "--registry", registry, "--catalog", "http://boxes.example.net/catalog",
                 "--catalog-key", "ed25519:" + "A".repeat(43) + "="))
-                .contains("--catalog http://boxes.example.net/catalog: a box fetches catalogs over https only");
+                .contains("--catalog, --catalog-name or --catalog-key: catalog.sources.hearth.url: an https:// URL is needed, "
+                        + "not http://boxes.example.net/catalog");
+        assertThat(refusal("image", "sd", "--registry", registry, "--catalog", "https://boxes.example.net/catalog",
+                "--catalog-key", "ed25519:" + "A".repeat(43) + "=", "--catalog-name", "Hearth"))
+                .contains("--catalog, --catalog-name or --catalog-key: ").contains("Hearth");
         assertThat(refusal("image", "sd", "--registry", registry, "--catalog", "https://boxes.example.net/catalog"))
                 .contains("--catalog needs the publisher's key: --catalog-key ed25519:BASE64");
         assertThat(refusal("image", "sd", "--registry", registry, "--catalog", "https://boxes.example.net/catalog",
                 "--catalog-key", "ssh-ed25519 AAAA"))
-                .contains("--catalog-key ssh-ed25519 AAAA: a catalog key is written ed25519:BASE64");
+                .contains("a catalog key is written ed25519:BASE64, not \"ssh-ed25519 AAAA\"");
         assertThat(refusal("image", "sd", "--registry", registry, "--catalog-key", "ed25519:" + "A".repeat(43) + "="))
                 .contains("--catalog-key and --catalog-trust need --catalog URL");
     }
