@@ -164,7 +164,13 @@ class Arm64CatalogTest {
         Files.writeString(state.resolve("appliance.yaml"), String.join("\n", "catalog:", "  sources:",
                 "    - name: pi-only", "      path: " + catalog, "      keys: [\"" + key + "\"]", ""));
 
+        // By name: the newest release this box can run, and there is none.
         HearthCli.Result r = hearth.run("app", "install", APP, "--timeout", "60");
+        assertThat(r.exitCode()).isEqualTo(1);
+        assertThat(r.stderr()).contains("no catalog lists an app " + APP + " for amd64; pi-only lists " + APP
+                + " for arm64 only, not amd64");
+        // By version: that release, refused before any image is fetched.
+        r = hearth.run("app", "install", APP + "@1.0.0", "--timeout", "60");
         assertThat(r.exitCode()).isEqualTo(1);
         assertThat(r.stderr()).contains(APP + " 1.0.0 has no images for this box's architecture, amd64 (the catalog offers arm64)");
         assertThat(hearth.ok("app", "list").stdout()).doesNotContain(APP);
