@@ -1,6 +1,7 @@
 package org.hearth.tests;
 
 import com.github.dockerjava.api.command.InspectImageResponse;
+import com.github.dockerjava.api.command.LoadImageCallback;
 import com.github.dockerjava.api.exception.NotFoundException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -181,7 +182,7 @@ class Arm64CatalogTest {
             archive = files.findFirst().orElseThrow();
         }
         try (InputStream in = new GZIPInputStream(Files.newInputStream(archive))) {
-            engine.client().loadImageCmd(in).exec();
+            engine.client().loadImageAsyncCmd(in).exec(new LoadImageCallback()).awaitMessage();
         }
         assertThat(imageId(IMAGE + ":latest")).contains(arm64Id);
     }

@@ -1,6 +1,8 @@
 package org.hearth.core.catalog;
 
 import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.command.LoadImageCallback;
+import com.github.dockerjava.api.exception.DockerClientException;
 import com.github.dockerjava.api.exception.NotFoundException;
 import org.hearth.core.manifest.AppManifest;
 import org.hearth.core.manifest.ManifestException;
@@ -124,8 +126,15 @@ public final class ReleaseFetcher {
             }
             checkDigest(archive, size, HexFormat.of().formatHex(sha.digest()));
             progress.accept("verified " + archive.path() + " (SHA-256 " + archive.sha256().substring(0, 12) + "), loading it into the engine");
+            // The engine's answer is read to its end: loadImageCmd closes it as soon as it begins, and
+            // the engine stops a load whose client went, so on a slow box (a Pi) only the first images
+            // of the archive arrived. The callback waits for the end, and throws the engine's error.
+            Instant start = Instant.now();
             try (InputStream in = Files.newInputStream(file)) {
-                docker.loadImageCmd(in).exec();
+                docker.loadImageAsyncCmd(in).exec(new LoadImageCallback()).awaitMessage();
+                progress.accept("loaded " + archive.path() + " in " + Duration.between(start, Instant.now()).toSeconds() + " s");
+            } catch (DockerClientException e) {
+                throw new CatalogException(archive.path() + ": the engine could not load it: " + e.getMessage(), e);
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot read " + file, e);
             }
