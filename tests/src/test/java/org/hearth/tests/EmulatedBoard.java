@@ -82,16 +82,6 @@ final class EmulatedBoard implements AutoCloseable {
         qemu = pb.start();
     }
 
-    /** Waits until the console shows {@code line}; fails at once if the board stops. */
-    void awaitConsole(Pattern line, Duration limit) throws Exception {
-        Await.until(limit, this::consoleTail, () -> {
-            if (!qemu.isAlive()) {
-                throw new AssertionError("the board stopped: " + Files.readString(work.resolve("qemu.log")) + consoleTail());
-            }
-            return line.matcher(consoleText()).find() ? Optional.of(true) : Optional.empty();
-        });
-    }
-
     /** Waits until "ready to pair" appears once more than {@code before} times: a boot's end. */
     Duration awaitReady(long before, Duration limit) throws Exception {
         Instant since = Instant.now();
@@ -126,7 +116,7 @@ final class EmulatedBoard implements AutoCloseable {
         return Files.exists(console) ? Files.readString(console, StandardCharsets.ISO_8859_1) : "";
     }
 
-    String consoleTail() {
+    private String consoleTail() {
         try {
             List<String> lines = Files.readAllLines(console, StandardCharsets.ISO_8859_1);
             return "\n...\n" + String.join("\n", lines.subList(Math.max(0, lines.size() - 60), lines.size()));

@@ -126,9 +126,9 @@ public final class ReleaseFetcher {
             }
             checkDigest(archive, size, HexFormat.of().formatHex(sha.digest()));
             progress.accept("verified " + archive.path() + " (SHA-256 " + archive.sha256().substring(0, 12) + "), loading it into the engine");
-            // The engine's answer is read to its end: loadImageCmd closes it as soon as it begins, and
-            // the engine stops a load whose client went, so on a slow box (a Pi) only the first images
-            // of the archive arrived. The callback waits for the end, and throws the engine's error.
+            // The engine's answer is read to its end: loadImageCmd returns (closing it) as soon as it
+            // begins, before the load is done, and on a slow box (a Pi) the images were then checked
+            // while most were still loading. The callback waits for the end, and throws the engine's error.
             Instant start = Instant.now();
             try (InputStream in = Files.newInputStream(file)) {
                 docker.loadImageAsyncCmd(in).exec(new LoadImageCallback()).awaitMessage();
