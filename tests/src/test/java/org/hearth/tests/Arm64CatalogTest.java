@@ -1,12 +1,12 @@
 package org.hearth.tests;
 
 import com.github.dockerjava.api.command.InspectImageResponse;
-import com.github.dockerjava.api.command.LoadImageCallback;
 import com.github.dockerjava.api.exception.NotFoundException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+import org.hearth.core.catalog.ImageArchiveLoader;
 import org.hearth.core.image.ImagePlatform;
 import org.hearth.core.image.ImageRecipe;
 import org.hearth.core.image.ImageRecipes;
@@ -182,7 +182,8 @@ class Arm64CatalogTest {
             archive = files.findFirst().orElseThrow();
         }
         try (InputStream in = new GZIPInputStream(Files.newInputStream(archive))) {
-            engine.client().loadImageAsyncCmd(in).exec(new LoadImageCallback()).awaitMessage();
+            assertThat(new ImageArchiveLoader(engine.client(), Duration.ofMinutes(5)).load(archive.toString(), in))
+                    .containsExactly(IMAGE + ":latest");
         }
         assertThat(imageId(IMAGE + ":latest")).contains(arm64Id);
     }

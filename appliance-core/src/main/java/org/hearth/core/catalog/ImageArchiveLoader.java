@@ -1,0 +1,84 @@
+package org.hearth.core.catalog;
+
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.async.ResultCallback;
+import com.github.dockerjava.api.model.LoadResponseItem;
+
+import java.io.InputStream;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Loads an image archive into the engine and reads the engine's answer to its end, within a limit.
+ * The engine answers 200 at once and then streams a line per image loaded; a broken image is an error
+ * line in that stream, possibly after others loaded. docker-java's own ways miss both ends of it:
+ * {@code loadImageCmd} returns at the first line (on a Pi, minutes before the load is done), and
+ * {@code LoadImageCallback} keeps a success line over a later error.
+ */
+public final class ImageArchiveLoader {
+
+    private final DockerClient docker;
+    private final Duration limit;
+
+    public ImageArchiveLoader(DockerClient docker, Duration limit) {
+        this.docker = docker;
+        this.limit = limit;
+    }
+
+    /**
+     * Loads {@code archive} (named {@code name} in errors) and returns the images the engine says it
+     * loaded; fails with the engine's first error, when the limit passes (the connection is then
+     * closed), or when interrupted.
+     */
+    public List<String> load(String name, InputStream archive) throws CatalogException {
+        Answer answer = new Answer();
+        boolean ended;
+        try {
+            // awaitCompletion closes the connection whatever happens, and rethrows a failed connection's error.
+            ended = docker.loadImageAsyncCmd(archive).exec(answer).awaitCompletion(limit.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CatalogException(name + ": interrupted while the engine was loading it", e);
+        } catch (RuntimeException e) {
+            throw new CatalogException(name + ": the engine could not load it: " + e.getMessage(), e);
+        }
+        synchronized (answer) {
+            String after = answer.loaded.isEmpty() ? "" : " (after loading " + String.join(", ", answer.loaded) + ")";
+            if (answer.error != null) {
+                throw new CatalogException(name + ": the engine could not load it: " + answer.error + after);
+            }
+            if (!ended) {
+                throw new CatalogException(name + ": the engine had not finished loading it after " + limit.toSeconds()
+                        + " s; stopped" + after);
+            }
+            return List.copyOf(answer.loaded);
+        }
+    }
+
+    /** The engine's lines, read on docker-java's thread: every image loaded, and the first error. */
+    private static final class Answer extends ResultCallback.Adapter<LoadResponseItem> {
+        private static final String LOADED = "Loaded image: ";
+        private static final String LOADED_ID = "Loaded image ID: ";
+        private final List<String> loaded = new ArrayList<>();
+        private String error;
+
+        @Override
+        public synchronized void onNext(LoadResponseItem item) {
+            if (item.isErrorIndicated()) {
+                if (error == null) {
+                    error = item.getErrorDetail() != null && item.getErrorDetail().getMessage() != null
+                            ? item.getErrorDetail().getMessage() : item.getError();
+                }
+                return;
+            }
+            String line = item.getStream() == null ? "" : item.getStream().strip();
+            if (line.startsWith(LOADED_ID)) {
+                loaded.add(line.substring(LOADED_ID.length()));
+            } else if (line.startsWith(LOADED)) {
+                loaded.add(line.substring(LOADED.length()));
+            }
+        }
+    }
+}

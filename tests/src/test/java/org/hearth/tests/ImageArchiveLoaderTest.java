@@ -1,0 +1,179 @@
+package org.hearth.tests;
+
+import com.github.dockerjava.api.exception.NotFoundException;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
+import org.hearth.core.catalog.CatalogException;
+import org.hearth.core.catalog.ImageArchiveLoader;
+import org.hearth.core.runtime.Engine;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * What a catalog install hears from the real engine when it loads an archive: every image loaded, the
+ * engine's own error even after an image loaded first (the engine answers 200 and puts errors in the
+ * stream), and a load that does not end is stopped at the limit. The archives are made here in
+ * {@code docker save}'s format, one layer of one small file.
+ */
+@Tag("engine")
+class ImageArchiveLoaderTest {
+
+    private static final String TINY = "hearth-loadtest/tiny:latest";
+    private static final String BROKEN = "hearth-loadtest/broken:latest";
+    private static Engine engine;
+
+    @BeforeAll
+    static void engine() {
+        engine = EngineFixture.engine();
+    }
+
+    @AfterEach
+    void removeTheImages() {
+        for (String image : new String[]{TINY, BROKEN}) {
+            try {
+                engine.client().removeImageCmd(image).withForce(true).exec();
+            } catch (NotFoundException never) {
+                // Not loaded by this test.
+            }
+        }
+    }
+
+    @AfterAll
+    static void close() {
+        engine.close();
+    }
+
+    @Test
+    void anArchiveLoadsToTheEndAndNamesItsImages() throws Exception {
+        assertThat(loader(Duration.ofMinutes(2)).load("tiny.tar", archive(false))).containsExactly(TINY);
+        assertThat(engine.client().inspectImageCmd(TINY).exec().getId()).startsWith("sha256:");
+    }
+
+    @Test
+    void theEnginesErrorAfterAnImageLoadedIsNotLost() {
+        assertThatThrownBy(() -> loader(Duration.ofMinutes(2)).load("two.tar", archive(true)))
+                .isInstanceOf(CatalogException.class)
+                .hasMessageStartingWith("two.tar: the engine could not load it: ")
+                .hasMessageContaining("missing/layer.tar: no such file or directory")
+                .hasMessageEndingWith("(after loading " + TINY + ")");
+    }
+
+    @Test
+    void somethingThatIsNoImageArchiveIsRefusedInTheEnginesWords() {
+        assertThatThrownBy(() -> loader(Duration.ofMinutes(2)).load("notes.tar",
+                new ByteArrayInputStream(tar(Map.of("notes.txt", "not an image".getBytes(StandardCharsets.UTF_8))))))
+                .isInstanceOf(CatalogException.class)
+                .hasMessageStartingWith("notes.tar: the engine could not load it: ")
+                .hasMessageContaining("repositories: no such file or directory");
+    }
+
+    @Test
+    void aLoadThatDoesNotEndIsStoppedAtTheLimit() throws Exception {
+        // An archive whose end never comes (a stalled download, a stuck disk): the engine waits for it.
+        StalledArchive stalled = new StalledArchive(archive(false).readNBytes(1024));
+        Instant start = Instant.now();
+        try {
+            assertThatThrownBy(() -> loader(Duration.ofSeconds(3)).load("stalled.tar", stalled))
+                    .isInstanceOf(CatalogException.class)
+                    .hasMessage("stalled.tar: the engine had not finished loading it after 3 s; stopped");
+        } finally {
+            stalled.close();
+        }
+        assertThat(Duration.between(start, Instant.now())).isLessThan(Duration.ofSeconds(30));
+    }
+
+    private static ImageArchiveLoader loader(Duration limit) {
+        return new ImageArchiveLoader(engine.client(), limit);
+    }
+
+    /** A {@code docker save} archive of TINY; with {@code broken}, a second image whose layer is missing. */
+    private static InputStream archive(boolean broken) throws Exception {
+        byte[] layer = tar(Map.of("hello.txt", "hello from a catalog\n".getBytes(StandardCharsets.UTF_8)));
+        String config = config(sha256(layer));
+        String manifest = "[{\"Config\":\"tiny.json\",\"RepoTags\":[\"" + TINY + "\"],\"Layers\":[\"layer/layer.tar\"]}"
+                + (broken ? ",{\"Config\":\"broken.json\",\"RepoTags\":[\"" + BROKEN + "\"],\"Layers\":[\"missing/layer.tar\"]}" : "")
+                + "]";
+        Map<String, byte[]> files = new LinkedHashMap<>();
+        files.put("manifest.json", manifest.getBytes(StandardCharsets.UTF_8));
+        files.put("tiny.json", config.getBytes(StandardCharsets.UTF_8));
+        files.put("broken.json", config("1".repeat(64)).getBytes(StandardCharsets.UTF_8));
+        files.put("layer/layer.tar", layer);
+        return new ByteArrayInputStream(tar(files));
+    }
+
+    private static String config(String diffId) {
+        return "{\"architecture\":\"" + engine.client().versionCmd().exec().getArch() + "\",\"os\":\"linux\","
+                + "\"config\":{},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:" + diffId + "\"]}}";
+    }
+
+    private static byte[] tar(Map<String, byte[]> files) throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (TarArchiveOutputStream tar = new TarArchiveOutputStream(bytes)) {
+            for (Map.Entry<String, byte[]> f : files.entrySet()) {
+                TarArchiveEntry entry = new TarArchiveEntry(f.getKey());
+                entry.setSize(f.getValue().length);
+                tar.putArchiveEntry(entry);
+                tar.write(f.getValue());
+                tar.closeArchiveEntry();
+            }
+        }
+        return bytes.toByteArray();
+    }
+
+    private static String sha256(byte[] data) throws Exception {
+        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data));
+    }
+
+    /** Gives its first bytes, then blocks until closed. */
+    private static final class StalledArchive extends InputStream {
+        private final ByteArrayInputStream start;
+        private final CountDownLatch closed = new CountDownLatch(1);
+
+        StalledArchive(byte[] start) {
+            this.start = new ByteArrayInputStream(start);
+        }
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            if (start.available() > 0) {
+                return start.read(b, off, len);
+            }
+            try {
+                closed.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            throw new IOException("the archive was closed before its end");
+        }
+
+        @Override
+        public void close() {
+            closed.countDown();
+        }
+    }
+}
