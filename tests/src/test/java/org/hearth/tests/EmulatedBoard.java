@@ -38,7 +38,8 @@ final class EmulatedBoard implements AutoCloseable {
     final Path work;
     final Path image;
     private final Path console;
-    private final int sshPort;
+    /** This host's port for the board's SSH, picked at power-on (a port picked long before may be taken since). */
+    private int sshPort;
     /** What {@code ./hearth image sd} printed. */
     String built = "";
     private Process qemu;
@@ -47,24 +48,28 @@ final class EmulatedBoard implements AutoCloseable {
         this.work = work;
         this.image = work.resolve("hearth-pi3.img");
         this.console = work.resolve("board/console.log");
-        this.sshPort = freePort();
     }
 
     /** Builds the card with {@code ./hearth image sd OPTIONS --out ... --ssh-key ...}; fails with its output. */
     static EmulatedBoard card(List<String> options) throws IOException {
         Path work = Files.createDirectories(HOME.resolve(".state/test-runs/sd-" + UUID.randomUUID().toString().substring(0, 8)));
         EmulatedBoard board = new EmulatedBoard(work);
-        ClientProcess.run(List.of("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "owner@laptop", "-f",
-                work.resolve("owner").toString()), Duration.ofSeconds(30));
-        List<String> command = new ArrayList<>(List.of(HOME.resolve("hearth").toString(), "image", "sd",
-                "--out", board.image.toString(), "--ssh-key", work.resolve("owner.pub").toString()));
-        command.addAll(options);
-        // The launcher's own state folder: its Debian layer cache is the one ./hearth image sd keeps.
-        ClientProcess.Result built = ClientProcess.run(command, Duration.ofMinutes(75));
-        System.out.println("hearth image sd:\n" + built.stdout() + built.stderr());
-        assertThat(built.exitCode()).as("hearth image sd; output:\n" + built.stdout() + built.stderr()).isZero();
-        board.built = built.stdout();
-        return board;
+        try {
+            ClientProcess.run(List.of("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "owner@laptop", "-f",
+                    work.resolve("owner").toString()), Duration.ofSeconds(30));
+            List<String> command = new ArrayList<>(List.of(HOME.resolve("hearth").toString(), "image", "sd",
+                    "--out", board.image.toString(), "--ssh-key", work.resolve("owner.pub").toString()));
+            command.addAll(options);
+            // The launcher's own state folder: its Debian layer cache is the one ./hearth image sd keeps.
+            ClientProcess.Result built = ClientProcess.run(command, Duration.ofMinutes(75));
+            System.out.println("hearth image sd:\n" + built.stdout() + built.stderr());
+            assertThat(built.exitCode()).as("hearth image sd; output:\n" + built.stdout() + built.stderr()).isZero();
+            board.built = built.stdout();
+            return board;
+        } catch (RuntimeException | Error failed) {
+            board.close();
+            throw failed;
+        }
     }
 
     /**
@@ -73,6 +78,7 @@ final class EmulatedBoard implements AutoCloseable {
      * (board port by host port) on this host's loopback.
      */
     void powerOn(List<Integer> reaches, Map<Integer, Integer> opens) throws IOException {
+        sshPort = freePort();
         ProcessBuilder pb = new ProcessBuilder(List.of("bash", HOME.resolve("image-build/sd/emulate").toString(), machine,
                 image.toString(), work.resolve("board").toString(), String.valueOf(sshPort)))
                 .redirectErrorStream(true).redirectOutput(work.resolve("qemu.log").toFile());
@@ -193,11 +199,16 @@ final class EmulatedBoard implements AutoCloseable {
 
     /** Powers the board off and removes the card and its work folder. */
     @Override
-    public void close() throws Exception {
+    public void close() {
         if (qemu != null) {
             qemu.destroy();
-            if (!qemu.waitFor(30, TimeUnit.SECONDS)) {
+            try {
+                if (!qemu.waitFor(30, TimeUnit.SECONDS)) {
+                    qemu.destroyForcibly();
+                }
+            } catch (InterruptedException e) {
                 qemu.destroyForcibly();
+                Thread.currentThread().interrupt();
             }
         }
         ClientProcess.run(List.of("rm", "-rf", work.toString()), Duration.ofMinutes(1));
