@@ -133,6 +133,10 @@ class SdCardBootTest {
         String status = board.ssh("hearth status").stdout();
         assertThat(status).contains("supervisor  running (pid", "overlay wireguard", "storage     luks2 (encrypted)")
                 .doesNotContain("DOWN", "NONE", "PLAIN");
+        // The overlay in the kernel's WireGuard (Debian's arm64 kernel has it): no wireguard-go daemon.
+        assertThat(status).contains("implementation kernel");
+        assertThat(board.ssh("ip -d link show type wireguard").stdout()).contains("wireguard");
+        assertThat(board.ssh("pgrep -c wireguard-go || true").stdout().strip()).isEqualTo("0");
         String doctor = board.ssh("hearth doctor").stdout();
         System.out.println("hearth doctor on the board:\n" + doctor);
         assertThat(doctor).contains("backend luks2", "Hearth can run here.")

@@ -140,6 +140,9 @@ public final class HostDoctor {
 
     private static HostCheck tun() {
         Path tun = Path.of("/dev/net/tun");
+        if (Files.isDirectory(Path.of("/sys/module/wireguard"))) {
+            return HostCheck.ok("tun", false, "the kernel has WireGuard: the overlay runs in it (no wireguard-go)");
+        }
         return Files.exists(tun) && Files.isReadable(tun) && Files.isWritable(tun)
                 ? HostCheck.ok("tun", false, "/dev/net/tun usable: the WireGuard overlay can run (wireguard-go)")
                 : HostCheck.missing("tun", false, "/dev/net/tun missing or not usable",

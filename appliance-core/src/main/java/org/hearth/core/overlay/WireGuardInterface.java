@@ -17,10 +17,12 @@ import java.util.Optional;
 import java.util.stream.Stream;
 
 /**
- * The host's WireGuard interface, run by Debian's userspace {@code wireguard-go} (no kernel
- * module here) and configured with {@code wg} and {@code ip}. With a socket namespace, wireguard-go
- * starts inside it, so its UDP socket stays there, and the interface is then moved to the host:
- * packets enter only on that namespace's links, and come out on the host.
+ * The host's WireGuard interface, configured with {@code wg} and {@code ip}: the kernel's own where
+ * the kernel has WireGuard (Debian's arm64 kernel on the Pi: no daemon, ≈ 10 MiB and the userspace
+ * copies saved), else one run by Debian's userspace {@code wireguard-go} (this build machine's kernel
+ * has no module). With a socket namespace, the interface is made inside it, so its UDP socket stays
+ * there, and is then moved to the host: packets enter only on that namespace's links, and come out
+ * on the host.
  */
 final class WireGuardInterface {
 
@@ -72,26 +74,47 @@ final class WireGuardInterface {
         return new Link(true, isWireGuard(), up, Optional.empty(), 0);
     }
 
-    /** wireguard-go answers on this socket; any other interface of that name is not ours to configure. */
-    private boolean isWireGuard() {
+    /** A WireGuard interface: the kernel's, or one wireguard-go answers for; any other of that name is not ours. */
+    private boolean isWireGuard() throws IOException {
+        return runByWireGuardGo() || kernelWireGuard();
+    }
+
+    /** wireguard-go answers on this socket while it runs the interface. */
+    private boolean runByWireGuardGo() {
         return Files.exists(Path.of("/var/run/wireguard", device + ".sock"));
     }
 
-    /** Starts wireguard-go, gives it its key and port, puts {@code address} on it and brings it up. */
+    private boolean kernelWireGuard() throws IOException {
+        JsonNode links = JSON.readTree(SystemTool.run("ip", "-d", "-j", "link", "show", "dev", device));
+        return links.isArray() && !links.isEmpty()
+                && links.get(0).path("linkinfo").path("info_kind").asText().equals("wireguard");
+    }
+
+    /** How the interface is run: the kernel's WireGuard or wireguard-go (for hearth status and the logs). */
+    String implementation() throws IOException {
+        return runByWireGuardGo() ? "wireguard-go" : kernelWireGuard() ? "kernel" : "none";
+    }
+
+    /**
+     * Makes the interface (the kernel's WireGuard, else wireguard-go), gives it its key and port, puts
+     * {@code address} on it and brings it up.
+     */
     void create(String privateKey, int listenPort, InetAddress address, int prefixLength) throws IOException {
         if (socketNamespace.isPresent()) {
             String ns = socketNamespace.get();
             if (!Files.exists(Path.of("/run/netns", ns))) {
                 throw new IOException("network namespace " + ns + " (overlay.wireguard.socket-namespace) does not exist");
             }
-            startDaemon("ip", "netns", "exec", ns, "wireguard-go", device);
+            if (!kernelLink("ip", "-n", ns)) {
+                startDaemon("ip", "netns", "exec", ns, "wireguard-go", device);
+            }
             try {
                 SystemTool.run("ip", "-n", ns, "link", "set", device, "netns", Long.toString(ProcessHandle.current().pid()));
             } catch (IOException e) {
                 quietly("ip", "-n", ns, "link", "del", device);
                 throw e;
             }
-        } else {
+        } else if (!kernelLink("ip")) {
             startDaemon("wireguard-go", device);
         }
         try {
@@ -114,12 +137,27 @@ final class WireGuardInterface {
         }
     }
 
+    /**
+     * Asks the kernel for a WireGuard link ({@code ip ... link add}); false when the kernel has no
+     * WireGuard ("Unknown device type", or no module to load), which leaves it to wireguard-go.
+     */
+    private boolean kernelLink(String... ip) {
+        String[] add = Stream.concat(Stream.of(ip), Stream.of("link", "add", "dev", device, "type", "wireguard"))
+                .toArray(String[]::new);
+        try {
+            SystemTool.run(add);
+            return true;
+        } catch (IOException noKernelWireGuard) {
+            return false;
+        }
+    }
+
     /** wireguard-go forks its daemon and exits once the interface exists. */
     private static void startDaemon(String... cmd) throws IOException {
         SystemTool.runDetaching(Duration.ofSeconds(20), USERSPACE, cmd);
     }
 
-    /** The interface's public key; empty while wireguard-go runs without one (a start cut short). */
+    /** The interface's public key; empty while it has none (a start cut short). */
     Optional<String> publicKey() throws IOException {
         String key = SystemTool.run("wg", "show", device, "public-key").strip();
         return key.isEmpty() || key.equals("(none)") ? Optional.empty() : Optional.of(key);
@@ -148,12 +186,17 @@ final class WireGuardInterface {
     }
 
     /**
-     * Deleting the interface ends wireguard-go; waits until it has gone (its socket with it), so a
-     * new interface of this name can take the same UDP port at once.
+     * Deletes the interface, which ends wireguard-go if it ran it: then waits until it has gone (its
+     * socket with it), so a new interface of this name can take the same UDP port at once. The
+     * kernel's closes its socket as the link goes.
      */
     void delete() throws IOException {
-        String port = isWireGuard() ? SystemTool.run("wg", "show", device, "listen-port").strip() : "0";
+        boolean daemon = runByWireGuardGo();
+        String port = daemon ? SystemTool.run("wg", "show", device, "listen-port").strip() : "0";
         SystemTool.run("ip", "link", "del", device);
+        if (!daemon) {
+            return;
+        }
         Path socket = Path.of("/var/run/wireguard", device + ".sock");
         // The daemon removes its control socket before it closes its UDP socket: wait for both.
         if (!waitFor(() -> !Files.exists(socket))) {

@@ -16,8 +16,8 @@ import java.util.stream.Collectors;
 
 /**
  * The owner's overlay as a WireGuard interface on this appliance. The supervisor's passes keep it
- * as configured: created if missing (wireguard-go died or never ran), peers exactly the registered
- * devices (a removed device is dropped within a pass, or at once by the CLI). The interface's
+ * as configured: created if missing (deleted, wireguard-go died, or never made), peers exactly the
+ * registered devices (a removed device is dropped within a pass, or at once by the CLI). The interface's
  * address is read from the kernel each pass, so an interface set down or re-addressed by hand
  * closes or moves the private ports; it is never raised again behind the owner's back.
  */
@@ -95,8 +95,8 @@ public final class WireGuardOverlay implements OverlayProvider {
                 try {
                     wg.create(devices.appliancePrivateKey(), settings.listenPort(), settings.prefix().host(1),
                             settings.prefix().length());
-                    LOG.info("event=wireguard-started device={} address={} listen-port={}", wg.device(),
-                            settings.prefix().host(1).getHostAddress(), settings.listenPort());
+                    LOG.info("event=wireguard-started device={} address={} listen-port={} implementation={}", wg.device(),
+                            settings.prefix().host(1).getHostAddress(), settings.listenPort(), wg.implementation());
                     failedStarts = 0;
                 } catch (IOException e) {
                     Duration wait = RETRY.after(++failedStarts);
@@ -112,6 +112,7 @@ public final class WireGuardOverlay implements OverlayProvider {
                 return down("interface " + wg.device() + " exists but is not a WireGuard interface"
                         + " (overlay.wireguard.device names another one)", details);
             }
+            details.put("implementation", wg.implementation());
             List<WireGuardDevices.Device> registered = syncPeers(wg, devices);
             details.put("devices", Long.toString(registered.stream().filter(devices::onNetwork).count()));
             String offNetwork = registered.stream().filter(d -> !devices.onNetwork(d))
