@@ -7,6 +7,7 @@ import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.List;
 
 /**
@@ -15,6 +16,9 @@ import java.util.List;
  * what the app's containers mount.
  */
 abstract class FileBackedVolumes implements VolumeBackend {
+
+    /** How long a closed volume's file may stay in the kernel's hands (a container still stopping). */
+    protected static final Duration RELEASE_WAIT = Duration.ofSeconds(30);
 
     protected final Path root;
     private final int uid;
@@ -172,10 +176,38 @@ abstract class FileBackedVolumes implements VolumeBackend {
         SystemTool.run("mount", "--make-rshared", root.toString());
     }
 
-    /** Once no volume is mounted, the root's own mount goes too: closed means nothing left mounted. */
+    /**
+     * Once no volume is mounted, the root's own mount goes too: closed means nothing left mounted.
+     * A closed volume's loop device may still hold its file (on this mount) for a moment: the kernel
+     * detaches an auto-clearing loop device in the background, and only once a stopping container's
+     * copy of the file system is gone; until then the mount is busy ("hearth lock" failed so in a
+     * test run), so this waits for them first.
+     */
     protected void releaseRoot() throws IOException {
-        if (!anyVolumeMounted() && mountInfo().stream().anyMatch(m -> m.point().equals(root.toString()))) {
-            SystemTool.run("umount", root.toString());
+        if (anyVolumeMounted() || mountInfo().stream().noneMatch(m -> m.point().equals(root.toString()))) {
+            return;
         }
+        long deadline = System.nanoTime() + RELEASE_WAIT.toNanos();
+        List<String> attached;
+        while (!(attached = attachedFiles()).isEmpty()) {
+            if (System.nanoTime() - deadline > 0) {
+                throw new IOException(String.join(", ", attached) + " still attached to loop devices "
+                        + RELEASE_WAIT.toSeconds() + " s after the volumes closed (a container still stopping?); try again");
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while waiting for the volumes' loop devices to let go", e);
+            }
+        }
+        SystemTool.run("umount", root.toString());
+    }
+
+    /** The volume files here that a loop device holds. */
+    private List<String> attachedFiles() throws IOException {
+        String under = root + "/";
+        return SystemTool.run("losetup", "--list", "--noheadings", "--output", "BACK-FILE").lines()
+                .map(String::strip).filter(f -> f.startsWith(under)).toList();
     }
 }

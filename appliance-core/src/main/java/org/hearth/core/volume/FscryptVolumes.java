@@ -5,7 +5,6 @@ import org.hearth.core.SystemTool;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.Arrays;
 import java.util.Optional;
 
@@ -20,7 +19,6 @@ import java.util.Optional;
 public final class FscryptVolumes extends FileBackedVolumes {
 
     /** How long a closed volume's file system may take to be released before it is grown. */
-    private static final Duration RELEASE_WAIT = Duration.ofSeconds(30);
 
     /** Volumes live in {@code root}; their data folders belong to {@code uid}:{@code gid} (the images' user). */
     public FscryptVolumes(Path root, int uid, int gid) {
