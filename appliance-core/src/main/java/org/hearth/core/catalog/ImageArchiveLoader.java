@@ -4,6 +4,8 @@ import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.async.ResultCallback;
 import com.github.dockerjava.api.model.LoadResponseItem;
 
+import java.io.FilterInputStream;
+import java.io.IOException;
 import java.io.InputStream;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -11,7 +13,8 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Loads an image archive into the engine and reads the engine's answer to its end, within a limit.
+ * Loads an image archive into the engine and reads the engine's answer to its end, within a limit
+ * on the whole load (sending the archive included).
  * The engine answers 200 at once and then streams a line per image loaded; a broken image is an error
  * line in that stream, possibly after others loaded. docker-java's own ways miss both ends of it:
  * {@code loadImageCmd} returns at the first line (on a Pi, minutes before the load is done), and
@@ -34,16 +37,22 @@ public final class ImageArchiveLoader {
      */
     public List<String> load(String name, InputStream archive) throws CatalogException {
         Answer answer = new Answer();
+        Upload upload = new Upload(archive, System.nanoTime() + limit.toNanos());
         boolean ended;
         try {
-            // awaitCompletion closes the connection whatever happens, and rethrows a failed connection's error.
-            ended = docker.loadImageAsyncCmd(archive).exec(answer).awaitCompletion(limit.toMillis(), TimeUnit.MILLISECONDS);
+            // awaitCompletion closes the engine's answer whatever happens, and rethrows a failed
+            // connection's error; until the archive is sent there is no answer to close, so the
+            // upload itself stops reading (docker-java sends it on a thread of its own).
+            ended = docker.loadImageAsyncCmd(upload).exec(answer).awaitCompletion(limit.toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
+            upload.stop();
             Thread.currentThread().interrupt();
             throw new CatalogException(name + ": interrupted while the engine was loading it", e);
         } catch (RuntimeException e) {
             throw new CatalogException(name + ": the engine could not load it: " + e.getMessage(), e);
         }
+        // Past the limit the archive may still be on its way: its next read fails, which ends the request.
+        upload.stop();
         synchronized (answer) {
             String after = answer.loaded.isEmpty() ? "" : " (after loading " + String.join(", ", answer.loaded) + ")";
             if (answer.error != null) {
@@ -54,6 +63,40 @@ public final class ImageArchiveLoader {
                         + " s; stopped" + after);
             }
             return List.copyOf(answer.loaded);
+        }
+    }
+
+    /** The archive as docker-java sends it, which stops giving bytes once stopped or past the deadline. */
+    private static final class Upload extends FilterInputStream {
+        private final long deadline;
+        private volatile boolean stopped;
+
+        Upload(InputStream archive, long deadline) {
+            super(archive);
+            this.deadline = deadline;
+        }
+
+        void stop() {
+            stopped = true;
+        }
+
+        private void check() throws IOException {
+            if (stopped || System.nanoTime() - deadline > 0) {
+                stopped = true;
+                throw new IOException("the load was stopped (its limit passed, or it was interrupted)");
+            }
+        }
+
+        @Override
+        public int read() throws IOException {
+            check();
+            return super.read();
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            check();
+            return super.read(b, off, len);
         }
     }
 

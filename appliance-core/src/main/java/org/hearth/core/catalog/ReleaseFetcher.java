@@ -35,7 +35,7 @@ import java.util.stream.Stream;
 public final class ReleaseFetcher {
 
     static final long MANIFEST_LIMIT = 256 << 10;
-    /** A Pi 3 loads the mail app's archive (235 MiB) in minutes; an engine silent for this long is stuck. */
+    /** The whole load's limit: the mail app's archive (235 MiB) took under 5 min on the emulated Pi. */
     static final Duration LOAD_LIMIT = Duration.ofMinutes(30);
 
     private final DockerClient docker;
