@@ -213,7 +213,7 @@ final class EmulatedBoard implements AutoCloseable {
             qemu.destroy();
             try {
                 if (!qemu.waitFor(30, TimeUnit.SECONDS)) {
-                    qemu.destroyForcibly();
+                    qemu.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
                 }
             } catch (InterruptedException e) {
                 qemu.destroyForcibly();

@@ -138,7 +138,7 @@ class SdCardMailTest {
                 "--timeout", "600"), Duration.ofMinutes(12));
         assertThat(sent.exitCode()).as(sent.stdout() + sent.stderr()).isZero();
         assertThat(sent.stdout()).contains("<-  250 2.0.0 Stored");
-        assertThat(awaitInInbox(Duration.ofMinutes(10))).as("the message, once").isEqualTo("* SEARCH 1");
+        assertThat(awaitInInbox(Duration.ofMinutes(10))).as("the message, once").matches("\\* SEARCH \\d+");
         System.out.println("sd card: memory after a message (" + board.machine + " board):\n" + memory() + "\n");
         assertThat(board.ssh("journalctl -k -q -o cat | grep -ci 'out of memory' || true").stdout().strip())
                 .as("the kernel killed nothing for memory").isEqualTo("0");
@@ -158,7 +158,7 @@ class SdCardMailTest {
 
         board.sshWithInput("hearth unlock", PASSPHRASE + "\n", Duration.ofMinutes(10));
         Instant unlocked = Instant.now();
-        assertThat(awaitInInbox(Duration.ofMinutes(30))).as("the message, once").isEqualTo("* SEARCH 1");
+        assertThat(awaitInInbox(Duration.ofMinutes(30))).as("the message, once").matches("\\* SEARCH \\d+");
         System.out.printf("sd card: unlock to the mail read again: %.1f s%n", Duration.between(unlocked, Instant.now()).toMillis() / 1e3);
     }
 
