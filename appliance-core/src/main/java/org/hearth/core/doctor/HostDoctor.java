@@ -140,13 +140,28 @@ public final class HostDoctor {
 
     private static HostCheck tun() {
         Path tun = Path.of("/dev/net/tun");
-        if (Files.isDirectory(Path.of("/sys/module/wireguard"))) {
+        if (kernelWireGuard()) {
             return HostCheck.ok("tun", false, "the kernel has WireGuard: the overlay runs in it (no wireguard-go)");
         }
         return Files.exists(tun) && Files.isReadable(tun) && Files.isWritable(tun)
                 ? HostCheck.ok("tun", false, "/dev/net/tun usable: the WireGuard overlay can run (wireguard-go)")
                 : HostCheck.missing("tun", false, "/dev/net/tun missing or not usable",
                 "modprobe tun (containers: pass --device /dev/net/tun); without it only the loopback overlay works");
+    }
+
+    /** The kernel's WireGuard: loaded, built in, or a module the overlay's first {@code ip link add} loads. */
+    private static boolean kernelWireGuard() {
+        String release = System.getProperty("os.version");
+        Path modules = Path.of("/lib/modules", release);
+        if (Files.isDirectory(Path.of("/sys/module/wireguard"))
+                || Files.isDirectory(modules.resolve("kernel/drivers/net/wireguard"))) {
+            return true;
+        }
+        try {
+            return Files.readAllLines(modules.resolve("modules.builtin")).stream().anyMatch(l -> l.endsWith("/wireguard.ko"));
+        } catch (IOException none) {
+            return false;
+        }
     }
 
     private static HostCheck networkNamespaces() {

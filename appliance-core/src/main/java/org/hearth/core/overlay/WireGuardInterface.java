@@ -30,6 +30,8 @@ final class WireGuardInterface {
     private static final Map<String, String> USERSPACE = Map.of("WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD", "1",
             "LOG_LEVEL", "error");
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** The alias Hearth gives the kernel WireGuard links it makes. */
+    private static final String ALIAS = "hearth-overlay";
 
     /** What the kernel says of the interface. */
     record Link(boolean exists, boolean wireGuard, boolean up, Optional<InetAddress> address, int prefixLength) {
@@ -84,10 +86,12 @@ final class WireGuardInterface {
         return Files.exists(Path.of("/var/run/wireguard", device + ".sock"));
     }
 
+    /** A kernel WireGuard link that Hearth made (its alias says so): another program's is not ours to adopt or delete. */
     private boolean kernelWireGuard() throws IOException {
         JsonNode links = JSON.readTree(SystemTool.run("ip", "-d", "-j", "link", "show", "dev", device));
         return links.isArray() && !links.isEmpty()
-                && links.get(0).path("linkinfo").path("info_kind").asText().equals("wireguard");
+                && links.get(0).path("linkinfo").path("info_kind").asText().equals("wireguard")
+                && links.get(0).path("ifalias").asText().equals(ALIAS);
     }
 
     /** How the interface is run: the kernel's WireGuard or wireguard-go (for hearth status and the logs). */
@@ -138,18 +142,29 @@ final class WireGuardInterface {
     }
 
     /**
-     * Asks the kernel for a WireGuard link ({@code ip ... link add}); false when the kernel has no
-     * WireGuard ("Unknown device type", or no module to load), which leaves it to wireguard-go.
+     * Asks the kernel for a WireGuard link ({@code ip ... link add}), marked as Hearth's; false when
+     * the kernel has no WireGuard ("Unknown device type": no module, or none to load), which leaves it
+     * to wireguard-go. Any other refusal is the kernel's word, passed on.
      */
-    private boolean kernelLink(String... ip) {
-        String[] add = Stream.concat(Stream.of(ip), Stream.of("link", "add", "dev", device, "type", "wireguard"))
-                .toArray(String[]::new);
+    private boolean kernelLink(String... ip) throws IOException {
         try {
-            SystemTool.run(add);
-            return true;
-        } catch (IOException noKernelWireGuard) {
-            return false;
+            SystemTool.run(Stream.concat(Stream.of(ip), Stream.of("link", "add", "dev", device, "type", "wireguard"))
+                    .toArray(String[]::new));
+        } catch (IOException e) {
+            String message = String.valueOf(e.getMessage());
+            if (message.contains("Unknown device type") || message.contains("not supported")) {
+                return false;
+            }
+            throw e;
         }
+        try {
+            SystemTool.run(Stream.concat(Stream.of(ip), Stream.of("link", "set", "dev", device, "alias", ALIAS))
+                    .toArray(String[]::new));
+        } catch (IOException e) {
+            quietly(Stream.concat(Stream.of(ip), Stream.of("link", "del", device)).toArray(String[]::new));
+            throw e;
+        }
+        return true;
     }
 
     /** wireguard-go forks its daemon and exits once the interface exists. */
