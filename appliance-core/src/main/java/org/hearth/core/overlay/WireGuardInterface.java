@@ -33,9 +33,25 @@ final class WireGuardInterface {
     /** The alias Hearth gives the kernel WireGuard links it makes. */
     private static final String ALIAS = "hearth-overlay";
 
+    /** Who runs an interface of this name: the kernel's WireGuard (made by Hearth), wireguard-go, or neither. */
+    enum Kind {
+        KERNEL("kernel"), WIREGUARD_GO("wireguard-go"), NOT_WIREGUARD("none");
+
+        final String label;
+
+        Kind(String label) {
+            this.label = label;
+        }
+    }
+
     /** What the kernel says of the interface. */
-    record Link(boolean exists, boolean wireGuard, boolean up, Optional<InetAddress> address, int prefixLength) {
-        static final Link ABSENT = new Link(false, false, false, Optional.empty(), 0);
+    record Link(boolean exists, Kind kind, boolean up, Optional<InetAddress> address, int prefixLength) {
+        static final Link ABSENT = new Link(false, Kind.NOT_WIREGUARD, false, Optional.empty(), 0);
+
+        /** A WireGuard interface this appliance may configure; any other of that name is not ours. */
+        boolean wireGuard() {
+            return kind != Kind.NOT_WIREGUARD;
+        }
     }
 
     /** One peer as wg reports it. */
@@ -58,7 +74,8 @@ final class WireGuardInterface {
         if (!Files.exists(Path.of("/sys/class/net", device))) {
             return Link.ABSENT;
         }
-        JsonNode all = JSON.readTree(SystemTool.run("ip", "-j", "addr", "show", "dev", device));
+        // -d: the link's kind and alias too, so one ip run a pass tells who runs it.
+        JsonNode all = JSON.readTree(SystemTool.run("ip", "-d", "-j", "addr", "show", "dev", device));
         if (!all.isArray() || all.isEmpty()) {
             return Link.ABSENT;
         }
@@ -67,36 +84,22 @@ final class WireGuardInterface {
         for (JsonNode flag : link.path("flags")) {
             up |= flag.asText().equals("UP");
         }
+        Kind kind = runByWireGuardGo() ? Kind.WIREGUARD_GO
+                // A kernel link only if Hearth made it (its alias): another program's is not ours to adopt or delete.
+                : link.path("linkinfo").path("info_kind").asText().equals("wireguard")
+                        && link.path("ifalias").asText().equals(ALIAS) ? Kind.KERNEL : Kind.NOT_WIREGUARD;
         for (JsonNode a : link.path("addr_info")) {
             if (a.path("family").asText().equals("inet")) {
-                return new Link(true, isWireGuard(), up, Optional.of(InetAddress.getByName(a.path("local").asText())),
+                return new Link(true, kind, up, Optional.of(InetAddress.getByName(a.path("local").asText())),
                         a.path("prefixlen").asInt());
             }
         }
-        return new Link(true, isWireGuard(), up, Optional.empty(), 0);
-    }
-
-    /** A WireGuard interface: the kernel's, or one wireguard-go answers for; any other of that name is not ours. */
-    private boolean isWireGuard() throws IOException {
-        return runByWireGuardGo() || kernelWireGuard();
+        return new Link(true, kind, up, Optional.empty(), 0);
     }
 
     /** wireguard-go answers on this socket while it runs the interface. */
     private boolean runByWireGuardGo() {
         return Files.exists(Path.of("/var/run/wireguard", device + ".sock"));
-    }
-
-    /** A kernel WireGuard link that Hearth made (its alias says so): another program's is not ours to adopt or delete. */
-    private boolean kernelWireGuard() throws IOException {
-        JsonNode links = JSON.readTree(SystemTool.run("ip", "-d", "-j", "link", "show", "dev", device));
-        return links.isArray() && !links.isEmpty()
-                && links.get(0).path("linkinfo").path("info_kind").asText().equals("wireguard")
-                && links.get(0).path("ifalias").asText().equals(ALIAS);
-    }
-
-    /** How the interface is run: the kernel's WireGuard or wireguard-go (for hearth status and the logs). */
-    String implementation() throws IOException {
-        return runByWireGuardGo() ? "wireguard-go" : kernelWireGuard() ? "kernel" : "none";
     }
 
     /**

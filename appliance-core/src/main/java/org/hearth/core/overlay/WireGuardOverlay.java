@@ -95,8 +95,6 @@ public final class WireGuardOverlay implements OverlayProvider {
                 try {
                     wg.create(devices.appliancePrivateKey(), settings.listenPort(), settings.prefix().host(1),
                             settings.prefix().length());
-                    LOG.info("event=wireguard-started device={} address={} listen-port={} implementation={}", wg.device(),
-                            settings.prefix().host(1).getHostAddress(), settings.listenPort(), wg.implementation());
                     failedStarts = 0;
                 } catch (IOException e) {
                     Duration wait = RETRY.after(++failedStarts);
@@ -107,12 +105,14 @@ public final class WireGuardOverlay implements OverlayProvider {
                     return down("cannot start WireGuard: " + e.getMessage(), details);
                 }
                 link = wg.link();
+                LOG.info("event=wireguard-started device={} address={} listen-port={} implementation={}", wg.device(),
+                        settings.prefix().host(1).getHostAddress(), settings.listenPort(), link.kind().label);
             }
             if (!link.wireGuard()) {
                 return down("interface " + wg.device() + " exists but is not a WireGuard interface"
                         + " (overlay.wireguard.device names another one)", details);
             }
-            details.put("implementation", wg.implementation());
+            details.put("implementation", link.kind().label);
             List<WireGuardDevices.Device> registered = syncPeers(wg, devices);
             details.put("devices", Long.toString(registered.stream().filter(devices::onNetwork).count()));
             String offNetwork = registered.stream().filter(d -> !devices.onNetwork(d))
