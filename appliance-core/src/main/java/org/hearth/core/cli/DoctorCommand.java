@@ -26,7 +26,7 @@ final class DoctorCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        List<HostCheck> checks = new HostDoctor(Engine.DEFAULT_HOST, root.home().state()).run();
+        List<HostCheck> checks = new HostDoctor(Engine.defaultHost(), root.home().state()).run();
         boolean canRun = checks.stream().noneMatch(HostCheck::blocksHearth);
         if (json) {
             ObjectMapper mapper = new ObjectMapper().registerModule(new Jdk8Module())

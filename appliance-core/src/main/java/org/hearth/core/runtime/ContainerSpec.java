@@ -20,7 +20,7 @@ import java.util.Optional;
  * @param tmpfs    scratch mounts: path to mount options
  * @param hosts    extra /etc/hosts entries, name to address
  * @param sandboxHost the container forks a sandbox per use: the runtime lets it create user, mount,
- *                 pid, ipc, uts and network namespaces ({@link SandboxSeccomp}) and nothing more
+ *                 pid, ipc, uts and network namespaces ({@link SeccompProfiles}) and nothing more
  * @param dns      DNS servers for names the engine does not answer itself; empty: the engine's default
  * @param entrypoint replaces the image's entrypoint, so {@code command} is a program of the image's own
  *                 rather than arguments to its server (a one-off step); empty: the image's

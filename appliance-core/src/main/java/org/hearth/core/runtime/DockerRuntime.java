@@ -38,9 +38,11 @@ public final class DockerRuntime implements ContainerRuntime {
     private static final Set<String> ROOT_USERS = Set.of("", "0", "root", "0:0", "root:root");
 
     private final DockerClient docker;
+    private final Engine engine;
 
     public DockerRuntime(Engine engine) {
         this.docker = engine.client();
+        this.engine = engine;
     }
 
     @Override
@@ -56,15 +58,40 @@ public final class DockerRuntime implements ContainerRuntime {
                 mounts.add(new Mount().withType(MountType.BIND).withSource(folder).withTarget(path)));
         spec.secrets().ifPresent(folder -> mounts.add(new Mount().withType(MountType.BIND).withSource(folder)
                 .withTarget(ContainerSpec.SECRETS_PATH).withReadOnly(true)));
+        // Docker takes a seccomp profile inline; Podman 4 reads the option as a file's path, and keeps
+        // the profile in the container's own spec once created, so the file is needed only until then.
+        boolean podman = engine.kind() == Engine.Kind.PODMAN;
+        Optional<String> profile = spec.sandboxHost() ? Optional.of(SeccompProfiles.SANDBOX_HOST)
+                : podman ? Optional.of(SeccompProfiles.CONTAINER) : Optional.empty();
+        Path seccompFile = podman ? profile.map(SeccompProfiles::writeToFile).orElse(null) : null;
+        try {
+            return create(spec, user, networks, mounts,
+                    seccompFile != null ? Optional.of(seccompFile.toString()) : profile);
+        } finally {
+            if (seccompFile != null) {
+                try {
+                    Files.deleteIfExists(seccompFile);
+                } catch (IOException e) {
+                    // A leftover file in /tmp holds only the public profile; nothing to undo.
+                }
+            }
+        }
+    }
+
+    private String create(ContainerSpec spec, String user, List<Map.Entry<String, List<String>>> networks,
+                          List<Mount> mounts, Optional<String> seccomp) {
+        List<String> security = new ArrayList<>(List.of("no-new-privileges:true"));
+        seccomp.ifPresent(profile -> security.add("seccomp=" + profile));
+        if (spec.sandboxHost()) {
+            // A sandbox host's children mount a private /tmp, which the engine's AppArmor profile refuses
+            // (docker-default's "deny mount", on a kernel with AppArmor: Debian's on the Pi); its own
+            // seccomp filter confines it, as on a kernel without AppArmor (this machine's).
+            security.add("apparmor=unconfined");
+        }
         HostConfig host = HostConfig.newHostConfig()
                 .withReadonlyRootfs(true)
                 .withCapDrop(Capability.ALL)
-                // A sandbox host's children mount a private /tmp, which the engine's AppArmor profile refuses
-                // (docker-default's "deny mount", on a kernel with AppArmor: Debian's on the Pi); its own
-                // seccomp filter confines it, as on a kernel without AppArmor (this machine's).
-                .withSecurityOpts(spec.sandboxHost()
-                        ? List.of("no-new-privileges:true", "seccomp=" + SandboxSeccomp.PROFILE, "apparmor=unconfined")
-                        : List.of("no-new-privileges:true"))
+                .withSecurityOpts(security)
                 .withPrivileged(false)
                 .withMemory(spec.memoryBytes())
                 .withMemorySwap(spec.memoryBytes())

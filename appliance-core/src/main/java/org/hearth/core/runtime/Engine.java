@@ -2,6 +2,7 @@ package org.hearth.core.runtime;
 
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.model.Version;
+import com.github.dockerjava.api.model.VersionComponent;
 import com.github.dockerjava.core.DefaultDockerClientConfig;
 import com.github.dockerjava.core.DockerClientConfig;
 import com.github.dockerjava.core.DockerClientImpl;
@@ -9,6 +10,7 @@ import com.github.dockerjava.httpclient5.ApacheDockerHttpClient;
 
 import java.io.IOException;
 import java.time.Duration;
+import java.util.List;
 
 /**
  * A connection to the Docker engine. The API version is left unpinned so docker-java
@@ -18,16 +20,29 @@ public final class Engine implements AutoCloseable {
 
     public static final String DEFAULT_HOST = "unix:///var/run/docker.sock";
 
+    /** Which program answers the Docker API: they differ in a few details Hearth works around. */
+    public enum Kind { DOCKER, PODMAN }
+
     private final String host;
     private final DockerClient client;
+    private volatile Kind kind;
 
     private Engine(String host, DockerClient client) {
         this.host = host;
         this.client = client;
     }
 
+    /**
+     * The engine at {@code DOCKER_HOST} if set (the variable Docker's and Podman's tools share:
+     * Podman's API service answers the same Docker API), else Docker's socket.
+     */
     public static Engine connect() {
-        return connect(DEFAULT_HOST);
+        return connect(defaultHost());
+    }
+
+    public static String defaultHost() {
+        String configured = System.getenv("DOCKER_HOST");
+        return configured == null || configured.isBlank() ? DEFAULT_HOST : configured;
     }
 
     public static Engine connect(String host) {
@@ -57,6 +72,19 @@ public final class Engine implements AutoCloseable {
             throw new EngineException("no container engine answers at " + host
                     + " (start it with scripts/engine-up, or ./hearth demo): " + rootMessage(e), e);
         }
+    }
+
+    /** Docker or Podman, asked of the engine once (Podman names itself among the version's components). */
+    public Kind kind() {
+        Kind known = kind;
+        if (known == null) {
+            List<VersionComponent> components = version().getComponents();
+            boolean podman = components != null && components.stream()
+                    .anyMatch(c -> c.getName() != null && c.getName().startsWith("Podman"));
+            known = podman ? Kind.PODMAN : Kind.DOCKER;
+            kind = known;
+        }
+        return known;
     }
 
     static String rootMessage(Throwable e) {
