@@ -2,13 +2,20 @@ package org.hearth.core.catalog;
 
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.async.ResultCallback;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.github.dockerjava.api.exception.DockerException;
 import com.github.dockerjava.api.model.LoadResponseItem;
+
+import org.hearth.core.runtime.Engine;
 
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -22,6 +29,7 @@ import java.util.concurrent.TimeUnit;
  */
 public final class ImageArchiveLoader {
 
+    private static final String PODMAN_LOCAL = "localhost/";
     private final DockerClient docker;
     private final Duration limit;
 
@@ -49,7 +57,7 @@ public final class ImageArchiveLoader {
             Thread.currentThread().interrupt();
             throw new CatalogException(name + ": interrupted while the engine was loading it", e);
         } catch (RuntimeException e) {
-            throw new CatalogException(name + ": the engine could not load it: " + e.getMessage(), e);
+            throw new CatalogException(name + ": the engine could not load it: " + engineMessage(e), e);
         }
         // Past the limit the archive may still be on its way: its next read fails, which ends the request.
         upload.stop();
@@ -62,8 +70,41 @@ public final class ImageArchiveLoader {
                 throw new CatalogException(name + ": the engine had not finished loading it after " + limit.toSeconds()
                         + " s; stopped" + after);
             }
-            return List.copyOf(answer.loaded);
+            return names(answer.loaded);
         }
+    }
+
+    /**
+     * The engine's own words from a refusal: docker-java gives "Status 500: " and the engine's JSON
+     * answer, whose "message" is what the engine said (Podman refuses a broken archive this way).
+     */
+    static String engineMessage(RuntimeException e) {
+        String text = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        int json = text.indexOf('{');
+        if (!(e instanceof DockerException) || json < 0) {
+            return text;
+        }
+        try {
+            JsonNode message = new ObjectMapper().readTree(text.substring(json)).get("message");
+            return message != null && message.isTextual() ? message.asText() : text;
+        } catch (JsonProcessingException notJson) {
+            return text;
+        }
+    }
+
+    /**
+     * The loaded images as Hearth names them. Podman answers one line for a whole archive ("Loaded
+     * image: a,b") and puts an unqualified name under {@code localhost/}, where Docker keeps it as
+     * the archive gives it; short names find the image on both engines.
+     */
+    private List<String> names(List<String> lines) {
+        List<String> names = lines.stream().flatMap(l -> Arrays.stream(l.split(","))).map(String::strip)
+                .filter(n -> !n.isEmpty()).toList();
+        if (names.stream().noneMatch(n -> n.startsWith(PODMAN_LOCAL))
+                || Engine.kindOf(docker.versionCmd().exec()) != Engine.Kind.PODMAN) {
+            return names;
+        }
+        return names.stream().map(n -> n.startsWith(PODMAN_LOCAL) ? n.substring(PODMAN_LOCAL.length()) : n).toList();
     }
 
     /** The archive as docker-java sends it, which stops giving bytes once stopped or past the deadline. */

@@ -29,12 +29,13 @@ final class DownCommand implements Callable<Integer> {
         }
         // Whether or not a supervisor was running (or it was killed), no app container is left
         // running, and then no firewall chain of this instance is left either.
+        Engine.Kind kind;
         try (Engine engine = Engine.connect()) {
-            engine.version();
+            kind = engine.kind();
             AppTeardown.stopAll(new DockerRuntime(engine), root.home().instanceId());
         }
         AppTeardown.forgetSecrets(root.home().instanceId());
-        new EdgeFirewall(root.home().instanceId()).remove();
+        new EdgeFirewall(root.home().instanceId(), kind).remove();
         System.out.println("apps stopped");
         return 0;
     }

@@ -80,7 +80,9 @@ final class UpCommand implements Callable<Integer> {
             Optional<AppVolumes> volumes = AppVolumes.choose(AppTeardown.volumesDir(home), ImageRecipe.UID, ImageRecipe.GID,
                     insecurePlainStorage).map(b -> new AppVolumes(b, home.state(), KeyVault.Cost.APPLIANCE));
             try (Engine engine = Engine.connect()) {
-                engine.version();
+                var version = engine.version();
+                LoggerFactory.getLogger(UpCommand.class).info("event=engine kind={} version={} host={}", engine.kind().name().toLowerCase(java.util.Locale.ROOT),
+                        version.getVersion(), Engine.defaultHost());
                 DockerRuntime runtime = new DockerRuntime(engine);
                 Supervisor supervisor = new Supervisor(home, runtime, provider, publicSide,
                         ApplianceConfig.read(home).egress(), volumes);

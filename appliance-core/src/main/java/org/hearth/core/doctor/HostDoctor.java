@@ -54,7 +54,8 @@ public final class HostDoctor {
     private HostCheck engine() {
         try (Engine engine = Engine.connect(engineHost)) {
             var v = engine.version();
-            return HostCheck.ok("engine", true, "Docker " + v.getVersion() + " (API " + v.getApiVersion() + ") at " + engineHost);
+            String name = engine.kind() == Engine.Kind.PODMAN ? "Podman " : "Docker ";
+            return HostCheck.ok("engine", true, name + v.getVersion() + " (API " + v.getApiVersion() + ") at " + engineHost);
         } catch (EngineException e) {
             return engineProblem(engineHost, rootCause(e));
         }

@@ -23,7 +23,7 @@ public final class FirewallPlanner {
     }
 
     /**
-     * @param networkIds the engine's id of each planned network, by name
+     * @param bridges    the bridge interface of each planned network, by name
      * @param addresses  each running service container's address on each network, by container, then network name
      * @param beside     the same for a service's second container, started beside the one serving while it takes
      *                   over (manifest rollout: never a server of an edge): its flows to peers are open too, so it
@@ -32,18 +32,18 @@ public final class FirewallPlanner {
      * @param egress     the appliance's egress settings (its resolver)
      */
     public static List<EdgeFirewall.NetworkRule> rules(AppManifest m, EngineNames names, NetworkPlan plan,
-                                                       Map<String, String> networkIds,
+                                                       Map<String, String> bridges,
                                                        Map<String, Map<String, String>> addresses,
                                                        Map<String, Map<String, String>> beside,
                                                        Map<String, String> gateways, EgressConfig egress) {
         Map<String, EdgeFirewall.NetworkRule> rules = new LinkedHashMap<>();
         plan.networks().keySet().forEach(name -> rules.put(name,
-                EdgeFirewall.NetworkRule.closed(EdgeFirewall.NetworkRule.bridgeOf(networkIds.get(name)))));
+                EdgeFirewall.NetworkRule.closed(bridges.get(name))));
         m.containers().forEach((name, decl) -> {
             if (!decl.egress().isEmpty()) {
                 String network = names.egressNetwork(m.app(), name);
                 rules.put(network, EdgeFirewall.NetworkRule.egress(
-                        EdgeFirewall.NetworkRule.bridgeOf(networkIds.get(network)), outbound(decl.egress(), egress)));
+                        bridges.get(network), outbound(decl.egress(), egress)));
             }
         });
         m.containers().forEach((from, decl) -> decl.edges().stream().map(AppManifest.Edge::to).distinct().forEach(to -> {
@@ -61,7 +61,7 @@ public final class FirewallPlanner {
             addressOf(beside, from, network).filter(b -> !decl.containerPerUse()).ifPresent(b -> clients.add(Optional.of(b)));
             List<EdgeFirewall.Flow> flows = clients.stream().flatMap(c -> ports.stream()
                     .map(port -> new EdgeFirewall.Flow(c, server.get(), port))).toList();
-            String bridge = EdgeFirewall.NetworkRule.bridgeOf(networkIds.get(network));
+            String bridge = bridges.get(network);
             rules.put(network, handOff ? new EdgeFirewall.NetworkRule(bridge, List.of(), flows)
                     : new EdgeFirewall.NetworkRule(bridge, flows, List.of()));
         }));

@@ -48,7 +48,10 @@ public interface ContainerRuntime {
      * Creates a network unless one with that name exists: internal (no route beyond its members),
      * or routed (the engine masquerades its traffic out; only for egress the firewall narrows).
      */
-    String ensureNetwork(String name, Map<String, String> labels, boolean internal);
+    EngineNetwork ensureNetwork(String name, Map<String, String> labels, boolean internal);
+
+    /** Docker or Podman: the firewall narrows each one's own rules. */
+    Engine.Kind engineKind();
 
     List<NetworkInfo> networks(Map<String, String> labels);
 
@@ -68,6 +71,10 @@ public interface ContainerRuntime {
      */
     record ContainerInfo(String id, String name, String imageId, Map<String, String> labels, boolean running,
                          Optional<Integer> exitCode, Optional<Instant> startedAt, Map<String, String> addresses) {
+    }
+
+    /** A network: the engine's id, and the bridge interface on the host that carries it. */
+    record EngineNetwork(String id, String bridge) {
     }
 
     record NetworkInfo(String id, String name, Map<String, String> labels, boolean internal) {

@@ -5,6 +5,7 @@ import com.github.dockerjava.api.async.ResultCallback;
 import com.github.dockerjava.api.command.InspectImageResponse;
 import com.github.dockerjava.api.command.WaitContainerResultCallback;
 import com.github.dockerjava.api.command.InspectContainerResponse;
+import com.github.dockerjava.api.exception.DockerException;
 import com.github.dockerjava.api.exception.NotFoundException;
 import com.github.dockerjava.api.exception.NotModifiedException;
 import com.github.dockerjava.api.model.Container;
@@ -16,15 +17,19 @@ import com.github.dockerjava.api.model.Capability;
 import com.github.dockerjava.api.model.Frame;
 import com.github.dockerjava.api.model.HostConfig;
 import com.github.dockerjava.api.model.StreamType;
+import org.hearth.core.network.EdgeFirewall;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -214,7 +219,10 @@ public final class DockerRuntime implements ContainerRuntime {
     public void remove(String containerId) {
         try {
             docker.removeContainerCmd(containerId).withForce(true).withRemoveVolumes(true).exec();
-        } catch (NotFoundException e) {
+        } catch (DockerException e) {
+            if (!gone(e)) {
+                throw e;
+            }
             // Already gone: removal is idempotent.
         }
     }
@@ -223,9 +231,22 @@ public final class DockerRuntime implements ContainerRuntime {
     public void stop(String containerId, Duration grace) {
         try {
             docker.stopContainerCmd(containerId).withTimeout((int) Math.max(1, grace.toSeconds())).exec();
-        } catch (NotFoundException | NotModifiedException e) {
-            // Gone or already stopped: stopping is idempotent.
+        } catch (NotModifiedException e) {
+            // Already stopped: stopping is idempotent.
+        } catch (DockerException e) {
+            if (!gone(e)) {
+                throw e;
+            }
         }
+    }
+
+    /**
+     * Whether the engine says the container does not exist: Docker answers 404; Podman answers 500
+     * "no such container" about one removed while it was being asked about.
+     */
+    private static boolean gone(DockerException e) {
+        return e instanceof NotFoundException
+                || (e.getHttpStatus() == 500 && String.valueOf(e.getMessage()).contains("no such container"));
     }
 
     @Override
@@ -242,8 +263,11 @@ public final class DockerRuntime implements ContainerRuntime {
         InspectContainerResponse c;
         try {
             c = docker.inspectContainerCmd(containerId).exec();
-        } catch (NotFoundException e) {
-            return Optional.empty();
+        } catch (DockerException e) {
+            if (gone(e)) {
+                return Optional.empty();
+            }
+            throw e;
         }
         var state = c.getState();
         boolean running = Boolean.TRUE.equals(state.getRunning());
@@ -303,14 +327,40 @@ public final class DockerRuntime implements ContainerRuntime {
     }
 
     @Override
-    public String ensureNetwork(String name, Map<String, String> labels, boolean internal) {
+    public EngineNetwork ensureNetwork(String name, Map<String, String> labels, boolean internal) {
+        boolean podman = engine.kind() == Engine.Kind.PODMAN;
+        // Docker names a bridge after its network's id; Podman would number them (podman1, ...), which
+        // nothing ties to the network, so Hearth names each after the network's name (15 characters at most).
+        String podmanBridge = EdgeFirewall.PODMAN_BRIDGE_PREFIX + HexFormat.of().formatHex(sha256(name), 0, 6);
         for (Network n : docker.listNetworksCmd().withNameFilter(name).exec()) {
             if (n.getName().equals(name)) {
-                return n.getId();
+                return new EngineNetwork(n.getId(), podman ? podmanBridge : dockerBridge(n.getId()));
             }
         }
-        return docker.createNetworkCmd().withName(name).withDriver("bridge").withInternal(internal)
-                .withLabels(labels).withCheckDuplicate(true).exec().getId();
+        var create = docker.createNetworkCmd().withName(name).withDriver("bridge").withInternal(internal)
+                .withLabels(labels).withCheckDuplicate(true);
+        if (podman) {
+            create.withOptions(Map.of("com.docker.network.bridge.name", podmanBridge));
+        }
+        String id = create.exec().getId();
+        return new EngineNetwork(id, podman ? podmanBridge : dockerBridge(id));
+    }
+
+    private static String dockerBridge(String networkId) {
+        return "br-" + networkId.substring(0, 12);
+    }
+
+    private static byte[] sha256(String text) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("no SHA-256", e);
+        }
+    }
+
+    @Override
+    public Engine.Kind engineKind() {
+        return engine.kind();
     }
 
     @Override

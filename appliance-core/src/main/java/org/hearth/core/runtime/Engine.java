@@ -78,13 +78,18 @@ public final class Engine implements AutoCloseable {
     public Kind kind() {
         Kind known = kind;
         if (known == null) {
-            List<VersionComponent> components = version().getComponents();
-            boolean podman = components != null && components.stream()
-                    .anyMatch(c -> c.getName() != null && c.getName().startsWith("Podman"));
-            known = podman ? Kind.PODMAN : Kind.DOCKER;
+            known = kindOf(version());
             kind = known;
         }
         return known;
+    }
+
+    /** Docker or Podman, from the engine's answer to a version request. */
+    public static Kind kindOf(Version version) {
+        List<VersionComponent> components = version.getComponents();
+        boolean podman = components != null && components.stream()
+                .anyMatch(c -> c.getName() != null && c.getName().startsWith("Podman"));
+        return podman ? Kind.PODMAN : Kind.DOCKER;
     }
 
     static String rootMessage(Throwable e) {

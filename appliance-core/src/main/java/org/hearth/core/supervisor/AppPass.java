@@ -35,8 +35,8 @@ final class AppPass {
     final List<NetworkInfo> networks;
 
     NetworkPlan plan;
-    /** The engine's id of each planned network, by name. */
-    final Map<String, String> networkIds = new HashMap<>();
+    /** The bridge interface of each planned network, by name. */
+    final Map<String, String> bridges = new HashMap<>();
     /** The host's address on each planned network, by name. */
     final Map<String, String> gateways = new HashMap<>();
     /** The running service container of each role: the one serving. */

@@ -29,7 +29,7 @@ final class ApplyFirewall implements AppStep {
 
     @Override
     public void apply(AppPass app) {
-        firewalls.apply(app.app(), FirewallPlanner.rules(app.manifest, names, app.plan, app.networkIds,
+        firewalls.apply(app.app(), FirewallPlanner.rules(app.manifest, names, app.plan, app.bridges,
                 app.addresses(), app.besideAddresses(), app.gateways, egress));
     }
 }

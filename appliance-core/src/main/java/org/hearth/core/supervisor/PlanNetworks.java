@@ -37,9 +37,9 @@ final class PlanNetworks implements AppStep {
         app.plan.networks().forEach((name, kind) -> {
             Map<String, String> labels = new HashMap<>(AppTeardown.labelsOf(instance, app.app()));
             labels.put(HearthLabels.ROLE, kind.name().toLowerCase(Locale.ROOT));
-            String id = runtime.ensureNetwork(name, labels, kind != NetworkPlan.Kind.EGRESS);
-            app.networkIds.put(name, id);
-            gatewayOf(id).ifPresent(g -> app.gateways.put(name, g));
+            ContainerRuntime.EngineNetwork network = runtime.ensureNetwork(name, labels, kind != NetworkPlan.Kind.EGRESS);
+            app.bridges.put(name, network.bridge());
+            gatewayOf(network.id()).ifPresent(g -> app.gateways.put(name, g));
         });
     }
 

@@ -64,7 +64,7 @@ final class ReconcilePass {
         this.publicAddress = publicAddress;
         this.apps = apps;
         this.storage = storage;
-        this.firewalls = new AppFirewalls(new EdgeFirewall(instance));
+        this.firewalls = new AppFirewalls(new EdgeFirewall(instance, runtime.engineKind()));
         EngineNames names = new EngineNames(instance);
         this.secrets = new ContainerSecrets(ContainerSecrets.defaultRoot(instance), egress.relay(), storage, certificates,
                 boxDomain);

@@ -42,20 +42,20 @@ class FirewallPlannerTest {
     private static final String SMTP_TO_IMAP = NAMES.edgeNetwork("mail", "smtp-in", "imap");
     private static final String IMAP_TO_SPAM = NAMES.edgeNetwork("mail", "imap", "spam");
 
-    private static Map<String, String> ids() {
-        Map<String, String> ids = new HashMap<>();
-        PLAN.networks().keySet().forEach(n -> ids.put(n, "id" + Integer.toHexString(n.hashCode()) + "0000000000"));
-        return ids;
+    private static Map<String, String> bridges() {
+        Map<String, String> bridges = new HashMap<>();
+        PLAN.networks().keySet().forEach(n -> bridges.put(n, "br-" + Integer.toHexString(n.hashCode())));
+        return bridges;
     }
 
     private static EdgeFirewall.NetworkRule ruleOf(List<EdgeFirewall.NetworkRule> rules, String network) {
-        String bridge = EdgeFirewall.NetworkRule.bridgeOf(ids().get(network));
+        String bridge = bridges().get(network);
         return rules.stream().filter(r -> r.bridge().equals(bridge)).findFirst().orElseThrow();
     }
 
     @Test
     void beforeAnythingRunsEveryPlannedNetworkIsClosed() {
-        List<EdgeFirewall.NetworkRule> rules = FirewallPlanner.rules(MAIL, NAMES, PLAN, ids(), Map.of(), Map.of(), Map.of(), NO_RESOLVER);
+        List<EdgeFirewall.NetworkRule> rules = FirewallPlanner.rules(MAIL, NAMES, PLAN, bridges(), Map.of(), Map.of(), Map.of(), NO_RESOLVER);
 
         assertThat(rules).hasSize(PLAN.networks().size());
         assertThat(rules).allSatisfy(r -> {
@@ -68,7 +68,7 @@ class FirewallPlannerTest {
     void anEphemeralClientPoolMayReachOnlyTheDeclaredPortOfTheRunningServer() {
         Map<String, Map<String, String>> addresses = Map.of("imap", Map.of(SMTP_TO_IMAP, "172.30.1.2"));
 
-        EdgeFirewall.NetworkRule rule = ruleOf(FirewallPlanner.rules(MAIL, NAMES, PLAN, ids(), addresses, Map.of(), Map.of(), NO_RESOLVER),
+        EdgeFirewall.NetworkRule rule = ruleOf(FirewallPlanner.rules(MAIL, NAMES, PLAN, bridges(), addresses, Map.of(), Map.of(), NO_RESOLVER),
                 SMTP_TO_IMAP);
 
         assertThat(rule.between()).containsExactly(new EdgeFirewall.Flow(Optional.empty(), "172.30.1.2", 2424));
@@ -79,7 +79,7 @@ class FirewallPlannerTest {
     void aPerMessageServerIsReachedOnlyThroughTheHandOffListenerOnTheGateway() {
         Map<String, Map<String, String>> addresses = Map.of("imap", Map.of(IMAP_TO_SPAM, "172.30.2.2"));
 
-        EdgeFirewall.NetworkRule rule = ruleOf(FirewallPlanner.rules(MAIL, NAMES, PLAN, ids(), addresses, Map.of(),
+        EdgeFirewall.NetworkRule rule = ruleOf(FirewallPlanner.rules(MAIL, NAMES, PLAN, bridges(), addresses, Map.of(),
                 Map.of(IMAP_TO_SPAM, "172.30.2.1"), NO_RESOLVER), IMAP_TO_SPAM);
 
         assertThat(rule.between()).isEmpty();
@@ -91,7 +91,7 @@ class FirewallPlannerTest {
         Map<String, Map<String, String>> addresses = Map.of("imap", Map.of(IMAP_TO_SPAM, "172.30.2.2"));
         Map<String, Map<String, String>> beside = Map.of("imap", Map.of(IMAP_TO_SPAM, "172.30.2.3"));
 
-        EdgeFirewall.NetworkRule rule = ruleOf(FirewallPlanner.rules(MAIL, NAMES, PLAN, ids(), addresses, beside,
+        EdgeFirewall.NetworkRule rule = ruleOf(FirewallPlanner.rules(MAIL, NAMES, PLAN, bridges(), addresses, beside,
                 Map.of(IMAP_TO_SPAM, "172.30.2.1"), NO_RESOLVER), IMAP_TO_SPAM);
 
         assertThat(rule.toHost()).containsExactly(new EdgeFirewall.Flow(Optional.of("172.30.2.2"), "172.30.2.1", 7830),
@@ -100,7 +100,7 @@ class FirewallPlannerTest {
 
     @Test
     void aServiceClientThatDoesNotRunYetOpensNothing() {
-        EdgeFirewall.NetworkRule rule = ruleOf(FirewallPlanner.rules(MAIL, NAMES, PLAN, ids(), Map.of(), Map.of(),
+        EdgeFirewall.NetworkRule rule = ruleOf(FirewallPlanner.rules(MAIL, NAMES, PLAN, bridges(), Map.of(), Map.of(),
                 Map.of(IMAP_TO_SPAM, "172.30.2.1"), NO_RESOLVER), IMAP_TO_SPAM);
 
         assertThat(rule.between()).isEmpty();
@@ -111,9 +111,9 @@ class FirewallPlannerTest {
     void anEgressNetworkLetsItsContainerOutOnlyToTheDeclaredPortsAndTheResolver() {
         NetworkPlan plan = EdgeNetworkPlanner.plan(NAMES, SENDER);
         String egress = NAMES.egressNetwork("sender", "out");
-        Map<String, String> ids = Map.of(egress, "0123456789abcdef");
+        Map<String, String> bridges = Map.of(egress, "br-0123456789ab");
 
-        List<EdgeFirewall.NetworkRule> rules = FirewallPlanner.rules(SENDER, NAMES, plan, ids, Map.of(), Map.of(), Map.of(),
+        List<EdgeFirewall.NetworkRule> rules = FirewallPlanner.rules(SENDER, NAMES, plan, bridges, Map.of(), Map.of(), Map.of(),
                 new EgressConfig(Optional.of("192.0.2.53"), Optional.empty()));
 
         assertThat(plan.networks()).containsOnlyKeys(egress).containsEntry(egress, NetworkPlan.Kind.EGRESS);
@@ -129,14 +129,14 @@ class FirewallPlannerTest {
     @Test
     void aRelayInApplianceYamlOpensItsPortToItsAddressOrToAnyWhenNamed() {
         NetworkPlan plan = EdgeNetworkPlanner.plan(NAMES, SENDER);
-        Map<String, String> ids = Map.of(NAMES.egressNetwork("sender", "out"), "0123456789abcdef");
+        Map<String, String> bridges = Map.of(NAMES.egressNetwork("sender", "out"), "br-0123456789ab");
         RelayConfig byAddress = new RelayConfig("192.0.2.25", 2525, Optional.empty(), Optional.empty());
         RelayConfig byName = new RelayConfig("smtp.provider.example", null, Optional.of("me"), Optional.empty());
 
-        assertThat(FirewallPlanner.rules(SENDER, NAMES, plan, ids, Map.of(), Map.of(), Map.of(),
+        assertThat(FirewallPlanner.rules(SENDER, NAMES, plan, bridges, Map.of(), Map.of(), Map.of(),
                 new EgressConfig(Optional.empty(), Optional.of(byAddress))).get(0).out())
                 .contains(new EdgeFirewall.Outbound(Optional.of("192.0.2.25"), "tcp", 2525));
-        assertThat(FirewallPlanner.rules(SENDER, NAMES, plan, ids, Map.of(), Map.of(), Map.of(),
+        assertThat(FirewallPlanner.rules(SENDER, NAMES, plan, bridges, Map.of(), Map.of(), Map.of(),
                 new EgressConfig(Optional.empty(), Optional.of(byName))).get(0).out())
                 .contains(new EdgeFirewall.Outbound(Optional.empty(), "tcp", 587));
     }
@@ -145,9 +145,9 @@ class FirewallPlannerTest {
     @Test
     void withoutAResolverNoDnsLeavesTheEgressNetwork() {
         NetworkPlan plan = EdgeNetworkPlanner.plan(NAMES, SENDER);
-        Map<String, String> ids = Map.of(NAMES.egressNetwork("sender", "out"), "0123456789abcdef");
+        Map<String, String> bridges = Map.of(NAMES.egressNetwork("sender", "out"), "br-0123456789ab");
 
-        List<EdgeFirewall.NetworkRule> rules = FirewallPlanner.rules(SENDER, NAMES, plan, ids, Map.of(), Map.of(), Map.of(), NO_RESOLVER);
+        List<EdgeFirewall.NetworkRule> rules = FirewallPlanner.rules(SENDER, NAMES, plan, bridges, Map.of(), Map.of(), Map.of(), NO_RESOLVER);
 
         assertThat(rules).singleElement().satisfies(r -> {
             assertThat(r.routed()).isTrue();

@@ -4,6 +4,7 @@ import org.hearth.core.HearthHome;
 import org.hearth.core.network.EgressConfig;
 import org.hearth.core.overlay.LoopbackOverlay;
 import org.hearth.core.runtime.ContainerRuntime;
+import org.hearth.core.runtime.Engine;
 import org.hearth.core.runtime.ContainerRuntime.ContainerInfo;
 import org.hearth.core.runtime.ContainerSpec;
 import org.hearth.core.runtime.HearthLabels;
@@ -172,7 +173,8 @@ class SupervisorPassTest {
                     }
                     case "removeNetwork" -> null;
                     case "gateway" -> Optional.empty();
-                    case "ensureNetwork" -> "net-" + args[0];
+                    case "ensureNetwork" -> new ContainerRuntime.EngineNetwork("net-" + args[0], "br-" + args[0]);
+                    case "engineKind" -> Engine.Kind.DOCKER;
                     case "hashCode" -> System.identityHashCode(proxy);
                     case "equals" -> proxy == args[0];
                     case "toString" -> "fake engine";
