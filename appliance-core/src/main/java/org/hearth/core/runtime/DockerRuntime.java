@@ -67,7 +67,7 @@ public final class DockerRuntime implements ContainerRuntime {
         // the profile in the container's own spec once created, so the file is needed only until then.
         boolean podman = engine.kind() == Engine.Kind.PODMAN;
         Optional<String> profile = spec.sandboxHost() ? Optional.of(SeccompProfiles.SANDBOX_HOST)
-                : podman ? Optional.of(SeccompProfiles.CONTAINER) : Optional.empty();
+                : podman ? Optional.of(SeccompProfiles.podmanContainer()) : Optional.empty();
         Path seccompFile = podman ? profile.map(SeccompProfiles::writeToFile).orElse(null) : null;
         try {
             return create(spec, user, networks, mounts,
