@@ -78,8 +78,10 @@ final class DemoCommand implements Callable<Integer> {
         if (overlay.equals(OverlayConfig.WIREGUARD)) {
             prepareWireGuard(home);
         }
-        System.out.println("demo: starting the container engine (scripts/engine-up)");
-        script(home, "engine-up", home.state().toString());
+        // DOCKER_HOST naming Podman's socket (scripts/podman-up's) asks for Hearth on Podman.
+        String engineScript = Engine.defaultHost().equals(Engine.PODMAN_HOST) ? "podman-up" : "engine-up";
+        System.out.println("demo: starting the container engine (scripts/" + engineScript + ")");
+        script(home, engineScript, home.state().toString());
         List<ImageBuilder.Result> images;
         try (Engine engine = Engine.connect()) {
             engine.version();
@@ -227,7 +229,8 @@ final class DemoCommand implements Callable<Integer> {
         cmd.addAll(List.of(args));
         if (SystemTool.stream(Duration.ofMinutes(30), cmd, System.out::println) != 0) {
             throw new IllegalStateException("scripts/" + name + " failed (see its output above"
-                    + (name.equals("engine-up") ? " and " + home.state().resolve("dockerd.log") : "") + ")");
+                    + (name.equals("engine-up") ? " and " + home.state().resolve("dockerd.log")
+                    : name.equals("podman-up") ? " and " + home.state().resolve("podman.log") : "") + ")");
         }
     }
 

@@ -19,6 +19,8 @@ import java.util.List;
 public final class Engine implements AutoCloseable {
 
     public static final String DEFAULT_HOST = "unix:///var/run/docker.sock";
+    /** Where scripts/podman-up starts Podman's API service. */
+    public static final String PODMAN_HOST = "unix:///run/hearth-podman/podman.sock";
 
     /** Which program answers the Docker API: they differ in a few details Hearth works around. */
     public enum Kind { DOCKER, PODMAN }
