@@ -133,7 +133,8 @@ public final class EdgeFirewall {
     public synchronized void apply(List<NetworkRule> rules, Optional<OverlayGuard> guard) {
         List<String> lines = new ArrayList<>(guard.map(this::render).orElse(List.of()));
         lines.addAll(render(rules));
-        if (lines.equals(applied) && jumpsChecked && !forwardJumpDisplaced()) {
+        boolean displaced = forwardJumpDisplaced();
+        if (lines.equals(applied) && jumpsChecked && !displaced) {
             return;
         }
         StringBuilder restore = new StringBuilder("*filter\n")
@@ -148,7 +149,7 @@ public final class EdgeFirewall {
                 ensureBridgeTrafficFiltered();
             }
         }
-        if (forwardJumpDisplaced()) {
+        if (displaced) {
             while (run(List.of("iptables", "-w", "-D", forwardHook, "-j", forwardChain), "") == 0) {
                 LOG.info("event=forward-jump-moved chain={} reason=\"the engine's own jump was put before it\"", forwardChain);
             }

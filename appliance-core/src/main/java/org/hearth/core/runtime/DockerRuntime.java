@@ -331,7 +331,7 @@ public final class DockerRuntime implements ContainerRuntime {
         boolean podman = engine.kind() == Engine.Kind.PODMAN;
         // Docker names a bridge after its network's id; Podman would number them (podman1, ...), which
         // nothing ties to the network, so Hearth names each after the network's name (15 characters at most).
-        String podmanBridge = EdgeFirewall.PODMAN_BRIDGE_PREFIX + HexFormat.of().formatHex(sha256(name), 0, 6);
+        String podmanBridge = podman ? EdgeFirewall.PODMAN_BRIDGE_PREFIX + HexFormat.of().formatHex(sha256(name), 0, 6) : null;
         for (Network n : docker.listNetworksCmd().withNameFilter(name).exec()) {
             if (n.getName().equals(name)) {
                 return new EngineNetwork(n.getId(), podman ? podmanBridge : dockerBridge(n.getId()));
