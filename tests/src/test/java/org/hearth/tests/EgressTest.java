@@ -1,5 +1,6 @@
 package org.hearth.tests;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import org.hearth.core.runtime.ContainerRuntime;
 import org.hearth.core.runtime.DockerRuntime;
 import org.hearth.core.runtime.Engine;
@@ -83,11 +84,25 @@ class EgressTest {
     }
 
     @Test
-    void namesResolveThroughTheConfiguredResolverOnly() {
-        assertThat(probe("out", "resolve mx.egress.test")).isEqualTo("resolve mx.egress.test=" + server);
+    void namesBeyondTheBoxComeFromTheConfiguredResolverOnlyAndPeersStillByName() throws Exception {
         assertThat(engine.client().inspectContainerCmd(container("out").id()).exec().getConfig().getEnv())
                 .contains("HEARTH_RESOLVER=" + resolver);
+        long out = engine.client().inspectContainerCmd(container("out").id()).exec().getState().getPidLong();
+        JsonNode asked = MailClients.pythonInNetworkOf(out, "resolve", Map.of("server", resolver, "name", "mx.egress.test"));
+        assertThat(asked.path("addresses")).as("out's own client asking the resolver: %s", asked).hasSize(1);
+        assertThat(asked.path("addresses").get(0).asText()).isEqualTo(server);
+        // The engine's resolver, which any program asks by default, answers the app's own names and no other.
+        assertThat(probe("out", "resolve sealed")).as("a peer's name beside a declared resolver")
+                .matches("resolve sealed=[0-9.]+");
+        assertThat(probe("out", "resolve mx.egress.test")).contains("=failed");
         assertThat(probe("sealed", "resolve mx.egress.test")).contains("=failed");
+        if (engine.kind() == Engine.Kind.PODMAN) {
+            // Podman's network resolver passes no name on to the host's resolvers (Debian's aardvark-dns
+            // 1.4 does unless told not to, internal networks included; DockerRuntime refuses to run beside one).
+            String pid = Files.readString(Path.of("/run/containers/networks/aardvark-dns/aardvark.pid")).strip();
+            assertThat(Files.readString(Path.of("/proc", pid, "environ")).split("\0"))
+                    .as("aardvark-dns's environment").contains("AARDVARK_NO_PROXY=1");
+        }
     }
 
     @Test

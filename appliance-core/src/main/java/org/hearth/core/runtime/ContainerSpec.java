@@ -21,7 +21,6 @@ import java.util.Optional;
  * @param hosts    extra /etc/hosts entries, name to address
  * @param sandboxHost the container forks a sandbox per use: the runtime lets it create user, mount,
  *                 pid, ipc, uts and network namespaces ({@link SeccompProfiles}) and nothing more
- * @param dns      DNS servers for names the engine does not answer itself; empty: the engine's default
  * @param entrypoint replaces the image's entrypoint, so {@code command} is a program of the image's own
  *                 rather than arguments to its server (a one-off step); empty: the image's
  * @param secrets  a host folder in memory (never on disk) the supervisor filled with what this container
@@ -41,8 +40,6 @@ public record ContainerSpec(
         Map<String, String> volumes,
         Map<String, String> hosts,
         boolean sandboxHost,
-        // Left out of the spec's hash when empty, so containers from before this field are still adopted.
-        @JsonInclude(JsonInclude.Include.NON_EMPTY) List<String> dns,
         @JsonInclude(JsonInclude.Include.NON_ABSENT) Optional<String> secrets,
         @JsonInclude(JsonInclude.Include.NON_EMPTY) List<String> entrypoint) {
 
@@ -58,7 +55,6 @@ public record ContainerSpec(
         networks = Map.copyOf(networks);
         volumes = Map.copyOf(volumes);
         hosts = Map.copyOf(hosts);
-        dns = List.copyOf(dns);
         secrets = secrets == null ? Optional.empty() : secrets;
         entrypoint = entrypoint == null ? List.of() : List.copyOf(entrypoint);
         if (memoryBytes <= 0 || pidsLimit <= 0) {
@@ -70,21 +66,21 @@ public record ContainerSpec(
     public static ContainerSpec of(String image, String... command) {
         return new ContainerSpec(Optional.empty(), image, List.of(command), Optional.empty(), Map.of(),
                 Map.of(HearthLabels.MANAGED, "true"), DEFAULT_MEMORY, DEFAULT_PIDS,
-                Map.of("/tmp", "rw,nosuid,nodev,noexec,size=16m,mode=1777"), Map.of(), Map.of(), Map.of(), false, List.of(), Optional.empty(), List.of());
+                Map.of("/tmp", "rw,nosuid,nodev,noexec,size=16m,mode=1777"), Map.of(), Map.of(), Map.of(), false, Optional.empty(), List.of());
     }
 
     /** Runs {@code argv} itself, the image's entrypoint set aside: a program of the image, not its server's arguments. */
     public ContainerSpec runningProgram(List<String> argv) {
         return new ContainerSpec(name, image, argv.subList(1, argv.size()), user, env, labels, memoryBytes, pidsLimit, tmpfs, networks,
-                volumes, hosts, sandboxHost, dns, secrets, List.of(argv.get(0)));
+                volumes, hosts, sandboxHost, secrets, List.of(argv.get(0)));
     }
 
     public ContainerSpec withName(String newName) {
-        return new ContainerSpec(Optional.of(newName), image, command, user, env, labels, memoryBytes, pidsLimit, tmpfs, networks, volumes, hosts, sandboxHost, dns, secrets, entrypoint);
+        return new ContainerSpec(Optional.of(newName), image, command, user, env, labels, memoryBytes, pidsLimit, tmpfs, networks, volumes, hosts, sandboxHost, secrets, entrypoint);
     }
 
     public ContainerSpec withCommand(List<String> newCommand) {
-        return new ContainerSpec(name, image, newCommand, user, env, labels, memoryBytes, pidsLimit, tmpfs, networks, volumes, hosts, sandboxHost, dns, secrets, entrypoint);
+        return new ContainerSpec(name, image, newCommand, user, env, labels, memoryBytes, pidsLimit, tmpfs, networks, volumes, hosts, sandboxHost, secrets, entrypoint);
     }
 
     public ContainerSpec withLabel(String key, String value) {
@@ -94,51 +90,46 @@ public record ContainerSpec(
     public ContainerSpec withLabels(Map<String, String> more) {
         Map<String, String> all = new LinkedHashMap<>(labels);
         all.putAll(more);
-        return new ContainerSpec(name, image, command, user, env, all, memoryBytes, pidsLimit, tmpfs, networks, volumes, hosts, sandboxHost, dns, secrets, entrypoint);
+        return new ContainerSpec(name, image, command, user, env, all, memoryBytes, pidsLimit, tmpfs, networks, volumes, hosts, sandboxHost, secrets, entrypoint);
     }
 
     public ContainerSpec withUser(String newUser) {
-        return new ContainerSpec(name, image, command, Optional.of(newUser), env, labels, memoryBytes, pidsLimit, tmpfs, networks, volumes, hosts, sandboxHost, dns, secrets, entrypoint);
+        return new ContainerSpec(name, image, command, Optional.of(newUser), env, labels, memoryBytes, pidsLimit, tmpfs, networks, volumes, hosts, sandboxHost, secrets, entrypoint);
     }
 
     public ContainerSpec withEnv(Map<String, String> more) {
         Map<String, String> all = new LinkedHashMap<>(env);
         all.putAll(more);
-        return new ContainerSpec(name, image, command, user, all, labels, memoryBytes, pidsLimit, tmpfs, networks, volumes, hosts, sandboxHost, dns, secrets, entrypoint);
+        return new ContainerSpec(name, image, command, user, all, labels, memoryBytes, pidsLimit, tmpfs, networks, volumes, hosts, sandboxHost, secrets, entrypoint);
     }
 
     public ContainerSpec withLimits(long newMemoryBytes, long newPidsLimit) {
-        return new ContainerSpec(name, image, command, user, env, labels, newMemoryBytes, newPidsLimit, tmpfs, networks, volumes, hosts, sandboxHost, dns, secrets, entrypoint);
+        return new ContainerSpec(name, image, command, user, env, labels, newMemoryBytes, newPidsLimit, tmpfs, networks, volumes, hosts, sandboxHost, secrets, entrypoint);
     }
 
     public ContainerSpec withNetwork(String network, String... aliases) {
         Map<String, List<String>> all = new LinkedHashMap<>(networks);
         all.put(network, List.of(aliases));
-        return new ContainerSpec(name, image, command, user, env, labels, memoryBytes, pidsLimit, tmpfs, all, volumes, hosts, sandboxHost, dns, secrets, entrypoint);
+        return new ContainerSpec(name, image, command, user, env, labels, memoryBytes, pidsLimit, tmpfs, all, volumes, hosts, sandboxHost, secrets, entrypoint);
     }
 
     public ContainerSpec withHost(String hostname, String address) {
         Map<String, String> all = new LinkedHashMap<>(hosts);
         all.put(hostname, address);
-        return new ContainerSpec(name, image, command, user, env, labels, memoryBytes, pidsLimit, tmpfs, networks, volumes, all, sandboxHost, dns, secrets, entrypoint);
+        return new ContainerSpec(name, image, command, user, env, labels, memoryBytes, pidsLimit, tmpfs, networks, volumes, all, sandboxHost, secrets, entrypoint);
     }
 
     public ContainerSpec withVolume(String dataFolder, String path) {
         Map<String, String> all = new LinkedHashMap<>(volumes);
         all.put(dataFolder, path);
-        return new ContainerSpec(name, image, command, user, env, labels, memoryBytes, pidsLimit, tmpfs, networks, all, hosts, sandboxHost, dns, secrets, entrypoint);
+        return new ContainerSpec(name, image, command, user, env, labels, memoryBytes, pidsLimit, tmpfs, networks, all, hosts, sandboxHost, secrets, entrypoint);
     }
 
     public ContainerSpec withSandboxHost() {
-        return new ContainerSpec(name, image, command, user, env, labels, memoryBytes, pidsLimit, tmpfs, networks, volumes, hosts, true, dns, secrets, entrypoint);
+        return new ContainerSpec(name, image, command, user, env, labels, memoryBytes, pidsLimit, tmpfs, networks, volumes, hosts, true, secrets, entrypoint);
     }
 
     public ContainerSpec withSecrets(String hostFolder) {
-        return new ContainerSpec(name, image, command, user, env, labels, memoryBytes, pidsLimit, tmpfs, networks, volumes, hosts, sandboxHost, dns, Optional.of(hostFolder), entrypoint);
-    }
-
-    /** The DNS servers the engine's resolver inside the container forwards to (names it does not know itself). */
-    public ContainerSpec withDns(List<String> servers) {
-        return new ContainerSpec(name, image, command, user, env, labels, memoryBytes, pidsLimit, tmpfs, networks, volumes, hosts, sandboxHost, servers, secrets, entrypoint);
+        return new ContainerSpec(name, image, command, user, env, labels, memoryBytes, pidsLimit, tmpfs, networks, volumes, hosts, sandboxHost, Optional.of(hostFolder), entrypoint);
     }
 }

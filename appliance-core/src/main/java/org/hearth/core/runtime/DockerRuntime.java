@@ -44,6 +44,7 @@ public final class DockerRuntime implements ContainerRuntime {
 
     private final DockerClient docker;
     private final Engine engine;
+    private final AardvarkDns aardvark = AardvarkDns.onThisHost();
 
     public DockerRuntime(Engine engine) {
         this.docker = engine.client();
@@ -105,14 +106,12 @@ public final class DockerRuntime implements ContainerRuntime {
                 .withMounts(mounts)
                 .withExtraHosts(spec.hosts().entrySet().stream().map(h -> h.getKey() + ":" + h.getValue())
                         .toArray(String[]::new))
-                // Containers have no route out, so a lookup the engine forwards upstream can only time out:
-                // fail in a second rather than stall a connection for ten.
+                // The engine's resolver knows the app's own names and nothing else (names beyond the box
+                // come from the resolver an app declares, by its own client: docs/manifest.md): a lookup it
+                // passes upstream can only time out, so fail in a second rather than stall a connection for ten.
                 .withDnsOptions(List.of("timeout:1", "attempts:1"))
                 // "none" unless networks are named: never the default bridge.
                 .withNetworkMode(networks.isEmpty() ? "none" : networks.get(0).getKey());
-        if (!spec.dns().isEmpty()) {
-            host.withDns(spec.dns());
-        }
         List<String> env = new ArrayList<>();
         spec.env().forEach((k, v) -> env.add(k + "=" + v));
         var cmd = docker.createContainerCmd(spec.image())
@@ -162,6 +161,16 @@ public final class DockerRuntime implements ContainerRuntime {
     @Override
     public void start(String containerId) {
         docker.startContainerCmd(containerId).exec();
+        if (engine.kind() == Engine.Kind.PODMAN) {
+            // The container's start may have started Podman's network resolver: one that passes names on
+            // gets no container to ask it.
+            try {
+                aardvark.check();
+            } catch (EngineException forwarding) {
+                docker.removeContainerCmd(containerId).withForce(true).exec();
+                throw forwarding;
+            }
+        }
     }
 
     @Override

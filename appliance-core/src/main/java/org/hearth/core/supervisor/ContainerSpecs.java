@@ -18,7 +18,6 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.Supplier;
@@ -80,9 +79,9 @@ final class ContainerSpecs {
         }
         boolean asksResolver = decl.egress().stream().anyMatch(e -> e.to().equals(AppManifest.Egress.RESOLVER));
         if (asksResolver && egress.resolver().isPresent()) {
-            // Both the app's own DNS client and the engine's resolver for everything else go there, and only there.
-            spec = spec.withEnv(Map.of(RESOLVER_VARIABLE, egress.resolver().get()))
-                    .withDns(List.of(egress.resolver().get()));
+            // The app's own DNS client asks it. The engine's resolver (resolv.conf) answers the app's own names
+            // only, on either engine: Podman 4.3 would drop them for a container given servers of its own.
+            spec = spec.withEnv(Map.of(RESOLVER_VARIABLE, egress.resolver().get()));
         }
         if (secrets.needs(decl)) {
             spec = spec.withSecrets(secrets.folder(app.app(), name).toString());

@@ -1,6 +1,17 @@
 package org.hearth.mail.outbound.delivery;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.apache.hc.client5.http.DnsResolver;
+import org.apache.hc.client5.http.classic.methods.HttpGet;
+import org.apache.hc.client5.http.config.ConnectionConfig;
+import org.apache.hc.client5.http.config.RequestConfig;
+import org.apache.hc.client5.http.impl.classic.CloseableHttpClient;
+import org.apache.hc.client5.http.impl.classic.HttpClients;
+import org.apache.hc.client5.http.impl.io.PoolingHttpClientConnectionManagerBuilder;
+import org.apache.hc.client5.http.ssl.ClientTlsStrategyBuilder;
+import org.apache.hc.client5.http.ssl.HostnameVerificationPolicy;
+import org.apache.hc.core5.http.Header;
+import org.apache.hc.core5.util.Timeout;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.xbill.DNS.Lookup;
@@ -14,15 +25,13 @@ import org.xbill.DNS.Type;
 import javax.net.ssl.SSLContext;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.InetAddress;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
+import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -119,7 +128,7 @@ public final class MtaSts {
 
     private final Resolver resolver;
     private final SSLContext tls;
-    private final HttpClient https;
+    private final CloseableHttpClient https;
     private final int httpsPort;
     private final Path cache;
     private final InstantSource clock;
@@ -132,9 +141,24 @@ public final class MtaSts {
     public MtaSts(Resolver resolver, SSLContext tls, int httpsPort, Path cache, InstantSource clock) throws IOException {
         this.resolver = resolver;
         this.tls = tls;
-        // RFC 8461 §3.3: redirects are not followed; HttpClient checks the host name against the certificate.
-        this.https = HttpClient.newBuilder().sslContext(tls).followRedirects(HttpClient.Redirect.NEVER)
-                .connectTimeout(Duration.ofSeconds(20)).build();
+        // RFC 8461 §3.3: the policy host's certificate is checked for its name (the JDK's own check),
+        // redirects are not followed. Its address comes from the resolver, as every other name this
+        // service looks up: the container's system resolver answers only the app's own names.
+        this.https = HttpClients.custom()
+                .setConnectionManager(PoolingHttpClientConnectionManagerBuilder.create()
+                        .setDnsResolver(addressesFrom(new MxResolver(resolver)))
+                        .setTlsSocketStrategy(ClientTlsStrategyBuilder.create().setSslContext(tls)
+                                .setHostVerificationPolicy(HostnameVerificationPolicy.BUILTIN).buildClassic())
+                        .setDefaultConnectionConfig(ConnectionConfig.custom().setConnectTimeout(Timeout.ofSeconds(20))
+                                .setSocketTimeout(Timeout.ofSeconds(30)).build())
+                        .build())
+                .setDefaultRequestConfig(RequestConfig.custom().setResponseTimeout(Timeout.ofSeconds(30)).build())
+                .disableRedirectHandling()
+                // A policy is fetched once per id and domain: no connection is kept for the next.
+                .setConnectionReuseStrategy((request, response, context) -> false)
+                .disableCookieManagement()
+                .disableAuthCaching()
+                .build();
         this.httpsPort = httpsPort;
         this.cache = Files.createDirectories(cache);
         this.clock = clock;
@@ -166,11 +190,8 @@ public final class MtaSts {
             LOG.info("event=mta-sts-policy domain={} id={} mode={} mx={} max_age={}", d, fresh.id(),
                     fresh.mode().name().toLowerCase(Locale.ROOT), fresh.mx(), fresh.maxAge());
             return Optional.of(fresh);
-        } catch (IOException | InterruptedException failed) {
+        } catch (IOException failed) {
             LOG.warn("event=mta-sts-fetch-failed domain={} error={} cached={}", d, failed.getMessage(), cached.isPresent());
-            if (failed instanceof InterruptedException) {
-                Thread.currentThread().interrupt();
-            }
             return cached;
         }
     }
@@ -211,24 +232,47 @@ public final class MtaSts {
         return ids.size() == 1 && ids.get(0).matches("[A-Za-z0-9]{1,32}") ? Optional.of(ids.get(0)) : Optional.empty();
     }
 
-    private String fetch(String domain) throws IOException, InterruptedException {
+    private String fetch(String domain) throws IOException {
         URI uri = URI.create("https://mta-sts." + domain + (httpsPort == 443 ? "" : ":" + httpsPort) + "/.well-known/mta-sts.txt");
-        HttpResponse<InputStream> response = https.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(30)).GET().build(),
-                HttpResponse.BodyHandlers.ofInputStream());
-        try (InputStream body = response.body()) {
-            if (response.statusCode() != 200) {
-                throw new IOException(uri + " answered " + response.statusCode());
+        return https.execute(new HttpGet(uri), response -> {
+            if (response.getCode() != 200) {
+                throw new IOException(uri + " answered " + response.getCode());
             }
-            String type = response.headers().firstValue("Content-Type").orElse("");
-            if (!type.toLowerCase(Locale.ROOT).startsWith("text/plain")) {
-                throw new IOException(uri + " is \"" + type + "\", not text/plain");
+            Header type = response.getFirstHeader("Content-Type");
+            String mediaType = type == null ? "" : type.getValue();
+            if (!mediaType.toLowerCase(Locale.ROOT).startsWith("text/plain")) {
+                throw new IOException(uri + " is \"" + mediaType + "\", not text/plain");
             }
-            byte[] bytes = body.readNBytes(MAX_POLICY_BYTES + 1);
-            if (bytes.length > MAX_POLICY_BYTES) {
-                throw new IOException(uri + " is larger than " + MAX_POLICY_BYTES + " bytes");
+            if (response.getEntity() == null) {
+                throw new IOException(uri + " answered 200 without a body");
             }
-            return new String(bytes, StandardCharsets.UTF_8);
-        }
+            try (InputStream body = response.getEntity().getContent()) {
+                byte[] bytes = body.readNBytes(MAX_POLICY_BYTES + 1);
+                if (bytes.length > MAX_POLICY_BYTES) {
+                    throw new IOException(uri + " is larger than " + MAX_POLICY_BYTES + " bytes");
+                }
+                return new String(bytes, StandardCharsets.UTF_8);
+            }
+        });
+    }
+
+    /** A host's addresses as the resolver gives them; a failed or empty lookup is an unknown host. */
+    private static DnsResolver addressesFrom(MxResolver names) {
+        return new DnsResolver() {
+            @Override
+            public InetAddress[] resolve(String host) throws UnknownHostException {
+                MxResolver.Route route = names.host(host);
+                if (route instanceof MxResolver.Hosts found) {
+                    return found.hosts().get(0).addresses().toArray(InetAddress[]::new);
+                }
+                throw new UnknownHostException(route instanceof MxResolver.TryLater later ? later.reason() : host);
+            }
+
+            @Override
+            public String resolveCanonicalHostname(String host) {
+                return host;
+            }
+        };
     }
 
     private record Stored(String id, String mode, List<String> mx, long maxAge, long fetched) {

@@ -30,14 +30,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * MTA-STS (RFC 8461) with the real pieces: Knot publishes the _mta-sts records and the MX hosts, a
- * JDK HTTPS server the policies (as mta-sts.DOMAIN, through this module's test hosts file), and
- * aiosmtpd receives, with or without TLS.
+ * JDK HTTPS server the policies (as mta-sts.DOMAIN, whose address Knot gives too: the service asks
+ * the resolver for it, not the system), and aiosmtpd receives, with or without TLS.
  */
 class MtaStsTest {
 
     private static final String ZONE = KnotServer.testZone(
             "s            MX  10 mx.s.test.",
             "mx.s         A   127.0.0.1",
+            "mta-sts.s    A   127.0.0.1",
+            "mta-sts.t    A   127.0.0.1",
+            "mta-sts.u    A   127.0.0.1",
             "_mta-sts.s   TXT \"v=STSv1; id=20261201a\"",
             "t            MX  10 mx.s.test.",
             "_mta-sts.t   TXT \"v=STSv1; id=1\"",
