@@ -141,9 +141,14 @@ class SdCardBootTest {
         System.out.println("hearth doctor on the board:\n" + doctor);
         assertThat(doctor).contains("backend luks2", "Hearth can run here.")
                 .containsPattern("board +(linux,dummy-virt|Raspberry Pi 3 Model B[^(]*) \\(aarch64, \\d cores\\)");
-        // The engine's Go heaps are collected early (GOGC=25; containerd is a service of its own on Debian).
-        assertThat(board.ssh("systemctl show -p Environment docker containerd").stdout())
-                .containsPattern("(?s)GOGC=25.*\\n.*GOGC=25");
+        // The engine is Podman's API service: its Go heap collected early (GOGC=25), its networks' resolver
+        // passing no name on (AARDVARK_NO_PROXY), and no Docker daemon on the card.
+        assertThat(doctor).contains("engine").contains("Podman");
+        assertThat(board.ssh("systemctl show -p Environment podman").stdout()).contains("GOGC=25", "AARDVARK_NO_PROXY=1");
+        assertThat(board.ssh("systemctl is-active podman").stdout().strip()).isEqualTo("active");
+        assertThat(board.ssh("command -v dockerd containerd || true").stdout().strip()).isEmpty();
+        // Its networks' range goes nowhere while no bridge carries it, not out through the LAN's router.
+        assertThat(board.ssh("ip route show type blackhole").stdout()).contains("blackhole 10.88.0.0/15");
         String memory = board.ssh("grep -E 'MemTotal|MemAvailable|Shmem:' /proc/meminfo; ps -eo rss=,comm= --sort=-rss | head -12").stdout();
         System.out.println("sd card: memory once ready to pair (" + board.machine + " board, 1 GiB):\n" + memory);
     }

@@ -123,7 +123,7 @@ class SdCardMailTest {
                 Duration.between(start, Instant.now()).toMillis() / 1e3, installed);
         assertThat(installed).contains("verified and its images loaded").containsPattern("installed mail \\S+: healthy in");
         // The Pi's own images, from the catalog's arm64 archive under the manifest's tags.
-        assertThat(board.ssh("docker image inspect -f '{{.Architecture}}' hearth/mail-imap hearth/mail-spam hearth/mail-smtp-in")
+        assertThat(board.ssh("podman image inspect -f '{{.Architecture}}' hearth/mail-imap hearth/mail-spam hearth/mail-smtp-in")
                 .stdout()).isEqualTo("arm64\narm64\narm64\n");
         board.ssh("hearth mail domain add " + DOMAIN, Duration.ofMinutes(10));
         board.sshWithInput("hearth mail user add " + ALICE, PASSWORD + "\n", Duration.ofMinutes(10));

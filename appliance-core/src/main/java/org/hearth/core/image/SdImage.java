@@ -52,7 +52,7 @@ public final class SdImage {
     /** The installation's units the box starts; the first boot enables ssh only when a key was given. */
     private static final List<String> UNITS = List.of("hearth-first-boot.service", "hearth.service",
             "hearth-ready.service", "systemd-networkd.service", "systemd-resolved.service", "systemd-timesyncd.service",
-            "avahi-daemon.service", "docker.service");
+            "avahi-daemon.service", "podman.socket");
 
     /**
      * @param out           the raw image; {@code OUT.xz}, {@code OUT.sha256} and {@code OUT.packages} go beside it

@@ -21,7 +21,7 @@ class SdRecipeTest {
     void theShippedRecipeIsABootableArm64Card() {
         SdRecipe recipe = SdRecipe.load(HOME.resolve(SdImage.RECIPE));
         assertThat(recipe.arch()).isEqualTo("arm64");
-        assertThat(recipe.packages()).contains("linux-image-arm64", "raspi-firmware", "openjdk-17-jre-headless", "docker.io",
+        assertThat(recipe.packages()).contains("linux-image-arm64", "raspi-firmware", "openjdk-17-jre-headless", "podman", "netavark", "aardvark-dns",
                 "cryptsetup-bin", "wireguard-go", "avahi-daemon");
         assertThat(recipe.initramfsModules()).contains("ext4", "sdhci_iproc", "bcm2835", "virtio_blk");
     }
