@@ -167,7 +167,11 @@ public final class DockerRuntime implements ContainerRuntime {
             try {
                 aardvark.check();
             } catch (EngineException forwarding) {
-                docker.removeContainerCmd(containerId).withForce(true).exec();
+                try {
+                    remove(containerId);
+                } catch (RuntimeException alsoFailed) {
+                    forwarding.addSuppressed(alsoFailed);
+                }
                 throw forwarding;
             }
         }
