@@ -48,6 +48,10 @@ final class AardvarkDns {
         Path environ = proc.resolve(pid.get()).resolve("environ");
         byte[] bytes;
         try {
+            // A pid left from an aardvark-dns that exited may name another program by now.
+            if (!Files.readString(proc.resolve(pid.get()).resolve("comm")).strip().equals("aardvark-dns")) {
+                return;
+            }
             bytes = Files.readAllBytes(environ);
         } catch (NoSuchFileException gone) {
             return;  // exited since its pid was written: the next one is checked when it runs
@@ -70,6 +74,9 @@ final class AardvarkDns {
         Path file = config.resolve("aardvark.pid");
         try {
             String pid = Files.readString(file).strip();
+            if (pid.isEmpty()) {
+                return Optional.empty();  // being written: netavark's next start is checked again
+            }
             if (!pid.matches("[0-9]+")) {
                 throw new EngineException(file + " holds \"" + pid + "\", not a process id");
             }

@@ -46,6 +46,12 @@ class AardvarkDnsTest {
     }
 
     @Test
+    void aPidThatNamesAnotherProgramIsNoResolver() throws Exception {
+        Files.writeString(config.resolve("aardvark.pid"), ProcessHandle.current().pid() + "\n");
+        assertThatCode(() -> new AardvarkDns(config, Path.of("/proc")).check()).doesNotThrowAnyException();
+    }
+
+    @Test
     void noResolverRunningIsNothingToCheck() {
         assertThatCode(() -> new AardvarkDns(config, Path.of("/proc")).check()).doesNotThrowAnyException();
     }
@@ -57,10 +63,16 @@ class AardvarkDnsTest {
                 .hasMessageContaining("aardvark.pid holds \"soon\"");
     }
 
-    /** A process that lives until destroyed, with exactly {@code env} (and PATH) for its environment. */
-    private static Process running(Map<String, String> env) throws Exception {
+    /**
+     * A process that lives until destroyed, with exactly {@code env} (and PATH) for its environment,
+     * named as netavark's aardvark-dns is (bash's exec -a sets argv[0] only, so a copy of bash of that name).
+     */
+    private Process running(Map<String, String> env) throws Exception {
+        Path named = config.resolve("aardvark-dns");
+        Files.copy(Path.of("/bin/bash"), named);
+        named.toFile().setExecutable(true);
         // bash waiting on its input (a pipe from this JVM), its environment the given one.
-        ProcessBuilder pb = new ProcessBuilder("bash", "-c", "read -r _");
+        ProcessBuilder pb = new ProcessBuilder(named.toString(), "-c", "read -r _");
         pb.environment().clear();
         pb.environment().put("PATH", "/usr/bin:/bin");
         pb.environment().putAll(env);
