@@ -85,10 +85,9 @@ class EgressTest {
 
     @Test
     void namesBeyondTheBoxComeFromTheConfiguredResolverOnlyAndPeersStillByName() throws Exception {
-        assertThat(engine.client().inspectContainerCmd(container("out").id()).exec().getConfig().getEnv())
-                .contains("HEARTH_RESOLVER=" + resolver);
-        long out = engine.client().inspectContainerCmd(container("out").id()).exec().getState().getPidLong();
-        JsonNode asked = MailClients.pythonInNetworkOf(out, "resolve", Map.of("server", resolver, "name", "mx.egress.test"));
+        var out = engine.client().inspectContainerCmd(container("out").id()).exec();
+        assertThat(out.getConfig().getEnv()).contains("HEARTH_RESOLVER=" + resolver);
+        JsonNode asked = MailClients.pythonInNetworkOf(out.getState().getPidLong(), "resolve", Map.of("server", resolver, "name", "mx.egress.test"));
         assertThat(asked.path("addresses")).as("out's own client asking the resolver: %s", asked).hasSize(1);
         assertThat(asked.path("addresses").get(0).asText()).isEqualTo(server);
         // The engine's resolver, which any program asks by default, answers the app's own names and no other.
