@@ -1,6 +1,7 @@
 package org.hearth.core.image;
 
 import org.hearth.core.HearthHome;
+import org.hearth.core.MountNamespace;
 
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -161,8 +162,7 @@ final class DebianLayer {
                 + "&& chroot \"$0\" env DEBIAN_FRONTEND=noninteractive apt-get update -q "
                 + "&& chroot \"$0\" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "
                 + "-o Dpkg::Options::=--force-confold \"$@\"";
-        List<String> cmd = new ArrayList<>(List.of("unshare", "--mount", "--propagation", "private", "sh", "-c", script,
-                root.toString()));
+        List<String> cmd = new ArrayList<>(MountNamespace.around(List.of("sh", "-c", script, root.toString())));
         cmd.addAll(recipe.packages());
         steps.run(cmd, this::phase);
     }

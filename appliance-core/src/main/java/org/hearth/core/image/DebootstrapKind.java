@@ -1,6 +1,7 @@
 package org.hearth.core.image;
 
 import org.hearth.core.HearthHome;
+import org.hearth.core.MountNamespace;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -90,8 +91,7 @@ final class DebootstrapKind implements RecipeKind {
      */
     static void secondStage(Path root, BuildSteps steps, Function<String, Optional<String>> phase) throws IOException {
         steps.progress("debootstrap's second stage, under emulation");
-        steps.run(List.of("unshare", "--mount", "--propagation", "private", "chroot", root.toString(),
-                "/debootstrap/debootstrap", "--second-stage"), phase);
+        steps.run(MountNamespace.around(List.of("chroot", root.toString(), "/debootstrap/debootstrap", "--second-stage")), phase);
     }
 
     /** Drops what a service never reads (docs, man pages, apt caches) to keep images small. */

@@ -1,6 +1,7 @@
 package org.hearth.core.image;
 
 import org.hearth.core.HearthHome;
+import org.hearth.core.MountNamespace;
 
 import org.hearth.core.SystemTool;
 
@@ -134,9 +135,9 @@ final class JdkRoot {
         if (!chroot) {
             return argv;
         }
-        List<String> cmd = new ArrayList<>(List.of("unshare", "--mount", "--propagation", "private", "sh", "-c",
+        List<String> cmd = new ArrayList<>(MountNamespace.around(List.of("sh", "-c",
                 "mount -t proc proc \"$0/proc\" && mount --bind /dev \"$0/dev\" && exec chroot \"$0\" \"$@\"",
-                root.toString()));
+                root.toString())));
         cmd.addAll(argv);
         return cmd;
     }

@@ -9,6 +9,10 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.stream.Stream;
 
 /**
  * What the encrypted backends share: a volume is one file in {@code root} (the backing file)
@@ -192,7 +196,8 @@ abstract class FileBackedVolumes implements VolumeBackend {
         while (!(attached = attachedFiles()).isEmpty()) {
             if (System.nanoTime() - deadline > 0) {
                 throw new IOException(String.join(", ", attached) + " still attached to loop devices "
-                        + RELEASE_WAIT.toSeconds() + " s after the volumes closed (a container still stopping?); try again");
+                        + RELEASE_WAIT.toSeconds() + " s after the volumes closed, still mounted in the mount namespace of "
+                        + holders().orElse("no process (a container still stopping?)") + "; try again");
             }
             try {
                 Thread.sleep(100);
@@ -202,6 +207,32 @@ abstract class FileBackedVolumes implements VolumeBackend {
             }
         }
         SystemTool.run("umount", root.toString());
+    }
+
+    /**
+     * The processes (one per mount namespace) in whose namespace a volume here is still mounted: a
+     * copy of the host's made while it was open that does not follow the host's unmounts.
+     */
+    private Optional<String> holders() {
+        String under = root + "/";
+        Map<String, String> byNamespace = new TreeMap<>();
+        try (Stream<Path> processes = Files.list(Path.of("/proc"))) {
+            for (Path proc : processes.filter(p -> p.getFileName().toString().matches("\\d+")).toList()) {
+                try {
+                    boolean holds = Files.readAllLines(proc.resolve("mountinfo")).stream()
+                            .map(l -> l.split(" ")).anyMatch(f -> f.length > 4 && f[4].startsWith(under));
+                    if (holds) {
+                        byNamespace.putIfAbsent(Files.readSymbolicLink(proc.resolve("ns/mnt")).toString(),
+                                "pid " + proc.getFileName() + " (" + Files.readString(proc.resolve("comm")).strip() + ")");
+                    }
+                } catch (IOException e) {
+                    // gone meanwhile
+                }
+            }
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+        return byNamespace.isEmpty() ? Optional.empty() : Optional.of(String.join(", ", byNamespace.values()));
     }
 
     /** The volume files here that a loop device holds. */

@@ -1,5 +1,6 @@
 package org.hearth.core.volume;
 
+import org.hearth.core.MountNamespace;
 import org.hearth.core.SystemTool;
 
 import org.junit.jupiter.api.AfterEach;
@@ -12,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.util.List;
 import java.util.UUID;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -123,15 +125,16 @@ class FscryptVolumesTest {
     }
 
     /**
-     * A namespace copied as a slave while the volume was open ({@code ip netns exec} makes them so:
-     * the overlay's helpers, the tests' servers) loses it when it is closed here, so it can be
-     * grown at once; under a private parent the copy kept it mounted for the namespace's life.
+     * A namespace copied while the volume was open loses it when it is closed here, so it can be
+     * grown at once: the image builds' namespaces ({@link MountNamespace}, here around a sleep) as
+     * well as {@code ip netns exec}'s (the overlay's helpers, the tests' servers). A private copy,
+     * or one under a private parent, kept it mounted for the namespace's life.
      */
     @Test
     void aNamespaceCopiedWhileTheVolumeWasOpenDoesNotKeepItAfterClose() throws Exception {
         byte[] key = key();
         volumes.create("shared-out", SIZE, key);
-        Process holder = new ProcessBuilder("unshare", "--mount", "--propagation", "slave", "sleep", "60").start();
+        Process holder = new ProcessBuilder(MountNamespace.around(List.of("sleep", "60"))).start();
         try {
             Thread.sleep(500);
             assertThat(holder.isAlive()).isTrue();
