@@ -122,6 +122,11 @@ class EgressTest {
                 assertThat(probe("out", "connect " + host + " 25")).as("a host service on " + host).contains("=failed");
             }
         }
+        // Nor a DNS server of the host's (on Podman, only the network's own resolver, on its gateway, is open).
+        try (ServerSocket dns = new ServerSocket()) {
+            dns.bind(new InetSocketAddress(internet.applianceAddress(), 53));
+            assertThat(probe("out", "connect " + internet.applianceAddress() + " 53")).as("a DNS server on the host").contains("=failed");
+        }
     }
 
     @Test

@@ -195,9 +195,11 @@ public final class EdgeFirewall {
             r.out().stream().filter(o -> o.destination().isPresent())
                     .forEach(o -> out.add("-A " + inputChain + " -i " + br + match(o) + " -j RETURN"));
             if (engine == Engine.Kind.PODMAN) {
+                // Podman's resolver (aardvark-dns) listens on the network's own gateway; port 53 of the
+                // host's other addresses (another network's gateway, a resolver on the host) is not the network's.
                 for (String protocol : List.of("udp", "tcp")) {
                     out.add("-A " + inputChain + " -i " + br + " -p " + protocol + " -m " + protocol + " --dport "
-                            + EgressConfig.DNS_PORT + " -m addrtype --dst-type LOCAL -j RETURN");
+                            + EgressConfig.DNS_PORT + " -m addrtype --dst-type LOCAL --limit-iface-in -j RETURN");
                 }
             }
             out.add("-A " + inputChain + " -i " + br + " -j DROP");

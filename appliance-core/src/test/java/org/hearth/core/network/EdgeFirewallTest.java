@@ -79,8 +79,8 @@ class EdgeFirewallTest {
 
         assertThat(new EdgeFirewall("0123456789ab", Engine.Kind.PODMAN).render(List.of(rule))).containsExactly(
                 "-A HEARTH-I-0123456789ab -i hb-0123456789ab -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN",
-                "-A HEARTH-I-0123456789ab -i hb-0123456789ab -p udp -m udp --dport 53 -m addrtype --dst-type LOCAL -j RETURN",
-                "-A HEARTH-I-0123456789ab -i hb-0123456789ab -p tcp -m tcp --dport 53 -m addrtype --dst-type LOCAL -j RETURN",
+                "-A HEARTH-I-0123456789ab -i hb-0123456789ab -p udp -m udp --dport 53 -m addrtype --dst-type LOCAL --limit-iface-in -j RETURN",
+                "-A HEARTH-I-0123456789ab -i hb-0123456789ab -p tcp -m tcp --dport 53 -m addrtype --dst-type LOCAL --limit-iface-in -j RETURN",
                 "-A HEARTH-I-0123456789ab -i hb-0123456789ab -j DROP",
                 "-A HEARTH-F-0123456789ab -i hb-0123456789ab -o hb-0123456789ab -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
                 "-A HEARTH-F-0123456789ab -i hb-0123456789ab -o hb-0123456789ab -s 10.89.0.3/32 -d 10.89.0.2/32 -p tcp -m tcp --dport 7000 -j ACCEPT",
