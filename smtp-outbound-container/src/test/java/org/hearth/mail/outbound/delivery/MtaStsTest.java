@@ -1,5 +1,6 @@
 package org.hearth.mail.outbound.delivery;
 
+import com.sun.net.httpserver.HttpHandler;
 import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsServer;
 import org.hearth.tls.TlsIdentity;
@@ -13,6 +14,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 import javax.net.ssl.SSLContext;
 import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -24,9 +27,14 @@ import java.time.InstantSource;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 /**
  * MTA-STS (RFC 8461) with the real pieces: Knot publishes the _mta-sts records and the MX hosts, a
@@ -45,7 +53,11 @@ class MtaStsTest {
             "t            MX  10 mx.s.test.",
             "_mta-sts.t   TXT \"v=STSv1; id=1\"",
             "u            MX  10 mx.s.test.",
-            "_mta-sts.u   TXT \"v=STSv1; id=1\"");
+            "_mta-sts.u   TXT \"v=STSv1; id=1\"",
+            "mta-sts.v    A   127.0.0.1",
+            "_mta-sts.v   TXT \"v=STSv1; id=1\"",
+            "mta-sts.w    A   127.0.0.1",
+            "_mta-sts.w   TXT \"v=STSv1; id=1\"");
     private static final byte[] MESSAGE = String.join("\r\n", "From: alice@a.test", "To: bob@s.test", "Subject: policy",
             "", "Hello", "").getBytes(StandardCharsets.US_ASCII);
 
@@ -72,19 +84,24 @@ class MtaStsTest {
      * certificate is added to {@code trust}.
      */
     private HttpsServer policyServer(String domain, String policy, Path trust) throws Exception {
-        Path folder = Files.createDirectories(dir.resolve("https-" + domain));
-        Path[] pem = SmtpClientTest.selfSigned(folder, "mta-sts." + domain);
-        SSLContext tls = TlsIdentity.stored(folder.resolve("tls/identity.p12"), "mta-sts." + domain).serverContext();
-        Files.writeString(trust, Files.readString(trust) + Files.readString(pem[0]));
-        HttpsServer server = HttpsServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-        server.setHttpsConfigurator(new HttpsConfigurator(tls));
-        server.createContext("/.well-known/mta-sts.txt", exchange -> {
+        return policyServer("mta-sts." + domain, trust, exchange -> {
             byte[] body = policy.getBytes(StandardCharsets.UTF_8);
             exchange.getResponseHeaders().add("Content-Type", "text/plain");
             exchange.sendResponseHeaders(200, body.length);
             exchange.getResponseBody().write(body);
             exchange.close();
         });
+    }
+
+    /** An HTTPS server on a free port whose certificate, for {@code certifiedName}, is added to {@code trust}. */
+    private HttpsServer policyServer(String certifiedName, Path trust, HttpHandler handler) throws Exception {
+        Path folder = Files.createDirectories(dir.resolve("https-" + certifiedName));
+        Path[] pem = SmtpClientTest.selfSigned(folder, certifiedName);
+        SSLContext tls = TlsIdentity.stored(folder.resolve("tls/identity.p12"), certifiedName).serverContext();
+        Files.writeString(trust, Files.readString(trust) + Files.readString(pem[0]));
+        HttpsServer server = HttpsServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        server.setHttpsConfigurator(new HttpsConfigurator(tls));
+        server.createContext("/.well-known/mta-sts.txt", handler);
         server.start();
         return server;
     }
@@ -174,6 +191,62 @@ class MtaStsTest {
             queue.enqueue("alice@a.test", List.of("bob@u.test"), new ByteArrayInputStream(MESSAGE), clock.instant());
             deliverer(queue, plain.port(), mtaSts).runOnce();
             assertThat(queue.list()).isEmpty();
+        } finally {
+            https.stop(0);
+        }
+    }
+
+    /**
+     * A hostile policy host that streams a policy without end: the fetch stops after 64 KiB and hangs
+     * up, rather than read the rest (closing a body reads it to its end), and no policy is taken.
+     */
+    @Test
+    void anEndlessPolicyIsCutOffAndRefused() throws Exception {
+        Path trust = Files.writeString(dir.resolve("trust.pem"), "");
+        AtomicLong sent = new AtomicLong();
+        CountDownLatch hungUp = new CountDownLatch(1);
+        HttpsServer https = policyServer("mta-sts.v.test", trust, exchange -> {
+            exchange.getResponseHeaders().add("Content-Type", "text/plain");
+            exchange.sendResponseHeaders(200, 0);
+            byte[] line = "mx: mx.s.test\n".repeat(256).getBytes(StandardCharsets.US_ASCII);
+            try (OutputStream body = exchange.getResponseBody()) {
+                while (true) {
+                    body.write(line);
+                    sent.addAndGet(line.length);
+                }
+            } catch (IOException clientWentAway) {
+                hungUp.countDown();
+            }
+        });
+        try {
+            MtaSts mtaSts = new MtaSts(knot.resolver(Duration.ofSeconds(2)), CheckedTls.context(Files.readAllBytes(trust)),
+                    https.getAddress().getPort(), dir.resolve("cache"), clock);
+            assertTimeoutPreemptively(Duration.ofSeconds(30), () -> assertThat(mtaSts.policy("v.test")).isEmpty());
+            assertThat(hungUp.await(30, TimeUnit.SECONDS)).as("the client hung up on the endless body").isTrue();
+            assertThat(sent.get()).as("bytes the host got to send").isLessThan(16L << 20);
+        } finally {
+            https.stop(0);
+        }
+    }
+
+    /** A policy host whose certificate is good but names another host is not asked for the policy. */
+    @Test
+    void aPolicyHostCertifiedForAnotherNameIsRefused() throws Exception {
+        Path trust = Files.writeString(dir.resolve("trust.pem"), "");
+        AtomicInteger asked = new AtomicInteger();
+        HttpsServer https = policyServer("mta-sts.elsewhere.test", trust, exchange -> {
+            asked.incrementAndGet();
+            byte[] body = "version: STSv1\nmode: enforce\nmx: mx.s.test\nmax_age: 600\n".getBytes(StandardCharsets.US_ASCII);
+            exchange.getResponseHeaders().add("Content-Type", "text/plain");
+            exchange.sendResponseHeaders(200, body.length);
+            exchange.getResponseBody().write(body);
+            exchange.close();
+        });
+        try {
+            MtaSts mtaSts = new MtaSts(knot.resolver(Duration.ofSeconds(2)), CheckedTls.context(Files.readAllBytes(trust)),
+                    https.getAddress().getPort(), dir.resolve("cache"), clock);
+            assertThat(mtaSts.policy("w.test")).isEmpty();
+            assertThat(asked).as("requests that reached the host").hasValue(0);
         } finally {
             https.stop(0);
         }
