@@ -10,6 +10,7 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.TestMethodOrder;
 
 import java.io.BufferedReader;
@@ -51,6 +52,9 @@ class MailInboundTest {
     private static Engine engine;
     private static ContainerRuntime runtime;
     private static Path state;
+
+    @RegisterExtension
+    final FailureReport report = new FailureReport(() -> state, () -> engine);
     private static HearthCli hearth;
 
     @BeforeAll

@@ -10,6 +10,7 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.TestMethodOrder;
 
 import java.io.IOException;
@@ -58,6 +59,9 @@ class MailOutboundTest {
     private static ContainerRuntime runtime;
     private static Path state;
     private static HearthCli hearth;
+
+    @RegisterExtension
+    final FailureReport report = new FailureReport(() -> state, () -> engine);
     private static SimulatedInternet internet;
     private static Path received;
     private static String mx;
