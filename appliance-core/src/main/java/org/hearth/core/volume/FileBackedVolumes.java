@@ -4,14 +4,15 @@ import org.hearth.core.SystemTool;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
-import java.util.Optional;
-import java.util.TreeMap;
+import java.util.Set;
 import java.util.stream.Stream;
 
 /**
@@ -195,9 +196,11 @@ abstract class FileBackedVolumes implements VolumeBackend {
         List<String> attached;
         while (!(attached = attachedFiles()).isEmpty()) {
             if (System.nanoTime() - deadline > 0) {
+                List<String> holders = holders();
                 throw new IOException(String.join(", ", attached) + " still attached to loop devices "
-                        + RELEASE_WAIT.toSeconds() + " s after the volumes closed, still mounted in the mount namespace of "
-                        + holders().orElse("no process (a container still stopping?)") + "; try again");
+                        + RELEASE_WAIT.toSeconds() + " s after the volumes closed"
+                        + (holders.isEmpty() ? " (mounted in no other namespace: the kernel still releasing them?)"
+                        : ", still mounted in the mount namespace of " + String.join(", ", holders)) + "; try again");
             }
             try {
                 Thread.sleep(100);
@@ -211,28 +214,35 @@ abstract class FileBackedVolumes implements VolumeBackend {
 
     /**
      * The processes (one per mount namespace) in whose namespace a volume here is still mounted: a
-     * copy of the host's made while it was open that does not follow the host's unmounts.
+     * copy of the host's made while it was open that does not follow the host's unmounts. Each
+     * namespace's table is read from inside it (nsenter): /proc/PID/mountinfo leaves out what a
+     * chrooted process cannot reach, and an image build's processes are all chrooted.
      */
-    private Optional<String> holders() {
+    private List<String> holders() {
         String under = root + "/";
-        Map<String, String> byNamespace = new TreeMap<>();
-        try (Stream<Path> processes = Files.list(Path.of("/proc"))) {
-            for (Path proc : processes.filter(p -> p.getFileName().toString().matches("\\d+")).toList()) {
+        List<String> found = new ArrayList<>();
+        try (Stream<Path> listed = Files.list(Path.of("/proc"))) {
+            Set<String> seen = new HashSet<>(Set.of(Files.readSymbolicLink(Path.of("/proc/self/ns/mnt")).toString()));
+            for (Path proc : listed.filter(p -> p.getFileName().toString().matches("\\d+")).toList()) {
                 try {
-                    boolean holds = Files.readAllLines(proc.resolve("mountinfo")).stream()
-                            .map(l -> l.split(" ")).anyMatch(f -> f.length > 4 && f[4].startsWith(under));
-                    if (holds) {
-                        byNamespace.putIfAbsent(Files.readSymbolicLink(proc.resolve("ns/mnt")).toString(),
-                                "pid " + proc.getFileName() + " (" + Files.readString(proc.resolve("comm")).strip() + ")");
+                    if (!seen.add(Files.readSymbolicLink(proc.resolve("ns/mnt")).toString())) {
+                        continue;
+                    }
+                    SystemTool.Result table = SystemTool.attempt(new byte[0], "nsenter", "--mount=" + proc.resolve("ns/mnt"),
+                            "cat", "/proc/self/mountinfo");
+                    if (table.exitCode() == 0 && table.output().lines().map(l -> l.split(" "))
+                            .anyMatch(f -> f.length > 4 && f[4].startsWith(under))) {
+                        found.add("pid " + proc.getFileName() + " ("
+                                + Files.readString(proc.resolve("comm"), StandardCharsets.ISO_8859_1).strip() + ")");
                     }
                 } catch (IOException e) {
                     // gone meanwhile
                 }
             }
-        } catch (IOException e) {
-            return Optional.empty();
+        } catch (IOException | java.io.UncheckedIOException e) {
+            return found;
         }
-        return byNamespace.isEmpty() ? Optional.empty() : Optional.of(String.join(", ", byNamespace.values()));
+        return found;
     }
 
     /** The volume files here that a loop device holds. */
