@@ -84,13 +84,18 @@ class MtaStsTest {
      * certificate is added to {@code trust}.
      */
     private HttpsServer policyServer(String domain, String policy, Path trust) throws Exception {
-        return policyServer("mta-sts." + domain, trust, exchange -> {
+        return policyServer("mta-sts." + domain, trust, serving(policy));
+    }
+
+    /** Answers with {@code policy}, as text/plain. */
+    private static HttpHandler serving(String policy) {
+        return exchange -> {
             byte[] body = policy.getBytes(StandardCharsets.UTF_8);
             exchange.getResponseHeaders().add("Content-Type", "text/plain");
             exchange.sendResponseHeaders(200, body.length);
             exchange.getResponseBody().write(body);
             exchange.close();
-        });
+        };
     }
 
     /** An HTTPS server on a free port whose certificate, for {@code certifiedName}, is added to {@code trust}. */
@@ -234,13 +239,10 @@ class MtaStsTest {
     void aPolicyHostCertifiedForAnotherNameIsRefused() throws Exception {
         Path trust = Files.writeString(dir.resolve("trust.pem"), "");
         AtomicInteger asked = new AtomicInteger();
+        HttpHandler policy = serving("version: STSv1\nmode: enforce\nmx: mx.s.test\nmax_age: 600\n");
         HttpsServer https = policyServer("mta-sts.elsewhere.test", trust, exchange -> {
             asked.incrementAndGet();
-            byte[] body = "version: STSv1\nmode: enforce\nmx: mx.s.test\nmax_age: 600\n".getBytes(StandardCharsets.US_ASCII);
-            exchange.getResponseHeaders().add("Content-Type", "text/plain");
-            exchange.sendResponseHeaders(200, body.length);
-            exchange.getResponseBody().write(body);
-            exchange.close();
+            policy.handle(exchange);
         });
         try {
             MtaSts mtaSts = new MtaSts(knot.resolver(Duration.ofSeconds(2)), CheckedTls.context(Files.readAllBytes(trust)),
