@@ -29,10 +29,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -205,8 +209,66 @@ class SupervisorTest {
                 .contains("\"address\":\"127.0.0.1\",\"listen\":17002").contains("\"address\":\"127.0.0.2\",\"listen\":17002");
     }
 
+    /**
+     * A reinstall that changes a container with a volume (replaced, never started beside the old
+     * one): it is answered only once the new container serves, and connections made meanwhile wait
+     * for it instead of being turned away or sent to the removed one. The new echo server takes 3 s
+     * before it listens, as a JVM mail server takes its time.
+     */
     @Test
     @Order(11)
+    void aReinstallWithChangedSettingsIsAnsweredOnceTheNewContainerServesAndNoConnectionIsLost() throws Exception {
+        Path shipped = EngineFixture.home().root().resolve("tests/apps/isolation/app.yaml");
+        String text = Files.readString(shipped);
+        String anchor = "    command: [echo-server, \"7000\", \"7001\", \"7002\"]\n";
+        assertThat(text).contains(anchor);
+        Path slow = state.resolve("slow-echo.yaml");
+        Files.writeString(slow, text.replace(anchor, anchor + "    environment:\n      ECHO_DELAY_MS: \"3000\"\n"));
+        String old = container("echo").id();
+        AtomicBoolean done = new AtomicBoolean();
+        List<String> failures = Collections.synchronizedList(new ArrayList<>());
+        AtomicInteger served = new AtomicInteger();
+        Thread client = new Thread(() -> {
+            while (!done.get()) {
+                try {
+                    String heard = echo("127.0.0.2", 17000, 30_000);
+                    if (heard.equals("hello")) {
+                        served.incrementAndGet();
+                    } else {
+                        failures.add(Instant.now() + " heard \"" + heard + "\"");
+                    }
+                    Thread.sleep(50);
+                } catch (IOException e) {
+                    failures.add(Instant.now() + " " + e);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        });
+        client.start();
+        try {
+            Thread.sleep(500);
+            hearth.ok("app", "install", slow.toString(), "--timeout", "120");
+
+            List<String> now = runtime.containers(EngineFixture.roleLabels(state, APP, "echo")).stream()
+                    .map(ContainerRuntime.ContainerInfo::id).toList();
+            assertThat(now).as("answered after the old echo was replaced").hasSize(1).doesNotContain(old);
+            assertThat(containerStatus("echo").path("id").asText()).isEqualTo(now.get(0));
+            assertThat(appStatus().path("state").asText()).isEqualTo("healthy");
+            int before = served.get();
+            Thread.sleep(1000);
+            assertThat(served.get()).as("the new echo serves").isGreaterThan(before);
+        } finally {
+            done.set(true);
+            client.join(60_000);
+            hearth.ok("app", "install", shipped.toString(), "--timeout", "120");
+        }
+        assertThat(failures).as("connections during the replacement").isEmpty();
+        assertThat(echo("127.0.0.2", 17000)).isEqualTo("hello");
+    }
+
+    @Test
+    @Order(12)
     void installingAnAppWhoseImageIsNotBuiltFailsNamingTheLine() {
         Path manifest = EngineFixture.home().root().resolve("tests/apps/unbuilt/app.yaml");
         HearthCli.Result r = hearth.run("app", "install", manifest.toString());
@@ -217,7 +279,7 @@ class SupervisorTest {
     }
 
     @Test
-    @Order(12)
+    @Order(13)
     void aSecondInstanceOnTheSameEngineRunsTheSameAppWithoutTouchingTheFirst() throws IOException {
         Map<String, String> firstContainers = ids();
         Set<String> firstNetworks = networkIds(instance);
@@ -252,7 +314,7 @@ class SupervisorTest {
     }
 
     @Test
-    @Order(13)
+    @Order(14)
     void removingTheAppLeavesNothingLabelledBehind() {
         hearth.ok("app", "remove", APP);
 
@@ -301,9 +363,13 @@ class SupervisorTest {
     }
 
     private static String echo(String host, int port) throws IOException {
+        return echo(host, port, 5000);
+    }
+
+    private static String echo(String host, int port, int readTimeoutMs) throws IOException {
         try (Socket s = new Socket()) {
             s.connect(new InetSocketAddress(host, port), 2000);
-            s.setSoTimeout(5000);
+            s.setSoTimeout(readTimeoutMs);
             OutputStream out = s.getOutputStream();
             out.write("hello\n".getBytes(StandardCharsets.US_ASCII));
             InputStream in = s.getInputStream();

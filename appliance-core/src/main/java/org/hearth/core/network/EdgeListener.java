@@ -24,7 +24,8 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * Accepts on a host address and copies bytes both ways to a container on its internal network.
  * It parses nothing, so a hostile client meets the container's parser, never the supervisor's.
- * The upstream is acquired per connection: a recreated container gets new connections at once, and
+ * The upstream is acquired per connection (waiting while a service's container is replaced or
+ * restarted): a recreated container gets new connections as soon as it serves, and
  * an ephemeral role hands each connection a fresh container that is released (destroyed) when the
  * connection ends. A connection nobody can take is closed, after a one-line refusal if the port's
  * protocol has one (SMTP's 421), so a sender knows to retry.

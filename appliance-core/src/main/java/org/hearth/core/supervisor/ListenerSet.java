@@ -6,13 +6,13 @@ import org.hearth.core.network.Upstream;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.nio.charset.StandardCharsets;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
@@ -26,8 +26,18 @@ final class ListenerSet implements AutoCloseable {
     private final Map<String, EdgeListener> open = new HashMap<>();
     /** Each open listener's {@link DesiredListener#shape()} when it was opened. */
     private final Map<String, String> shapes = new HashMap<>();
-    /** Where a service listener's connections go, by listener key; set by the services step. */
-    private final Map<String, InetSocketAddress> targets = new ConcurrentHashMap<>();
+    /**
+     * How long a new connection waits for a service whose container is starting (replaced by an
+     * install or upgrade, or restarted): well inside the five minutes an SMTP client waits for a
+     * greeting (RFC 5321 4.5.3.2.1), and long enough for a JVM server to start on a Raspberry Pi 3.
+     */
+    static final Duration HOLD = Duration.ofSeconds(60);
+    /**
+     * Where a service listener's connections go, by listener key; set by the services step. An empty
+     * value means its container is starting: connections wait for it (up to {@link #HOLD}). No entry
+     * means nothing runs there: connections are turned away at once. Guarded by itself.
+     */
+    private final Map<String, Optional<InetSocketAddress>> targets = new HashMap<>();
     private final ExecutorService connections = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "edge-connection");
         t.setDaemon(true);
@@ -40,7 +50,54 @@ final class ListenerSet implements AutoCloseable {
 
     /** Where the service listener {@code key} hands its connections now; empty while nothing runs there. */
     void target(String key, Optional<InetSocketAddress> address) {
-        address.ifPresentOrElse(a -> targets.put(key, a), () -> targets.remove(key));
+        synchronized (targets) {
+            address.ifPresentOrElse(a -> targets.put(key, Optional.of(a)), () -> targets.remove(key));
+            targets.notifyAll();
+        }
+    }
+
+    /** The service listener {@code key}'s container is starting: its new connections wait for it. */
+    void starting(String key) {
+        synchronized (targets) {
+            targets.put(key, Optional.empty());
+        }
+    }
+
+    /**
+     * A container at one of {@code hosts} is about to go (replaced): connections that would reach it
+     * wait for its successor instead of meeting a removed address.
+     */
+    void startingInsteadOf(Collection<String> hosts) {
+        synchronized (targets) {
+            targets.replaceAll((key, t) -> t.filter(a -> !hosts.contains(a.getAddress().getHostAddress())));
+        }
+    }
+
+    private void forget(String key) {
+        synchronized (targets) {
+            targets.remove(key);
+            targets.notifyAll();
+        }
+    }
+
+    /** The service's upstream for one connection, waiting up to {@link #HOLD} while its container starts. */
+    private Optional<Upstream> serviceUpstream(String key) {
+        long deadline = System.nanoTime() + HOLD.toNanos();
+        synchronized (targets) {
+            while (true) {
+                Optional<InetSocketAddress> target = targets.get(key);
+                long left = deadline - System.nanoTime();
+                if (target == null || target.isPresent() || left <= 0) {
+                    return target == null ? Optional.empty() : target.map(Upstream::fixed);
+                }
+                try {
+                    targets.wait(Math.max(1, left / 1_000_000));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return Optional.empty();
+                }
+            }
+        }
     }
 
     /**
@@ -64,7 +121,7 @@ final class ListenerSet implements AutoCloseable {
                 entry.getValue().close();
                 it.remove();
                 shapes.remove(entry.getKey());
-                targets.remove(entry.getKey());
+                forget(entry.getKey());
             }
         }
         Map<String, String> problems = new HashMap<>();
@@ -96,7 +153,7 @@ final class ListenerSet implements AutoCloseable {
     private Upstream.Source source(DesiredListener want) {
         String upstream = want.upstream();
         return want.pooled() ? () -> pools.claim(upstream)
-                : () -> Optional.ofNullable(targets.get(upstream)).map(Upstream::fixed);
+                : () -> serviceUpstream(upstream);
     }
 
     /** Closes the listeners bound to an address that went away (the overlay's old one). */
@@ -107,7 +164,7 @@ final class ListenerSet implements AutoCloseable {
                 return false;
             }
             open.remove(e.getKey()).close();
-            targets.remove(e.getKey());
+            forget(e.getKey());
             return true;
         });
     }

@@ -139,9 +139,15 @@ final class RunServices implements AppStep {
             }
         }
         String ingress = serving.map(t -> t.addresses().get(names.ingressNetwork(app.app(), name))).orElse(null);
+        boolean reachable = ingress != null && serving.get().running();
+        // One that has not passed its first check yet gets no connections: they wait for it.
+        boolean starting = reachable && verdict == Health.STARTING && serving.get().id().equals(keep.id());
         for (AppManifest.Port p : decl.ports()) {
-            listeners.target(key + "/" + p.name(), ingress != null && serving.get().running()
-                    ? Optional.of(new InetSocketAddress(ingress, p.port())) : Optional.empty());
+            if (starting) {
+                listeners.starting(key + "/" + p.name());
+            } else {
+                listeners.target(key + "/" + p.name(), reachable ? Optional.of(new InetSocketAddress(ingress, p.port())) : Optional.empty());
+            }
         }
         if (keep == null) {
             return new SupervisorStatus.Container(name, "", decl.image(), lifecycle, false, Health.STOPPED,
@@ -160,6 +166,7 @@ final class RunServices implements AppStep {
     }
 
     private void replaced(AppPass app, String name, ContainerInfo other) {
+        listeners.startingInsteadOf(other.addresses().values());
         LOG.info("app={} container={} event=replaced id={}", app.app(), name, other.id().substring(0, 12));
         runtime.remove(other.id());
     }

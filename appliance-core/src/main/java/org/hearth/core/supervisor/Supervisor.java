@@ -239,7 +239,9 @@ public final class Supervisor implements AutoCloseable {
 
     /**
      * Installs (or updates) an app after checking its manifest against this machine: its images are
-     * built, its host ports free. The next pass, at once, applies it.
+     * built, its host ports free. A pass applies it before this returns, so a container whose
+     * settings changed is already replaced and the status shows its successor starting: a caller
+     * waiting for a healthy app never mistakes the old containers' health for the new settings'.
      *
      * @throws ManifestException naming each problem's file, line and field
      */
@@ -252,6 +254,12 @@ public final class Supervisor implements AutoCloseable {
         }
         apps.install(manifest.app(), text);
         LOG.info("app={} event=installed version={}", manifest.app(), manifest.version());
+        try {
+            passAndRecordStatus();
+        } catch (RuntimeException e) {
+            // Recorded all the same: the status says what failed, and the next pass tries again.
+            LOG.warn("app={} event=install-pass-failed error=\"{}\"", manifest.app(), e.getMessage());
+        }
         return "installed " + manifest.app() + " " + manifest.version();
     }
 

@@ -27,6 +27,13 @@ public final class Probe {
         switch (args[0]) {
             case "identity" -> identity();
             case "echo-server" -> {
+                // A server that takes a while before it listens, as a JVM mail server does.
+                String delay = System.getenv().getOrDefault("ECHO_DELAY_MS", "0");
+                try {
+                    Thread.sleep(Long.parseLong(delay));
+                } catch (InterruptedException e) {
+                    return;
+                }
                 for (int i = 2; i < args.length; i++) {
                     int port = Integer.parseInt(args[i]);
                     Thread t = new Thread(() -> echoServer(port));

@@ -1,0 +1,131 @@
+package org.hearth.core.supervisor;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * A service listener's connections while its container is replaced, against real sockets on
+ * loopback: they wait for the successor instead of being turned away or sent to the old address.
+ */
+class ListenerSetTest {
+
+    private static final String KEY = "mail/outbound/submission";
+    private static final String REFUSAL = "421 try again later\r\n";
+
+    private final WarmPools pools = new WarmPools();
+    private final ListenerSet listeners = new ListenerSet(pools);
+    private final List<ServerSocket> servers = new ArrayList<>();
+    private int listen;
+
+    @AfterEach
+    void close() throws IOException {
+        listeners.close();
+        listeners.cutConnections();
+        pools.close();
+        for (ServerSocket s : servers) {
+            s.close();
+        }
+    }
+
+    @Test
+    void aConnectionToAServiceWhoseContainerIsStartingWaitsAndIsServedOnceItServes() throws Exception {
+        open();
+        listeners.starting(KEY);
+        CompletableFuture<String> heard = CompletableFuture.supplyAsync(this::connectAndRead);
+        Thread.sleep(700);
+        assertThat(heard).as("still waiting for the container").isNotDone();
+
+        listeners.target(KEY, Optional.of(greeter("127.0.0.1", "220 new")));
+
+        assertThat(heard.get(10, TimeUnit.SECONDS)).isEqualTo("220 new");
+    }
+
+    @Test
+    void aConnectionToAServiceWithNothingRunningIsTurnedAwayAtOnce() throws Exception {
+        open();
+        long start = System.nanoTime();
+
+        assertThat(connectAndRead()).isEqualTo(REFUSAL.strip());
+        assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start)).isLessThan(2000);
+    }
+
+    @Test
+    void aContainerAboutToBeReplacedGetsNoMoreConnectionsTheyWaitForItsSuccessor() throws Exception {
+        open();
+        listeners.target(KEY, Optional.of(greeter("127.0.0.1", "220 old")));
+        assertThat(connectAndRead()).isEqualTo("220 old");
+
+        listeners.startingInsteadOf(Set.of("127.0.0.1"));
+        CompletableFuture<String> heard = CompletableFuture.supplyAsync(this::connectAndRead);
+        Thread.sleep(700);
+        assertThat(heard).isNotDone();
+        listeners.target(KEY, Optional.of(greeter("127.0.0.2", "220 new")));
+
+        assertThat(heard.get(10, TimeUnit.SECONDS)).isEqualTo("220 new");
+    }
+
+    @Test
+    void aContainerThatStopsWhileConnectionsWaitTurnsThemAway() throws Exception {
+        open();
+        listeners.starting(KEY);
+        CompletableFuture<String> heard = CompletableFuture.supplyAsync(this::connectAndRead);
+        Thread.sleep(500);
+
+        listeners.target(KEY, Optional.empty());
+
+        assertThat(heard.get(10, TimeUnit.SECONDS)).isEqualTo(REFUSAL.strip());
+    }
+
+    /** Opens the service listener on a free loopback port. */
+    private void open() throws IOException {
+        try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            listen = probe.getLocalPort();
+        }
+        DesiredListener d = new DesiredListener(KEY, "mail", "outbound", "submission", "private",
+                Optional.of(InetAddress.getLoopbackAddress()), listen, false, KEY, Optional.of(REFUSAL), false, 0);
+        assertThat(listeners.sync(List.of(d), Set.of(), "no overlay")).isEmpty();
+    }
+
+    /** A server at {@code host} that writes {@code line} to each connection and closes it. */
+    private InetSocketAddress greeter(String host, String line) throws IOException {
+        ServerSocket server = new ServerSocket(0, 50, InetAddress.getByName(host));
+        servers.add(server);
+        Thread t = new Thread(() -> {
+            while (!server.isClosed()) {
+                try (Socket s = server.accept()) {
+                    s.getOutputStream().write((line + "\r\n").getBytes(StandardCharsets.US_ASCII));
+                } catch (IOException e) {
+                    return;
+                }
+            }
+        });
+        t.setDaemon(true);
+        t.start();
+        return (InetSocketAddress) server.getLocalSocketAddress();
+    }
+
+    private String connectAndRead() {
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), listen), 2000);
+            s.setSoTimeout(15_000);
+            return new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII).strip();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+}
