@@ -29,6 +29,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * own connections and lookups inside the containers.
  */
 @Tag("engine")
+@Tag(EngineFixture.BOTH_ENGINES)
 class EgressTest {
 
     private static final String APP = "egress-test";

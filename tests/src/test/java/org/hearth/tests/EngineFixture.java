@@ -29,6 +29,12 @@ final class EngineFixture {
     static final String TEST_RUN = "tests";
     /** The storage passphrase of every test instance (the first unlock sets it). */
     static final String PASSPHRASE = "test passphrase for encrypted volumes";
+    /**
+     * The tag of a class or test whose subject the engine decides (hardening, networks and the
+     * firewall, the isolation promise, image loads, containers killed, stopped or replaced, egress):
+     * scripts/test runs these again on Podman. The rest runs on Docker only.
+     */
+    static final String BOTH_ENGINES = "both-engines";
 
     private EngineFixture() {
     }

@@ -45,6 +45,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * sandbox hosts.
  */
 @Tag("engine")
+@Tag(EngineFixture.BOTH_ENGINES)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class EphemeralIsolationTest {
 
@@ -307,11 +308,17 @@ class EphemeralIsolationTest {
 
         static Door open(int port) throws IOException {
             Socket s = new Socket(HOST, port);
-            s.setSoTimeout(30_000);
-            Door d = new Door(s, new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8)),
-                    new PrintWriter(s.getOutputStream(), true, StandardCharsets.UTF_8));
-            assertThat(d.in.readLine()).isEqualTo("ready");
-            return d;
+            try {
+                s.setSoTimeout(30_000);
+                Door d = new Door(s, new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8)),
+                        new PrintWriter(s.getOutputStream(), true, StandardCharsets.UTF_8));
+                assertThat(d.in.readLine()).isEqualTo("ready");
+                return d;
+            } catch (IOException | RuntimeException | AssertionError e) {
+                // A door that never opened must not hold its container: the next tests would find the pool full.
+                s.close();
+                throw e;
+            }
         }
 
         String ask(String command) throws IOException {

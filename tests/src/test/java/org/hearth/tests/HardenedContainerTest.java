@@ -18,6 +18,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** Images built by {@code hearth images build} run hardened on the real engine. */
 @Tag("engine")
+@Tag(EngineFixture.BOTH_ENGINES)
 class HardenedContainerTest {
 
     private static final Duration TIMEOUT = Duration.ofSeconds(60);

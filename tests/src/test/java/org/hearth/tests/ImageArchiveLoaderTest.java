@@ -34,6 +34,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * {@code docker save}'s format, one layer of one small file.
  */
 @Tag("engine")
+@Tag(EngineFixture.BOTH_ENGINES)
 class ImageArchiveLoaderTest {
 
     private static final String TINY = "hearth-loadtest/tiny:latest";

@@ -84,6 +84,7 @@ class MailInboundTest {
     }
 
     @Test
+    @Tag(EngineFixture.BOTH_ENGINES)
     @Order(1)
     void swaksSendsAndImapReadsItInTheInbox() {
         String subject = "hello " + UUID.randomUUID();
@@ -175,6 +176,7 @@ class MailInboundTest {
     }
 
     @Test
+    @Tag(EngineFixture.BOTH_ENGINES)
     @Order(7)
     void gtubeIsFiledInJunk() {
         String subject = "gtube " + UUID.randomUUID();
@@ -240,6 +242,7 @@ class MailInboundTest {
     }
 
     @Test
+    @Tag(EngineFixture.BOTH_ENGINES)
     @Order(11)
     void scannerThatCannotAnswerTempfailsAndTheRetryArrivesExactlyOnce() {
         String subject = "retry " + UUID.randomUUID();
@@ -289,6 +292,7 @@ class MailInboundTest {
     }
 
     @Test
+    @Tag(EngineFixture.BOTH_ENGINES)
     @Order(13)
     void messagesSurviveDownAndUp() {
         int before = fetch("INBOX").path("messages").size();
@@ -299,6 +303,7 @@ class MailInboundTest {
     }
 
     @Test
+    @Tag(EngineFixture.BOTH_ENGINES)
     @Order(14)
     void storeKilledMidTransactionGives451AndTheRetryArrivesExactlyOnce() throws IOException {
         String subject = "store-killed " + UUID.randomUUID();
@@ -453,6 +458,7 @@ class MailInboundTest {
      * what got a 4xx arrives when the sender retries.
      */
     @Test
+    @Tag(EngineFixture.BOTH_ENGINES)
     @Order(20)
     void anUpgradeKeepsEveryMessageAndLosesNoneSentWhileItRuns() throws Exception {
         java.util.Set<String> before = rawMessages();

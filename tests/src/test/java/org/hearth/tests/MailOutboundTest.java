@@ -187,6 +187,7 @@ class MailOutboundTest {
     }
 
     @Test
+    @Tag(EngineFixture.BOTH_ENGINES)
     @Order(1)
     void mailToAnotherDomainIsSignedAndDeliveredToItsMx() throws Exception {
         String marker = "out-" + UUID.randomUUID();
@@ -320,6 +321,7 @@ class MailOutboundTest {
 
     /** Only outbound has a way out: the store and both sandbox hosts cannot reach the internet's MX; the scanner reaches the resolver. */
     @Test
+    @Tag(EngineFixture.BOTH_ENGINES)
     @Order(7)
     void onlyTheOutboundContainerReachesTheInternet() {
         for (String role : List.of("imap", "smtp-in", "spam")) {
@@ -349,6 +351,7 @@ class MailOutboundTest {
     }
 
     @Test
+    @Tag(EngineFixture.BOTH_ENGINES)
     @Order(8)
     void mailFromTheInternetIsCheckedAgainstItsSendersDnsAndTheResultRecorded() throws Exception {
         String marker = "signed-" + UUID.randomUUID();
@@ -446,6 +449,7 @@ class MailOutboundTest {
      * reply): after the supervisor starts it again, the message arrives, once.
      */
     @Test
+    @Tag(EngineFixture.BOTH_ENGINES)
     @Order(11)
     void killedMidDeliveryTheMessageArrivesOnceAfterTheRestart() throws Exception {
         Path slowReceived = state.resolve("received-slow");
@@ -471,6 +475,7 @@ class MailOutboundTest {
      * signed TLSA record names; forged.test's record names another key, so the same server gets nothing.
      */
     @Test
+    @Tag(EngineFixture.BOTH_ENGINES)
     @Order(12)
     void aDomainPublishingDaneGetsMailOnlyOverTlsWithTheKeyItsSignedRecordNames() throws Exception {
         String resolver = internet.address(2);
@@ -511,6 +516,7 @@ class MailOutboundTest {
      * storage takes it from the container.
      */
     @Test
+    @Tag(EngineFixture.BOTH_ENGINES)
     @Order(13)
     void whenThePortIsBlockedMailLeavesThroughTheSmarthostWithItsPasswordFromTheKeyVault() throws Exception {
         String relayPassword = "relay-pass-" + UUID.randomUUID();

@@ -49,6 +49,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * installed app.
  */
 @Tag("engine")
+@Tag(EngineFixture.BOTH_ENGINES)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class SupervisorTest {
 
