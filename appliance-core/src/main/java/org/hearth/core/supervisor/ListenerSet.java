@@ -6,15 +6,17 @@ import org.hearth.core.network.Upstream;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.time.Duration;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The open edge listeners, kept equal to what the apps ask for, and where each service listener's
@@ -35,9 +37,12 @@ final class ListenerSet implements AutoCloseable {
     /**
      * Where a service listener's connections go, by listener key; set by the services step. An empty
      * value means its container is starting: connections wait for it (up to {@link #HOLD}). No entry
-     * means nothing runs there: connections are turned away at once. Guarded by itself.
+     * means nothing runs there: connections are turned away at once. Guarded by itself. Keyed by
+     * upstream ({@code app/container/port}), which a public port's twin on the overlay shares.
      */
     private final Map<String, Optional<InetSocketAddress>> targets = new HashMap<>();
+    /** Set when the service listener of that key closes: its connections waiting for a target give up. */
+    private final Map<String, AtomicBoolean> closedFlags = new HashMap<>();
     private final ExecutorService connections = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "edge-connection");
         t.setDaemon(true);
@@ -66,27 +71,37 @@ final class ListenerSet implements AutoCloseable {
     /**
      * A container at one of {@code hosts} is about to go (replaced): connections that would reach it
      * wait for its successor instead of meeting a removed address.
+     *
+     * @return the targets changed, with their addresses, for {@link #restore} if it does not go after all
      */
-    void startingInsteadOf(Collection<String> hosts) {
+    Map<String, InetSocketAddress> startingInsteadOf(Collection<String> hosts) {
+        Map<String, InetSocketAddress> held = new HashMap<>();
         synchronized (targets) {
-            targets.replaceAll((key, t) -> t.filter(a -> !hosts.contains(a.getAddress().getHostAddress())));
+            targets.forEach((key, t) -> t.filter(a -> hosts.contains(a.getAddress().getHostAddress()))
+                    .ifPresent(a -> held.put(key, a)));
+            held.keySet().forEach(key -> targets.put(key, Optional.empty()));
         }
+        return held;
     }
 
-    private void forget(String key) {
+    /** Puts back targets {@link #startingInsteadOf} turned to starting. */
+    void restore(Map<String, InetSocketAddress> held) {
         synchronized (targets) {
-            targets.remove(key);
+            held.forEach((key, a) -> targets.put(key, Optional.of(a)));
             targets.notifyAll();
         }
     }
 
     /** The service's upstream for one connection, waiting up to {@link #HOLD} while its container starts. */
-    private Optional<Upstream> serviceUpstream(String key) {
+    private Optional<Upstream> serviceUpstream(String key, AtomicBoolean listenerClosed) {
         long deadline = System.nanoTime() + HOLD.toNanos();
         synchronized (targets) {
             while (true) {
                 Optional<InetSocketAddress> target = targets.get(key);
                 long left = deadline - System.nanoTime();
+                if (listenerClosed.get()) {
+                    return Optional.empty();
+                }
                 if (target == null || target.isPresent() || left <= 0) {
                     return target == null ? Optional.empty() : target.map(Upstream::fixed);
                 }
@@ -121,8 +136,16 @@ final class ListenerSet implements AutoCloseable {
                 entry.getValue().close();
                 it.remove();
                 shapes.remove(entry.getKey());
-                forget(entry.getKey());
+                markClosed(entry.getKey());
             }
+        }
+        // A target outlives a listener reopened with other settings (the services step set it this
+        // pass); it goes with the last listener that hands connections to it.
+        Set<String> upstreams = new HashSet<>();
+        desired.stream().filter(d -> !d.pooled()).forEach(d -> upstreams.add(d.upstream()));
+        synchronized (targets) {
+            targets.keySet().removeIf(k -> !upstreams.contains(k) && !leaveAsIs.contains(k.substring(0, k.indexOf('/'))));
+            targets.notifyAll();
         }
         Map<String, String> problems = new HashMap<>();
         for (DesiredListener want : desired) {
@@ -152,8 +175,23 @@ final class ListenerSet implements AutoCloseable {
 
     private Upstream.Source source(DesiredListener want) {
         String upstream = want.upstream();
-        return want.pooled() ? () -> pools.claim(upstream)
-                : () -> serviceUpstream(upstream);
+        if (want.pooled()) {
+            return () -> pools.claim(upstream);
+        }
+        AtomicBoolean closed = new AtomicBoolean();
+        closedFlags.put(want.key(), closed);
+        return () -> serviceUpstream(upstream, closed);
+    }
+
+    /** The listener {@code key} has closed: its connections still waiting for a target are turned away. */
+    private void markClosed(String key) {
+        AtomicBoolean closed = closedFlags.remove(key);
+        if (closed != null) {
+            closed.set(true);
+            synchronized (targets) {
+                targets.notifyAll();
+            }
+        }
     }
 
     /** Closes the listeners bound to an address that went away (the overlay's old one). */
@@ -164,7 +202,7 @@ final class ListenerSet implements AutoCloseable {
                 return false;
             }
             open.remove(e.getKey()).close();
-            forget(e.getKey());
+            markClosed(e.getKey());
             return true;
         });
     }
@@ -181,6 +219,7 @@ final class ListenerSet implements AutoCloseable {
     @Override
     public synchronized void close() {
         open.values().forEach(EdgeListener::close);
+        open.keySet().forEach(this::markClosed);
         open.clear();
         shapes.clear();
     }

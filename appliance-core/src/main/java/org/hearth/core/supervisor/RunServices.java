@@ -84,11 +84,14 @@ final class RunServices implements AppStep {
         List<ContainerInfo> existing = app.existing(name);
         Optional<String> imageId = runtime.imageId(decl.image());
         if (imageId.isEmpty()) {
+            nothingServes(key, decl);
             return new SupervisorStatus.Container(name, "", decl.image(), lifecycle, false, Health.STOPPED, 0,
                     Optional.of(decl.image() + " is not built on this machine (run: hearth images build)"), Optional.empty());
         }
         AppPass.Unavailable unavailable = app.storageProblems.get(name);
         if (unavailable != null) {
+            // Turned away at once, rather than held for a container that waits for the owner.
+            nothingServes(key, decl);
             if (unavailable.stop()) {
                 return stopForStorage(key, name, decl, lifecycle, existing, unavailable.reason());
             }
@@ -140,13 +143,16 @@ final class RunServices implements AppStep {
         }
         String ingress = serving.map(t -> t.addresses().get(names.ingressNetwork(app.app(), name))).orElse(null);
         boolean reachable = ingress != null && serving.get().running();
-        // One that has not passed its first check yet gets no connections: they wait for it.
-        boolean starting = reachable && verdict == Health.STARTING && serving.get().id().equals(keep.id());
+        // One that has not passed its first check yet gets no connections: they wait for it, unless
+        // it keeps crashing (then they are turned away at once, as when nothing runs).
+        boolean starting = reachable && verdict == Health.STARTING && serving.get().id().equals(keep.id())
+                && !backoff.crashLooping(key, app.now);
         for (AppManifest.Port p : decl.ports()) {
             if (starting) {
                 listeners.starting(key + "/" + p.name());
             } else {
-                listeners.target(key + "/" + p.name(), reachable ? Optional.of(new InetSocketAddress(ingress, p.port())) : Optional.empty());
+                listeners.target(key + "/" + p.name(),
+                        reachable ? Optional.of(new InetSocketAddress(ingress, p.port())) : Optional.empty());
             }
         }
         if (keep == null) {
@@ -166,9 +172,20 @@ final class RunServices implements AppStep {
     }
 
     private void replaced(AppPass app, String name, ContainerInfo other) {
-        listeners.startingInsteadOf(other.addresses().values());
+        Map<String, InetSocketAddress> held = listeners.startingInsteadOf(other.addresses().values());
         LOG.info("app={} container={} event=replaced id={}", app.app(), name, other.id().substring(0, 12));
-        runtime.remove(other.id());
+        try {
+            runtime.remove(other.id());
+        } catch (RuntimeException e) {
+            // Still there: it keeps its connections until a later pass removes it.
+            listeners.restore(held);
+            throw e;
+        }
+    }
+
+    /** The role's ports lead nowhere: new connections are turned away at once. */
+    private void nothingServes(String key, AppManifest.Container decl) {
+        decl.ports().forEach(p -> listeners.target(key + "/" + p.name(), Optional.empty()));
     }
 
     /**

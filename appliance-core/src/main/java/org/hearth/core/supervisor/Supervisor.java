@@ -258,7 +258,7 @@ public final class Supervisor implements AutoCloseable {
             passAndRecordStatus();
         } catch (RuntimeException e) {
             // Recorded all the same: the status says what failed, and the next pass tries again.
-            LOG.warn("app={} event=install-pass-failed error=\"{}\"", manifest.app(), e.getMessage());
+            LOG.warn("app={} event=install-pass-failed error=\"{}\"", manifest.app(), e.getMessage(), e);
         }
         return "installed " + manifest.app() + " " + manifest.version();
     }
