@@ -31,6 +31,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * it from the archive. Last, the registry serves the same folder over HTTPS and the box installs from there.
  */
 @Tag("engine")
+@Tag(EngineFixture.BOTH_ENGINES)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class CatalogInstallTest {
 

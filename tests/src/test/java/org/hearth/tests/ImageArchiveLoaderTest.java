@@ -68,6 +68,19 @@ class ImageArchiveLoaderTest {
         assertThat(engine.client().inspectImageCmd(TINY).exec().getId()).startsWith("sha256:");
     }
 
+    /** As catalogs publish them: Podman's engine (4.3) takes no compressed archive, so it goes uncompressed. */
+    @Test
+    void aGzipCompressedArchiveLoadsOnEitherEngine() throws Exception {
+        java.io.ByteArrayOutputStream gz = new java.io.ByteArrayOutputStream();
+        try (java.util.zip.GZIPOutputStream out = new java.util.zip.GZIPOutputStream(gz)) {
+            archive(false).transferTo(out);
+        }
+
+        assertThat(loader(Duration.ofMinutes(2)).load("tiny.tar.gz", new ByteArrayInputStream(gz.toByteArray())))
+                .containsExactly(TINY);
+        assertThat(engine.client().inspectImageCmd(TINY).exec().getId()).startsWith("sha256:");
+    }
+
     /** Docker loads an archive's images one by one and reports an error after those it loaded; Podman refuses the whole archive. */
     @Test
     void theEnginesErrorAfterAnImageLoadedIsNotLost() {

@@ -10,6 +10,7 @@ import com.github.dockerjava.api.model.LoadResponseItem;
 
 import org.hearth.core.runtime.Engine;
 
+import java.io.BufferedInputStream;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -18,6 +19,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.zip.GZIPInputStream;
 
 /**
  * Loads an image archive into the engine and reads the engine's answer to its end, within a limit
@@ -26,6 +28,8 @@ import java.util.concurrent.TimeUnit;
  * line in that stream, possibly after others loaded. docker-java's own ways miss both ends of it:
  * {@code loadImageCmd} returns at the first line (on a Pi, minutes before the load is done), and
  * {@code LoadImageCallback} keeps a success line over a later error.
+ * A gzip-compressed archive (as catalogs publish them) is sent uncompressed: Docker's engine takes
+ * either, Podman's (4.3) only a plain tar ("docker-archive: ... invalid tar header").
  */
 public final class ImageArchiveLoader {
 
@@ -45,7 +49,7 @@ public final class ImageArchiveLoader {
      */
     public List<String> load(String name, InputStream archive) throws CatalogException {
         Answer answer = new Answer();
-        Upload upload = new Upload(archive, System.nanoTime() + limit.toNanos());
+        Upload upload = new Upload(uncompressed(name, archive), System.nanoTime() + limit.toNanos());
         boolean ended;
         try {
             // awaitCompletion closes the engine's answer whatever happens, and rethrows a failed
@@ -89,6 +93,19 @@ public final class ImageArchiveLoader {
             return message != null && message.isTextual() ? message.asText() : text;
         } catch (JsonProcessingException notJson) {
             return text;
+        }
+    }
+
+    /** The archive as a plain tar: read through gzip when it starts with gzip's magic bytes. */
+    private static InputStream uncompressed(String name, InputStream archive) throws CatalogException {
+        BufferedInputStream in = new BufferedInputStream(archive, 1 << 16);
+        try {
+            in.mark(2);
+            boolean gzip = in.read() == 0x1f && in.read() == 0x8b;
+            in.reset();
+            return gzip ? new GZIPInputStream(in, 1 << 16) : in;
+        } catch (IOException e) {
+            throw new CatalogException(name + ": cannot read it: " + e.getMessage(), e);
         }
     }
 
