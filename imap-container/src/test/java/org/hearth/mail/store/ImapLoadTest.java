@@ -28,7 +28,7 @@ class ImapLoadTest {
 
     @Test
     void concurrentClientsSeeNoProtocolViolation() throws Exception {
-        String args = System.getProperty("imap.load.args", "--clients 6 --seconds 60");
+        String args = System.getProperty("imap.load.args", "--clients 6 --seconds 30");
         // A FETCH showing a keyword unset after its STORE's OK, then set again (stale-flags: 8-14
         // in 60 s, with or without FlagWritesInTurn; issue #21's note): printed, not failed here.
         JsonNode result = load(args);
@@ -49,7 +49,7 @@ class ImapLoadTest {
      */
     @Test
     void concurrentClientsWhileAnotherExpungesSeeEveryAnnouncedBodyWhole() throws Exception {
-        assertNoViolationBut(load("--clients 6 --seconds 60 --churn --no-idle"), "stale-flags");
+        assertNoViolationBut(load("--clients 6 --seconds 30 --churn --no-idle"), "stale-flags");
     }
 
     private JsonNode load(String args) throws Exception {
