@@ -71,7 +71,8 @@ final class AppCommand {
         @Parameters(paramLabel = "NAME[@VERSION]|PATH")
         String source;
 
-        @Option(names = "--no-wait", description = "Return once the app is recorded and its containers are started, without waiting for it to be healthy.")
+        @Option(names = "--no-wait",
+                description = "Return once the app is recorded and its containers are started, without waiting for it to be healthy.")
         boolean noWait;
 
         @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "180",

@@ -35,10 +35,10 @@ final class ListenerSet implements AutoCloseable {
      */
     static final Duration HOLD = Duration.ofSeconds(60);
     /**
-     * Where a service listener's connections go, by listener key; set by the services step. An empty
-     * value means its container is starting: connections wait for it (up to {@link #HOLD}). No entry
-     * means nothing runs there: connections are turned away at once. Guarded by itself. Keyed by
-     * upstream ({@code app/container/port}), which a public port's twin on the overlay shares.
+     * Where a service's connections go, by upstream ({@code app/container/port}, which a public
+     * port's twin on the overlay shares); set by the services step. An empty value means its
+     * container is starting: connections wait for it (up to {@link #HOLD}). No entry means nothing
+     * runs there: connections are turned away at once. Guarded by itself.
      */
     private final Map<String, Optional<InetSocketAddress>> targets = new HashMap<>();
     /** Set when the service listener of that key closes: its connections waiting for a target give up. */
@@ -144,7 +144,8 @@ final class ListenerSet implements AutoCloseable {
         Set<String> upstreams = new HashSet<>();
         desired.stream().filter(d -> !d.pooled()).forEach(d -> upstreams.add(d.upstream()));
         synchronized (targets) {
-            targets.keySet().removeIf(k -> !upstreams.contains(k) && !leaveAsIs.contains(k.substring(0, k.indexOf('/'))));
+            targets.keySet().removeIf(k -> !upstreams.contains(k)
+                    && !leaveAsIs.contains(k.substring(0, k.indexOf('/'))));
             targets.notifyAll();
         }
         Map<String, String> problems = new HashMap<>();
