@@ -23,6 +23,7 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.zip.GZIPOutputStream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -71,8 +72,8 @@ class ImageArchiveLoaderTest {
     /** As catalogs publish them: Podman's engine (4.3) takes no compressed archive, so it goes uncompressed. */
     @Test
     void aGzipCompressedArchiveLoadsOnEitherEngine() throws Exception {
-        java.io.ByteArrayOutputStream gz = new java.io.ByteArrayOutputStream();
-        try (java.util.zip.GZIPOutputStream out = new java.util.zip.GZIPOutputStream(gz)) {
+        ByteArrayOutputStream gz = new ByteArrayOutputStream();
+        try (GZIPOutputStream out = new GZIPOutputStream(gz)) {
             archive(false).transferTo(out);
         }
 

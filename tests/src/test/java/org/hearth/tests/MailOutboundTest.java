@@ -130,8 +130,8 @@ class MailOutboundTest {
                 .append(v.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n")).append("\"\n"));
         Path manifest = state.resolve(APP + ".yaml");
         Files.writeString(manifest, text.replace(anchor, extra.toString()));
-        java.util.Set<String> old = new java.util.HashSet<>(runtime.containers(EngineFixture.roleLabels(state, APP, "outbound"))
-                .stream().map(ContainerRuntime.ContainerInfo::id).toList());
+        List<String> old = runtime.containers(EngineFixture.roleLabels(state, APP, "outbound")).stream()
+                .map(ContainerRuntime.ContainerInfo::id).toList();
         hearth.ok("app", "install", manifest.toString(), "--timeout", "300");
         // Answered once a container whose settings changed has been replaced and serves (on Podman in CI
         // it once was answered before: the probe below reached the old outbound, the next connection its removed address).
