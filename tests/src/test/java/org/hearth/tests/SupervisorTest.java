@@ -270,6 +270,72 @@ class SupervisorTest {
 
     @Test
     @Order(12)
+    void aServiceThatStopsWhenIdleSleepsUntilAConnectionWakesItAndServesThatConnection() throws Exception {
+        String app = "idle-test";
+        Path manifest = state.resolve("idle.yaml");
+        // Its echo server listens only after 2 s, as a JVM server takes a while to start.
+        Files.writeString(manifest, """
+                schema: 1
+                app: idle-test
+                version: 1.0.0
+                containers:
+                  web:
+                    image: hearth-test/probe
+                    lifecycle: service
+                    command: [echo-server, "7000"]
+                    environment:
+                      ECHO_DELAY_MS: "2000"
+                    stop-when-idle: 4s
+                    ports:
+                      - name: echo
+                        port: 7000
+                        exposure: private
+                        listen: 17020
+                    health:
+                      tcp: echo
+                      interval: 200ms
+                """);
+        hearth.ok("app", "install", manifest.toString(), "--timeout", "120");
+        try {
+            String id = containerStatus(app, "web").path("id").asText();
+            await(Duration.ofSeconds(30), () -> "asleep".equals(containerStatus(app, "web").path("health").asText()));
+            assertThat(runtime.container(id)).as("stopped, not removed").hasValueSatisfying(c -> assertThat(c.running()).isFalse());
+            assertThat(appStatus(app).path("state").asText()).as("ready: its next connection starts it").isEqualTo("healthy");
+            assertThat(hearth.ok("status").stdout()).contains("asleep");
+
+            // Held while the same container starts again, then served; the wake is no crash.
+            assertThat(echo("127.0.0.2", 17020, 30_000)).isEqualTo("hello");
+            assertThat(runtime.container(id)).hasValueSatisfying(c -> assertThat(c.running()).isTrue());
+            assertThat(containerStatus(app, "web").path("restarts").asInt()).isZero();
+
+            // An open connection is use: it stays up past its idle time, then sleeps once that connection ends.
+            try (Socket open = new Socket("127.0.0.2", 17020)) {
+                open.setSoTimeout(5000);
+                Thread.sleep(6000);
+                assertThat(runtime.container(id)).as("in use").hasValueSatisfying(c -> assertThat(c.running()).isTrue());
+                open.getOutputStream().write("hello\n".getBytes(StandardCharsets.US_ASCII));
+                assertThat(new String(open.getInputStream().readNBytes(6), StandardCharsets.US_ASCII).strip()).isEqualTo("hello");
+            }
+            await(Duration.ofSeconds(30), () -> "asleep".equals(containerStatus(app, "web").path("health").asText()));
+
+            // A restarted supervisor (a box rebooted) leaves it asleep until a connection comes.
+            Instant lastStart = runtime.container(id).orElseThrow().startedAt().orElseThrow();
+            hearth.ok("down");
+            hearth.ok("up");
+            await(Duration.ofSeconds(30), () -> "healthy".equals(appStatus().path("state").asText())
+                    && "asleep".equals(containerStatus(app, "web").path("health").asText()));
+            assertThat(runtime.container(id)).as("not started for nobody").hasValueSatisfying(c -> {
+                assertThat(c.running()).isFalse();
+                assertThat(c.startedAt()).contains(lastStart);
+            });
+            assertThat(echo("127.0.0.2", 17020, 30_000)).as("woken after the restart").isEqualTo("hello");
+        } finally {
+            hearth.ok("app", "remove", app);
+        }
+    }
+
+    @Test
+    @Order(13)
     void installingAnAppWhoseImageIsNotBuiltFailsNamingTheLine() {
         Path manifest = EngineFixture.home().root().resolve("tests/apps/unbuilt/app.yaml");
         HearthCli.Result r = hearth.run("app", "install", manifest.toString());
@@ -280,7 +346,7 @@ class SupervisorTest {
     }
 
     @Test
-    @Order(13)
+    @Order(14)
     void aSecondInstanceOnTheSameEngineRunsTheSameAppWithoutTouchingTheFirst() throws IOException {
         Map<String, String> firstContainers = ids();
         Set<String> firstNetworks = networkIds(instance);
@@ -315,7 +381,7 @@ class SupervisorTest {
     }
 
     @Test
-    @Order(14)
+    @Order(15)
     void removingTheAppLeavesNothingLabelledBehind() {
         hearth.ok("app", "remove", APP);
 
@@ -387,8 +453,12 @@ class SupervisorTest {
     }
 
     private static JsonNode appStatus() {
+        return appStatus(APP);
+    }
+
+    private static JsonNode appStatus(String name) {
         for (JsonNode app : json(hearth.ok("status", "--json").stdout()).path("apps")) {
-            if (app.path("app").asText().equals(APP)) {
+            if (app.path("app").asText().equals(name)) {
                 return app;
             }
         }
@@ -396,7 +466,11 @@ class SupervisorTest {
     }
 
     private static JsonNode containerStatus(String name) {
-        for (JsonNode c : appStatus().path("containers")) {
+        return containerStatus(APP, name);
+    }
+
+    private static JsonNode containerStatus(String app, String name) {
+        for (JsonNode c : appStatus(app).path("containers")) {
             if (c.path("name").asText().equals(name)) {
                 return c;
             }

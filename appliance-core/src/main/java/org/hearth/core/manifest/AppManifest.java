@@ -92,7 +92,7 @@ public record AppManifest(int schema, String app, String version, Optional<Strin
                             Optional<Health> health, Optional<Pool> pool, List<Egress> egress,
                             Optional<Isolation> isolation, Optional<Integer> sandboxes, Optional<String> report,
                             @JsonFormat(with = JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY) List<String> certificate,
-                            Optional<Rollout> rollout) {
+                            Optional<Rollout> rollout, @JsonProperty("stop-when-idle") Optional<String> stopWhenIdle) {
         public Container {
             certificate = certificate == null ? List.of() : List.copyOf(certificate);
             command = command == null ? List.of() : List.copyOf(command);
@@ -128,6 +128,14 @@ public record AppManifest(int schema, String app, String version, Optional<Strin
         /** Most sandboxes a sandbox host may have alive at once. */
         public int sandboxesOrDefault() {
             return sandboxes.orElse(2);
+        }
+
+        /**
+         * How long a service may go without a connection through its listeners before it is stopped, to
+         * start again at the next one; empty for one that always runs.
+         */
+        public Optional<Duration> idleStop() {
+            return stopWhenIdle.map(AppManifest::duration);
         }
 
         /** The pool of an ephemeral container, with defaults for what the manifest leaves out. */

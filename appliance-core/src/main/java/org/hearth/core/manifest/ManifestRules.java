@@ -92,6 +92,7 @@ final class ManifestRules {
             environment(base, c, listens, at);
             certificate(base, c, at);
             rollout(base, name, c, lifecycle, containers, at);
+            stopWhenIdle(tree, base, name, c, lifecycle, containers, at);
             if (lifecycle.equals("per-message") && !hasEdgeTo(containers, name)) {
                 at.report(append(base, "lifecycle"), "a per-message container serves its peers' connections, "
                         + "but no container declares an edge to \"" + name + "\"");
@@ -148,6 +149,39 @@ final class ManifestRules {
             at.report(append(base, "rollout"), "beside needs a container without volumes: a volume has one writer at a time (use replace)");
         } else if (rollout.equals("beside") && hasEdgeTo(containers, name)) {
             at.report(append(base, "rollout"), "beside needs a container no peer reaches by name: both would answer (use replace)");
+        }
+    }
+
+    /**
+     * Only a connection through one of its listeners wakes a stopped service: a peer's connection, an
+     * admin command or a migration would find nothing there.
+     */
+    private static void stopWhenIdle(JsonNode tree, List<String> base, String name, JsonNode c, String lifecycle,
+                                     JsonNode containers, ManifestReader.Locator at) {
+        if (!c.has("stop-when-idle")) {
+            return;
+        }
+        List<String> path = append(base, "stop-when-idle");
+        boolean listened = false;
+        for (JsonNode p : c.path("ports")) {
+            listened |= p.has("listen");
+        }
+        if (!lifecycle.equals("service")) {
+            at.report(path, "a " + lifecycle + " container is made for each use; stop-when-idle is for services");
+        } else if (!listened) {
+            at.report(path, "nothing would start it again: a stopped service wakes at a connection to a port with listen, and it has none");
+        } else if (!c.has("health")) {
+            at.report(path, "a connection that wakes it waits for its health check to pass, and it declares none");
+        } else if (hasEdgeTo(containers, name)) {
+            at.report(path, "a peer declares an edge to \"" + name + "\": it would find the service stopped (only its listeners wake it)");
+        } else if (name.equals(tree.path("migrate").path("container").asText(""))) {
+            at.report(path, "the migration runs in \"" + name + "\": it would find the service stopped");
+        } else {
+            tree.path("admin").fields().forEachRemaining(a -> {
+                if (name.equals(a.getValue().path("container").asText(""))) {
+                    at.report(path, "admin command \"" + a.getKey() + "\" runs in \"" + name + "\": it would find the service stopped");
+                }
+            });
         }
     }
 

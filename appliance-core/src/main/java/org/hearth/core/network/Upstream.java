@@ -19,6 +19,12 @@ public interface Upstream {
 
     /** A long-running container: every connection goes to the same address, releasing costs nothing. */
     static Upstream fixed(InetSocketAddress address) {
+        return fixed(address, () -> {
+        });
+    }
+
+    /** A long-running container whose connections are counted: {@code ended} runs when each one is over. */
+    static Upstream fixed(InetSocketAddress address, Runnable ended) {
         return new Upstream() {
             @Override
             public InetSocketAddress address() {
@@ -27,6 +33,7 @@ public interface Upstream {
 
             @Override
             public void release() {
+                ended.run();
             }
         };
     }

@@ -8,6 +8,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -41,6 +42,15 @@ final class ListenerSet implements AutoCloseable {
      * runs there: connections are turned away at once. Guarded by itself.
      */
     private final Map<String, Optional<InetSocketAddress>> targets = new HashMap<>();
+    /**
+     * Upstreams whose container was stopped for being idle: a connection waits as for one starting,
+     * and marks the upstream asked for ({@link #wanted}). Guarded by {@link #targets}.
+     */
+    private final Set<String> asleep = new HashSet<>();
+    /** Asleep upstreams a connection has come for since. Guarded by {@link #targets}. */
+    private final Set<String> askedFor = new HashSet<>();
+    /** Connections open and when the last one ended, by upstream. Guarded by {@link #targets}. */
+    private final Map<String, Use> uses = new HashMap<>();
     /** Set when the service listener of that key closes: its connections waiting for a target give up. */
     private final Map<String, AtomicBoolean> closedFlags = new HashMap<>();
     private final ExecutorService connections = Executors.newCachedThreadPool(r -> {
@@ -53,10 +63,16 @@ final class ListenerSet implements AutoCloseable {
         this.pools = pools;
     }
 
+    private static final class Use {
+        int open;
+        Instant lastEnded = Instant.EPOCH;
+    }
+
     /** Where the service listener {@code key} hands its connections now; empty while nothing runs there. */
     void target(String key, Optional<InetSocketAddress> address) {
         synchronized (targets) {
             address.ifPresentOrElse(a -> targets.put(key, Optional.of(a)), () -> targets.remove(key));
+            awake(key);
             targets.notifyAll();
         }
     }
@@ -65,6 +81,49 @@ final class ListenerSet implements AutoCloseable {
     void starting(String key) {
         synchronized (targets) {
             targets.put(key, Optional.empty());
+            awake(key);
+        }
+    }
+
+    /**
+     * The container behind {@code key} was stopped for being idle: a new connection waits for it, as
+     * for one starting, and asks for it ({@link #wanted}).
+     */
+    void asleep(String key) {
+        synchronized (targets) {
+            targets.put(key, Optional.empty());
+            asleep.add(key);
+        }
+    }
+
+    private void awake(String key) {
+        asleep.remove(key);
+        askedFor.remove(key);
+    }
+
+    /** Whether a connection has come for {@code key} since its container was stopped for being idle. */
+    boolean wanted(String key) {
+        synchronized (targets) {
+            return askedFor.contains(key);
+        }
+    }
+
+    /**
+     * Puts {@code keys} {@link #asleep} if none has been used since {@code cutoff} (no connection open,
+     * the last one ended before it), in one step: no connection is handed to a container about to stop.
+     *
+     * @return whether they sleep now
+     */
+    boolean sleepIfUnusedSince(Collection<String> keys, Instant cutoff) {
+        synchronized (targets) {
+            for (String key : keys) {
+                Use use = uses.get(key);
+                if (use != null && (use.open > 0 || use.lastEnded.isAfter(cutoff))) {
+                    return false;
+                }
+            }
+            keys.forEach(this::asleep);
+            return true;
         }
     }
 
@@ -103,7 +162,10 @@ final class ListenerSet implements AutoCloseable {
                     return Optional.empty();
                 }
                 if (target == null || target.isPresent() || left <= 0) {
-                    return target == null ? Optional.empty() : target.map(Upstream::fixed);
+                    return target == null ? Optional.empty() : target.map(a -> counted(key, a));
+                }
+                if (asleep.contains(key)) {
+                    askedFor.add(key);
                 }
                 try {
                     targets.wait(Math.max(1, left / 1_000_000));
@@ -113,6 +175,18 @@ final class ListenerSet implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /** A connection to {@code address}, counted in {@code key}'s use until it ends. Called holding {@link #targets}. */
+    private Upstream counted(String key, InetSocketAddress address) {
+        uses.computeIfAbsent(key, k -> new Use()).open++;
+        return Upstream.fixed(address, () -> {
+            synchronized (targets) {
+                Use use = uses.get(key);
+                use.open--;
+                use.lastEnded = Instant.now();
+            }
+        });
     }
 
     /**
@@ -146,6 +220,9 @@ final class ListenerSet implements AutoCloseable {
         synchronized (targets) {
             targets.keySet().removeIf(k -> !upstreams.contains(k)
                     && !leaveAsIs.contains(k.substring(0, k.indexOf('/'))));
+            asleep.retainAll(targets.keySet());
+            askedFor.retainAll(targets.keySet());
+            uses.entrySet().removeIf(u -> u.getValue().open == 0 && !targets.containsKey(u.getKey()));
             targets.notifyAll();
         }
         Map<String, String> problems = new HashMap<>();

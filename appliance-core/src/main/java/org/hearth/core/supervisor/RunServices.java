@@ -40,6 +40,10 @@ final class RunServices implements AppStep {
     private final HealthTracker health;
     /** How long an old container stays after its successor took over, for connections made to it to finish. */
     static final Duration DRAIN = Duration.ofSeconds(5);
+    /** How long a service stopped for being idle has to finish what it was doing. */
+    private static final Duration STOP_GRACE = Duration.ofSeconds(10);
+    /** Containers this supervisor stopped for being idle (manifest stop-when-idle), until a connection wakes them. */
+    private final Set<String> sleeping = java.util.concurrent.ConcurrentHashMap.newKeySet();
     /** When each container that started beside an old one first served (it took over). */
     private final Map<String, Instant> tookOver = new java.util.concurrent.ConcurrentHashMap<>();
 
@@ -76,6 +80,7 @@ final class RunServices implements AppStep {
     void retain(Set<String> liveIds) {
         health.retain(liveIds);
         tookOver.keySet().retainAll(liveIds);
+        sleeping.retainAll(liveIds);
     }
 
     private SupervisorStatus.Container applyOne(AppPass app, String name, AppManifest.Container decl) {
@@ -114,6 +119,26 @@ final class RunServices implements AppStep {
         Optional<ContainerInfo> old = app.manifest.rolloutOf(name) == AppManifest.Rollout.BESIDE
                 ? servingAmong(others, decl, app.now) : Optional.empty();
         others.stream().filter(o -> old.isEmpty() || !o.id().equals(old.get().id())).forEach(o -> replaced(app, name, o));
+        Optional<Duration> idleStop = decl.idleStop();
+        if (idleStop.isPresent() && keep != null && old.isEmpty()) {
+            List<String> upstreams = decl.ports().stream().map(p -> key + "/" + p.name()).toList();
+            // Stopped by this supervisor for being idle, or found stopped after a restart or an unlock:
+            // it waits for a connection rather than start for nobody (a box reboots with its webmail asleep).
+            if (!keep.running() && (sleeping.contains(keep.id()) || app.firstPass || storage.resumes(key))) {
+                sleeping.add(keep.id());
+                if (upstreams.stream().noneMatch(listeners::wanted)) {
+                    return asleep(app, key, name, decl, lifecycle, keep, upstreams);
+                }
+                keep = wake(app, name, keep);
+            } else if (keep.running() && keep.startedAt().orElse(app.now).plus(idleStop.get()).isBefore(app.now)
+                    && listeners.sleepIfUnusedSince(upstreams, app.now.minus(idleStop.get()))) {
+                // Its listeners hold new connections from now on, rather than send them to a server going away.
+                runtime.stop(keep.id(), STOP_GRACE);
+                sleeping.add(keep.id());
+                LOG.info("app={} container={} event=stopped-idle id={} idle={}", app.app(), name, keep.id().substring(0, 12), idleStop.get());
+                return asleep(app, key, name, decl, lifecycle, keep, upstreams);
+            }
+        }
         boolean baseTaken = old.filter(o -> o.name().replaceFirst("^/", "").equals(base)).isPresent();
         Optional<String> problem = Optional.empty();
         try {
@@ -169,6 +194,23 @@ final class RunServices implements AppStep {
         }
         return new SupervisorStatus.Container(name, keep.id(), decl.image(), lifecycle, keep.running(), verdict,
                 backoff.total(key), problem, Optional.empty(), sandboxCounts(decl, keep), report(decl, keep));
+    }
+
+    /** A service stopped for being idle: its listeners hold connections, which wake it at the next pass. */
+    private SupervisorStatus.Container asleep(AppPass app, String key, String name, AppManifest.Container decl,
+                                              String lifecycle, ContainerInfo keep, List<String> upstreams) {
+        upstreams.forEach(listeners::asleep);
+        app.live.add(keep.id());
+        return new SupervisorStatus.Container(name, keep.id(), decl.image(), lifecycle, false, Health.ASLEEP,
+                backoff.total(key), Optional.empty(), Optional.empty());
+    }
+
+    /** Starts a service a connection asks for; not a restart after a crash, so the backoff does not count it. */
+    private ContainerInfo wake(AppPass app, String name, ContainerInfo keep) {
+        sleeping.remove(keep.id());
+        runtime.start(keep.id());
+        LOG.info("app={} container={} event=woken id={}", app.app(), name, keep.id().substring(0, 12));
+        return runtime.container(keep.id()).orElse(keep);
     }
 
     private void replaced(AppPass app, String name, ContainerInfo other) {

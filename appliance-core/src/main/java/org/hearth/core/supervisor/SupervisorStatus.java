@@ -69,10 +69,11 @@ public record SupervisorStatus(boolean running, long pid, String updatedAt, Stri
                     || c.health() == Health.CRASH_LOOPING)) {
                 return FAILING;
             }
-            if (containers.stream().allMatch(c -> c.health() == Health.HEALTHY)) {
+            // A service stopped for being idle is as ready as a running one: its next connection starts it.
+            if (containers.stream().allMatch(c -> c.health() == Health.HEALTHY || c.health() == Health.ASLEEP)) {
                 return HEALTHY;
             }
-            if (containers.stream().anyMatch(c -> c.health() == Health.UNHEALTHY || !c.running())) {
+            if (containers.stream().anyMatch(c -> c.health() == Health.UNHEALTHY || !c.running() && c.health() != Health.ASLEEP)) {
                 return DEGRADED;
             }
             return STARTING;
@@ -87,7 +88,9 @@ public record SupervisorStatus(boolean running, long pid, String updatedAt, Stri
         /** It has volumes and storage is locked. */
         LOCKED,
         /** An ephemeral role whose pool cannot start containers. */
-        FAILING;
+        FAILING,
+        /** Stopped for being idle (manifest {@code stop-when-idle}); its next connection starts it. */
+        ASLEEP;
 
         @JsonValue
         public String label() {

@@ -9,6 +9,7 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -115,6 +116,45 @@ class ListenerSetTest {
         assertThat(heard.get(10, TimeUnit.SECONDS)).isEqualTo(REFUSAL.strip());
     }
 
+    @Test
+    void aConnectionToAServiceStoppedForBeingIdleAsksForItAndIsServedOnceItIsBack() throws Exception {
+        open();
+        listeners.asleep(KEY);
+        assertThat(listeners.wanted(KEY)).isFalse();
+
+        CompletableFuture<String> heard = CompletableFuture.supplyAsync(this::connectAndRead);
+        until(() -> listeners.wanted(KEY), 10_000);
+        assertThat(heard).as("held while it starts").isNotDone();
+        listeners.starting(KEY);
+        assertThat(listeners.wanted(KEY)).as("asked for once, until it sleeps again").isFalse();
+        listeners.target(KEY, Optional.of(greeter("127.0.0.1", "220 awake")));
+
+        assertThat(heard.get(10, TimeUnit.SECONDS)).isEqualTo("220 awake");
+    }
+
+    @Test
+    void aServiceSleepsOnlyWhenNoConnectionIsOpenAndNoneEndedSinceTheCutoff() throws Exception {
+        open();
+        ServerSocket quiet = new ServerSocket(0, 5, InetAddress.getLoopbackAddress());
+        servers.add(quiet);
+        listeners.target(KEY, Optional.of((InetSocketAddress) quiet.getLocalSocketAddress()));
+
+        try (Socket client = new Socket(InetAddress.getLoopbackAddress(), listen); Socket served = quiet.accept()) {
+            assertThat(listeners.sleepIfUnusedSince(List.of(KEY), Instant.now().plusSeconds(60)))
+                    .as("a connection is open").isFalse();
+        }
+        assertThat(listeners.sleepIfUnusedSince(List.of(KEY), Instant.now().minusSeconds(60)))
+                .as("used within the last minute").isFalse();
+        // Once the connection's end is counted, it was not used since a second from now.
+        until(() -> listeners.sleepIfUnusedSince(List.of(KEY), Instant.now().plusSeconds(1)), 10_000);
+
+        // Asleep now: the next connection is held and asks for it.
+        CompletableFuture<String> heard = CompletableFuture.supplyAsync(this::connectAndRead);
+        until(() -> listeners.wanted(KEY), 10_000);
+        listeners.target(KEY, Optional.of(greeter("127.0.0.1", "220 awake")));
+        assertThat(heard.get(10, TimeUnit.SECONDS)).isEqualTo("220 awake");
+    }
+
     /** Opens the service listener on a free loopback port. */
     private void open() throws IOException {
         listen = freePort();
@@ -124,6 +164,14 @@ class ListenerSetTest {
     private DesiredListener desired() {
         return new DesiredListener(KEY, "mail", "outbound", "submission", "private",
                 Optional.of(InetAddress.getLoopbackAddress()), listen, false, KEY, Optional.of(REFUSAL), false, 0);
+    }
+
+    private static void until(java.util.function.BooleanSupplier condition, long millis) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+        while (!condition.getAsBoolean()) {
+            assertThat(System.nanoTime()).as("waited %d ms", millis).isLessThan(deadline);
+            Thread.sleep(20);
+        }
     }
 
     private static int freePort() throws IOException {
