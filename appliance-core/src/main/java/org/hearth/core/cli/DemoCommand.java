@@ -137,7 +137,7 @@ final class DemoCommand implements Callable<Integer> {
                         + " --to " + USER + "   (mail to other domains waits until appliance.yaml names egress.resolver)"));
         status.app("mail").flatMap(app -> app.endpoints().stream().filter(e -> e.port().equals("https")).findFirst())
                 .ifPresent(e -> System.out.println("  webmail: https://" + e.address() + ":" + e.listen() + "/ in a browser, as "
-                        + USER + " with the password above"));
+                        + USER + " with the password above (unused for 30 minutes, it sleeps; the next page wakes it)"));
         int ownerApp = ApplianceConfig.read(home).ownerApp().port();
         if (ownerApp != 0) {
             System.out.println("  your box's own app: https://" + privateAddress + (ownerApp == 443 ? "" : ":" + ownerApp)
