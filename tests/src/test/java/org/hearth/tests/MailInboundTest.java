@@ -26,6 +26,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -452,6 +453,41 @@ class MailInboundTest {
     }
 
     /**
+     * A scanner idle for its HEARTH_UNLOAD_SECONDS (30 minutes as shipped, 5 s here) sheds its compiled
+     * rules, and the next messages wait while it compiles them again: spam still goes to Junk, the
+     * rest to the INBOX.
+     */
+    @Test
+    @Order(20)
+    void aScannerThatShedItsRulesWhileIdleCompilesThemAgainForTheNextMessage() throws Exception {
+        Path shipped = state.resolve("mail-test.yaml");
+        String text = Files.readString(shipped);
+        assertThat(text).contains("HEARTH_UNLOAD_SECONDS: \"1800\"");
+        Path quick = state.resolve("mail-test-unload.yaml");
+        Files.writeString(quick, text.replace("HEARTH_UNLOAD_SECONDS: \"1800\"", "HEARTH_UNLOAD_SECONDS: \"5\""));
+        hearth.ok("app", "install", quick.toString(), "--timeout", "300");
+        try {
+            String scanner = runtime.containers(EngineFixture.roleLabels(state, APP, "spam")).stream()
+                    .filter(ContainerRuntime.ContainerInfo::running).map(ContainerRuntime.ContainerInfo::id).findFirst().orElseThrow();
+            Await.until(Duration.ofSeconds(60), () -> "the scanner said: " + runtime.logsSince(scanner, Instant.EPOCH),
+                    () -> Optional.of(scanner).filter(id -> runtime.logsSince(id, Instant.EPOCH).contains("event=unloaded")));
+
+            String spam = "unloaded gtube " + UUID.randomUUID();
+            JsonNode r = send(List.of(ALICE), spam, "spammer@example.org",
+                    "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X");
+            assertThat(r.path("ok").asBoolean()).as(r.toString()).isTrue();
+            String ham = "unloaded ham " + UUID.randomUUID();
+            assertThat(send(List.of(ALICE), ham, "bob@example.org").path("ok").asBoolean()).isTrue();
+
+            assertThat(message(fetch("Junk"), spam).path("spam").asText()).isEqualTo("YES");
+            assertThat(message(fetch("INBOX"), ham).path("spam").asText()).isEqualTo("NO");
+            assertThat(runtime.logsSince(scanner, Instant.EPOCH)).contains("event=prepared");
+        } finally {
+            hearth.ok("app", "install", shipped.toString(), "--timeout", "300");
+        }
+    }
+
+    /**
      * The owner upgrades the mail app (every container's spec changes, and a migration runs on the
      * store's volumes) while a sender keeps sending: every message already stored is still there,
      * byte for byte; every 250 the sender got is in the mailbox exactly once; nothing got a 5xx, and
@@ -459,7 +495,7 @@ class MailInboundTest {
      */
     @Test
     @Tag(EngineFixture.BOTH_ENGINES)
-    @Order(20)
+    @Order(21)
     void anUpgradeKeepsEveryMessageAndLosesNoneSentWhileItRuns() throws Exception {
         java.util.Set<String> before = rawMessages();
         Path next = state.resolve("mail-test-next.yaml");
