@@ -53,7 +53,8 @@ use Time::HiRes qw(time);
 my $MAX_SCAN_BYTES = 2 * 1024 * 1024;
 # Larger messages are read only for their DKIM signatures, a chunk at a time (smtp-in's ceiling).
 my $MAX_BYTES = 64 * 1024 * 1024;
-# All lookups of one message together stop after this, so the store's 30 s wait is never reached.
+# All lookups of one message together stop after this, so the store's 30 s wait is never reached,
+# even by the first message after an unload, which first waits for the rules (≈ 2 s here).
 my $DNS_SECONDS = 12;
 # The resolver appliance.yaml names; the supervisor sets it with the container's egress.
 my $RESOLVER = $ENV{HEARTH_RESOLVER};

@@ -153,8 +153,8 @@ final class ManifestRules {
     }
 
     /**
-     * Only a connection through one of its listeners wakes a stopped service: a peer's connection, an
-     * admin command or a migration would find nothing there.
+     * Only a connection through one of its listeners wakes a stopped service: a peer's connection or
+     * an admin command would find nothing there.
      */
     private static void stopWhenIdle(JsonNode tree, List<String> base, String name, JsonNode c, String lifecycle,
                                      JsonNode containers, ManifestReader.Locator at) {
@@ -174,8 +174,6 @@ final class ManifestRules {
             at.report(path, "a connection that wakes it waits for its health check to pass, and it declares none");
         } else if (hasEdgeTo(containers, name)) {
             at.report(path, "a peer declares an edge to \"" + name + "\": it would find the service stopped (only its listeners wake it)");
-        } else if (name.equals(tree.path("migrate").path("container").asText(""))) {
-            at.report(path, "the migration runs in \"" + name + "\": it would find the service stopped");
         } else {
             tree.path("admin").fields().forEachRemaining(a -> {
                 if (name.equals(a.getValue().path("container").asText(""))) {

@@ -73,6 +73,11 @@ final class HealthTracker {
         return track == null || track.verdict != Health.UNHEALTHY ? Optional.empty() : track.reason;
     }
 
+    /** Forgets what this run of the container proved: it is being stopped, and its next start proves it anew. */
+    void forget(ContainerInfo info) {
+        tracks.remove(trackKey(info));
+    }
+
     /** Forgets containers that no longer exist. */
     void retain(Set<String> containerIds) {
         tracks.keySet().removeIf(key -> !containerIds.contains(key.substring(0, key.indexOf('@'))));

@@ -51,6 +51,11 @@ final class ListenerSet implements AutoCloseable {
     private final Set<String> askedFor = new HashSet<>();
     /** Connections open and when the last one ended, by upstream. Guarded by {@link #targets}. */
     private final Map<String, Use> uses = new HashMap<>();
+    /**
+     * What an upstream with no connection yet counts as its last use: a supervisor restarted beside
+     * running containers knows nothing of the connections they had, so it does not stop them at once.
+     */
+    private final Instant opened = Instant.now();
     /** Set when the service listener of that key closes: its connections waiting for a target give up. */
     private final Map<String, AtomicBoolean> closedFlags = new HashMap<>();
     private final ExecutorService connections = Executors.newCachedThreadPool(r -> {
@@ -118,7 +123,7 @@ final class ListenerSet implements AutoCloseable {
         synchronized (targets) {
             for (String key : keys) {
                 Use use = uses.get(key);
-                if (use != null && (use.open > 0 || use.lastEnded.isAfter(cutoff))) {
+                if (use == null ? opened.isAfter(cutoff) : use.open > 0 || use.lastEnded.isAfter(cutoff)) {
                     return false;
                 }
             }

@@ -88,6 +88,8 @@ final class RunServices implements AppStep {
         String lifecycle = ContainerSpecs.lifecycleOf(decl);
         List<ContainerInfo> existing = app.existing(name);
         Optional<String> imageId = runtime.imageId(decl.image());
+        // Kept live whatever returns early, so that what is known of them (asleep, health) is not forgotten.
+        existing.forEach(i -> app.live.add(i.id()));
         if (imageId.isEmpty()) {
             nothingServes(key, decl);
             return new SupervisorStatus.Container(name, "", decl.image(), lifecycle, false, Health.STOPPED, 0,
@@ -122,19 +124,23 @@ final class RunServices implements AppStep {
         Optional<Duration> idleStop = decl.idleStop();
         if (idleStop.isPresent() && keep != null && old.isEmpty()) {
             List<String> upstreams = decl.ports().stream().map(p -> key + "/" + p.name()).toList();
-            // Stopped by this supervisor for being idle, or found stopped after a restart or an unlock:
-            // it waits for a connection rather than start for nobody (a box reboots with its webmail asleep).
-            if (!keep.running() && (sleeping.contains(keep.id()) || app.firstPass || storage.resumes(key))) {
+            // Stopped by this supervisor for being idle, or found stopped by a stop (not a crash) when the
+            // supervisor starts: it waits for a connection rather than start for nobody (a box reboots
+            // with its webmail asleep). One stopped for storage starts again, to prove it still works.
+            if (!keep.running() && (sleeping.contains(keep.id()) || app.firstPass && stoppedCleanly(keep))) {
                 sleeping.add(keep.id());
                 if (upstreams.stream().noneMatch(listeners::wanted)) {
                     return asleep(app, key, name, decl, lifecycle, keep, upstreams);
                 }
                 keep = wake(app, name, keep);
             } else if (keep.running() && keep.startedAt().orElse(app.now).plus(idleStop.get()).isBefore(app.now)
+                    && health.check(keep, decl, app.now) == Health.HEALTHY
                     && listeners.sleepIfUnusedSince(upstreams, app.now.minus(idleStop.get()))) {
-                // Its listeners hold new connections from now on, rather than send them to a server going away.
-                runtime.stop(keep.id(), STOP_GRACE);
+                // Its listeners hold new connections from now on, rather than send them to a server going
+                // away; asleep before the stop, so a stop that fails half-way is not taken for a crash.
                 sleeping.add(keep.id());
+                health.forget(keep);
+                runtime.stop(keep.id(), STOP_GRACE);
                 LOG.info("app={} container={} event=stopped-idle id={} idle={}", app.app(), name, keep.id().substring(0, 12), idleStop.get());
                 return asleep(app, key, name, decl, lifecycle, keep, upstreams);
             }
@@ -194,6 +200,11 @@ final class RunServices implements AppStep {
         }
         return new SupervisorStatus.Container(name, keep.id(), decl.image(), lifecycle, keep.running(), verdict,
                 backoff.total(key), problem, Optional.empty(), sandboxCounts(decl, keep), report(decl, keep));
+    }
+
+    /** Ended by a stop (SIGTERM, which a JVM answers with 143), not by a crash. */
+    private static boolean stoppedCleanly(ContainerInfo info) {
+        return info.exitCode().filter(code -> code == 0 || code == 143).isPresent();
     }
 
     /** A service stopped for being idle: its listeners hold connections, which wake it at the next pass. */
