@@ -211,7 +211,6 @@ final class RunServices implements AppStep {
     private SupervisorStatus.Container asleep(AppPass app, String key, String name, AppManifest.Container decl,
                                               String lifecycle, ContainerInfo keep, List<String> upstreams) {
         upstreams.forEach(listeners::asleep);
-        app.live.add(keep.id());
         return new SupervisorStatus.Container(name, keep.id(), decl.image(), lifecycle, false, Health.ASLEEP,
                 backoff.total(key), Optional.empty(), Optional.empty());
     }
