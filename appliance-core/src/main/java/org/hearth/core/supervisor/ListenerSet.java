@@ -43,11 +43,9 @@ final class ListenerSet implements AutoCloseable {
      */
     private final Map<String, Optional<InetSocketAddress>> targets = new HashMap<>();
     /**
-     * Upstreams whose container was stopped for being idle: a connection waits as for one starting,
-     * and marks the upstream asked for ({@link #wanted}). Guarded by {@link #targets}.
+     * Upstreams a held connection has waited for since they last had a target or started: for one
+     * asleep, that it is {@link #wanted}. Guarded by {@link #targets}.
      */
-    private final Set<String> asleep = new HashSet<>();
-    /** Asleep upstreams a connection has come for since. Guarded by {@link #targets}. */
     private final Set<String> askedFor = new HashSet<>();
     /** Connections open and when the last one ended, by upstream. Guarded by {@link #targets}. */
     private final Map<String, Use> uses = new HashMap<>();
@@ -77,7 +75,7 @@ final class ListenerSet implements AutoCloseable {
     void target(String key, Optional<InetSocketAddress> address) {
         synchronized (targets) {
             address.ifPresentOrElse(a -> targets.put(key, Optional.of(a)), () -> targets.remove(key));
-            awake(key);
+            askedFor.remove(key);
             targets.notifyAll();
         }
     }
@@ -86,7 +84,7 @@ final class ListenerSet implements AutoCloseable {
     void starting(String key) {
         synchronized (targets) {
             targets.put(key, Optional.empty());
-            awake(key);
+            askedFor.remove(key);
         }
     }
 
@@ -97,13 +95,7 @@ final class ListenerSet implements AutoCloseable {
     void asleep(String key) {
         synchronized (targets) {
             targets.put(key, Optional.empty());
-            asleep.add(key);
         }
-    }
-
-    private void awake(String key) {
-        asleep.remove(key);
-        askedFor.remove(key);
     }
 
     /** Whether a connection has come for {@code key} since its container was stopped for being idle. */
@@ -169,9 +161,7 @@ final class ListenerSet implements AutoCloseable {
                 if (target == null || target.isPresent() || left <= 0) {
                     return target == null ? Optional.empty() : target.map(a -> counted(key, a));
                 }
-                if (asleep.contains(key)) {
-                    askedFor.add(key);
-                }
+                askedFor.add(key);
                 try {
                     targets.wait(Math.max(1, left / 1_000_000));
                 } catch (InterruptedException e) {
@@ -225,7 +215,6 @@ final class ListenerSet implements AutoCloseable {
         synchronized (targets) {
             targets.keySet().removeIf(k -> !upstreams.contains(k)
                     && !leaveAsIs.contains(k.substring(0, k.indexOf('/'))));
-            asleep.retainAll(targets.keySet());
             askedFor.retainAll(targets.keySet());
             uses.entrySet().removeIf(u -> u.getValue().open == 0 && !targets.containsKey(u.getKey()));
             targets.notifyAll();
