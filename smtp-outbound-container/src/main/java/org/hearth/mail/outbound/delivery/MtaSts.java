@@ -32,6 +32,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -40,6 +41,11 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * SMTP MTA Strict Transport Security (RFC 8461): a domain that publishes a policy names its MX
@@ -58,6 +64,17 @@ public final class MtaSts {
     private static final int MAX_POLICY_BYTES = 64 * 1024;
     /** RFC 8461 §3.2: max_age is at most a year. */
     private static final long MAX_AGE_LIMIT = 31_557_600;
+    /**
+     * How long one fetch may take in all, connection and TLS included. The socket timeouts alone
+     * would let a host that sends a byte now and then hold a delivery thread for hours.
+     */
+    static final Duration FETCH_DEADLINE = Duration.ofSeconds(60);
+    /** Cancels the fetches that outrun their deadline; one daemon thread for every instance. */
+    private static final ScheduledExecutorService DEADLINES = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "mta-sts-deadline");
+        t.setDaemon(true);
+        return t;
+    });
 
     public enum Mode { ENFORCE, TESTING, NONE }
 
@@ -132,6 +149,7 @@ public final class MtaSts {
     private final int httpsPort;
     private final Path cache;
     private final InstantSource clock;
+    private final Duration fetchDeadline;
 
     /**
      * @param tls       the public CAs (and any the owner added): the policy host's certificate is checked
@@ -139,6 +157,13 @@ public final class MtaSts {
      * @param cache     a folder on the queue's volume, kept across restarts
      */
     public MtaSts(Resolver resolver, SSLContext tls, int httpsPort, Path cache, InstantSource clock) throws IOException {
+        this(resolver, tls, httpsPort, cache, clock, FETCH_DEADLINE);
+    }
+
+    /** As above, with a fetch deadline of the caller's (a test's, shorter). */
+    MtaSts(Resolver resolver, SSLContext tls, int httpsPort, Path cache, InstantSource clock, Duration fetchDeadline)
+            throws IOException {
+        this.fetchDeadline = fetchDeadline;
         this.resolver = resolver;
         this.tls = tls;
         // RFC 8461 §3.3: the policy host's certificate is checked for its name (the JDK's own check),
@@ -236,6 +261,24 @@ public final class MtaSts {
     private String fetch(String domain) throws IOException {
         URI uri = URI.create("https://mta-sts." + domain + (httpsPort == 443 ? "" : ":" + httpsPort) + "/.well-known/mta-sts.txt");
         HttpGet get = new HttpGet(uri);
+        AtomicBoolean late = new AtomicBoolean();
+        ScheduledFuture<?> deadline = DEADLINES.schedule(() -> {
+            late.set(true);
+            get.cancel();
+        }, fetchDeadline.toMillis(), TimeUnit.MILLISECONDS);
+        try {
+            return fetch(get, uri);
+        } catch (IOException | RuntimeException failed) {
+            if (late.get()) {
+                throw new IOException(uri + " did not answer in full within " + fetchDeadline.toSeconds() + " s");
+            }
+            throw failed;
+        } finally {
+            deadline.cancel(false);
+        }
+    }
+
+    private String fetch(HttpGet get, URI uri) throws IOException {
         // Every refusal cancels the exchange first: closing a body otherwise reads the rest of it,
         // which a hostile policy host could make endless.
         return https.execute(get, response -> {

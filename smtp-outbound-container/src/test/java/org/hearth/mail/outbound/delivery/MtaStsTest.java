@@ -57,7 +57,9 @@ class MtaStsTest {
             "mta-sts.v    A   127.0.0.1",
             "_mta-sts.v   TXT \"v=STSv1; id=1\"",
             "mta-sts.w    A   127.0.0.1",
-            "_mta-sts.w   TXT \"v=STSv1; id=1\"");
+            "_mta-sts.w   TXT \"v=STSv1; id=1\"",
+            "mta-sts.x    A   127.0.0.1",
+            "_mta-sts.x   TXT \"v=STSv1; id=1\"");
     private static final byte[] MESSAGE = String.join("\r\n", "From: alice@a.test", "To: bob@s.test", "Subject: policy",
             "", "Hello", "").getBytes(StandardCharsets.US_ASCII);
 
@@ -229,6 +231,44 @@ class MtaStsTest {
             assertTimeoutPreemptively(Duration.ofSeconds(30), () -> assertThat(mtaSts.policy("v.test")).isEmpty());
             assertThat(hungUp.await(30, TimeUnit.SECONDS)).as("the client hung up on the endless body").isTrue();
             assertThat(sent.get()).as("bytes the host got to send").isLessThan(16L << 20);
+        } finally {
+            https.stop(0);
+        }
+    }
+
+    /**
+     * A hostile policy host that answers a byte at a time, each well within the socket timeouts:
+     * the fetch's own deadline ends it, and no policy is taken. Without the deadline this fetch
+     * would hold its delivery thread for as long as the host keeps dribbling.
+     */
+    @Test
+    void aPolicyHostThatDribblesIsCutOffAtTheDeadline() throws Exception {
+        Path trust = Files.writeString(dir.resolve("trust.pem"), "");
+        CountDownLatch hungUp = new CountDownLatch(1);
+        HttpsServer https = policyServer("mta-sts.x.test", trust, exchange -> {
+            exchange.getResponseHeaders().add("Content-Type", "text/plain");
+            exchange.sendResponseHeaders(200, 0);
+            try (OutputStream body = exchange.getResponseBody()) {
+                for (byte b : "version: STSv1\nmode: enforce\nmx: mx.s.test\nmax_age: 600\n".repeat(100)
+                        .getBytes(StandardCharsets.US_ASCII)) {
+                    body.write(b);
+                    body.flush();
+                    Thread.sleep(500);
+                }
+            } catch (IOException clientWentAway) {
+                hungUp.countDown();
+            } catch (InterruptedException stopped) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        try {
+            MtaSts mtaSts = new MtaSts(knot.resolver(Duration.ofSeconds(2)), CheckedTls.context(Files.readAllBytes(trust)),
+                    https.getAddress().getPort(), dir.resolve("cache"), clock, Duration.ofSeconds(3));
+            long started = System.nanoTime();
+            assertTimeoutPreemptively(Duration.ofSeconds(20), () -> assertThat(mtaSts.policy("x.test")).isEmpty());
+            assertThat(Duration.ofNanos(System.nanoTime() - started)).as("how long the fetch took")
+                    .isGreaterThanOrEqualTo(Duration.ofSeconds(3));
+            assertThat(hungUp.await(30, TimeUnit.SECONDS)).as("the client hung up on the dribbling host").isTrue();
         } finally {
             https.stop(0);
         }
