@@ -19,6 +19,9 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The real engine for tests: Hearth's images (built, or found cached), test images from
@@ -49,8 +52,23 @@ final class EngineFixture {
         return engine;
     }
 
-    /** Builds Hearth's own images, or finds them cached. */
-    static List<ImageBuilder.Result> buildPlatformImages(Engine engine) {
+    /** The engines (by DOCKER_HOST) this JVM has built Hearth's images on: a test JVM runs several classes. */
+    private static final Set<String> PLATFORM_IMAGES_BUILT = ConcurrentHashMap.newKeySet();
+
+    /**
+     * Builds Hearth's own images, or finds them cached. Once per engine in a test JVM: their inputs
+     * do not change during a run, and no test removes them, so a later class need not hash them again.
+     */
+    static void buildPlatformImages(Engine engine) {
+        String endpoint = Objects.requireNonNullElse(System.getenv("DOCKER_HOST"), "default");
+        if (!PLATFORM_IMAGES_BUILT.contains(endpoint)) {
+            rebuildPlatformImages(engine);
+            PLATFORM_IMAGES_BUILT.add(endpoint);
+        }
+    }
+
+    /** Builds Hearth's own images, or finds them cached, whatever an earlier class did. */
+    static List<ImageBuilder.Result> rebuildPlatformImages(Engine engine) {
         HearthHome home = home();
         return new ImageBuilder(engine, home, line -> System.out.println("images: " + line))
                 .build(ImageRecipes.loadAll(home.imageRecipes()));
