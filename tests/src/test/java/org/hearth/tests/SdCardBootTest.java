@@ -137,6 +137,10 @@ class SdCardBootTest {
         assertThat(status).contains("implementation kernel");
         assertThat(board.ssh("ip -d link show type wireguard").stdout()).contains("wireguard");
         assertThat(board.ssh("pgrep -c wireguard-go || true").stdout().strip()).isEqualTo("0");
+        // The command line's class-data archive, made at image time, is one this board's JVM can map
+        // (-Xshare:on fails otherwise): the card's JDK and jars are the ones it was made from.
+        board.ssh("java -XX:TieredStopAtLevel=1 -Xshare:on -XX:SharedArchiveFile=/opt/hearth/cli.jsa "
+                + "-Dhearth.home=/opt/hearth -jar /opt/hearth/appliance-core.jar --version");
         String doctor = board.ssh("hearth doctor").stdout();
         System.out.println("hearth doctor on the board:\n" + doctor);
         assertThat(doctor).contains("backend luks2", "Hearth can run here.")

@@ -3,6 +3,7 @@ package org.hearth.core.image;
 import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import org.hearth.core.HearthHome;
+import org.hearth.core.MountNamespace;
 import org.hearth.core.SystemTool;
 
 import java.io.IOException;
@@ -173,6 +174,9 @@ public final class SdImage {
             files.add(CATALOG_TRUST.getFileName().toString());
         }
         Files.writeString(opt.resolve("appliance.yaml"), applianceYaml(options));
+        if (commandLineArchive(root, steps)) {
+            files.add(CLI_ARCHIVE.getFileName().toString());
+        }
         for (String file : files) {
             rootOwned(opt.resolve(file), false);
         }
@@ -198,6 +202,36 @@ public final class SdImage {
         steps.run(List.of("systemctl", "--root=" + root, "disable", "--quiet", "ssh.service", "unattended-upgrades.service"),
                 line -> Optional.empty());
         lockedRoot(root);
+    }
+
+    /** The class-data archive of the box's command line, which /usr/local/bin/hearth uses when present. */
+    static final Path CLI_ARCHIVE = Path.of("/opt/hearth/cli.jsa");
+
+    /**
+     * Makes the command line's class-data archive with the card's own JDK (under qemu-user, in a
+     * chroot), as the build machine's launcher does after each build: each {@code hearth} command on
+     * a Pi 3 then starts in about half the CPU (docs/benchmarks.md). Made here because it must match
+     * the card's JDK and jars, which the board would otherwise spend its first minutes on. A JDK that
+     * cannot make one leaves the card without it: the command line runs the same, only slower.
+     */
+    private static boolean commandLineArchive(Path root, BuildSteps steps) throws IOException {
+        Path state = Path.of("/tmp/hearth-cli-archive");
+        List<String> cmd = MountNamespace.around(List.of("sh", "-c",
+                "mount -t proc proc \"$0/proc\" && mount --bind /dev \"$0/dev\" && exec chroot \"$0\" \"$@\"",
+                root.toString(), "java", "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData",
+                "-XX:ArchiveClassesAtExit=" + CLI_ARCHIVE, "-Dhearth.home=/opt/hearth", "-jar", "/opt/hearth/appliance-core.jar",
+                "--state-dir", state.toString(), "status"));
+        steps.progress("archiving the command line's classes (the card's JDK, under qemu-user)");
+        SystemTool.Result made = SystemTool.attempt(Duration.ofMinutes(5), Map.of(), new byte[0], cmd.toArray(String[]::new));
+        RootFilesystem.deleteTree(root.resolve(Path.of("/").relativize(state).toString()));
+        Path archive = root.resolve(Path.of("/").relativize(CLI_ARCHIVE).toString());
+        if (made.exitCode() != 0 || !Files.isRegularFile(archive) || Files.size(archive) == 0) {
+            steps.progress("no class-data archive for the command line (exit " + made.exitCode() + "): "
+                    + made.output().strip().lines().reduce((first, last) -> last).orElse(""));
+            Files.deleteIfExists(archive);
+            return false;
+        }
+        return true;
     }
 
     /** Where the card keeps the catalog's CA, when {@code --catalog-trust} gave one. */
