@@ -135,6 +135,11 @@ final class JdkRoot {
         if (!chroot) {
             return argv;
         }
+        return inRoot(root, argv);
+    }
+
+    /** {@code argv} as run in the foreign {@code root}: in a chroot with /proc and /dev, in a mount namespace of its own. */
+    static List<String> inRoot(Path root, List<String> argv) {
         List<String> cmd = new ArrayList<>(MountNamespace.around(List.of("sh", "-c",
                 "mount -t proc proc \"$0/proc\" && mount --bind /dev \"$0/dev\" && exec chroot \"$0\" \"$@\"",
                 root.toString())));

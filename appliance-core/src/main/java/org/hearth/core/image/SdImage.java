@@ -3,7 +3,6 @@ package org.hearth.core.image;
 import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import org.hearth.core.HearthHome;
-import org.hearth.core.MountNamespace;
 import org.hearth.core.SystemTool;
 
 import java.io.IOException;
@@ -216,9 +215,7 @@ public final class SdImage {
      */
     private static boolean commandLineArchive(Path root, BuildSteps steps) throws IOException {
         Path state = Path.of("/tmp/hearth-cli-archive");
-        List<String> cmd = MountNamespace.around(List.of("sh", "-c",
-                "mount -t proc proc \"$0/proc\" && mount --bind /dev \"$0/dev\" && exec chroot \"$0\" \"$@\"",
-                root.toString(), "java", "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData",
+        List<String> cmd = JdkRoot.inRoot(root, List.of("java", "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData",
                 "-XX:ArchiveClassesAtExit=" + CLI_ARCHIVE, "-Dhearth.home=/opt/hearth", "-jar", "/opt/hearth/appliance-core.jar",
                 "--state-dir", state.toString(), "status"));
         steps.progress("archiving the command line's classes (the card's JDK, under qemu-user)");
