@@ -208,27 +208,35 @@ public final class SdImage {
 
     /**
      * Makes the command line's class-data archive with the card's own JDK (under qemu-user, in a
-     * chroot), as the build machine's launcher does after each build: each {@code hearth} command on
-     * a Pi 3 then starts in about half the CPU (docs/benchmarks.md). Made here because it must match
-     * the card's JDK and jars, which the board would otherwise spend its first minutes on. A JDK that
-     * cannot make one leaves the card without it: the command line runs the same, only slower.
+     * chroot), as the build machine's launcher does after each build, so each {@code hearth} command
+     * on the box loads fewer classes from its jars (docs/benchmarks.md; not yet measured on a board).
+     * Made here because it must match the card's JDK and jars, and the board would otherwise spend
+     * its first minutes on it. Whatever goes wrong leaves the card without one: the command line
+     * runs the same, only slower.
      */
     private static boolean commandLineArchive(Path root, BuildSteps steps) throws IOException {
         Path state = Path.of("/tmp/hearth-cli-archive");
-        List<String> cmd = JdkRoot.inRoot(root, List.of("java", "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData",
+        // A heap sized as the board's (the build machine's could turn compressed pointers off, and
+        // the archive would not map there).
+        List<String> cmd = JdkRoot.inRoot(root, List.of("java", "-Xmx256m", "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData",
                 "-XX:ArchiveClassesAtExit=" + CLI_ARCHIVE, "-Dhearth.home=/opt/hearth", "-jar", "/opt/hearth/appliance-core.jar",
                 "--state-dir", state.toString(), "status"));
         steps.progress("archiving the command line's classes (the card's JDK, under qemu-user)");
-        SystemTool.Result made = SystemTool.attempt(Duration.ofMinutes(5), Map.of(), new byte[0], cmd.toArray(String[]::new));
-        RootFilesystem.deleteTree(root.resolve(Path.of("/").relativize(state).toString()));
         Path archive = root.resolve(Path.of("/").relativize(CLI_ARCHIVE).toString());
-        if (made.exitCode() != 0 || !Files.isRegularFile(archive) || Files.size(archive) == 0) {
-            steps.progress("no class-data archive for the command line (exit " + made.exitCode() + "): "
-                    + made.output().strip().lines().reduce((first, last) -> last).orElse(""));
-            Files.deleteIfExists(archive);
-            return false;
+        String failure;
+        try {
+            SystemTool.Result made = SystemTool.attempt(Duration.ofMinutes(5), Map.of(), new byte[0], cmd.toArray(String[]::new));
+            RootFilesystem.deleteTree(root.resolve(Path.of("/").relativize(state).toString()));
+            if (made.exitCode() == 0 && Files.isRegularFile(archive) && Files.size(archive) > 0) {
+                return true;
+            }
+            failure = "exit " + made.exitCode() + ": " + made.output().strip().lines().reduce((first, last) -> last).orElse("");
+        } catch (IOException e) {
+            failure = e.getMessage();
         }
-        return true;
+        steps.progress("no class-data archive for the command line (" + failure + ")");
+        Files.deleteIfExists(archive);
+        return false;
     }
 
     /** Where the card keeps the catalog's CA, when {@code --catalog-trust} gave one. */

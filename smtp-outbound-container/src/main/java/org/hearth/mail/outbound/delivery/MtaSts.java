@@ -41,9 +41,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -70,11 +69,16 @@ public final class MtaSts {
      */
     static final Duration FETCH_DEADLINE = Duration.ofSeconds(60);
     /** Cancels the fetches that outrun their deadline; one daemon thread for every instance. */
-    private static final ScheduledExecutorService DEADLINES = Executors.newSingleThreadScheduledExecutor(r -> {
+    private static final ScheduledThreadPoolExecutor DEADLINES = new ScheduledThreadPoolExecutor(1, r -> {
         Thread t = new Thread(r, "mta-sts-deadline");
         t.setDaemon(true);
         return t;
     });
+
+    static {
+        // A fetch that ends in time takes its deadline out of the queue at once.
+        DEADLINES.setRemoveOnCancelPolicy(true);
+    }
 
     public enum Mode { ENFORCE, TESTING, NONE }
 
@@ -270,7 +274,7 @@ public final class MtaSts {
             return fetch(get, uri);
         } catch (IOException | RuntimeException failed) {
             if (late.get()) {
-                throw new IOException(uri + " did not answer in full within " + fetchDeadline.toSeconds() + " s");
+                throw new IOException(uri + " did not answer in full within " + fetchDeadline.toSeconds() + " s", failed);
             }
             throw failed;
         } finally {
