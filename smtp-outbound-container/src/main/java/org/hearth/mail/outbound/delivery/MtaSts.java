@@ -67,7 +67,7 @@ public final class MtaSts {
      * How long one fetch may take in all, connection and TLS included. The socket timeouts alone
      * would let a host that sends a byte now and then hold a delivery thread for hours.
      */
-    static final Duration FETCH_DEADLINE = Duration.ofSeconds(60);
+    private static final Duration FETCH_DEADLINE = Duration.ofSeconds(60);
     /** Cancels the fetches that outrun their deadline; one daemon thread for every instance. */
     private static final ScheduledThreadPoolExecutor DEADLINES = new ScheduledThreadPoolExecutor(1, r -> {
         Thread t = new Thread(r, "mta-sts-deadline");
