@@ -291,12 +291,13 @@ def flood(host, port, sender, rcpt, count, marker, seconds=120, sources=None):
             "slowest_banner_seconds": round(max(banners), 2) if banners else None}
 
 
-def trickle(host, port, sender, rcpt, marker, seconds, interval=0.3):
-    """One message per connection, one after the other, for `seconds`: a sender that keeps sending
-    while the box changes under it. Message i says "marker i"; returns each one's final reply code,
-    or "error: ..." for a connection that broke, in order."""
-    codes, end, i = [], time.time() + seconds, 0
-    while time.time() < end:
+def trickle(host, port, sender, rcpt, marker, stop_file, seconds, interval=1.0, after=3):
+    """One message per connection, one after the other, while the box changes under it: prints
+    "accepted" on stderr at its first 250, sends until `stop_file` exists (or `seconds` pass), then
+    `after` more. Message i says "marker i"; returns each one's final reply code, or "error: ..."
+    for a connection that broke, in order."""
+    codes, end, i, left = [], time.time() + seconds, 0, after
+    while left > 0:
         m = email.message.EmailMessage()
         m["From"], m["To"], m["Subject"] = sender, rcpt, "%s %d" % (marker, i)
         m.set_content("trickle %s %d" % (marker, i))
@@ -311,6 +312,11 @@ def trickle(host, port, sender, rcpt, marker, seconds, interval=0.3):
             codes.append(str(list(e.recipients.values())[0][0]))
         except (OSError, smtplib.SMTPException) as e:
             codes.append("error: " + type(e).__name__)
+        if codes.count("250") == 1 and codes[-1] == "250":
+            sys.stderr.write("accepted\n")
+            sys.stderr.flush()
+        if os.path.exists(stop_file) or time.time() > end:
+            left -= 1
         i += 1
         time.sleep(interval)
     return {"codes": codes}

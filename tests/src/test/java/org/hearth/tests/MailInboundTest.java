@@ -506,9 +506,18 @@ class MailInboundTest {
         // reopens them, so it asks for the passphrase first (it said "storage is locked (run: hearth unlock)").
         hearth.okWithInput(EngineFixture.PASSPHRASE + "\n", "unlock");
         String marker = "upgrade-" + UUID.randomUUID();
+        // The sender is seen to be accepted before the upgrade starts and keeps sending until it has
+        // ended, however long the engine takes to stop, copy and start the app.
+        Path upgradeEnded = state.resolve("upgrade-ended-" + marker);
         ClientProcess sender = MailClients.startPython("trickle", Map.of("host", SMTP, "port", SMTP_PORT, "sender", "bob@example.org",
-                "rcpt", ALICE, "marker", marker, "seconds", 30));
-        String upgraded = hearth.ok("app", "upgrade", next.toString(), "--timeout", "240").stdout();
+                "rcpt", ALICE, "marker", marker, "stop_file", upgradeEnded.toString(), "seconds", 300));
+        sender.awaitStderrLine("accepted", Duration.ofSeconds(60));
+        String upgraded;
+        try {
+            upgraded = hearth.ok("app", "upgrade", next.toString(), "--timeout", "240").stdout();
+        } finally {
+            Files.writeString(upgradeEnded, "");
+        }
         List<String> codes = new ArrayList<>();
         MailClients.finishPython(sender, "trickle").path("codes").forEach(c -> codes.add(c.asText()));
 
