@@ -236,10 +236,16 @@ sub read_proxy_header {
 }
 
 # Postscreen's pre-greet test: the first banner line goes out at once, the last after a pause. A
-# real MTA waits for the whole greeting; spamware that talks first is dropped unheard.
+# real MTA waits for the whole greeting; spamware that talks first is dropped unheard. A client that
+# waited once is greeted at once for a day after (postscreen_greet_ttl): a sending server's next
+# connections do not pay the pause again.
+my %passed;    # client address => when it last passed, kept by the host (noted) for later sandboxes
+use constant { PASSED_FOR => 86400, PASSED_MAX => 10000 };
+
 sub greet {
+    my ($note) = @_;
     my $banner = "$setting{hostname} ESMTP Hearth";
-    if ($setting{greet_pause} > 0) {
+    if ($setting{greet_pause} > 0 && ($passed{$peer{address}} // 0) < time() - PASSED_FOR) {
         send_reply("220-$banner");
         # A pressure signal may cut a wait short: wait out the whole pause.
         my $deadline = time() + $setting{greet_pause} / 1000;
@@ -252,6 +258,7 @@ sub greet {
             print STDERR "role=smtp-in event=pregreet client=$peer{address}\n";
             return 0;
         }
+        $note->("pregreet-passed $peer{address}");
     }
     send_reply("220 $banner");
     return 1;
@@ -549,8 +556,18 @@ sub session {
     outside => sub {
         return IO::Socket::INET->new(PeerAddr => $setting{store}, Timeout => 5);
     },
+    # In the host: what a sandbox said of its client. A line a sandbox made up can only spare an
+    # address the pause; the memory is bounded and forgets first what it learned first.
+    noted => sub {
+        my ($address) = $_[0] =~ /^pregreet-passed ([0-9A-Za-z.:]{1,64})\z/ or return;
+        if (!exists $passed{$address} && keys(%passed) >= PASSED_MAX) {
+            my @oldest = sort { $passed{$a} <=> $passed{$b} } keys %passed;
+            delete @passed{ @oldest[0 .. PASSED_MAX / 10] };
+        }
+        $passed{$address} = time();
+    },
     serve => sub {
-        ($client, $store) = @_;
+        ($client, $store, my $note) = @_;
         # A client or store gone mid-write is an error to handle, not the end of the sandbox.
         $SIG{PIPE} = 'IGNORE';
         ($in, $store_in) = ('', '');
@@ -560,7 +577,7 @@ sub session {
         # Without a PROXY header (a direct connection), the peer is the client.
         $peer{address} = $client->peerhost // 'unknown';
         return if $setting{proxied} && !read_proxy_header();
-        session() if greet();
+        session() if greet($note);
         eval { store_send("QUIT\r\n") if $store && $store_greeted && !$store_in_data; 1 };
         # Closing with unread bytes from the client would reset the connection, and the client might
         # never read our last reply: say we are done, then let it finish for a moment.

@@ -55,6 +55,37 @@ class SessionLimitsTest {
         }
     }
 
+    /** Postscreen's memory of the test: a sending server's next connections do not wait again. */
+    @Test
+    void aClientThatWaitedOnceIsGreetedAtOnceAfterAndNoOtherIs() throws Exception {
+        InetAddress patient = InetAddress.getByName("127.0.0.2");
+        InetAddress early = InetAddress.getByName("127.0.0.3");
+        try (RunningSmtp smtp = new RunningSmtp(100_000, false)) {
+            try (SmtpWire wire = new SmtpWire(smtp.port, patient)) {
+                assertThat(wire.reply()).isEqualTo("220-mx.test ESMTP Hearth\n220 mx.test ESMTP Hearth");
+                assertThat(wire.command("QUIT")).startsWith("221");
+            }
+            for (int again = 0; again < 2; again++) {
+                try (SmtpWire wire = new SmtpWire(smtp.port, patient)) {
+                    Instant start = Instant.now();
+                    assertThat(wire.reply()).isEqualTo("220 mx.test ESMTP Hearth");
+                    assertThat(Duration.between(start, Instant.now())).isLessThan(Duration.ofMillis(400));
+                    assertThat(wire.command("EHLO client.test")).startsWith("250");
+                }
+            }
+            // One that talked first is not remembered: its next connection waits out the pause again.
+            try (SmtpWire wire = new SmtpWire(smtp.port, early)) {
+                wire.write("EHLO spamware.test\r\n");
+                assertThat(wire.reply()).contains("\n554 5.5.1 Protocol error");
+            }
+            try (SmtpWire wire = new SmtpWire(smtp.port, early)) {
+                Instant start = Instant.now();
+                assertThat(wire.reply()).isEqualTo("220-mx.test ESMTP Hearth\n220 mx.test ESMTP Hearth");
+                assertThat(Duration.between(start, Instant.now())).isGreaterThanOrEqualTo(Duration.ofMillis(400));
+            }
+        }
+    }
+
     @Test
     void silentClientsAreCutShortOnceSandboxesGetScarce() throws Exception {
         Map<String, String> settings = Map.of("HEARTH_SANDBOXES", "4", "SMTP_IDLE_SECONDS", "60",

@@ -23,7 +23,16 @@ final class SmtpWire implements AutoCloseable {
 
     /** With a longer wait for each reply, for messages the server takes long to pass on. */
     SmtpWire(int port, int replyTimeoutMillis) throws IOException {
-        socket = new Socket(InetAddress.getLoopbackAddress(), port);
+        this(port, replyTimeoutMillis, InetAddress.getLoopbackAddress());
+    }
+
+    /** From a loopback address of its own (127.0.0.2, ...): another client, as the server sees it. */
+    SmtpWire(int port, InetAddress from) throws IOException {
+        this(port, 10_000, from);
+    }
+
+    private SmtpWire(int port, int replyTimeoutMillis, InetAddress from) throws IOException {
+        socket = new Socket(InetAddress.getLoopbackAddress(), port, from, 0);
         socket.setSoTimeout(replyTimeoutMillis);
         in = new BufferedInputStream(socket.getInputStream());
         out = socket.getOutputStream();
