@@ -240,6 +240,7 @@ sub read_proxy_header {
 # waited once is greeted at once for a day after (postscreen_greet_ttl): a sending server's next
 # connections do not pay the pause again.
 my %passed;    # client address => when it last passed, kept by the host (noted) for later sandboxes
+my @passed_order;    # the same addresses, first noted first: the first to go when it is full
 use constant { PASSED_FOR => 86400, PASSED_MAX => 10000 };
 
 sub greet {
@@ -258,7 +259,7 @@ sub greet {
             print STDERR "role=smtp-in event=pregreet client=$peer{address}\n";
             return 0;
         }
-        $note->("pregreet-passed $peer{address}");
+        $note->("pregreet-passed $peer{address}") if $note;
     }
     send_reply("220 $banner");
     return 1;
@@ -556,13 +557,14 @@ sub session {
     outside => sub {
         return IO::Socket::INET->new(PeerAddr => $setting{store}, Timeout => 5);
     },
-    # In the host: what a sandbox said of its client. A line a sandbox made up can only spare an
-    # address the pause; the memory is bounded and forgets first what it learned first.
+    # In the host: what a sandbox said of its client, one line per connection. A line a sandbox
+    # made up can only spare an address the pause; the memory is bounded and forgets first what it
+    # learned first.
     noted => sub {
-        my ($address) = $_[0] =~ /^pregreet-passed ([0-9A-Za-z.:]{1,64})\z/ or return;
-        if (!exists $passed{$address} && keys(%passed) >= PASSED_MAX) {
-            my @oldest = sort { $passed{$a} <=> $passed{$b} } keys %passed;
-            delete @passed{ @oldest[0 .. PASSED_MAX / 10] };
+        my ($address) = $_[0] =~ /^pregreet-passed ((?:[0-9]{1,3}\.){3}[0-9]{1,3}|IPv6:[0-9a-f:]{2,39})\z/ or return;
+        if (!exists $passed{$address}) {
+            push @passed_order, $address;
+            delete $passed{ shift @passed_order } while @passed_order > PASSED_MAX;
         }
         $passed{$address} = time();
     },
