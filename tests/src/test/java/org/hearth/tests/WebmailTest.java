@@ -645,6 +645,35 @@ class WebmailTest {
         assertThat(misdeeds).isEmpty();
     }
 
+    /**
+     * New mail announced while the page cannot fetch its list (a phone gone offline, a page being
+     * left): the browser may report the failed request, but the page's script throws nothing, and
+     * the next mail once it can fetch again shows as usual.
+     */
+    @Test
+    @Order(12)
+    void newMailWhileThePageCannotFetchItsListThrowsNothing() throws Exception {
+        Page page = loggedIn(true, ALICE, PASSWORD);
+        page.waitForTimeout(1500);
+        java.util.concurrent.atomic.AtomicInteger refused = new java.util.concurrent.atomic.AtomicInteger();
+        page.route(BASE + "/mail/INBOX", route -> {
+            refused.incrementAndGet();
+            route.abort();
+        });
+        deliver(BOB, ALICE, "Arrives while offline " + UUID.randomUUID().toString().substring(0, 8), "Nobody fetches this yet.");
+        Await.until(Duration.ofSeconds(90), () -> "the page never asked for its list again", () -> {
+            page.waitForTimeout(200);
+            return refused.get() > 0 ? Optional.of(true) : Optional.empty();
+        });
+        page.waitForTimeout(1000);
+        assertThat(misdeeds).as("what the page did while its list could not be fetched").noneMatch(m -> m.startsWith("page error"));
+        page.unroute(BASE + "/mail/INBOX");
+        String subject = "Arrives back online " + UUID.randomUUID().toString().substring(0, 8);
+        deliver(BOB, ALICE, subject, "Shown at once.");
+        page.getByText(subject).waitFor(new com.microsoft.playwright.Locator.WaitForOptions().setTimeout(90_000));
+        assertThat(misdeeds).noneMatch(m -> m.startsWith("page error"));
+    }
+
     private static int unreadInboxBadge(Page page) {
         com.microsoft.playwright.Locator badge = page.locator("#folders a[href='/mail/INBOX'] .unread");
         return badge.count() == 0 ? 0 : Integer.parseInt(badge.textContent().strip());

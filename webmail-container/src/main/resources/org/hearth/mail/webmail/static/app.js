@@ -17,11 +17,18 @@ async function refresh() {
   if (list && document.querySelector("ul.messages input:checked")) {
     return;
   }
-  const response = await fetch(window.location.href, { credentials: "same-origin", cache: "no-store" });
-  if (!response.ok) {
+  let page;
+  try {
+    const response = await fetch(window.location.href, { credentials: "same-origin", cache: "no-store" });
+    if (!response.ok) {
+      return;
+    }
+    page = await response.text();
+  } catch (e) {
+    // Offline, or the page is being left: the next event (or the next visit) brings the list.
     return;
   }
-  const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+  const fresh = new DOMParser().parseFromString(page, "text/html");
   for (const selector of list ? ["ul.messages", "#folders ul"] : ["#folders ul"]) {
     const now = document.querySelector(selector);
     const next = fresh.querySelector(selector);
@@ -32,8 +39,20 @@ async function refresh() {
 }
 
 if (document.querySelector("#folders") && "EventSource" in window) {
-  const events = new EventSource("/events");
-  events.addEventListener("mail", () => { refresh(); });
+  let events;
+  const follow = () => {
+    events = new EventSource("/events");
+    events.addEventListener("mail", refresh);
+  };
+  follow();
+  // A page being left follows no more; one brought back from the back-forward cache catches up.
+  window.addEventListener("pagehide", () => { events.close(); });
+  window.addEventListener("pageshow", (event) => {
+    if (event.persisted) {
+      follow();
+      refresh();
+    }
+  });
 }
 
 const compose = document.querySelector("form.compose");
