@@ -81,7 +81,10 @@ public final class ImageBuilder {
 
     /** Builds {@code recipes} in the given order (bases first; see {@link ImageRecipes#inBuildOrder}). */
     public List<Result> build(List<ImageRecipe> recipes) {
-        Path lockFile = home.stateDir("images").resolve("build.lock");
+        // One build per architecture at a time in this home. This machine's images and another
+        // architecture's share no tag, base or work folder, so a check of amd64 images need not wait
+        // out minutes of arm64 builds under emulation (CI: EphemeralIsolationTest waited ten).
+        Path lockFile = home.stateDir("images").resolve("build-" + platform.arch() + ".lock");
         // Only the lock's own failures say "cannot lock"; each build step names itself and its recipe.
         FileChannel channel;
         FileLock lock;

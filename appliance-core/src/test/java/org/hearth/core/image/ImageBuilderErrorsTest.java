@@ -84,7 +84,7 @@ class ImageBuilderErrorsTest {
     @Test
     void onlyALockThatCannotBeTakenSaysCannotLock() throws Exception {
         // A folder where the lock file should be: opening it for writing fails.
-        Path lock = Files.createDirectories(dir.resolve("state/images/build.lock"));
+        Path lock = Files.createDirectories(dir.resolve("state/images/build-" + ImagePlatform.host().arch() + ".lock"));
 
         assertThatThrownBy(() -> builder(BuildTools.fromEnvironment()).build(List.of()))
                 .isInstanceOf(ImageBuildException.class)
